@@ -1,0 +1,1 @@
+"""Manifests: the project file and DeploymentSets, loaded and checked with no platform."""

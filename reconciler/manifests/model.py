@@ -1,0 +1,134 @@
+"""The loaded, validated manifests as immutable data. The loader builds these;
+the planner reads them. Nothing here does I/O.
+
+Durations are seconds (floats); the loader parses "5m", "30s", "1h30m".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from reconciler.errors import Location
+
+Strategy = Literal["immediate", "rolling", "canary"]
+Activation = Literal["deploy", "stage"]
+ContentFormat = Literal["json", "yaml", "text"]
+
+
+@dataclass(frozen=True)
+class HealthCheck:
+    deadline: float = 300.0
+    min_healthy_time: float = 30.0
+    max_error_rate: float = 0.10
+
+
+@dataclass(frozen=True)
+class Rollout:
+    """Seed 003's rollout spec. Defaults are seed 003's defaults."""
+
+    strategy: Strategy = "immediate"
+    max_parallel: int = 0  # 0 = all at once
+    canary_count: int | None = None
+    canary_percent: float | None = None
+    auto_promote: bool = False
+    health_check: HealthCheck = field(default_factory=HealthCheck)
+    max_failed_nodes: int = 10
+    max_failed_nodes_percent: float = 10.0
+    no_auto_rollback: bool = False
+
+
+@dataclass(frozen=True)
+class Selector:
+    """Which devices a DeploymentSet (or an override) covers.
+
+    A device matches when it is in one of `groups` (subgroups included), or is named in
+    `devices`, or its name matches one of `patterns` (fnmatch globs); and it is not named
+    in `exclude_devices`, not matched by `exclude_patterns`, not in `exclude_groups`.
+    """
+
+    groups: tuple[str, ...] = ()
+    devices: tuple[str, ...] = ()
+    patterns: tuple[str, ...] = ()
+    exclude_groups: tuple[str, ...] = ()
+    exclude_devices: tuple[str, ...] = ()
+    exclude_patterns: tuple[str, ...] = ()
+    location: Location | None = None
+
+
+@dataclass(frozen=True)
+class ConfigSpec:
+    """The desired content of one config type (and slot) for a set or an override.
+
+    `base` is the parsed content of `file` (dict/list for json and yaml, str for text) or
+    None; `values` is merged over it with JSON merge-patch semantics (RFC 7386).
+    `format` is the format the content was written in (from the file extension, or
+    "yaml" for inline values only).
+    """
+
+    config_type: str
+    slot: str | None = None
+    file: str | None = None  # repository-relative POSIX path
+    base: Any = None
+    values: dict[str, Any] | None = None
+    format: ContentFormat = "yaml"
+    location: Location | None = None  # where the spec is declared in the manifest
+    file_locations: dict[str, Location] = field(default_factory=dict)  # json path -> location in `file`
+
+
+@dataclass(frozen=True)
+class Override:
+    """A subset of the set's devices with their own release and/or config values.
+    Override config values are merged over the set's content for that config type."""
+
+    selector: Selector
+    release: str | None = None
+    configs: tuple[ConfigSpec, ...] = ()
+    location: Location | None = None
+
+
+@dataclass(frozen=True)
+class DeploymentSet:
+    name: str
+    selector: Selector
+    release: str
+    configs: tuple[ConfigSpec, ...] = ()
+    overrides: tuple[Override, ...] = ()
+    rollout: Rollout = field(default_factory=Rollout)
+    activation: Activation = "deploy"
+    location: Location | None = None  # the document's `kind:` line
+    release_location: Location | None = None
+
+
+@dataclass(frozen=True)
+class EmulatorTarget:
+    db: str = ".reconcile/emulator.db"  # relative to the project root
+    seed: str | None = None  # relative to the project root
+
+
+@dataclass(frozen=True)
+class RemoteTarget:
+    base_url: str
+    api_version: str = "2026-08-17.everglades"
+
+
+@dataclass(frozen=True)
+class EnrollmentService:
+    """Seed 001's enrollment API, for diagnostics of inactive devices. Its bearer token
+    comes from the environment variable named by `token_env` only."""
+
+    base_url: str
+    client_id: str
+    token_env: str = "ENROLLMENT_TOKEN"
+
+
+@dataclass(frozen=True)
+class Project:
+    root: Path
+    target: EmulatorTarget | RemoteTarget
+    manifests: tuple[str, ...] = ("**/*.yaml", "**/*.yml")
+    rollout_defaults: Rollout = field(default_factory=Rollout)
+    enrollment: EnrollmentService | None = None
+    sets: tuple[DeploymentSet, ...] = ()
+    project_file: str = "reconcile.yaml"

@@ -1,0 +1,1 @@
+"""Plans: desired state vs live state, as data."""

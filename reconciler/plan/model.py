@@ -1,0 +1,144 @@
+"""The plan is immutable data: what `plan` prints is exactly what `apply` executes.
+
+A config diff is a kopf-style tuple `(op, path, old, new)`. `to_dict`/`from_dict`
+round-trip through `schemas/plan.schema.json` (FORMAT_VERSION).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+FORMAT_VERSION = 1
+
+Action = Literal["noop", "deploy", "upgrade", "stage", "restage", "blocked"]
+ACTIONS: tuple[Action, ...] = ("deploy", "upgrade", "stage", "restage", "noop", "blocked")
+DiffOp = Literal["add", "remove", "change"]
+Origin = Literal["change", "drift"]
+
+
+@dataclass(frozen=True)
+class ConfigDiff:
+    """One field-level change, e.g. ("change", "motion-control.max_speed", 1.0, 1.2).
+    The path starts with the config type slug (and `[slot]` when not the default slot)."""
+
+    op: DiffOp
+    path: str
+    old: Any = None
+    new: Any = None
+
+
+@dataclass(frozen=True)
+class PlannedInstance:
+    """A config instance the deployment needs. `key` is its content address:
+    sha256 over (config_schema_id, slot_key, canonical content). `existing_id` is set
+    when an identical instance already exists on the platform (reused, not created)."""
+
+    key: str
+    config_type: str
+    config_schema_id: str
+    slot_key: str
+    format: str  # instance_format
+    data: str  # canonical content, exactly as it will be uploaded
+    existing_id: str | None = None
+
+
+@dataclass(frozen=True)
+class DeviceChange:
+    device: str
+    device_id: str | None
+    action: Action
+    deployment_set: str | None
+    release_from: str | None = None
+    release_to: str | None = None
+    release_to_id: str | None = None
+    config_diffs: tuple[ConfigDiff, ...] = ()
+    instance_keys: tuple[str, ...] = ()  # PlannedInstance keys, one per slot
+    parent_token: str | None = None  # the device's current target deployment id at plan time
+    archive_ids: tuple[str, ...] = ()  # staged/drifted deployments to archive after the write
+    reason: str | None = None  # for blocked (and for noteworthy noops)
+    offline: bool = False  # the write will queue until the device is online
+    origin: Origin | None = None  # with --base: from this branch's manifest change, or pre-existing drift
+    diagnostics: tuple[str, ...] = ()  # e.g. enrollment error logs for inactive devices
+
+
+@dataclass(frozen=True)
+class RolloutSpec:
+    """Seed 003 spec, per DeploymentSet, as plain data in the plan."""
+
+    strategy: str = "immediate"
+    max_parallel: int = 0
+    canary_count: int | None = None
+    canary_percent: float | None = None
+    auto_promote: bool = False
+    deadline: float = 300.0
+    min_healthy_time: float = 30.0
+    max_error_rate: float = 0.10
+    max_failed_nodes: int = 10
+    max_failed_nodes_percent: float = 10.0
+    no_auto_rollback: bool = False
+    activation: str = "deploy"
+
+
+@dataclass(frozen=True)
+class Plan:
+    changes: tuple[DeviceChange, ...]
+    instances: tuple[PlannedInstance, ...] = ()
+    rollouts: dict[str, RolloutSpec] = field(default_factory=dict)  # DeploymentSet name -> spec
+    commit: str | None = None  # git commit of the manifests, when known
+    target: str = ""  # "emulator:<db>" or the base URL (never a key)
+    created_at: str = ""
+    format_version: int = FORMAT_VERSION
+
+    def summary(self) -> dict[str, int]:
+        counts: dict[str, int] = {a: 0 for a in ACTIONS}
+        for c in self.changes:
+            counts[c.action] += 1
+        counts["instances_to_create"] = sum(1 for i in self.instances if i.existing_id is None)
+        return counts
+
+    @property
+    def has_changes(self) -> bool:
+        s = self.summary()
+        return any(s[a] for a in ("deploy", "upgrade", "stage", "restage")) or s["instances_to_create"] > 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format_version": self.format_version,
+            "created_at": self.created_at,
+            "commit": self.commit,
+            "target": self.target,
+            "summary": self.summary(),
+            "rollouts": {k: asdict(v) for k, v in sorted(self.rollouts.items())},
+            "instances": [asdict(i) for i in self.instances],
+            "changes": [_change_to_dict(c) for c in self.changes],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Plan:
+        return cls(
+            format_version=int(data["format_version"]),
+            created_at=str(data.get("created_at", "")),
+            commit=data.get("commit"),
+            target=str(data.get("target", "")),
+            rollouts={k: RolloutSpec(**v) for k, v in data.get("rollouts", {}).items()},
+            instances=tuple(PlannedInstance(**i) for i in data.get("instances", [])),
+            changes=tuple(_change_from_dict(c) for c in data["changes"]),
+        )
+
+
+def _change_to_dict(c: DeviceChange) -> dict[str, Any]:
+    d = asdict(c)
+    d["config_diffs"] = [asdict(x) for x in c.config_diffs]
+    d["instance_keys"] = list(c.instance_keys)
+    d["archive_ids"] = list(c.archive_ids)
+    d["diagnostics"] = list(c.diagnostics)
+    return d
+
+
+def _change_from_dict(d: dict[str, Any]) -> DeviceChange:
+    d = dict(d)
+    d["config_diffs"] = tuple(ConfigDiff(**x) for x in d.get("config_diffs", []))
+    for k in ("instance_keys", "archive_ids", "diagnostics"):
+        d[k] = tuple(d.get(k, ()))
+    return DeviceChange(**d)

@@ -1,0 +1,1 @@
+"""The only package that talks to the Miru platform (through the official SDK)."""
