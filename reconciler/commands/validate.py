@@ -1,13 +1,53 @@
-"""`reconcile validate` (not yet implemented)."""
+"""`reconcile validate [PATH] [--format text|json|github]`: every problem in the manifests,
+found without a platform. Exit 0 when valid, 1 when not."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
-from reconciler.errors import ReconcileError
+from reconciler.errors import EXIT_ERROR, Location, Problem, ReconcileError, ValidationFailed
+from reconciler.manifests.loader import load_path
+from reconciler.manifests.model import Project
+from reconciler.manifests.report import relative_root, render_github, render_json, render_text
+
+
+def collect_problems(path: Path) -> tuple[Project | None, list[Problem]]:
+    """Load the project at `path`; the project, or every problem found."""
+    try:
+        return load_path(path), []
+    except ValidationFailed as e:
+        return None, list(e.problems)
+    except ReconcileError as e:
+        return None, [Problem(e.message, e.location or Location(str(path)))]
 
 
 @click.command("validate")
-def command() -> None:
-    """Not yet implemented."""
-    raise ReconcileError("reconcile validate is not implemented yet")
+@click.argument("path", default=".", type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text",
+              show_default=True, help="text on stderr; json (schemas/validate-output.schema.json) or "
+                                      "GitHub annotations on stdout.")
+@click.pass_context
+def command(ctx: click.Context, path: Path, fmt: str) -> None:
+    """Check the project in PATH (default: the current directory): reconcile.yaml, every
+    DeploymentSet and the config files they reference. Reports every problem, not the first."""
+    root = relative_root(path)
+    project, problems = collect_problems(path)
+    # Platform checks (`--online`: releases, schemas, content) append their problems here,
+    # once `project` loaded cleanly.
+    if fmt == "json":
+        click.echo(render_json(problems, root))
+    elif fmt == "github":
+        if problems:
+            click.echo(render_github(problems, root))
+    elif problems:
+        click.echo(render_text(problems, root), err=True)
+    if problems:
+        n = len(problems)
+        if fmt == "text":
+            click.echo(f"{n} problem{'s' if n != 1 else ''} found", err=True)
+        ctx.exit(EXIT_ERROR)
+    if fmt == "text" and project is not None:
+        n = len(project.sets)
+        click.echo(f"{path}: valid ({n} DeploymentSet{'s' if n != 1 else ''})")

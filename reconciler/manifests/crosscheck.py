@@ -1,0 +1,129 @@
+"""Checks that need more than one field or more than one document, and no platform:
+rollout fields that contradict each other, override targets outside their set, and
+DeploymentSets that collide (same name, same device named twice)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from fnmatch import fnmatchcase
+from typing import Any
+
+from reconciler.errors import Location, Problem
+from reconciler.manifests.durations import format_duration, parse_duration
+from reconciler.manifests.model import DeploymentSet
+from reconciler.manifests.yamlload import Document, PathT
+
+# Locates a rollout key (a path inside the rollout mapping) where it was written: the
+# DeploymentSet's own rollout, or the project's defaults.
+Locate = Callable[[PathT], Location]
+
+_CANARY_ONLY = ("canary_count", "canary_percent", "auto_promote")
+
+
+def rollout_problems(rollout: dict[str, Any], locate: Locate, *,
+                     own: dict[str, Any] | None = None) -> list[Problem]:
+    """Contradictions in an effective rollout (defaults merged with the set's own).
+    `own` is the set's own rollout mapping: a contradiction between a default and a set's
+    value is reported at the set's value."""
+    out: list[Problem] = []
+    strategy = rollout.get("strategy", "immediate")
+    own = own or {}
+
+    def at(key: PathT, message: str) -> None:
+        out.append(Problem(f"rollout.{'.'.join(str(k) for k in key)}: {message}", locate(key)))
+
+    if strategy != "canary":
+        for key in _CANARY_ONLY:
+            if key in rollout:
+                at((key,), f"only applies to strategy canary (strategy is {strategy})")
+    else:
+        if "canary_count" in rollout and "canary_percent" in rollout:
+            key = "canary_percent" if "canary_percent" in own or "canary_count" not in own else "canary_count"
+            at((key,), "set canary_count or canary_percent, not both")
+        elif "canary_count" not in rollout and "canary_percent" not in rollout:
+            at(("strategy",), "strategy canary needs canary_count or canary_percent")
+    if strategy == "immediate":
+        if "max_parallel" in rollout:
+            at(("max_parallel",), "only applies to strategies rolling and canary (strategy is immediate)")
+        if "health_check" in own:
+            at(("health_check",), "is ignored with strategy immediate; use rolling or canary, or remove it")
+    health = rollout.get("health_check")
+    if isinstance(health, dict):
+        seconds: dict[str, float] = {}
+        for key in ("deadline", "min_healthy_time"):
+            if key in health:
+                try:
+                    seconds[key] = parse_duration(str(health[key]))
+                except ValueError as e:
+                    at(("health_check", key), str(e))
+        if seconds.get("deadline") == 0:
+            at(("health_check", "deadline"), "must be longer than 0s")
+        if "deadline" in seconds and "min_healthy_time" in seconds and seconds["min_healthy_time"] > seconds[
+                "deadline"]:
+            key = "min_healthy_time" if "min_healthy_time" in own.get("health_check", {}) else "deadline"
+            at(("health_check", key),
+               f"min_healthy_time ({format_duration(seconds['min_healthy_time'])}) is longer than deadline "
+               f"({format_duration(seconds['deadline'])}): no device could become healthy in time")
+    return out
+
+
+def _explicit_only(s: DeploymentSet) -> bool:
+    return bool(s.selector.devices) and not s.selector.groups and not s.selector.patterns
+
+
+def override_problems(s: DeploymentSet, doc: Document, raw_overrides: Sequence[Any]) -> list[Problem]:
+    """Overrides must stay inside their set: a device named by an override must be selected
+    by a set that selects by explicit names, and never excluded by it."""
+    out: list[Problem] = []
+    sel = s.selector
+    named_by: dict[str, int] = {}
+    for i, raw in enumerate(raw_overrides):
+        if not isinstance(raw, dict):
+            continue
+        for j, device in enumerate(raw.get("devices", [])):
+            path: PathT = ("spec", "overrides", i, "devices", j)
+            if device in named_by:
+                out.append(doc.problem(
+                    f"spec.overrides[{i}]: device {device!r} is already named by "
+                    f"overrides[{named_by[device]}]", path))
+                continue
+            named_by[device] = i
+            if device in sel.exclude_devices or any(fnmatchcase(device, p) for p in sel.exclude_patterns):
+                out.append(doc.problem(
+                    f"spec.overrides[{i}]: device {device!r} is excluded by this DeploymentSet's selector",
+                    path))
+            elif _explicit_only(s) and device not in sel.devices:
+                out.append(doc.problem(
+                    f"spec.overrides[{i}]: device {device!r} is not selected by this DeploymentSet "
+                    f"(its selector names {', '.join(sel.devices)})", path))
+        for j, pattern in enumerate(raw.get("patterns", [])):
+            if _explicit_only(s) and not any(fnmatchcase(d, pattern) for d in sel.devices):
+                out.append(doc.problem(
+                    f"spec.overrides[{i}]: pattern {pattern!r} matches none of this DeploymentSet's devices "
+                    f"({', '.join(sel.devices)})", ("spec", "overrides", i, "patterns", j)))
+    return out
+
+
+def set_problems(sets: Sequence[tuple[DeploymentSet, Document]]) -> list[Problem]:
+    """Across documents: unique DeploymentSet names; no device named explicitly by two sets."""
+    out: list[Problem] = []
+    names: dict[str, Location] = {}
+    devices: dict[str, tuple[str, Location]] = {}
+    for s, doc in sets:
+        first = names.get(s.name)
+        if first is not None:
+            out.append(doc.problem(
+                f"DeploymentSet name {s.name!r} is already used at {first.file}:{first.line}",
+                ("metadata", "name")))
+        else:
+            names[s.name] = doc.loc(("metadata", "name"))
+        for j, device in enumerate(s.selector.devices):
+            if device in devices and devices[device][0] != s.name:
+                other, where = devices[device]
+                out.append(doc.problem(
+                    f"device {device!r} is also named by DeploymentSet {other!r} "
+                    f"({where.file}:{where.line}); a device belongs to one DeploymentSet",
+                    ("spec", "selector", "devices", j)))
+            else:
+                devices.setdefault(device, (s.name, doc.loc(("spec", "selector", "devices", j))))
+    return out

@@ -1,0 +1,405 @@
+"""Loads a project: `reconcile.yaml`, then every manifest, then the config files they
+reference, collecting every problem before raising `ValidationFailed`.
+
+Which YAML files are manifests: the files matching the project's `manifests` globs
+(default `**/*.yaml`, `**/*.yml`), minus `reconcile.yaml`, the emulator seed file, files in
+hidden directories (`.reconcile/`, `.github/`) and files referenced as config content.
+Of those, a file is a manifest when one of its documents is a mapping with `kind`,
+`apiVersion`, `metadata` or `spec`; other YAML (a seed, a CI workflow, a config file) is
+skipped. Inside a manifest file every non-empty document must be a DeploymentSet.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from reconciler.errors import Location, Problem, ReconcileError, ValidationFailed
+from reconciler.manifests import crosscheck, schema_check
+from reconciler.manifests.configfiles import ConfigContent, content_format, parse_config
+from reconciler.manifests.durations import parse_duration
+from reconciler.manifests.merge import merge_patch
+from reconciler.manifests.model import (
+    ConfigSpec,
+    DeploymentSet,
+    EmulatorTarget,
+    EnrollmentService,
+    HealthCheck,
+    Override,
+    Project,
+    RemoteTarget,
+    Rollout,
+    Selector,
+)
+from reconciler.manifests.source import DirSource, Source, SourceError, glob_match
+from reconciler.manifests.yamlload import Document, PathT, dotted, load_documents
+
+PROJECT_FILE = "reconcile.yaml"
+DEFAULT_GLOBS: tuple[str, ...] = ("**/*.yaml", "**/*.yml")  # the model's default
+KIND = "DeploymentSet"
+_MANIFEST_KEYS = ("kind", "apiVersion", "metadata", "spec")
+# Keys that look like they hold a secret. `token_env` names a variable, so it is fine.
+_SECRET_KEY = re.compile(r"(?i)(api[_-]?key|apikey|token|secret|passw(or)?d|credential|private[_-]?key)")
+_ALLOWED_SECRETISH = {"token_env"}
+
+
+def load_path(path: Path) -> Project:
+    """Load the project in a directory (or the directory of a `reconcile.yaml`)."""
+    path = Path(path)
+    if path.is_file() and path.name == PROJECT_FILE:
+        path = path.parent
+    if not path.is_dir():
+        raise ReconcileError(f"not a directory; pass the directory that holds {PROJECT_FILE}",
+                             location=Location(str(path)))
+    return load_project(DirSource(path), path)
+
+
+def load_project(source: Source, root: Path) -> Project:
+    """Load and check everything that needs no platform. Raises `ValidationFailed` with
+    every problem found (sorted by file, line, column)."""
+    state = _State(source)
+    project = state.project_file(root)
+    sets = state.manifests(project)
+    problems = sorted(set(state.problems), key=_order)
+    if problems:
+        raise ValidationFailed(problems)
+    return Project(root=project.root, target=project.target, manifests=project.manifests,
+                   rollout_defaults=project.rollout_defaults, enrollment=project.enrollment,
+                   sets=tuple(sets), project_file=project.project_file)
+
+
+def _order(p: Problem) -> tuple[str, int, int, str]:
+    return (p.location.file, p.location.line or 0, p.location.column or 0, p.message)
+
+
+@dataclass
+class _State:
+    source: Source
+    problems: list[Problem] = field(default_factory=list)
+    configs: dict[str, tuple[ConfigContent | None, list[Problem]]] = field(default_factory=dict)
+    defaults_doc: Document | None = None
+    defaults_rollout: dict[str, Any] = field(default_factory=dict)
+    seed: str | None = None
+
+    # -- reconcile.yaml ------------------------------------------------------------------
+    def project_file(self, root: Path) -> Project:
+        fallback = Project(root=root, target=EmulatorTarget())
+        try:
+            raw = self.source.read_bytes(PROJECT_FILE)
+        except SourceError:
+            self.problems.append(Problem(
+                f"no {PROJECT_FILE} in {self.source.label}: a project starts with one "
+                "(see examples/reconcile.yaml)", Location(PROJECT_FILE)))
+            return fallback
+        docs, problems = load_documents(raw, PROJECT_FILE)
+        self.problems.extend(problems)
+        if problems:
+            return fallback
+        docs = [d for d in docs if d.data is not None]
+        if len(docs) != 1:
+            self.problems.append(Problem(f"{PROJECT_FILE} holds exactly one YAML document, not {len(docs)}",
+                                         Location(PROJECT_FILE, 1, 1)))
+            return fallback
+        doc = docs[0]
+        if not isinstance(doc.data, dict):
+            self.problems.append(doc.problem(
+                f"{PROJECT_FILE} must be a mapping (target, manifests, defaults)"))
+            return fallback
+        secrets = list(_secret_keys(doc.data, ()))
+        for path in secrets:
+            where = ("set it in the environment variable named by enrollment.token_env"
+                     if path[:1] == ("enrollment",) else "set the MIRU_API_KEY environment variable instead")
+            self.problems.append(doc.problem(
+                f"{dotted(path)}: looks like a secret; {PROJECT_FILE} must not hold secrets: {where}",
+                path, key=True))
+        schema_problems = schema_check.check(doc, "reconcile.schema.json", skip_keys=secrets)
+        self.problems.extend(schema_problems)
+        data: dict[str, Any] = doc.data
+        manifests = data.get("manifests")
+        globs = DEFAULT_GLOBS
+        if isinstance(manifests, list) and manifests and all(isinstance(g, str) for g in manifests):
+            globs = tuple(manifests)
+            for i, g in enumerate(globs):
+                if g.startswith("/") or ".." in g.split("/"):
+                    self.problems.append(doc.problem(
+                        f"manifests[{i}]: {g!r} leaves the repository; globs are relative to {PROJECT_FILE}",
+                        ("manifests", i)))
+        if schema_problems or secrets:
+            return Project(root=root, target=EmulatorTarget(), manifests=globs)
+
+        target_raw = data["target"]
+        target: EmulatorTarget | RemoteTarget
+        if "emulator" in target_raw:
+            emu = target_raw["emulator"]
+            seed = emu.get("seed")
+            if seed is not None and not Path(seed).is_absolute():
+                try:
+                    self.seed = self.source.resolve(PROJECT_FILE, seed)
+                    self.source.read_bytes(self.seed)
+                except SourceError as e:
+                    self.problems.append(doc.problem(f"target.emulator.seed: {e.message}",
+                                                     ("target", "emulator", "seed")))
+            target = EmulatorTarget(db=emu.get("db", EmulatorTarget.db), seed=seed)
+        else:
+            target = RemoteTarget(base_url=target_raw["base_url"],
+                                  api_version=target_raw.get("api_version", RemoteTarget.api_version))
+        enrollment = None
+        if "enrollment" in data:
+            enr = data["enrollment"]
+            enrollment = EnrollmentService(base_url=enr["base_url"], client_id=enr["client_id"],
+                                           token_env=enr.get("token_env", EnrollmentService.token_env))
+        self.defaults_rollout = data.get("defaults", {}).get("rollout", {})
+        self.defaults_doc = doc
+        defaults = Rollout()
+        if self.defaults_rollout:
+            def locate(key: PathT) -> Location:
+                return doc.loc(("defaults", "rollout", *key))
+            found = crosscheck.rollout_problems(self.defaults_rollout, locate, own=self.defaults_rollout)
+            self.problems.extend(Problem(f"defaults.{p.message}", p.location) for p in found)
+            if not found:
+                defaults = _rollout(self.defaults_rollout)
+        return Project(root=root, target=target, manifests=globs, rollout_defaults=defaults,
+                       enrollment=enrollment, project_file=PROJECT_FILE)
+
+    # -- manifests -----------------------------------------------------------------------
+    def manifests(self, project: Project) -> list[DeploymentSet]:
+        skip = {PROJECT_FILE, *([self.seed] if self.seed else [])}
+        try:
+            files = [f for f in self.source.glob(project.manifests) if f not in skip]
+        except SourceError as e:
+            self.problems.append(Problem(e.message, Location(PROJECT_FILE)))
+            return []
+        unparsed: dict[str, list[Problem]] = {}
+        per_file: dict[str, tuple[list[Problem], list[tuple[DeploymentSet, Document]]]] = {}
+        outer = self.problems
+        for rel in files:
+            try:
+                raw = self.source.read_bytes(rel)
+            except SourceError as e:
+                outer.append(Problem(e.message, Location(rel)))
+                continue
+            docs, problems = load_documents(raw, rel)
+            manifest_docs = [d for d in docs if isinstance(d.data, dict)
+                             and any(k in d.data for k in _MANIFEST_KEYS)]
+            if not manifest_docs:
+                if problems:
+                    unparsed[rel] = problems  # reported unless it turns out to be a config file
+                continue
+            # Collected per file: a file that another manifest references as config content
+            # is content, not a manifest, whatever it looks like.
+            self.problems = list(problems)
+            sets = [(s, doc) for doc in docs if (s := self.document(doc)) is not None]
+            per_file[rel] = (self.problems, sets)
+            self.problems = outer
+        built: list[tuple[DeploymentSet, Document]] = []
+        for rel, (problems, sets) in per_file.items():
+            if rel not in self.configs:
+                outer.extend(problems)
+                built.extend(sets)
+            else:
+                outer.extend(p for p in problems if p.location.file != rel)
+        for rel, problems in unparsed.items():
+            if rel not in self.configs:
+                outer.extend(problems)
+        self.problems.extend(crosscheck.set_problems(built))
+        return [s for s, _ in built]
+
+    def document(self, doc: Document) -> DeploymentSet | None:
+        data = doc.data
+        if data is None:
+            return None  # an empty document (e.g. a trailing `---`)
+        if not isinstance(data, dict):
+            self.problems.append(doc.problem(
+                f"document {doc.index + 1} is {_kind(data)}; a manifest document is a mapping "
+                f"with kind: {KIND}"))
+            return None
+        kind = data.get("kind")
+        if "kind" not in data:
+            self.problems.append(doc.problem(f"missing required key 'kind' (expected kind: {KIND})"))
+            return None
+        if kind != KIND:
+            self.problems.append(doc.problem(f"kind: unknown kind {kind!r}; expected {KIND}", ("kind",)))
+            return None
+        schema_problems = schema_check.check(doc, "deploymentset.schema.json")
+        if schema_problems:
+            self.problems.extend(schema_problems)
+            return None
+        return self.build_set(doc)
+
+    def build_set(self, doc: Document) -> DeploymentSet:
+        data = doc.data
+        spec = data["spec"]
+        raw_sel = spec["selector"]
+        excl = raw_sel.get("exclude", {})
+        selector = Selector(
+            groups=tuple(raw_sel.get("groups", ())), devices=tuple(raw_sel.get("devices", ())),
+            patterns=tuple(raw_sel.get("patterns", ())), exclude_groups=tuple(excl.get("groups", ())),
+            exclude_devices=tuple(excl.get("devices", ())), exclude_patterns=tuple(excl.get("patterns", ())),
+            location=doc.loc(("spec", "selector")))
+        configs = self.config_specs(doc, spec.get("configs", {}), ("spec", "configs"))
+        overrides = []
+        for i, raw in enumerate(spec.get("overrides", [])):
+            path: PathT = ("spec", "overrides", i)
+            overrides.append(Override(
+                selector=Selector(devices=tuple(raw.get("devices", ())),
+                                  patterns=tuple(raw.get("patterns", ())), location=doc.loc(path)),
+                release=raw.get("release"),
+                configs=self.config_specs(doc, raw.get("configs", {}), (*path, "configs")),
+                location=doc.loc(path)))
+        own = spec.get("rollout", {})
+        effective = _merge_rollout(self.defaults_rollout, own)
+        defaults_doc = self.defaults_doc
+
+        def locate(key: PathT) -> Location:
+            if _has(own, key) or defaults_doc is None or not _has(self.defaults_rollout, key):
+                return doc.loc(("spec", "rollout", *key))
+            return defaults_doc.loc(("defaults", "rollout", *key))
+
+        rollout_found = crosscheck.rollout_problems(effective, locate, own=own)
+        self.problems.extend(Problem(f"{'spec.' if p.location.file == doc.file else 'defaults.'}{p.message}",
+                                     p.location) for p in rollout_found)
+        s = DeploymentSet(
+            name=data["metadata"]["name"], selector=selector, release=spec["release"], configs=configs,
+            overrides=tuple(overrides), rollout=Rollout() if rollout_found else _rollout(effective),
+            activation=spec.get("activation", "deploy"), location=doc.loc(("kind",), key=True),
+            release_location=doc.loc(("spec", "release")))
+        self.problems.extend(crosscheck.override_problems(s, doc, spec.get("overrides", [])))
+        return s
+
+    def config_specs(self, doc: Document, raw: dict[str, Any], base: PathT) -> tuple[ConfigSpec, ...]:
+        out: list[ConfigSpec] = []
+        for slug, entry in raw.items():
+            items: list[tuple[PathT, dict[str, Any]]]
+            if isinstance(entry, list):
+                items = [((*base, slug, i), e) for i, e in enumerate(entry)]
+                slots: dict[str, int] = {}
+                for i, (path, e) in enumerate(items):
+                    if len(items) > 1 and "slot" not in e:
+                        self.problems.append(doc.problem(
+                            f"{dotted(path)}: {slug} lists several configs, so each needs a slot", path))
+                    elif "slot" in e and e["slot"] in slots:
+                        self.problems.append(doc.problem(
+                            f"{dotted(path)}.slot: slot {e['slot']!r} is already configured by "
+                            f"{slug}[{slots[e['slot']]}]", (*path, "slot")))
+                    elif "slot" in e:
+                        slots[e["slot"]] = i
+            else:
+                items = [((*base, slug), entry)]
+            for path, e in items:
+                spec = self.config_spec(doc, slug, e, path)
+                if spec is not None:
+                    out.append(spec)
+        return tuple(out)
+
+    def config_spec(self, doc: Document, slug: str, e: dict[str, Any], path: PathT) -> ConfigSpec | None:
+        values = e.get("values")
+        rel = None
+        content: ConfigContent | None = None
+        if "file" in e:
+            try:
+                rel = self.source.resolve(doc.file, e["file"])
+            except SourceError as err:
+                self.problems.append(doc.problem(f"{dotted(path)}.file: {err.message}", (*path, "file")))
+                return None
+            content = self.config_file(rel, doc, (*path, "file"))
+            if content is None:
+                return None
+            if values is not None and content.format == "text":
+                self.problems.append(doc.problem(
+                    f"{dotted(path)}.values: {rel} is a text file; values can only be merged into "
+                    "JSON or YAML",
+                    (*path, "values")))
+                return None
+            if values is not None and not isinstance(content.data, dict):
+                self.problems.append(doc.problem(
+                    f"{dotted(path)}.values: {rel} holds {_kind(content.data)}; values can only be merged "
+                    "over a mapping", (*path, "values")))
+                return None
+        if values is not None:
+            # A null at the top of `values` deletes a key from the file's content (merge patch);
+            # nulls deeper in are fine. Merging here once catches a non-JSON result early.
+            merge_patch(content.data if content else {}, values)
+        return ConfigSpec(
+            config_type=slug, slot=e.get("slot"), file=rel, base=content.data if content else None,
+            values=values, format=content.format if content else "yaml", location=doc.loc(path),
+            file_locations=content.locations if content else {})
+
+    def config_file(self, rel: str, doc: Document, path: PathT) -> ConfigContent | None:
+        if rel not in self.configs:
+            try:
+                raw = self.source.read_bytes(rel)
+            except SourceError as err:
+                self.configs[rel] = (None, [])
+                self.problems.append(doc.problem(f"{dotted(path)}: {err.message}", path))
+                return None
+            content, problems = parse_config(raw, rel)
+            self.configs[rel] = (content, problems)
+            self.problems.extend(problems)
+        return self.configs[rel][0]
+
+
+def _has(mapping: dict[str, Any], key: PathT) -> bool:
+    cur: Any = mapping
+    for k in key:
+        if not isinstance(cur, dict) or k not in cur:
+            return False
+        cur = cur[k]
+    return True
+
+
+def _merge_rollout(defaults: dict[str, Any], own: dict[str, Any]) -> dict[str, Any]:
+    """A set's rollout over the project defaults. A set that picks another strategy than the
+    defaults does not inherit the defaults' strategy-specific fields (canary_*, auto_promote,
+    max_parallel); health checks merge key by key."""
+    base = dict(defaults)
+    if "strategy" in own and own["strategy"] != defaults.get("strategy", "immediate"):
+        for key in ("canary_count", "canary_percent", "auto_promote", "max_parallel"):
+            base.pop(key, None)
+    if "canary_count" in own:
+        base.pop("canary_percent", None)
+    if "canary_percent" in own:
+        base.pop("canary_count", None)
+    out: dict[str, Any] = {**base, **own}
+    if "health_check" in base and "health_check" in own:
+        out["health_check"] = {**base["health_check"], **own["health_check"]}
+    return out
+
+
+def _rollout(raw: dict[str, Any]) -> Rollout:
+    d = Rollout()
+    hc_raw = raw.get("health_check", {})
+    hc = HealthCheck(
+        deadline=parse_duration(hc_raw["deadline"]) if "deadline" in hc_raw else d.health_check.deadline,
+        min_healthy_time=(parse_duration(hc_raw["min_healthy_time"]) if "min_healthy_time" in hc_raw
+                          else d.health_check.min_healthy_time),
+        max_error_rate=float(hc_raw.get("max_error_rate", d.health_check.max_error_rate)))
+    percent = raw.get("canary_percent")
+    return Rollout(
+        strategy=raw.get("strategy", d.strategy), max_parallel=int(raw.get("max_parallel", d.max_parallel)),
+        canary_count=raw.get("canary_count"), canary_percent=float(percent) if percent is not None else None,
+        auto_promote=bool(raw.get("auto_promote", d.auto_promote)), health_check=hc,
+        max_failed_nodes=int(raw.get("max_failed_nodes", d.max_failed_nodes)),
+        max_failed_nodes_percent=float(raw.get("max_failed_nodes_percent", d.max_failed_nodes_percent)),
+        no_auto_rollback=bool(raw.get("no_auto_rollback", d.no_auto_rollback)))
+
+
+def _secret_keys(value: Any, path: PathT) -> Iterator[PathT]:
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if k not in _ALLOWED_SECRETISH and _SECRET_KEY.search(k):
+                yield (*path, k)
+            else:
+                yield from _secret_keys(v, (*path, k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _secret_keys(v, (*path, i))
+
+
+def _kind(value: Any) -> str:
+    return schema_check._kind(value)
+
+
+__all__ = ["DEFAULT_GLOBS", "PROJECT_FILE", "content_format", "glob_match", "load_path", "load_project"]

@@ -1,0 +1,70 @@
+"""Problems rendered for people (text), machines (json, `schemas/validate-output.schema.json`)
+and GitHub Actions (workflow-command annotations)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from reconciler.errors import Problem, redact
+
+
+def display_path(root: Path, file: str, cwd: Path | None = None) -> str:
+    """A problem's repository-relative file as the user can open it: relative to the current
+    directory when inside it (so editors and GitHub resolve it), else absolute."""
+    cwd = (cwd or Path.cwd()).resolve()
+    full = (root / file).resolve() if file else root.resolve()
+    try:
+        return full.relative_to(cwd).as_posix()
+    except ValueError:
+        return str(full)
+
+
+def as_dicts(problems: Sequence[Problem], root: Path) -> list[dict[str, Any]]:
+    return [{"file": display_path(root, p.location.file), "line": p.location.line,
+             "column": p.location.column, "message": redact(p.message),
+             "json_path": p.location.json_path, "severity": p.severity} for p in problems]
+
+
+def render_text(problems: Sequence[Problem], root: Path) -> str:
+    lines = []
+    for d in as_dicts(problems, root):
+        where = d["file"] + "".join(f":{d[k]}" for k in ("line", "column") if d[k] is not None)
+        lines.append(f"{where}: {d['severity']}: {d['message']}")
+    return "\n".join(lines)
+
+
+def render_json(problems: Sequence[Problem], root: Path) -> str:
+    return json.dumps(as_dicts(problems, root), indent=2, ensure_ascii=False)
+
+
+def _escape_data(s: str) -> str:
+    return s.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _escape_property(s: str) -> str:
+    return _escape_data(s).replace(":", "%3A").replace(",", "%2C")
+
+
+def render_github(problems: Sequence[Problem], root: Path) -> str:
+    """`::error file=…,line=…,col=…::message` lines (GitHub's workflow commands), escaped
+    as GitHub's toolkit does so a message cannot end the command early."""
+    lines = []
+    for d in as_dicts(problems, root):
+        props = [f"file={_escape_property(d['file'])}"]
+        if d["line"] is not None:
+            props.append(f"line={d['line']}")
+        if d["column"] is not None:
+            props.append(f"col={d['column']}")
+        lines.append(f"::{d['severity']} {','.join(props)}::{_escape_data(d['message'])}")
+    return "\n".join(lines)
+
+
+def relative_root(path: Path) -> Path:
+    """The project directory of a validate PATH argument (a dir or its reconcile.yaml)."""
+    return path.parent if path.is_file() else path
+
+
+__all__ = ["as_dicts", "display_path", "relative_root", "render_github", "render_json", "render_text"]
