@@ -1,13 +1,164 @@
-"""`reconcile apply` (not yet implemented)."""
+"""`reconcile apply`: execute a plan as progressive rollouts.
+
+From a saved plan (`--plan FILE`, exactly what was reviewed) or a fresh plan that is shown
+and confirmed first. `--promote` continues rollouts paused after a healthy canary wave.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
 import click
 
-from reconciler.errors import ReconcileError
+from reconciler.apply import record as rec
+from reconciler.apply.clock import clock_for
+from reconciler.apply.executor import ApplyResult, execute
+from reconciler.apply.ledger import counts, render_text
+from reconciler.apply.progress import reporter
+from reconciler.errors import EXIT_OK, Location, ReconcileError
+from reconciler.manifests.loader import load_path
+from reconciler.manifests.model import Project
+from reconciler.output import stderr_console
+from reconciler.plan.model import FORMAT_VERSION, Plan
+from reconciler.platform.client import connect, describe_target
+
+OUTPUT_FORMAT = 1
+
+
+def read_plan(path: Path, project: Project, base_url: str | None) -> Plan:
+    """A saved plan, refused when it was made for another format or another platform."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise ReconcileError(f"cannot read the plan: {e.strerror}", location=Location(str(path))) from None
+    except json.JSONDecodeError as e:
+        raise ReconcileError(f"not a JSON plan: {e.msg}",
+                             location=Location(str(path), e.lineno, e.colno)) from None
+    if not isinstance(data, dict) or "format_version" not in data or "changes" not in data:
+        raise ReconcileError("not a plan file (no format_version/changes)", location=Location(str(path)))
+    if data["format_version"] != FORMAT_VERSION:
+        raise ReconcileError(f"plan format_version {data['format_version']} is not {FORMAT_VERSION}",
+                             location=Location(str(path)), hint="make the plan again with this version")
+    target = describe_target(project, base_url)
+    if data.get("target") != target:
+        raise ReconcileError(f"the plan was made for {data.get('target')!r}, not {target!r}",
+                             location=Location(str(path)), hint="plan again against this target")
+    try:
+        return Plan.from_dict(data)
+    except (KeyError, TypeError, ValueError) as e:
+        raise ReconcileError(f"malformed plan: {e}", location=Location(str(path))) from None
+
+
+def result_json(results: list[ApplyResult], target: str) -> dict[str, Any]:
+    ledger = [e for r in results for e in r.ledger]
+    code = max((r.exit_code for r in results), default=EXIT_OK)
+    return {
+        "format_version": OUTPUT_FORMAT,
+        "target": target,
+        "rollouts": [x.to_dict() for r in results for x in r.records],
+        "ledger": [e.to_dict() for e in ledger],
+        "summary": counts(ledger),
+        "blocked": [{"device": c.device, "deployment_set": c.deployment_set, "reason": c.reason or ""}
+                    for r in results for c in r.blocked],
+        "requests": sum(r.requests for r in results),
+        "exit_code": code,
+    }
+
+
+def result_text(results: list[ApplyResult]) -> str:
+    lines: list[str] = []
+    for r in results:
+        for x in r.records:
+            s = x.status
+            lines.append(f"Rollout {x.id} ({x.deployment_set}, {x.spec.strategy}): {s.state}, "
+                         f"{s.updated_nodes}/{s.total_nodes} updated, {s.failed_nodes} failed"
+                         + (f" - {s.message}" if s.message else ""))
+    ledger = [e for r in results for e in r.ledger]
+    lines.append(render_text(ledger))
+    blocked = [c for r in results for c in r.blocked]
+    if blocked:
+        lines.append(f"{len(blocked)} device(s) blocked in the plan were not touched (see `reconcile plan`).")
+    return "\n".join(lines) + "\n"
+
+
+async def _run(project: Project, plans: list[Plan], base_url: str | None, promote: bool,
+               interactive: bool, quiet: bool) -> list[ApplyResult]:
+    results = []
+    async with connect(project, base_url=base_url) as platform:
+        clock = await clock_for(platform)
+        for plan in plans:
+            results.append(await execute(plan, platform, root=project.root, clock=clock, promote=promote,
+                                         reporter=reporter(interactive=interactive, quiet=quiet)))
+    return results
+
+
+async def _fresh_plan(project: Project, path: Path, base_url: str | None) -> Plan:
+    from reconciler.gitsource import head_commit
+    from reconciler.plan.build import make_plan
+
+    async with connect(project, base_url=base_url) as platform:
+        return await make_plan(project, platform, commit=head_commit(path))
+
+
+def paused_plans(project: Project) -> list[Plan]:
+    records = [r for r in rec.list_records(project.root) if r.status.state == "paused"]
+    if not records:
+        raise ReconcileError("no paused rollout to promote", hint="`reconcile status` lists the rollouts")
+    files = sorted({r.plan_file for r in records})
+    return [rec.load_plan(project.root, f) for f in files]
 
 
 @click.command("apply")
-def command() -> None:
-    """Not yet implemented."""
-    raise ReconcileError("reconcile apply is not implemented yet")
+@click.argument("path", default=".", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--plan", "plan_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Apply this saved plan (from `reconcile plan --out`) instead of planning now.")
+@click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation (required without a TTY).")
+@click.option("--promote", is_flag=True, help="Continue rollouts paused after a healthy canary wave.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--base-url", help="Platform base URL (overrides reconcile.yaml; env MIRU_BASE_URL).")
+def command(path: Path, plan_file: Path | None, auto_approve: bool, promote: bool, fmt: str,
+            base_url: str | None) -> int:
+    """Apply the plan for PATH: config instances, then rollouts in waves, then archives.
+
+    Exit 0 when every device succeeded or was deferred (offline), 1 otherwise."""
+    if not path.exists():
+        raise ReconcileError(f"{path}: no such directory")
+    confirm = not auto_approve and not promote
+    if confirm and not sys.stdin.isatty():
+        raise ReconcileError("refusing to apply without confirmation: stdin is not a terminal",
+                             hint="review the plan, then pass --auto-approve")
+    project = load_path(path)
+    show = stderr_console() if fmt == "json" else None
+    if promote:
+        plans = [read_plan(plan_file, project, base_url)] if plan_file else paused_plans(project)
+    else:
+        plan = read_plan(plan_file, project, base_url) if plan_file else asyncio.run(
+            _fresh_plan(project, path, base_url))
+        if not plan.has_changes:
+            if fmt == "json":
+                click.echo(json.dumps(result_json([], plan.target), indent=2))
+            else:
+                click.echo("No changes. The platform matches the manifests.")
+            return EXIT_OK
+        if confirm or not plan_file:
+            from reconciler.plan.render_text import render_text as render_plan
+
+            text = render_plan(plan)
+            if show is not None:
+                show.print(text, end="", markup=False)
+            else:
+                click.echo(text, nl=False)
+        if confirm and not click.confirm("Apply this plan?", default=False):
+            raise ReconcileError("not applied")
+        plans = [plan]
+    interactive = sys.stderr.isatty() and fmt == "text"
+    results = asyncio.run(_run(project, plans, base_url, promote, interactive, quiet=False))
+    if fmt == "json":
+        click.echo(json.dumps(result_json(results, describe_target(project, base_url)), indent=2))
+    else:
+        click.echo(result_text(results), nl=False)
+    return max((r.exit_code for r in results), default=EXIT_OK)

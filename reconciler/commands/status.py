@@ -1,13 +1,40 @@
-"""`reconcile status` (not yet implemented)."""
+"""`reconcile status`: the latest rollouts recorded under `.reconcile/rollouts/`."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import click
 
-from reconciler.errors import ReconcileError
+from reconciler.apply import record as rec
+from reconciler.errors import EXIT_OK, ReconcileError
+
+STATUS_FORMAT = 1
 
 
 @click.command("status")
-def command() -> None:
-    """Not yet implemented."""
-    raise ReconcileError("reconcile status is not implemented yet")
+@click.argument("path", default=".", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--limit", default=10, show_default=True, help="How many rollouts to show (newest first).")
+def command(path: Path, fmt: str, limit: int) -> int:
+    """Show the latest rollouts of the project in PATH."""
+    if not path.is_dir():
+        raise ReconcileError(f"{path}: no such directory")
+    records = rec.list_records(path)[:max(0, limit)]
+    if fmt == "json":
+        click.echo(json.dumps({"format_version": STATUS_FORMAT, "rollouts": [r.to_dict() for r in records]},
+                              indent=2))
+        return EXIT_OK
+    if not records:
+        click.echo("No rollouts yet (`reconcile apply` records them in .reconcile/rollouts/).")
+        return EXIT_OK
+    for r in records:
+        s = r.status
+        versions = r.to_version if r.from_version == r.to_version else f"{r.from_version} -> {r.to_version}"
+        click.echo(f"{r.id}  {r.deployment_set}  {s.state}  {r.spec.strategy}  wave {s.current_wave}/"
+                   f"{s.total_waves}  {s.updated_nodes}/{s.total_nodes} updated, {s.failed_nodes} failed  "
+                   f"{versions}  commit={(r.commit or 'none')[:12]}  {s.created_at}")
+        if s.message:
+            click.echo(f"    {s.message}")
+    return EXIT_OK

@@ -1,0 +1,98 @@
+"""Progress while a rollout runs: a rich display per wave on a terminal, plain lines otherwise.
+
+Progress goes to stderr so `--format json` output on stdout stays machine-readable.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Protocol
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
+from reconciler.output import stderr_console
+
+
+class Reporter(Protocol):
+    def wave(self, deployment_set: str, wave: int, total_waves: int, devices: int) -> None: ...
+
+    def device(self, deployment_set: str, device: str, state: str, reason: str = "") -> None: ...
+
+    def note(self, deployment_set: str, text: str) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class Silent:
+    def wave(self, deployment_set: str, wave: int, total_waves: int, devices: int) -> None:
+        pass
+
+    def device(self, deployment_set: str, device: str, state: str, reason: str = "") -> None:
+        pass
+
+    def note(self, deployment_set: str, text: str) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class PlainLines:
+    """One line per event, for CI logs and pipes."""
+
+    def __init__(self) -> None:
+        self._out = sys.stderr
+
+    def _line(self, text: str) -> None:
+        print(text, file=self._out, flush=True)
+
+    def wave(self, deployment_set: str, wave: int, total_waves: int, devices: int) -> None:
+        self._line(f"[{deployment_set}] wave {wave}/{total_waves}: {devices} device{'s' * (devices != 1)}")
+
+    def device(self, deployment_set: str, device: str, state: str, reason: str = "") -> None:
+        self._line(f"[{deployment_set}] {device}: {state}" + (f" ({reason})" if reason else ""))
+
+    def note(self, deployment_set: str, text: str) -> None:
+        self._line(f"[{deployment_set}] {text}")
+
+    def close(self) -> None:
+        pass
+
+
+class RichWaves:
+    """A progress bar per (set, wave), advanced as devices finish."""
+
+    def __init__(self) -> None:
+        self._console = stderr_console()
+        self._progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                  TimeElapsedColumn(), console=self._console, transient=False)
+        self._tasks: dict[str, TaskID] = {}
+        self._totals: dict[str, int] = {}
+        self._progress.start()
+
+    def wave(self, deployment_set: str, wave: int, total_waves: int, devices: int) -> None:
+        key = deployment_set
+        if key in self._tasks:  # a sliding window starts wave n+1 before wave n is all done
+            self._progress.update(self._tasks[key], completed=self._totals[key])
+        self._tasks[key] = self._progress.add_task(f"{deployment_set} wave {wave}/{total_waves}",
+                                                   total=devices)
+        self._totals[key] = devices
+
+    def device(self, deployment_set: str, device: str, state: str, reason: str = "") -> None:
+        task = self._tasks.get(deployment_set)
+        if task is not None and state != "in_flight":
+            self._progress.advance(task)
+        if state in ("failed", "stale", "rolled_back"):
+            self._console.print(f"[{deployment_set}] {device}: {state}" + (f" ({reason})" if reason else ""))
+
+    def note(self, deployment_set: str, text: str) -> None:
+        self._console.print(f"[{deployment_set}] {text}")
+
+    def close(self) -> None:
+        self._progress.stop()
+
+
+def reporter(*, interactive: bool, quiet: bool = False) -> Reporter:
+    if quiet:
+        return Silent()
+    return RichWaves() if interactive else PlainLines()

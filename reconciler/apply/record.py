@@ -1,0 +1,203 @@
+"""The rollout record: seed 003's deployment object (id, type, from/to, spec, status),
+one per DeploymentSet per plan, saved atomically as JSON under
+`<project root>/.reconcile/rollouts/<id>.json` (`schemas/rollout.schema.json`).
+
+The record also carries the per-device ledger, which is what lets a rerun after a crash
+(or `reconcile apply --promote`) resume the same rollout instead of starting another.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Literal
+
+from reconciler.apply.ledger import LedgerEntry
+from reconciler.errors import ReconcileError
+from reconciler.plan.model import Plan, RolloutSpec
+
+RECORD_FORMAT = 1
+State = Literal["pending", "in_progress", "paused", "completed", "failed", "canceled"]
+FINAL_STATES = frozenset({"completed", "failed", "canceled"})
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class RolloutStatus:
+    state: State = "pending"
+    current_wave: int = 0
+    total_waves: int = 0
+    canary_nodes: tuple[str, ...] = ()
+    canary_promoted: bool = False
+    updated_nodes: int = 0
+    failed_nodes: int = 0
+    total_nodes: int = 0
+    revision: int = 0
+    message: str = ""
+    rolling_back: bool = False  # set while a rollback is under way, so a rerun finishes it
+    created_at: str = ""
+    updated_at: str = ""
+    last_progress_time: str | None = None
+    completed_at: str | None = None
+
+
+@dataclass(frozen=True)
+class RolloutRecord:
+    id: str
+    deployment_set: str
+    spec: RolloutSpec
+    status: RolloutStatus
+    type: str = "update"  # seed 003's DeploymentType; a rollback is recorded inside the rollout
+    commit: str | None = None
+    target: str = ""
+    plan_digest: str = ""
+    plan_file: str = ""  # relative to the project root
+    from_version: str = ""  # release version(s) before
+    to_version: str = ""
+    devices: tuple[LedgerEntry, ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict[str, Any]:
+        s = self.spec
+        return {
+            "format_version": RECORD_FORMAT,
+            "id": self.id,
+            "type": self.type,
+            "deployment_set": self.deployment_set,
+            "commit": self.commit,
+            "target": self.target,
+            "plan_digest": self.plan_digest,
+            "plan_file": self.plan_file,
+            "from_version": self.from_version,
+            "to_version": self.to_version,
+            "spec": {
+                "strategy": s.strategy, "max_parallel": s.max_parallel,
+                "canary_count": s.canary_count, "canary_percent": s.canary_percent,
+                "auto_promote": s.auto_promote,
+                "health_check": {"deadline": _dur(s.deadline), "min_healthy_time": _dur(s.min_healthy_time),
+                                 "max_error_rate": s.max_error_rate},
+                "max_failed_nodes": s.max_failed_nodes,
+                "max_failed_nodes_percent": s.max_failed_nodes_percent,
+                "no_auto_rollback": s.no_auto_rollback, "activation": s.activation,
+            },
+            "status": {**self.status.__dict__, "canary_nodes": list(self.status.canary_nodes)},
+            "devices": [e.to_dict() for e in self.devices],
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> RolloutRecord:
+        sp = d["spec"]
+        hc = sp.get("health_check", {})
+        spec = RolloutSpec(
+            strategy=sp["strategy"], max_parallel=sp["max_parallel"], canary_count=sp.get("canary_count"),
+            canary_percent=sp.get("canary_percent"), auto_promote=sp.get("auto_promote", False),
+            deadline=_parse_dur(hc.get("deadline", "300s")),
+            min_healthy_time=_parse_dur(hc.get("min_healthy_time", "30s")),
+            max_error_rate=float(hc.get("max_error_rate", 0.1)),
+            max_failed_nodes=sp.get("max_failed_nodes", 10),
+            max_failed_nodes_percent=sp.get("max_failed_nodes_percent", 10.0),
+            no_auto_rollback=sp.get("no_auto_rollback", False), activation=sp.get("activation", "deploy"))
+        st = dict(d["status"])
+        st["canary_nodes"] = tuple(st.get("canary_nodes", ()))
+        return cls(id=d["id"], type=d.get("type", "update"), deployment_set=d["deployment_set"], spec=spec,
+                   status=RolloutStatus(**st), commit=d.get("commit"), target=d.get("target", ""),
+                   plan_digest=d.get("plan_digest", ""), plan_file=d.get("plan_file", ""),
+                   from_version=d.get("from_version", ""), to_version=d.get("to_version", ""),
+                   devices=tuple(LedgerEntry.from_dict(e) for e in d.get("devices", [])))
+
+    def with_status(self, **changes: Any) -> RolloutRecord:
+        """A new revision: every saved change bumps `revision` and `updated_at`."""
+        now = utc_now()
+        status = replace(self.status, **changes, revision=self.status.revision + 1, updated_at=now)
+        return replace(self, status=status)
+
+
+def _dur(seconds: float) -> str:
+    return f"{seconds:g}s"
+
+
+def _parse_dur(text: str | float) -> float:
+    if isinstance(text, (int, float)):
+        return float(text)
+    return float(text.rstrip("s"))
+
+
+def plan_digest(plan: Plan) -> str:
+    """A stable hash of the plan: a rerun of the same saved plan derives the same rollout ids."""
+    data = plan.to_dict()
+    blob = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def rollout_id(digest: str, deployment_set: str) -> str:
+    return "ro-" + hashlib.sha256(f"{digest}\0{deployment_set}".encode()).hexdigest()[:12]
+
+
+def rollouts_dir(root: Path) -> Path:
+    return root / ".reconcile" / "rollouts"
+
+
+def atomic_write(path: Path, text: str) -> None:
+    """Write-then-rename, so a crash never leaves a torn record."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save(root: Path, record: RolloutRecord) -> None:
+    atomic_write(rollouts_dir(root) / f"{record.id}.json", json.dumps(record.to_dict(), indent=2) + "\n")
+
+
+def load(root: Path, rid: str) -> RolloutRecord | None:
+    path = rollouts_dir(root) / f"{rid}.json"
+    if not path.exists():
+        return None
+    return _read(path)
+
+
+def _read(path: Path) -> RolloutRecord:
+    try:
+        return RolloutRecord.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except (ValueError, KeyError, TypeError) as e:
+        raise ReconcileError(f"{path}: not a readable rollout record ({e})",
+                             hint="delete the file if it is not needed") from None
+
+
+def list_records(root: Path) -> list[RolloutRecord]:
+    """Every record, newest first."""
+    d = rollouts_dir(root)
+    if not d.is_dir():
+        return []
+    records = [_read(p) for p in d.glob("ro-*.json")]
+    return sorted(records, key=lambda r: (r.status.created_at, r.id), reverse=True)
+
+
+def save_plan(root: Path, plan: Plan, digest: str) -> str:
+    rel = f".reconcile/rollouts/plans/{digest[:16]}.json"
+    path = root / rel
+    if not path.exists():
+        atomic_write(path, json.dumps(plan.to_dict(), indent=2, sort_keys=True) + "\n")
+    return rel
+
+
+def load_plan(root: Path, rel: str) -> Plan:
+    path = root / rel
+    try:
+        return Plan.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise ReconcileError(f"{path}: cannot read the rollout's plan ({e})") from None

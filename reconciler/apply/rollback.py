@@ -1,0 +1,77 @@
+"""Rollback after the failure budget is crossed: every device that took this rollout's
+deployment (it is still the device's target) gets a new deployment with its previous
+release and config instances, all at once, no canary phase, no health gate.
+
+The previous deployment is the plan's parent token for the device; it is read with
+`expand=config_instances`, 100 per request. Rollback writes carry their own description
+(`rollout=<id>-rollback`), so a rerun after a crash mid-rollback finds them and does not
+roll back twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+from reconciler.apply.ledger import LedgerState
+from reconciler.platform import writes
+from reconciler.platform.client import Platform
+
+
+@dataclass(frozen=True)
+class Candidate:
+    name: str
+    device_id: str
+    deployment_id: str | None  # what this rollout wrote
+    parent_token: str | None  # the device's target before this rollout
+    rollback_id: str | None = None  # set when an earlier run already rolled it back
+
+
+@dataclass(frozen=True)
+class Outcome:
+    state: LedgerState
+    rollback_id: str | None = None
+    reason: str = ""
+
+
+async def roll_back(platform: Platform, candidates: list[Candidate], desc: str) -> dict[str, Outcome]:
+    out: dict[str, Outcome] = {}
+    todo = [c for c in candidates if c.deployment_id]
+    if not todo:
+        return out
+    ours = await writes.deployments_by_id(platform, [c.deployment_id for c in todo if c.deployment_id])
+    parents = await writes.deployments_by_id(
+        platform, [c.parent_token for c in todo if c.parent_token], expand=["config_instances"])
+    # An earlier (crashed) run may have written some rollbacks already.
+    existing = await writes.device_deployments(platform, [c.device_id for c in todo])
+
+    async def one(c: Candidate) -> None:
+        mine: Any = ours.get(c.deployment_id or "")
+        done = next((d for d in existing.get(c.device_id, []) if d.description == desc), None)
+        if done is not None:
+            out[c.name] = Outcome("rolled_back", done.id, "rolled back to its previous deployment")
+            return
+        if mine is None or mine.target_status != "deployed":
+            # The agent refused it (the device kept its previous deployment) or someone
+            # replaced it: nothing of this rollout is on the device.
+            return
+        parent: Any = parents.get(c.parent_token or "")
+        if parent is None:
+            out[c.name] = Outcome("failed", None, "no previous deployment to roll back to")
+            return
+        instance_ids = [ci.id for ci in (parent.config_instances or [])]
+        same_release = parent.release_id == mine.release_id
+        res = await writes.create_deployment(
+            platform, device=c.name, device_id=c.device_id, release_id=parent.release_id,
+            instance_ids=instance_ids, desc=desc, target_status="deployed" if same_release else "staged",
+            parent_id=mine.id)
+        if res.outcome == "done" and not same_release and res.deployment_id:
+            res = await writes.deploy(platform, res.deployment_id, device=c.name)
+        if res.outcome == "done":
+            out[c.name] = Outcome("rolled_back", res.deployment_id, "rolled back to its previous deployment")
+        else:
+            out[c.name] = Outcome("failed", res.deployment_id, f"rollback {res.outcome}: {res.reason}")
+
+    await asyncio.gather(*(one(c) for c in todo))
+    return out

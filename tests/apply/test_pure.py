@@ -1,0 +1,94 @@
+"""Pure parts of apply: waves, health verdicts, the failure budget, records, ledger."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from reconciler.apply import record as rec
+from reconciler.apply.health import Observation, Track, assess, budget_crossed
+from reconciler.apply.ledger import LedgerEntry, exit_code
+from reconciler.apply.waves import plan_waves
+from reconciler.plan.model import DeviceChange, Plan, RolloutSpec
+
+DEVICES = [f"d{i:02d}" for i in range(10)]
+
+
+def test_immediate_is_one_wave() -> None:
+    w = plan_waves(RolloutSpec(strategy="immediate"), DEVICES)
+    assert w.waves == (tuple(DEVICES),) and w.window == 10
+
+
+def test_rolling_chunks_by_max_parallel() -> None:
+    w = plan_waves(RolloutSpec(strategy="rolling", max_parallel=4), DEVICES)
+    assert [len(x) for x in w.waves] == [4, 4, 2] and w.window == 4
+    assert w.wave_of("d05") == 2
+
+
+def test_canary_count_and_percent() -> None:
+    w = plan_waves(RolloutSpec(strategy="canary", canary_count=2, max_parallel=3), DEVICES)
+    assert w.canary == ("d00", "d01") and [len(x) for x in w.waves] == [2, 3, 3, 2]
+    w = plan_waves(RolloutSpec(strategy="canary", canary_percent=25), DEVICES)
+    assert len(w.canary) == 3 and [len(x) for x in w.waves] == [3, 7]
+
+
+SPEC = RolloutSpec(deadline=30, min_healthy_time=2)
+
+
+def test_healthy_only_after_min_healthy_time() -> None:
+    t = Track(started_at=0)
+    deployed = Observation("deployed", "none", "deployed")
+    a = assess(t, deployed, 1, SPEC)
+    assert a.verdict == "pending" and a.track.deployed_since == 1
+    assert assess(a.track, deployed, 2.5, SPEC).verdict == "pending"
+    assert assess(a.track, deployed, 3, SPEC).verdict == "healthy"
+    # leaving `deployed` during the wait fails it
+    assert assess(a.track, Observation("removing", "none", "archived"), 2, SPEC).verdict == "failed"
+
+
+def test_failed_deadline_and_deferred() -> None:
+    t = Track(started_at=0)
+    assert assess(t, Observation("archived", "failed", "archived"), 1, SPEC).verdict == "failed"
+    queued_online = Observation("queued", "none", "deployed", device_online=True)
+    assert assess(t, queued_online, 29, SPEC).verdict == "pending"
+    assert assess(t, queued_online, 30, SPEC).verdict == "failed"
+    queued_offline = Observation("queued", "none", "deployed", device_online=False)
+    assert assess(t, queued_offline, 100, SPEC).verdict == "deferred"
+
+
+def test_budget() -> None:
+    spec = RolloutSpec(max_failed_nodes=2, max_failed_nodes_percent=50, max_error_rate=0.5)
+    assert budget_crossed(spec, failed=2, finished=10, total=100) is None
+    assert "max_failed_nodes=" in (budget_crossed(spec, failed=3, finished=10, total=100) or "")
+    spec = RolloutSpec(max_failed_nodes=100, max_failed_nodes_percent=10, max_error_rate=1)
+    assert "percent" in (budget_crossed(spec, failed=3, finished=3, total=20) or "")
+    spec = RolloutSpec(max_failed_nodes=100, max_failed_nodes_percent=100, max_error_rate=0.1)
+    # one early failure is not an error rate yet; 2 of 10 is
+    assert budget_crossed(spec, failed=1, finished=1, total=100) is None
+    assert "error rate" in (budget_crossed(spec, failed=2, finished=10, total=100) or "")
+
+
+def test_record_round_trip_and_atomic_save(tmp_path: Path) -> None:
+    plan = Plan(changes=(DeviceChange(device="a", device_id="dvc_1", action="deploy", deployment_set="s"),))
+    digest = rec.plan_digest(plan)
+    assert digest == rec.plan_digest(Plan.from_dict(json.loads(json.dumps(plan.to_dict()))))
+    rid = rec.rollout_id(digest, "s")
+    r = rec.RolloutRecord(id=rid, deployment_set="s", spec=RolloutSpec(strategy="canary", canary_count=1),
+                          status=rec.RolloutStatus(created_at=rec.utc_now()),
+                          devices=(LedgerEntry("a", "s", "deploy", "succeeded", 1, "dpl_1"),))
+    r = r.with_status(state="completed")
+    rec.save(tmp_path, r)
+    loaded = rec.load(tmp_path, rid)
+    assert loaded == r and loaded.status.revision == 1
+    assert [x.id for x in rec.list_records(tmp_path)] == [rid]
+    assert not list((tmp_path / ".reconcile" / "rollouts").glob("*.tmp"))
+
+
+def test_exit_code() -> None:
+    ok = LedgerEntry("a", "s", "deploy", "succeeded")
+    deferred = LedgerEntry("b", "s", "deploy", "deferred")
+    assert exit_code([ok, deferred]) == 0
+    assert exit_code([ok, LedgerEntry("c", "s", "deploy", "stale")]) == 1
+    waiting = LedgerEntry("d", "s", "deploy", "not_attempted", reason="waiting for promotion (x)")
+    assert exit_code([ok, waiting], paused=True) == 0
+    assert exit_code([ok, waiting]) == 1
