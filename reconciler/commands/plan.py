@@ -1,13 +1,115 @@
-"""`reconcile plan` (not yet implemented)."""
+"""`reconcile plan`: what would change on which device, and why."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
 import click
 
-from reconciler.errors import ReconcileError
+from reconciler.errors import EXIT_CHANGES, EXIT_OK, ReconcileError
+from reconciler.gitsource import head_commit, iter_sources
+from reconciler.manifests.loader import load_path, load_project
+from reconciler.manifests.model import Project
+from reconciler.output import is_interactive, stderr_console
+from reconciler.plan.build import make_plan
+from reconciler.plan.model import Plan
+from reconciler.plan.render_markdown import render_markdown
+from reconciler.plan.render_text import render_text
+from reconciler.platform.client import connect
+from reconciler.platform.live import Progress
+
+
+def load_at(path: Path, ref: str | None) -> tuple[Project, str | None]:
+    """The project at PATH (working tree) or at a git ref, and the commit it is."""
+    if ref is None:
+        return load_path(path), head_commit(path)
+    source = next(iter_sources(path, [ref]))
+    return load_project(source, path), source.sha
+
+
+@contextmanager
+def live_progress() -> Iterator[Progress | None]:
+    """Rich progress bars on a TTY while live state is read; nothing otherwise (stdout
+    stays clean for --format json)."""
+    if not is_interactive():
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn
+    from rich.progress import Progress as Bars
+
+    with Bars(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+              console=stderr_console(), transient=True) as bars:
+        tasks: dict[str, Any] = {}
+
+        def update(what: str, done: int, total: int) -> None:
+            if what not in tasks:
+                tasks[what] = bars.add_task(what, total=total)
+                bars.update(tasks[what], completed=done)
+            else:
+                bars.update(tasks[what], advance=done, total=max(total, 1))
+
+        yield update
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write a whole file or nothing (a plan file half-written must never be applied)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def plan_json(plan: Plan) -> str:
+    return json.dumps(plan.to_dict(), indent=2, ensure_ascii=False) + "\n"
+
+
+async def build(path: Path, ref: str | None, base_ref: str | None, base_url: str | None) -> Plan:
+    project, commit = load_at(path, ref)
+    base = load_at(path, base_ref)[0] if base_ref else None
+    with live_progress() as progress:
+        async with connect(project, base_url=base_url) as platform:
+            return await make_plan(project, platform, base=base, commit=commit, progress=progress)
 
 
 @click.command("plan")
-def command() -> None:
-    """Not yet implemented."""
-    raise ReconcileError("reconcile plan is not implemented yet")
+@click.argument("path", default=".", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text",
+              show_default=True, help="Output format.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Save the plan as JSON for `reconcile apply`.")
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when the plan has changes, 0 when none.")
+@click.option("--ref", help="Plan the manifests at this git ref (no checkout).")
+@click.option("--base", "base_ref", help="Mark each change as this branch's change or drift against REF.")
+@click.option("--base-url", help="Platform base URL (overrides reconcile.yaml; env MIRU_BASE_URL).")
+@click.option("--full-plan-note", default=None, hidden=True,
+              help="Markdown: where readers find the full JSON plan (e.g. a workflow artifact).")
+def command(path: Path, fmt: str, out: Path | None, detailed_exitcode: bool, ref: str | None,
+            base_ref: str | None, base_url: str | None, full_plan_note: str | None) -> int:
+    """Compare the manifests in PATH with the platform and print what would change."""
+    if not path.exists():
+        raise ReconcileError(f"{path}: no such directory")
+    plan = asyncio.run(build(path, ref, base_ref, base_url))
+    if out is not None:
+        write_atomic(out, plan_json(plan))
+    if fmt == "json":
+        click.echo(plan_json(plan), nl=False)
+    elif fmt == "markdown":
+        note = full_plan_note or (f"`{out}`" if out else "the JSON plan (`reconcile plan --format json`)")
+        click.echo(render_markdown(plan, full_plan=note), nl=False)
+    else:
+        click.echo(render_text(plan), nl=False)
+    if detailed_exitcode and plan.has_changes:
+        return EXIT_CHANGES
+    return EXIT_OK

@@ -60,6 +60,7 @@ class DeviceChange:
     offline: bool = False  # the write will queue until the device is online
     origin: Origin | None = None  # with --base: from this branch's manifest change, or pre-existing drift
     diagnostics: tuple[str, ...] = ()  # e.g. enrollment error logs for inactive devices
+    reason_code: str | None = None  # why blocked: device-archived, not-enrolled, ... (plan.desired)
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ class Platform:
     target: str  # a description safe to print (never the key)
     semaphore: asyncio.Semaphore
     requests: int = 0  # requests this process made, for benchmarks and progress
+    http: httpx.AsyncClient | None = None  # the SDK's HTTP client (same host; e.g. the emulator's /v2)
 
     async def read(self, call: Callable[[], Awaitable[T]], *, what: str) -> T:
         """Run a read with retries on 408/429/5xx and network errors, honouring Retry-After."""
@@ -146,7 +147,7 @@ async def connect(project: Project, *, base_url: str | None = None,
                            http_client=http)
     try:
         yield Platform(sdk=client, target=describe_target(project, base_url),
-                       semaphore=asyncio.Semaphore(concurrency))
+                       semaphore=asyncio.Semaphore(concurrency), http=http)
     finally:
         await http.aclose()
 

@@ -1,0 +1,235 @@
+"""The planner: desired (manifests) vs live (platform) -> Plan.
+
+`plan_from` is pure; `make_plan` does the I/O around it (reading live state, enrollment
+diagnostics) and nothing else.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Mapping
+from typing import Any
+
+from reconciler.errors import ValidationFailed
+from reconciler.manifests.model import Project
+from reconciler.plan import content as C
+from reconciler.plan import desired as D
+from reconciler.plan.diff import config_diffs, prefix
+from reconciler.plan.enrollment import enrollment_diagnostics
+from reconciler.plan.model import Action, ConfigDiff, DeviceChange, Plan, PlannedInstance
+from reconciler.platform.client import Platform
+from reconciler.platform.live import LiveDeployment, LiveState, Progress, read_live_state
+
+RECONCILE_PREFIX = "reconcile "  # descriptions of deployments the reconciler created (APPLY's contract)
+CHANGE_ACTIONS: tuple[Action, ...] = ("deploy", "upgrade", "stage", "restage")
+
+
+def _blocked(dd: D.DesiredDevice, code: str, reason: str, **extra: Any) -> DeviceChange:
+    dev = dd.device
+    return DeviceChange(device=dd.name, device_id=dev.id if dev else None, action="blocked",
+                        deployment_set=dd.deployment_set,
+                        release_from=dev.current_release_version if dev else None,
+                        release_to=dd.release_version, reason=reason, reason_code=code, **extra)
+
+
+def _live_configs(live: LiveState, dep: LiveDeployment | None) -> dict[tuple[str, str], tuple[str, Any]]:
+    """(config type slug, slot) -> (content key, parsed content) of a live deployment."""
+    out: dict[tuple[str, str], tuple[str, Any]] = {}
+    if dep is None:
+        return out
+    for iid in dep.instance_ids:
+        inst = live.instances.get(iid)
+        if inst is None or inst.data is None:
+            continue
+        schema = live.schemas.get(inst.config_schema_id)
+        ctype = live.config_types.get(inst.config_type_id)
+        slug = (schema.config_type_slug if schema and schema.config_type_slug
+                else (ctype.slug if ctype else "?"))
+        fmt = inst.format or (schema.instance_format if schema else "text")
+        out[(slug, inst.slot_key)] = (C.content_key(inst.config_schema_id, inst.slot_key, inst.data),
+                                      C.parse(inst.data, fmt))
+    return out
+
+
+def _instance_keys(live: LiveState, dep: LiveDeployment) -> set[str]:
+    keys = set()
+    for iid in dep.instance_ids:
+        inst = live.instances.get(iid)
+        keys.add(C.content_key(inst.config_schema_id, inst.slot_key, inst.data)
+                 if inst is not None and inst.data is not None else f"unknown:{iid}")
+    return keys
+
+
+def _diffs(live_cfg: Mapping[tuple[str, str], tuple[str, Any]],
+           dd: D.DesiredDevice) -> tuple[ConfigDiff, ...]:
+    want = {(c.config_type, c.slot_key): c for c in dd.configs}
+    out: list[ConfigDiff] = []
+    for k in sorted(set(live_cfg) | set(want)):
+        have = live_cfg.get(k)
+        new = want.get(k)
+        if have is not None and new is not None and have[0] == new.key:
+            continue
+        out += config_diffs(prefix(*k), have[1] if have else None, new.content if new else None)
+    return tuple(out)
+
+
+def _is_ours(dep: LiveDeployment) -> bool:
+    return dep.description.startswith(RECONCILE_PREFIX)
+
+
+def plan_device(dd: D.DesiredDevice, live: LiveState,
+                diagnostics: Mapping[str, tuple[str, ...]] | None = None) -> DeviceChange:
+    dev = dd.device
+    if dev is None:
+        return _blocked(dd, D.DEVICE_UNKNOWN, f"device {dd.name!r} is named in DeploymentSet "
+                        f"{dd.deployment_set!r} but does not exist on the platform")
+    if dev.status == "archived":
+        return _blocked(dd, D.DEVICE_ARCHIVED, "device is archived")
+    if dev.status in ("inactive", "activating"):
+        return _blocked(dd, D.NOT_ENROLLED, f"device was never enrolled (status {dev.status}): no agent "
+                        "to deploy to", diagnostics=tuple((diagnostics or {}).get(dev.id, ())))
+    if dd.blocked is not None:
+        return _blocked(dd, dd.blocked, dd.reason or dd.blocked)
+    assert dd.release is not None
+    target = live.target_deployment(dev)
+    current_release = dev.current_release_id or (target.release_id if target else None)
+    current_version = dev.current_release_version
+    if current_version is None and current_release is not None and current_release in live.releases:
+        current_version = live.releases[current_release].version
+    live_cfg = _live_configs(live, target)
+    want_keys = {c.key for c in dd.configs}
+    diffs = _diffs(live_cfg, dd)
+    staged = live.staged_deployments(dev.id)
+    base = DeviceChange(
+        device=dd.name, device_id=dev.id, action="noop", deployment_set=dd.deployment_set,
+        release_from=current_version, release_to=dd.release.version, release_to_id=dd.release.id,
+        config_diffs=diffs, instance_keys=tuple(c.key for c in dd.configs),
+        parent_token=target.id if target else None, offline=dev.status == "offline")
+
+    def change(action: Action, **kw: Any) -> DeviceChange:
+        fields = {**base.__dict__, "action": action, **kw}
+        return DeviceChange(**fields)
+
+    if current_release is None or current_release == dd.release.id:
+        if target is not None and _instance_keys(live, target) == want_keys:
+            note = None
+            if staged:
+                versions = ", ".join(sorted(f"{s.id} ({_version(live, s)}, {s.activity_status})"
+                                            for s in staged))
+                note = f"staged deployment not in the manifests left alone: {versions} (see reconcile drift)"
+            return change("noop", reason=note)
+        return change("deploy")
+    # A release change.
+    foreign_drift = [s for s in staged if s.activity_status == "drifted" and not _is_ours(s)]
+    if foreign_drift:
+        s = foreign_drift[0]
+        return change("blocked", reason_code=D.DRIFT_REVIEW,
+                      reason=f"deployment {s.id} ({_version(live, s)}) is drifted: the device was patched "
+                      f"after it was staged ({s.description!r}); review it in the dashboard (archive it) "
+                      "and plan again")
+    if dd.activation == "stage":
+        for s in staged:
+            if (s.release_id == dd.release.id and s.activity_status == "staged"
+                    and _instance_keys(live, s) == want_keys):
+                return change("noop", reason=f"staged as {s.id}, waiting for someone to deploy it")
+        if staged:
+            return change("restage", archive_ids=tuple(sorted(s.id for s in staged)))
+        return change("stage")
+    return change("upgrade", archive_ids=tuple(sorted(s.id for s in staged)))
+
+
+def _version(live: LiveState, dep: LiveDeployment) -> str:
+    rel = live.releases.get(dep.release_id)
+    return rel.version if rel else dep.release_id
+
+
+def plan_from(desired: D.Desired, live: LiveState, *,
+              diagnostics: Mapping[str, tuple[str, ...]] | None = None,
+              commit: str | None = None, target: str = "", created_at: str = "") -> Plan:
+    """The plan for `desired` against `live`: one DeviceChange per desired device, sorted by
+    name, and the config instances the changes need (reusing identical live ones)."""
+    changes = [plan_device(dd, live, diagnostics) for dd in desired.devices]
+    existing: dict[str, str] = {}
+    for inst in sorted(live.instances.values(), key=lambda i: i.id):
+        if inst.data is not None:
+            existing.setdefault(C.content_key(inst.config_schema_id, inst.slot_key, inst.data), inst.id)
+    instances: dict[str, PlannedInstance] = {}
+    by_name = {dd.name: dd for dd in desired.devices}
+    for ch in changes:
+        if ch.action not in CHANGE_ACTIONS:
+            continue
+        for cfg in by_name[ch.device].configs:
+            if cfg.key not in instances:
+                instances[cfg.key] = PlannedInstance(
+                    key=cfg.key, config_type=cfg.config_type, config_schema_id=cfg.schema_id,
+                    slot_key=cfg.slot_key, format=cfg.instance_format, data=cfg.data,
+                    existing_id=existing.get(cfg.key))
+    ordered = sorted(instances.values(), key=lambda i: (i.config_type, i.slot_key, i.key))
+    return Plan(changes=tuple(changes), instances=tuple(ordered), rollouts=dict(desired.rollouts),
+                commit=commit, target=target, created_at=created_at)
+
+
+def mark_origin(plan: Plan, head: D.Desired, base: D.Desired) -> Plan:
+    """With `--base`: a change is `change` when this branch's manifests changed that device's
+    desired state, `drift` when the base manifests would make the same change."""
+    base_state = {dd.name: _fingerprint(dd) for dd in base.devices}
+    head_state = {dd.name: _fingerprint(dd) for dd in head.devices}
+    out = []
+    for ch in plan.changes:
+        if ch.action in CHANGE_ACTIONS or ch.action == "blocked":
+            same = base_state.get(ch.device) == head_state.get(ch.device)
+            ch = DeviceChange(**{**ch.__dict__, "origin": "drift" if same else "change"})
+        out.append(ch)
+    return Plan(**{**plan.__dict__, "changes": tuple(out)})
+
+
+def _fingerprint(dd: D.DesiredDevice) -> tuple[Any, ...]:
+    return (dd.release_version, dd.activation, tuple(c.key for c in dd.configs), dd.blocked)
+
+
+def needs_recent_instances(desired_versions: set[str]) -> Any:
+    """For `read_live_state`: the desired releases' schemas, whose most recent instances are
+    read too (an instance created but never deployed is reused, not created twice)."""
+    def pick(state: LiveState) -> list[str]:
+        return sorted({sid for r in state.releases.values() if r.version in desired_versions
+                       for sid in r.schema_ids})
+    return pick
+
+
+def desired_versions(project: Project) -> list[str]:
+    versions = {ds.release for ds in project.sets}
+    versions |= {o.release for ds in project.sets for o in ds.overrides if o.release}
+    return sorted(versions)
+
+
+async def read_for(project: Project, platform: Platform, *, extra: Project | None = None,
+                   progress: Progress | None = None) -> LiveState:
+    versions = set(desired_versions(project)) | (set(desired_versions(extra)) if extra else set())
+    return await read_live_state(platform, release_versions=sorted(versions), progress=progress,
+                                 recent_instances_for=needs_recent_instances(versions))
+
+
+def now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+async def make_plan(project: Project, platform: Platform, *, base: Project | None = None,
+                    commit: str | None = None, progress: Progress | None = None,
+                    created_at: str | None = None) -> Plan:
+    """Read live state, resolve the manifests against it, plan. Manifest errors that only
+    show against the platform (unknown groups, a device in two sets) raise ValidationFailed."""
+    live = await read_for(project, platform, extra=base, progress=progress)
+    desired = D.resolve(project, live)
+    if desired.problems:
+        raise ValidationFailed(list(desired.problems))
+    diagnostics: dict[str, tuple[str, ...]] = {}
+    if project.enrollment is not None:
+        inactive = [dd.device for dd in desired.devices
+                    if dd.device is not None and dd.device.status in ("inactive", "activating")]
+        diagnostics = await enrollment_diagnostics(project.enrollment, platform, inactive)
+    plan = plan_from(desired, live, diagnostics=diagnostics, commit=commit, target=platform.target,
+                     created_at=created_at if created_at is not None else now())
+    if base is not None:
+        plan = mark_origin(plan, desired, D.resolve(base, live))
+    return plan
+

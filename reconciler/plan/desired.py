@@ -1,0 +1,300 @@
+"""Desired state: the manifests resolved against live names (groups, devices, releases,
+config types, schemas). Pure: takes a Project and a LiveState, returns data.
+
+Devices resolve per DeploymentSet; releases and content per device. Content is assembled,
+put in canonical form and validated once per distinct (schema, content), so a fleet of
+10,000 devices sharing three contents costs three validations.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import jsonschema
+import yaml
+
+from reconciler.errors import Location, Problem
+from reconciler.manifests.model import ConfigSpec, DeploymentSet, Project, Selector
+from reconciler.plan import content as C
+from reconciler.plan.model import RolloutSpec
+from reconciler.platform.live import LiveDevice, LiveRelease, LiveSchema, LiveState
+
+# Blocked reason codes (DeviceChange.reason_code); the text in `reason` says the rest.
+DEVICE_ARCHIVED = "device-archived"
+NOT_ENROLLED = "not-enrolled"
+RELEASE_UNKNOWN = "release-unknown"
+CONFIG_TYPE_UNKNOWN = "config-type-unknown"
+SLOT_MISSING = "slot-missing"
+CONTENT_INVALID = "content-invalid"
+DRIFT_REVIEW = "drift-review"
+DEVICE_UNKNOWN = "device-unknown"
+
+
+@dataclass(frozen=True)
+class DesiredConfig:
+    config_type: str
+    slot_key: str
+    schema_id: str
+    instance_format: str
+    content: Any  # parsed value (for diffs)
+    data: str  # canonical text (uploaded as is)
+    key: str  # content address
+
+
+@dataclass(frozen=True)
+class DesiredDevice:
+    name: str
+    device: LiveDevice | None  # None: named in a manifest, absent on the platform
+    deployment_set: str
+    activation: str
+    release_version: str
+    release: LiveRelease | None
+    configs: tuple[DesiredConfig, ...] = ()
+    blocked: str | None = None  # a reason code above
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Desired:
+    devices: tuple[DesiredDevice, ...]
+    problems: tuple[Problem, ...] = ()  # errors in the manifests that stop planning
+    findings: tuple[Problem, ...] = ()  # content/release problems; the devices are blocked
+    notes: tuple[str, ...] = ()  # e.g. schemas whose language is not checked
+    rollouts: Mapping[str, RolloutSpec] = field(default_factory=dict)
+    validations: int = 0  # JSON Schema validations run (one per distinct schema and content)
+
+
+def rollout_spec(ds: DeploymentSet) -> RolloutSpec:
+    r = ds.rollout
+    return RolloutSpec(strategy=r.strategy, max_parallel=r.max_parallel, canary_count=r.canary_count,
+                       canary_percent=r.canary_percent, auto_promote=r.auto_promote,
+                       deadline=r.health_check.deadline, min_healthy_time=r.health_check.min_healthy_time,
+                       max_error_rate=r.health_check.max_error_rate, max_failed_nodes=r.max_failed_nodes,
+                       max_failed_nodes_percent=r.max_failed_nodes_percent,
+                       no_auto_rollback=r.no_auto_rollback, activation=ds.activation)
+
+
+def _where(loc: Location | None, project: Project) -> Location:
+    return loc or Location(project.project_file)
+
+
+# --- selection -------------------------------------------------------------------------------
+
+def _descendants(live: LiveState) -> dict[str, set[str]]:
+    """group id -> itself and every group below it."""
+    children: dict[str, list[str]] = {}
+    for g in live.groups.values():
+        if g.parent_id:
+            children.setdefault(g.parent_id, []).append(g.id)
+    out: dict[str, set[str]] = {}
+    for gid in live.groups:
+        seen, stack = set(), [gid]
+        while stack:
+            x = stack.pop()
+            if x not in seen:
+                seen.add(x)
+                stack.extend(children.get(x, ()))
+        out[gid] = seen
+    return out
+
+
+def _group_ids(names: Iterable[str], live: LiveState, below: Mapping[str, set[str]],
+               loc: Location, problems: list[Problem]) -> set[str]:
+    ids: set[str] = set()
+    for name in names:
+        g = live.group_by_name(name)
+        if g is None:
+            problems.append(Problem(f"group {name!r} does not exist on the platform", loc))
+        else:
+            ids |= below[g.id]
+    return ids
+
+
+def select(selector: Selector, live: LiveState, below: Mapping[str, set[str]], loc: Location,
+           problems: list[Problem], within: Iterable[str] | None = None) -> list[str]:
+    """Device names the selector matches, sorted. Names given explicitly but unknown to the
+    platform are kept (they plan as blocked: device unknown)."""
+    include = _group_ids(selector.groups, live, below, loc, problems)
+    exclude = _group_ids(selector.exclude_groups, live, below, loc, problems)
+    pool = live.devices if within is None else {n: live.devices.get(n) for n in within}
+    out = set()
+    for name, dev in pool.items():
+        group = dev.group_id if dev else None
+        hit = (group in include) or name in selector.devices or any(
+            fnmatch.fnmatchcase(name, p) for p in selector.patterns)
+        if not hit:
+            continue
+        if name in selector.exclude_devices or group in exclude or any(
+                fnmatch.fnmatchcase(name, p) for p in selector.exclude_patterns):
+            continue
+        out.add(name)
+    if within is None:
+        out |= {n for n in selector.devices if n not in live.devices and n not in selector.exclude_devices}
+    return sorted(out)
+
+
+# --- resolution ------------------------------------------------------------------------------
+
+@dataclass
+class _Validation:
+    """Per-run caches: one validator per schema, one validation per (schema, content)."""
+
+    validators: dict[str, Any] = field(default_factory=dict)
+    results: dict[tuple[str, str], tuple[str, list[str | int]] | None] = field(default_factory=dict)
+    count: int = 0  # validations actually run (tests assert once per distinct content)
+
+
+def resolve(project: Project, live: LiveState) -> Desired:
+    problems: list[Problem] = []
+    findings: dict[tuple[str, str, str], Problem] = {}
+    notes: set[str] = set()
+    below = _descendants(live)
+    cache = _Validation()
+    owner: dict[str, DeploymentSet] = {}
+    devices: list[DesiredDevice] = []
+    for ds in project.sets:
+        loc = _where(ds.selector.location or ds.location, project)
+        names = select(ds.selector, live, below, loc, problems)
+        override_members = [
+            set(select(o.selector, live, below, _where(o.location, project), problems, within=names))
+            for o in ds.overrides]
+        combos: dict[tuple[int, ...], tuple[str, LiveRelease | None, tuple[DesiredConfig, ...],
+                                            str | None, str | None]] = {}
+        for name in names:
+            if name in owner:
+                first = owner[name]
+                problems.append(Problem(
+                    f"device {name!r} is matched by DeploymentSets {first.name!r} "
+                    f"({_where(first.location, project)}) and {ds.name!r}", _where(ds.location, project)))
+                continue
+            owner[name] = ds
+            which = tuple(i for i, members in enumerate(override_members) if name in members)
+            if which not in combos:
+                combos[which] = _resolve_combo(project, ds, which, live, cache, findings, notes)
+            version, release, configs, code, reason = combos[which]
+            devices.append(DesiredDevice(
+                name=name, device=live.devices.get(name), deployment_set=ds.name, activation=ds.activation,
+                release_version=version, release=release, configs=configs, blocked=code, reason=reason))
+    devices.sort(key=lambda d: d.name)
+    return Desired(devices=tuple(devices), problems=tuple(problems), findings=tuple(findings.values()),
+                   notes=tuple(sorted(notes)),
+                   rollouts={ds.name: rollout_spec(ds) for ds in project.sets}, validations=cache.count)
+
+
+def _resolve_combo(project: Project, ds: DeploymentSet, which: tuple[int, ...], live: LiveState,
+                   cache: _Validation, findings: dict[tuple[str, str, str], Problem], notes: set[str],
+                   ) -> tuple[str, LiveRelease | None, tuple[DesiredConfig, ...], str | None, str | None]:
+    """Release and configs for devices of `ds` matched by the overrides numbered `which`."""
+    version, rel_loc = ds.release, ds.release_location or ds.location
+    specs_by_type: dict[str, list[ConfigSpec]] = {}
+    for spec in ds.configs:
+        specs_by_type.setdefault(spec.config_type, []).append(spec)
+    for i in which:
+        o = ds.overrides[i]
+        if o.release:
+            version, rel_loc = o.release, o.location
+        for spec in o.configs:
+            specs_by_type.setdefault(spec.config_type, []).append(spec)
+
+    release = live.release_by_version(version)
+    if release is None:
+        msg = f"release {version!r} does not exist on the platform"
+        findings.setdefault(("release", version, ""), Problem(msg, _where(rel_loc, project)))
+        return version, None, (), RELEASE_UNKNOWN, msg
+
+    schemas = [live.schemas[s] for s in release.schema_ids if s in live.schemas]
+    by_slug = {s.config_type_slug: s for s in schemas}
+    configs: list[DesiredConfig] = []
+    filled: set[tuple[str, str]] = set()
+    for slug, specs in specs_by_type.items():
+        spec_loc = _where(specs[0].location, project)
+        schema = by_slug.get(slug)
+        if schema is None:
+            known = live.type_by_slug(slug) is not None
+            msg = (f"release {version} has no config schema for config type {slug!r}" if known
+                   else f"config type {slug!r} does not exist on the platform")
+            findings.setdefault(("type", version, slug), Problem(msg, spec_loc))
+            return version, release, (), CONFIG_TYPE_UNKNOWN, msg
+        # Slots: specs naming no slot go to `default` (or the schema's only slot).
+        by_slot: dict[str, list[ConfigSpec]] = {}
+        for spec in specs:
+            slot = spec.slot or _default_slot(schema)
+            if slot is None or schema.slot(slot) is None:
+                keys = ", ".join(s.key for s in schema.slots)
+                msg = (f"config type {slug!r} in release {version} has slots {keys}; "
+                       + (f"there is no slot {spec.slot!r}" if spec.slot else "name one with `slot:`"))
+                findings.setdefault(("slot", version, f"{slug}/{spec.slot}"),
+                                    Problem(msg, _where(spec.location, project)))
+                return version, release, (), SLOT_MISSING, msg
+            by_slot.setdefault(slot, []).append(spec)
+        for slot, slot_specs in sorted(by_slot.items()):
+            result = _config(slug, slot, schema, slot_specs, cache, notes, project)
+            if isinstance(result, Problem):
+                findings.setdefault(("content", schema.id, result.message + str(result.location)), result)
+                return version, release, (), CONTENT_INVALID, f"{result.message} ({result.location})"
+            configs.append(result)
+            filled.add((slug, slot))
+    for schema in schemas:
+        for s in schema.slots:
+            if s.required and (schema.config_type_slug, s.key) not in filled:
+                msg = (f"release {version} requires config type {schema.config_type_slug!r} "
+                       f"slot {s.key!r} ({s.filepath}), which the manifests do not provide")
+                findings.setdefault(("required", version, f"{schema.config_type_slug}/{s.key}"),
+                                    Problem(msg, _where(ds.location, project)))
+                return version, release, (), SLOT_MISSING, msg
+    configs.sort(key=lambda c: (c.config_type, c.slot_key))
+    return version, release, tuple(configs), None, None
+
+
+def _default_slot(schema: LiveSchema) -> str | None:
+    if schema.slot("default") is not None:
+        return "default"
+    return schema.slots[0].key if len(schema.slots) == 1 else None
+
+
+def _config(slug: str, slot: str, schema: LiveSchema, specs: list[ConfigSpec], cache: _Validation,
+            notes: set[str], project: Project) -> DesiredConfig | Problem:
+    value = C.assemble(specs)
+    loc = _where(specs[-1].location, project)
+    try:
+        data = C.canonical(value, schema.instance_format)
+    except (C.ContentError, TypeError, ValueError) as e:
+        return Problem(f"{slug}: {e}", loc)
+    error = _validate(schema, value, data, cache, notes)
+    if error is not None:
+        message, parts = error
+        where = C.locate(parts, specs) or loc
+        path = C.json_path(parts)
+        where = Location(where.file, where.line, where.column, path)
+        return Problem(f"{slug}: content invalid at {path}: {message}", where)
+    return DesiredConfig(config_type=slug, slot_key=slot, schema_id=schema.id,
+                         instance_format=schema.instance_format, content=value, data=data,
+                         key=C.content_key(schema.id, slot, data))
+
+
+def _validate(schema: LiveSchema, value: Any, data: str, cache: _Validation,
+              notes: set[str]) -> tuple[str, list[str | int]] | None:
+    if schema.language != "jsonschema":
+        notes.add(f"{schema.config_type_slug}: {schema.language} schema, content not checked")
+        return None
+    key = (schema.id, data)
+    if key in cache.results:
+        return cache.results[key]
+    if schema.id not in cache.validators:
+        if not schema.documents:
+            notes.add(f"{schema.config_type_slug}: schema {schema.id} has no document, content not checked")
+            cache.validators[schema.id] = None
+        else:
+            try:
+                cache.validators[schema.id] = C.validator_for(C.load_document(schema.documents[0][1]))
+            except (jsonschema.SchemaError, ValueError, yaml.YAMLError) as e:
+                notes.add(f"{schema.config_type_slug}: schema {schema.id} is not a valid JSON Schema ({e})")
+                cache.validators[schema.id] = None
+    validator = cache.validators[schema.id]
+    cache.count += 1
+    result = None if validator is None else C.first_error(validator, value)
+    cache.results[key] = result
+    return result

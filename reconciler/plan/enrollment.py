@@ -1,0 +1,97 @@
+"""Enrollment diagnostics (seed 001): why an inactive device has no agent.
+
+For each inactive/activating device the plan would block, read its newest enrollment
+attempt and, when that failed, the attempt's error logs. Diagnostics never fail a plan:
+a service that cannot be reached becomes a diagnostic line itself.
+
+A `base_url` starting with `/` is a path on the platform's own host (the emulator serves
+seed 001's API at `/v2`), reached through the platform's HTTP client so that the embedded
+emulator works too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import httpx
+
+from reconciler.errors import redact
+from reconciler.manifests.model import EnrollmentService
+from reconciler.platform.client import Platform
+from reconciler.platform.live import LiveDevice
+
+MAX_LOG_LINES = 20
+
+
+async def enrollment_diagnostics(service: EnrollmentService, platform: Platform,
+                                 devices: Sequence[LiveDevice]) -> dict[str, tuple[str, ...]]:
+    """device id -> diagnostic lines."""
+    if not devices:
+        return {}
+    token = os.environ.get(service.token_env)
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    base = service.base_url.rstrip("/")
+    own_client = None
+    if base.startswith("/"):
+        origin = str(platform.sdk.base_url).rstrip("/")
+        origin = origin[: -len("/beta")] if origin.endswith("/beta") else origin
+        base = origin + base
+        client = platform.http
+        if client is None:
+            own_client = client = httpx.AsyncClient(timeout=15.0)
+    else:
+        own_client = client = httpx.AsyncClient(timeout=15.0)
+    try:
+        lines = await asyncio.gather(*(_one(client, base, service.client_id, d, headers) for d in devices))
+    finally:
+        if own_client is not None:
+            await own_client.aclose()
+    missing = [] if token else [f"(enrollment service: {service.token_env} is not set; "
+                                "the request was sent without a token)"]
+    return {d.id: tuple(ls + (missing if ls and "HTTP 401" in ls[0] else []))
+            for d, ls in zip(devices, lines, strict=True)}
+
+
+async def _one(client: httpx.AsyncClient, base: str, client_id: str, device: LiveDevice,
+               headers: dict[str, str]) -> list[str]:
+    url = f"{base}/clients/{client_id}/devices/{device.id}/deployments"
+    try:
+        r = await client.get(url, params={"page_size": 1, "sort_by": "enrollment_date", "sort_order": "desc"},
+                             headers=headers)
+        if r.status_code != 200:
+            return [f"enrollment service: HTTP {r.status_code} for {device.name}: {_message(r)}"]
+        data = r.json().get("data") or []
+        if not data:
+            return ["no enrollment attempt on record: the agent was never installed"]
+        last = data[0]
+        when = last.get("enrollment_date", "?")
+        status = last.get("status", "?")
+        lines = [f"last enrollment attempt {when}: {status}"]
+        if status == "error":
+            d = await client.get(f"{url}/{last.get('id')}", headers=headers)
+            if d.status_code == 200:
+                logs = d.json().get("error_logs") or []
+                lines += [f"  {line}" for line in logs[-MAX_LOG_LINES:]]
+            else:
+                lines.append(f"enrollment service: HTTP {d.status_code} reading the attempt's error logs")
+        elif status == "pending":
+            lines.append("  enrollment in progress")
+        return [redact(x) for x in lines]
+    except httpx.HTTPError as e:
+        return [redact(f"enrollment service unreachable ({type(e).__name__}); check enrollment.base_url")]
+    except ValueError:
+        return ["enrollment service: the answer was not JSON"]
+
+
+def _message(r: httpx.Response) -> str:
+    try:
+        body: Any = r.json()
+        err = body.get("error") if isinstance(body, dict) else None
+        if isinstance(err, dict) and err.get("message"):
+            return str(err["message"])
+    except ValueError:
+        pass
+    return r.reason_phrase

@@ -1,0 +1,79 @@
+"""Grouping identical changes: devices of one DeploymentSet with the same action, release
+change and config diffs are one line in a rendered plan ("480 devices")."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from reconciler.plan.diff import describe
+from reconciler.plan.model import ACTIONS, DeviceChange, Plan
+
+CHANGE_ORDER: dict[str, int] = {a: i for i, a in enumerate(ACTIONS)}
+
+
+@dataclass(frozen=True)
+class ChangeGroup:
+    deployment_set: str
+    action: str
+    release_from: str | None
+    release_to: str | None
+    lines: tuple[str, ...]  # the release change and config diffs, described
+    origin: str | None
+    devices: tuple[DeviceChange, ...]
+
+    @property
+    def offline(self) -> tuple[str, ...]:
+        return tuple(d.device for d in self.devices if d.offline)
+
+    def title(self) -> str:
+        n = len(self.devices)
+        return f"{self.action} {n} device{'s' if n != 1 else ''}"
+
+
+def release_line(c: DeviceChange) -> str | None:
+    if c.action in ("upgrade", "stage", "restage") or (c.release_from and c.release_from != c.release_to):
+        return f"release: {c.release_from or '(none)'} -> {c.release_to}"
+    if c.release_from is None and c.action == "deploy":
+        return f"release: (none) -> {c.release_to} (first deployment)"
+    return None
+
+
+def change_lines(c: DeviceChange) -> tuple[str, ...]:
+    lines = [x for x in (release_line(c),) if x]
+    lines += [describe(d) for d in c.config_diffs]
+    return tuple(lines)
+
+
+def is_exception(c: DeviceChange) -> bool:
+    """Shown one by one in full: blocked devices and noops with something to say."""
+    return c.action == "blocked" or (c.action == "noop" and bool(c.reason))
+
+
+def group_changes(plan: Plan) -> list[ChangeGroup]:
+    """Groups of changed devices (deploy/upgrade/stage/restage), largest first within a
+    DeploymentSet, sets in name order; device order inside a group is by name."""
+    buckets: dict[tuple[object, ...], list[DeviceChange]] = {}
+    for c in plan.changes:
+        if c.action in ("noop", "blocked"):
+            continue
+        key = (c.deployment_set or "", c.action, c.release_from, c.release_to, change_lines(c), c.origin)
+        buckets.setdefault(key, []).append(c)
+    groups = [ChangeGroup(deployment_set=str(k[0]), action=str(k[1]), release_from=k[2],  # type: ignore[arg-type]
+                          release_to=k[3], lines=k[4], origin=k[5],  # type: ignore[arg-type]
+                          devices=tuple(sorted(v, key=lambda d: d.device)))
+              for k, v in buckets.items()]
+    groups.sort(key=lambda g: (g.deployment_set, CHANGE_ORDER[g.action], -len(g.devices), g.lines,
+                               g.devices[0].device))
+    return groups
+
+
+def sample(names: tuple[str, ...] | list[str], n: int = 5) -> str:
+    shown = ", ".join(names[:n])
+    return shown + (f", ... (+{len(names) - n} more)" if len(names) > n else "")
+
+
+def summary_line(plan: Plan) -> str:
+    s = plan.summary()
+    return (f"Plan: {s['deploy']} to deploy, {s['upgrade']} to upgrade, {s['stage']} to stage, "
+            f"{s['restage']} to restage, {s['instances_to_create']} config instances to create. "
+            f"{s['noop']} unchanged, {s['blocked']} blocked.")

@@ -1,0 +1,115 @@
+"""The plan for a pull request comment. GitHub rejects comments over 65,536 characters, so
+the output is built against a budget: the summary always, then change groups and exceptions
+(each a collapsible <details>) while they fit, then a note of what was left out and where
+the full plan is. However large the fleet, the result fits."""
+
+from __future__ import annotations
+
+from reconciler.plan.groups import ChangeGroup, change_lines, group_changes, is_exception, summary_line
+from reconciler.plan.model import DeviceChange, Plan
+from reconciler.plan.render_text import rollout_words
+
+LIMIT = 65_536
+NAMES_PER_GROUP = 200  # device names listed inside one group's <details>
+LINES_PER_GROUP = 40  # diff lines shown for one group
+
+
+def _code(text: str) -> str:
+    # Inline code that survives backticks in values.
+    fence = "``" if "`" in text else "`"
+    return f"{fence}{text}{fence}" if fence == "`" else f"{fence} {text} {fence}"
+
+
+def _escape(text: str) -> str:
+    return text.replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _group_block(g: ChangeGroup) -> str:
+    names = [d.device for d in g.devices]
+    title = f"{g.deployment_set}: {g.title()}"
+    if g.lines:
+        title += " — " + _escape(g.lines[0]) + (f" (+{len(g.lines) - 1} more)" if len(g.lines) > 1 else "")
+    if g.origin:
+        title += f" [{g.origin}]"
+    body = [f"<details><summary>{title}</summary>", ""]
+    body += [f"- {_code(line)}" for line in g.lines[:LINES_PER_GROUP]]
+    if len(g.lines) > LINES_PER_GROUP:
+        body.append(f"- … {len(g.lines) - LINES_PER_GROUP} more changes")
+    shown = ", ".join(names[:NAMES_PER_GROUP])
+    more = f", … (+{len(names) - NAMES_PER_GROUP} more)" if len(names) > NAMES_PER_GROUP else ""
+    body += ["", f"Devices: {shown}{more}"]
+    if g.offline:
+        body.append(f"\nOffline (will queue): {len(g.offline)}")
+    body += ["", "</details>", ""]
+    return "\n".join(body)
+
+
+def _exception_block(c: DeviceChange) -> str:
+    where = f" ({c.deployment_set})" if c.deployment_set else ""
+    lines = [f"- **{c.device}**{where}: {c.action}: {_escape(c.reason or '')}"]
+    lines += [f"  - {_code(x)}" for x in (change_lines(c) if c.action == "blocked" else ())]
+    lines += [f"  - {_code(x)}" for x in c.diagnostics[:10]]
+    return "\n".join(lines) + "\n"
+
+
+def render_markdown(plan: Plan, *, full_plan: str = "the JSON plan (`reconcile plan --format json`)",
+                    limit: int = LIMIT) -> str:
+    """`full_plan` names where readers find everything (e.g. the workflow artifact)."""
+    head = ["### reconcile plan", "", f"**{summary_line(plan)}**", ""]
+    meta = []
+    if plan.target:
+        meta.append(f"target `{plan.target}`")
+    if plan.commit:
+        meta.append(f"commit `{plan.commit[:12]}`")
+    if meta:
+        head += [", ".join(meta), ""]
+    if plan.rollouts:
+        words = "; ".join(f"{k}: {rollout_words(v)}" for k, v in sorted(plan.rollouts.items()))
+        head += [f"Rollouts: {words}", ""]
+    groups = group_changes(plan)
+    exceptions = [c for c in plan.changes if is_exception(c)]
+    if not groups and not exceptions:
+        head.append("No changes: the platform matches the manifests.")
+    text = "\n".join(head) + "\n"
+    # Reserve room for the cut note so it always fits.
+    reserve = 600 + len(full_plan)
+    budget = limit - reserve
+    left_groups = left_devices = 0
+    parts: list[str] = []
+    if groups:
+        parts.append("#### Changes\n\n")
+    for i, g in enumerate(groups):
+        block = _group_block(g)
+        if len(text) + sum(map(len, parts)) + len(block) > budget:
+            left_groups = len(groups) - i
+            left_devices = sum(len(x.devices) for x in groups[i:])
+            break
+        parts.append(block)
+    left_exc = 0
+    if exceptions and not left_groups:
+        header = f"#### Exceptions ({len(exceptions)})\n\n<details><summary>show</summary>\n\n"
+        footer = "\n</details>\n"
+        used = len(text) + sum(map(len, parts)) + len(header) + len(footer)
+        exc_parts = []
+        for i, c in enumerate(exceptions):
+            block = _exception_block(c)
+            if used + len(block) > budget:
+                left_exc = len(exceptions) - i
+                break
+            exc_parts.append(block)
+            used += len(block)
+        parts += [header, *exc_parts, footer]
+    elif exceptions:
+        left_exc = len(exceptions)
+    text += "".join(parts)
+    if left_groups or left_exc:
+        cut = []
+        if left_groups:
+            cut.append(f"{left_groups} change group{'s' if left_groups != 1 else ''} "
+                       f"({left_devices} device{'s' if left_devices != 1 else ''})")
+        if left_exc:
+            cut.append(f"{left_exc} exception{'s' if left_exc != 1 else ''}")
+        text += (f"\n> **Cut to fit one comment:** {' and '.join(cut)} not shown. "
+                 f"The full plan is in {full_plan}.\n")
+    assert len(text) <= limit, "markdown plan over its budget"
+    return text

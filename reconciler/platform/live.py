@@ -1,0 +1,399 @@
+"""Live state: what the platform says is true now, read in as few requests as the API allows.
+
+Cost for a fleet of N devices with D live deployments and I distinct config instances:
+ceil(N/100) + ceil(D/100) + ceil(I/100) pages plus a handful for groups, config types,
+releases and schemas. The first page of each list asks for `total_count`; the rest are
+then fetched concurrently (bounded by the Platform's semaphore).
+
+SDK 0.11.0 returns list items as plain dicts (its list models are not rebuilt after
+import) while `retrieve` returns models, so every field access goes through `_get`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from reconciler.platform.client import Platform
+
+PAGE = 100  # the API's maximum page size
+LIVE_TARGETS = ("staged", "deployed")  # non-archived deployments (drifted ones have target staged)
+
+Progress = Callable[[str, int, int], None]  # (what, done, total)
+
+
+@dataclass(frozen=True)
+class LiveGroup:
+    id: str
+    name: str
+    parent_id: str | None = None
+
+
+@dataclass(frozen=True)
+class LiveConfigType:
+    id: str
+    slug: str
+    name: str
+
+
+@dataclass(frozen=True)
+class LiveSlot:
+    key: str
+    filepath: str
+    required: bool
+
+
+@dataclass(frozen=True)
+class LiveSchema:
+    id: str
+    config_type_id: str
+    config_type_slug: str
+    language: str  # jsonschema | cue | opaque
+    instance_format: str  # json | yaml | jsonc | xml | text
+    slots: tuple[LiveSlot, ...]
+    documents: tuple[tuple[str, str], ...] = ()  # (name, data); empty until fetched
+    digest: str = ""
+
+    def slot(self, key: str) -> LiveSlot | None:
+        return next((s for s in self.slots if s.key == key), None)
+
+
+@dataclass(frozen=True)
+class LiveRelease:
+    id: str
+    version: str
+    schema_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class LiveInstance:
+    id: str
+    config_schema_id: str
+    config_type_id: str
+    slot_key: str
+    filepath: str = ""
+    format: str | None = None  # instance content format; None until content is fetched
+    data: str | None = None  # the content exactly as stored
+
+
+@dataclass(frozen=True)
+class LiveDeployment:
+    id: str
+    device_id: str
+    release_id: str
+    target_status: str
+    activity_status: str
+    error_status: str
+    status: str
+    description: str
+    instance_ids: tuple[str, ...]
+    created_at: str = ""
+    parent_id: str | None = None
+
+
+@dataclass(frozen=True)
+class LiveDevice:
+    id: str
+    name: str
+    status: str  # inactive | activating | online | offline | archived
+    group_id: str | None
+    current_release_id: str | None = None
+    current_release_version: str | None = None
+    current_deployment_id: str | None = None
+
+
+@dataclass(frozen=True)
+class LiveState:
+    devices: Mapping[str, LiveDevice]  # by name
+    groups: Mapping[str, LiveGroup]  # by id
+    config_types: Mapping[str, LiveConfigType]  # by id
+    releases: Mapping[str, LiveRelease]  # by id (the desired ones and every device's current one)
+    schemas: Mapping[str, LiveSchema]  # by id
+    deployments: Mapping[str, LiveDeployment]  # by id, non-archived only
+    instances: Mapping[str, LiveInstance]  # by id, with content
+    requests: int = 0  # requests spent reading this state
+    by_device: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # device id -> deployment ids
+
+    # Small lookups the planner needs; the maps are small enough to scan.
+    def release_by_version(self, version: str) -> LiveRelease | None:
+        return next((r for r in self.releases.values() if r.version == version), None)
+
+    def group_by_name(self, name: str) -> LiveGroup | None:
+        return next((g for g in self.groups.values() if g.name == name), None)
+
+    def type_by_slug(self, slug: str) -> LiveConfigType | None:
+        return next((t for t in self.config_types.values() if t.slug == slug), None)
+
+    def deployments_of(self, device_id: str) -> list[LiveDeployment]:
+        return [self.deployments[i] for i in self.by_device.get(device_id, ()) if i in self.deployments]
+
+    def target_deployment(self, device: LiveDevice) -> LiveDeployment | None:
+        """The device's current target: the live deployment with target_status deployed (the
+        API's `target_deployment_id`, the parent_id token), else its current deployment."""
+        deployed = [d for d in self.deployments_of(device.id) if d.target_status == "deployed"]
+        if deployed:
+            return max(deployed, key=lambda d: (d.created_at, d.id))
+        if device.current_deployment_id:
+            return self.deployments.get(device.current_deployment_id)
+        return None
+
+    def staged_deployments(self, device_id: str) -> list[LiveDeployment]:
+        return [d for d in self.deployments_of(device_id) if d.target_status == "staged"]
+
+
+def _get(obj: Any, name: str, default: Any = None) -> Any:
+    """A field of an SDK item, whether the SDK handed back a model or a plain dict."""
+    if obj is None:
+        return default
+    if isinstance(obj, Mapping):
+        return obj.get(name, default)
+    return getattr(obj, name, default)
+
+
+def _str(obj: Any, name: str) -> str:
+    value = _get(obj, name)
+    return "" if value is None else str(value)
+
+
+def _opt(obj: Any, name: str) -> str | None:
+    value = _get(obj, name)
+    return None if value is None else str(value)
+
+
+async def read_all(platform: Platform, fetch: Callable[..., Awaitable[Any]], *, what: str,
+                   progress: Progress | None = None, **params: Any) -> list[Any]:
+    """Every item of a list endpoint: page 1 with total_count, the rest concurrently.
+    `fetch` is an SDK `list` method; `params` are its filters (expand without total_count)."""
+    expand = list(params.pop("expand", []))
+    first = await platform.read(
+        lambda: fetch(limit=PAGE, offset=0, expand=[*expand, "total_count"], **params), what=what)
+    items = list(_get(first, "data", []) or [])
+    total = _get(first, "total_count")
+    if total is None:  # a server that ignores expand=total_count: walk has_more
+        offset = PAGE
+        more = bool(_get(first, "has_more"))
+        while more:
+            page = await platform.read(_page_call(fetch, offset, _with_expand(params, expand)), what=what)
+            items.extend(_get(page, "data", []) or [])
+            more = bool(_get(page, "has_more"))
+            offset += PAGE
+            if progress:
+                progress(what, len(items), len(items))
+        return items
+    total = int(total)
+    if progress:
+        progress(what, len(items), total)
+
+    async def page_at(offset: int) -> list[Any]:
+        page = await platform.read(
+            lambda: fetch(limit=PAGE, offset=offset, **_with_expand(params, expand)), what=what)
+        data = list(_get(page, "data", []) or [])
+        if progress:
+            progress(what, len(data), total)
+        return data
+
+    pages = await asyncio.gather(*(page_at(o) for o in range(PAGE, total, PAGE)))
+    for data in pages:
+        items.extend(data)
+    return _dedupe(items)
+
+
+def _page_call(fetch: Callable[..., Awaitable[Any]], offset: int,
+               params: dict[str, Any]) -> Callable[[], Awaitable[Any]]:
+    return lambda: fetch(limit=PAGE, offset=offset, **params)
+
+
+def _with_expand(params: dict[str, Any], expand: list[str]) -> dict[str, Any]:
+    return {**params, "expand": expand} if expand else dict(params)
+
+
+def _dedupe(items: list[Any]) -> list[Any]:
+    # Pages read concurrently can overlap when the list changes underneath; ids are unique.
+    seen: set[str] = set()
+    out = []
+    for item in items:
+        key = _str(item, "id")
+        if key not in seen:
+            seen.add(key)
+            out.append(item)
+    return out
+
+
+async def read_by_ids(platform: Platform, fetch: Callable[..., Awaitable[Any]], ids: Iterable[str], *,
+                      what: str, progress: Progress | None = None, **params: Any) -> list[Any]:
+    """Items by id through comma-list `id=` filters, 100 ids per request, concurrently."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return []
+    chunks = [wanted[i:i + PAGE] for i in range(0, len(wanted), PAGE)]
+
+    async def one(chunk: list[str]) -> list[Any]:
+        page = await platform.read(lambda: fetch(id=chunk, limit=PAGE, offset=0, **params), what=what)
+        data = list(_get(page, "data", []) or [])
+        if progress:
+            progress(what, len(data), len(wanted))
+        return data
+
+    out: list[Any] = []
+    for data in await asyncio.gather(*(one(c) for c in chunks)):
+        out.extend(data)
+    return out
+
+
+# --- conversions -----------------------------------------------------------------------------
+
+def _group(g: Any) -> LiveGroup:
+    return LiveGroup(id=_str(g, "id"), name=_str(g, "name"), parent_id=_opt(g, "parent_id"))
+
+
+def _config_type(t: Any) -> LiveConfigType:
+    return LiveConfigType(id=_str(t, "id"), slug=_str(t, "slug"), name=_str(t, "name"))
+
+
+def _schema(s: Any, slugs: Mapping[str, str]) -> LiveSchema:
+    slots = tuple(LiveSlot(key=_str(x, "key"), filepath=_str(x, "filepath"),
+                           required=bool(_get(x, "required"))) for x in (_get(s, "instance_slots") or []))
+    docs = tuple((_str(d, "name"), _str(d, "data")) for d in (_get(s, "documents") or []))
+    type_id = _str(s, "config_type_id")
+    ctype = _get(s, "config_type")
+    slug = _str(ctype, "slug") if ctype is not None else slugs.get(type_id, "")
+    return LiveSchema(id=_str(s, "id"), config_type_id=type_id, config_type_slug=slug,
+                      language=_str(s, "language"), instance_format=_str(s, "instance_format"),
+                      slots=slots, documents=docs, digest=_str(s, "digest"))
+
+
+def _release(r: Any) -> LiveRelease:
+    schemas = _get(r, "config_schemas") or []
+    return LiveRelease(id=_str(r, "id"), version=_str(r, "version"),
+                       schema_ids=tuple(sorted(_str(s, "id") for s in schemas)))
+
+
+def _deployment(d: Any) -> LiveDeployment:
+    return LiveDeployment(
+        id=_str(d, "id"), device_id=_str(d, "device_id"), release_id=_str(d, "release_id"),
+        target_status=_str(d, "target_status"), activity_status=_str(d, "activity_status"),
+        error_status=_str(d, "error_status") or "none", status=_str(d, "status"),
+        description=_str(d, "description"),
+        instance_ids=tuple(_str(i, "id") for i in (_get(d, "config_instances") or [])),
+        created_at=_str(d, "created_at"), parent_id=_opt(d, "parent_id"))
+
+
+def _instance(i: Any) -> LiveInstance:
+    content = _get(i, "content")
+    return LiveInstance(id=_str(i, "id"), config_schema_id=_str(i, "config_schema_id"),
+                        config_type_id=_str(i, "config_type_id"), slot_key=_str(i, "slot_key"),
+                        filepath=_str(i, "filepath"),
+                        format=_opt(content, "format") if content is not None else None,
+                        data=_opt(content, "data") if content is not None else None)
+
+
+def _device(d: Any) -> LiveDevice:
+    release = _get(d, "current_release")
+    deployment = _get(d, "current_deployment")
+    return LiveDevice(id=_str(d, "id"), name=_str(d, "name"), status=_str(d, "status"),
+                      group_id=_opt(d, "group_id"),
+                      current_release_id=_opt(release, "id") if release is not None else None,
+                      current_release_version=_opt(release, "version") if release is not None else None,
+                      current_deployment_id=_opt(deployment, "id") if deployment is not None else None)
+
+
+# --- the read --------------------------------------------------------------------------------
+
+async def read_live_state(platform: Platform, *, release_versions: Sequence[str] = (),
+                          progress: Progress | None = None,
+                          recent_instances_for: Callable[[LiveState], Sequence[str]] | None = None,
+                          ) -> LiveState:
+    """Read everything the planner needs.
+
+    `release_versions`: the releases the manifests ask for (their schemas are read with
+    their documents). `recent_instances_for(state)` may name schema ids whose most recent
+    instances (one page each) should be read too, so an instance created but never deployed
+    (e.g. by an apply that stopped early) is still reused rather than created twice.
+    """
+    start = platform.requests
+    s = platform.sdk
+    groups_f = read_all(platform, s.groups.list, what="reading groups", order_by=["id:asc"])
+    types_f = read_all(platform, s.config_types.list, what="reading config types", order_by=["id:asc"])
+    devices_f = read_all(platform, s.devices.list, what="reading devices", progress=progress,
+                         expand=["current_deployment", "current_release"], order_by=["id:asc"])
+    deps_f = read_all(platform, s.deployments.list, what="reading deployments", progress=progress,
+                      expand=["config_instances"], target_status=list(LIVE_TARGETS), order_by=["id:asc"])
+    groups_raw, types_raw, devices_raw, deps_raw = await asyncio.gather(groups_f, types_f, devices_f, deps_f)
+
+    groups = {g.id: g for g in map(_group, groups_raw)}
+    types = {t.id: t for t in map(_config_type, types_raw)}
+    slugs = {t.id: t.slug for t in types.values()}
+    devices = {d.name: d for d in map(_device, devices_raw)}
+    deployments = {d.id: d for d in map(_deployment, deps_raw)}
+    by_device: dict[str, list[str]] = {}
+    for dep in deployments.values():
+        by_device.setdefault(dep.device_id, []).append(dep.id)
+
+    # Releases: the desired versions and every release a live deployment or device is on.
+    release_ids = {d.release_id for d in deployments.values()}
+    release_ids |= {d.current_release_id for d in devices.values() if d.current_release_id}
+    rel_by_version = read_by_ids_filter(platform, s.releases.list, "version", sorted(set(release_versions)),
+                                        what="reading releases", expand=["config_schemas"])
+    rel_by_id = read_by_ids(platform, s.releases.list, release_ids, what="reading releases",
+                            expand=["config_schemas"])
+    a, b = await asyncio.gather(rel_by_version, rel_by_id)
+    releases = {r.id: r for r in map(_release, [*a, *b])}
+
+    # Schemas: documents only for the desired releases (only those are validated against).
+    desired_ids = {sid for r in releases.values() if r.version in release_versions for sid in r.schema_ids}
+    other_ids = {sid for r in releases.values() for sid in r.schema_ids} - desired_ids
+    with_docs = read_by_ids(platform, s.config_schemas.list, desired_ids, what="reading config schemas",
+                            expand=["documents"])
+    without_docs = read_by_ids(platform, s.config_schemas.list, other_ids, what="reading config schemas")
+    a, b = await asyncio.gather(with_docs, without_docs)
+    schemas = {x.id: x for x in (_schema(raw, slugs) for raw in [*a, *b])}
+
+    instance_ids = {i for d in deployments.values() for i in d.instance_ids}
+    raw_instances = await read_by_ids(platform, s.config_instances.list, instance_ids, progress=progress,
+                                      what="reading config instances", expand=["content"])
+    instances = {i.id: i for i in map(_instance, raw_instances)}
+    state = LiveState(devices=devices, groups=groups, config_types=types, releases=releases, schemas=schemas,
+                      deployments=deployments, instances=instances,
+                      by_device={k: tuple(v) for k, v in by_device.items()})
+    if recent_instances_for is not None:
+        extra_schema_ids = sorted(set(recent_instances_for(state)))
+
+        async def recent(schema_id: str) -> list[Any]:
+            page = await platform.read(lambda: s.config_instances.list(
+                config_schema_id=[schema_id], expand=["content"], order_by=["created_at:desc"],
+                limit=PAGE, offset=0), what="reading config instances")
+            return list(_get(page, "data", []) or [])
+
+        for raw_list in await asyncio.gather(*(recent(x) for x in extra_schema_ids)):
+            for inst in map(_instance, raw_list):
+                instances.setdefault(inst.id, inst)
+    return LiveState(devices=devices, groups=groups, config_types=types, releases=releases, schemas=schemas,
+                     deployments=deployments, instances=instances, requests=platform.requests - start,
+                     by_device=state.by_device)
+
+
+async def read_by_ids_filter(platform: Platform, fetch: Callable[..., Awaitable[Any]], key: str,
+                             values: Sequence[str], *, what: str, **params: Any) -> list[Any]:
+    """Like `read_by_ids` for another comma-list filter (e.g. release `version=`)."""
+    if not values:
+        return []
+    chunks = [list(values[i:i + PAGE]) for i in range(0, len(values), PAGE)]
+
+    async def one(chunk: list[str]) -> list[Any]:
+        page = await platform.read(lambda: fetch(**{key: chunk}, limit=PAGE, offset=0, **params), what=what)
+        return list(_get(page, "data", []) or [])
+
+    out: list[Any] = []
+    for data in await asyncio.gather(*(one(c) for c in chunks)):
+        out.extend(data)
+    return out
+
+
+def minimum_requests(n_devices: int, n_deployments: int, n_instances: int) -> int:
+    """The fewest requests any reader could spend on this fleet's lists (pages of 100, at
+    least one page each), without the few fixed ones (groups, types, releases, schemas)."""
+    pages = sum(max(1, math.ceil(n / PAGE)) for n in (n_devices, n_deployments))
+    return pages + math.ceil(n_instances / PAGE)

@@ -1,0 +1,280 @@
+"""Hand-built live state and projects for the pure planner's tests (no I/O).
+
+The fleet mirrors the example: motion-control (json, jsonschema), localization (yaml,
+jsonschema), operator-notes (text, opaque, optional) in releases v1.4.1 and v1.4.2.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from reconciler.errors import Location
+from reconciler.manifests.model import (
+    ConfigSpec,
+    DeploymentSet,
+    EmulatorTarget,
+    Override,
+    Project,
+    Selector,
+)
+from reconciler.plan import content as C
+from reconciler.platform.live import (
+    LiveConfigType,
+    LiveDeployment,
+    LiveDevice,
+    LiveGroup,
+    LiveInstance,
+    LiveRelease,
+    LiveSchema,
+    LiveSlot,
+    LiveState,
+)
+
+MC_V1: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["max_speed", "max_accel", "safety"],
+    "properties": {
+        "max_speed": {"type": "number", "minimum": 0, "maximum": 3},
+        "max_accel": {"type": "number", "minimum": 0, "maximum": 2},
+        "safety": {
+            "type": "object",
+            "properties": {
+                "estop_timeout_ms": {"type": "integer", "minimum": 50, "maximum": 1000},
+                "lidar_zones": {"type": "array", "items": {"type": "string"}},
+            },
+        },
+    },
+}
+MC_V2 = json.loads(json.dumps(MC_V1))
+MC_V2["properties"]["docking"] = {
+    "type": "object",
+    "properties": {"approach_speed": {"type": "number", "minimum": 0, "maximum": 0.5}},
+}
+LOC_V1 = {
+    "type": "object",
+    "required": ["map", "particle_count", "update_rate_hz"],
+    "properties": {
+        "map": {"type": "string"},
+        "particle_count": {"type": "integer", "minimum": 100, "maximum": 5000},
+        "update_rate_hz": {"type": "number", "minimum": 1, "maximum": 50},
+    },
+}
+
+MC = {
+    "max_speed": 1.0,
+    "max_accel": 0.5,
+    "safety": {"estop_timeout_ms": 200, "lidar_zones": ["front", "rear"]},
+}
+LOC = {"map": "warehouse-v3", "particle_count": 500, "update_rate_hz": 10}
+NOTES = "Handle with care near the loading dock.\n"
+
+TYPES = {
+    "ct_mc": LiveConfigType("ct_mc", "motion-control", "Motion Control"),
+    "ct_loc": LiveConfigType("ct_loc", "localization", "Localization"),
+    "ct_notes": LiveConfigType("ct_notes", "operator-notes", "Operator Notes"),
+    "ct_other": LiveConfigType("ct_other", "camera", "Camera"),
+}
+
+
+def _slot(name: str, path: str, required: bool = True) -> tuple[LiveSlot, ...]:
+    return (LiveSlot("default", path, required),)
+
+
+SCHEMAS = {
+    "cs_mc1": LiveSchema(
+        "cs_mc1",
+        "ct_mc",
+        "motion-control",
+        "jsonschema",
+        "json",
+        _slot("default", "/srv/miru/configs/motion-control.json"),
+        (("schema.json", json.dumps(MC_V1)),),
+    ),
+    "cs_mc2": LiveSchema(
+        "cs_mc2",
+        "ct_mc",
+        "motion-control",
+        "jsonschema",
+        "json",
+        _slot("default", "/srv/miru/configs/motion-control.json"),
+        (("schema.json", json.dumps(MC_V2)),),
+    ),
+    "cs_loc1": LiveSchema(
+        "cs_loc1",
+        "ct_loc",
+        "localization",
+        "jsonschema",
+        "yaml",
+        _slot("default", "/srv/miru/configs/localization.yaml"),
+        (("schema.yaml", json.dumps(LOC_V1)),),
+    ),
+    "cs_notes": LiveSchema(
+        "cs_notes",
+        "ct_notes",
+        "operator-notes",
+        "opaque",
+        "text",
+        _slot("default", "/srv/miru/configs/operator-notes.txt", required=False),
+    ),
+}
+RELEASES = {
+    "rl_141": LiveRelease("rl_141", "v1.4.1", ("cs_loc1", "cs_mc1", "cs_notes")),
+    "rl_142": LiveRelease("rl_142", "v1.4.2", ("cs_loc1", "cs_mc2", "cs_notes")),
+}
+GROUPS = {
+    "g_fleet": LiveGroup("g_fleet", "fleet"),
+    "g_east": LiveGroup("g_east", "warehouse-east", "g_fleet"),
+    "g_west": LiveGroup("g_west", "warehouse-west", "g_fleet"),
+    "g_lab": LiveGroup("g_lab", "lab"),
+}
+
+
+def data_of(schema_id: str, value: Any) -> str:
+    return C.canonical(value, SCHEMAS[schema_id].instance_format)
+
+
+class Fleet:
+    """A mutable builder; `.state()` freezes it into a LiveState."""
+
+    def __init__(self) -> None:
+        self.devices: dict[str, LiveDevice] = {}
+        self.deployments: dict[str, LiveDeployment] = {}
+        self.instances: dict[str, LiveInstance] = {}
+        self.n = 0
+
+    def instance(self, schema_id: str, value: Any) -> str:
+        data = data_of(schema_id, value)
+        for i in self.instances.values():
+            if i.config_schema_id == schema_id and i.data == data:
+                return i.id
+        self.n += 1
+        iid = f"ci_{self.n}"
+        s = SCHEMAS[schema_id]
+        self.instances[iid] = LiveInstance(
+            iid, schema_id, s.config_type_id, "default", s.slots[0].filepath, s.instance_format, data
+        )
+        return iid
+
+    def deployment(
+        self,
+        device_id: str,
+        release_id: str,
+        target: str,
+        activity: str,
+        mc: Any = None,
+        description: str = "by hand",
+        error: str = "none",
+    ) -> str:
+        self.n += 1
+        did = f"dp_{self.n}"
+        mc_schema = "cs_mc1" if release_id == "rl_141" else "cs_mc2"
+        ids = (
+            self.instance(mc_schema, mc if mc is not None else MC),
+            self.instance("cs_loc1", LOC),
+            self.instance("cs_notes", NOTES),
+        )
+        self.deployments[did] = LiveDeployment(
+            did,
+            device_id,
+            release_id,
+            target,
+            activity,
+            error,
+            activity if error == "none" else error,
+            description,
+            ids,
+            created_at=f"2026-01-01T00:00:{self.n:02d}Z",
+        )
+        return did
+
+    def device(
+        self,
+        name: str,
+        group: str = "g_east",
+        status: str = "online",
+        release: str | None = "rl_141",
+        mc: Any = None,
+    ) -> LiveDevice:
+        did = f"dv_{name}"
+        dep = self.deployment(did, release, "deployed", "deployed", mc) if release else None
+        dev = LiveDevice(
+            did, name, status, group, release, RELEASES[release].version if release else None, dep
+        )
+        self.devices[name] = dev
+        return dev
+
+    def state(self) -> LiveState:
+        by_device: dict[str, list[str]] = {}
+        for d in self.deployments.values():
+            by_device.setdefault(d.device_id, []).append(d.id)
+        return LiveState(
+            devices=dict(self.devices),
+            groups=GROUPS,
+            config_types=TYPES,
+            releases=RELEASES,
+            schemas=SCHEMAS,
+            deployments=dict(self.deployments),
+            instances=dict(self.instances),
+            by_device={k: tuple(v) for k, v in by_device.items()},
+        )
+
+
+def loc(line: int, file: str = "deploymentsets/warehouse.yaml") -> Location:
+    return Location(file, line, 3)
+
+
+def configs(mc_values: dict[str, Any] | None = None, *, with_notes: bool = True) -> tuple[ConfigSpec, ...]:
+    out = [
+        ConfigSpec(
+            "motion-control",
+            file="configs/motion-control.json",
+            base=MC,
+            values=mc_values,
+            format="json",
+            location=loc(10),
+            file_locations={"$.max_speed": Location("configs/motion-control.json", 2, 16)},
+        ),
+        ConfigSpec(
+            "localization", file="configs/localization.yaml", base=LOC, format="yaml", location=loc(14)
+        ),
+    ]
+    if with_notes:
+        out.append(
+            ConfigSpec(
+                "operator-notes",
+                file="configs/operator-notes.txt",
+                base=NOTES,
+                format="text",
+                location=loc(16),
+            )
+        )
+    return tuple(out)
+
+
+def dset(
+    name: str = "warehouse-amrs",
+    *,
+    groups: tuple[str, ...] = ("fleet",),
+    release: str = "v1.4.1",
+    mc_values: dict[str, Any] | None = None,
+    overrides: tuple[Override, ...] = (),
+    activation: str = "deploy",
+    **selector: Any,
+) -> DeploymentSet:
+    return DeploymentSet(
+        name=name,
+        selector=Selector(groups=groups, location=loc(5), **selector),
+        release=release,
+        configs=configs(mc_values),
+        overrides=overrides,
+        activation=activation,
+        location=loc(1),
+        release_location=loc(8),
+    )  # type: ignore[arg-type]
+
+
+def project(*sets: DeploymentSet) -> Project:
+    return Project(root=Path("/nonexistent"), target=EmulatorTarget(), sets=tuple(sets))

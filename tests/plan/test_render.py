@@ -1,0 +1,138 @@
+"""Renderers and the JSON schema: text grouping and summary line, markdown's 65,536
+character bound on a 20,000-device plan, `Plan.to_dict` valid against schemas/plan.schema.json."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+
+from reconciler.manifests.model import ConfigSpec, Override, Selector
+from reconciler.plan import desired as D
+from reconciler.plan.build import plan_from
+from reconciler.plan.model import ConfigDiff, DeviceChange, Plan, PlannedInstance, RolloutSpec
+from reconciler.plan.render_markdown import LIMIT, render_markdown
+from reconciler.plan.render_text import render_text
+from reconciler.platform.live import LiveState
+from tests.plan.livebuild import Fleet, dset, project
+
+SCHEMA = json.loads((Path(__file__).parents[2] / "schemas" / "plan.schema.json").read_text())
+
+
+def example_plan() -> Plan:
+    f = Fleet()
+    for i in range(1, 9):
+        f.device(f"amr-east-{i:02d}", status="offline" if i == 7 else "online")
+    f.device("amr-spare-01", status="inactive", release=None)
+    f.device("lab-arm-01", group="g_lab")
+    ov = (
+        Override(
+            Selector(devices=("amr-east-01", "amr-east-02")),
+            configs=(ConfigSpec("motion-control", values={"max_speed": 0.8}),),
+        ),
+    )
+    live = f.state()
+    desired = D.resolve(
+        project(
+            dset(mc_values={"max_speed": 1.2}, overrides=ov),
+            dset("lab-canary", groups=("lab",), release="v1.4.2"),
+        ),
+        live,
+    )
+    return plan_from(
+        desired,
+        live,
+        diagnostics={"dv_amr-spare-01": ("last enrollment attempt x: error",)},
+        target="emulator:.reconcile/emulator.db",
+    )
+
+
+def test_text_groups_identical_changes_and_lists_exceptions() -> None:
+    text = render_text(example_plan())
+    assert (
+        "~ deploy 6 devices: amr-east-03, amr-east-04, amr-east-05, amr-east-06, amr-east-07, ... (+1 more)"
+        in text
+    )
+    assert "      motion-control.max_speed: 1.0 -> 1.2" in text
+    assert "~ deploy 2 devices: amr-east-01, amr-east-02" in text
+    assert "offline, will queue: amr-east-07" in text
+    assert "^ upgrade 1 device: lab-arm-01" in text and "release: v1.4.1 -> v1.4.2" in text
+    assert "! amr-spare-01 (warehouse-amrs): blocked: device was never enrolled" in text
+    assert "| last enrollment attempt x: error" in text
+    assert text.rstrip().splitlines()[-1] == (
+        "Plan: 8 to deploy, 1 to upgrade, 0 to stage, 0 to restage, 3 config instances to create. "
+        "0 unchanged, 1 blocked."
+    )
+
+
+def test_plan_json_validates_against_schema_and_round_trips() -> None:
+    plan = example_plan()
+    data = json.loads(json.dumps(plan.to_dict()))
+    jsonschema.Draft202012Validator.check_schema(SCHEMA)
+    jsonschema.validate(data, SCHEMA)
+    assert Plan.from_dict(data) == plan
+    bad = {**data, "summary": {**data["summary"], "deploy": -1}}
+    assert list(jsonschema.Draft202012Validator(SCHEMA).iter_errors(bad))
+
+
+def test_markdown_small_plan_is_complete() -> None:
+    md = render_markdown(example_plan())
+    assert "Cut to fit" not in md
+    assert "<details>" in md and "amr-spare-01" in md and "motion-control.max_speed: 1.0 -&gt; 1.2" in md
+
+
+def big_plan(n: int = 20_000) -> Plan:
+    # 20,000 devices, each with its own change: the worst case for grouping.
+    changes = tuple(
+        DeviceChange(
+            device=f"amr-{i:05d}-with-a-rather-long-name",
+            device_id=f"dv_{i}",
+            action="deploy",
+            deployment_set=f"set-{i % 7}",
+            release_from="v1.4.1",
+            release_to="v1.4.1",
+            config_diffs=(
+                ConfigDiff("change", "motion-control.max_speed", 1.0, round(i / 10000, 4)),
+                ConfigDiff("add", f"motion-control.zones[{i % 50}]", None, "x" * 80),
+            ),
+            reason=None,
+        )
+        for i in range(n)
+    )
+    blocked = tuple(
+        DeviceChange(
+            device=f"spare-{i}",
+            device_id=None,
+            action="blocked",
+            deployment_set="set-0",
+            reason="device unknown " * 10,
+            reason_code="device-unknown",
+        )
+        for i in range(2000)
+    )
+    return Plan(
+        changes=changes + blocked,
+        instances=(PlannedInstance("0" * 64, "motion-control", "cs", "default", "json", "{}"),),
+        rollouts={f"set-{i}": RolloutSpec() for i in range(7)},
+    )
+
+
+def test_markdown_never_exceeds_github_limit_on_20000_devices() -> None:
+    md = render_markdown(big_plan(), full_plan="the workflow artifact `reconcile-plan`")
+    assert len(md) <= LIMIT
+    assert "Plan: 20000 to deploy" in md
+    assert "Cut to fit one comment:" in md and "change groups" in md
+    assert "The full plan is in the workflow artifact `reconcile-plan`." in md
+    assert md.count("<details>") == md.count("</details>")
+
+
+def test_markdown_bound_holds_for_a_small_limit() -> None:
+    md = render_markdown(big_plan(500), limit=5000)
+    assert len(md) <= 5000 and "Cut to fit" in md
+
+
+def test_empty_plan_says_no_changes() -> None:
+    plan = plan_from(D.Desired(devices=()), LiveState({}, {}, {}, {}, {}, {}, {}))
+    assert "No changes" in render_text(plan)
+    assert "No changes" in render_markdown(plan)
