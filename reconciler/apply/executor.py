@@ -9,7 +9,7 @@ rest the platform is asked what this rollout already wrote (matched on the descr
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -200,6 +200,11 @@ class SetRollout:
         started_wave = max((d.wave for d in resumed), default=0)
         poll_failures = 0
         while True:
+            # The budget is checked before any new device starts, so failures that free
+            # slots never let the next wave begin.
+            stop = self._check_budget(canary_phase, canaries)
+            if stop:
+                return stop
             if canary_phase:
                 startable = [n for n in queue if n in canaries]
                 limit = len(canaries)
@@ -218,9 +223,9 @@ class SetRollout:
                         self._save(current_wave=w)
                 await self._start_all([self.devs[n] for n in batch], in_flight)
                 self._save(last_progress_time=rec.utc_now())
-            stop = self._check_budget(canary_phase, canaries)
-            if stop:
-                return stop
+                stop = self._check_budget(canary_phase, canaries)  # writes can fail outright
+                if stop:
+                    return stop
             if canary_phase and not any(n in canaries for n in queue) and not any(
                     n in canaries for n in in_flight):
                 if spec.auto_promote or self.promote:
@@ -357,6 +362,14 @@ class SetRollout:
                 self.reporter.note(self.name, f"{d.name}: could not archive {a}: {res.reason}")
 
 
+def effective_spec(spec: RolloutSpec) -> RolloutSpec:
+    """Seed 003: the health check is ignored for `immediate`: a device counts as done once
+    deployed (no healthy wait); the deadline and the failure budget still apply."""
+    if spec.strategy == "immediate":
+        return replace(spec, min_healthy_time=0.0)
+    return spec
+
+
 def _observe(dep: Any, online: bool | None = None) -> Observation:
     return Observation(activity_status=dep.activity_status, error_status=dep.error_status,
                        target_status=dep.target_status, device_online=online)
@@ -379,7 +392,7 @@ async def execute(plan: Plan, platform: Platform, *, root: Path, clock: Clock,
     rollouts: list[SetRollout] = []
     for name, changes in sorted(by_set.items()):
         rid = rec.rollout_id(digest, name)
-        spec = plan.rollouts.get(name, RolloutSpec())
+        spec = effective_spec(plan.rollouts.get(name, RolloutSpec()))
         existing = rec.load(root, rid)
         record = existing or rec.RolloutRecord(
             id=rid, deployment_set=name, spec=spec, commit=plan.commit, target=plan.target,

@@ -1,0 +1,97 @@
+"""Helpers for apply tests: a project directory whose target is the harness's db file, with
+one generated DeploymentSet over the example fleet, and plans made by the real planner."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from reconciler.apply.clock import EmulatorClock, clock_for
+from reconciler.apply.executor import ApplyResult, execute
+from reconciler.manifests.loader import load_path
+from reconciler.manifests.model import Project
+from reconciler.plan.model import Plan
+from reconciler.platform.client import Platform, connect
+from tests.harness import Harness, example_configs
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def write_project(root: Path, emu: Harness, *, rollout: dict[str, Any] | None = None,
+                  max_speed: float = 1.2, release: str = "v1.4.1", groups: tuple[str, ...] = ("fleet", "lab"),
+                  name: str = "all", extra: dict[str, Any] | None = None) -> Path:
+    """A project with one DeploymentSet `name` over `groups`, changing motion-control.max_speed."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "reconcile.yaml").write_text(yaml.safe_dump(
+        {"target": {"emulator": {"db": str(Path(emu.db).resolve())}}, "manifests": ["sets/*.yaml"]}))
+    cfg = example_configs()
+    (root / "configs").mkdir(exist_ok=True)
+    (root / "configs" / "motion-control.json").write_text(json.dumps(cfg["motion-control"]))
+    (root / "configs" / "localization.yaml").write_text(yaml.safe_dump(cfg["localization"]))
+    (root / "configs" / "operator-notes.txt").write_text(cfg["operator-notes"])
+    spec: dict[str, Any] = {
+        "selector": {"groups": list(groups)},
+        "release": release,
+        "configs": {"motion-control": {"file": "../configs/motion-control.json",
+                                       "values": {"max_speed": max_speed}},
+                    "localization": {"file": "../configs/localization.yaml"},
+                    "operator-notes": {"file": "../configs/operator-notes.txt"}},
+        "rollout": rollout or {"strategy": "immediate"},
+    }
+    spec.update(extra or {})
+    (root / "sets").mkdir(exist_ok=True)
+    (root / "sets" / f"{name}.yaml").write_text(yaml.safe_dump(
+        {"apiVersion": "reconciler/v1", "kind": "DeploymentSet", "metadata": {"name": name}, "spec": spec}))
+    return root
+
+
+@asynccontextmanager
+async def platform_for(project: Project) -> AsyncIterator[Platform]:
+    async with connect(project) as platform:
+        yield platform
+
+
+async def make(root: Path) -> Plan:
+    from reconciler.plan.build import make_plan
+
+    project = load_path(root)
+    async with platform_for(project) as platform:
+        return await make_plan(project, platform)
+
+
+async def run(root: Path, plan: Plan, *, promote: bool = False) -> ApplyResult:
+    project = load_path(root)
+    async with platform_for(project) as platform:
+        clock = await clock_for(platform)
+        assert isinstance(clock, EmulatorClock), "tests must advance the emulator clock, never sleep"
+        return await execute(plan, platform, root=project.root, clock=clock, promote=promote)
+
+
+async def deployments(emu: Harness) -> list[Any]:
+    """Every deployment on the platform (all pages)."""
+    sdk = emu.sdk()
+    out: list[Any] = []
+    offset = 0
+    while True:
+        page = await sdk.deployments.list(limit=100, offset=offset)
+        out += page.data
+        if not page.has_more:
+            return out
+        offset += len(page.data)
+
+
+async def config_instances(emu: Harness) -> list[Any]:
+    sdk = emu.sdk()
+    out: list[Any] = []
+    offset = 0
+    while True:
+        page = await sdk.config_instances.list(limit=100, offset=offset, expand=["content"])
+        out += page.data
+        if not page.has_more:
+            return out
+        offset += len(page.data)
