@@ -1,13 +1,115 @@
-"""The emulator's ASGI app (placeholder until the emulator issue lands)."""
+"""The emulator's ASGI app: the platform API under /beta, the admin API under /_emulator/.
+
+Optional parts (built separately) are mounted when their module exists:
+`requestlog.RequestLogMiddleware`, `faults.FaultMiddleware` (ASGI middleware classes taking
+the app and `store=`), and each module's `routes()` (absolute paths: /_emulator/..., /v2/...).
+"""
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping
 from pathlib import Path
+from types import ModuleType
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Mount
+
+from reconciler.emulator import (
+    admin,
+    routes_configs,
+    routes_deployments,
+    routes_devices,
+    routes_groups,
+    routes_misc,
+    routes_releases,
+    store,
+)
+from reconciler.emulator import clock as clock_mod
+from reconciler.emulator import seed as seed_mod
+from reconciler.emulator.http import error_response
+
+PLATFORM_ROUTES: list[BaseRoute] = [
+    *routes_configs.routes, *routes_deployments.routes, *routes_devices.routes,
+    *routes_groups.routes, *routes_misc.routes, *routes_releases.routes,
+]
+
+
+OPTIONAL_MODULES = ("requestlog", "faults", "events", "enrollment")
+
+
+def _optional(module: str) -> ModuleType | None:
+    name = f"reconciler.emulator.{module}"
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as e:
+        if e.name == name:
+            return None
+        raise
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    message = f"no route for {request.method} {request.url.path}" if exc.status_code in (404, 405) \
+        else str(exc.detail)
+    return error_response(exc.status_code, code, message, headers=exc.headers)
 
 
 def create_app(db: str, *, seed: str | Path | None = None,
                api_keys: Mapping[str, str] | None = None, clock: str = "real") -> Starlette:
-    raise NotImplementedError("the emulator is not built yet")
+    """Open (or create) the emulator over `db` (a file path or ":memory:").
+
+    `seed` is loaded only when the db is new; `clock` ("real" | "manual") is fixed when the
+    db is created and stored in it, so apps and processes sharing a file share the clock."""
+    return _build(db, seed, api_keys, clock)
+
+
+def _build(db: str, seed_file: str | Path | None, api_keys: Mapping[str, str] | None,
+           clock_mode: str) -> Starlette:
+    if clock_mode not in clock_mod.MODES:
+        raise ValueError(f"clock must be one of {', '.join(clock_mod.MODES)}, not {clock_mode!r}")
+    keys = dict(api_keys) if api_keys is not None else dict(store.BUILTIN_KEYS)
+    bad = {k: v for k, v in keys.items() if v not in ("rw", "ro")}
+    if bad:
+        raise ValueError("api_keys roles must be 'rw' or 'ro'")
+    conn = store.connect(db)
+    try:
+        # Schema and seed in one transaction: a bad seed leaves the db new, not half-seeded.
+        with store.write(conn):
+            created = store.initialize(conn, clock_mode)
+            for name in OPTIONAL_MODULES:
+                module = _optional(name)
+                if module is not None and hasattr(module, "ensure_schema"):
+                    module.ensure_schema(conn)
+            if created and seed_file is not None:
+                path = Path(seed_file)
+                seed_mod.load(conn, seed_mod.read(path), clock_mod.now(conn), path.parent)
+    except BaseException:
+        conn.close()
+        raise
+
+    state = store.Store(conn=conn, path=db, api_keys=keys)
+    # Optional parts: their routes carry absolute paths, so they go before the mounts.
+    middleware: list[Middleware] = []
+    routes: list[BaseRoute] = []
+    for name, mw in (("requestlog", "RequestLogMiddleware"), ("faults", "FaultMiddleware")):
+        module = _optional(name)
+        if module is not None:
+            middleware.append(Middleware(getattr(module, mw), store=state))
+            routes.extend(module.routes())
+    for name in ("events", "enrollment"):
+        module = _optional(name)
+        if module is not None:
+            routes.extend(module.routes())
+    routes += [Mount("/beta", routes=PLATFORM_ROUTES), Mount("/_emulator", routes=admin.routes)]
+
+    app = Starlette(routes=routes, middleware=middleware,
+                    exception_handlers={HTTPException: _http_error})
+    app.state.store = state
+    return app
+

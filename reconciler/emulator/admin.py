@@ -1,0 +1,120 @@
+"""Admin API under /_emulator/ for what the platform API cannot do: reset, seed, device
+status/group/agent changes, and the clock. Needs a read-write key; no Miru-Version."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from starlette.responses import Response
+from starlette.routing import Route
+
+from reconciler.emulator import agents, clock, seed, store, views
+from reconciler.emulator.http import ApiError, Ctx, admin, invalid, not_found, ok
+
+DEVICE_STATUSES = ("online", "offline", "inactive", "activating", "archived")
+
+
+def reset(ctx: Ctx) -> Response:
+    store.reset(ctx.conn)
+    return ok({"reset": True, "clock": clock.describe(ctx.conn)})
+
+
+def load_seed(ctx: Ctx) -> Response:
+    body = ctx.body
+    if isinstance(body, str):
+        body = seed.parse(body)
+    if body is None:
+        body = {}
+    if not isinstance(body, dict):
+        raise invalid("the seed must be a mapping (YAML or JSON)")
+    try:
+        counts = seed.load(ctx.conn, body, clock.now(ctx.conn), Path.cwd())
+    except seed.SeedError as e:
+        raise ApiError(422, "invalid_seed", str(e)) from None
+    return ok({"loaded": counts})
+
+
+def patch_device(ctx: Ctx) -> Response:
+    body = ctx.obj()
+    ident = ctx.path("device")
+    row = ctx.conn.execute("SELECT * FROM devices WHERE id = ? OR name = ?", (ident, ident)).fetchone()
+    if row is None:
+        raise not_found("device", ident)
+    fields: dict[str, Any] = {}
+    unknown = set(body) - {"status", "group_id", "group", "agent"}
+    if unknown:
+        raise invalid(f"unknown field(s): {', '.join(sorted(unknown))}")
+    if "status" in body:
+        if body["status"] not in DEVICE_STATUSES:
+            raise invalid("status must be one of " + ", ".join(DEVICE_STATUSES), field="status")
+        fields["status"] = body["status"]
+    if "group_id" in body or "group" in body:
+        ref = body.get("group_id", body.get("group"))
+        if ref is None:
+            fields["group_id"] = None
+        else:
+            grp = ctx.conn.execute("SELECT id FROM groups WHERE id = ? OR name = ? ORDER BY id = ? DESC",
+                                   (ref, ref, ref)).fetchone()
+            if grp is None:
+                raise not_found("group", str(ref))
+            fields["group_id"] = grp["id"]
+    agent = body.get("agent")
+    if agent is not None:
+        if not isinstance(agent, dict) or set(agent) - {"behaviour", "delay"}:
+            raise invalid("agent takes behaviour and delay", field="agent")
+        if "behaviour" in agent:
+            if agent["behaviour"] not in agents.BEHAVIOURS:
+                raise invalid("agent.behaviour must be one of " + ", ".join(agents.BEHAVIOURS),
+                              field="agent.behaviour")
+            fields["behaviour"] = agent["behaviour"]
+        if "delay" in agent:
+            delay = agent["delay"]
+            if isinstance(delay, bool) or not isinstance(delay, (int, float)) or delay < 0:
+                raise invalid("agent.delay must be a number of seconds >= 0", field="agent.delay")
+            fields["delay"] = float(delay)
+    with store.write(ctx.conn):
+        agents.set_agent(ctx.conn, row["id"], fields, ctx.now)
+    return ok(device_view(ctx, row["id"]))
+
+
+def device_view(ctx: Ctx, device_id: str) -> dict[str, Any]:
+    row = ctx.conn.execute("SELECT * FROM devices WHERE id = ?", (device_id,)).fetchone()
+    body = views.devices(ctx.conn, [row])[0]
+    body["agent"] = {"behaviour": row["behaviour"], "delay": row["delay"]}
+    body["target_deployment_id"] = row["target_deployment_id"]
+    body["live_deployment_id"] = row["live_deployment_id"]
+    body["current_release_id"] = row["current_release_id"]
+    return body
+
+
+def get_device(ctx: Ctx) -> Response:
+    ident = ctx.path("device")
+    row = ctx.conn.execute("SELECT id FROM devices WHERE id = ? OR name = ?", (ident, ident)).fetchone()
+    if row is None:
+        raise not_found("device", ident)
+    return ok(device_view(ctx, row["id"]))
+
+
+def tick(ctx: Ctx) -> Response:
+    body = ctx.obj() if ctx.body is not None else {}
+    seconds = body.get("seconds", 0)
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
+        raise invalid("seconds must be a number >= 0", field="seconds")
+    now = clock.tick(ctx.conn, float(seconds))
+    applied = agents.advance(ctx.conn, now)
+    return ok({**clock.describe(ctx.conn), "transitions": applied})
+
+
+def get_clock(ctx: Ctx) -> Response:
+    return ok(clock.describe(ctx.conn))
+
+
+routes = [
+    Route("/reset", admin(reset), methods=["POST"]),
+    Route("/seed", admin(load_seed, yaml_body=True), methods=["POST"]),
+    Route("/devices/{device}", admin(patch_device), methods=["PATCH"]),
+    Route("/devices/{device}", admin(get_device), methods=["GET"]),
+    Route("/tick", admin(tick), methods=["POST"]),
+    Route("/clock", admin(get_clock), methods=["GET"]),
+]

@@ -1,0 +1,275 @@
+"""HTTP conventions shared by every route: errors, auth, versions, paging, filters, order, expand.
+
+Handlers are plain functions `(Ctx) -> Response` run synchronously under the store lock:
+no await happens inside a transaction, so each request is atomic within a process.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from reconciler.emulator import agents, clock
+from reconciler.emulator.store import Store
+
+VERSIONS = ("2026-03-09.tetons", "2026-05-06.rainier", "2026-08-17.everglades")
+DEFAULT_LIMIT = 10
+MAX_LIMIT = 100
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str,
+                 params: Mapping[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.params = dict(params or {})
+
+    def response(self) -> JSONResponse:
+        return error_response(self.status, self.code, self.message, self.params)
+
+
+def error_response(status: int, code: str, message: str,
+                   params: Mapping[str, Any] | None = None,
+                   headers: Mapping[str, str] | None = None) -> JSONResponse:
+    body = {"error": {"code": code, "message": message, "params": dict(params or {})}}
+    return JSONResponse(body, status_code=status, headers=dict(headers or {}))
+
+
+def not_found(what: str, ident: str) -> ApiError:
+    return ApiError(404, "not_found", f"{what} {ident!r} not found", {"id": ident, "resource": what})
+
+
+def invalid(message: str, **params: Any) -> ApiError:
+    return ApiError(400, "invalid_request", message, params)
+
+
+def unprocessable(message: str, code: str = "validation_failed", **params: Any) -> ApiError:
+    return ApiError(422, code, message, params)
+
+
+def conflict(message: str, code: str = "conflict", **params: Any) -> ApiError:
+    return ApiError(409, code, message, params)
+
+
+@dataclass
+class Ctx:
+    """One request as handlers see it."""
+
+    store: Store
+    request: Request
+    body: Any
+    now: float
+    role: str
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        return self.store.conn
+
+    def path(self, name: str) -> str:
+        return str(self.request.path_params[name])
+
+    def values(self, name: str) -> list[str]:
+        """A multi-value query parameter: comma lists and repeated keys both work."""
+        out: list[str] = []
+        for raw in self.request.query_params.getlist(name):
+            out.extend(v.strip() for v in raw.split(",") if v.strip())
+        return out
+
+    def expand(self, allowed: Iterable[str]) -> set[str]:
+        wanted = set(self.values("expand"))
+        unknown = wanted - set(allowed)
+        if unknown:
+            raise invalid(f"unknown expand value(s): {', '.join(sorted(unknown))}",
+                          param="expand", allowed=sorted(allowed))
+        return wanted
+
+    def obj(self) -> dict[str, Any]:
+        if not isinstance(self.body, dict):
+            raise invalid("the request body must be a JSON object")
+        return self.body
+
+
+Handler = Callable[[Ctx], Response]
+
+
+def key_role(store: Store, request: Request) -> str:
+    key = request.headers.get("x-api-key")
+    if not key:
+        raise ApiError(401, "unauthorized", "missing X-API-Key header")
+    role = store.api_keys.get(key)
+    if role is None:
+        raise ApiError(401, "unauthorized", "unknown API key")
+    return role
+
+
+async def _read_body(request: Request, *, yaml_ok: bool = False) -> Any:
+    raw = await request.body()
+    if not raw.strip():
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        if yaml_ok:
+            try:
+                return yaml.safe_load(raw)
+            except yaml.YAMLError as e:
+                raise invalid(f"the request body is neither JSON nor YAML: {e}") from None
+        raise invalid("the request body is not valid JSON") from None
+
+
+def api(resource: str, handler: Handler) -> Callable[[Request], Any]:
+    """Wrap a platform API handler: auth (401/403), Miru-Version (400), agent advance."""
+
+    async def endpoint(request: Request) -> Response:
+        store: Store = request.app.state.store
+        try:
+            role = key_role(store, request)
+            version = request.headers.get("miru-version")
+            if not version:
+                raise invalid("missing Miru-Version header", supported=list(VERSIONS))
+            if version not in VERSIONS:
+                raise invalid(f"unsupported Miru-Version {version!r}", supported=list(VERSIONS))
+            if request.method not in ("GET", "HEAD") and role != "rw":
+                scope = f"{resource}:write"
+                raise ApiError(403, "forbidden", f"the API key lacks the {scope} scope", {"scope": scope})
+            body = await _read_body(request) if request.method in ("POST", "PATCH", "PUT") else None
+            with store.lock:
+                now = clock.now(store.conn)
+                agents.advance(store.conn, now)
+                return handler(Ctx(store, request, body, now, role))
+        except ApiError as e:
+            return e.response()
+
+    return endpoint
+
+
+def admin(handler: Handler, *, yaml_body: bool = False) -> Callable[[Request], Any]:
+    """Wrap an admin handler: needs a read-write key, no Miru-Version."""
+
+    async def endpoint(request: Request) -> Response:
+        store: Store = request.app.state.store
+        try:
+            role = key_role(store, request)
+            if role != "rw":
+                raise ApiError(403, "forbidden", "the admin API needs a read-write key",
+                               {"scope": "emulator:admin"})
+            body = await _read_body(request, yaml_ok=yaml_body) \
+                if request.method in ("POST", "PATCH", "PUT") else None
+            with store.lock:
+                now = clock.now(store.conn)
+                agents.advance(store.conn, now)
+                return handler(Ctx(store, request, body, now, role))
+        except ApiError as e:
+            return e.response()
+
+    return endpoint
+
+
+# --- paging -------------------------------------------------------------------------------
+
+def _int_param(ctx: Ctx, name: str, default: int) -> int:
+    raw = ctx.request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise invalid(f"{name} must be an integer", param=name) from None
+
+
+def page_window(ctx: Ctx) -> tuple[int, int]:
+    """(offset, limit) with out-of-range values clamped: limit to 1..100, offset to >= 0."""
+    limit = min(MAX_LIMIT, max(1, _int_param(ctx, "limit", DEFAULT_LIMIT)))
+    offset = max(0, _int_param(ctx, "offset", 0))
+    return offset, limit
+
+
+def order_sql(ctx: Ctx, allowed: Mapping[str, str], default: str = "created_at:desc",
+              table: str = "") -> str:
+    """ORDER BY for `order_by` (comma list of field:dir), always ending with an id tie-break
+    so paging never duplicates or skips rows that share a sort value."""
+    specs = ctx.values("order_by") or [default]
+    prefix = f"{table}." if table else ""
+    parts: list[str] = []
+    used: set[str] = set()
+    for spec in specs:
+        field, _, direction = spec.partition(":")
+        direction = direction or "asc"
+        if field not in allowed or direction not in ("asc", "desc"):
+            raise invalid(f"unknown order_by value {spec!r}", param="order_by",
+                          allowed=[f"{f}:{d}" for f in allowed for d in ("asc", "desc")])
+        if field in used:
+            continue
+        used.add(field)
+        parts.append(f"{prefix}{allowed[field]} {direction.upper()}")
+    if "id" not in used:
+        last = specs[-1].partition(":")[2] or "asc"
+        parts.append(f"{prefix}id {last.upper()}")
+    return ", ".join(parts)
+
+
+@dataclass
+class Filter:
+    where: list[str]
+    args: list[Any]
+
+    def any_of(self, column: str, values: Sequence[str]) -> None:
+        if values:
+            self.where.append(f"{column} IN ({', '.join('?' for _ in values)})")
+            self.args.extend(values)
+
+    def add(self, clause: str, *args: Any) -> None:
+        self.where.append(clause)
+        self.args.extend(args)
+
+    def sql(self) -> str:
+        return (" WHERE " + " AND ".join(self.where)) if self.where else ""
+
+
+def new_filter() -> Filter:
+    return Filter([], [])
+
+
+def list_page(ctx: Ctx, table: str, flt: Filter, order: str,
+              render: Callable[[list[sqlite3.Row]], list[dict[str, Any]]],
+              total_count: bool) -> JSONResponse:
+    offset, limit = page_window(ctx)
+    rows = ctx.conn.execute(
+        f"SELECT * FROM {table}{flt.sql()} ORDER BY {order} LIMIT ? OFFSET ?",
+        [*flt.args, limit + 1, offset]).fetchall()
+    has_more = len(rows) > limit
+    body: dict[str, Any] = {"object": "list", "limit": limit, "offset": offset, "has_more": has_more}
+    if total_count:
+        body["total_count"] = ctx.conn.execute(
+            f"SELECT COUNT(*) FROM {table}{flt.sql()}", flt.args).fetchone()[0]
+    body["data"] = render(list(rows[:limit]))
+    return JSONResponse(body)
+
+
+def ok(body: Any) -> JSONResponse:
+    return JSONResponse(body)
+
+
+def req_str(body: Mapping[str, Any], name: str) -> str:
+    value = body.get(name)
+    if not isinstance(value, str) or not value:
+        raise invalid(f"{name} is required and must be a non-empty string", field=name)
+    return value
+
+
+def opt_str(body: Mapping[str, Any], name: str) -> str | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise invalid(f"{name} must be a string", field=name)
+    return value

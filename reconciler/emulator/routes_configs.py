@@ -1,0 +1,319 @@
+"""Config types (immutable slug), config schemas (digest dedup) and config instances
+(immutable, content validated against their schema)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import sqlite3
+from typing import Any
+
+from starlette.responses import Response
+from starlette.routing import Route
+
+from reconciler.emulator import content, views
+from reconciler.emulator.http import (
+    Ctx,
+    api,
+    conflict,
+    invalid,
+    list_page,
+    new_filter,
+    not_found,
+    ok,
+    opt_str,
+    order_sql,
+    req_str,
+    unprocessable,
+)
+from reconciler.emulator.store import new_id, write
+
+LANGUAGES = ("jsonschema", "cue", "opaque")
+SCHEMA_FORMATS = ("json", "yaml", "cue")
+INSTANCE_FORMATS = ("json", "yaml", "jsonc", "xml", "text")
+SLOT_KEY = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+EXTENSIONS = {"json": "json", "yaml": "yaml", "jsonc": "jsonc", "xml": "xml", "text": "txt"}
+ORDER = {"id": "id", "created_at": "created_at"}
+
+
+# --- config types ----------------------------------------------------------------------------
+
+def create_type(conn: sqlite3.Connection, name: str, slug: str, at: float) -> sqlite3.Row:
+    if conn.execute("SELECT 1 FROM config_types WHERE slug = ?", (slug,)).fetchone():
+        raise conflict(f"a config type with slug {slug!r} already exists", code="slug_taken", slug=slug)
+    type_id = new_id("cfg_typ")
+    conn.execute("INSERT INTO config_types VALUES (?, ?, ?, ?, ?)", (type_id, name, slug, at, at))
+    return _type(conn, type_id)
+
+
+def _type(conn: sqlite3.Connection, type_id: str) -> sqlite3.Row:
+    row: sqlite3.Row | None = conn.execute("SELECT * FROM config_types WHERE id = ?",
+        (type_id,)).fetchone()
+    if row is None:
+        raise not_found("config type", type_id)
+    return row
+
+
+def create_config_type(ctx: Ctx) -> Response:
+    body = ctx.obj()
+    with write(ctx.conn):
+        row = create_type(ctx.conn, req_str(body, "name"), req_str(body, "slug"), ctx.now)
+    return ok(views.config_type(row))
+
+
+def get_config_type(ctx: Ctx) -> Response:
+    return ok(views.config_type(_type(ctx.conn, ctx.path("config_type_id"))))
+
+
+def update_config_type(ctx: Ctx) -> Response:
+    body = ctx.obj()
+    if "slug" in body:
+        raise unprocessable("a config type's slug is immutable", code="immutable_field", field="slug")
+    name = opt_str(body, "name")
+    with write(ctx.conn):
+        row = _type(ctx.conn, ctx.path("config_type_id"))
+        if name is not None and name != row["name"]:
+            ctx.conn.execute("UPDATE config_types SET name = ?, updated_at = ? WHERE id = ?",
+                             (name, ctx.now, row["id"]))
+        row = _type(ctx.conn, row["id"])
+    return ok(views.config_type(row))
+
+
+def list_config_types(ctx: Ctx) -> Response:
+    expand = ctx.expand(["total_count"])
+    flt = new_filter()
+    flt.any_of("id", ctx.values("id"))
+    flt.any_of("name", ctx.values("name"))
+    flt.any_of("slug", ctx.values("slug"))
+    return list_page(ctx, "config_types", flt, order_sql(ctx, ORDER),
+                     lambda rows: views.config_types(ctx.conn, rows), "total_count" in expand)
+
+
+# --- config schemas --------------------------------------------------------------------------
+
+def schema_digest(language: str, fmt: str, instance_format: str, slots: list[dict[str, Any]],
+                  documents: list[dict[str, Any]]) -> str:
+    canonical = json.dumps({"language": language, "format": fmt, "instance_format": instance_format,
+                            "instance_slots": slots,
+                            "documents": [{"name": d["name"], "data": d["data"]} for d in documents]},
+                           sort_keys=True, separators=(",", ":"))
+    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def normalize_slots(raw: Any, slug: str, instance_format: str) -> list[dict[str, Any]]:
+    if raw is None:
+        raw = [{"key": "default"}]
+    if not isinstance(raw, list) or not raw:
+        raise invalid("instance_slots must be a non-empty list", field="instance_slots")
+    slots: list[dict[str, Any]] = []
+    keys: set[str] = set()
+    for i, slot in enumerate(raw):
+        if not isinstance(slot, dict) or not isinstance(slot.get("key"), str):
+            raise invalid(f"instance_slots[{i}] needs a string key", field=f"instance_slots[{i}].key")
+        key = slot["key"]
+        if not SLOT_KEY.match(key) or len(key) > 128:
+            raise unprocessable(f"slot key {key!r} must match ^[a-z0-9][a-z0-9_-]*$",
+                                field=f"instance_slots[{i}].key")
+        if key in keys:
+            raise unprocessable(f"duplicate slot key {key!r}", field=f"instance_slots[{i}].key")
+        keys.add(key)
+        filepath = slot.get("filepath") or f"/srv/miru/configs/{slug}.{EXTENSIONS[instance_format]}"
+        slots.append({"key": key, "name": str(slot.get("name") or key), "filepath": str(filepath),
+                      "required": bool(slot.get("required", True))})
+    return slots
+
+
+def create_schema(conn: sqlite3.Connection, type_row: sqlite3.Row, *, language: str, fmt: str,
+                  instance_format: str | None, slots: Any, documents: list[dict[str, Any]],
+                  at: float, label: str | None = None) -> sqlite3.Row:
+    """Create a config schema, or return the existing one with the same digest for the type."""
+    if language not in LANGUAGES:
+        raise unprocessable(f"unknown language {language!r}", field="language", allowed=list(LANGUAGES))
+    if fmt not in SCHEMA_FORMATS:
+        raise unprocessable(f"unknown format {fmt!r}", field="format", allowed=list(SCHEMA_FORMATS))
+    instance_format = instance_format or {"yaml": "yaml"}.get(fmt, "json")
+    if instance_format not in INSTANCE_FORMATS:
+        raise unprocessable(f"unknown instance_format {instance_format!r}", field="instance_format",
+                            allowed=list(INSTANCE_FORMATS))
+    norm_slots = normalize_slots(slots, type_row["slug"], instance_format)
+    docs = []
+    for i, doc in enumerate(documents):
+        if not isinstance(doc, dict) or not isinstance(doc.get("data"), str):
+            raise invalid(f"documents[{i}] needs name and data strings", field=f"documents[{i}]")
+        if language == "jsonschema":
+            try:
+                content.parse(doc["data"], "yaml" if fmt == "yaml" else "json")
+            except content.ContentError as e:
+                raise unprocessable(f"documents[{i}]: {e}", field=f"documents[{i}].data") from None
+        docs.append({"name": str(doc.get("name") or f"schema.{fmt}"), "data": doc["data"]})
+    if language == "jsonschema" and not docs:
+        raise unprocessable("a jsonschema config schema needs at least one document", field="documents")
+    digest = schema_digest(language, fmt, instance_format, norm_slots, docs)
+    existing: sqlite3.Row | None = conn.execute(
+        "SELECT * FROM config_schemas WHERE config_type_id = ? AND digest = ?",
+        (type_row["id"], digest)).fetchone()
+    if existing is not None:
+        return existing  # dedup by digest: the same schema is never stored twice
+    schema_id = new_id("cfg_sch")
+    stored_docs = [{"id": new_id("cfg_sch_doc"), **d} for d in docs]
+    conn.execute("INSERT INTO config_schemas VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 (schema_id, type_row["id"], digest, language, fmt, instance_format,
+                  json.dumps(norm_slots), json.dumps(stored_docs), label, at, at))
+    return _schema(conn, schema_id)
+
+
+def resolve_type_ref(conn: sqlite3.Connection, ref: Any) -> sqlite3.Row:
+    if not isinstance(ref, dict) or not (ref.get("id") or ref.get("slug")):
+        raise invalid("config_type_ref needs an id or a slug", field="config_type_ref")
+    if ref.get("id"):
+        return _type(conn, str(ref["id"]))
+    row: sqlite3.Row | None = conn.execute("SELECT * FROM config_types WHERE slug = ?",
+                                           (str(ref["slug"]),)).fetchone()
+    if row is None:
+        raise not_found("config type", str(ref["slug"]))
+    return row
+
+
+def _schema(conn: sqlite3.Connection, schema_id: str) -> sqlite3.Row:
+    row: sqlite3.Row | None = conn.execute("SELECT * FROM config_schemas WHERE id = ?",
+        (schema_id,)).fetchone()
+    if row is None:
+        raise not_found("config schema", schema_id)
+    return row
+
+
+SCHEMA_EXPAND = ("documents", "config_type")
+
+
+def create_config_schema(ctx: Ctx) -> Response:
+    expand = ctx.expand(SCHEMA_EXPAND)
+    body = ctx.obj()
+    documents = body.get("documents")
+    if not isinstance(documents, list):
+        raise invalid("documents is required and must be a list", field="documents")
+    with write(ctx.conn):
+        type_row = resolve_type_ref(ctx.conn, body.get("config_type_ref"))
+        row = create_schema(ctx.conn, type_row, language=req_str(body, "language"),
+                            fmt=req_str(body, "format"), instance_format=opt_str(body, "instance_format"),
+                            slots=body.get("instance_slots"), documents=documents, at=ctx.now)
+    return ok(views.config_schemas(ctx.conn, [row], expand)[0])
+
+
+def get_config_schema(ctx: Ctx) -> Response:
+    expand = ctx.expand(SCHEMA_EXPAND)
+    return ok(views.config_schemas(ctx.conn, [_schema(ctx.conn, ctx.path("config_schema_id"))], expand)[0])
+
+
+def list_config_schemas(ctx: Ctx) -> Response:
+    expand = ctx.expand(("total_count", *SCHEMA_EXPAND))
+    flt = new_filter()
+    flt.any_of("id", ctx.values("id"))
+    flt.any_of("config_type_id", ctx.values("config_type_id"))
+    return list_page(ctx, "config_schemas", flt, order_sql(ctx, ORDER),
+                     lambda rows: views.config_schemas(ctx.conn, rows, expand), "total_count" in expand)
+
+
+# --- config instances ------------------------------------------------------------------------
+
+INSTANCE_EXPAND = ("content", "config_schema", "config_type")
+
+
+def pick_slot(schema: sqlite3.Row, slot_key: str | None) -> dict[str, Any]:
+    slots: list[dict[str, Any]] = json.loads(schema["slots"])
+    if slot_key is None:
+        if len(slots) != 1:
+            raise unprocessable("slot_key is required: the config schema has several slots",
+                                field="slot_key", slots=[s["key"] for s in slots])
+        return slots[0]
+    for slot in slots:
+        if slot["key"] == slot_key:
+            return slot
+    raise unprocessable(f"the config schema has no slot {slot_key!r}", field="slot_key",
+                        slots=[s["key"] for s in slots])
+
+
+def check_content(schema: sqlite3.Row, data: str, fmt: str) -> None:
+    if fmt != schema["instance_format"]:
+        raise unprocessable(f"content format {fmt!r} does not match the schema's instance_format "
+                            f"{schema['instance_format']!r}", field="content.format")
+    try:
+        content.validate(data, fmt, schema["language"], json.loads(schema["documents"]), schema["format"])
+    except content.ContentError as e:
+        raise unprocessable(str(e), code="invalid_content", errors=e.errors,
+                            paths=[x["path"] for x in e.errors]) from None
+
+
+def create_config_instance(ctx: Ctx) -> Response:
+    expand = ctx.expand(INSTANCE_EXPAND)
+    body = ctx.obj()
+    body_content = body.get("content")
+    if not isinstance(body_content, dict) or not isinstance(body_content.get("data"), str):
+        raise invalid("content needs format and data strings", field="content")
+    with write(ctx.conn):
+        schema = _schema(ctx.conn, req_str(body, "config_schema_id"))
+        slot = pick_slot(schema, opt_str(body, "slot_key"))
+        fmt = str(body_content.get("format") or schema["instance_format"])
+        check_content(schema, body_content["data"], fmt)
+        instance_id = new_id("cfg_inst")
+        ctx.conn.execute("INSERT INTO config_instances VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                         (instance_id, schema["id"], schema["config_type_id"], slot["key"],
+                          slot["filepath"], fmt, body_content["data"], ctx.now))
+        row = _instance(ctx.conn, instance_id)
+    return ok(views.config_instances(ctx.conn, [row], expand)[0])
+
+
+def _instance(conn: sqlite3.Connection, instance_id: str) -> sqlite3.Row:
+    row: sqlite3.Row | None = conn.execute("SELECT * FROM config_instances WHERE id = ?",
+        (instance_id,)).fetchone()
+    if row is None:
+        raise not_found("config instance", instance_id)
+    return row
+
+
+def get_config_instance(ctx: Ctx) -> Response:
+    expand = ctx.expand(INSTANCE_EXPAND)
+    row = _instance(ctx.conn, ctx.path("config_instance_id"))
+    return ok(views.config_instances(ctx.conn, [row], expand)[0])
+
+
+CONTENT_TYPES = {"json": "application/json", "jsonc": "application/json", "yaml": "application/yaml",
+                 "xml": "application/xml", "text": "text/plain; charset=utf-8"}
+
+
+def get_config_instance_content(ctx: Ctx) -> Response:
+    row = _instance(ctx.conn, ctx.path("config_instance_id"))
+    disposition = ctx.request.query_params.get("disposition", "inline")
+    if disposition not in ("inline", "attachment"):
+        raise invalid("disposition must be inline or attachment", param="disposition")
+    filename = str(row["filepath"]).rsplit("/", 1)[-1]
+    return Response(row["data"], media_type=CONTENT_TYPES.get(row["format"], "text/plain"),
+                    headers={"Content-Disposition": f'{disposition}; filename="{filename}"'})
+
+
+def list_config_instances(ctx: Ctx) -> Response:
+    expand = ctx.expand(("total_count", *INSTANCE_EXPAND))
+    flt = new_filter()
+    flt.any_of("id", ctx.values("id"))
+    flt.any_of("config_schema_id", ctx.values("config_schema_id"))
+    flt.any_of("config_type_id", ctx.values("config_type_id"))
+    flt.any_of("slot_key", ctx.values("slot_key"))
+    return list_page(ctx, "config_instances", flt, order_sql(ctx, ORDER),
+                     lambda rows: views.config_instances(ctx.conn, rows, expand), "total_count" in expand)
+
+
+routes = [
+    Route("/config_types", api("config_types", list_config_types), methods=["GET"]),
+    Route("/config_types", api("config_types", create_config_type), methods=["POST"]),
+    Route("/config_types/{config_type_id}", api("config_types", get_config_type), methods=["GET"]),
+    Route("/config_types/{config_type_id}", api("config_types", update_config_type), methods=["PATCH"]),
+    Route("/config_schemas", api("config_schemas", list_config_schemas), methods=["GET"]),
+    Route("/config_schemas", api("config_schemas", create_config_schema), methods=["POST"]),
+    Route("/config_schemas/{config_schema_id}", api("config_schemas", get_config_schema), methods=["GET"]),
+    Route("/config_instances", api("config_instances", list_config_instances), methods=["GET"]),
+    Route("/config_instances", api("config_instances", create_config_instance), methods=["POST"]),
+    Route("/config_instances/{config_instance_id}", api("config_instances", get_config_instance),
+          methods=["GET"]),
+    Route("/config_instances/{config_instance_id}/content",
+          api("config_instances", get_config_instance_content), methods=["GET"]),
+]

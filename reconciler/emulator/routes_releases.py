@@ -1,0 +1,111 @@
+"""Releases: unique versions, a set of config schemas (at most one per config type)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+from starlette.responses import Response
+from starlette.routing import Route
+
+from reconciler.emulator import views
+from reconciler.emulator.http import (
+    Ctx,
+    api,
+    conflict,
+    invalid,
+    list_page,
+    new_filter,
+    not_found,
+    ok,
+    order_sql,
+    req_str,
+    unprocessable,
+)
+from reconciler.emulator.store import new_id, write
+
+ORDER = {"id": "id", "created_at": "created_at"}
+EXPAND = ("config_schemas",)
+
+
+def create_release(conn: sqlite3.Connection, version: str, schema_ids: Sequence[str], at: float,
+                   git_commit_id: str | None = None) -> sqlite3.Row:
+    if conn.execute("SELECT 1 FROM releases WHERE version = ?", (version,)).fetchone():
+        raise conflict(f"release version {version!r} already exists", code="version_taken", version=version)
+    seen_types: dict[str, str] = {}
+    for schema_id in schema_ids:
+        row = conn.execute("SELECT id, config_type_id FROM config_schemas WHERE id = ?",
+                           (schema_id,)).fetchone()
+        if row is None:
+            raise unprocessable(f"config schema {schema_id!r} does not exist", field="config_schema_ids",
+                                config_schema_id=schema_id)
+        if row["config_type_id"] in seen_types:
+            raise unprocessable("a release holds at most one config schema per config type",
+                                field="config_schema_ids", config_type_id=row["config_type_id"])
+        seen_types[row["config_type_id"]] = schema_id
+    release_id = new_id("rls")
+    conn.execute("INSERT INTO releases VALUES (?, ?, ?, ?, ?)", (release_id, version, git_commit_id, at, at))
+    conn.executemany("INSERT INTO release_schemas VALUES (?, ?, ?)",
+                     [(release_id, s, i) for i, s in enumerate(dict.fromkeys(schema_ids))])
+    return get_row(conn, release_id)
+
+
+def get_row(conn: sqlite3.Connection, release_id: str) -> sqlite3.Row:
+    row: sqlite3.Row | None = conn.execute("SELECT * FROM releases WHERE id = ?",
+        (release_id,)).fetchone()
+    if row is None:
+        raise not_found("release", release_id)
+    return row
+
+
+def _git_commit_id(conn: sqlite3.Connection, ref: Any) -> str | None:
+    if ref is None:
+        return None
+    if not isinstance(ref, dict):
+        raise invalid("git_commit_ref must be an object", field="git_commit_ref")
+    if ref.get("id"):
+        row = conn.execute("SELECT id FROM git_commits WHERE id = ?", (str(ref["id"]),)).fetchone()
+    elif ref.get("sha"):
+        row = conn.execute("SELECT id FROM git_commits WHERE sha = ? ORDER BY created_at DESC LIMIT 1",
+                           (str(ref["sha"]),)).fetchone()
+    else:
+        return None
+    if row is None:
+        raise unprocessable("git commit not found", field="git_commit_ref",
+                            **{k: str(v) for k, v in ref.items()})
+    return str(row["id"])
+
+
+def create(ctx: Ctx) -> Response:
+    expand = ctx.expand(EXPAND)
+    body = ctx.obj()
+    schema_ids = body.get("config_schema_ids")
+    if not isinstance(schema_ids, list) or not all(isinstance(s, str) for s in schema_ids):
+        raise invalid("config_schema_ids is required and must be a list of strings",
+                      field="config_schema_ids")
+    with write(ctx.conn):
+        commit = _git_commit_id(ctx.conn, body.get("git_commit_ref"))
+        row = create_release(ctx.conn, req_str(body, "version"), schema_ids, ctx.now, commit)
+    return ok(views.releases(ctx.conn, [row], expand)[0])
+
+
+def get(ctx: Ctx) -> Response:
+    expand = ctx.expand(EXPAND)
+    return ok(views.releases(ctx.conn, [get_row(ctx.conn, ctx.path("release_id"))], expand)[0])
+
+
+def list_(ctx: Ctx) -> Response:
+    expand = ctx.expand(("total_count", *EXPAND))
+    flt = new_filter()
+    flt.any_of("id", ctx.values("id"))
+    flt.any_of("version", ctx.values("version"))
+    return list_page(ctx, "releases", flt, order_sql(ctx, ORDER),
+                     lambda rows: views.releases(ctx.conn, rows, expand), "total_count" in expand)
+
+
+routes = [
+    Route("/releases", api("releases", list_), methods=["GET"]),
+    Route("/releases", api("releases", create), methods=["POST"]),
+    Route("/releases/{release_id}", api("releases", get), methods=["GET"]),
+]

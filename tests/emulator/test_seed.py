@@ -1,0 +1,93 @@
+"""Seed loading: the example seed file, the harness fleet builder, and bad seeds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from reconciler.emulator import seed as seed_mod
+from reconciler.emulator.app import create_app
+from tests.harness import Harness, example_fleet, items
+
+pytestmark = pytest.mark.anyio
+ROOT = Path(__file__).resolve().parents[2]
+
+
+async def test_example_fleet_seed_builds_the_brief_fleet(emu: Harness) -> None:
+    loaded = await emu.seed(example_fleet())
+    assert loaded["loaded"]["devices"] == 18
+    sdk = emu.sdk()
+    page = await sdk.devices.list(limit=100, expand=["total_count"])
+    names = {d["name"] for d in items(page)}
+    assert {"amr-east-01", "amr-east-08", "amr-west-06", "lab-arm-03", "amr-spare-01"} <= names
+    assert page.total_count == 18
+    offline = await sdk.devices.list(status=["offline"])
+    assert [d["name"] for d in items(offline)] == ["amr-east-07"]
+    spare = items(await sdk.devices.list(name=["amr-spare-01"]))[0]
+    assert spare["status"] == "inactive"
+    state = await emu.device_state("amr-spare-01")
+    assert state["current_release_id"] is None and state["target_deployment_id"] is None
+
+
+async def test_seeded_devices_run_v141_with_deployed_configs(emu: Harness) -> None:
+    await emu.seed(example_fleet())
+    sdk = emu.sdk()
+    page = await sdk.devices.list(name=["amr-east-01"], expand=["current_deployment", "current_release"])
+    dev = items(page)[0]
+    assert dev["current_release"]["version"] == "v1.4.1"
+    assert dev["current_deployment"]["status"] == "deployed"
+    dpl = await sdk.deployments.retrieve(dev["current_deployment"]["id"], expand=["config_instances"])
+    assert dpl.config_instances is not None
+    assert sorted(i.config_type_name for i in dpl.config_instances) == [
+        "Localization", "Motion Control", "Operator Notes"]
+    # Identical content is one instance shared by every device.
+    instances = await sdk.config_instances.list(expand=["total_count", "content"])
+    assert instances.total_count == 3
+
+
+def test_example_seed_file_loads(tmp_path: Path) -> None:
+    app = create_app(str(tmp_path / "e.db"), seed=ROOT / "examples" / "seed.yaml", clock="manual")
+    conn = app.state.store.conn
+    assert conn.execute("SELECT COUNT(*) FROM devices").fetchone()[0] == 18
+    assert conn.execute("SELECT COUNT(*) FROM deployments").fetchone()[0] == 17
+    assert conn.execute("SELECT COUNT(*) FROM enrollments").fetchone()[0] == 1
+    conn.close()
+
+
+def test_seed_applies_only_to_a_new_db(tmp_path: Path) -> None:
+    db = str(tmp_path / "e.db")
+    create_app(db, seed=ROOT / "examples" / "seed.yaml", clock="manual").state.store.conn.close()
+    app = create_app(db, seed=ROOT / "examples" / "seed.yaml", clock="manual")
+    assert app.state.store.conn.execute("SELECT COUNT(*) FROM devices").fetchone()[0] == 18
+    app.state.store.conn.close()
+
+
+def test_bad_seed_names_the_entry(tmp_path: Path) -> None:
+    data = example_fleet()
+    motion = {"max_speed": 9, "max_accel": 0.5, "safety": {"estop_timeout_ms": 200, "lidar_zones": []}}
+    data["devices"][2]["configs"] = {**data["devices"][2]["configs"], "motion-control": motion}
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(data))
+    expected = r"devices\[2\] \(amr-east-03\)\.configs\.motion-control: \$\.max_speed"
+    with pytest.raises(seed_mod.SeedError, match=expected):
+        create_app(str(tmp_path / "e.db"), seed=bad, clock="manual")
+    # Nothing half-written: the db is still new, so a fixed seed applies next time.
+    app = create_app(str(tmp_path / "e.db"), seed=ROOT / "examples" / "seed.yaml", clock="manual")
+    assert app.state.store.conn.execute("SELECT COUNT(*) FROM devices").fetchone()[0] == 18
+    app.state.store.conn.close()
+
+
+def test_seed_schema_rejects_unknown_fields() -> None:
+    with pytest.raises(seed_mod.SeedError, match=r"devices\[0\]"):
+        seed_mod.check({"devices": [{"name": "a", "colour": "red"}]})
+
+
+async def test_admin_seed_accepts_yaml_and_reports_errors(emu: Harness) -> None:
+    r = await emu.admin.post("/_emulator/seed", content="groups: [{name: fleet}]\n")
+    assert r.status_code == 200 and r.json()["loaded"]["groups"] == 1
+    r = await emu.admin.post("/_emulator/seed", content="devices: [{name: x, group: nowhere}]\n")
+    assert r.status_code == 422
+    assert r.json()["error"]["code"] == "invalid_seed"
+    assert "nowhere" in r.json()["error"]["message"]
