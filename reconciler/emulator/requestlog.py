@@ -1,0 +1,127 @@
+"""The request log: every request the emulator answered, kept in the db.
+
+Tests use it to count what the reconciler asked for ("one page per 100 devices").
+It records method, route template, path, status and the emulator-clock time; never
+headers, so never the X-API-Key. Reads of the log itself are not logged (reading it
+would otherwise change it).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from reconciler.emulator import clock
+from reconciler.emulator.http import Ctx, admin, ok
+from reconciler.emulator.store import Store, iso_required, write
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS emu_requests (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    method TEXT NOT NULL,
+    route TEXT NOT NULL,
+    path TEXT NOT NULL,
+    status INTEGER NOT NULL,
+    at TEXT NOT NULL
+);
+"""
+
+LOG_PATH = "/_emulator/requests"
+
+
+def ensure_schema(conn: sqlite3.Connection) -> None:
+    # Not executescript: it would commit whatever transaction the caller has open.
+    for statement in SCHEMA.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
+def route_template(scope: Scope, root_path: str) -> str | None:
+    """The matched route's template (`/beta/devices/{device_id}`), mounts included.
+    Starlette's router leaves the innermost route in `scope["route"]` and the mount
+    prefix in `scope["root_path"]`."""
+    route: BaseRoute | None = scope.get("route")
+    if not isinstance(route, Route):
+        return None
+    prefix = str(scope.get("root_path", ""))[len(root_path):]
+    return prefix + route.path
+
+
+def record(conn: sqlite3.Connection, method: str, route: str, path: str, status: int, at: str) -> None:
+    conn.execute("INSERT INTO emu_requests (method, route, path, status, at) VALUES (?, ?, ?, ?, ?)",
+                 (method, route, path, status, at))
+
+
+def read_log(conn: sqlite3.Connection, path_prefix: str | None = None) -> dict[str, Any]:
+    where, params = ("", []) if not path_prefix else (
+        "WHERE path LIKE ? ESCAPE '\\'", [_like_prefix(path_prefix)])
+    rows = conn.execute(
+        f"SELECT id, method, route, path, status, at FROM emu_requests {where} ORDER BY id",
+        params).fetchall()
+    requests = [{"id": r[0], "method": r[1], "route": r[2], "path": r[3], "status": r[4], "at": r[5]}
+                for r in rows]
+    by_route: dict[str, int] = {}
+    by_status: dict[str, int] = {}
+    for r in requests:
+        key = f"{r['method']} {r['route']}"
+        by_route[key] = by_route.get(key, 0) + 1
+        by_status[str(r["status"])] = by_status.get(str(r["status"]), 0) + 1
+    return {"total": len(requests), "by_route": by_route, "by_status": by_status, "requests": requests}
+
+
+def _like_prefix(prefix: str) -> str:
+    escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped + "%"
+
+
+def clear_log(conn: sqlite3.Connection) -> int:
+    return conn.execute("DELETE FROM emu_requests").rowcount
+
+
+class RequestLogMiddleware:
+    """Outermost middleware, so it sees the final status, injected faults included."""
+
+    def __init__(self, app: ASGIApp, *, store: Store):
+        self.app = app
+        self.store = store
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("path") == LOG_PATH:
+            await self.app(scope, receive, send)
+            return
+        root_path = str(scope.get("root_path", ""))
+        status = 500  # if the app raises before answering, the server answers 500
+
+        async def capture(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, capture)
+        finally:
+            path = str(scope.get("path", ""))
+            route = route_template(scope, root_path) or path
+            with self.store.lock, write(self.store.conn) as conn:
+                record(conn, str(scope["method"]), route, path, status, iso_required(clock.now(conn)))
+
+
+def get_requests(ctx: Ctx) -> Response:
+    """`GET /_emulator/requests[?path=/beta]`: the log with totals by route and by status."""
+    return ok(read_log(ctx.conn, ctx.request.query_params.get("path")))
+
+
+def delete_requests(ctx: Ctx) -> Response:
+    with write(ctx.conn) as conn:
+        cleared = clear_log(conn)
+    return ok({"cleared": cleared})
+
+
+def routes() -> list[Route]:
+    return [Route(LOG_PATH, admin(get_requests), methods=["GET"]),
+            Route(LOG_PATH, admin(delete_requests), methods=["DELETE"])]

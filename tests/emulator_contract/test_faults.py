@@ -1,0 +1,145 @@
+"""Fault injection through `PUT /_emulator/faults`: status, rate (seeded), Retry-After,
+times, latency under the manual clock, commit_then_fail, and that admin paths stay usable."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import miru_platform_sdk as sdk
+import pytest
+from tests.harness import Harness
+
+from reconciler.emulator.faults import draw
+from tests.emulator_contract.conftest import RW_KEY, VERSION
+
+pytestmark = pytest.mark.anyio
+
+SEED = {"groups": [{"name": "fleet"}],
+        "devices": [{"name": f"amr-{i:02d}", "group": "fleet", "status": "inactive"} for i in range(3)]}
+
+
+async def put_faults(http: httpx.AsyncClient, rules: list[dict[str, Any]], seed: int = 42) -> dict[str, Any]:
+    response = await http.put("/_emulator/faults", json={"rules": rules, "seed": seed})
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def assert_error_envelope(response: httpx.Response, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    body: dict[str, Any] = response.json()
+    assert set(body) == {"error"}
+    assert set(body["error"]) == {"code", "message", "params"}
+    assert body["error"]["code"] and body["error"]["message"]
+    return body
+
+
+async def test_status_and_retry_after(emu: Harness, http: httpx.AsyncClient) -> None:
+    await emu.seed(SEED)
+    await put_faults(http, [{"method": "GET", "path": "/beta/devices*", "status": 503, "retry_after": 2}])
+    response = await http.get("/beta/devices")
+    body = assert_error_envelope(response, 503)
+    assert response.headers["retry-after"] == "2"
+    assert body["error"]["params"] == {"injected": True}
+    # Other methods and paths are untouched.
+    assert (await http.get("/beta/groups")).status_code == 200
+    assert (await http.post("/beta/groups", json={"name": "lab"})).status_code == 200
+
+
+async def test_sdk_sees_the_injected_status(emu: Harness, http: httpx.AsyncClient) -> None:
+    await emu.seed(SEED)
+    await put_faults(http, [{"path": "/beta/devices", "status": 429, "retry_after": 1}])
+    transport = httpx.ASGITransport(app=emu.app)
+    client = sdk.AsyncMiru(api_key=RW_KEY, miru_version=VERSION, base_url="http://emulator.local/beta",
+                           max_retries=0, http_client=httpx.AsyncClient(transport=transport))
+    with pytest.raises(sdk.RateLimitError) as caught:
+        await client.devices.list()
+    assert caught.value.response.headers["retry-after"] == "1"
+
+
+async def test_times_limits_how_often_a_rule_fires(emu: Harness, http: httpx.AsyncClient) -> None:
+    await emu.seed(SEED)
+    await put_faults(http, [{"method": "GET", "path": "/beta/devices", "status": 500, "times": 2}])
+    statuses = [(await http.get("/beta/devices")).status_code for _ in range(4)]
+    assert statuses == [500, 500, 200, 200]
+    state = (await http.get("/_emulator/faults")).json()
+    assert state["rules"][0]["fired"] == 2
+    assert state["rules"][0]["times"] == 2
+
+
+async def test_rate_is_deterministic_with_the_seed(emu: Harness, http: httpx.AsyncClient) -> None:
+    await emu.seed(SEED)
+
+    async def run(seed: int) -> list[int]:
+        await put_faults(http, [{"method": "GET", "path": "/beta/devices", "status": 500, "rate": 0.3}],
+                         seed=seed)
+        return [(await http.get("/beta/devices")).status_code for _ in range(60)]
+
+    first = await run(42)
+    again = await run(42)
+    other = await run(7)
+    assert first == again
+    assert first != other
+    failed = [i for i, s in enumerate(first) if s == 500]
+    # Exactly the draws of the seeded sequence below the rate fail.
+    assert failed == [i for i in range(60) if draw(42, i) < 0.3]
+    assert 5 < len(failed) < 35
+    assert set(first) == {200, 500}
+
+
+async def test_rate_zero_never_fires_and_rate_one_always(emu: Harness, http: httpx.AsyncClient) -> None:
+    await emu.seed(SEED)
+    await put_faults(http, [{"path": "/beta/devices", "status": 500, "rate": 0}])
+    assert {(await http.get("/beta/devices")).status_code for _ in range(10)} == {200}
+    await put_faults(http, [{"path": "/beta/devices", "status": 500, "rate": 1}])
+    assert {(await http.get("/beta/devices")).status_code for _ in range(10)} == {500}
+
+
+async def test_commit_then_fail_leaves_the_write_in_place(emu: Harness, http: httpx.AsyncClient) -> None:
+    await emu.seed(SEED)
+    await put_faults(http, [{"method": "POST", "path": "/beta/groups", "commit_then_fail": True, "times": 1}])
+    response = await http.post("/beta/groups", json={"name": "written-anyway"})
+    assert_error_envelope(response, 500)
+    groups = (await http.get("/beta/groups", params={"name": "written-anyway"})).json()
+    assert [g["name"] for g in groups["data"]] == ["written-anyway"]
+    # The budget is spent: the next write answers normally.
+    assert (await http.post("/beta/groups", json={"name": "second"})).status_code == 200
+
+
+async def test_latency_is_recorded_not_slept_under_the_manual_clock(emu: Harness, http: httpx.AsyncClient
+                                                                   ) -> None:
+    await emu.seed(SEED)
+    await put_faults(http, [{"path": "/beta/devices", "latency": 30}])
+    response = await http.get("/beta/devices")
+    assert response.status_code == 200
+    assert response.headers["x-emulator-latency"] == "30"
+    assert (await http.get("/_emulator/faults")).json()["latency_skipped"] == 30
+
+
+async def test_admin_paths_are_never_faulted(emu: Harness, http: httpx.AsyncClient) -> None:
+    await put_faults(http, [{"path": "*", "status": 500}])
+    assert (await http.get("/_emulator/faults")).status_code == 200
+    assert (await http.get("/beta/devices")).status_code == 500
+    await put_faults(http, [])
+    assert (await http.get("/beta/devices")).status_code == 200
+
+
+@pytest.mark.parametrize("body", [
+    {"rules": [{"path": "/beta/*", "status": 200}]},
+    {"rules": [{"path": "/beta/*", "status": 500, "rate": 1.5}]},
+    {"rules": [{"path": "/beta/*"}]},
+    {"rules": [{"path": "/beta/*", "status": 500, "bogus": 1}]},
+    {"rules": [{"path": "/beta/*", "status": 500, "times": -1}]},
+    {"rules": "all of them"},
+    {"seed": "x", "rules": []},
+])
+async def test_bad_rules_are_400_in_the_envelope(http: httpx.AsyncClient, body: dict[str, Any]) -> None:
+    assert_error_envelope(await http.put("/_emulator/faults", json=body), 400)
+
+
+async def test_faults_need_a_rw_key(http: httpx.AsyncClient) -> None:
+    response = await http.put("/_emulator/faults", json={"rules": []},
+                              headers={"X-API-Key": "emulator-local-ro"})
+    assert_error_envelope(response, 403)
+    assert_error_envelope(await http.get("/_emulator/faults", headers={"X-API-Key": ""}), 401)
