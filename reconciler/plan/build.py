@@ -18,7 +18,7 @@ from reconciler.plan.diff import config_diffs, prefix
 from reconciler.plan.enrollment import enrollment_diagnostics
 from reconciler.plan.model import Action, ConfigDiff, DeviceChange, Plan, PlannedInstance
 from reconciler.platform.client import Platform
-from reconciler.platform.live import LiveDeployment, LiveState, Progress, read_live_state
+from reconciler.platform.live import LiveDeployment, LiveInstance, LiveState, Progress, read_live_state
 
 RECONCILE_PREFIX = "reconcile "  # descriptions of deployments the reconciler created (APPLY's contract)
 CHANGE_ACTIONS: tuple[Action, ...] = ("deploy", "upgrade", "stage", "restage")
@@ -30,6 +30,25 @@ def _blocked(dd: D.DesiredDevice, code: str, reason: str, **extra: Any) -> Devic
                         deployment_set=dd.deployment_set,
                         release_from=dev.current_release_version if dev else None,
                         release_to=dd.release_version, reason=reason, reason_code=code, **extra)
+
+
+def live_key(live: LiveState, inst: LiveInstance) -> str:
+    """An instance's content address, computed on its content put in canonical form: a
+    platform instance with the same values written with other whitespace or key order (the
+    dashboard's, another tool's) is the same content, so devices holding it are unchanged and
+    it is reused rather than duplicated."""
+    assert inst.data is not None
+    schema = live.schemas.get(inst.config_schema_id)
+    fmt = inst.format or (schema.instance_format if schema else "text")
+    data = inst.data
+    if fmt in ("json", "jsonc", "yaml"):
+        value = C.parse(data, fmt)
+        if value is not data:
+            try:
+                data = C.canonical(value, fmt)
+            except (C.ContentError, TypeError, ValueError):
+                data = inst.data
+    return C.content_key(inst.config_schema_id, inst.slot_key, data)
 
 
 def _live_configs(live: LiveState, dep: LiveDeployment | None) -> dict[tuple[str, str], tuple[str, Any]]:
@@ -46,8 +65,7 @@ def _live_configs(live: LiveState, dep: LiveDeployment | None) -> dict[tuple[str
         slug = (schema.config_type_slug if schema and schema.config_type_slug
                 else (ctype.slug if ctype else "?"))
         fmt = inst.format or (schema.instance_format if schema else "text")
-        out[(slug, inst.slot_key)] = (C.content_key(inst.config_schema_id, inst.slot_key, inst.data),
-                                      C.parse(inst.data, fmt))
+        out[(slug, inst.slot_key)] = (live_key(live, inst), C.parse(inst.data, fmt))
     return out
 
 
@@ -55,8 +73,7 @@ def _instance_keys(live: LiveState, dep: LiveDeployment) -> set[str]:
     keys = set()
     for iid in dep.instance_ids:
         inst = live.instances.get(iid)
-        keys.add(C.content_key(inst.config_schema_id, inst.slot_key, inst.data)
-                 if inst is not None and inst.data is not None else f"unknown:{iid}")
+        keys.add(live_key(live, inst) if inst is not None and inst.data is not None else f"unknown:{iid}")
     return keys
 
 
@@ -150,9 +167,15 @@ def plan_from(desired: D.Desired, live: LiveState, *,
     name, and the config instances the changes need (reusing identical live ones)."""
     changes = [plan_device(dd, live, diagnostics) for dd in desired.devices]
     existing: dict[str, str] = {}
+    exact: set[str] = set()
     for inst in sorted(live.instances.values(), key=lambda i: i.id):
-        if inst.data is not None:
-            existing.setdefault(C.content_key(inst.config_schema_id, inst.slot_key, inst.data), inst.id)
+        if inst.data is None:
+            continue
+        raw = C.content_key(inst.config_schema_id, inst.slot_key, inst.data)
+        if raw not in exact:  # an instance with exactly the planned bytes wins over an equivalent one
+            existing[raw] = inst.id
+            exact.add(raw)
+        existing.setdefault(live_key(live, inst), inst.id)
     instances: dict[str, PlannedInstance] = {}
     by_name = {dd.name: dd for dd in desired.devices}
     for ch in changes:

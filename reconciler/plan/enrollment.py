@@ -4,9 +4,9 @@ For each inactive/activating device the plan would block, read its newest enroll
 attempt and, when that failed, the attempt's error logs. Diagnostics never fail a plan:
 a service that cannot be reached becomes a diagnostic line itself.
 
-A `base_url` starting with `/` is a path on the platform's own host (the emulator serves
-seed 001's API at `/v2`), reached through the platform's HTTP client so that the embedded
-emulator works too.
+A `base_url` on the platform's own host (the emulator serves seed 001's API at `/v2`; the
+embedded emulator's host is `http://emulator.local`), or starting with `/`, is reached
+through the platform's HTTP client, so the embedded (in-process) emulator works too.
 """
 
 from __future__ import annotations
@@ -35,13 +35,12 @@ async def enrollment_diagnostics(service: EnrollmentService, platform: Platform,
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     base = service.base_url.rstrip("/")
     own_client = None
+    platform_url = httpx.URL(str(platform.sdk.base_url))
     if base.startswith("/"):
-        origin = str(platform.sdk.base_url).rstrip("/")
-        origin = origin[: -len("/beta")] if origin.endswith("/beta") else origin
-        base = origin + base
+        base = str(platform_url.copy_with(path=base, query=None))
+    same_host = httpx.URL(base).netloc == platform_url.netloc
+    if same_host and platform.http is not None:
         client = platform.http
-        if client is None:
-            own_client = client = httpx.AsyncClient(timeout=15.0)
     else:
         own_client = client = httpx.AsyncClient(timeout=15.0)
     try:
