@@ -53,7 +53,7 @@ def load_path(path: Path) -> Project:
         path = path.parent
     if not path.is_dir():
         raise ReconcileError(f"not a directory; pass the directory that holds {PROJECT_FILE}",
-                             location=Location(str(path)))
+                             location=Location(str(path.absolute())))
     return load_project(DirSource(path), path)
 
 
@@ -179,7 +179,7 @@ class _State:
             try:
                 raw = self.source.read_bytes(rel)
             except SourceError as e:
-                outer.append(Problem(e.message, Location(rel)))
+                outer.append(Problem(e.message, Location(rel, 1, 1)))
                 continue
             docs, problems = load_documents(raw, rel)
             manifest_docs = [d for d in docs if isinstance(d.data, dict)
@@ -226,8 +226,30 @@ class _State:
         schema_problems = schema_check.check(doc, "deploymentset.schema.json")
         if schema_problems:
             self.problems.extend(schema_problems)
+            # The rollout is checked on its own when it is well-formed: every problem, not the first.
+            spec = data.get("spec")
+            rollout = spec.get("rollout") if isinstance(spec, dict) else None
+            if isinstance(rollout, dict) and not any(
+                    (p.location.json_path or "").startswith("$.spec.rollout") for p in schema_problems):
+                self.rollout(doc, rollout)
             return None
         return self.build_set(doc)
+
+    def rollout(self, doc: Document, own: dict[str, Any]) -> Rollout:
+        """The set's effective rollout (its own over the project defaults); contradictions
+        are reported where they were written."""
+        effective = _merge_rollout(self.defaults_rollout, own)
+        defaults_doc = self.defaults_doc
+
+        def locate(key: PathT) -> Location:
+            if _has(own, key) or defaults_doc is None or not _has(self.defaults_rollout, key):
+                return doc.loc(("spec", "rollout", *key))
+            return defaults_doc.loc(("defaults", "rollout", *key))
+
+        found = crosscheck.rollout_problems(effective, locate, own=own)
+        self.problems.extend(Problem(f"{'spec.' if p.location.file == doc.file else 'defaults.'}{p.message}",
+                                     p.location) for p in found)
+        return Rollout() if found else _rollout(effective)
 
     def build_set(self, doc: Document) -> DeploymentSet:
         data = doc.data
@@ -249,21 +271,10 @@ class _State:
                 release=raw.get("release"),
                 configs=self.config_specs(doc, raw.get("configs", {}), (*path, "configs")),
                 location=doc.loc(path)))
-        own = spec.get("rollout", {})
-        effective = _merge_rollout(self.defaults_rollout, own)
-        defaults_doc = self.defaults_doc
-
-        def locate(key: PathT) -> Location:
-            if _has(own, key) or defaults_doc is None or not _has(self.defaults_rollout, key):
-                return doc.loc(("spec", "rollout", *key))
-            return defaults_doc.loc(("defaults", "rollout", *key))
-
-        rollout_found = crosscheck.rollout_problems(effective, locate, own=own)
-        self.problems.extend(Problem(f"{'spec.' if p.location.file == doc.file else 'defaults.'}{p.message}",
-                                     p.location) for p in rollout_found)
+        rollout = self.rollout(doc, spec.get("rollout", {}))
         s = DeploymentSet(
             name=data["metadata"]["name"], selector=selector, release=spec["release"], configs=configs,
-            overrides=tuple(overrides), rollout=Rollout() if rollout_found else _rollout(effective),
+            overrides=tuple(overrides), rollout=rollout,
             activation=spec.get("activation", "deploy"), location=doc.loc(("kind",), key=True),
             release_location=doc.loc(("spec", "release")))
         self.problems.extend(crosscheck.override_problems(s, doc, spec.get("overrides", [])))

@@ -96,9 +96,17 @@ _TYPE_NAMES = {"object": "a mapping", "array": "a list", "string": "a string", "
                "number": "a number", "boolean": "true or false", "null": "null"}
 
 
+def _brief(value: Any) -> str:
+    """A short rendering of a value for a message, or "" when it would be long."""
+    if isinstance(value, dict | list):
+        return ""
+    text = repr(value) if isinstance(value, str) else json.dumps(value)
+    return text if len(text) <= 60 else ""
+
+
 def _show(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False) if not isinstance(value, dict | list) else ""
-    return f" ({text})" if text and len(text) <= 60 else ""
+    text = _brief(value)
+    return f" ({text})" if text else ""
 
 
 def _describe(error: ValidationError) -> list[tuple[PathT, str, bool]]:
@@ -127,7 +135,7 @@ def _describe(error: ValidationError) -> list[tuple[PathT, str, bool]]:
     if custom:
         return [(path, custom, False)]
     expected: Any = error.validator_value
-    got = _show(error.instance).strip(" ()") or _kind(error.instance)
+    got = _brief(error.instance) or _kind(error.instance)
     if v == "required" and isinstance(error.instance, dict):
         names = [n for n in expected if n not in error.instance]
         return [(path, f"missing required key {n!r}", False) for n in names]
@@ -150,10 +158,14 @@ def _describe(error: ValidationError) -> list[tuple[PathT, str, bool]]:
         return [(path, "must not be empty", False)]
     if v == "maxLength":
         return [(path, f"is longer than {error.validator_value} characters", False)]
-    if v == "uniqueItems":
-        return [(path, "lists the same item twice", False)]
+    if v == "uniqueItems" and isinstance(error.instance, list):
+        seen: list[Any] = []
+        for i, item in enumerate(error.instance):
+            if item in seen:
+                return [((*path, i), f"lists {_brief(item) or 'an item'} twice", False)]
+            seen.append(item)
     if v == "pattern":
-        return [(path, f"{_show(error.instance).strip(' ()')} does not match {error.validator_value}", False)]
+        return [(path, f"{got} does not match {expected}", False)]
     if v in ("anyOf", "oneOf") and error.context:
         return _describe(best_match(error.context))
     return [(path, error.message, False)]

@@ -198,6 +198,11 @@ def _short_tag(tag: str) -> str:
     return "!!" + tag[len(_Y):] if tag.startswith(_Y) else tag
 
 
+def _tag_message(tag: str) -> str:
+    return (f"tag {_short_tag(tag)} is not allowed: manifests are plain YAML "
+            "(no language-specific or custom tags)")
+
+
 class _Builder:
     """Builds plain values from a composed node graph, counting alias expansions."""
 
@@ -229,13 +234,11 @@ class _Builder:
         try:
             if isinstance(node, SequenceNode):
                 if node.tag != _SEQ:
-                    raise self._fail(f"tag {_short_tag(node.tag)} is not allowed: manifests are plain YAML",
-                                     node)
+                    raise self._fail(_tag_message(node.tag), node)
                 return [self.build(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
             if isinstance(node, MappingNode):
                 if node.tag != _MAP:
-                    raise self._fail(f"tag {_short_tag(node.tag)} is not allowed: manifests are plain YAML",
-                                     node)
+                    raise self._fail(_tag_message(node.tag), node)
                 return self._mapping(node, path, depth)
         finally:
             self.active.discard(id(node))
@@ -244,8 +247,7 @@ class _Builder:
     def _scalar(self, node: ScalarNode) -> Any:
         tag = node.tag
         if tag not in _SCALAR_TAGS:
-            raise self._fail(f"tag {_short_tag(tag)} is not allowed: manifests are plain YAML "
-                             "(no language-specific or custom tags)", node)
+            raise self._fail(_tag_message(tag), node)
         if tag in (_STR, _TIMESTAMP):
             # Dates stay text: a release named 2026-01-01 is a string, not a datetime.
             return node.value
@@ -289,8 +291,7 @@ class _Builder:
             if not isinstance(key_node, ScalarNode):
                 raise self._fail("mapping keys must be plain scalars, not lists or mappings", key_node)
             if key_node.tag not in _SCALAR_TAGS:
-                raise self._fail(f"tag {_short_tag(key_node.tag)} is not allowed: manifests are plain YAML",
-                                 key_node)
+                raise self._fail(_tag_message(key_node.tag), key_node)
             key = key_node.value
             if is_merged:
                 merged.append((key, key_node, value_node))
