@@ -1,0 +1,141 @@
+"""Markdown for the job summary and the pull-request comment."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from reconciler.ci.runner import RunnerEnv
+
+
+@dataclass(frozen=True)
+class ValidationProblem:
+    """One entry of `reconcile validate --format json` (schemas/validate-output.schema.json)."""
+
+    file: str
+    line: int | None
+    column: int | None
+    message: str
+    json_path: str | None = None
+    severity: str = "error"
+
+    @classmethod
+    def from_json(cls, item: dict[str, Any]) -> ValidationProblem:
+        def opt_int(value: Any) -> int | None:
+            return value if isinstance(value, int) and value > 0 else None
+
+        return cls(
+            file=str(item.get("file") or ""),
+            line=opt_int(item.get("line")),
+            column=opt_int(item.get("column")),
+            message=str(item.get("message") or ""),
+            json_path=item.get("json_path") if isinstance(item.get("json_path"), str) else None,
+            severity="warning" if item.get("severity") == "warning" else "error",
+        )
+
+    @property
+    def where(self) -> str:
+        parts = [self.file or "?"]
+        if self.line:
+            parts.append(str(self.line))
+            if self.column:
+                parts.append(str(self.column))
+        return ":".join(parts)
+
+
+def parse_problems(stdout: str) -> list[ValidationProblem] | None:
+    """The problems from validate's JSON output, or None when stdout is not that JSON
+    (e.g. the command failed before it could validate)."""
+    try:
+        data = json.loads(stdout)
+    except ValueError:
+        return None
+    if not isinstance(data, list) or not all(isinstance(i, dict) for i in data):
+        return None
+    return [ValidationProblem.from_json(i) for i in data]
+
+
+def cell(text: str) -> str:
+    """Text safe inside a markdown table cell."""
+    return (text.replace("\\", "\\\\").replace("|", "\\|").replace("\r", "")
+            .replace("\n", "<br>").replace("<", "&lt;").replace(">", "&gt;"))
+
+
+def file_link(env: RunnerEnv, problem: ValidationProblem) -> str:
+    label = f"`{problem.where}`"
+    if not (env.repository and env.head_sha and problem.file) or problem.file.startswith(("/", "..")):
+        return label
+    anchor = f"#L{problem.line}" if problem.line else ""
+    return f"[{label}]({env.server_url}/{env.repository}/blob/{env.head_sha}/{problem.file}{anchor})"
+
+
+def problems_markdown(env: RunnerEnv, path: str, problems: Sequence[ValidationProblem]) -> str:
+    """Every problem in one table: the annotations GitHub shows stop at 10 per step."""
+    errors = sum(1 for p in problems if p.severity == "error")
+    warnings = len(problems) - errors
+    counts = ", ".join(x for x in (_count(errors, "error"), _count(warnings, "warning")) if x)
+    head = f"### ❌ reconcile validate `{path}`: {counts}\n\n" if errors else \
+        f"### ⚠️ reconcile validate `{path}`: {counts}\n\n"
+    rows = ["| | Where | Problem | JSON path |", "|---|---|---|---|"]
+    for p in problems:
+        icon = "❌" if p.severity == "error" else "⚠️"
+        json_path = f"`{cell(p.json_path)}`" if p.json_path else ""
+        rows.append(f"| {icon} | {file_link(env, p)} | {cell(p.message)} | {json_path} |")
+    return head + "\n".join(rows) + "\n"
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'s' if n != 1 else ''}" if n else ""
+
+
+def failure_markdown(title: str, stderr: str) -> str:
+    text = stderr.strip() or "(no output)"
+    return f"### ❌ {title}\n\n```text\n{text.replace('```', '` ` `')}\n```\n"
+
+
+def footer(env: RunnerEnv, command: str, path: str) -> str:
+    bits = [f"`reconcile {command}` for `{path}`"]
+    if env.head_sha:
+        bits.append(f"commit {env.head_sha[:7]}")
+    if env.run_url:
+        bits.append(f"[workflow run]({env.run_url})")
+    return "\n<sub>" + " · ".join(bits) + "</sub>"
+
+
+def apply_markdown(path: str, exitcode: int, stdout: str, stderr: str) -> str:
+    """The apply result: the headline numbers when the JSON has them, the whole JSON folded."""
+    ok = exitcode == 0
+    outcome = "succeeded" if ok else f"exit {exitcode}"
+    head = f"### {'✅' if ok else '❌'} reconcile apply `{path}`: {outcome}\n\n"
+    try:
+        data: Any = json.loads(stdout)
+    except ValueError:
+        data = None
+    lines: list[str] = []
+    if isinstance(data, dict):
+        for key in ("state", "rollout_id", "id", "updated", "failed", "deferred", "stale", "rolled_back"):
+            value = data.get(key)
+            if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+                lines.append(f"- **{key}**: {value}")
+            elif isinstance(value, list):
+                lines.append(f"- **{key}**: {len(value)}")
+    body = head + ("\n".join(lines) + "\n\n" if lines else "")
+    if stdout.strip():
+        body += ("<details><summary>apply output (JSON)</summary>\n\n"
+                 f"```json\n{stdout.strip()}\n```\n\n</details>\n")
+    if not ok and stderr.strip():
+        body += "\n" + failure_markdown("errors", stderr)
+    return body
+
+
+def drift_markdown(path: str, exitcode: int, stdout: str, stderr: str) -> str:
+    if exitcode == 0:
+        head = f"### ✅ reconcile drift `{path}`: live state matches the manifests\n\n"
+    elif exitcode == 2:
+        head = f"### ⚠️ reconcile drift `{path}`: drift found\n\n"
+    else:
+        return failure_markdown(f"reconcile drift `{path}` failed (exit {exitcode})", stderr or stdout)
+    text = stdout.strip()
+    return head + (f"```text\n{text.replace('```', '` ` `')}\n```\n" if text else "")

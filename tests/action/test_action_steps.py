@@ -1,0 +1,203 @@
+"""The action's steps, run for real from action.yml (tests/action/composite_runner.py) in a
+fake GITHUB_* environment: event payload file, GITHUB_OUTPUT and GITHUB_STEP_SUMMARY files,
+RUNNER_TEMP, and GitHub's REST API as a local stand-in (ghstandin.py; the one stand-in the
+project allows, because GitHub cannot run here).
+
+The workspace is a real git repository holding a copy of `examples/` (the emulator-target
+project: `reconcile.yaml` says `target: {emulator: ...}`, so plan/apply reach the embedded
+emulator through the SDK, state in a SQLite file inside the copy).
+
+Tests marked `needs_plan_apply` depend on `reconcile plan` / `reconcile apply` and the
+examples' seed having landed; until then they skip with the reason shown.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from composite_runner import ActionRun, run_action
+from conftest import TOKEN
+from ghstandin import GitHubState
+
+from reconciler.ci.comment import marker_for
+from reconciler.plan.model import Plan
+
+ROOT = Path(__file__).resolve().parents[2]
+REPO = "acme/fleet"
+API_KEY = "miru-test-key-0123456789"
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    ws = tmp_path / "ws"
+    shutil.copytree(ROOT / "examples", ws / "examples",
+                    ignore=shutil.ignore_patterns(".reconcile", "workflows"))
+    git = ["git", "-C", str(ws), "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run(["git", "init", "-q", "-b", "main", str(ws)], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "fleet"], check=True)
+    return ws
+
+
+def _job_env(tmp: Path, api_url: str, event_name: str, event: dict[str, object]) -> dict[str, str]:
+    tmp.mkdir(parents=True, exist_ok=True)
+    path = tmp / f"event-{event_name}.json"
+    path.write_text(json.dumps(event))
+    return {
+        "GITHUB_EVENT_NAME": event_name, "GITHUB_EVENT_PATH": str(path), "GITHUB_API_URL": api_url,
+        "GITHUB_SERVER_URL": "https://github.test", "GITHUB_REPOSITORY": REPO, "GITHUB_SHA": "b" * 40,
+        "GITHUB_RUN_ID": "4242", "GITHUB_JOB": "reconcile", "GITHUB_TOKEN_FOR_CONTEXT": TOKEN,
+    }
+
+
+def _pr(tmp: Path, api_url: str, number: int = 7) -> dict[str, str]:
+    return _job_env(tmp, api_url, "pull_request",
+                    {"number": number, "pull_request": {"number": number, "head": {"sha": "c" * 40}}})
+
+
+def _push(tmp: Path, api_url: str) -> dict[str, str]:
+    return _job_env(tmp, api_url, "push", {"ref": "refs/heads/main", "after": "b" * 40})
+
+
+def _assert_no_secrets(run: ActionRun) -> None:
+    for secret in (TOKEN, API_KEY):
+        rest = run.log.replace(f"::add-mask::{secret}", "")
+        assert secret not in rest and secret not in run.summary
+
+
+def _require_plan_apply(run: ActionRun) -> None:
+    """Skip (not fail) while the commands this depends on are still being built."""
+    if "not implemented yet" in run.log:
+        pytest.skip("needs_plan_apply: reconcile plan/apply not landed yet")
+    if "seed.yaml' does not exist" in run.log:
+        pytest.skip("needs_plan_apply: examples/seed.yaml not landed yet")
+
+
+def _break(ws: Path, n: int) -> list[str]:
+    files = []
+    for i in range(n):
+        rel = f"examples/deploymentsets/broken-{i:02d}.yaml"
+        (ws / rel).write_text(f"kind: DeploymentSet\nmetadata:\n  name: b{i:02d}\n  labels: [unclosed\n")
+        files.append(rel)
+    return files
+
+
+def test_validate_with_errors(workspace: Path, tmp_path: Path, github: tuple[GitHubState, str]) -> None:
+    state, url = github
+    broken = _break(workspace, 12)  # more than the 10 annotations GitHub shows per step
+    run = run_action({"command": "validate", "path": "examples", "api-key": API_KEY},
+                     workspace=workspace, env=_pr(tmp_path, url), tmp=tmp_path)
+
+    assert run.failed, "the action's last step must fail the job on validation errors"
+    assert run.outputs == {"has-changes": "false", "exitcode": "1", "plan-json": ""}
+    [artifact] = run.artifacts
+    assert artifact["name"] == "reconcile-validate-examples" and "validate.json" in artifact["files"]
+    problems = json.loads((Path(artifact["path"]) / "validate.json").read_text())
+    assert len(problems) >= 12
+
+    errors = run.annotations("error")
+    step_errors = [a for a in errors if "title=reconcile validate" in a]
+    assert len(step_errors) == len(problems)
+    for rel in broken:
+        mine = [a for a in step_errors if f"file={rel},line=" in a and ",col=" in a]
+        assert mine and "YAML syntax error" in mine[0], rel
+    # Every problem is listed in the summary, not just the first ten.
+    rows = [ln for ln in run.summary.splitlines() if ln.startswith("| ❌")]
+    assert len(rows) == len(problems)
+    for rel in broken:
+        assert f"https://github.test/{REPO}/blob/{'c' * 40}/{rel}#L" in run.summary
+    assert f"{len(problems)} errors" in run.summary
+    assert any("reconcile validate failed (exit 1)" in a for a in errors)  # the concluding step
+    assert state.requests == []  # validate does not comment
+    _assert_no_secrets(run)
+
+
+def test_plan_on_pr_with_invalid_manifests_comments_problems(
+        workspace: Path, tmp_path: Path, github: tuple[GitHubState, str]) -> None:
+    state, url = github
+    _break(workspace, 2)
+    run = run_action({"command": "plan", "path": "examples", "api-key": API_KEY},
+                     workspace=workspace, env=_pr(tmp_path, url), tmp=tmp_path)
+    assert run.failed and run.outputs["exitcode"] == "1" and run.outputs["has-changes"] == "false"
+    assert "$ reconcile plan" not in run.log  # nothing is planned from invalid manifests
+    [comment] = state.comments[7]
+    assert comment["body"].startswith(marker_for("examples"))
+    assert "broken-00.yaml" in comment["body"] and "broken-01.yaml" in comment["body"]
+    _assert_no_secrets(run)
+
+
+def test_bad_input_is_a_clear_error(workspace: Path, tmp_path: Path, github: tuple[GitHubState, str]) -> None:
+    _, url = github
+    run = run_action({"command": "deploy", "path": "examples"}, workspace=workspace,
+                     env=_push(tmp_path, url), tmp=tmp_path)
+    assert run.failed
+    assert any("input `command` is 'deploy'" in a for a in run.annotations("error"))
+    assert "Traceback" not in run.log
+
+
+@pytest.mark.slow
+def test_plan_on_pull_request(workspace: Path, tmp_path: Path, github: tuple[GitHubState, str]) -> None:
+    state, url = github
+    state.add(7, "Looks good to me")
+    run = run_action({"command": "plan", "path": "examples", "api-key": API_KEY},
+                     workspace=workspace, env=_pr(tmp_path, url), tmp=tmp_path)
+    _require_plan_apply(run)  # needs_plan_apply: everything below
+    assert not run.failed, run.log
+    assert run.outputs["exitcode"] == "2" and run.outputs["has-changes"] == "true"
+    plan = Plan.from_dict(json.loads(Path(run.outputs["plan-json"]).read_text()))
+    assert plan.has_changes
+    [artifact] = run.artifacts
+    assert {"plan.json", "plan.md", "validate.json"} <= set(artifact["files"])
+    markdown = (Path(artifact["path"]) / "plan.md").read_text()
+    assert markdown.strip() and markdown.strip() in run.summary
+    assert run.annotations("error") == []
+    ours = [c for c in state.comments[7] if c["body"].startswith(marker_for("examples"))]
+    assert len(ours) == 1 and markdown.strip() in ours[0]["body"]
+    assert "commit ccccccc" in ours[0]["body"]  # the PR head, not GitHub's merge commit
+
+    # The next push to the PR updates the same comment instead of adding one.
+    (workspace / "examples/configs/motion-control.json").write_text(
+        (workspace / "examples/configs/motion-control.json").read_text().replace("0.5", "0.6"))
+    again = run_action({"command": "plan", "path": "examples", "api-key": API_KEY},
+                       workspace=workspace, env=_pr(tmp_path / "second", url), tmp=tmp_path / "second")
+    assert again.outputs["exitcode"] == "2"
+    ours = [c for c in state.comments[7] if c["body"].startswith(marker_for("examples"))]
+    assert len(ours) == 1 and len(state.comments[7]) == 2
+    assert any(m == "PATCH" for m, _ in state.requests)
+    _assert_no_secrets(run)
+    _assert_no_secrets(again)
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(reason="needs_plan_apply: `reconcile apply` on examples crashed (exit 3, AttributeError "
+                   "in reconciler/platform/writes.py deployments_by_id) when this was written", strict=False)
+def test_apply_on_push(workspace: Path, tmp_path: Path, github: tuple[GitHubState, str]) -> None:
+    state, url = github
+    run = run_action({"command": "apply", "path": "examples", "api-key": API_KEY},
+                     workspace=workspace, env=_push(tmp_path, url), tmp=tmp_path)
+    _require_plan_apply(run)  # needs_plan_apply: everything below
+    assert not run.failed, run.log
+    assert run.outputs["exitcode"] == "0" and run.outputs["has-changes"] == "true"
+    [artifact] = run.artifacts
+    assert {"plan.json", "apply.json"} <= set(artifact["files"])
+    json.loads((Path(artifact["path"]) / "apply.json").read_text())
+    assert "reconcile apply `examples`: succeeded" in run.summary
+    assert state.requests == []  # no PR, no comment
+    _assert_no_secrets(run)
+
+    # The apply really converged the (emulated) fleet: planning again finds nothing to do.
+    after = run_action({"command": "plan", "path": "examples"}, workspace=workspace,
+                       env=_push(tmp_path / "after", url), tmp=tmp_path / "after")
+    assert after.outputs["exitcode"] == "0" and after.outputs["has-changes"] == "false", after.log
+
+
+def test_run_module_has_no_traceback_on_bad_args(tmp_path: Path) -> None:
+    result = subprocess.run([sys.executable, "-m", "reconciler.ci", "run"], capture_output=True, text=True,
+                            cwd=tmp_path, env={"PATH": "/usr/bin:/bin", "RECONCILE_COMMENT": "maybe"})
+    assert result.returncode == 1
+    assert "input `comment` is 'maybe'" in result.stdout and "Traceback" not in result.stderr
