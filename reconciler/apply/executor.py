@@ -269,6 +269,14 @@ class SetRollout:
                 in_flight[d.name] = d
 
     async def _start(self, d: DeviceRun) -> None:
+        try:
+            await self._start_one(d)
+        except PlatformError as e:
+            # Reads kept failing, so whether the write landed is unknown: leave the device
+            # for a rerun (which finds our deployment by its description) instead of guessing.
+            self._set(d, "not_attempted", f"platform error, rerun apply: {e.message}")
+
+    async def _start_one(self, d: DeviceRun) -> None:
         c = d.change
         try:
             instance_ids = [self.instance_ids[k] for k in c.instance_keys]

@@ -20,11 +20,21 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
+from miru_platform_sdk.types.config_instance_list_response import ConfigInstanceListResponse
+from miru_platform_sdk.types.deployment_list import DeploymentList
+from miru_platform_sdk.types.device_list import DeviceList
+
 from reconciler.errors import PlatformError
 from reconciler.plan.model import PlannedInstance
 from reconciler.platform.client import Platform
 
+# miru-platform-sdk 0.11.0 declares list items as forward references and never resolves
+# them, so in a fresh process `page.data` holds plain dicts. Resolve them once, here.
+for _list_model in (ConfigInstanceListResponse, DeploymentList, DeviceList):
+    _list_model.model_rebuild()
+
 WRITE_ATTEMPTS = 6
+READ_ROUNDS = 4
 PAGE = 100
 T = TypeVar("T")
 
@@ -84,11 +94,24 @@ async def list_all(platform: Platform, fetch: Callable[[int], Awaitable[Any]], w
     out: list[Any] = []
     offset = 0
     while True:
-        page = await platform.read(lambda o=offset: fetch(o), what=what)  # type: ignore[misc]
+        page = await hard_read(platform, lambda o=offset: fetch(o), what=what)  # type: ignore[misc]
         out.extend(page.data)
         if not page.has_more or not page.data:
             return out
         offset += len(page.data)
+
+
+async def hard_read(platform: Platform, call: Callable[[], Awaitable[T]], *, what: str) -> T:
+    """A read that decides whether a write landed must not give up on a burst of 429/5xx
+    (giving up there would crash the run mid-rollout): a few more rounds of `Platform.read`."""
+    for attempt in range(READ_ROUNDS):
+        try:
+            return await platform.read(call, what=what)
+        except PlatformError as e:
+            if not _retryable(e) or attempt == READ_ROUNDS - 1:
+                raise
+        await asyncio.sleep(_backoff(attempt + 2))
+    raise AssertionError("unreachable")
 
 
 # --- config instances ---------------------------------------------------------------------
@@ -242,7 +265,7 @@ async def _status_write(platform: Platform, *, deployment_id: str, want: str, wh
             last = e.message
             retry = _retryable(e)
         try:
-            d = await platform.read(lambda: platform.sdk.deployments.retrieve(deployment_id), what=what)
+            d = await hard_read(platform, lambda: platform.sdk.deployments.retrieve(deployment_id), what=what)
         except PlatformError as e:
             return WriteResult("failed", deployment_id, reason=e.message)
         if d.target_status == want or (want == "deployed" and d.activity_status == "deployed"):

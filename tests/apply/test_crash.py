@@ -1,0 +1,65 @@
+"""SIGKILL `reconcile apply` (a real subprocess, over the db file the test shares) at several
+points of a 200-device rollout, rerun it, and get the same result with no duplicates.
+
+Kill points are deterministic: the test hook `RECONCILE_TEST_KILL_AFTER=<n>` in
+`reconciler/platform/writes.py` makes the process SIGKILL itself right after its n-th write
+was answered, before anything about it is recorded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from tests.apply.helpers import config_instances, deployments, make, write_project
+from tests.harness import Harness, example_fleet
+
+pytestmark = pytest.mark.anyio
+RECONCILE = str(Path(sys.executable).parent / "reconcile")
+
+
+def apply_process(root: Path, plan_file: Path, kill_after: int | None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "RECONCILE_TEST_KILL_AFTER"}
+    if kill_after is not None:
+        env["RECONCILE_TEST_KILL_AFTER"] = str(kill_after)
+    return subprocess.run([RECONCILE, "apply", str(root), "--plan", str(plan_file), "--auto-approve",
+                           "--format", "json"], env=env, capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.slow
+async def test_sigkill_at_several_points_then_rerun_converges(emu: Harness, tmp_path: Path) -> None:
+    await emu.seed(example_fleet(200, offline=[], spare=False))
+    root = write_project(tmp_path / "p", emu, rollout={
+        "strategy": "rolling", "max_parallel": 50,
+        "health_check": {"deadline": "60s", "min_healthy_time": "1s"}})
+    plan = await make(root)
+    assert plan.summary()["deploy"] == 200
+    plan_file = tmp_path / "plan.json"
+    plan_file.write_text(json.dumps(plan.to_dict()))
+    instances_before = len(await config_instances(emu))
+
+    # 1: right after the config instance was created; 30: inside wave 1; 45: the rerun's
+    # 20 remaining wave-1 writes plus 25 of wave 2; 60: late in the rollout.
+    for kill_after in (1, 30, 45, 60):
+        killed = apply_process(root, plan_file, kill_after)
+        assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    done = apply_process(root, plan_file, None)
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = json.loads(done.stdout)
+    assert out["summary"]["succeeded"] == 200 and out["rollouts"][0]["status"]["state"] == "completed"
+
+    mine = [d for d in await deployments(emu) if d.description.startswith("reconcile ")]
+    assert len(mine) == 200 and set(Counter(d.device_id for d in mine).values()) == {1}
+    assert len({d.description for d in mine}) == 1  # one rollout id across all the runs
+    assert len(await config_instances(emu)) == instances_before + 1
+    assert not (await make(root)).has_changes
+    # A further rerun of the same plan finds the completed record and writes nothing.
+    again = apply_process(root, plan_file, 1)
+    assert again.returncode == 0, again.stderr[-2000:]
