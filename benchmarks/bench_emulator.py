@@ -27,6 +27,11 @@ VERSION = "2026-08-17.everglades"
 KEY = "emulator-local-ro"
 
 
+def ident(item: Any) -> str:
+    # The SDK leaves list items as dicts (its list models use forward references).
+    return str(item["id"] if isinstance(item, dict) else item.id)
+
+
 def fleet(n: int) -> dict[str, Any]:
     groups = [{"name": "fleet"}, *({"name": f"site-{i}", "parent": "fleet"} for i in range(10))]
     devices = [{"name": f"amr-{i:05d}", "group": f"site-{i % 10}", "status": "online" if i % 7 else "offline"}
@@ -98,13 +103,13 @@ async def list_all(url: str, page: int, concurrency: int) -> tuple[int, int, flo
         started = time.perf_counter()
         first = await client.devices.list(limit=page, expand=["total_count"], order_by=["id:asc"])
         total = first.total_count or 0
-        seen = [d.id for d in first.data]
+        seen = [ident(d) for d in first.data]
         semaphore = asyncio.Semaphore(concurrency)
 
         async def fetch(offset: int) -> list[str]:
             async with semaphore:
                 result = await client.devices.list(limit=page, offset=offset, order_by=["id:asc"])
-                return [d.id for d in result.data]
+                return [ident(d) for d in result.data]
 
         pages = await asyncio.gather(*(fetch(o) for o in range(page, total, page)))
         elapsed = time.perf_counter() - started
