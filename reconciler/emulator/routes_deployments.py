@@ -211,8 +211,10 @@ def drifts(ctx: Ctx) -> Response:
     row = get_row(ctx.conn, ctx.path("deployment_id"))
     flt = new_filter()
     flt.add("device_id = ?", row["device_id"])
-    flt.add("id != ?", row["id"])
-    flt.add("queued_at IS NOT NULL AND queued_at >= ?", row["created_at"])
+    # Ids sort by creation (store.new_id), which stays exact when the manual clock stands still.
+    # Only later deployments can count: staging again archives an earlier staged one.
+    flt.add("id > ?", row["id"])
+    flt.add("queued_at IS NOT NULL")
     return list_page(ctx, "deployments", flt, order_sql(ctx, ORDER),
                      lambda rows: views.deployments(ctx.conn, rows, expand), "total_count" in expand)
 

@@ -170,8 +170,9 @@ def new_id(prefix: str) -> str:
 def iso(ts: float | None) -> str | None:
     if ts is None:
         return None
-    return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="microseconds").replace(
-        "+00:00", "Z")
+    moment = datetime.fromtimestamp(ts, timezone.utc)
+    spec = "seconds" if moment.microsecond == 0 else "microseconds"
+    return moment.isoformat(timespec=spec).replace("+00:00", "Z")
 
 
 def iso_required(ts: float) -> str:
