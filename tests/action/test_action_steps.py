@@ -163,9 +163,11 @@ def test_plan_on_pull_request(workspace: Path, tmp_path: Path, github: tuple[Git
     # The next push to the PR updates the same comment instead of adding one.
     (workspace / "examples/configs/motion-control.json").write_text(
         (workspace / "examples/configs/motion-control.json").read_text().replace("0.5", "0.6"))
-    again = run_action({"command": "plan", "path": "examples", "api-key": API_KEY},
+    subprocess.run(["git", "-C", str(workspace), "checkout", "-q", "-b", "feature"], check=True)
+    again = run_action({"command": "plan", "path": "examples", "api-key": API_KEY, "args": "--base 'main'"},
                        workspace=workspace, env=_pr(tmp_path / "second", url), tmp=tmp_path / "second")
     assert again.outputs["exitcode"] == "2"
+    assert "--detailed-exitcode --base main\n" in again.log  # `args` reach the command, shell-split
     ours = [c for c in state.comments[7] if c["body"].startswith(marker_for("examples"))]
     assert len(ours) == 1 and len(state.comments[7]) == 2
     assert any(m == "PATCH" for m, _ in state.requests)
@@ -201,3 +203,20 @@ def test_run_module_has_no_traceback_on_bad_args(tmp_path: Path) -> None:
                             cwd=tmp_path, env={"PATH": "/usr/bin:/bin", "RECONCILE_COMMENT": "maybe"})
     assert result.returncode == 1
     assert "input `comment` is 'maybe'" in result.stdout and "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+def test_drift_is_an_output_not_a_failure(
+        workspace: Path, tmp_path: Path, github: tuple[GitHubState, str]) -> None:
+    # The fresh example fleet runs v1.4.1 / max_speed 1.0 while the manifests say otherwise.
+    state, url = github
+    run = run_action({"command": "drift", "path": "examples", "api-key": API_KEY}, workspace=workspace,
+                     env=_job_env(tmp_path, url, "schedule", {"schedule": "17 3 * * *"}), tmp=tmp_path)
+    _require_plan_apply(run)
+    assert not run.failed, run.log  # the workflow decides (open an issue, fail) from the outputs
+    assert run.outputs == {"has-changes": "true", "exitcode": "2", "plan-json": ""}
+    assert "reconcile drift `examples`: drift found" in run.summary and "lab-arm-01" in run.summary
+    [artifact] = run.artifacts
+    assert "drift.txt" in artifact["files"]
+    assert state.requests == []
+    _assert_no_secrets(run)
