@@ -55,10 +55,11 @@ def render_text(entries: list[LedgerEntry]) -> str:
     if not entries:
         return "No device changes."
     width = max(len(e.device) for e in entries)
+    set_width = max(len(e.deployment_set) for e in entries)
     lines = []
     for e in sorted(entries, key=lambda x: (x.deployment_set, x.wave or 0, x.device)):
-        wave = f"wave {e.wave}" if e.wave else "      "
+        wave = f"wave {e.wave:<3}" if e.wave else "        "
         detail = f"  {e.reason}" if e.reason else ""
-        lines.append(f"  {e.device:<{width}}  {e.state:<13} {e.deployment_set}  {wave}{detail}")
+        lines.append(f"  {e.device:<{width}}  {e.state:<13} {e.deployment_set:<{set_width}}  {wave}{detail}")
     summary = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in counts(entries).items() if n)
     return "Ledger:\n" + "\n".join(lines) + f"\n{summary}"

@@ -50,7 +50,8 @@ class PlainLines:
         self._line(f"[{deployment_set}] wave {wave}/{total_waves}: {devices} device{'s' * (devices != 1)}")
 
     def device(self, deployment_set: str, device: str, state: str, reason: str = "") -> None:
-        self._line(f"[{deployment_set}] {device}: {state}" + (f" ({reason})" if reason else ""))
+        word = "started" if state == "in_flight" else state.replace("_", " ")
+        self._line(f"[{deployment_set}] {device}: {word}" + (f" ({reason})" if reason else ""))
 
     def note(self, deployment_set: str, text: str) -> None:
         self._line(f"[{deployment_set}] {text}")

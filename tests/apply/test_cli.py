@@ -1,0 +1,120 @@
+"""`reconcile apply` and `reconcile status` through the CLI (click's CliRunner, in process,
+over the harness's db file)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+from click.testing import CliRunner
+from referencing import Registry, Resource
+
+from reconciler.cli import main
+from tests.apply.helpers import deployments, make, write_project
+from tests.harness import Harness, example_fleet
+
+SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
+HEALTH = {"deadline": "30s", "min_healthy_time": "2s"}
+
+
+def validate(instance: Any, schema_name: str) -> None:
+    registry: Registry[Any] = Registry()
+    for name in ("rollout.schema.json", "apply-output.schema.json"):
+        doc = json.loads((SCHEMAS / name).read_text())
+        registry = registry.with_resource(doc["$id"], Resource.from_contents(doc))
+    schema = json.loads((SCHEMAS / schema_name).read_text())
+    jsonschema.Draft202012Validator(schema, registry=registry).validate(instance)
+
+
+def cli(*args: str) -> Any:
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def save_plan(emu: Harness, root: Path, path: Path) -> None:
+    plan = asyncio.run(make(root))
+    path.write_text(json.dumps(plan.to_dict()))
+
+
+def test_apply_refuses_without_approval_when_stdin_is_not_a_terminal(emu: Harness, tmp_path: Path) -> None:
+    asyncio.run(emu.seed(example_fleet()))
+    root = write_project(tmp_path / "p", emu)
+    result = cli("apply", str(root))
+    assert result.exit_code == 1
+    assert "--auto-approve" in result.output and "Traceback" not in result.output
+    mine = [d for d in asyncio.run(deployments(emu)) if d.description.startswith("reconcile ")]
+    assert mine == []
+
+
+def test_saved_plan_for_another_target_or_format_is_refused(emu: Harness, tmp_path: Path) -> None:
+    asyncio.run(emu.seed(example_fleet()))
+    root = write_project(tmp_path / "p", emu)
+    plan_file = tmp_path / "plan.json"
+    save_plan(emu, root, plan_file)
+    data = json.loads(plan_file.read_text())
+    (tmp_path / "other.json").write_text(json.dumps({**data, "target": "https://api.example.com/beta"}))
+    result = cli("apply", str(root), "--plan", str(tmp_path / "other.json"), "--auto-approve")
+    assert result.exit_code == 1 and "was made for 'https://api.example.com/beta'" in result.output
+    (tmp_path / "v9.json").write_text(json.dumps({**data, "format_version": 9}))
+    result = cli("apply", str(root), "--plan", str(tmp_path / "v9.json"), "--auto-approve")
+    assert result.exit_code == 1 and "format_version 9" in result.output
+    (tmp_path / "bad.json").write_text("{not json")
+    result = cli("apply", str(root), "--plan", str(tmp_path / "bad.json"), "--auto-approve")
+    assert result.exit_code == 1 and "bad.json:1:2" in result.output
+
+
+def test_apply_json_output_matches_its_schema_and_status_lists_it(emu: Harness, tmp_path: Path) -> None:
+    asyncio.run(emu.seed(example_fleet()))
+    root = write_project(tmp_path / "p", emu, rollout={"strategy": "rolling", "max_parallel": 5,
+                                                       "health_check": HEALTH})
+    plan_file = tmp_path / "plan.json"
+    save_plan(emu, root, plan_file)
+    result = cli("apply", str(root), "--plan", str(plan_file), "--auto-approve", "--format", "json")
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    validate(out, "apply-output.schema.json")
+    assert out["summary"]["succeeded"] == 16 and out["summary"]["deferred"] == 1
+    assert out["blocked"][0]["device"] == "amr-spare-01"
+    (record,) = out["rollouts"]
+    on_disk = json.loads((root / ".reconcile" / "rollouts" / f"{record['id']}.json").read_text())
+    validate(on_disk, "rollout.schema.json")
+    assert on_disk == record
+
+    status = cli("status", str(root), "--format", "json")
+    assert status.exit_code == 0 and json.loads(status.stdout)["rollouts"][0]["id"] == record["id"]
+    text = cli("status", str(root))
+    assert record["id"] in text.output and "completed" in text.output
+    # Nothing left to do: a fresh apply says so and exits 0.
+    again = cli("apply", str(root), "--auto-approve")
+    assert again.exit_code == 0 and "No changes" in again.output
+
+
+def test_canary_pause_then_promote_through_the_cli(emu: Harness, tmp_path: Path) -> None:
+    asyncio.run(emu.seed(example_fleet(offline=[])))
+    root = write_project(tmp_path / "p", emu, groups=("lab",), release="v1.4.2",
+                         rollout={"strategy": "canary", "canary_percent": 33, "health_check": HEALTH})
+    first = cli("apply", str(root), "--auto-approve")
+    assert first.exit_code == 0, first.output
+    assert "paused" in first.output and "--promote" in first.output
+    assert "2 not attempted" in first.output
+    promoted = cli("apply", str(root), "--promote", "--format", "json")
+    assert promoted.exit_code == 0, promoted.output
+    out = json.loads(promoted.stdout)
+    assert out["rollouts"][0]["status"]["state"] == "completed" and out["summary"]["succeeded"] == 3
+    nothing = cli("apply", str(root), "--promote")
+    assert nothing.exit_code == 1 and "no paused rollout" in nothing.output
+
+
+def test_exit_1_when_a_device_fails(emu: Harness, tmp_path: Path) -> None:
+    asyncio.run(emu.seed(example_fleet(offline=[])))
+    asyncio.run(emu.patch_device("lab-arm-02", agent={"behaviour": "fail"}))
+    root = write_project(tmp_path / "p", emu, groups=("lab",),
+                         rollout={"strategy": "rolling", "max_parallel": 1, "max_failed_nodes": 5,
+                                  "max_failed_nodes_percent": 100,
+                                  "health_check": {**HEALTH, "max_error_rate": 1}})
+    result = cli("apply", str(root), "--auto-approve")
+    assert result.exit_code == 1
+    assert "lab-arm-02" in result.output and "failed" in result.output
+    assert "2 succeeded, 1 failed" in result.output
