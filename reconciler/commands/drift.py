@@ -1,13 +1,44 @@
-"""`reconcile drift` (not yet implemented)."""
+"""`reconcile drift`: devices whose live state differs from the manifests. Exit 2 when any."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
 import click
 
-from reconciler.errors import ReconcileError
+from reconciler.commands.plan import live_progress, load_at
+from reconciler.errors import EXIT_CHANGES, EXIT_OK, ReconcileError
+from reconciler.plan.build import plan_with_state
+from reconciler.plan.drift import DriftReport, find_drift, render_drift_text
+from reconciler.platform.client import connect
+from reconciler.platform.live import read_recent_failures
+
+
+async def build(path: Path, ref: str | None, base_url: str | None) -> DriftReport:
+    project, commit = load_at(path, ref)
+    with live_progress() as progress:
+        async with connect(project, base_url=base_url) as platform:
+            plan, _, live = await plan_with_state(project, platform, commit=commit, progress=progress)
+            failed = await read_recent_failures(platform)
+    return find_drift(plan, live, failed)
 
 
 @click.command("drift")
-def command() -> None:
-    """Not yet implemented."""
-    raise ReconcileError("reconcile drift is not implemented yet")
+@click.argument("path", default=".", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--ref", help="Compare against the manifests at this git ref (no checkout).")
+@click.option("--base-url", help="Platform base URL (overrides reconcile.yaml; env MIRU_BASE_URL).")
+def command(path: Path, fmt: str, ref: str | None, base_url: str | None) -> int:
+    """Report devices whose live state differs from the manifests in PATH (exit 2 when any)."""
+    if not path.exists():
+        raise ReconcileError(f"{path}: no such directory")
+    report = asyncio.run(build(path, ref, base_url))
+    if fmt == "json":
+        data: dict[str, Any] = report.to_dict()
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    else:
+        click.echo(render_drift_text(report), nl=False)
+    return EXIT_CHANGES if report.items else EXIT_OK

@@ -241,6 +241,15 @@ async def make_plan(project: Project, platform: Platform, *, base: Project | Non
                     created_at: str | None = None) -> Plan:
     """Read live state, resolve the manifests against it, plan. Manifest errors that only
     show against the platform (unknown groups, a device in two sets) raise ValidationFailed."""
+    plan, _, _ = await plan_with_state(project, platform, base=base, commit=commit, progress=progress,
+                                       created_at=created_at)
+    return plan
+
+
+async def plan_with_state(project: Project, platform: Platform, *, base: Project | None = None,
+                          commit: str | None = None, progress: Progress | None = None,
+                          created_at: str | None = None) -> tuple[Plan, D.Desired, LiveState]:
+    """`make_plan`, also returning what it was made from (for `drift`)."""
     live = await read_for(project, platform, extra=base, progress=progress)
     desired = D.resolve(project, live)
     if desired.problems:
@@ -254,5 +263,5 @@ async def make_plan(project: Project, platform: Platform, *, base: Project | Non
                      created_at=created_at if created_at is not None else now())
     if base is not None:
         plan = mark_origin(plan, desired, D.resolve(base, live))
-    return plan
+    return plan, desired, live
 

@@ -375,6 +375,15 @@ async def read_live_state(platform: Platform, *, release_versions: Sequence[str]
                      by_device=state.by_device)
 
 
+async def read_recent_failures(platform: Platform) -> list[LiveDeployment]:
+    """The 100 most recent failed deployments (one request; failed ones are archived, so
+    `read_live_state` does not see them): enough to tell which devices' last attempt failed."""
+    page = await platform.read(lambda: platform.sdk.deployments.list(
+        error_status=["failed"], order_by=["created_at:desc"], limit=PAGE, offset=0),
+        what="reading deployments")
+    return [_deployment(d) for d in (_get(page, "data", []) or [])]
+
+
 async def read_by_ids_filter(platform: Platform, fetch: Callable[..., Awaitable[Any]], key: str,
                              values: Sequence[str], *, what: str, **params: Any) -> list[Any]:
     """Like `read_by_ids` for another comma-list filter (e.g. release `version=`)."""

@@ -1,0 +1,127 @@
+"""Drift: where live state differs from what the manifests declare, for devices the
+manifests cover. Built from the plan (which already compares desired with live) plus the
+live deployments the plan leaves alone: drifted, failing, and staged ones nobody asked for.
+Pure; `reconcile drift` does the reading."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from reconciler.plan import desired as D
+from reconciler.plan.diff import describe
+from reconciler.plan.groups import sample
+from reconciler.plan.model import ConfigDiff, DeviceChange, Plan
+from reconciler.platform.live import LiveDeployment, LiveState
+
+FORMAT_VERSION = 1
+KINDS = ("config", "release", "staged", "drifted", "failed", "retrying", "missing-device")
+
+
+@dataclass(frozen=True)
+class DriftItem:
+    device: str
+    device_id: str | None
+    deployment_set: str | None
+    kind: str  # one of KINDS
+    detail: str
+    config_diffs: tuple[ConfigDiff, ...] = ()  # live -> manifests
+    deployment_id: str | None = None
+
+
+@dataclass(frozen=True)
+class DriftReport:
+    items: tuple[DriftItem, ...]
+    target: str = ""
+    commit: str | None = None
+
+    @property
+    def devices(self) -> int:
+        return len({i.device for i in self.items})
+
+    def to_dict(self) -> dict[str, Any]:
+        by_kind = {k: sum(1 for i in self.items if i.kind == k) for k in KINDS}
+        return {"format_version": FORMAT_VERSION, "target": self.target, "commit": self.commit,
+                "summary": {"devices": self.devices, "items": len(self.items), "by_kind": by_kind},
+                "items": [{**asdict(i), "config_diffs": [asdict(d) for d in i.config_diffs]}
+                          for i in self.items]}
+
+
+def _version(live: LiveState, dep: LiveDeployment) -> str:
+    rel = live.releases.get(dep.release_id)
+    return rel.version if rel else dep.release_id
+
+
+def _item(c: DeviceChange, kind: str, detail: str, **extra: Any) -> DriftItem:
+    return DriftItem(device=c.device, device_id=c.device_id, deployment_set=c.deployment_set, kind=kind,
+                     detail=detail, **extra)
+
+
+def find_drift(plan: Plan, live: LiveState, failed: list[LiveDeployment] | None = None) -> DriftReport:
+    """`failed`: recently failed (archived) deployments, newest first, to report the devices
+    whose last attempt failed since their current target was set."""
+    items: list[DriftItem] = []
+    for c in plan.changes:
+        if c.action == "blocked" and c.reason_code == D.DEVICE_UNKNOWN:
+            items.append(_item(c, "missing-device", c.reason or ""))
+            continue
+        if c.action in ("upgrade", "stage", "restage"):
+            items.append(_item(c, "release", f"live {c.release_from or '(none)'}, manifests {c.release_to}",
+                               config_diffs=c.config_diffs))
+        elif c.action == "deploy":
+            detail = "; ".join(describe(d) for d in c.config_diffs) or "config content differs"
+            items.append(_item(c, "config", detail, config_diffs=c.config_diffs))
+        if c.device_id is None:
+            continue
+        for dep in live.deployments_of(c.device_id):
+            what = f"{dep.id} ({_version(live, dep)})"
+            if dep.error_status in ("failed", "retrying"):
+                items.append(_item(c, dep.error_status, f"deployment {what} is {dep.error_status}",
+                                   deployment_id=dep.id))
+            if dep.target_status != "staged":
+                continue
+            if dep.activity_status == "drifted":
+                items.append(_item(c, "drifted", f"staged deployment {what} drifted: the device was patched "
+                                   f"after it was staged ({dep.description!r})", deployment_id=dep.id))
+            elif c.action in ("noop", "deploy", "blocked") and c.release_to_id != dep.release_id:
+                items.append(_item(c, "staged", f"staged deployment {what} is not in the manifests "
+                                   f"({dep.description!r})", deployment_id=dep.id))
+    by_id = {c.device_id: c for c in plan.changes if c.device_id}
+    seen: set[str] = set()
+    for dep in failed or []:
+        owner = by_id.get(dep.device_id)
+        if owner is None or dep.device_id in seen:
+            continue
+        seen.add(dep.device_id)
+        dev = live.devices.get(owner.device)
+        target = live.target_deployment(dev) if dev else None
+        # Failed on top of the current target (its parent), or newer than it: not yet superseded.
+        if target is None or dep.parent_id == target.id or dep.created_at > target.created_at:
+            kept = target.id if target else "no deployment"
+            what = f"{dep.id} ({_version(live, dep)})"
+            items.append(_item(owner, "failed", f"the last deployment {what} failed; the device kept {kept}",
+                               deployment_id=dep.id))
+    items.sort(key=lambda i: (i.device, KINDS.index(i.kind), i.deployment_id or ""))
+    return DriftReport(items=tuple(items), target=plan.target, commit=plan.commit)
+
+
+def render_drift_text(report: DriftReport, *, sample_size: int = 5) -> str:
+    if not report.items:
+        return "No drift: the platform matches the manifests.\n"
+    groups: dict[tuple[str, str], list[str]] = {}
+    for i in report.items:
+        groups.setdefault((i.kind, i.detail if i.kind in ("config", "release") else ""), []).append(i.device)
+    out = []
+    for (kind, detail), names in sorted(groups.items(), key=lambda kv: (KINDS.index(kv[0][0]), kv[0][1])):
+        if kind in ("config", "release"):
+            n = len(names)
+            out.append(f"{kind}: {n} device{'s' if n != 1 else ''}: {sample(names, sample_size)}")
+            out.append(f"    live -> manifests: {detail}")
+    for i in report.items:
+        if i.kind not in ("config", "release"):
+            where = f" ({i.deployment_set})" if i.deployment_set else ""
+            out.append(f"{i.kind}: {i.device}{where}: {i.detail}")
+    n = report.devices
+    out += ["", f"Drift: {n} device{'s' if n != 1 else ''} differ{'s' if n == 1 else ''} from the manifests "
+            f"({len(report.items)} finding{'s' if len(report.items) != 1 else ''})."]
+    return "\n".join(out) + "\n"
