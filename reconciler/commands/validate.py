@@ -28,14 +28,20 @@ def collect_problems(path: Path) -> tuple[Project | None, list[Problem]]:
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text",
               show_default=True, help="text on stderr; json (schemas/validate-output.schema.json) or "
                                       "GitHub annotations on stdout.")
+@click.option("--online", is_flag=True, help="Also check against the platform: groups, devices, releases, "
+                                            "config types, slots, content against the release's schemas.")
+@click.option("--base-url", help="Platform base URL for --online (overrides reconcile.yaml; "
+                                 "env MIRU_BASE_URL).")
 @click.pass_context
-def command(ctx: click.Context, path: Path, fmt: str) -> None:
+def command(ctx: click.Context, path: Path, fmt: str, online: bool, base_url: str | None) -> None:
     """Check the project in PATH (default: the current directory): reconcile.yaml, every
     DeploymentSet and the config files they reference. Reports every problem, not the first."""
     root = relative_root(path)
     project, problems = collect_problems(path)
     # Platform checks (`--online`: releases, schemas, content) append their problems here,
     # once `project` loaded cleanly.
+    if online and project is not None:
+        problems += _online(project, base_url)
     if fmt == "json":
         click.echo(render_json(problems, root))
     elif fmt == "github":
@@ -51,3 +57,21 @@ def command(ctx: click.Context, path: Path, fmt: str) -> None:
     if fmt == "text" and project is not None:
         n = len(project.sets)
         click.echo(f"{path}: valid ({n} DeploymentSet{'s' if n != 1 else ''})")
+
+
+def _online(project: Project, base_url: str | None) -> list[Problem]:
+    import asyncio
+
+    from reconciler.plan.online import online_problems
+    from reconciler.platform.client import connect
+
+    async def run() -> list[Problem]:
+        async with connect(project, base_url=base_url) as platform:
+            return await online_problems(project, platform)
+
+    found = asyncio.run(run())
+    # Notes (e.g. "opaque schema, content not checked") are reported, but are not failures.
+    for p in found:
+        if p.severity != "error":
+            click.echo(p.format_text(), err=True)
+    return [p for p in found if p.severity == "error"]

@@ -226,10 +226,11 @@ def desired_versions(project: Project) -> list[str]:
 
 
 async def read_for(project: Project, platform: Platform, *, extra: Project | None = None,
-                   progress: Progress | None = None) -> LiveState:
+                   progress: Progress | None = None, deployments: bool = True) -> LiveState:
     versions = set(desired_versions(project)) | (set(desired_versions(extra)) if extra else set())
+    recent = needs_recent_instances(versions) if deployments else None
     return await read_live_state(platform, release_versions=sorted(versions), progress=progress,
-                                 recent_instances_for=needs_recent_instances(versions))
+                                 recent_instances_for=recent, with_deployments=deployments)
 
 
 def now() -> str:

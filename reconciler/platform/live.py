@@ -201,6 +201,10 @@ async def read_all(platform: Platform, fetch: Callable[..., Awaitable[Any]], *, 
     return _dedupe(items)
 
 
+async def _nothing() -> list[Any]:
+    return []
+
+
 def _page_call(fetch: Callable[..., Awaitable[Any]], offset: int,
                params: dict[str, Any]) -> Callable[[], Awaitable[Any]]:
     return lambda: fetch(limit=PAGE, offset=offset, **params)
@@ -305,13 +309,15 @@ def _device(d: Any) -> LiveDevice:
 async def read_live_state(platform: Platform, *, release_versions: Sequence[str] = (),
                           progress: Progress | None = None,
                           recent_instances_for: Callable[[LiveState], Sequence[str]] | None = None,
-                          ) -> LiveState:
+                          with_deployments: bool = True) -> LiveState:
     """Read everything the planner needs.
 
     `release_versions`: the releases the manifests ask for (their schemas are read with
-    their documents). `recent_instances_for(state)` may name schema ids whose most recent
-    instances (one page each) should be read too, so an instance created but never deployed
-    (e.g. by an apply that stopped early) is still reused rather than created twice.
+    their documents). `with_deployments=False` skips deployments and config instances (for
+    checks that need names, not content: `validate --online`). `recent_instances_for(state)`
+    may name schema ids whose most recent instances (one page each) should be read too, so
+    an instance created but never deployed (e.g. by an apply that stopped early) is still
+    reused rather than created twice.
     """
     start = platform.requests
     s = platform.sdk
@@ -321,6 +327,9 @@ async def read_live_state(platform: Platform, *, release_versions: Sequence[str]
                          expand=["current_deployment", "current_release"], order_by=["id:asc"])
     deps_f = read_all(platform, s.deployments.list, what="reading deployments", progress=progress,
                       expand=["config_instances"], target_status=list(LIVE_TARGETS), order_by=["id:asc"])
+    if not with_deployments:
+        deps_f.close()  # never awaited: no request is made
+        deps_f = _nothing()
     groups_raw, types_raw, devices_raw, deps_raw = await asyncio.gather(groups_f, types_f, devices_f, deps_f)
 
     groups = {g.id: g for g in map(_group, groups_raw)}

@@ -1,0 +1,32 @@
+"""`reconcile validate --online`: the checks that need the platform, without planning.
+
+Groups and named devices exist, no device is matched by two DeploymentSets, releases and
+config types exist, the release has a schema and slot for every config, required slots
+are filled, and every distinct content is valid against its release's JSON Schema. Reads
+names and schemas only (no deployments, no config instance content).
+"""
+
+from __future__ import annotations
+
+from reconciler.errors import Location, Problem
+from reconciler.manifests.model import Project
+from reconciler.plan import desired as D
+from reconciler.plan.build import read_for
+from reconciler.platform.client import Platform
+
+
+async def online_problems(project: Project, platform: Platform) -> list[Problem]:
+    live = await read_for(project, platform, deployments=False)
+    desired = D.resolve(project, live)
+    problems = list(desired.problems) + list(desired.findings)
+    sets = {s.name: s for s in project.sets}
+    for dd in desired.devices:
+        if dd.device is None:
+            ds = sets[dd.deployment_set]
+            loc = ds.selector.location or ds.location or Location(project.project_file)
+            problems.append(Problem(f"device {dd.name!r} (DeploymentSet {ds.name!r}) does not exist on the "
+                                    "platform", loc))
+    for note in desired.notes:
+        problems.append(Problem(note, Location(project.project_file), severity="warning"))
+    return sorted(problems, key=lambda p: (p.severity != "error", p.location.file, p.location.line or 0,
+                                           p.location.column or 0, p.message))
