@@ -27,6 +27,7 @@ from referencing.jsonschema import DRAFT202012
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SPEC_GLOB = "platform-api-*.everglades.yaml"
 METHODS = ("get", "post", "put", "patch", "delete")
+SPEC_URI = "urn:miru-spec"
 
 ERROR_ENVELOPE: dict[str, Any] = {
     "type": "object",
@@ -93,6 +94,7 @@ class Spec:
     raw: dict[str, Any]
     operations: list[Operation]
     registry: Registry[Any]
+    converted: dict[str, Any]
     base_path: str = "/beta"
     validators: dict[str, Draft202012Validator] = field(default_factory=dict)
 
@@ -107,7 +109,7 @@ class Spec:
 
     def validator(self, pointer: str) -> Draft202012Validator:
         if pointer not in self.validators:
-            self.validators[pointer] = Draft202012Validator({"$ref": f"urn:miru-spec#{pointer}"},
+            self.validators[pointer] = Draft202012Validator({"$ref": f"{SPEC_URI}#{pointer}"},
                                                             registry=self.registry)
         return self.validators[pointer]
 
@@ -125,8 +127,96 @@ class Spec:
             validator = self.validator(op.schema_pointer)
         else:
             validator = Draft202012Validator(ERROR_ENVELOPE)
-        return [f"{where}: {'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}"
-                for e in validator.iter_errors(data)]
+        problems = [f"{where}: {'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}"
+                    for e in validator.iter_errors(data)]
+        if not problems and 200 <= status < 300 and op.schema_pointer is not None:
+            # The spec's objects do not forbid extra fields, but the real platform sends none:
+            # a field the spec does not name is an emulator leak (e.g. admin-only state).
+            problems += [f"{where}: {path}: field not in the spec"
+                         for path in self.unknown_fields(self.resolve(op.schema_pointer), data, "")]
+        return problems
+
+    def resolve(self, pointer: str) -> Any:
+        node: Any = self.converted
+        for token in pointer.strip("/").split("/"):
+            node = node[token.replace("~1", "/").replace("~0", "~")]
+        return node
+
+    def _deref(self, schema: Any) -> Any:
+        while isinstance(schema, dict) and "$ref" in schema:
+            schema = self.resolve(schema["$ref"].split("#", 1)[1])
+        return schema
+
+    def _object_parts(self, schema: Any, value: Any) -> tuple[dict[str, Any], Any]:
+        """(properties, additionalProperties) of an object schema, through $ref, allOf and
+        the anyOf/oneOf branch that fits a non-null value."""
+        schema = self._deref(schema)
+        props: dict[str, Any] = {}
+        additional: Any = None
+        if not isinstance(schema, dict):
+            return props, additional
+        props.update(schema.get("properties", {}))
+        additional = schema.get("additionalProperties")
+        for sub in schema.get("allOf", []):
+            sub_props, sub_additional = self._object_parts(sub, value)
+            props.update(sub_props)
+            additional = additional if additional is not None else sub_additional
+        for key in ("anyOf", "oneOf"):
+            for sub in schema.get(key, []):
+                resolved = self._deref(sub)
+                if isinstance(resolved, dict) and resolved.get("type") == "null":
+                    continue
+                if Draft202012Validator(sub, registry=self.registry).is_valid(value):
+                    sub_props, sub_additional = self._object_parts(sub, value)
+                    props.update(sub_props)
+                    additional = additional if additional is not None else sub_additional
+                    break
+        return props, additional
+
+    def unknown_fields(self, schema: Any, value: Any, path: str) -> list[str]:
+        out: list[str] = []
+        if isinstance(value, dict):
+            props, additional = self._object_parts(schema, value)
+            for name, item in value.items():
+                if name in props:
+                    out += self.unknown_fields(props[name], item, f"{path}/{name}")
+                elif isinstance(additional, dict):
+                    out += self.unknown_fields(additional, item, f"{path}/{name}")
+                elif additional is not True:
+                    out.append(f"{path}/{name}")
+        elif isinstance(value, list):
+            items = self._items(schema, value)
+            if items is not None:
+                for i, item in enumerate(value):
+                    out += self.unknown_fields(items, item, f"{path}/{i}")
+        return out
+
+    def _items(self, schema: Any, value: Any) -> Any:
+        schema = self._deref(schema)
+        if not isinstance(schema, dict):
+            return None
+        if "items" in schema:
+            return schema["items"]
+        for key in ("allOf", "anyOf", "oneOf"):
+            for sub in schema.get(key, []):
+                found = self._items(sub, value)
+                if found is not None:
+                    return found
+        return None
+
+
+def _absolute_refs(node: Any) -> Any:
+    """`#/components/...` -> `urn:miru-spec#/components/...`, so any subschema can be
+    validated on its own against the registry."""
+    if isinstance(node, list):
+        return [_absolute_refs(n) for n in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _absolute_refs(v) for k, v in node.items()}
+    ref = out.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#"):
+        out["$ref"] = SPEC_URI + ref
+    return out
 
 
 def _escape(token: str) -> str:
@@ -135,9 +225,9 @@ def _escape(token: str) -> str:
 
 def load_spec() -> Spec:
     raw = load_spec_or_skip()
-    converted = openapi30_to_jsonschema(copy.deepcopy(raw))
+    converted = _absolute_refs(openapi30_to_jsonschema(copy.deepcopy(raw)))
     registry: Registry[Any] = Registry().with_resource(
-        "urn:miru-spec", Resource.from_contents(converted, default_specification=DRAFT202012))
+        SPEC_URI, Resource.from_contents(converted, default_specification=DRAFT202012))
     operations: list[Operation] = []
     for template, item in raw["paths"].items():
         for method in METHODS:
@@ -154,7 +244,7 @@ def load_spec() -> Spec:
                                         binary="application/json" not in content))
     server = raw.get("servers", [{}])[0].get("url", "/beta")
     base_path = "/" + server.split("://", 1)[-1].split("/", 1)[-1] if "://" in server else server
-    return Spec(raw, operations, registry, base_path=base_path)
+    return Spec(raw, operations, registry, converted, base_path=base_path)
 
 
 @dataclass
