@@ -104,8 +104,24 @@ def override_problems(s: DeploymentSet, doc: Document, raw_overrides: Sequence[A
     return out
 
 
+def selector_problems(s: DeploymentSet, doc: Document) -> list[Problem]:
+    """A device the selector both names and excludes."""
+    sel = s.selector
+    return [doc.problem(f"spec.selector: device {device!r} is both named and excluded",
+                        ("spec", "selector", "devices", j))
+            for j, device in enumerate(sel.devices)
+            if device in sel.exclude_devices or any(fnmatchcase(device, p) for p in sel.exclude_patterns)]
+
+
+def _excluded(s: DeploymentSet, device: str) -> bool:
+    sel = s.selector
+    return device in sel.exclude_devices or any(fnmatchcase(device, p) for p in sel.exclude_patterns)
+
+
 def set_problems(sets: Sequence[tuple[DeploymentSet, Document]]) -> list[Problem]:
-    """Across documents: unique DeploymentSet names; no device named explicitly by two sets."""
+    """Across documents: unique DeploymentSet names; no device named explicitly by two sets,
+    or named by one and matched by another's name pattern (group membership needs the
+    platform and is checked by the planner)."""
     out: list[Problem] = []
     names: dict[str, Location] = {}
     devices: dict[str, tuple[str, Location]] = {}
@@ -126,4 +142,12 @@ def set_problems(sets: Sequence[tuple[DeploymentSet, Document]]) -> list[Problem
                     ("spec", "selector", "devices", j)))
             else:
                 devices.setdefault(device, (s.name, doc.loc(("spec", "selector", "devices", j))))
+    for s, doc in sets:
+        for j, pattern in enumerate(s.selector.patterns):
+            for device, (other, where) in devices.items():
+                if other != s.name and fnmatchcase(device, pattern) and not _excluded(s, device):
+                    out.append(doc.problem(
+                        f"pattern {pattern!r} matches device {device!r}, which DeploymentSet {other!r} "
+                        f"names ({where.file}:{where.line}); a device belongs to one DeploymentSet",
+                        ("spec", "selector", "patterns", j)))
     return out

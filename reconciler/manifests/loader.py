@@ -277,6 +277,7 @@ class _State:
             overrides=tuple(overrides), rollout=rollout,
             activation=spec.get("activation", "deploy"), location=doc.loc(("kind",), key=True),
             release_location=doc.loc(("spec", "release")))
+        self.problems.extend(crosscheck.selector_problems(s, doc))
         self.problems.extend(crosscheck.override_problems(s, doc, spec.get("overrides", [])))
         return s
 

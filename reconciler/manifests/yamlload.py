@@ -9,6 +9,7 @@ as `Problem`s located in the file.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -97,9 +98,9 @@ def dotted(path: PathT) -> str:
 
 
 class _Fail(Exception):
-    def __init__(self, message: str, line: int, column: int):
+    def __init__(self, message: str, line: int, column: int, path: PathT):
         super().__init__(message)
-        self.message, self.line, self.column = message, line, column
+        self.message, self.line, self.column, self.path = message, line, column, path
 
 
 def decode(data: bytes, file: str) -> tuple[str | None, Problem | None]:
@@ -147,7 +148,7 @@ def load_text(text: str, file: str) -> tuple[list[Document], list[Problem]]:
             try:
                 value = builder.build(node, (), 0)
             except _Fail as f:
-                problems.append(Problem(f.message, Location(file, f.line, f.column)))
+                problems.append(Problem(f.message, Location(file, f.line, f.column, json_path(f.path))))
                 index += 1
                 continue
             problems.extend(builder.problems)
@@ -209,6 +210,7 @@ class _Builder:
     def __init__(self, file: str):
         self.file = file
         self.count = 0
+        self.current: PathT = ()  # the path being built, for messages
         self.active: set[int] = set()
         self.positions: dict[PathT, tuple[int, int]] = {}
         self.key_positions: dict[PathT, tuple[int, int]] = {}
@@ -216,9 +218,10 @@ class _Builder:
 
     def _fail(self, message: str, node: Node) -> _Fail:
         line, col = _pos(node)
-        return _Fail(message, line, col)
+        return _Fail(message, line, col, self.current)
 
     def build(self, node: Node, path: PathT, depth: int) -> Any:
+        self.current = path
         self.count += 1
         if self.count > MAX_NODES:
             raise self._fail(f"document expands to more than {MAX_NODES} values "
@@ -258,9 +261,13 @@ class _Builder:
                 return _CONSTRUCTOR.construct_yaml_bool(node)
             if tag == _INT:
                 return _CONSTRUCTOR.construct_yaml_int(node)
-            return _CONSTRUCTOR.construct_yaml_float(node)
+            value = _CONSTRUCTOR.construct_yaml_float(node)
         except (ValueError, KeyError, yaml.YAMLError):
             raise self._fail(f"{node.value!r} is not a valid {_short_tag(tag)[2:]}", node) from None
+        if not math.isfinite(value):
+            # JSON (config content, plans) cannot hold it, so it is refused where it is written.
+            raise self._fail(f"{node.value!r} is not a finite number", node)
+        return value
 
     def _pairs(self, node: MappingNode, depth: int) -> Iterator[tuple[Node, Node, bool]]:
         """The mapping's entries with merge keys (`<<`) expanded; the flag marks merged ones."""
