@@ -193,3 +193,51 @@ async def test_rerun_of_an_applied_plan_without_its_record_writes_nothing(emu: H
     again = await run(root, plan)
     assert all(e.state == "succeeded" for e in again.ledger)
     assert len(own(await deployments(emu))) == 3
+
+
+async def test_failed_upgrade_canary_rolls_back_to_the_previous_release(emu: Harness, tmp_path: Path) -> None:
+    await emu.seed(example_fleet(offline=[]))
+    root = write_project(tmp_path / "p", emu, groups=("lab",), release="v1.4.2",
+                         rollout={"strategy": "canary", "canary_count": 2, "auto_promote": True,
+                                  "health_check": HEALTH})
+    plan = await make(root)
+    before = await targets(emu)
+    # lab-arm-02 takes the new deployment but never gets it live: failed at the deadline
+    await emu.patch_device("lab-arm-02", agent={"behaviour": "retry"})
+    result = await run(root, plan)
+    states = {e.device: e.state for e in result.ledger}
+    assert states == {"lab-arm-01": "rolled_back", "lab-arm-02": "rolled_back", "lab-arm-03": "not_attempted"}
+    await emu.patch_device("lab-arm-02", agent={"behaviour": "ok"})
+    await emu.tick(15)
+    page = await emu.sdk().devices.list(limit=100, expand=["current_release", "current_deployment"])
+    by_name = {d.name: d for d in page.data}
+    for name in ("lab-arm-01", "lab-arm-02"):
+        assert by_name[name].current_release.version == "v1.4.1"
+        now = by_name[name].current_deployment.id
+        assert await instance_ids(emu, now) == await instance_ids(emu, before[name] or "")
+    assert by_name["lab-arm-03"].current_deployment.id == before["lab-arm-03"]
+
+
+async def test_stage_activation_stages_then_restage_archives_the_old_one(emu: Harness,
+                                                                         tmp_path: Path) -> None:
+    await emu.seed(example_fleet(offline=[]))
+    root = write_project(tmp_path / "p", emu, groups=("lab",), release="v1.4.2",
+                         extra={"activation": "stage"})
+    plan = await make(root)
+    assert {c.action for c in plan.changes} == {"stage"}
+    before = await targets(emu)
+    first = await run(root, plan)
+    assert all(e.state == "succeeded" for e in first.ledger)
+    assert await targets(emu) == before  # staged only: nothing deployed
+    staged = {e.device: e.deployment_id for e in first.ledger}
+    assert not (await make(root)).has_changes
+    write_project(root, emu, groups=("lab",), release="v1.4.2", max_speed=1.3, extra={"activation": "stage"})
+    replan = await make(root)
+    assert {c.action for c in replan.changes} == {"restage"}
+    second = await run(root, replan)
+    assert all(e.state == "succeeded" for e in second.ledger)
+    sdk = emu.sdk()
+    for old in staged.values():
+        assert (await sdk.deployments.retrieve(old or "")).target_status == "archived"
+    for e in second.ledger:
+        assert (await sdk.deployments.retrieve(e.deployment_id or "")).target_status == "staged"
