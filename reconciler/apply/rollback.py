@@ -49,8 +49,14 @@ async def roll_back(platform: Platform, candidates: list[Candidate], desc: str) 
     async def one(c: Candidate) -> None:
         mine: Any = ours.get(c.deployment_id or "")
         done = next((d for d in existing.get(c.device_id, []) if d.description == desc), None)
-        if done is not None:
+        if done is not None and done.target_status != "staged":
             out[c.name] = Outcome("rolled_back", done.id, "rolled back to its previous deployment")
+            return
+        if done is not None:  # a crash came between staging the rollback and deploying it
+            res = await writes.deploy(platform, done.id, device=c.name)
+            state: LedgerState = "rolled_back" if res.outcome == "done" else "failed"
+            out[c.name] = Outcome(state, done.id, "rolled back to its previous deployment"
+                                  if state == "rolled_back" else f"rollback {res.outcome}: {res.reason}")
             return
         if mine is None or mine.target_status != "deployed":
             # The agent refused it (the device kept its previous deployment) or someone

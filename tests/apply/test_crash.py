@@ -63,3 +63,31 @@ async def test_sigkill_at_several_points_then_rerun_converges(emu: Harness, tmp_
     # A further rerun of the same plan finds the completed record and writes nothing.
     again = apply_process(root, plan_file, 1)
     assert again.returncode == 0, again.stderr[-2000:]
+
+
+@pytest.mark.slow
+async def test_sigkill_during_rollback_then_rerun_finishes_it_once(emu: Harness, tmp_path: Path) -> None:
+    await emu.seed(example_fleet(offline=[], spare=False))
+    root = write_project(tmp_path / "p", emu, rollout={
+        "strategy": "rolling", "max_parallel": 3, "max_failed_nodes": 1,
+        "health_check": {"deadline": "30s", "min_healthy_time": "1s"}})
+    plan = await make(root)
+    order = [c.device for c in plan.changes]
+    for name in order[6:8]:
+        await emu.patch_device(name, agent={"behaviour": "fail"})
+    plan_file = tmp_path / "plan.json"
+    plan_file.write_text(json.dumps(plan.to_dict()))
+    # writes: 1 config instance + 9 creates (waves 1-3), then 7 rollbacks (waves 1-2 and
+    # the one wave-3 device that took it); die after the 3rd rollback write
+    killed = apply_process(root, plan_file, 13)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    (record_file,) = (root / ".reconcile" / "rollouts").glob("ro-*.json")
+    assert json.loads(record_file.read_text())["status"]["rolling_back"] is True
+    done = apply_process(root, plan_file, None)
+    assert done.returncode == 1, done.stderr[-2000:]
+    out = json.loads(done.stdout)
+    assert out["rollouts"][0]["status"]["state"] == "failed"
+    assert out["summary"] == {"succeeded": 0, "failed": 2, "rolled_back": 7, "deferred": 0, "stale": 0,
+                              "not_attempted": 8}
+    rollbacks = [d for d in await deployments(emu) if d.description.endswith("-rollback")]
+    assert len(rollbacks) == 7 and len({d.device_id for d in rollbacks}) == 7
