@@ -1,8 +1,10 @@
-"""`reconcile validate [PATH] [--format text|json|github]`: every problem in the manifests,
-found without a platform. Exit 0 when valid, 1 when not."""
+"""`reconcile validate [PATH] [--format text|json|github] [--online]`: every problem in the
+manifests. Offline it needs no platform; `--online` adds the checks that do (names exist,
+content valid against the release's schemas). Exit 0 when valid (warnings allowed), 1 when not."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import click
@@ -20,7 +22,16 @@ def collect_problems(path: Path) -> tuple[Project | None, list[Problem]]:
     except ValidationFailed as e:
         return None, list(e.problems)
     except ReconcileError as e:
-        return None, [Problem(e.message, e.location or Location(str(path)))]
+        return None, [Problem(e.message, e.location or Location(str(path.absolute())))]
+
+
+async def online_checks(project: Project, base_url: str | None) -> list[Problem]:
+    # Imported here: offline validation must not pay for (or depend on) the platform client.
+    from reconciler.plan.online import online_problems
+    from reconciler.platform.client import connect
+
+    async with connect(project, base_url=base_url) as platform:
+        return await online_problems(project, platform)
 
 
 @click.command("validate")
@@ -28,8 +39,9 @@ def collect_problems(path: Path) -> tuple[Project | None, list[Problem]]:
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text",
               show_default=True, help="text on stderr; json (schemas/validate-output.schema.json) or "
                                       "GitHub annotations on stdout.")
-@click.option("--online", is_flag=True, help="Also check against the platform: groups, devices, releases, "
-                                            "config types, slots, content against the release's schemas.")
+@click.option("--online", is_flag=True,
+              help="Also check against the platform: groups, devices, releases and config types exist, "
+                   "content is valid for the release's schemas. Reads only.")
 @click.option("--base-url", help="Platform base URL for --online (overrides reconcile.yaml; "
                                  "env MIRU_BASE_URL).")
 @click.pass_context
@@ -38,10 +50,9 @@ def command(ctx: click.Context, path: Path, fmt: str, online: bool, base_url: st
     DeploymentSet and the config files they reference. Reports every problem, not the first."""
     root = relative_root(path)
     project, problems = collect_problems(path)
-    # Platform checks (`--online`: releases, schemas, content) append their problems here,
-    # once `project` loaded cleanly.
     if online and project is not None:
-        problems += _online(project, base_url)
+        problems = asyncio.run(online_checks(project, base_url))
+    errors = [p for p in problems if p.severity == "error"]
     if fmt == "json":
         click.echo(render_json(problems, root))
     elif fmt == "github":
@@ -49,29 +60,12 @@ def command(ctx: click.Context, path: Path, fmt: str, online: bool, base_url: st
             click.echo(render_github(problems, root))
     elif problems:
         click.echo(render_text(problems, root), err=True)
-    if problems:
-        n = len(problems)
+    if errors:
+        n = len(errors)
         if fmt == "text":
             click.echo(f"{n} problem{'s' if n != 1 else ''} found", err=True)
         ctx.exit(EXIT_ERROR)
     if fmt == "text" and project is not None:
         n = len(project.sets)
-        click.echo(f"{path}: valid ({n} DeploymentSet{'s' if n != 1 else ''})")
-
-
-def _online(project: Project, base_url: str | None) -> list[Problem]:
-    import asyncio
-
-    from reconciler.plan.online import online_problems
-    from reconciler.platform.client import connect
-
-    async def run() -> list[Problem]:
-        async with connect(project, base_url=base_url) as platform:
-            return await online_problems(project, platform)
-
-    found = asyncio.run(run())
-    # Notes (e.g. "opaque schema, content not checked") are reported, but are not failures.
-    for p in found:
-        if p.severity != "error":
-            click.echo(p.format_text(), err=True)
-    return [p for p in found if p.severity == "error"]
+        click.echo(f"{path}: valid ({n} DeploymentSet{'s' if n != 1 else ''})"
+                   + (", checked against the platform" if online else ""))

@@ -119,3 +119,14 @@ def test_secret_value_never_printed(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 def test_bad_format_option_is_exit_1(good: Path) -> None:
     code, _, err = run("ex", "--format", "xml")
     assert code == 1 and "xml" in err
+
+
+def test_online_without_api_key_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MIRU_API_KEY", raising=False)
+    monkeypatch.delenv("MIRU_BASE_URL", raising=False)
+    (tmp_path / "reconcile.yaml").write_text("target: {base_url: 'http://127.0.0.1:9/beta'}\n")
+    monkeypatch.chdir(tmp_path)
+    assert run(".")[0] == 0  # offline there is nothing to reach
+    code, _, err = run(".", "--online")
+    assert code == 1
+    assert "MIRU_API_KEY" in err and "Traceback" not in err
