@@ -31,6 +31,7 @@ CREATE TABLE IF NOT EXISTS emu_requests (
 """
 
 LOG_PATH = "/_emulator/requests"
+MAX_ROWS = 200_000
 
 
 def ensure_schema(conn: sqlite3.Connection) -> None:
@@ -52,8 +53,12 @@ def route_template(scope: Scope, root_path: str) -> str | None:
 
 
 def record(conn: sqlite3.Connection, method: str, route: str, path: str, status: int, at: str) -> None:
-    conn.execute("INSERT INTO emu_requests (method, route, path, status, at) VALUES (?, ?, ?, ?, ?)",
-                 (method, route, path, status, at))
+    cursor = conn.execute("INSERT INTO emu_requests (method, route, path, status, at) VALUES (?, ?, ?, ?, ?)",
+                          (method, route, path, status, at))
+    row_id = cursor.lastrowid or 0
+    if row_id % 1000 == 0:
+        # A long-running served emulator keeps only the newest MAX_ROWS entries.
+        conn.execute("DELETE FROM emu_requests WHERE id <= ?", (row_id - MAX_ROWS,))
 
 
 def read_log(conn: sqlite3.Connection, path_prefix: str | None = None) -> dict[str, Any]:

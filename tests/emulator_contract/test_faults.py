@@ -8,10 +8,10 @@ from typing import Any
 import httpx
 import miru_platform_sdk as sdk
 import pytest
-from tests.harness import Harness
 
 from reconciler.emulator.faults import draw
 from tests.emulator_contract.conftest import RW_KEY, VERSION
+from tests.harness import Harness
 
 pytestmark = pytest.mark.anyio
 
@@ -143,3 +143,17 @@ async def test_faults_need_a_rw_key(http: httpx.AsyncClient) -> None:
                               headers={"X-API-Key": "emulator-local-ro"})
     assert_error_envelope(response, 403)
     assert_error_envelope(await http.get("/_emulator/faults", headers={"X-API-Key": ""}), 401)
+
+
+async def test_faults_over_a_real_server(emu: Harness, base_transport: tuple[str, httpx.AsyncBaseTransport]
+                                         ) -> None:
+    """The same rule through the ASGI transport and through uvicorn on 127.0.0.1."""
+    url, inner = base_transport
+    async with httpx.AsyncClient(transport=inner, base_url=url,
+                                 headers={"X-API-Key": RW_KEY, "Miru-Version": VERSION}) as client:
+        await put_faults(client, [{"method": "GET", "path": "/beta/devices", "status": 429, "retry_after": 3,
+                                   "times": 1}])
+        first = await client.get("/beta/devices")
+        assert_error_envelope(first, 429)
+        assert first.headers["retry-after"] == "3"
+        assert (await client.get("/beta/devices")).status_code == 200
