@@ -87,8 +87,7 @@ def _build(db: str, seed_file: str | Path | None, api_keys: Mapping[str, str] | 
                 if module is not None and hasattr(module, "ensure_schema"):
                     module.ensure_schema(conn)
             if created and seed_file is not None:
-                path = Path(seed_file)
-                seed_mod.load(conn, seed_mod.read(path), clock_mod.now(conn), path.parent)
+                seed_mod.load_file(conn, seed_file, clock_mod.now(conn))
     except BaseException:
         conn.close()
         raise

@@ -5,8 +5,10 @@ loaded in one transaction (bulk inserts, so 10,000 devices load in about a secon
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -70,6 +72,53 @@ def read(path: str | Path) -> dict[str, Any]:
     return parse(Path(path).read_bytes())
 
 
+def load_file(conn: sqlite3.Connection, path: str | Path, at: float) -> dict[str, int]:
+    """Load a seed file; errors start with `file:line:col:` of the offending entry."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as e:
+        raise SeedError(f"{path}: cannot read the seed file: {e.strerror}") from None
+    try:
+        return load(conn, parse(text), at, path.parent)
+    except SeedError as e:
+        where = locate(text, str(e))
+        prefix = f"{path}:{where[0]}:{where[1]}" if where else str(path)
+        raise SeedError(f"{prefix}: {e}") from None
+
+
+_SEGMENT = re.compile(r"([A-Za-z_][\w-]*)|\[(\d+)\]")
+
+
+def locate(text: str, message: str) -> tuple[int, int] | None:
+    """Line and column (1-based) of the deepest node named by the path a message starts with
+    (`devices[2] (name).configs.motion-control: ...`; schema errors: `invalid seed:\n  path: ...`)."""
+    first = message.split("\n  ", 1)[1] if message.startswith("invalid seed:") else message
+    head = re.sub(r" \([^)]*\)", "", first.split(":", 1)[0])
+    try:
+        node = yaml.compose(text, Loader=_Loader)
+    except yaml.YAMLError:
+        return None
+    if node is None:
+        return None
+    best: yaml.Node | None = None
+    for m in _SEGMENT.finditer(head):
+        key, index = m.group(1), m.group(2)
+        if key is not None and isinstance(node, yaml.MappingNode):
+            found = next((v for k, v in node.value if getattr(k, "value", None) == key), None)
+        elif index is not None and isinstance(node, yaml.SequenceNode) and int(index) < len(node.value):
+            found = node.value[int(index)]
+        else:
+            found = None
+        if found is None:
+            break
+        best = node = found
+    if best is None:
+        return None
+    mark = best.start_mark
+    return mark.line + 1, mark.column + 1
+
+
 def check(data: Mapping[str, Any]) -> None:
     """Validate against seed.schema.json. Fleets repeat one device shape thousands of times,
     so each distinct shape (a device without its name) is validated once, at its first index."""
@@ -109,13 +158,23 @@ def load(conn: sqlite3.Connection, data: Mapping[str, Any], at: float,
         raise SeedError(f"{e.message} ({json.dumps(e.params)})") from None
 
 
+@contextmanager
+def _entry(kind: str, i: int) -> Iterator[None]:
+    """Name the seed entry in platform errors (a duplicate name, an invalid schema, ...)."""
+    try:
+        yield
+    except ApiError as e:
+        raise SeedError(f"{kind}[{i}]: {e.message}") from None
+
+
 def _load(conn: sqlite3.Connection, data: Mapping[str, Any], at: float, base: Path) -> dict[str, int]:
     groups = _groups(conn, data.get("groups") or [], at)
     types = {r["slug"]: r for r in conn.execute("SELECT * FROM config_types")}
     for i, t in enumerate(data.get("config_types") or []):
         if t["slug"] in types:
             raise SeedError(f"config_types[{i}]: slug {t['slug']!r} already exists")
-        types[t["slug"]] = create_type(conn, t.get("name") or t["slug"], t["slug"], at)
+        with _entry("config_types", i):
+            types[t["slug"]] = create_type(conn, t.get("name") or t["slug"], t["slug"], at)
     schemas = _schemas(conn, data.get("config_schemas") or [], types, at, base)
     releases: dict[str, str] = {r["version"]: r["id"]
                                 for r in conn.execute("SELECT id, version FROM releases")}
@@ -126,7 +185,8 @@ def _load(conn: sqlite3.Connection, data: Mapping[str, Any], at: float, base: Pa
                 raise SeedError(f"releases[{i}].schemas: unknown config schema {ref!r} "
                                 f"(use <config type slug>@<version> of a config_schemas entry)")
             ids.append(schemas[ref])
-        releases[r["version"]] = create_release(conn, r["version"], ids, at)["id"]
+        with _entry("releases", i):
+            releases[r["version"]] = create_release(conn, r["version"], ids, at)["id"]
     n_devices = _devices(conn, data.get("devices") or [], groups, releases, at)
     n_enrollments = _enrollments(conn, data.get("enrollments") or [])
     if data.get("enrollment") is not None:  # EMU-EXTRA: enrollment API client id and tokens
@@ -155,7 +215,8 @@ def _groups(conn: sqlite3.Connection, entries: list[dict[str, Any]], at: float) 
             parent_id = by_name[parent]
         if g["name"] in by_name:
             ambiguous.add(g["name"])
-        by_name[g["name"]] = create_group(conn, g["name"], parent_id, at)["id"]
+        with _entry("groups", i):
+            by_name[g["name"]] = create_group(conn, g["name"], parent_id, at)["id"]
     return {k: v for k, v in by_name.items() if k not in ambiguous}
 
 
@@ -190,9 +251,10 @@ def _schemas(conn: sqlite3.Connection, entries: list[dict[str, Any]], types: dic
             raise SeedError(f"{where}.config_type: unknown config type {s['config_type']!r}")
         fmt = s.get("format") or "json"
         label = str(s.get("version") or f"s{i}")
-        row = create_schema(conn, types[s["config_type"]], language=s.get("language", "jsonschema"), fmt=fmt,
-                            instance_format=s.get("instance_format"), slots=s.get("slots"),
-                            documents=_document_text(s, fmt, base, where), at=at, label=label)
+        with _entry("config_schemas", i):
+            row = create_schema(conn, types[s["config_type"]], language=s.get("language", "jsonschema"),
+                                fmt=fmt, instance_format=s.get("instance_format"), slots=s.get("slots"),
+                                documents=_document_text(s, fmt, base, where), at=at, label=label)
         if s.get("id"):
             # A fixed id makes seeds reproducible (tests refer to schemas by id).
             conn.execute("UPDATE config_schemas SET id = ? WHERE id = ?", (s["id"], row["id"]))

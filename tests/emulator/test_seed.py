@@ -91,3 +91,32 @@ async def test_admin_seed_accepts_yaml_and_reports_errors(emu: Harness) -> None:
     assert r.status_code == 422
     assert r.json()["error"]["code"] == "invalid_seed"
     assert "nowhere" in r.json()["error"]["message"]
+
+
+def test_seed_file_errors_carry_file_line_and_column(tmp_path: Path) -> None:
+    bad = tmp_path / "seed.yaml"
+    bad.write_text("groups:\n  - {name: fleet}\ndevices:\n  - name: a\n    group: fleet\n"
+                   "  - name: b\n    group: nowhere\n")
+    with pytest.raises(seed_mod.SeedError) as info:
+        create_app(str(tmp_path / "e.db"), seed=bad, clock="manual")
+    assert str(info.value).startswith(f"{bad}:7:12: devices[1] (b).group: unknown or ambiguous group")
+
+
+def test_seed_schema_errors_point_at_the_field(tmp_path: Path) -> None:
+    bad = tmp_path / "seed.yaml"
+    bad.write_text("devices:\n  - name: a\n    agent: {behaviour: explode}\n")
+    with pytest.raises(seed_mod.SeedError) as info:
+        create_app(str(tmp_path / "e.db"), seed=bad, clock="manual")
+    assert str(info.value).startswith(f"{bad}:3:24: invalid seed:\n  devices[0].agent.behaviour:")
+
+
+def test_duplicate_group_names_the_entry(tmp_path: Path) -> None:
+    bad = tmp_path / "seed.yaml"
+    bad.write_text("groups:\n  - {name: fleet}\n  - {name: fleet}\n")
+    with pytest.raises(seed_mod.SeedError, match=r":3:5: groups\[1\]: a group named 'fleet' already exists"):
+        create_app(str(tmp_path / "e.db"), seed=bad, clock="manual")
+
+
+def test_missing_seed_file_is_a_seed_error(tmp_path: Path) -> None:
+    with pytest.raises(seed_mod.SeedError, match="cannot read the seed file"):
+        create_app(str(tmp_path / "e.db"), seed=tmp_path / "missing.yaml", clock="manual")
