@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import click
@@ -29,12 +30,19 @@ def serve_command(db: str, seed: Path | None, host: str, port: int, api_key: str
     """Serve the emulator: platform API under /beta, admin API under /_emulator,
     enrollment API under /v2. Real clock. Logs one line per request (never keys)."""
     # The one place outside the emulator package that imports it (see the team brief).
+    from reconciler.emulator.seed import SeedError
     from reconciler.emulator.serve import serve
     from reconciler.errors import ReconcileError
 
     try:
         serve(db=db, seed=seed, host=host, port=port, extra_rw_key=api_key,
               emit=lambda line: click.echo(line, err=True))
+    except SeedError as e:
+        # The message starts with file:line:col of the offending entry.
+        raise ReconcileError(str(e), hint="fix the seed; it is applied only when the db is new") from None
+    except sqlite3.Error as e:
+        raise ReconcileError(f"cannot open the emulator db {db}: {e}",
+                             hint="--db must be a SQLite file (it is created if missing)") from None
     except KeyboardInterrupt:
         # Ctrl-C is how a served emulator is stopped: uvicorn has already shut down cleanly.
         click.echo("emulator stopped", err=True)
