@@ -4,6 +4,7 @@ and GitHub Actions (workflow-command annotations)."""
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -14,12 +15,14 @@ from reconciler.errors import Problem, redact
 def display_path(root: Path, file: str, cwd: Path | None = None) -> str:
     """A problem's repository-relative file as the user can open it: relative to the current
     directory when inside it (so editors and GitHub resolve it), else absolute."""
-    cwd = (cwd or Path.cwd()).resolve()
-    full = (root / file).resolve() if file else root.resolve()
-    try:
-        return full.relative_to(cwd).as_posix()
-    except ValueError:
-        return str(full)
+    # abspath, not resolve: show the path as the user reaches it, symlinks and all.
+    here = os.path.abspath(cwd or Path.cwd())
+    full = os.path.abspath(os.path.join(root, file) if file else root)
+    if full == here:
+        return "."
+    if full.startswith(here.rstrip(os.sep) + os.sep):
+        return Path(os.path.relpath(full, here)).as_posix()
+    return full
 
 
 def as_dicts(problems: Sequence[Problem], root: Path) -> list[dict[str, Any]]:

@@ -85,7 +85,10 @@ def _glob_regex(pattern: str) -> re.Pattern[str]:
         else:
             out += re.escape(pattern[i])
             i += 1
-    return re.compile(out + r"\Z")
+    try:
+        return re.compile(out + r"\Z")
+    except re.error:  # e.g. a reversed range `[z-a]`: match the pattern literally instead
+        return re.compile(re.escape(pattern) + r"\Z")
 
 
 def glob_match(pattern: str, rel: str) -> bool:

@@ -205,3 +205,12 @@ def test_no_project_file(tmp_path: Path) -> None:
 def test_load_project_with_a_source(examples: Path) -> None:
     project = load_project(DirSource(examples), examples)
     assert project.root == examples and len(project.sets) == 2
+
+
+def test_symlink_loop_is_a_problem_not_a_crash(tmp_path: Path) -> None:
+    write(tmp_path, {"reconcile.yaml": "target: {emulator: {}}\n"})
+    os.symlink("b.yaml", tmp_path / "a.yaml")
+    os.symlink("a.yaml", tmp_path / "b.yaml")
+    assert problems(tmp_path) == [
+        "a.yaml:1:1: error: cannot read 'a.yaml': Too many levels of symbolic links",
+        "b.yaml:1:1: error: cannot read 'b.yaml': Too many levels of symbolic links"]

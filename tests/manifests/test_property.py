@@ -61,7 +61,8 @@ projects = st.fixed_dictionaries({"target": maybe(st.fixed_dictionaries({}, opti
     "emulator": maybe(st.fixed_dictionaries({}, optional={"db": maybe(st.just("x.db")),
                                                            "seed": maybe(st.just("c.json"))})),
     "base_url": maybe(st.just("https://x.example")), "api_key": st.just("k")}))}, optional={
-    "manifests": maybe(st.lists(st.sampled_from(["**/*.yaml", "*.yml", "../*.yaml"]), max_size=2)),
+    "manifests": maybe(st.lists(st.sampled_from(["**/*.yaml", "*.yml", "../*.yaml", "[z-a]*", "", "**"]),
+                                max_size=2)),
     "defaults": maybe(st.fixed_dictionaries({"rollout": maybe(rollouts)}))})
 
 FIXED_FILES = {"c.json": b'{"max_speed": 1}', "t.txt": b"notes\n", "y.yaml": b"a: [1, 2]\n"}

@@ -61,6 +61,7 @@ def test_format_duration() -> None:
     ("**/*.yaml", "a.yaml", True), ("**/*.yaml", "x/y/a.yaml", True), ("*.yaml", "x/a.yaml", False),
     ("sets/**/*.yml", "sets/a.yml", True), ("sets/**/*.yml", "other/sets/a.yml", False),
     ("amr-[0-9].yaml", "amr-3.yaml", True), ("a?.yaml", "ab.yaml", True), ("./a.yaml", "a.yaml", True),
+    ("[z-a].yaml", "[z-a].yaml", True), ("[!a]b.yaml", "cb.yaml", True), ("a[.yaml", "a[.yaml", True),
 ])
 def test_glob(pattern: str, path: str, matches: bool) -> None:
     assert glob_match(pattern, path) is matches
