@@ -60,7 +60,7 @@ def parse_problems(stdout: str) -> list[ValidationProblem] | None:
 def cell(text: str) -> str:
     """Text safe inside a markdown table cell."""
     return (text.replace("\\", "\\\\").replace("|", "\\|").replace("\r", "")
-            .replace("\n", "<br>").replace("<", "&lt;").replace(">", "&gt;"))
+            .replace("<", "&lt;").replace(">", "&gt;").replace("\n", "<br>"))
 
 
 def file_link(env: RunnerEnv, problem: ValidationProblem) -> str:
@@ -104,30 +104,60 @@ def footer(env: RunnerEnv, command: str, path: str) -> str:
     return "\n<sub>" + " · ".join(bits) + "</sub>"
 
 
-def apply_markdown(path: str, exitcode: int, stdout: str, stderr: str) -> str:
-    """The apply result: the headline numbers when the JSON has them, the whole JSON folded."""
+def apply_markdown(path: str, exitcode: int, stdout: str, stderr: str, artifact: str = "") -> str:
+    """The apply result (`reconcile apply --format json`): counts, one row per rollout, and the
+    devices that did not simply succeed. The full JSON is in the artifact, not the summary."""
     ok = exitcode == 0
     outcome = "succeeded" if ok else f"exit {exitcode}"
-    head = f"### {'✅' if ok else '❌'} reconcile apply `{path}`: {outcome}\n\n"
+    md = f"### {'✅' if ok else '❌'} reconcile apply `{path}`: {outcome}\n\n"
     try:
         data: Any = json.loads(stdout)
     except ValueError:
         data = None
-    lines: list[str] = []
     if isinstance(data, dict):
-        for key in ("state", "rollout_id", "id", "updated", "failed", "deferred", "stale", "rolled_back"):
-            value = data.get(key)
-            if isinstance(value, (str, int, float)) and not isinstance(value, bool):
-                lines.append(f"- **{key}**: {value}")
-            elif isinstance(value, list):
-                lines.append(f"- **{key}**: {len(value)}")
-    body = head + ("\n".join(lines) + "\n\n" if lines else "")
-    if stdout.strip():
-        body += ("<details><summary>apply output (JSON)</summary>\n\n"
-                 f"```json\n{stdout.strip()}\n```\n\n</details>\n")
+        counts = _dict(data.get("summary"))
+        parts = [f"{n} {k.replace('_', ' ')}" for k, n in counts.items() if isinstance(n, int) and n]
+        if parts:
+            md += "**Devices: " + ", ".join(parts) + ".**\n\n"
+        rollouts = [r for r in data.get("rollouts") or [] if isinstance(r, dict)]
+        if rollouts:
+            md += "| Rollout | DeploymentSet | Strategy | Release | State | Updated | Failed |\n"
+            md += "|---|---|---|---|---|---|---|\n"
+            for r in rollouts:
+                st = _dict(r.get("status"))
+                spec = _dict(r.get("spec"))
+                release = f"{r.get('from_version') or '?'} → {r.get('to_version') or '?'}"
+                state = str(st.get("state", "?"))
+                if st.get("message"):
+                    state += f" ({cell(str(st['message']))})"
+                md += (f"| `{cell(str(r.get('id', '')))}` | {cell(str(r.get('deployment_set', '')))} "
+                       f"| {cell(str(spec.get('strategy', '')))} | {cell(release)} | {state} "
+                       f"| {st.get('updated_nodes', '?')}/{st.get('total_nodes', '?')} "
+                       f"| {st.get('failed_nodes', '?')} |\n")
+            md += "\n"
+        ledger = [e for e in data.get("ledger") or [] if isinstance(e, dict)]
+        notable = [e for e in ledger if e.get("state") != "succeeded"]
+        blocked = [b for b in data.get("blocked") or [] if isinstance(b, dict)]
+        if notable or blocked:
+            md += "<details><summary>Devices needing attention</summary>\n\n"
+            for e in notable[:500]:
+                md += (f"- **{cell(str(e.get('device', '?')))}** ({cell(str(e.get('deployment_set', '')))}): "
+                       f"{cell(str(e.get('state', '?')))} {cell(str(e.get('reason') or ''))}\n")
+            for b in blocked[:500]:
+                md += (f"- **{cell(str(b.get('device', '?')))}** ({cell(str(b.get('deployment_set', '')))}): "
+                       f"blocked in the plan, not touched: {cell(str(b.get('reason') or ''))}\n")
+            if len(notable) > 500 or len(blocked) > 500:
+                md += "- … (the rest is in the artifact)\n"
+            md += "\n</details>\n\n"
+    if artifact:
+        md += f"Full result: `apply.json` in the artifact `{artifact}`.\n"
     if not ok and stderr.strip():
-        body += "\n" + failure_markdown("errors", stderr)
-    return body
+        md += "\n" + failure_markdown("errors", stderr)
+    return md
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def drift_markdown(path: str, exitcode: int, stdout: str, stderr: str) -> str:

@@ -254,7 +254,7 @@ def run(inputs: Inputs, env: RunnerEnv, out: TextIO | None = None) -> Outcome:
     a = call("apply", inputs.path, "--plan", str(plan_json), "--auto-approve", "--format", "json",
              *inputs.args)
     (workdir / "apply.json").write_text(a.stdout, encoding="utf-8")
-    append_summary(env, report.apply_markdown(inputs.path, a.code, a.stdout, a.stderr))
+    append_summary(env, report.apply_markdown(inputs.path, a.code, a.stdout, a.stderr, artifact_name))
     if a.code != 0:
         stream.write(annotation("error", _first_line(a.stderr, f"reconcile apply failed (exit {a.code})"),
                                 title="reconcile apply") + "\n")

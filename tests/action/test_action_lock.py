@@ -7,11 +7,15 @@ code. Regenerate with `.venv/bin/python action/update_lock.py`.
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 from importlib import metadata
 from pathlib import Path
 
+import pytest
 import tomllib
+import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
@@ -75,3 +79,23 @@ def test_lock_matches_the_tested_environment() -> None:
         f"not needed: {sorted(set(pins) - set(closure))}; run action/update_lock.py")
     stale = {n: (pins[n], closure[n]) for n in pins if pins[n] != closure[n]}
     assert not stale, f"lock != installed (lock, venv): {stale}; run {sys.executable} action/update_lock.py"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(os.environ.get("RECONCILE_TEST_ACTION_INSTALL") != "1",
+                    reason="downloads from PyPI; set RECONCILE_TEST_ACTION_INSTALL=1 to run")
+def test_install_step_for_real(tmp_path: Path) -> None:
+    """Runs action.yml's `install` step script as written: a fresh venv from the lock plus
+    the package with --no-deps, then `pip check` (the lock is a complete closure)."""
+    action = yaml.safe_load((ROOT / "action.yml").read_text())
+    [step] = [s for s in action["runs"]["steps"] if s.get("id") == "install"]
+    out = tmp_path / "output"
+    out.write_text("")
+    env = {**os.environ, "PYTHON": sys.executable, "ACTION_PATH": str(ROOT), "VENV": str(tmp_path / "venv"),
+           "GITHUB_OUTPUT": str(out)}
+    subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]], env=env,
+                   check=True, timeout=900)
+    python = out.read_text().strip().removeprefix("python=")
+    subprocess.run([python, "-m", "pip", "check"], check=True)
+    result = subprocess.run([python, "-m", "reconciler.ci", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0 and "comment" in result.stdout

@@ -176,8 +176,6 @@ def test_plan_on_pull_request(workspace: Path, tmp_path: Path, github: tuple[Git
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(reason="needs_plan_apply: `reconcile apply` on examples crashed (exit 3, AttributeError "
-                   "in reconciler/platform/writes.py deployments_by_id) when this was written", strict=False)
 def test_apply_on_push(workspace: Path, tmp_path: Path, github: tuple[GitHubState, str]) -> None:
     state, url = github
     run = run_action({"command": "apply", "path": "examples", "api-key": API_KEY},
@@ -189,6 +187,10 @@ def test_apply_on_push(workspace: Path, tmp_path: Path, github: tuple[GitHubStat
     assert {"plan.json", "apply.json"} <= set(artifact["files"])
     json.loads((Path(artifact["path"]) / "apply.json").read_text())
     assert "reconcile apply `examples`: succeeded" in run.summary
+    # One row per rollout, and the offline / never-enrolled devices called out.
+    assert "| lab-canary | canary | v1.4.1 → v1.4.2 | completed" in run.summary
+    assert "| warehouse-amrs | rolling |" in run.summary
+    assert "**amr-spare-01**" in run.summary and "**amr-east-07**" in run.summary
     assert state.requests == []  # no PR, no comment
     _assert_no_secrets(run)
 
