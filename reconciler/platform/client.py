@@ -156,8 +156,12 @@ def _embedded_app(root: Path, target: EmulatorTarget) -> Any:
     # The one place the product reaches the emulator, and only to mount it as an ASGI app:
     # everything after goes over HTTP through the SDK.
     from reconciler.emulator.app import create_app
+    from reconciler.emulator.seed import SeedError
 
     db = root / target.db
     db.parent.mkdir(parents=True, exist_ok=True)
     seed = root / target.seed if target.seed else None
-    return create_app(str(db), seed=seed, api_keys=None)
+    try:
+        return create_app(str(db), seed=seed, api_keys=None)
+    except SeedError as e:  # a bad seed file: the message names file:line:col and the entry
+        raise ReconcileError(f"emulator seed: {e}") from None
