@@ -48,6 +48,8 @@ def normalize_ref(from_rel: str, ref: str) -> str:
     """The lexical part of `resolve`, shared by every source."""
     if not ref or ref.strip() != ref:
         raise SourceError(f"file reference {ref!r} is empty or has surrounding spaces")
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in ref):
+        raise SourceError(f"file reference {ref!r} contains a control character")
     if "\\" in ref:
         raise SourceError(f"file reference {ref!r} must use '/' as the separator")
     if ref.startswith("/") or re.match(r"^[A-Za-z]:", ref):
@@ -108,7 +110,10 @@ class DirSource:
         return str(self.root)
 
     def _inside(self, rel: str) -> str:
-        real = os.path.realpath(os.path.join(self._real_root, rel))
+        try:
+            real = os.path.realpath(os.path.join(self._real_root, rel))
+        except (ValueError, OSError) as e:  # a NUL byte, a name too long
+            raise SourceError(f"cannot use path {rel!r}: {e}") from None
         if real != self._real_root and not real.startswith(self._real_root + os.sep):
             raise SourceError(f"{rel!r} is a symlink that leads outside the repository")
         return real

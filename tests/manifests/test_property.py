@@ -41,7 +41,9 @@ rollouts = st.fixed_dictionaries({}, optional={
 names = st.lists(st.sampled_from(["amr-east-01", "amr-east-02", "lab-*", "fleet", "lab"]), max_size=3)
 config = st.fixed_dictionaries({}, optional={
     "slot": maybe(st.sampled_from(["default", "extra"])),
-    "file": maybe(st.sampled_from(["c.json", "t.txt", "y.yaml", "../c.json", "missing.json", "a.yaml"])),
+    "file": maybe(st.one_of(st.sampled_from(["c.json", "t.txt", "y.yaml", "../c.json", "missing.json",
+                                             "a.yaml", "reconcile.yaml", ".", "/", "c.json/", "./"]),
+                            st.text(max_size=10))),
     "values": maybe(st.dictionaries(st.sampled_from(["max_speed", "docking"]), values, max_size=2))})
 deployment_sets = st.fixed_dictionaries({
     "apiVersion": maybe(st.just("reconciler/v1")), "kind": maybe(st.just("DeploymentSet")),
@@ -59,7 +61,8 @@ deployment_sets = st.fixed_dictionaries({
 })
 projects = st.fixed_dictionaries({"target": maybe(st.fixed_dictionaries({}, optional={
     "emulator": maybe(st.fixed_dictionaries({}, optional={"db": maybe(st.just("x.db")),
-                                                           "seed": maybe(st.just("c.json"))})),
+                                                           "seed": maybe(st.one_of(st.just("c.json"),
+                                                                                   st.text(max_size=8)))})),
     "base_url": maybe(st.just("https://x.example")), "api_key": st.just("k")}))}, optional={
     "manifests": maybe(st.lists(st.sampled_from(["**/*.yaml", "*.yml", "../*.yaml", "[z-a]*", "", "**"]),
                                 max_size=2)),
