@@ -7,6 +7,7 @@ diagnostics) and nothing else.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -37,18 +38,27 @@ def live_key(live: LiveState, inst: LiveInstance) -> str:
     platform instance with the same values written with other whitespace or key order (the
     dashboard's, another tool's) is the same content, so devices holding it are unchanged and
     it is reused rather than duplicated."""
+    return _semantic(live, inst)[0]
+
+
+def _semantic(live: LiveState, inst: LiveInstance) -> tuple[str, Any]:
     assert inst.data is not None
     schema = live.schemas.get(inst.config_schema_id)
     fmt = inst.format or (schema.instance_format if schema else "text")
-    data = inst.data
-    if fmt in ("json", "jsonc", "yaml"):
-        value = C.parse(data, fmt)
-        if value is not data:
-            try:
-                data = C.canonical(value, fmt)
-            except (C.ContentError, TypeError, ValueError):
-                data = inst.data
-    return C.content_key(inst.config_schema_id, inst.slot_key, data)
+    return _semantic_of(inst.config_schema_id, inst.slot_key, fmt, inst.data)
+
+
+@functools.lru_cache(maxsize=4096)
+def _semantic_of(schema_id: str, slot_key: str, fmt: str, data: str) -> tuple[str, Any]:
+    # Cached: ten thousand devices usually share a handful of distinct instances.
+    value = C.parse(data, fmt)
+    canonical = data
+    if fmt in ("json", "jsonc", "yaml") and value is not data:
+        try:
+            canonical = C.canonical(value, fmt)
+        except (C.ContentError, TypeError, ValueError):
+            canonical = data
+    return C.content_key(schema_id, slot_key, canonical), value
 
 
 def _live_configs(live: LiveState, dep: LiveDeployment | None) -> dict[tuple[str, str], tuple[str, Any]]:
@@ -64,8 +74,7 @@ def _live_configs(live: LiveState, dep: LiveDeployment | None) -> dict[tuple[str
         ctype = live.config_types.get(inst.config_type_id)
         slug = (schema.config_type_slug if schema and schema.config_type_slug
                 else (ctype.slug if ctype else "?"))
-        fmt = inst.format or (schema.instance_format if schema else "text")
-        out[(slug, inst.slot_key)] = (live_key(live, inst), C.parse(inst.data, fmt))
+        out[(slug, inst.slot_key)] = _semantic(live, inst)
     return out
 
 
@@ -77,8 +86,23 @@ def _instance_keys(live: LiveState, dep: LiveDeployment) -> set[str]:
     return keys
 
 
-def _diffs(live_cfg: Mapping[tuple[str, str], tuple[str, Any]],
-           dd: D.DesiredDevice) -> tuple[ConfigDiff, ...]:
+DiffCache = dict[tuple[Any, ...], tuple[ConfigDiff, ...]]
+
+
+def _diffs(live_cfg: Mapping[tuple[str, str], tuple[str, Any]], dd: D.DesiredDevice,
+           cache: DiffCache | None = None) -> tuple[ConfigDiff, ...]:
+    # Devices with the same live and desired content have the same diffs: computed once.
+    sig = (tuple(sorted((k, v[0]) for k, v in live_cfg.items())), tuple(c.key for c in dd.configs))
+    if cache is not None and sig in cache:
+        return cache[sig]
+    result = _diffs_of(live_cfg, dd)
+    if cache is not None:
+        cache[sig] = result
+    return result
+
+
+def _diffs_of(live_cfg: Mapping[tuple[str, str], tuple[str, Any]],
+              dd: D.DesiredDevice) -> tuple[ConfigDiff, ...]:
     want = {(c.config_type, c.slot_key): c for c in dd.configs}
     out: list[ConfigDiff] = []
     for k in sorted(set(live_cfg) | set(want)):
@@ -95,7 +119,8 @@ def _is_ours(dep: LiveDeployment) -> bool:
 
 
 def plan_device(dd: D.DesiredDevice, live: LiveState,
-                diagnostics: Mapping[str, tuple[str, ...]] | None = None) -> DeviceChange:
+                diagnostics: Mapping[str, tuple[str, ...]] | None = None,
+                diff_cache: DiffCache | None = None) -> DeviceChange:
     dev = dd.device
     if dev is None:
         return _blocked(dd, D.DEVICE_UNKNOWN, f"device {dd.name!r} is named in DeploymentSet "
@@ -115,7 +140,7 @@ def plan_device(dd: D.DesiredDevice, live: LiveState,
         current_version = live.releases[current_release].version
     live_cfg = _live_configs(live, target)
     want_keys = {c.key for c in dd.configs}
-    diffs = _diffs(live_cfg, dd)
+    diffs = _diffs(live_cfg, dd, diff_cache)
     staged = live.staged_deployments(dev.id)
     base = DeviceChange(
         device=dd.name, device_id=dev.id, action="noop", deployment_set=dd.deployment_set,
@@ -165,7 +190,8 @@ def plan_from(desired: D.Desired, live: LiveState, *,
               commit: str | None = None, target: str = "", created_at: str = "") -> Plan:
     """The plan for `desired` against `live`: one DeviceChange per desired device, sorted by
     name, and the config instances the changes need (reusing identical live ones)."""
-    changes = [plan_device(dd, live, diagnostics) for dd in desired.devices]
+    cache: DiffCache = {}
+    changes = [plan_device(dd, live, diagnostics, cache) for dd in desired.devices]
     existing: dict[str, str] = {}
     exact: set[str] = set()
     for inst in sorted(live.instances.values(), key=lambda i: i.id):
@@ -210,15 +236,6 @@ def _fingerprint(dd: D.DesiredDevice) -> tuple[Any, ...]:
     return (dd.release_version, dd.activation, tuple(c.key for c in dd.configs), dd.blocked)
 
 
-def needs_recent_instances(desired_versions: set[str]) -> Any:
-    """For `read_live_state`: the desired releases' schemas, whose most recent instances are
-    read too (an instance created but never deployed is reused, not created twice)."""
-    def pick(state: LiveState) -> list[str]:
-        return sorted({sid for r in state.releases.values() if r.version in desired_versions
-                       for sid in r.schema_ids})
-    return pick
-
-
 def desired_versions(project: Project) -> list[str]:
     versions = {ds.release for ds in project.sets}
     versions |= {o.release for ds in project.sets for o in ds.overrides if o.release}
@@ -228,9 +245,8 @@ def desired_versions(project: Project) -> list[str]:
 async def read_for(project: Project, platform: Platform, *, extra: Project | None = None,
                    progress: Progress | None = None, deployments: bool = True) -> LiveState:
     versions = set(desired_versions(project)) | (set(desired_versions(extra)) if extra else set())
-    recent = needs_recent_instances(versions) if deployments else None
     return await read_live_state(platform, release_versions=sorted(versions), progress=progress,
-                                 recent_instances_for=recent, with_deployments=deployments)
+                                 with_deployments=deployments)
 
 
 def now() -> str:

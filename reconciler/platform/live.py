@@ -5,7 +5,9 @@ ceil(N/100) + ceil(D/100) + ceil(I/100) pages plus a handful for groups, config 
 releases and schemas. The first page of each list asks for `total_count`; the rest are
 then fetched concurrently (bounded by the Platform's semaphore).
 
-SDK 0.11.0 returns list items as plain dicts (its list models are not rebuilt after
+Lists are read as raw JSON through the SDK (`with_raw_response`): the SDK still builds the
+request, sends the headers and maps errors, but no models are constructed per item. SDK
+0.11.0 returns list items as plain dicts anyway (its list models are not rebuilt after
 import) while `retrieve` returns models, so every field access goes through `_get`.
 """
 
@@ -142,6 +144,18 @@ class LiveState:
 
     def staged_deployments(self, device_id: str) -> list[LiveDeployment]:
         return [d for d in self.deployments_of(device_id) if d.target_status == "staged"]
+
+
+def _list(resource: Any) -> Callable[..., Awaitable[Any]]:
+    """A resource's `list` returning the page as plain JSON: building the SDK's models for
+    ten thousand items costs more CPU than the rest of planning, and nothing here needs them."""
+    raw = resource.with_raw_response.list
+
+    async def call(**params: Any) -> Any:
+        response = await raw(**params)
+        return await response.json()
+
+    return call
 
 
 def _get(obj: Any, name: str, default: Any = None) -> Any:
@@ -308,86 +322,98 @@ def _device(d: Any) -> LiveDevice:
 
 async def read_live_state(platform: Platform, *, release_versions: Sequence[str] = (),
                           progress: Progress | None = None,
-                          recent_instances_for: Callable[[LiveState], Sequence[str]] | None = None,
-                          with_deployments: bool = True) -> LiveState:
+                          recent_instances: bool = True, with_deployments: bool = True) -> LiveState:
     """Read everything the planner needs.
 
     `release_versions`: the releases the manifests ask for (their schemas are read with
     their documents). `with_deployments=False` skips deployments and config instances (for
-    checks that need names, not content: `validate --online`). `recent_instances_for(state)`
-    may name schema ids whose most recent instances (one page each) should be read too, so
-    an instance created but never deployed (e.g. by an apply that stopped early) is still
-    reused rather than created twice.
+    checks that need names, not content: `validate --online`). `recent_instances` also reads
+    the newest 100 instances of the desired schemas (one request).
     """
+    tasks: list[asyncio.Task[Any]] = []
+    try:
+        return await _read(platform, sorted(set(release_versions)), progress, recent_instances,
+                           with_deployments, tasks)
+    finally:
+        for t in tasks:  # on an error, stop the reads still in flight
+            if not t.done():
+                t.cancel()
+
+
+async def _read(platform: Platform, versions: list[str], progress: Progress | None, recent_instances: bool,
+                with_deployments: bool, tasks: list[asyncio.Task[Any]]) -> LiveState:
+    def task(coro: Awaitable[list[Any]]) -> asyncio.Task[list[Any]]:
+        t = asyncio.ensure_future(coro)
+        tasks.append(t)
+        return t
+
     start = platform.requests
     s = platform.sdk
-    groups_f = read_all(platform, s.groups.list, what="reading groups", order_by=["id:asc"])
-    types_f = read_all(platform, s.config_types.list, what="reading config types", order_by=["id:asc"])
-    devices_f = read_all(platform, s.devices.list, what="reading devices", progress=progress,
-                         expand=["current_deployment", "current_release"], order_by=["id:asc"])
-    deps_f = read_all(platform, s.deployments.list, what="reading deployments", progress=progress,
-                      expand=["config_instances"], target_status=list(LIVE_TARGETS), order_by=["id:asc"])
-    if not with_deployments:
-        deps_f.close()  # never awaited: no request is made
-        deps_f = _nothing()
-    groups_raw, types_raw, devices_raw, deps_raw = await asyncio.gather(groups_f, types_f, devices_f, deps_f)
 
-    groups = {g.id: g for g in map(_group, groups_raw)}
-    types = {t.id: t for t in map(_config_type, types_raw)}
+    # Everything that depends on nothing starts at once; the rest as soon as its input is in.
+    groups_t = task(read_all(platform, _list(s.groups), what="reading groups", order_by=["id:asc"]))
+    types_t = task(read_all(platform, _list(s.config_types), what="reading config types",
+                            order_by=["id:asc"]))
+    devices_t = task(read_all(platform, _list(s.devices), what="reading devices", progress=progress,
+                              expand=["current_deployment", "current_release"], order_by=["id:asc"]))
+    deps_t = task(
+        read_all(platform, _list(s.deployments), what="reading deployments", progress=progress,
+                 expand=["config_instances"], target_status=list(LIVE_TARGETS), order_by=["id:asc"])
+        if with_deployments else _nothing())
+    # The desired releases with their schemas; other releases are known from the devices'
+    # `current_release` expansion (id and version are all the planner needs of them).
+    wanted = [_release(r) for r in await read_by_ids_filter(
+        platform, _list(s.releases), "version", versions, what="reading releases", expand=["config_schemas"])]
+    schema_ids = sorted({sid for r in wanted for sid in r.schema_ids})
+    schemas_t = task(read_by_ids(platform, _list(s.config_schemas), schema_ids, what="reading config schemas",
+                                 expand=["documents"]))
+    # The newest instances of the desired schemas (one request): an instance created but never
+    # deployed (an apply that stopped early) is still found and reused, not created twice.
+    recent_t = task(
+        _recent_instances(platform, schema_ids) if with_deployments and recent_instances else _nothing())
+
+    types = {t.id: t for t in map(_config_type, await types_t)}
     slugs = {t.id: t.slug for t in types.values()}
-    devices = {d.name: d for d in map(_device, devices_raw)}
-    deployments = {d.id: d for d in map(_deployment, deps_raw)}
+    groups = {g.id: g for g in map(_group, await groups_t)}
+    devices = {d.name: d for d in map(_device, await devices_t)}
+    deployments = {d.id: d for d in map(_deployment, await deps_t)}
     by_device: dict[str, list[str]] = {}
     for dep in deployments.values():
         by_device.setdefault(dep.device_id, []).append(dep.id)
-
-    # Releases: the desired versions and every release a live deployment or device is on.
-    release_ids = {d.release_id for d in deployments.values()}
-    release_ids |= {d.current_release_id for d in devices.values() if d.current_release_id}
-    rel_by_version = read_by_ids_filter(platform, s.releases.list, "version", sorted(set(release_versions)),
-                                        what="reading releases", expand=["config_schemas"])
-    rel_by_id = read_by_ids(platform, s.releases.list, release_ids, what="reading releases",
-                            expand=["config_schemas"])
-    a, b = await asyncio.gather(rel_by_version, rel_by_id)
-    releases = {r.id: r for r in map(_release, [*a, *b])}
-
-    # Schemas: documents only for the desired releases (only those are validated against).
-    desired_ids = {sid for r in releases.values() if r.version in release_versions for sid in r.schema_ids}
-    other_ids = {sid for r in releases.values() for sid in r.schema_ids} - desired_ids
-    with_docs = read_by_ids(platform, s.config_schemas.list, desired_ids, what="reading config schemas",
-                            expand=["documents"])
-    without_docs = read_by_ids(platform, s.config_schemas.list, other_ids, what="reading config schemas")
-    a, b = await asyncio.gather(with_docs, without_docs)
-    schemas = {x.id: x for x in (_schema(raw, slugs) for raw in [*a, *b])}
-
     instance_ids = {i for d in deployments.values() for i in d.instance_ids}
-    raw_instances = await read_by_ids(platform, s.config_instances.list, instance_ids, progress=progress,
-                                      what="reading config instances", expand=["content"])
-    instances = {i.id: i for i in map(_instance, raw_instances)}
-    state = LiveState(devices=devices, groups=groups, config_types=types, releases=releases, schemas=schemas,
-                      deployments=deployments, instances=instances,
-                      by_device={k: tuple(v) for k, v in by_device.items()})
-    if recent_instances_for is not None:
-        extra_schema_ids = sorted(set(recent_instances_for(state)))
-
-        async def recent(schema_id: str) -> list[Any]:
-            page = await platform.read(lambda: s.config_instances.list(
-                config_schema_id=[schema_id], expand=["content"], order_by=["created_at:desc"],
-                limit=PAGE, offset=0), what="reading config instances")
-            return list(_get(page, "data", []) or [])
-
-        for raw_list in await asyncio.gather(*(recent(x) for x in extra_schema_ids)):
-            for inst in map(_instance, raw_list):
-                instances.setdefault(inst.id, inst)
+    instances_t = task(read_by_ids(platform, _list(s.config_instances), instance_ids,
+                                                  progress=progress, what="reading config instances",
+                                                  expand=["content"]))
+    releases = {r.id: r for r in wanted}
+    for d in devices.values():
+        if d.current_release_id and d.current_release_id not in releases:
+            releases[d.current_release_id] = LiveRelease(d.current_release_id,
+                                                         d.current_release_version or "", ())
+    unknown = {d.release_id for d in deployments.values()} - set(releases)  # e.g. staged for another release
+    for r in await read_by_ids(platform, _list(s.releases), unknown, what="reading releases"):
+        releases.setdefault(_str(r, "id"), _release(r))
+    schemas = {x.id: x for x in (_schema(raw, slugs) for raw in await schemas_t)}
+    instances = {i.id: i for i in map(_instance, await instances_t)}
+    for inst in map(_instance, await recent_t):
+        instances.setdefault(inst.id, inst)
     return LiveState(devices=devices, groups=groups, config_types=types, releases=releases, schemas=schemas,
                      deployments=deployments, instances=instances, requests=platform.requests - start,
-                     by_device=state.by_device)
+                     by_device={k: tuple(v) for k, v in by_device.items()})
+
+
+async def _recent_instances(platform: Platform, schema_ids: Sequence[str]) -> list[Any]:
+    if not schema_ids:
+        return []
+    page = await platform.read(lambda: _list(platform.sdk.config_instances)(
+        config_schema_id=list(schema_ids), expand=["content"], order_by=["created_at:desc"], limit=PAGE,
+        offset=0), what="reading config instances")
+    return list(_get(page, "data", []) or [])
 
 
 async def read_recent_failures(platform: Platform) -> list[LiveDeployment]:
     """The 100 most recent failed deployments (one request; failed ones are archived, so
     `read_live_state` does not see them): enough to tell which devices' last attempt failed."""
-    page = await platform.read(lambda: platform.sdk.deployments.list(
+    page = await platform.read(lambda: _list(platform.sdk.deployments)(
         error_status=["failed"], order_by=["created_at:desc"], limit=PAGE, offset=0),
         what="reading deployments")
     return [_deployment(d) for d in (_get(page, "data", []) or [])]
