@@ -141,7 +141,8 @@ async def naive_read(url: str) -> tuple[int, float, float]:
             offset += 100
         seen_instances: set[str] = set()
         for device_id in ids:
-            device = await client.devices.retrieve(device_id, expand=["current_deployment", "current_release"])
+            device = await client.devices.retrieve(device_id,
+                                                   expand=["current_deployment", "current_release"])
             requests += 1
             if device.current_deployment is None:
                 continue
@@ -156,7 +157,8 @@ async def naive_read(url: str) -> tuple[int, float, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--devices", type=int, default=10_000)
     parser.add_argument("--overrides", type=int, default=100)
     parser.add_argument("--no-naive", action="store_true", help="skip the naive baseline")
@@ -195,8 +197,9 @@ def main() -> None:
     print(f"reconcile plan over loopback: {r['devices']} devices, {r['deployments']} live deployments, "
           f"{r['instances']} distinct live instances, 3 DeploymentSets, {args.overrides} overrides")
     print(f"  server start + seed: {startup:.1f} s")
-    print(f"  plan: {s['deploy']} deploy, {s['upgrade']} upgrade, {s['noop']} unchanged, {s['blocked']} blocked, "
-          f"{s['instances_to_create']} instances to create; {r['validations']} schema validations")
+    print(f"  plan: {s['deploy']} deploy, {s['upgrade']} upgrade, {s['noop']} unchanged, "
+          f"{s['blocked']} blocked, {s['instances_to_create']} instances to create; "
+          f"{r['validations']} schema validations")
     print(f"  requests: {logged} (emulator log; client counted {r['made']}); minimum {minimum} "
           f"({r['pages']} list pages + {fixed}); ratio {logged / minimum:.3f}")
     print(f"  client: {r['cpu']:.2f} CPU s ({r['wall']:.2f} s wall) to read and plan; rendering "
