@@ -416,7 +416,8 @@ async def execute(plan: Plan, platform: Platform, *, root: Path, clock: Clock,
     keys = {k for r in rollouts if r.will_write() for c in r.changes for k in c.instance_keys}
     instances = [i for i in plan.instances if i.key in keys]
     if instances:
-        reporter.note("*", f"config instances: {sum(1 for i in instances if not i.existing_id)} to create")
+        n = sum(1 for i in instances if not i.existing_id)
+        reporter.note("apply", f"config instances: {n} to create")
     ids = await writes.ensure_instances(platform, instances)
     for r in rollouts:
         r.instance_ids = ids

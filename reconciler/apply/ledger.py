@@ -60,6 +60,7 @@ def render_text(entries: list[LedgerEntry]) -> str:
     for e in sorted(entries, key=lambda x: (x.deployment_set, x.wave or 0, x.device)):
         wave = f"wave {e.wave:<3}" if e.wave else "        "
         detail = f"  {e.reason}" if e.reason else ""
-        lines.append(f"  {e.device:<{width}}  {e.state:<13} {e.deployment_set:<{set_width}}  {wave}{detail}")
+        line = f"  {e.device:<{width}}  {e.state:<13} {e.deployment_set:<{set_width}}  {wave}{detail}"
+        lines.append(line.rstrip())
     summary = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in counts(entries).items() if n)
     return "Ledger:\n" + "\n".join(lines) + f"\n{summary}"
