@@ -8,6 +8,7 @@ cut to GitHub's 65,536-character limit without breaking code fences or <details>
 
 from __future__ import annotations
 
+import posixpath
 import re
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -38,7 +39,7 @@ class CommentResult:
 def marker_for(path: str) -> str:
     """The hidden marker for a project path. Percent-encoding keeps `-->` (and any other
     odd character in a path) from ending the HTML comment early."""
-    normalized = path.strip().strip("/") or "."
+    normalized = posixpath.normpath(path.strip().replace("\\", "/")).strip("/") or "."
     return f"<!-- reconcile:plan path={quote(normalized, safe='/._~+@')} -->"
 
 

@@ -53,6 +53,9 @@ def test_one_comment_per_path(github: tuple[GitHubState, str]) -> None:
     assert "east plan v2" in bodies[0] and "west plan" in bodies[1]
     # A path that is a prefix of another path has its own marker.
     assert gh.marker_for("fleet") != gh.marker_for("fleet/east")
+    # Spellings of the same path share one comment.
+    assert gh.marker_for("./fleet/east/") == gh.marker_for("fleet/east") == gh.marker_for("fleet//east")
+    assert gh.marker_for("") == gh.marker_for(".") == gh.marker_for("./") == "<!-- reconcile:plan path=. -->"
 
 
 def test_pages_through_more_than_100_comments(github: tuple[GitHubState, str]) -> None:

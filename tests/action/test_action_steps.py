@@ -7,8 +7,9 @@ The workspace is a real git repository holding a copy of `examples/` (the emulat
 project: `reconcile.yaml` says `target: {emulator: ...}`, so plan/apply reach the embedded
 emulator through the SDK, state in a SQLite file inside the copy).
 
-Tests marked `needs_plan_apply` depend on `reconcile plan` / `reconcile apply` and the
-examples' seed having landed; until then they skip with the reason shown.
+The lines marked `needs_plan_apply` depend on `reconcile plan` / `reconcile apply` / `reconcile
+drift` and the examples' seed. They skipped while those were being built; they have landed, so
+a regression there now fails these tests instead of skipping them.
 """
 
 from __future__ import annotations
@@ -71,11 +72,10 @@ def _assert_no_secrets(run: ActionRun) -> None:
 
 
 def _require_plan_apply(run: ActionRun) -> None:
-    """Skip (not fail) while the commands this depends on are still being built."""
-    if "not implemented yet" in run.log:
-        pytest.skip("needs_plan_apply: reconcile plan/apply not landed yet")
-    if "seed.yaml' does not exist" in run.log:
-        pytest.skip("needs_plan_apply: examples/seed.yaml not landed yet")
+    """needs_plan_apply: the commands and the examples' seed are there (they were being built
+    in parallel with this action; this used to skip)."""
+    assert "not implemented yet" not in run.log, run.log
+    assert "seed.yaml' does not exist" not in run.log, run.log
 
 
 def _break(ws: Path, n: int) -> list[str]:
