@@ -157,3 +157,26 @@ async def test_faults_over_a_real_server(emu: Harness, base_transport: tuple[str
         assert_error_envelope(first, 429)
         assert first.headers["retry-after"] == "3"
         assert (await client.get("/beta/devices")).status_code == 200
+
+
+async def test_rules_budget_and_log_are_shared_by_apps_on_one_db(emu: Harness) -> None:
+    """Two app instances over one db file (as two processes would be): rules set through one
+    apply to the other, a `times` budget is spent once across both, and both log to one log."""
+    from reconciler.emulator.app import create_app
+
+    other = create_app(emu.db)
+    try:
+        clients = [httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://emulator.local",
+                                     headers={"X-API-Key": RW_KEY, "Miru-Version": VERSION})
+                   for app in (emu.app, other)]
+        await clients[0].delete("/_emulator/requests")
+        await put_faults(clients[0], [{"path": "/beta/groups", "status": 500, "times": 3}])
+        statuses = [(await clients[i % 2].get("/beta/groups")).status_code for i in range(6)]
+        assert statuses == [500, 500, 500, 200, 200, 200]
+        assert (await clients[1].get("/_emulator/faults")).json()["rules"][0]["fired"] == 3
+        log = (await clients[1].get("/_emulator/requests", params={"path": "/beta"})).json()
+        assert log["by_route"] == {"GET /beta/groups": 6}
+        for client in clients:
+            await client.aclose()
+    finally:
+        other.state.store.conn.close()
