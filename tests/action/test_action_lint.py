@@ -158,3 +158,14 @@ def test_pre_commit_hook() -> None:
     assert re.search(hook["files"], "fleet/deploymentsets/a.yaml")
     assert re.search(hook["files"], "reconcile.yml")
     assert not re.search(hook["files"], "README.md")
+
+
+def test_actionlint_checks_action_metadata_through_uses_dot(tmp_path: Path) -> None:
+    # actionlint loads ./action.yml for `uses: ./`, so a malformed action.yml fails the lint.
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    (tmp_path / "action.yml").write_text(ACTION.read_text().replace("\nruns:\n", "\nrunz:\n"))
+    wf = tmp_path / ".github" / "workflows" / "w.yml"
+    wf.parent.mkdir(parents=True)
+    wf.write_text(USES_SELF.sub("uses: ./", WORKFLOWS[0].read_text()))
+    result = _lint([wf], tmp_path)
+    assert result.returncode == 1 and '"runs.using" is missing' in result.stdout
