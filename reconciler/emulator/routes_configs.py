@@ -101,32 +101,45 @@ def schema_digest(language: str, fmt: str, instance_format: str, slots: list[dic
     return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def normalize_slots(raw: Any, slug: str, instance_format: str) -> list[dict[str, Any]]:
+def normalize_slots(raw: Any, slug: str, schema_format: str, *, strict: bool) -> list[dict[str, Any]]:
+    """The schema's slots. Omitted: one required `default` slot at
+    /srv/miru/configs/<slug>.<json|yaml>. `strict` (the API) needs every slot field; seeds
+    may leave out name (the key), filepath (the default path) and required (true)."""
+    ext = "yaml" if schema_format == "yaml" else "json"
     if raw is None:
-        raw = [{"key": "default"}]
+        return [{"key": "default", "name": "Default", "filepath": f"/srv/miru/configs/{slug}.{ext}",
+                 "required": True}]
     if not isinstance(raw, list) or not raw:
         raise invalid("instance_slots must be a non-empty list", field="instance_slots")
     slots: list[dict[str, Any]] = []
-    keys: set[str] = set()
     for i, slot in enumerate(raw):
+        where = f"instance_slots[{i}]"
         if not isinstance(slot, dict) or not isinstance(slot.get("key"), str):
-            raise invalid(f"instance_slots[{i}] needs a string key", field=f"instance_slots[{i}].key")
+            raise invalid(f"{where} needs a string key", field=f"{where}.key")
+        if strict:
+            missing = [f for f in ("name", "filepath", "required") if f not in slot]
+            if missing:
+                raise invalid(f"{where} needs {', '.join(missing)}", field=f"{where}.{missing[0]}")
         key = slot["key"]
         if not SLOT_KEY.match(key) or len(key) > 128:
-            raise unprocessable(f"slot key {key!r} must match ^[a-z0-9][a-z0-9_-]*$",
-                                field=f"instance_slots[{i}].key")
-        if key in keys:
-            raise unprocessable(f"duplicate slot key {key!r}", field=f"instance_slots[{i}].key")
-        keys.add(key)
-        filepath = slot.get("filepath") or f"/srv/miru/configs/{slug}.{EXTENSIONS[instance_format]}"
-        slots.append({"key": key, "name": str(slot.get("name") or key), "filepath": str(filepath),
+            raise unprocessable(f"slot key {key!r} must match ^[a-z0-9][a-z0-9_-]*$ (at most 128 chars)",
+                                field=f"{where}.key")
+        filepath = str(slot.get("filepath") or f"/srv/miru/configs/{slug}.{ext}")
+        if not filepath.startswith("/"):
+            raise unprocessable(f"slot filepath {filepath!r} must be absolute", field=f"{where}.filepath")
+        for other in slots:
+            if other["key"] == key:
+                raise unprocessable(f"duplicate slot key {key!r}", field=f"{where}.key")
+            if other["filepath"] == filepath:
+                raise unprocessable(f"duplicate slot filepath {filepath!r}", field=f"{where}.filepath")
+        slots.append({"key": key, "name": str(slot.get("name") or key), "filepath": filepath,
                       "required": bool(slot.get("required", True))})
     return slots
 
 
 def create_schema(conn: sqlite3.Connection, type_row: sqlite3.Row, *, language: str, fmt: str,
                   instance_format: str | None, slots: Any, documents: list[dict[str, Any]],
-                  at: float, label: str | None = None) -> sqlite3.Row:
+                  at: float, label: str | None = None, strict: bool = True) -> sqlite3.Row:
     """Create a config schema, or return the existing one with the same digest for the type."""
     if language not in LANGUAGES:
         raise unprocessable(f"unknown language {language!r}", field="language", allowed=list(LANGUAGES))
@@ -136,7 +149,7 @@ def create_schema(conn: sqlite3.Connection, type_row: sqlite3.Row, *, language: 
     if instance_format not in INSTANCE_FORMATS:
         raise unprocessable(f"unknown instance_format {instance_format!r}", field="instance_format",
                             allowed=list(INSTANCE_FORMATS))
-    norm_slots = normalize_slots(slots, type_row["slug"], instance_format)
+    norm_slots = normalize_slots(slots, type_row["slug"], fmt, strict=strict)
     docs = []
     for i, doc in enumerate(documents):
         if not isinstance(doc, dict) or not isinstance(doc.get("data"), str):

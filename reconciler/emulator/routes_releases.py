@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Sequence
 from typing import Any
@@ -34,8 +35,9 @@ def create_release(conn: sqlite3.Connection, version: str, schema_ids: Sequence[
     if conn.execute("SELECT 1 FROM releases WHERE version = ?", (version,)).fetchone():
         raise conflict(f"release version {version!r} already exists", code="version_taken", version=version)
     seen_types: dict[str, str] = {}
-    for schema_id in schema_ids:
-        row = conn.execute("SELECT id, config_type_id FROM config_schemas WHERE id = ?",
+    filepaths: dict[str, str] = {}
+    for schema_id in dict.fromkeys(schema_ids):
+        row = conn.execute("SELECT id, config_type_id, slots FROM config_schemas WHERE id = ?",
                            (schema_id,)).fetchone()
         if row is None:
             raise unprocessable(f"config schema {schema_id!r} does not exist", field="config_schema_ids",
@@ -44,6 +46,12 @@ def create_release(conn: sqlite3.Connection, version: str, schema_ids: Sequence[
             raise unprocessable("a release holds at most one config schema per config type",
                                 field="config_schema_ids", config_type_id=row["config_type_id"])
         seen_types[row["config_type_id"]] = schema_id
+        for slot in json.loads(row["slots"]):
+            other = filepaths.setdefault(slot["filepath"], schema_id)
+            if other != schema_id:
+                raise unprocessable(f"slot filepath {slot['filepath']!r} is used by two config schemas "
+                                    "of the release", field="config_schema_ids", filepath=slot["filepath"],
+                                    config_schema_ids=[other, schema_id])
     release_id = new_id("rls")
     conn.execute("INSERT INTO releases VALUES (?, ?, ?, ?, ?)", (release_id, version, git_commit_id, at, at))
     conn.executemany("INSERT INTO release_schemas VALUES (?, ?, ?)",

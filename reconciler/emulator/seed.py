@@ -254,7 +254,8 @@ def _schemas(conn: sqlite3.Connection, entries: list[dict[str, Any]], types: dic
         with _entry("config_schemas", i):
             row = create_schema(conn, types[s["config_type"]], language=s.get("language", "jsonschema"),
                                 fmt=fmt, instance_format=s.get("instance_format"), slots=s.get("slots"),
-                                documents=_document_text(s, fmt, base, where), at=at, label=label)
+                                documents=_document_text(s, fmt, base, where), at=at, label=label,
+                                strict=False)
         if s.get("id"):
             # A fixed id makes seeds reproducible (tests refer to schemas by id).
             conn.execute("UPDATE config_schemas SET id = ? WHERE id = ?", (s["id"], row["id"]))

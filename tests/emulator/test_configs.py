@@ -140,3 +140,37 @@ async def test_group_tree_move_and_cycles(emu: Harness) -> None:
     assert renamed.name == "warehouse-east"
     by_name = items(await sdk.groups.list(limit=100, order_by=["name:asc"]))
     assert [g["name"] for g in by_name] == ["dock", "fleet", "warehouse-east"]
+
+
+async def test_default_slot_and_slot_rules(emu: Harness) -> None:
+    sdk = emu.sdk()
+    await sdk.config_types.create(name="Nav", slug="nav")
+    docs = [{"name": "n.yaml", "data": "type: object"}]
+    schema = await sdk.config_schemas.create(config_type_ref={"slug": "nav"}, language="jsonschema",
+                                             format="yaml", documents=docs)
+    slot = schema.instance_slots[0]
+    assert (slot.key, slot.name, slot.filepath, slot.required) == (
+        "default", "Default", "/srv/miru/configs/nav.yaml", True)
+    assert schema.instance_format == "yaml"
+    async with emu.http() as http:
+        base = {"config_type_ref": {"slug": "nav"}, "language": "opaque", "format": "json", "documents": []}
+        r = await http.post("/config_schemas", json={**base, "instance_slots": [{"key": "a"}]})
+        assert r.status_code == 400  # name, filepath and required are required in the API
+        two = [{"key": "a", "name": "A", "filepath": "/x", "required": True},
+               {"key": "b", "name": "B", "filepath": "/x", "required": False}]
+        r = await http.post("/config_schemas", json={**base, "instance_slots": two})
+        assert r.status_code == 422 and r.json()["error"]["params"]["field"] == "instance_slots[1].filepath"
+
+
+async def test_release_slot_filepaths_must_not_clash(emu: Harness) -> None:
+    sdk = emu.sdk()
+    ids = []
+    for slug in ("left", "right"):
+        await sdk.config_types.create(name=slug, slug=slug)
+        s = await sdk.config_schemas.create(
+            config_type_ref={"slug": slug}, language="opaque", format="json", documents=[],
+            instance_slots=[{"key": "default", "name": "D", "filepath": "/srv/same.txt", "required": True}])
+        ids.append(s.id)
+    with pytest.raises(sdk_mod.UnprocessableEntityError) as info:
+        await sdk.releases.create(version="v1", config_schema_ids=ids)
+    assert info.value.body["error"]["params"]["filepath"] == "/srv/same.txt"  # type: ignore[index]
