@@ -105,9 +105,9 @@ def _parse_rule(i: int, raw: Any) -> Rule:
         raise InvalidRules(f"{where}: unknown field(s): {', '.join(sorted(unknown))}")
 
     def number(name: str, default: float | None, lo: float, hi: float | None) -> float | None:
-        value = raw.get(name, default)
-        if value is None:
-            return None
+        value = raw.get(name)
+        if value is None:  # omitted or null: the default
+            return default
         if isinstance(value, bool) or not isinstance(value, int | float) or value < lo or (
                 hi is not None and value > hi):
             bound = f"between {lo} and {hi}" if hi is not None else f">= {lo}"

@@ -94,6 +94,8 @@ async def test_rate_zero_never_fires_and_rate_one_always(emu: Harness, http: htt
     assert {(await http.get("/beta/devices")).status_code for _ in range(10)} == {200}
     await put_faults(http, [{"path": "/beta/devices", "status": 500, "rate": 1}])
     assert {(await http.get("/beta/devices")).status_code for _ in range(10)} == {500}
+    state = await put_faults(http, [{"path": "/beta/devices", "status": 500, "rate": None, "latency": None}])
+    assert (state["rules"][0]["rate"], state["rules"][0]["latency"]) == (1.0, 0.0)  # null = the default
 
 
 async def test_commit_then_fail_leaves_the_write_in_place(emu: Harness, http: httpx.AsyncClient) -> None:
