@@ -150,7 +150,7 @@ def test_example_workflows_pin_actions_and_scope_tokens() -> None:
     assert "schedule" in drift[True]
 
 
-def test_pre_commit_hook() -> None:
+def test_pre_commit_hook(tmp_path: Path) -> None:
     hooks = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
     hook = next(h for h in hooks if h["id"] == "reconcile-validate")
     assert hook["language"] == "python" and hook["entry"] == "reconcile validate"
@@ -158,6 +158,14 @@ def test_pre_commit_hook() -> None:
     assert re.search(hook["files"], "fleet/deploymentsets/a.yaml")
     assert re.search(hook["files"], "reconcile.yml")
     assert not re.search(hook["files"], "README.md")
+    # What pre-commit runs: the entry plus the hook's `args` (here the project directory).
+    entry = [str(Path(sys.executable).parent / hook["entry"].split()[0]), *hook["entry"].split()[1:]]
+    shutil.copytree(ROOT / "examples", tmp_path / "fleet", ignore=shutil.ignore_patterns(".reconcile"))
+    ok = subprocess.run([*entry, "fleet"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0, ok.stderr
+    (tmp_path / "fleet/deploymentsets/bad.yaml").write_text("kind: DeploymentSet\nspec: [\n")
+    bad = subprocess.run([*entry, "fleet"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 1 and "fleet/deploymentsets/bad.yaml:" in bad.stderr
 
 
 def test_actionlint_checks_action_metadata_through_uses_dot(tmp_path: Path) -> None:
