@@ -157,11 +157,12 @@ async def _create_instance(platform: Platform, inst: PlannedInstance) -> str:
         except PlatformError as e:
             if not _retryable(e) or attempt == WRITE_ATTEMPTS - 1:
                 raise
-        # The answer was lost or refused: did it land anyway? Read before re-sending.
+        # The answer was lost or refused: did it land anyway? Wait (it may still be
+        # committing), then read before re-sending.
+        await asyncio.sleep(_backoff(attempt))
         found = await existing_instances(platform, inst.config_schema_id, inst.slot_key)
         if (inst.format, inst.data) in found:
             return found[(inst.format, inst.data)]
-        await asyncio.sleep(_backoff(attempt))
     raise AssertionError("unreachable")
 
 
@@ -246,10 +247,12 @@ async def create_deployment(platform: Platform, *, device: str, device_id: str, 
             if not _retryable(e):
                 return WriteResult("failed", reason=e.message)
             last = e.message
+        # Wait first: after a timeout the platform may still be committing the request, and
+        # a read that comes too early would see nothing and cause a duplicate.
+        await asyncio.sleep(_backoff(attempt))
         own = await find_own(platform, device_id, desc, live_only=False)
         if own is not None:
             return WriteResult("done", own.id, already=True)
-        await asyncio.sleep(_backoff(attempt))
     return WriteResult("failed", reason=f"gave up after {WRITE_ATTEMPTS} attempts: {last}")
 
 

@@ -22,7 +22,7 @@ HEALTH = {"deadline": "30s", "min_healthy_time": "2s"}
 
 def validate(instance: Any, schema_name: str) -> None:
     registry: Registry[Any] = Registry()
-    for name in ("rollout.schema.json", "apply-output.schema.json"):
+    for name in ("rollout.schema.json", "apply-output.schema.json", "status-output.schema.json"):
         doc = json.loads((SCHEMAS / name).read_text())
         registry = registry.with_resource(doc["$id"], Resource.from_contents(doc))
     schema = json.loads((SCHEMAS / schema_name).read_text())
@@ -84,6 +84,7 @@ def test_apply_json_output_matches_its_schema_and_status_lists_it(emu: Harness, 
 
     status = cli("status", str(root), "--format", "json")
     assert status.exit_code == 0 and json.loads(status.stdout)["rollouts"][0]["id"] == record["id"]
+    validate(json.loads(status.stdout), "status-output.schema.json")
     text = cli("status", str(root))
     assert record["id"] in text.output and "completed" in text.output
     # Nothing left to do: a fresh apply says so and exits 0.
