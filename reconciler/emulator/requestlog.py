@@ -16,7 +16,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from reconciler.emulator import clock
-from reconciler.emulator.http import Ctx, admin, ok
+from reconciler.emulator.http import Ctx, admin, invalid, ok
 from reconciler.emulator.store import Store, iso_required, write
 
 SCHEMA = """
@@ -61,21 +61,24 @@ def record(conn: sqlite3.Connection, method: str, route: str, path: str, status:
         conn.execute("DELETE FROM emu_requests WHERE id <= ?", (row_id - MAX_ROWS,))
 
 
-def read_log(conn: sqlite3.Connection, path_prefix: str | None = None) -> dict[str, Any]:
+def read_log(conn: sqlite3.Connection, path_prefix: str | None = None,
+             limit: int | None = None) -> dict[str, Any]:
+    """Totals over the whole log (or the paths under `path_prefix`); `requests` lists the
+    newest `limit` entries (all when None), oldest first."""
     where, params = ("", []) if not path_prefix else (
         "WHERE path LIKE ? ESCAPE '\\'", [_like_prefix(path_prefix)])
+    by_route = {f"{m} {r}": n for m, r, n in conn.execute(
+        f"SELECT method, route, COUNT(*) FROM emu_requests {where} GROUP BY method, route "
+        "ORDER BY MIN(id)", params)}
+    by_status = {str(st): n for st, n in conn.execute(
+        f"SELECT status, COUNT(*) FROM emu_requests {where} GROUP BY status ORDER BY MIN(id)", params)}
     rows = conn.execute(
-        f"SELECT id, method, route, path, status, at FROM emu_requests {where} ORDER BY id",
-        params).fetchall()
+        f"SELECT id, method, route, path, status, at FROM emu_requests {where} ORDER BY id DESC LIMIT ?",
+        [*params, -1 if limit is None else limit]).fetchall()
     requests = [{"id": r[0], "method": r[1], "route": r[2], "path": r[3], "status": r[4], "at": r[5]}
-                for r in rows]
-    by_route: dict[str, int] = {}
-    by_status: dict[str, int] = {}
-    for r in requests:
-        key = f"{r['method']} {r['route']}"
-        by_route[key] = by_route.get(key, 0) + 1
-        by_status[str(r["status"])] = by_status.get(str(r["status"]), 0) + 1
-    return {"total": len(requests), "by_route": by_route, "by_status": by_status, "requests": requests}
+                for r in reversed(rows)]
+    return {"total": sum(by_route.values()), "by_route": by_route, "by_status": by_status,
+            "requests": requests}
 
 
 def _like_prefix(prefix: str) -> str:
@@ -117,8 +120,14 @@ class RequestLogMiddleware:
 
 
 def get_requests(ctx: Ctx) -> Response:
-    """`GET /_emulator/requests[?path=/beta]`: the log with totals by route and by status."""
-    return ok(read_log(ctx.conn, ctx.request.query_params.get("path")))
+    """`GET /_emulator/requests[?path=/beta][&limit=N]`: totals by route and by status, and
+    the (newest N) entries."""
+    raw = ctx.request.query_params.get("limit")
+    try:
+        limit = None if raw in (None, "") else max(0, int(raw))
+    except ValueError:
+        raise invalid("limit must be an integer", param="limit") from None
+    return ok(read_log(ctx.conn, ctx.request.query_params.get("path"), limit))
 
 
 def delete_requests(ctx: Ctx) -> Response:

@@ -7,9 +7,9 @@ import json
 
 import httpx
 import pytest
-from tests.harness import Harness
 
 from tests.emulator_contract.conftest import RW_KEY
+from tests.harness import Harness
 
 pytestmark = pytest.mark.anyio
 
@@ -39,6 +39,10 @@ async def test_counts_by_route_and_status(emu: Harness, http: httpx.AsyncClient)
     ids = [r["id"] for r in log["requests"]]
     assert ids == sorted(ids)
     assert [r["path"] for r in log["requests"]][4] == "/beta/devices"  # no query string kept
+    newest = (await http.get("/_emulator/requests", params={"limit": 2})).json()
+    assert newest["total"] == 6 and newest["by_route"] == log["by_route"]
+    assert newest["requests"] == log["requests"][-2:]
+    assert (await http.get("/_emulator/requests", params={"limit": "many"})).status_code == 400
 
 
 async def test_the_key_is_never_logged(emu: Harness, http: httpx.AsyncClient) -> None:
