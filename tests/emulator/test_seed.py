@@ -120,3 +120,25 @@ def test_duplicate_group_names_the_entry(tmp_path: Path) -> None:
 def test_missing_seed_file_is_a_seed_error(tmp_path: Path) -> None:
     with pytest.raises(seed_mod.SeedError, match="cannot read the seed file"):
         create_app(str(tmp_path / "e.db"), seed=tmp_path / "missing.yaml", clock="manual")
+
+
+async def test_multi_slot_configs_by_slug_and_slot(emu: Harness) -> None:
+    seed = {
+        "config_types": [{"slug": "camera", "name": "Camera"}],
+        "config_schemas": [{"config_type": "camera", "version": "v1", "language": "opaque",
+                            "instance_format": "text",
+                            "slots": [
+                                {"key": "left", "filepath": "/etc/cam/left.txt"},
+                                {"key": "right", "filepath": "/etc/cam/right.txt", "required": False}]}],
+        "releases": [{"version": "r1", "schemas": ["camera@v1"]}],
+        "devices": [{"name": "d1", "release": "r1", "configs": {"camera/left": "L"}},
+                    {"name": "d2", "release": "r1", "configs": {"camera/left": "L", "camera/right": "R"}}],
+    }
+    await emu.seed(seed)
+    sdk = emu.sdk()
+    page = await sdk.config_instances.list(expand=["content"], order_by=["id:asc"])
+    assert [(i["slot_key"], i["filepath"], i["content"]["data"]) for i in items(page)] == [
+        ("left", "/etc/cam/left.txt", "L"), ("right", "/etc/cam/right.txt", "R")]
+    r = await emu.admin.post("/_emulator/seed", json={"devices": [{"name": "d3", "release": "r1",
+                                                                  "configs": {"camera/right": "R"}}]})
+    assert r.status_code == 422 and "required slot camera/left has no value" in r.json()["error"]["message"]
