@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from reconciler.apply import record as rec
 from reconciler.apply.health import Observation, Track, assess, budget_crossed
 from reconciler.apply.ledger import LedgerEntry, exit_code
@@ -92,3 +95,22 @@ def test_exit_code() -> None:
     waiting = LedgerEntry("d", "s", "deploy", "not_attempted", reason="waiting for promotion (x)")
     assert exit_code([ok, waiting], paused=True) == 0
     assert exit_code([ok, waiting]) == 1
+
+
+@given(n=st.integers(0, 300), strategy=st.sampled_from(["immediate", "rolling", "canary"]),
+       max_parallel=st.integers(0, 50), canary_count=st.one_of(st.none(), st.integers(1, 400)),
+       canary_percent=st.one_of(st.none(), st.floats(0.1, 100)))
+def test_waves_partition_devices_in_order(n: int, strategy: str, max_parallel: int, canary_count: int | None,
+                                          canary_percent: float | None) -> None:
+    devices = [f"d{i}" for i in range(n)]
+    spec = RolloutSpec(strategy=strategy, max_parallel=max_parallel, canary_count=canary_count,
+                       canary_percent=canary_percent)
+    w = plan_waves(spec, devices)
+    assert [d for wave in w.waves for d in wave] == devices
+    assert all(wave for wave in w.waves)
+    if n:
+        assert w.window >= 1
+    if strategy == "canary" and n:
+        assert 1 <= len(w.canary) <= n and w.waves[0] == w.canary
+    if strategy == "rolling" and max_parallel and n:
+        assert max(len(x) for x in w.waves) <= max_parallel
