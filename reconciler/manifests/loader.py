@@ -80,6 +80,7 @@ class _State:
     source: Source
     problems: list[Problem] = field(default_factory=list)
     configs: dict[str, tuple[ConfigContent | None, list[Problem]]] = field(default_factory=dict)
+    config_refs: dict[str, tuple[Location, str]] = field(default_factory=dict)  # first `file:` naming each
     defaults_doc: Document | None = None
     defaults_rollout: dict[str, Any] = field(default_factory=dict)
     seed: str | None = None
@@ -173,7 +174,7 @@ class _State:
             self.problems.append(Problem(e.message, Location(PROJECT_FILE)))
             return []
         unparsed: dict[str, list[Problem]] = {}
-        per_file: dict[str, tuple[list[Problem], list[tuple[DeploymentSet, Document]]]] = {}
+        per_file: dict[str, tuple[list[Problem], list[tuple[DeploymentSet, Document]], bool]] = {}
         outer = self.problems
         for rel in files:
             try:
@@ -188,19 +189,28 @@ class _State:
                 if problems:
                     unparsed[rel] = problems  # reported unless it turns out to be a config file
                 continue
-            # Collected per file: a file that another manifest references as config content
-            # is content, not a manifest, whatever it looks like.
+            # Collected per file: a file that a manifest references as config content is
+            # content, even if it has a `spec:` key, unless it declares a `kind:`.
             self.problems = list(problems)
             sets = [(s, doc) for doc in docs if (s := self.document(doc)) is not None]
-            per_file[rel] = (self.problems, sets)
+            has_kind = any("kind" in d.data for d in manifest_docs)
+            per_file[rel] = (self.problems, sets, has_kind)
             self.problems = outer
         built: list[tuple[DeploymentSet, Document]] = []
-        for rel, (problems, sets) in per_file.items():
-            if rel not in self.configs:
-                outer.extend(problems)
-                built.extend(sets)
-            else:
-                outer.extend(p for p in problems if p.location.file != rel)
+        collected: list[Problem] = []
+        not_content: set[Problem] = set()
+        for rel, (problems, sets, has_kind) in per_file.items():
+            if rel in self.configs and not has_kind:
+                collected.extend(p for p in problems if p.location.file != rel)
+                continue
+            collected.extend(problems)
+            built.extend(sets)
+            if rel in self.configs:
+                not_content.update(self.configs[rel][1])
+                where, field_name = self.config_refs[rel]
+                collected.append(Problem(
+                    f"{field_name}: {rel} is a manifest (it has kind:), not config content", where))
+        outer.extend(p for p in collected if p not in not_content)
         for rel, problems in unparsed.items():
             if rel not in self.configs:
                 outer.extend(problems)
@@ -340,6 +350,7 @@ class _State:
             file_locations=content.locations if content else {})
 
     def config_file(self, rel: str, doc: Document, path: PathT) -> ConfigContent | None:
+        self.config_refs.setdefault(rel, (doc.loc(path), dotted(path)))
         if rel not in self.configs:
             try:
                 raw = self.source.read_bytes(rel)

@@ -55,7 +55,7 @@ def normalize_ref(from_rel: str, ref: str) -> str:
     if ref.startswith("/") or re.match(r"^[A-Za-z]:", ref):
         raise SourceError(f"file reference {ref!r} is absolute; use a path relative to the manifest")
     joined = posixpath.normpath(posixpath.join(posixpath.dirname(from_rel), ref))
-    if joined == ".." or joined.startswith("../") or joined == ".":
+    if joined == ".." or joined.startswith("../"):
         raise SourceError(f"file reference {ref!r} leaves the repository")
     return joined
 
