@@ -60,6 +60,11 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return error_response(exc.status_code, code, message, headers=exc.headers)
 
 
+async def _server_error(request: Request, exc: Exception) -> Response:
+    # A bug in the emulator: still answer in the platform's envelope (the server logs the traceback).
+    return error_response(500, "internal_error", f"emulator error: {type(exc).__name__}")
+
+
 def create_app(db: str, *, seed: str | Path | None = None,
                api_keys: Mapping[str, str] | None = None, clock: str = "real") -> Starlette:
     """Open (or create) the emulator over `db` (a file path or ":memory:").
@@ -108,7 +113,7 @@ def _build(db: str, seed_file: str | Path | None, api_keys: Mapping[str, str] | 
     routes += [Mount("/beta", routes=PLATFORM_ROUTES), Mount("/_emulator", routes=admin.routes)]
 
     app = Starlette(routes=routes, middleware=middleware,
-                    exception_handlers={HTTPException: _http_error})
+                    exception_handlers={HTTPException: _http_error, Exception: _server_error})
     app.state.store = state
     return app
 
