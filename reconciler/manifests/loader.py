@@ -35,7 +35,7 @@ from reconciler.manifests.model import (
     Selector,
 )
 from reconciler.manifests.source import DirSource, Source, SourceError, glob_match
-from reconciler.manifests.yamlload import Document, PathT, dotted, load_documents
+from reconciler.manifests.yamlload import Document, PathT, dotted, json_path, load_documents
 
 PROJECT_FILE = "reconcile.yaml"
 DEFAULT_GLOBS: tuple[str, ...] = ("**/*.yaml", "**/*.yml")  # the model's default
@@ -239,9 +239,13 @@ class _State:
             # The rollout is checked on its own when it is well-formed: every problem, not the first.
             spec = data.get("spec")
             rollout = spec.get("rollout") if isinstance(spec, dict) else None
-            if isinstance(rollout, dict) and not any(
-                    (p.location.json_path or "").startswith("$.spec.rollout") for p in schema_problems):
+            if isinstance(rollout, dict) and _clean(schema_problems, ("spec", "rollout")):
                 self.rollout(doc, rollout)
+            configs = spec.get("configs") if isinstance(spec, dict) else None
+            if isinstance(configs, dict):  # and the file references of well-formed configs
+                for slug, entry in configs.items():
+                    if _clean(schema_problems, ("spec", "configs", slug)):
+                        self.config_specs(doc, {slug: entry}, ("spec", "configs"))
             return None
         return self.build_set(doc)
 
@@ -362,6 +366,15 @@ class _State:
             self.configs[rel] = (content, problems)
             self.problems.extend(problems)
         return self.configs[rel][0]
+
+
+def _clean(problems: list[Problem], path: PathT) -> bool:
+    """Whether no problem lies at or under `path` (one above it, such as a missing sibling
+    key, leaves the subtree checkable)."""
+    prefix = json_path(path)
+    return not any((p.location.json_path or "") == prefix
+                   or (p.location.json_path or "").startswith((prefix + ".", prefix + "["))
+                   for p in problems)
 
 
 def _has(mapping: dict[str, Any], key: PathT) -> bool:
