@@ -8,9 +8,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from ghstandin import GitHubState, serve
-
-TOKEN = "ghs_standinTOKEN_5f3a9c1e7d"
+from ghstandin import TOKEN, GitHubState, serve
 
 
 @pytest.fixture

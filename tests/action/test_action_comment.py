@@ -13,8 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import TOKEN
-from ghstandin import GitHubState
+from ghstandin import TOKEN, GitHubState
 
 from reconciler.ci import comment as gh
 

@@ -22,8 +22,7 @@ from pathlib import Path
 
 import pytest
 from composite_runner import ActionRun, run_action
-from conftest import TOKEN
-from ghstandin import GitHubState
+from ghstandin import TOKEN, GitHubState
 
 from reconciler.ci.comment import marker_for
 from reconciler.plan.model import Plan
