@@ -51,7 +51,12 @@ def command(ctx: click.Context, path: Path, fmt: str, online: bool, base_url: st
     root = relative_root(path)
     project, problems = collect_problems(path)
     if online and project is not None:
-        problems = asyncio.run(online_checks(project, base_url))
+        try:
+            problems = asyncio.run(online_checks(project, base_url))
+        except ReconcileError as e:
+            # Reported like any problem, so --format json/github output stays well-formed.
+            message = e.message + (f" ({e.hint})" if e.hint else "")
+            problems = [Problem(message, e.location or Location(project.project_file))]
     errors = [p for p in problems if p.severity == "error"]
     if fmt == "json":
         click.echo(render_json(problems, root))

@@ -129,4 +129,8 @@ def test_online_without_api_key_is_a_clear_error(tmp_path: Path, monkeypatch: py
     assert run(".")[0] == 0  # offline there is nothing to reach
     code, _, err = run(".", "--online")
     assert code == 1
-    assert "MIRU_API_KEY" in err and "Traceback" not in err
+    assert err.startswith("reconcile.yaml: error: MIRU_API_KEY is not set") and "Traceback" not in err
+    code, out, _ = run(".", "--online", "--format", "json")
+    assert code == 1
+    assert [(p["file"], p["message"][:24]) for p in json.loads(out)] == [
+        ("reconcile.yaml", "MIRU_API_KEY is not set;")]
