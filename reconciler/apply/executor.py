@@ -139,6 +139,8 @@ class SetRollout:
             return self.record
         if self.resumed:
             await self._find_own_writes()
+        else:
+            await self._adopt_own_staged()
         if st.rolling_back:
             await self._roll_back(st.message.removeprefix("rolling back: "))
             return self.record
@@ -180,6 +182,29 @@ class SetRollout:
             elif d.state == "in_flight":
                 # Recorded as written, but nothing of ours is there: start it again.
                 d.state, d.deployment_id = "not_attempted", None
+
+    async def _adopt_own_staged(self) -> None:
+        """A fresh plan made after a crashed upgrade lists the crashed run's staged deployment
+        among those to archive. When it is exactly what this plan would stage (same set and
+        commit, release and config instances, still `staged`), deploy it instead of staging
+        a duplicate."""
+        todo = [d for d in self.devs.values() if d.change.action == "upgrade" and d.change.archive_ids
+                and d.state == "not_attempted"]
+        if not todo:
+            return
+        prefix = writes.description(self.commit, self.name, "")
+        found = await writes.deployments_by_id(
+            self.platform, [a for d in todo for a in d.change.archive_ids], expand=["config_instances"])
+        for d in todo:
+            want = sorted(self.instance_ids.get(k, "") for k in d.change.instance_keys)
+            for a in d.change.archive_ids:
+                dep = found.get(a)
+                if (dep is not None and dep.description.startswith(prefix) and dep.activity_status == "staged"
+                        and dep.target_status == "staged" and dep.error_status == "none"
+                        and dep.release_id == d.change.release_to_id
+                        and sorted(c.id for c in dep.config_instances or []) == want):
+                    d.deployment_id, d.own_target_status = dep.id, "staged"
+                    break
 
     def _not_attempted_reason(self, reason: str) -> None:
         for d in self.devs.values():

@@ -91,3 +91,30 @@ async def test_sigkill_during_rollback_then_rerun_finishes_it_once(emu: Harness,
                               "not_attempted": 8}
     rollbacks = [d for d in await deployments(emu) if d.description.endswith("-rollback")]
     assert len(rollbacks) == 7 and len({d.device_id for d in rollbacks}) == 7
+
+
+@pytest.mark.slow
+async def test_fresh_plan_after_a_crashed_upgrade_deploys_the_staged_one(emu: Harness,
+                                                                         tmp_path: Path) -> None:
+    """Killed between staging and deploying: a new plan (not the saved one) lists the staged
+    deployment for archiving; apply recognises it as its own and deploys it, no duplicate."""
+    await emu.seed(example_fleet(offline=[], spare=False))
+    root = write_project(tmp_path / "p", emu, groups=("lab",), release="v1.4.2",
+                         rollout={"strategy": "rolling", "max_parallel": 1,
+                                  "health_check": {"deadline": "30s", "min_healthy_time": "1s"}})
+    env = {k: v for k, v in os.environ.items() if k != "RECONCILE_TEST_KILL_AFTER"}
+    # writes: the motion-control v2 instance, then lab-arm-01's staged create; die there
+    killed = subprocess.run([RECONCILE, "apply", str(root), "--auto-approve"], capture_output=True, text=True,
+                            env={**env, "RECONCILE_TEST_KILL_AFTER": "2"}, timeout=300)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    staged = [d for d in await deployments(emu) if d.description.startswith("reconcile ")]
+    assert [d.target_status for d in staged] == ["staged"]
+    replan = await make(root)
+    assert staged[0].id in next(c for c in replan.changes if c.device == "lab-arm-01").archive_ids
+    done = subprocess.run([RECONCILE, "apply", str(root), "--auto-approve"], capture_output=True, text=True,
+                          env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    mine = [d for d in await deployments(emu) if d.description.startswith("reconcile ")]
+    assert len(mine) == 3 and set(Counter(d.device_id for d in mine).values()) == {1}
+    assert staged[0].id in {d.id for d in mine}
+    assert not (await make(root)).has_changes
