@@ -22,7 +22,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from reconciler.errors import Location, Problem
 
 MAX_BYTES = 5 * 1024 * 1024
-# Values built per file, counting every expansion of an alias: a billion-laughs document
+# Values built per document, counting every expansion of an alias: a billion-laughs document
 # hits this long before it hurts, a real manifest never does.
 MAX_NODES = 200_000
 MAX_DEPTH = 64
