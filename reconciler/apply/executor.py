@@ -91,6 +91,7 @@ class SetRollout:
     commit: str | None
     instance_ids: dict[str, str] = field(default_factory=dict)
     devs: dict[str, DeviceRun] = field(default_factory=dict)
+    in_flight: dict[str, DeviceRun] = field(default_factory=dict)
     waves: WavePlan = field(default_factory=lambda: WavePlan(waves=(), window=0))
 
     @property
@@ -152,9 +153,7 @@ class SetRollout:
         if reason is not None:
             if self.spec.no_auto_rollback:
                 self._not_attempted_reason("stopped: " + reason)
-                for d in self.devs.values():
-                    if d.state == "in_flight":
-                        self._set(d, "failed", "the rollout stopped before its health check finished")
+                await self._drain()
                 self._save(state="failed", message=f"stopped: {reason} (no_auto_rollback)",
                            completed_at=rec.utc_now())
                 self.reporter.note(self.name, f"stopped: {reason}; no_auto_rollback is set")
@@ -218,7 +217,7 @@ class SetRollout:
         canaries = set(self.waves.canary)
         canary_phase = spec.strategy == "canary" and not self.record.status.canary_promoted
         queue = [n for n in order if self.devs[n].state == "not_attempted"]
-        in_flight: dict[str, DeviceRun] = {}
+        in_flight = self.in_flight
         # Resumed devices whose write landed: finish them first (deploy step, health).
         resumed = [self.devs[n] for n in order if self.devs[n].state == "in_flight"]
         await self._start_all(resumed, in_flight)
@@ -279,6 +278,20 @@ class SetRollout:
                 continue
             if changed:
                 self._save(last_progress_time=rec.utc_now())
+
+    async def _drain(self) -> None:
+        """Stopped without rollback: start nothing more, but see the devices already
+        updating through their health check (the deadline bounds the wait)."""
+        failures = 0
+        while self.in_flight:
+            await self.clock.sleep(self.clock.poll_interval)
+            try:
+                if await self._poll(self.in_flight):
+                    self._save(last_progress_time=rec.utc_now())
+            except PlatformError as e:
+                failures += 1
+                if failures >= MAX_POLL_FAILURES:
+                    raise ReconcileError(f"cannot read deployment status: {e.message}") from None
 
     def _check_budget(self, canary_phase: bool, canaries: set[str]) -> str | None:
         failed = sum(1 for d in self.devs.values() if d.state == "failed")

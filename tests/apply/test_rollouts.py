@@ -241,3 +241,21 @@ async def test_stage_activation_stages_then_restage_archives_the_old_one(emu: Ha
         assert (await sdk.deployments.retrieve(old or "")).target_status == "archived"
     for e in second.ledger:
         assert (await sdk.deployments.retrieve(e.deployment_id or "")).target_status == "staged"
+
+
+async def test_no_auto_rollback_stops_without_rolling_back(emu: Harness, tmp_path: Path) -> None:
+    await emu.seed(example_fleet(offline=[]))
+    root = write_project(tmp_path / "p", emu, rollout={
+        "strategy": "rolling", "max_parallel": 2, "max_failed_nodes": 0, "no_auto_rollback": True,
+        "health_check": HEALTH})
+    plan = await make(root)
+    order = [c.device for c in plan.changes if c.action == "deploy"]
+    await emu.patch_device(order[2], agent={"behaviour": "fail"})
+    result = await run(root, plan)
+    states = [e.state for e in sorted(result.ledger, key=lambda e: order.index(e.device))]
+    # wave 2's other device was already updating: it finishes its health check
+    assert states[:4] == ["succeeded", "succeeded", "failed", "succeeded"]
+    assert set(states[4:]) == {"not_attempted"}
+    assert "no_auto_rollback" in result.records[0].status.message
+    assert not [d for d in own(await deployments(emu)) if d.description.endswith("-rollback")]
+    assert result.exit_code == 1
