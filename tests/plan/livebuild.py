@@ -144,18 +144,20 @@ class Fleet:
         self.deployments: dict[str, LiveDeployment] = {}
         self.instances: dict[str, LiveInstance] = {}
         self.n = 0
+        self.by_content: dict[tuple[str, str], str] = {}
 
     def instance(self, schema_id: str, value: Any) -> str:
         data = data_of(schema_id, value)
-        for i in self.instances.values():
-            if i.config_schema_id == schema_id and i.data == data:
-                return i.id
+        known = self.by_content.get((schema_id, data))
+        if known is not None:
+            return known
         self.n += 1
         iid = f"ci_{self.n}"
         s = SCHEMAS[schema_id]
         self.instances[iid] = LiveInstance(
             iid, schema_id, s.config_type_id, "default", s.slots[0].filepath, s.instance_format, data
         )
+        self.by_content[(schema_id, data)] = iid
         return iid
 
     def deployment(

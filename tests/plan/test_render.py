@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import jsonschema
+import pytest
 
 from reconciler.manifests.model import ConfigSpec, Override, Selector
 from reconciler.plan import desired as D
@@ -15,7 +16,7 @@ from reconciler.plan.model import ConfigDiff, DeviceChange, Plan, PlannedInstanc
 from reconciler.plan.render_markdown import LIMIT, render_markdown
 from reconciler.plan.render_text import render_text
 from reconciler.platform.live import LiveState
-from tests.plan.livebuild import Fleet, dset, project
+from tests.plan.livebuild import MC, Fleet, dset, project
 
 SCHEMA = json.loads((Path(__file__).parents[2] / "schemas" / "plan.schema.json").read_text())
 
@@ -118,7 +119,42 @@ def big_plan(n: int = 20_000) -> Plan:
     )
 
 
+def planned_fleet(n: int = 20_000) -> Plan:
+    """20,000 devices through the planner (seeding that many into the emulator takes minutes):
+    live max_speed edited in the dashboard to 2,000 different values, so there are thousands
+    of distinct changes (groups of ten devices)."""
+    f = Fleet()
+    for i in range(n):
+        f.device(f"amr-east-{i:05d}", mc={**MC, "max_speed": round((i % 2000) / 1000, 3)})
+    live = f.state()
+    ov = (
+        Override(
+            Selector(patterns=("amr-east-1*",)),
+            configs=(
+                ConfigSpec(
+                    "motion-control",
+                    values={"max_speed": 0.8, "safety": {"lidar_zones": ["front", "rear", "left", "right"]}},
+                ),
+            ),
+        ),
+    )
+    desired = D.resolve(project(dset(mc_values={"max_speed": 1.2}, overrides=ov)), live)
+    return plan_from(desired, live)
+
+
+@pytest.mark.slow
 def test_markdown_never_exceeds_github_limit_on_20000_devices() -> None:
+    plan = planned_fleet()
+    assert len(plan.changes) == 20_000 and plan.summary()["deploy"] >= 19_990
+    md = render_markdown(plan, full_plan="the workflow artifact `reconcile-plan`")
+    assert len(md) <= LIMIT
+    assert "**Plan: 19995 to deploy" in md and "Cut to fit one comment:" in md
+    assert md.count("<details>") > 100  # as many groups as fit are shown
+    assert "The full plan is in the workflow artifact `reconcile-plan`." in md
+    assert md.count("<details>") == md.count("</details>")
+
+
+def test_markdown_bound_with_long_blocked_reasons() -> None:
     md = render_markdown(big_plan(), full_plan="the workflow artifact `reconcile-plan`")
     assert len(md) <= LIMIT
     assert "Plan: 20000 to deploy" in md
