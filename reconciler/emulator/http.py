@@ -84,6 +84,14 @@ class Ctx:
             out.extend(v.strip() for v in raw.split(",") if v.strip())
         return out
 
+    def enum_values(self, name: str, allowed: Iterable[str]) -> list[str]:
+        """A multi-value filter over an enum: unknown values are a 400, as the spec's enums say."""
+        values = self.values(name)
+        unknown = sorted(set(values) - set(allowed))
+        if unknown:
+            raise invalid(f"unknown {name} value(s): {', '.join(unknown)}", param=name, allowed=list(allowed))
+        return values
+
     def expand(self, allowed: Iterable[str]) -> set[str]:
         wanted = set(self.values("expand"))
         unknown = wanted - set(allowed)

@@ -29,6 +29,9 @@ from reconciler.emulator.store import new_id, write
 
 ORDER = {"id": "id", "created_at": "created_at"}
 EXPAND = ("device", "release", "parent", "config_instances")
+ENUMS = {"target_status": ("staged", "deployed", "archived"),
+         "activity_status": ("drifted", "staged", "queued", "deployed", "removing", "archived"),
+         "error_status": ("none", "failed", "retrying")}
 _UNSET = object()
 
 
@@ -198,8 +201,10 @@ def get(ctx: Ctx) -> Response:
 def list_(ctx: Ctx) -> Response:
     expand = ctx.expand(("total_count", *EXPAND))
     flt = new_filter()
-    for name in ("id", "target_status", "activity_status", "error_status", "device_id", "release_id"):
+    for name in ("id", "device_id", "release_id"):
         flt.any_of(name, ctx.values(name))
+    for name, allowed in ENUMS.items():
+        flt.any_of(name, ctx.enum_values(name, allowed))
     return list_page(ctx, "deployments", flt, order_sql(ctx, ORDER),
                      lambda rows: views.deployments(ctx.conn, rows, expand), "total_count" in expand)
 

@@ -26,6 +26,7 @@ from reconciler.emulator.store import new_id, write
 
 ORDER = {"id": "id", "created_at": "created_at", "status": "status"}
 EXPAND = ("current_deployment", "current_release", "group")
+STATUSES = ("inactive", "activating", "online", "offline", "archived")
 
 
 def get_row(conn: sqlite3.Connection, device_id: str) -> sqlite3.Row:
@@ -83,7 +84,7 @@ def list_(ctx: Ctx) -> Response:
     flt.any_of("agent_version", ctx.values("agent_version"))
     flt.any_of("current_release_id", ctx.values("current_release_id"))
     flt.any_of("group_id", ctx.values("group_id"))
-    flt.any_of("status", ctx.values("status"))
+    flt.any_of("status", ctx.enum_values("status", STATUSES))
     return list_page(ctx, "devices", flt, order_sql(ctx, ORDER),
                      lambda rows: views.devices(ctx.conn, rows, expand), "total_count" in expand)
 

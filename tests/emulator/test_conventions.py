@@ -170,3 +170,12 @@ async def test_git_commits(emu: Harness) -> None:
     assert [c["id"] for c in found] == [commit.id]
     release = await sdk.releases.create(version="v9", config_schema_ids=[], git_commit_ref={"sha": "a" * 40})
     assert release.git_commit_id == commit.id
+
+
+async def test_unknown_enum_filter_values_are_400(emu: Harness) -> None:
+    async with emu.http() as http:
+        r = await http.get("/devices", params={"status": "online,sleeping"})
+        assert r.status_code == 400 and r.json()["error"]["params"]["param"] == "status"
+        r = await http.get("/deployments", params={"activity_status": "done"})
+        assert r.status_code == 400
+        assert (await http.get("/deployments", params={"error_status": "none,failed"})).status_code == 200
