@@ -387,13 +387,17 @@ def _has(mapping: dict[str, Any], key: PathT) -> bool:
 
 
 def _merge_rollout(defaults: dict[str, Any], own: dict[str, Any]) -> dict[str, Any]:
-    """A set's rollout over the project defaults. A set that picks another strategy than the
-    defaults does not inherit the defaults' strategy-specific fields (canary_*, auto_promote,
-    max_parallel); health checks merge key by key."""
+    """A set's rollout over the project defaults, field by field. Defaults that the set's
+    own strategy cannot use are not inherited (canary fields under rolling or immediate,
+    max_parallel under immediate), nor the other canary size when the set picks one;
+    health checks merge key by key."""
     base = dict(defaults)
-    if "strategy" in own and own["strategy"] != defaults.get("strategy", "immediate"):
-        for key in ("canary_count", "canary_percent", "auto_promote", "max_parallel"):
+    strategy = own.get("strategy", defaults.get("strategy", "immediate"))
+    if "strategy" in own and strategy != "canary":
+        for key in ("canary_count", "canary_percent", "auto_promote"):
             base.pop(key, None)
+    if "strategy" in own and strategy == "immediate":
+        base.pop("max_parallel", None)
     if "canary_count" in own:
         base.pop("canary_percent", None)
     if "canary_percent" in own:

@@ -106,18 +106,20 @@ def test_defaults_apply_and_set_wins(tmp_path: Path) -> None:
         "b.yaml": SET.replace("NAME", "b") + "  rollout:\n    max_parallel: 2\n"
                   "    health_check: {min_healthy_time: 10s}\n",
         "c.yaml": SET.replace("NAME", "c") + "  rollout: {strategy: canary, canary_percent: 10}\n",
+        "d.yaml": SET.replace("NAME", "d") + "  rollout: {strategy: immediate}\n",
     })
     project = load_path(tmp_path)
     assert project.target.base_url == "https://api.example.com/beta"  # type: ignore[union-attr]
     assert project.target.api_version == "2026-08-17.everglades"  # type: ignore[union-attr]
     assert project.rollout_defaults.max_parallel == 8
-    a, b, c = project.sets
+    a, b, c, d = project.sets
     assert (a.rollout.strategy, a.rollout.max_parallel, a.rollout.max_failed_nodes) == ("rolling", 8, 3)
     assert a.rollout.health_check.deadline == 300.0
     assert b.rollout.max_parallel == 2
     assert (b.rollout.health_check.deadline, b.rollout.health_check.min_healthy_time) == (300.0, 10.0)
-    # A set that changes strategy does not inherit the defaults' max_parallel.
-    assert (c.rollout.strategy, c.rollout.canary_percent, c.rollout.max_parallel) == ("canary", 10.0, 0)
+    assert (c.rollout.strategy, c.rollout.canary_percent, c.rollout.max_parallel) == ("canary", 10.0, 8)
+    # A set that picks immediate does not inherit what immediate cannot use.
+    assert (d.rollout.strategy, d.rollout.max_parallel, d.rollout.max_failed_nodes) == ("immediate", 0, 3)
 
 
 def test_multi_document_and_slots(tmp_path: Path) -> None:
