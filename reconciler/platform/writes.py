@@ -188,8 +188,14 @@ async def device_deployments(platform: Platform, device_ids: Sequence[str], *,
 
 
 async def find_own(platform: Platform, device_id: str, desc: str, *, live_only: bool) -> Any | None:
-    found = await device_deployments(platform, [device_id], live_only=live_only)
-    return next((d for d in found.get(device_id, []) if d.description == desc), None)
+    """This rollout's deployment for the device, if one landed. Only the newest page is
+    read: the write being checked was sent moments ago, so it is among the newest."""
+    kwargs: dict[str, Any] = {"device_id": [device_id], "limit": PAGE, "order_by": ["created_at:desc"]}
+    if live_only:
+        kwargs["target_status"] = ["staged", "deployed"]
+    page = await hard_read(platform, lambda: platform.sdk.deployments.list(**kwargs),
+                           what=f"read the deployments of {device_id}")
+    return next((d for d in page.data if d.description == desc), None)
 
 
 async def deployments_by_id(platform: Platform, ids: Sequence[str], *,
