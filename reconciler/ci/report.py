@@ -76,14 +76,17 @@ def problems_markdown(env: RunnerEnv, path: str, problems: Sequence[ValidationPr
     errors = sum(1 for p in problems if p.severity == "error")
     warnings = len(problems) - errors
     counts = ", ".join(x for x in (_count(errors, "error"), _count(warnings, "warning")) if x)
-    head = f"### ❌ reconcile validate `{path}`: {counts}\n\n" if errors else \
-        f"### ⚠️ reconcile validate `{path}`: {counts}\n\n"
     rows = ["| | Where | Problem | JSON path |", "|---|---|---|---|"]
     for p in problems:
         icon = "❌" if p.severity == "error" else "⚠️"
         json_path = f"`{cell(p.json_path)}`" if p.json_path else ""
         rows.append(f"| {icon} | {file_link(env, p)} | {cell(p.message)} | {json_path} |")
-    return head + "\n".join(rows) + "\n"
+    table = "\n".join(rows) + "\n"
+    if errors:
+        return f"### ❌ reconcile validate `{path}`: {counts}\n\n{table}"
+    # Warnings alone do not block anything: keep them out of the way of the plan.
+    summary = f"⚠️ reconcile validate <code>{cell(path)}</code>: {counts}"
+    return f"<details><summary>{summary}</summary>\n\n{table}\n</details>\n"
 
 
 def _count(n: int, word: str) -> str:

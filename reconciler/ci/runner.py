@@ -112,7 +112,8 @@ def append_summary(env: RunnerEnv, markdown: str) -> None:
     existing = env.summary_file.stat().st_size if env.summary_file.exists() else 0
     text = fit_bytes(redact(markdown), SUMMARY_LIMIT_BYTES - existing)
     with env.summary_file.open("a", encoding="utf-8") as f:
-        f.write(text if text.endswith("\n") else text + "\n")
+        # A blank line after each part, so a table or list never runs into the next part.
+        f.write(text.rstrip("\n") + "\n\n")
 
 
 def fit_bytes(text: str, limit: int) -> str:

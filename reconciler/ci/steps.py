@@ -193,10 +193,14 @@ def run(inputs: Inputs, env: RunnerEnv, out: TextIO | None = None) -> Outcome:
         return run_reconcile(argv, env=child_env, cwd=cwd, out=stream)
 
     # 1. Validate first, always: problems become annotations and a full table in the summary.
-    extra = inputs.args if inputs.command == "validate" else ()
+    # Commands that talk to the platform anyway validate --online too, so content that breaks
+    # the release's schema is pinned to its file and line before anything is planned.
+    extra = inputs.args if inputs.command == "validate" else ("--online",)
     v = call("validate", inputs.path, "--format", "json", *extra)
     (workdir / "validate.json").write_text(v.stdout, encoding="utf-8")
     problems = report.parse_problems(v.stdout)
+    if problems is not None:  # the same finding reached through two DeploymentSets: report it once
+        problems = list(dict.fromkeys(problems))
     for problem in problems or []:
         stream.write(annotation(problem.severity, problem.message, file=problem.file or None,
                                 line=problem.line, column=problem.column, title="reconcile validate") + "\n")

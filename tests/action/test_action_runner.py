@@ -84,8 +84,17 @@ def test_problem_table_escapes_cells() -> None:
     ]))
     assert problems is not None
     md = report.problems_markdown(runner.RunnerEnv(), "fleet", problems)
-    assert "1 error, 1 warning" in md
+    assert "1 error, 1 warning" in md and md.startswith("### ❌")
     assert "expected a\\|b<br>&lt;got&gt;" in md
     assert "`a.yaml:2:5`" in md and "`b.yaml`" in md
     assert report.parse_problems("error: not json") is None
     assert report.parse_problems('{"not": "a list"}') is None
+
+
+def test_warnings_alone_are_folded() -> None:
+    problems = report.parse_problems(json.dumps([
+        {"file": "r.yaml", "line": None, "column": None, "message": "opaque schema, content not checked",
+         "json_path": None, "severity": "warning"}]))
+    assert problems is not None
+    md = report.problems_markdown(runner.RunnerEnv(), "fleet", problems)
+    assert md.startswith("<details><summary>⚠️") and md.rstrip().endswith("</details>")

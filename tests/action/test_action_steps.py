@@ -96,7 +96,8 @@ def test_validate_with_errors(workspace: Path, tmp_path: Path, github: tuple[Git
     assert run.outputs == {"has-changes": "false", "exitcode": "1", "plan-json": ""}
     [artifact] = run.artifacts
     assert artifact["name"] == "reconcile-validate-examples" and "validate.json" in artifact["files"]
-    problems = json.loads((Path(artifact["path"]) / "validate.json").read_text())
+    found = json.loads((Path(artifact["path"]) / "validate.json").read_text())
+    problems = {tuple(sorted(p.items(), key=str)) for p in found}  # the action reports each once
     assert len(problems) >= 12
 
     errors = run.annotations("error")
@@ -128,6 +129,25 @@ def test_plan_on_pr_with_invalid_manifests_comments_problems(
     assert comment["body"].startswith(marker_for("examples"))
     assert "broken-00.yaml" in comment["body"] and "broken-01.yaml" in comment["body"]
     _assert_no_secrets(run)
+
+
+def test_plan_validates_content_online_first(
+        workspace: Path, tmp_path: Path, github: tuple[GitHubState, str]) -> None:
+    # Valid YAML, but max_accel is over the release schema's maximum: only the platform's
+    # schema knows, so this needs `validate --online` (needs_plan_apply: the emulator).
+    state, url = github
+    config = workspace / "examples/configs/motion-control.json"
+    config.write_text(config.read_text().replace('"max_accel": 0.5', '"max_accel": 7.5'))
+    run = run_action({"command": "plan", "path": "examples", "api-key": API_KEY},
+                     workspace=workspace, env=_pr(tmp_path, url), tmp=tmp_path)
+    _require_plan_apply(run)
+    assert run.failed and run.outputs["exitcode"] == "1"
+    [annotation] = [a for a in run.annotations("error") if "title=reconcile validate" in a]
+    assert "file=examples/configs/motion-control.json,line=3,col=" in annotation
+    assert "greater than the maximum" in annotation
+    assert "$ reconcile plan" not in run.log
+    [comment] = state.comments[7]
+    assert "motion-control.json:3:" in comment["body"] and "$.max_accel" in comment["body"]
 
 
 def test_bad_input_is_a_clear_error(workspace: Path, tmp_path: Path, github: tuple[GitHubState, str]) -> None:
