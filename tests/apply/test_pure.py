@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -114,3 +115,17 @@ def test_waves_partition_devices_in_order(n: int, strategy: str, max_parallel: i
         assert 1 <= len(w.canary) <= n and w.waves[0] == w.canary
     if strategy == "rolling" and max_parallel and n:
         assert max(len(x) for x in w.waves) <= max_parallel
+
+
+def test_plain_progress_lines_go_to_stderr(capsys: pytest.CaptureFixture[str]) -> None:
+    from reconciler.apply.progress import reporter
+
+    r = reporter(interactive=False)
+    r.wave("fleet", 1, 3, 4)
+    r.device("fleet", "amr-1", "in_flight")
+    r.device("fleet", "amr-1", "rolled_back", "budget")
+    r.close()
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.splitlines() == ["[fleet] wave 1/3: 4 devices", "[fleet] amr-1: started",
+                                "[fleet] amr-1: rolled back (budget)"]

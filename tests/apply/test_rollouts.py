@@ -259,3 +259,19 @@ async def test_no_auto_rollback_stops_without_rolling_back(emu: Harness, tmp_pat
     assert "no_auto_rollback" in result.records[0].status.message
     assert not [d for d in own(await deployments(emu)) if d.description.endswith("-rollback")]
     assert result.exit_code == 1
+
+
+async def test_device_going_offline_after_the_plan_is_deferred_and_frees_its_slot(
+        emu: Harness, tmp_path: Path) -> None:
+    await emu.seed(example_fleet(offline=[]))
+    root = write_project(tmp_path / "p", emu, groups=("lab",),
+                         rollout={"strategy": "rolling", "max_parallel": 1, "health_check": HEALTH})
+    plan = await make(root)
+    await emu.patch_device("lab-arm-01", status="offline")
+    result = await run(root, plan)
+    assert {e.device: e.state for e in result.ledger} == {
+        "lab-arm-01": "deferred", "lab-arm-02": "succeeded", "lab-arm-03": "succeeded"}
+    assert result.exit_code == 0
+    await emu.patch_device("lab-arm-01", status="online")
+    await emu.tick(3)
+    assert not (await make(root)).has_changes
