@@ -83,15 +83,17 @@ def make_target(conn: sqlite3.Connection, deployment_id: str, at: float) -> None
         "WHERE id = ?", (deployment_id, d["release_id"], at, dev["id"]))
 
 
-def reschedule_device(conn: sqlite3.Connection, device_id: str, at: float) -> None:
-    """After an admin change (online again, new behaviour or delay): queued deployments wait
-    a fresh agent delay from now; removals continue."""
+def reschedule_device(conn: sqlite3.Connection, device_id: str, at: float, *, only_waiting: bool) -> None:
+    """After an admin change: queued deployments wait a fresh agent delay from now. When the
+    device only came back online, just the waiting ones (offline or retrying) are picked up;
+    a new behaviour or delay reschedules every queued one. Removals continue as they were."""
     dev = _device(conn, device_id)
     if dev["status"] != "online":
         return
+    waiting = " AND next_at IS NULL" if only_waiting else ""
     conn.execute(
         "UPDATE deployments SET next_at = ? WHERE device_id = ? AND activity_status = 'queued' "
-        "AND target_status = 'deployed'", (at + agent_delay(dev), device_id))
+        "AND target_status = 'deployed'" + waiting, (at + agent_delay(dev), device_id))
 
 
 def _land(conn: sqlite3.Connection, d: sqlite3.Row, dev: sqlite3.Row, at: float) -> None:
@@ -191,4 +193,6 @@ def set_agent(conn: sqlite3.Connection, device_id: str, fields: dict[str, Any], 
         "UPDATE devices SET status = ?, behaviour = ?, delay = ?, last_connected_at = ?, "
         "last_disconnected_at = ?, group_id = ?, updated_at = ? WHERE id = ?",
         (status, behaviour, delay, connected, disconnected, group_id, at, device_id))
-    reschedule_device(conn, device_id, at)
+    agent_changed = behaviour != dev["behaviour"] or delay != float(dev["delay"])
+    if agent_changed or (status == "online" and dev["status"] != "online"):
+        reschedule_device(conn, device_id, at, only_waiting=not agent_changed)

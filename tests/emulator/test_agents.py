@@ -126,3 +126,12 @@ async def test_clock_is_manual_and_shared_by_apps_over_one_file(fleet: Fleet) ->
         assert await _status(fleet, dpl) == "deployed"
     finally:
         other.close()
+
+
+async def test_a_group_move_does_not_delay_a_queued_deployment(fleet: Fleet) -> None:
+    await fleet.emu.patch_device("amr-east-01", agent={"delay": 4})
+    dpl = await _patch(fleet, "amr-east-01", max_speed=1.1)
+    await fleet.emu.tick(3)
+    await fleet.emu.patch_device("amr-east-01", group="lab", status="online")
+    await fleet.emu.tick(1)
+    assert await _status(fleet, dpl) == "deployed"
