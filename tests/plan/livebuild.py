@@ -6,6 +6,7 @@ jsonschema), operator-notes (text, opaque, optional) in releases v1.4.1 and v1.4
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import Any
@@ -133,7 +134,12 @@ GROUPS = {
 
 
 def data_of(schema_id: str, value: Any) -> str:
-    return C.canonical(value, SCHEMAS[schema_id].instance_format)
+    return _data_of(schema_id, json.dumps(value, sort_keys=True))
+
+
+@functools.cache
+def _data_of(schema_id: str, value_json: str) -> str:
+    return C.canonical(json.loads(value_json), SCHEMAS[schema_id].instance_format)
 
 
 class Fleet:
