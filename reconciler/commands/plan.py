@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -38,7 +39,8 @@ def load_at(path: Path, ref: str | None) -> tuple[Project, str | None]:
 def live_progress() -> Iterator[Progress | None]:
     """Rich progress bars on a TTY while live state is read; nothing otherwise (stdout
     stays clean for --format json)."""
-    if not is_interactive():
+    # Progress goes to stderr, so it may show even when stdout is redirected (--format json > f).
+    if not (is_interactive() or (sys.stderr.isatty() and os.environ.get("TERM") != "dumb")):
         yield None
         return
     from rich.progress import BarColumn, MofNCompleteColumn, TextColumn

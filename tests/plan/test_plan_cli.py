@@ -133,3 +133,23 @@ def test_golden_plan_of_examples(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     assert out == GOLDEN.read_text()
     # deterministic: the same state plans the same text
     assert invoke("plan", "examples")[1] == out
+
+
+def test_manifest_problems_found_against_the_platform_exit_1_with_location(
+    emu: Harness, tmp_path: Path
+) -> None:
+    asyncio.run(emu.seed(example_fleet()))
+    root = write_project(
+        tmp_path / "p",
+        emu.db,
+        {
+            "a.yaml": (
+                "apiVersion: reconciler/v1\nkind: DeploymentSet\nmetadata: {name: a}\nspec:\n"
+                "  selector: {groups: [no-such-group]}\n  release: v1.4.1\n"
+            )
+        },
+    )
+    code, out, err = invoke("plan", str(root))
+    assert code == 1 and out == ""
+    assert "deploymentsets/a.yaml:" in err and "group 'no-such-group' does not exist on the platform" in err
+    assert "Traceback" not in err
