@@ -13,6 +13,7 @@ attempt landed:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import random
 import signal
@@ -20,6 +21,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
+import miru_platform_sdk as sdk
 from miru_platform_sdk.types.config_instance_list_response import ConfigInstanceListResponse
 from miru_platform_sdk.types.deployment_list import DeploymentList
 from miru_platform_sdk.types.device_list import DeviceList
@@ -57,8 +59,16 @@ def _retryable(e: PlatformError) -> bool:
     return e.status is None or e.status in (408, 429) or e.status >= 500
 
 
-def _backoff(attempt: int) -> float:
-    return float(min(4.0, 0.1 * 2**attempt) * (0.5 + random.random() / 2))
+def _backoff(attempt: int, error: PlatformError | None = None) -> float:
+    """Exponential backoff with jitter, or the platform's Retry-After when it sent one
+    (`Platform.write` maps the SDK error; the original stays on `__context__`)."""
+    delay = float(min(4.0, 0.1 * 2**attempt) * (0.5 + random.random() / 2))
+    original = error.__context__ if error is not None else None
+    if isinstance(original, sdk.APIStatusError):
+        value = original.response.headers.get("retry-after")
+        with contextlib.suppress(ValueError):
+            delay = max(delay, min(30.0, float(value))) if value is not None else delay
+    return delay
 
 
 # --- TEST HOOK (crash tests only) ------------------------------------------------------
@@ -148,6 +158,7 @@ async def ensure_instances(platform: Platform, instances: Sequence[PlannedInstan
 
 async def _create_instance(platform: Platform, inst: PlannedInstance) -> str:
     what = f"create config instance {inst.config_type} ({inst.key[:12]})"
+    error: PlatformError | None = None
     for attempt in range(WRITE_ATTEMPTS):
         try:
             created = await _write(platform, lambda: platform.sdk.config_instances.create(
@@ -157,9 +168,10 @@ async def _create_instance(platform: Platform, inst: PlannedInstance) -> str:
         except PlatformError as e:
             if not _retryable(e) or attempt == WRITE_ATTEMPTS - 1:
                 raise
+            error = e
         # The answer was lost or refused: did it land anyway? Wait (it may still be
         # committing), then read before re-sending.
-        await asyncio.sleep(_backoff(attempt))
+        await asyncio.sleep(_backoff(attempt, error))
         found = await existing_instances(platform, inst.config_schema_id, inst.slot_key)
         if (inst.format, inst.data) in found:
             return found[(inst.format, inst.data)]
@@ -238,6 +250,7 @@ async def create_deployment(platform: Platform, *, device: str, device_id: str, 
     list the device's deployments and re-send only when nothing of ours landed."""
     what = f"create deployment for {device}"
     last = ""
+    error: PlatformError | None = None
     for attempt in range(WRITE_ATTEMPTS):
         try:
             created = await _write(platform, lambda: platform.sdk.deployments.create(
@@ -252,10 +265,10 @@ async def create_deployment(platform: Platform, *, device: str, device_id: str, 
                 return WriteResult("stale", reason=f"{device} changed since the plan (parent_id mismatch)")
             if not _retryable(e):
                 return WriteResult("failed", reason=e.message)
-            last = e.message
+            last, error = e.message, e
         # Wait first: after a timeout the platform may still be committing the request, and
         # a read that comes too early would see nothing and cause a duplicate.
-        await asyncio.sleep(_backoff(attempt))
+        await asyncio.sleep(_backoff(attempt, error))
         own = await find_own(platform, device_id, desc, live_only=False)
         if own is not None:
             return WriteResult("done", own.id, already=True)
@@ -266,12 +279,13 @@ async def _status_write(platform: Platform, *, deployment_id: str, want: str, wh
                         call: Callable[[], Awaitable[Any]]) -> WriteResult:
     """deploy/archive: send, and on any error read the deployment back before re-sending."""
     last = ""
+    error: PlatformError | None = None
     for attempt in range(WRITE_ATTEMPTS):
         try:
             await _write(platform, call, what)
             return WriteResult("done", deployment_id)
         except PlatformError as e:
-            last = e.message
+            last, error = e.message, e
             retry = _retryable(e)
         try:
             d = await hard_read(platform, lambda: platform.sdk.deployments.retrieve(deployment_id), what=what)
@@ -283,7 +297,7 @@ async def _status_write(platform: Platform, *, deployment_id: str, want: str, wh
             if want == "deployed" and d.target_status == "archived":
                 return WriteResult("stale", deployment_id, reason=last)
             return WriteResult("failed", deployment_id, reason=last)
-        await asyncio.sleep(_backoff(attempt))
+        await asyncio.sleep(_backoff(attempt, error))
     return WriteResult("failed", deployment_id, reason=f"gave up after {WRITE_ATTEMPTS} attempts: {last}")
 
 
