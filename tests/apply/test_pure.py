@@ -129,3 +129,22 @@ def test_plain_progress_lines_go_to_stderr(capsys: pytest.CaptureFixture[str]) -
     assert out == ""
     assert err.splitlines() == ["[fleet] wave 1/3: 4 devices", "[fleet] amr-1: started",
                                 "[fleet] amr-1: rolled back (budget)"]
+
+
+def test_write_backoff_honours_retry_after() -> None:
+    import httpx
+    import miru_platform_sdk as sdk
+
+    from reconciler.platform.client import map_error
+    from reconciler.platform.writes import _backoff
+
+    response = httpx.Response(429, headers={"retry-after": "3"},
+                              request=httpx.Request("POST", "http://x/beta/deployments"))
+    try:
+        try:
+            raise sdk.RateLimitError("slow down", response=response, body=None)
+        except sdk.APIStatusError as e:
+            raise map_error(e, "create") from None  # what Platform.write does
+    except Exception as mapped:
+        assert _backoff(0, mapped) == 3.0  # type: ignore[arg-type]
+    assert _backoff(0) < 1
