@@ -4,6 +4,8 @@ DeploymentSets that collide (same name, same device named twice)."""
 
 from __future__ import annotations
 
+import bisect
+import re
 from collections.abc import Callable, Sequence
 from fnmatch import fnmatchcase
 from typing import Any
@@ -118,13 +120,27 @@ def _excluded(s: DeploymentSet, device: str) -> bool:
     return device in sel.exclude_devices or any(fnmatchcase(device, p) for p in sel.exclude_patterns)
 
 
+def _matching(pattern: str, names: list[str]) -> list[str]:
+    """The names (sorted) that match the fnmatch `pattern`. Only names sharing the pattern's
+    literal prefix are tried, so thousands of sets with patterns stay fast."""
+    prefix = re.split(r"[*?\[]", pattern, maxsplit=1)[0]
+    start = bisect.bisect_left(names, prefix)
+    out = []
+    for name in names[start:]:
+        if not name.startswith(prefix):
+            break
+        if fnmatchcase(name, pattern):
+            out.append(name)
+    return out
+
+
 def set_problems(sets: Sequence[tuple[DeploymentSet, Document]]) -> list[Problem]:
     """Across documents: unique DeploymentSet names; no device named explicitly by two sets,
     or named by one and matched by another's name pattern (group membership needs the
     platform and is checked by the planner)."""
     out: list[Problem] = []
     names: dict[str, Location] = {}
-    devices: dict[str, tuple[str, Location]] = {}
+    devices: dict[str, tuple[str, Document, int]] = {}  # device -> (set, document, index)
     for s, doc in sets:
         first = names.get(s.name)
         if first is not None:
@@ -135,17 +151,21 @@ def set_problems(sets: Sequence[tuple[DeploymentSet, Document]]) -> list[Problem
             names[s.name] = doc.loc(("metadata", "name"))
         for j, device in enumerate(s.selector.devices):
             if device in devices and devices[device][0] != s.name:
-                other, where = devices[device]
+                other, other_doc, k = devices[device]
+                where = other_doc.loc(("spec", "selector", "devices", k))
                 out.append(doc.problem(
                     f"device {device!r} is also named by DeploymentSet {other!r} "
                     f"({where.file}:{where.line}); a device belongs to one DeploymentSet",
                     ("spec", "selector", "devices", j)))
             else:
-                devices.setdefault(device, (s.name, doc.loc(("spec", "selector", "devices", j))))
+                devices.setdefault(device, (s.name, doc, j))
+    named = sorted(devices)
     for s, doc in sets:
         for j, pattern in enumerate(s.selector.patterns):
-            for device, (other, where) in devices.items():
-                if other != s.name and fnmatchcase(device, pattern) and not _excluded(s, device):
+            for device in _matching(pattern, named):
+                other, other_doc, k = devices[device]
+                if other != s.name and not _excluded(s, device):
+                    where = other_doc.loc(("spec", "selector", "devices", k))
                     out.append(doc.problem(
                         f"pattern {pattern!r} matches device {device!r}, which DeploymentSet {other!r} "
                         f"names ({where.file}:{where.line}); a device belongs to one DeploymentSet",

@@ -104,18 +104,23 @@ class DirSource:
     def __init__(self, root: Path):
         self.root = Path(root)
         self._real_root = os.path.realpath(self.root)
+        # realpath per path, once: thousands of manifests reference the same few config files.
+        self._checked: dict[str, str] = {}
 
     @property
     def label(self) -> str:
         return str(self.root)
 
     def _inside(self, rel: str) -> str:
+        if rel in self._checked:
+            return self._checked[rel]
         try:
             real = os.path.realpath(os.path.join(self._real_root, rel))
         except (ValueError, OSError) as e:  # a NUL byte, a name too long
             raise SourceError(f"cannot use path {rel!r}: {e}") from None
         if real != self._real_root and not real.startswith(self._real_root + os.sep):
             raise SourceError(f"{rel!r} is a symlink that leads outside the repository")
+        self._checked[rel] = real
         return real
 
     def read_bytes(self, rel: str) -> bytes:
