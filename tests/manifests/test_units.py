@@ -122,3 +122,14 @@ def test_github_escaping() -> None:
     p = Problem("100% wrong\r\nsecond line", Location("dir/a,b:c.yaml", 3, 4))
     assert render_github([p], Path.cwd()) == (
         "::error file=dir/a%2Cb%3Ac.yaml,line=3,col=4::100%25 wrong%0D%0Asecond line")
+
+
+def test_pattern_matching_across_sets_agrees_with_fnmatch() -> None:
+    from fnmatch import fnmatchcase
+
+    from reconciler.manifests.crosscheck import _matching
+
+    names = sorted(["amr-east-01", "amr-east-02", "amr-east-10", "lab-arm-01", "a]b", "a[b", "x*y", "AMR-1"])
+    for pattern in ["amr-*", "*-0?", "[al]*", "[!a]*", "a[]]b", "*", "?", "x[*]y", "amr-east-[0-9][0-9]",
+                    "[!]]*", "a[", "[z-a]*", "amr-east-01", ""]:
+        assert _matching(pattern, names) == [n for n in names if fnmatchcase(n, pattern)], pattern
