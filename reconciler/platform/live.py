@@ -334,10 +334,13 @@ async def read_live_state(platform: Platform, *, release_versions: Sequence[str]
     try:
         return await _read(platform, sorted(set(release_versions)), progress, recent_instances,
                            with_deployments, tasks)
-    finally:
-        for t in tasks:  # on an error, stop the reads still in flight
-            if not t.done():
-                t.cancel()
+    except BaseException:
+        # On an error, stop the reads still in flight and collect the ones that failed too
+        # (one unreachable platform fails every read; the first error is the one reported).
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
 
 
 async def _read(platform: Platform, versions: list[str], progress: Progress | None, recent_instances: bool,

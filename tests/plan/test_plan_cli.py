@@ -153,3 +153,14 @@ def test_manifest_problems_found_against_the_platform_exit_1_with_location(
     assert code == 1 and out == ""
     assert "deploymentsets/a.yaml:" in err and "group 'no-such-group' does not exist on the platform" in err
     assert "Traceback" not in err
+
+
+def test_remote_target_in_project_file_without_key_is_an_error(project: Path) -> None:
+    text = (project / "reconcile.yaml").read_text().split("manifests:")[1]
+    (project / "reconcile.yaml").write_text(
+        "target: {base_url: 'http://127.0.0.1:9/beta'}\nmanifests:" + text
+    )
+    for cmd in ("plan", "drift"):
+        code, out, err = invoke(cmd, str(project))
+        assert code == 1 and out == ""
+        assert "MIRU_API_KEY is not set; it is required to reach http://127.0.0.1:9/beta" in err
