@@ -1,0 +1,78 @@
+"""`reconcile plan --base-url` against a real server: the emulator served by uvicorn on
+127.0.0.1 in a separate process, reached with MIRU_API_KEY (a wrong key is a clear error
+that never prints the key)."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from reconciler.cli import main
+from tests.harness import example_fleet, make_harness
+from tests.plan.projects import write_project
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    db = tmp_path / "served.db"
+    h = make_harness(str(db))
+    asyncio.run(h.seed(example_fleet()))
+    h.close()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from reconciler.cli import main; main()",
+            "emulator",
+            "serve",
+            "--db",
+            str(db),
+            "--port",
+            "0",
+        ],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+    )
+    assert proc.stderr is not None
+    url = ""
+    while not url:
+        line = proc.stderr.readline()
+        if not line:
+            proc.kill()
+            pytest.fail("the emulator did not start")
+        if "listening on" in line:
+            url = line.split("listening on ", 1)[1].split()[0]
+    threading.Thread(target=lambda: [None for _ in proc.stderr or []], daemon=True).start()
+    try:
+        yield url, write_project(tmp_path / "p", str(tmp_path / "unused.db"))
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
+def test_plan_over_loopback_with_key_and_with_a_wrong_key(
+    served: tuple[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, project = served
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.delenv("MIRU_BASE_URL", raising=False)
+    monkeypatch.setenv("MIRU_API_KEY", "emulator-local-ro")
+    result = CliRunner().invoke(main, ["plan", str(project), "--base-url", f"{url}/beta"])
+    assert result.exit_code == 0, result.stderr
+    assert f"Target: {url}/beta" in result.stdout
+    assert "Plan: 14 to deploy, 3 to upgrade" in result.stdout
+    assert not (project.parent / "unused.db").exists()  # no fallback to the embedded emulator
+    monkeypatch.setenv("MIRU_BASE_URL", f"{url}/beta")  # the environment variable works the same
+    monkeypatch.setenv("MIRU_API_KEY", "not-a-valid-key-9876")
+    result = CliRunner().invoke(main, ["plan", str(project)])
+    assert result.exit_code == 1
+    assert "HTTP 401" in result.stderr and "check MIRU_API_KEY" in result.stderr
+    assert "not-a-valid-key-9876" not in result.stderr + result.stdout
