@@ -68,6 +68,16 @@ def render_markdown(plan: Plan, *, full_plan: str = "the JSON plan (`reconcile p
         head += [f"Rollouts: {words}", ""]
     groups = group_changes(plan)
     exceptions = [c for c in plan.changes if is_exception(c)]
+    blocked: dict[str, int] = {}
+    for c in plan.changes:
+        if c.action == "blocked":
+            code = c.reason_code or "blocked"
+            blocked[code] = blocked.get(code, 0) + 1
+    if blocked:  # always shown, even when the details below are cut
+        head += ["Blocked: " + ", ".join(f"{k} {v}" for k, v in sorted(blocked.items())), ""]
+    offline = sum(1 for c in plan.changes if c.offline and c.action not in ("noop", "blocked"))
+    if offline:
+        head += [f"Offline (their deployments will queue): {offline}", ""]
     if not groups and not exceptions:
         head.append("No changes: the platform matches the manifests.")
     text = "\n".join(head) + "\n"

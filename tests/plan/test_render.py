@@ -158,6 +158,7 @@ def test_markdown_bound_with_long_blocked_reasons() -> None:
     md = render_markdown(big_plan(), full_plan="the workflow artifact `reconcile-plan`")
     assert len(md) <= LIMIT
     assert "Plan: 20000 to deploy" in md
+    assert "Blocked: device-unknown 2000" in md
     assert "Cut to fit one comment:" in md and "change groups" in md
     assert "The full plan is in the workflow artifact `reconcile-plan`." in md
     assert md.count("<details>") == md.count("</details>")
