@@ -3,6 +3,7 @@ with exit 0 or 1 and never a traceback."""
 
 from __future__ import annotations
 
+import json
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -81,6 +82,11 @@ def run(files: dict[str, bytes]) -> None:
             assert result.exit_code in (0, 1), result.output
             assert "Traceback" not in result.output
             assert result.exception is None or isinstance(result.exception, SystemExit)
+            if fmt == "json":
+                problems = json.loads(result.stdout)
+                assert bool(problems) == (result.exit_code == 1)
+                for p in problems:  # every problem is located in a file, at a line and column
+                    assert p["file"] and p["line"] >= 1 and p["column"] >= 1, p
 
 
 def dump(docs: list[Any]) -> bytes:
