@@ -84,6 +84,9 @@ class _State:
     defaults_doc: Document | None = None
     defaults_rollout: dict[str, Any] = field(default_factory=dict)
     seed: str | None = None
+    # False when reconcile.yaml exists but is broken: the defaults are unknown, so sets'
+    # rollouts are not checked against them (that would report contradictions that are not).
+    defaults_known: bool = True
 
     # -- reconcile.yaml ------------------------------------------------------------------
     def project_file(self, root: Path) -> Project:
@@ -95,6 +98,7 @@ class _State:
                 f"no {PROJECT_FILE} in {self.source.label}: a project starts with one "
                 "(see examples/reconcile.yaml)", Location(PROJECT_FILE)))
             return fallback
+        self.defaults_known = False
         docs, problems = load_documents(raw, PROJECT_FILE)
         self.problems.extend(problems)
         if problems:
@@ -154,6 +158,7 @@ class _State:
                                            token_env=enr.get("token_env", EnrollmentService.token_env))
         self.defaults_rollout = data.get("defaults", {}).get("rollout", {})
         self.defaults_doc = doc
+        self.defaults_known = True
         defaults = Rollout()
         if self.defaults_rollout:
             def locate(key: PathT) -> Location:
@@ -260,7 +265,7 @@ class _State:
                 return doc.loc(("spec", "rollout", *key))
             return defaults_doc.loc(("defaults", "rollout", *key))
 
-        found = crosscheck.rollout_problems(effective, locate, own=own)
+        found = crosscheck.rollout_problems(effective, locate, own=own) if self.defaults_known else []
         self.problems.extend(Problem(f"{'spec.' if p.location.file == doc.file else 'defaults.'}{p.message}",
                                      p.location) for p in found)
         return Rollout() if found else _rollout(effective)
