@@ -21,7 +21,6 @@ from reconciler.errors import Location, Problem, ReconcileError, ValidationFaile
 from reconciler.manifests import crosscheck, schema_check
 from reconciler.manifests.configfiles import ConfigContent, content_format, parse_config
 from reconciler.manifests.durations import parse_duration
-from reconciler.manifests.merge import merge_patch
 from reconciler.manifests.model import (
     ConfigSpec,
     DeploymentSet,
@@ -349,10 +348,6 @@ class _State:
                     f"{dotted(path)}.values: {rel} holds {_kind(content.data)}; values can only be merged "
                     "over a mapping", (*path, "values")))
                 return None
-        if values is not None:
-            # A null at the top of `values` deletes a key from the file's content (merge patch);
-            # nulls deeper in are fine. Merging here once catches a non-JSON result early.
-            merge_patch(content.data if content else {}, values)
         return ConfigSpec(
             config_type=slug, slot=e.get("slot"), file=rel, base=content.data if content else None,
             values=values, format=content.format if content else "yaml", location=doc.loc(path),
