@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import math
 import os
 import shutil
 import sys
@@ -37,6 +36,7 @@ from reconciler.plan.build import plan_with_state  # noqa: E402
 from reconciler.plan.render_markdown import render_markdown  # noqa: E402
 from reconciler.plan.render_text import render_text  # noqa: E402
 from reconciler.platform.client import connect  # noqa: E402
+from reconciler.platform.live import minimum_requests  # noqa: E402
 from tests.harness import example_fleet  # noqa: E402
 
 VERSION = "2026-08-17.everglades"
@@ -112,8 +112,7 @@ async def run_plan(project_dir: Path) -> dict[str, Any]:
     text, md = render_text(plan), render_markdown(plan)
     render_cpu = time.process_time() - t
     n_instances = len({i for d in live.deployments.values() for i in d.instance_ids})
-    pages = (math.ceil(len(live.devices) / 100) + math.ceil(len(live.deployments) / 100)
-             + math.ceil(n_instances / 100))
+    pages = minimum_requests(len(live.devices), len(live.deployments), n_instances)
     return {"plan": plan, "made": made, "cpu": cpu, "wall": wall, "render_cpu": render_cpu,
             "pages": pages, "devices": len(live.devices), "deployments": len(live.deployments),
             "instances": n_instances, "validations": desired.validations, "text": len(text), "md": len(md)}
