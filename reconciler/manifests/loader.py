@@ -11,9 +11,12 @@ skipped. Inside a manifest file every non-empty document must be a DeploymentSet
 
 from __future__ import annotations
 
+import difflib
+import posixpath
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from glob import escape as glob_escape
 from pathlib import Path
 from typing import Any
 
@@ -353,6 +356,15 @@ class _State:
             values=values, format=content.format if content else "yaml", location=doc.loc(path),
             file_locations=content.locations if content else {})
 
+    def _suggest(self, rel: str) -> str:
+        """A near miss among the files next to a missing one, for the message."""
+        folder = posixpath.dirname(rel)
+        try:
+            siblings = self.source.glob([f"{glob_escape(folder)}/*" if folder else "*"])
+        except SourceError:
+            return ""
+        return _close_match(rel, siblings)
+
     def config_file(self, rel: str, doc: Document, path: PathT) -> ConfigContent | None:
         self.config_refs.setdefault(rel, (doc.loc(path), dotted(path)))
         if rel not in self.configs:
@@ -360,12 +372,17 @@ class _State:
                 raw = self.source.read_bytes(rel)
             except SourceError as err:
                 self.configs[rel] = (None, [])
-                self.problems.append(doc.problem(f"{dotted(path)}: {err.message}", path))
+                self.problems.append(doc.problem(f"{dotted(path)}: {err.message}{self._suggest(rel)}", path))
                 return None
             content, problems = parse_config(raw, rel)
             self.configs[rel] = (content, problems)
             self.problems.extend(problems)
         return self.configs[rel][0]
+
+
+def _close_match(rel: str, candidates: list[str]) -> str:
+    close = difflib.get_close_matches(rel, candidates, n=1, cutoff=0.8)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def _clean(problems: list[Problem], path: PathT) -> bool:
