@@ -92,11 +92,14 @@ async def build(path: Path, ref: str | None, base_ref: str | None, base_url: str
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
               help="Save the plan as JSON for `reconcile apply`.")
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when the plan has changes, 0 when none.")
-@click.option("--ref", help="Plan the manifests at this git ref (no checkout).")
-@click.option("--base", "base_ref", help="Mark each change as this branch's change or drift against REF.")
-@click.option("--base-url", help="Platform base URL (overrides reconcile.yaml; env MIRU_BASE_URL).")
-@click.option("--full-plan-note", default=None, hidden=True,
-              help="Markdown: where readers find the full JSON plan (e.g. a workflow artifact).")
+@click.option("--ref", metavar="REF", help="Plan the manifests at this git ref (no checkout).")
+@click.option("--base", "base_ref", metavar="REF",
+              help="Mark each change as this branch's change or drift against REF.")
+@click.option("--base-url", metavar="URL",
+              help="Platform base URL (overrides reconcile.yaml; env MIRU_BASE_URL).")
+@click.option("--full-plan-note", default=None, metavar="TEXT",
+              help="Markdown: where readers find the full plan when the comment is cut "
+                   "(e.g. \"the workflow artifact `reconcile-plan`\"); default: the --out file.")
 def command(path: Path, fmt: str, out: Path | None, detailed_exitcode: bool, ref: str | None,
             base_ref: str | None, base_url: str | None, full_plan_note: str | None) -> int:
     """Compare the manifests in PATH with the platform and print what would change."""
