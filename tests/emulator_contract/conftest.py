@@ -9,10 +9,10 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import miru_platform_sdk as sdk
 import pytest
-from tests.harness import Harness
 
 from reconciler.emulator.serve import in_thread
 from tests.emulator_contract.spec import Spec, ValidatingTransport, load_spec
+from tests.harness import Harness
 
 RW_KEY = "emulator-local-rw"
 RO_KEY = "emulator-local-ro"

@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from tests.harness import Harness
 
 pytestmark = pytest.mark.anyio
