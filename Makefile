@@ -21,10 +21,15 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/pytest -q -n 2
 
+# Each run starts from the seed (the emulator's state lives in examples/.reconcile/), plans,
+# applies, then plans again to show the fleet converged.
 demo: $(STAMP)
+	rm -rf examples/.reconcile
 	$(BIN)/reconcile validate examples
 	$(BIN)/reconcile plan examples
 	$(BIN)/reconcile apply examples --auto-approve
+	$(BIN)/reconcile status examples
+	$(BIN)/reconcile plan examples
 
 bench: $(STAMP)
 	for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

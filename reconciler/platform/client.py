@@ -19,9 +19,18 @@ from typing import Any, TypeVar
 
 import httpx
 import miru_platform_sdk as sdk
+from miru_platform_sdk.types.config_instance_list_response import ConfigInstanceListResponse
+from miru_platform_sdk.types.deployment_list import DeploymentList
+from miru_platform_sdk.types.device_list import DeviceList
 
 from reconciler.errors import PlatformError, ReconcileError
 from reconciler.manifests.model import EmulatorTarget, Project, RemoteTarget
+
+# miru-platform-sdk 0.11.0 declares list items as forward references and never resolves
+# them, so in a fresh process `page.data` holds plain dicts while `retrieve` returns models.
+# Resolve them once, in the module that owns the SDK, so every caller sees models.
+for _list_model in (ConfigInstanceListResponse, DeploymentList, DeviceList):
+    _list_model.model_rebuild()
 
 API_VERSION = "2026-08-17.everglades"
 EMULATOR_KEY = "emulator-local-rw"  # the embedded emulator's built-in read-write key

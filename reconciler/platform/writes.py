@@ -22,18 +22,10 @@ from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
 import miru_platform_sdk as sdk
-from miru_platform_sdk.types.config_instance_list_response import ConfigInstanceListResponse
-from miru_platform_sdk.types.deployment_list import DeploymentList
-from miru_platform_sdk.types.device_list import DeviceList
 
 from reconciler.errors import PlatformError
 from reconciler.plan.model import PlannedInstance
 from reconciler.platform.client import Platform
-
-# miru-platform-sdk 0.11.0 declares list items as forward references and never resolves
-# them, so in a fresh process `page.data` holds plain dicts. Resolve them once, here.
-for _list_model in (ConfigInstanceListResponse, DeploymentList, DeviceList):
-    _list_model.model_rebuild()
 
 WRITE_ATTEMPTS = 6
 READ_ROUNDS = 4
