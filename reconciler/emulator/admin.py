@@ -16,7 +16,11 @@ DEVICE_STATUSES = ("online", "offline", "inactive", "activating", "archived")
 
 
 def reset(ctx: Ctx) -> Response:
-    store.reset(ctx.conn)
+    """A clean emulator: no platform data, fault rules or request log (one transaction)."""
+    with store.write(ctx.conn):
+        store.reset(ctx.conn)
+        for clear in ctx.store.resets:
+            clear(ctx.conn)
     return ok({"reset": True, "clock": clock.describe(ctx.conn)})
 
 

@@ -106,6 +106,7 @@ def _build(db: str, seed_file: str | Path | None, api_keys: Mapping[str, str] | 
         if module is not None:
             middleware.append(Middleware(getattr(module, mw), store=state))
             routes.extend(module.routes())
+            state.resets.append(module.reset)
     for name in ("events", "enrollment"):
         module = _optional(name)
         if module is not None:

@@ -148,6 +148,12 @@ def put_rules(conn: sqlite3.Connection, rules: list[Rule], seed: int) -> None:
                      [(i, json.dumps(asdict(r))) for i, r in enumerate(rules)])
 
 
+def reset(conn: sqlite3.Connection) -> None:
+    """No rules (an admin reset): every request runs normally again."""
+    conn.execute("DELETE FROM emu_fault_rules")
+    conn.execute("DELETE FROM emu_fault_config")
+
+
 def get_rules(conn: sqlite3.Connection) -> dict[str, Any]:
     config = conn.execute("SELECT seed, draws, latency_skipped FROM emu_fault_config").fetchone()
     rows = conn.execute("SELECT rule, matched, fired FROM emu_fault_rules ORDER BY position").fetchall()

@@ -2,8 +2,8 @@
 
 Tests use it to count what the reconciler asked for ("one page per 100 devices").
 It records method, route template, path, status and the emulator-clock time; never
-headers, so never the X-API-Key. Reads of the log itself are not logged (reading it
-would otherwise change it).
+headers, so never the X-API-Key. Reads of the log itself and the admin reset (which
+empties it) are not logged.
 """
 
 from __future__ import annotations
@@ -31,6 +31,9 @@ CREATE TABLE IF NOT EXISTS emu_requests (
 """
 
 LOG_PATH = "/_emulator/requests"
+# Not logged: reading the log (it would change what it reads) and the reset that empties it
+# (so the log starts empty after a reset).
+UNLOGGED = (LOG_PATH, "/_emulator/reset")
 MAX_ROWS = 200_000
 
 
@@ -90,6 +93,10 @@ def clear_log(conn: sqlite3.Connection) -> int:
     return conn.execute("DELETE FROM emu_requests").rowcount
 
 
+def reset(conn: sqlite3.Connection) -> None:
+    clear_log(conn)
+
+
 class RequestLogMiddleware:
     """Outermost middleware, so it sees the final status, injected faults included."""
 
@@ -98,7 +105,7 @@ class RequestLogMiddleware:
         self.store = store
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope.get("path") == LOG_PATH:
+        if scope["type"] != "http" or scope.get("path") in UNLOGGED:
             await self.app(scope, receive, send)
             return
         root_path = str(scope.get("root_path", ""))

@@ -12,7 +12,7 @@ import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -96,12 +96,14 @@ BUILTIN_KEYS: Mapping[str, str] = {"emulator-local-rw": "rw", "emulator-local-ro
 
 @dataclass
 class Store:
-    """What every handler needs: the connection and the configured API keys."""
+    """What every handler needs: the connection and the configured API keys.
+    `resets` clear the state of the optional parts (fault rules, request log) on an admin reset."""
 
     conn: sqlite3.Connection
     path: str
     api_keys: Mapping[str, str]
     lock: threading.RLock = field(default_factory=threading.RLock)
+    resets: list[Callable[[sqlite3.Connection], None]] = field(default_factory=list)
 
 
 def connect(path: str) -> sqlite3.Connection:
@@ -147,9 +149,12 @@ def write(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
 
 
 def reset(conn: sqlite3.Connection) -> None:
+    """Empty the platform data, forget the seed's enrollment access, rewind the clock offset.
+    Event ids keep increasing (AUTOINCREMENT): a consumer's `after` never skips new events."""
     with write(conn):
         for table in DATA_TABLES:
             conn.execute(f"DELETE FROM {table}")
+        conn.execute("DELETE FROM meta WHERE key = 'enrollment'")
         conn.execute("UPDATE meta SET value = '0' WHERE key = 'clock_offset'")
 
 

@@ -81,3 +81,32 @@ async def test_custom_api_keys_replace_the_builtins(tmp_path: Path) -> None:
             assert (await http.post("/groups", json={"name": "g"})).status_code == 403
     finally:
         h.close()
+
+
+async def test_reset_also_clears_faults_the_request_log_and_enrollment_access(fleet: Fleet) -> None:
+    """A clean emulator after reset: fault rules, their RNG state, the request log and the
+    seed's enrollment tokens are gone too, not only the platform data."""
+    emu = fleet.emu
+    await emu.seed({"enrollment": {"client_id": "c-1", "tokens": ["seed-token"]}})
+    await emu.faults([{"path": "/beta/groups", "status": 503, "rate": 0.5}], seed=7)
+    async with emu.http() as http:
+        for _ in range(4):
+            await http.get("/groups")
+    assert (await emu.requests())["total"] > 0
+    assert (await emu.admin.get("/_emulator/faults")).json()["draws"] == 4
+    await emu.reset()
+    assert (await emu.requests()) == {"total": 0, "by_route": {}, "by_status": {}, "requests": []}
+    assert (await emu.admin.get("/_emulator/faults")).json() == {
+        "seed": 0, "draws": 0, "latency_skipped": 0.0, "rules": []}
+    async with emu.http() as http:
+        assert [(await http.get("/groups")).status_code for _ in range(4)] == [200] * 4
+    # The seed's enrollment client and token are forgotten: the defaults answer again.
+    old = await emu.admin.get("/v2/clients/c-1/devices/x/deployments",
+                              headers={"Authorization": "Bearer seed-token"})
+    assert old.status_code == 401
+    default = await emu.admin.get("/v2/clients/aa7cf840-9ca9-46a3-9778-9015d6580d50/devices/x/deployments",
+                                  headers={"Authorization": "Bearer emulator-enrollment-token"})
+    assert default.status_code == 404 and default.json()["error"]["message"] == "Device not found"
+    log = await emu.requests()
+    assert log["by_route"] == {"GET /_emulator/faults": 1, "GET /beta/groups": 4,
+                               "GET /v2/clients/{client_id}/devices/{device_id}/deployments": 2}
