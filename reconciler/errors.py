@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -30,7 +31,12 @@ class Location:
     json_path: str | None = None
 
     def __str__(self) -> str:
-        parts = [self.file]
+        return self.shown()
+
+    def shown(self, root: Path | str | None = None) -> str:
+        """`file:line:col`; with the project `root`, the file as the user can open it from the
+        current directory (see `display_path`)."""
+        parts = [self.file if root is None else display_path(root, self.file)]
         if self.line is not None:
             parts.append(str(self.line))
             if self.column is not None:
@@ -46,8 +52,8 @@ class Problem:
     location: Location
     severity: str = "error"
 
-    def format_text(self) -> str:
-        return f"{self.location}: {self.severity}: {self.message}"
+    def format_text(self, root: Path | str | None = None) -> str:
+        return f"{self.location.shown(root)}: {self.severity}: {self.message}"
 
 
 class ReconcileError(Exception):
@@ -67,15 +73,18 @@ class ReconcileError(Exception):
 
 
 class ValidationFailed(ReconcileError):
-    """Raised with every problem found; `validate` renders them, other commands print them."""
+    """Raised with every problem found; `validate` renders them, other commands print them.
+    `root` is the project directory the problems' files are relative to: with it, every
+    command prints the same paths as `validate` (relative to the current directory)."""
 
-    def __init__(self, problems: list[Problem]):
+    def __init__(self, problems: list[Problem], root: Path | str | None = None):
         n = len(problems)
         super().__init__(f"{n} problem{'s' if n != 1 else ''} found")
         self.problems = problems
+        self.root = root
 
     def format_text(self) -> str:
-        return redact("\n".join(p.format_text() for p in self.problems))
+        return redact("\n".join(p.format_text(self.root) for p in self.problems))
 
 
 class PlatformError(ReconcileError):
@@ -86,6 +95,19 @@ class PlatformError(ReconcileError):
         super().__init__(message, hint=hint)
         self.status = status
         self.code = code
+
+
+def display_path(root: Path | str, file: str, cwd: Path | None = None) -> str:
+    """A problem's project-relative file as the user can open it: relative to the current
+    directory when inside it (so terminals, editors and GitHub resolve it), else absolute."""
+    # abspath, not resolve: show the path as the user reaches it, symlinks and all.
+    here = os.path.abspath(cwd or Path.cwd())
+    full = os.path.abspath(os.path.join(root, file) if file else root)
+    if full == here:
+        return "."
+    if full.startswith(here.rstrip(os.sep) + os.sep):
+        return Path(os.path.relpath(full, here)).as_posix()
+    return full
 
 
 def redact(text: str) -> str:

@@ -1,7 +1,17 @@
+"""The CLI boundary: exit codes, and the same problem paths from every command."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
 from click.testing import CliRunner
 
 from reconciler import __version__
 from reconciler.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_version() -> None:
@@ -13,3 +23,49 @@ def test_unknown_option_is_exit_1_not_2() -> None:
     # 2 means "changes present" for this tool, so usage errors must not use it.
     result = CliRunner().invoke(main, ["--no-such-option"])
     assert result.exit_code == 1
+
+
+def _copy_examples(dest: Path) -> Path:
+    shutil.copytree(ROOT / "examples", dest, ignore=shutil.ignore_patterns(".reconcile", "workflows"))
+    return dest
+
+
+def _stderr_problems(args: list[str]) -> tuple[int, list[str]]:
+    result = CliRunner().invoke(main, args)
+    assert "Traceback" not in result.stderr, result.stderr
+    return result.exit_code, [ln for ln in result.stderr.splitlines() if ": error: " in ln]
+
+
+def test_every_command_shows_problem_paths_relative_to_the_cwd(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # validate, plan and apply print the same clickable `path:line:col` for the same problem
+    # (plan and apply print ValidationFailed through the CLI boundary).
+    ex = _copy_examples(tmp_path / "fleet" / "ex")
+    manifest = ex / "deploymentsets" / "lab-canary.yaml"
+    manifest.write_text(manifest.read_text() + "  activation: later\n")
+    monkeypatch.chdir(tmp_path)
+    runs = {name: _stderr_problems(args) for name, args in {
+        "validate": ["validate", "fleet/ex"], "plan": ["plan", "fleet/ex"],
+        "apply": ["apply", "fleet/ex", "--auto-approve"], "drift": ["drift", "fleet/ex"]}.items()}
+    for name, (code, lines) in runs.items():
+        assert code == 1, name
+        assert lines == runs["validate"][1], name
+        assert len(lines) == 1 and "spec.activation" in lines[0], name
+        assert lines[0].startswith("fleet/ex/deploymentsets/lab-canary.yaml:"), name
+    # From inside the project the same file is shown relative to there.
+    monkeypatch.chdir(ex / "deploymentsets")
+    code, lines = _stderr_problems(["plan", ".."])
+    assert code == 1 and lines[0].startswith("lab-canary.yaml:")
+
+
+def test_platform_side_problems_use_the_same_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A group missing on the platform is only found by plan (ValidationFailed from the plan
+    # builder, not the loader): still the path validate would show.
+    ex = _copy_examples(tmp_path / "ex")
+    manifest = ex / "deploymentsets" / "warehouse-amrs.yaml"
+    manifest.write_text(manifest.read_text().replace("groups: [fleet]", "groups: [flet]"))
+    monkeypatch.chdir(tmp_path)
+    code, lines = _stderr_problems(["plan", "ex"])
+    assert code == 1
+    assert lines == ["ex/deploymentsets/warehouse-amrs.yaml:9:5: error: "
+                     "group 'flet' does not exist on the platform"], lines

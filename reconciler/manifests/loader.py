@@ -67,7 +67,7 @@ def load_project(source: Source, root: Path) -> Project:
     sets = state.manifests(project)
     problems = sorted(set(state.problems), key=_order)
     if problems:
-        raise ValidationFailed(problems)
+        raise ValidationFailed(problems, root)
     return Project(root=project.root, target=project.target, manifests=project.manifests,
                    rollout_defaults=project.rollout_defaults, enrollment=project.enrollment,
                    sets=tuple(sets), project_file=project.project_file)

@@ -4,25 +4,11 @@ and GitHub Actions (workflow-command annotations)."""
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from reconciler.errors import Problem, redact
-
-
-def display_path(root: Path, file: str, cwd: Path | None = None) -> str:
-    """A problem's repository-relative file as the user can open it: relative to the current
-    directory when inside it (so editors and GitHub resolve it), else absolute."""
-    # abspath, not resolve: show the path as the user reaches it, symlinks and all.
-    here = os.path.abspath(cwd or Path.cwd())
-    full = os.path.abspath(os.path.join(root, file) if file else root)
-    if full == here:
-        return "."
-    if full.startswith(here.rstrip(os.sep) + os.sep):
-        return Path(os.path.relpath(full, here)).as_posix()
-    return full
+from reconciler.errors import Problem, display_path, redact
 
 
 def as_dicts(problems: Sequence[Problem], root: Path) -> list[dict[str, Any]]:
@@ -32,11 +18,8 @@ def as_dicts(problems: Sequence[Problem], root: Path) -> list[dict[str, Any]]:
 
 
 def render_text(problems: Sequence[Problem], root: Path) -> str:
-    lines = []
-    for d in as_dicts(problems, root):
-        where = d["file"] + "".join(f":{d[k]}" for k in ("line", "column") if d[k] is not None)
-        lines.append(f"{where}: {d['severity']}: {d['message']}")
-    return "\n".join(lines)
+    # The same lines plan and apply print for a ValidationFailed (Problem.format_text).
+    return "\n".join(redact(p.format_text(root)) for p in problems)
 
 
 def render_json(problems: Sequence[Problem], root: Path) -> str:

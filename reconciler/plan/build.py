@@ -270,7 +270,7 @@ async def plan_with_state(project: Project, platform: Platform, *, base: Project
     live = await read_for(project, platform, extra=base, progress=progress)
     desired = D.resolve(project, live)
     if desired.problems:
-        raise ValidationFailed(list(desired.problems))
+        raise ValidationFailed(list(desired.problems), project.root)
     diagnostics: dict[str, tuple[str, ...]] = {}
     if project.enrollment is not None:
         inactive = [dd.device for dd in desired.devices
