@@ -16,7 +16,7 @@ from typing import Any
 from reconciler.apply import record as rec
 from reconciler.apply.clock import Clock
 from reconciler.apply.health import Observation, Track, assess, budget_crossed, needs_device_status
-from reconciler.apply.ledger import LedgerEntry, LedgerState, exit_code
+from reconciler.apply.ledger import AWAITING_PROMOTION, LedgerEntry, LedgerState, exit_code
 from reconciler.apply.progress import Reporter, Silent
 from reconciler.apply.rollback import Candidate, roll_back
 from reconciler.apply.waves import WavePlan, plan_waves
@@ -40,6 +40,7 @@ class DeviceRun:
     deployment_id: str | None = None
     rollback_id: str | None = None
     reason: str = ""
+    reason_code: str | None = None
     track: Track | None = None
     own_target_status: str | None = None  # of our deployment found on resume
 
@@ -55,7 +56,8 @@ class DeviceRun:
     def entry(self, deployment_set: str) -> LedgerEntry:
         return LedgerEntry(device=self.name, deployment_set=deployment_set, action=self.change.action,
                            state=self.state, wave=self.wave, deployment_id=self.deployment_id,
-                           rollback_deployment_id=self.rollback_id, reason=self.reason)
+                           rollback_deployment_id=self.rollback_id, reason=self.reason,
+                           reason_code=self.reason_code)
 
 
 @dataclass(frozen=True)
@@ -66,12 +68,8 @@ class ApplyResult:
     requests: int = 0
 
     @property
-    def paused(self) -> bool:
-        return any(r.status.state == "paused" for r in self.records)
-
-    @property
     def exit_code(self) -> int:
-        return exit_code(self.ledger, paused=self.paused)
+        return exit_code(self.ledger)
 
 
 @dataclass
@@ -118,8 +116,7 @@ class SetRollout:
         rec.save(self.root, self.record)
 
     def _set(self, d: DeviceRun, state: LedgerState, reason: str = "") -> None:
-        d.state = state
-        d.reason = reason
+        d.state, d.reason, d.reason_code = state, reason, None
         self.reporter.device(self.name, d.name, state, reason)
 
     # --- the rollout ---------------------------------------------------------------------
@@ -131,8 +128,8 @@ class SetRollout:
         for e in self.record.devices:  # resume what an earlier run recorded
             d = self.devs.get(e.device)
             if d is not None:
-                d.state, d.deployment_id, d.rollback_id, d.reason = (
-                    e.state, e.deployment_id, e.rollback_deployment_id, e.reason)
+                d.state, d.deployment_id, d.rollback_id, d.reason, d.reason_code = (
+                    e.state, e.deployment_id, e.rollback_deployment_id, e.reason, e.reason_code)
         st = self.record.status
         if not self.will_write():
             if st.state == "paused":
@@ -205,10 +202,10 @@ class SetRollout:
                     d.deployment_id, d.own_target_status = dep.id, "staged"
                     break
 
-    def _not_attempted_reason(self, reason: str) -> None:
+    def _not_attempted_reason(self, reason: str, code: str | None = None) -> None:
         for d in self.devs.values():
             if d.state == "not_attempted":
-                d.reason = reason
+                d.reason, d.reason_code = reason, code
 
     async def _waves(self) -> str | None:
         """Runs the waves; returns None when done, "paused", or why the rollout stopped."""
@@ -257,7 +254,8 @@ class SetRollout:
                     self.reporter.note(self.name, "canaries healthy: promoted")
                     self._save(canary_promoted=True, message="canaries healthy; promoted")
                     continue
-                self._not_attempted_reason("waiting for promotion (reconcile apply --promote)")
+                self._not_attempted_reason("waiting for promotion (reconcile apply --promote)",
+                                           AWAITING_PROMOTION)
                 self._save(state="paused",
                            message="canaries healthy; run `reconcile apply --promote` to continue")
                 self.reporter.note(self.name, "canaries healthy; paused until `reconcile apply --promote`")
@@ -425,6 +423,17 @@ def _versions(values: list[str | None]) -> str:
     return ",".join(sorted({v for v in values if v}))
 
 
+def blocked_changes(plan: Plan) -> tuple[DeviceChange, ...]:
+    return tuple(c for c in plan.changes if c.action == "blocked")
+
+
+def blocked_ledger(blocked: tuple[DeviceChange, ...]) -> tuple[LedgerEntry, ...]:
+    """Blocked devices in the ledger: not attempted, with the plan's reason and code."""
+    return tuple(LedgerEntry(device=c.device, deployment_set=c.deployment_set or "-", action="blocked",
+                             state="not_attempted", reason=c.reason or "",
+                             reason_code=c.reason_code or "blocked") for c in blocked)
+
+
 async def execute(plan: Plan, platform: Platform, *, root: Path, clock: Clock,
                   reporter: Reporter | None = None, promote: bool = False) -> ApplyResult:
     reporter = reporter or Silent()
@@ -433,7 +442,7 @@ async def execute(plan: Plan, platform: Platform, *, root: Path, clock: Clock,
     for c in plan.changes:
         if c.action in ACTIONABLE and c.device_id:
             by_set.setdefault(c.deployment_set or "-", []).append(c)
-    blocked = tuple(c for c in plan.changes if c.action == "blocked")
+    blocked = blocked_changes(plan)
     plan_file = rec.save_plan(root, plan, digest) if by_set else ""
     rollouts: list[SetRollout] = []
     for name, changes in sorted(by_set.items()):
@@ -463,5 +472,5 @@ async def execute(plan: Plan, platform: Platform, *, root: Path, clock: Clock,
         records = await asyncio.gather(*(r.run() for r in rollouts))
     finally:
         reporter.close()
-    ledger = tuple(e for r in records for e in r.devices)
+    ledger = tuple(e for r in records for e in r.devices) + blocked_ledger(blocked)
     return ApplyResult(records=tuple(records), ledger=ledger, blocked=blocked, requests=platform.requests)

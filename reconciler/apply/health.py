@@ -76,7 +76,8 @@ def budget_crossed(spec: RolloutSpec, *, failed: int, finished: int, total: int)
 
     `max_error_rate` is judged only once enough devices have finished that a single
     failure cannot exceed it on its own (e.g. 10 devices for 0.10); before that the
-    node counts decide. Otherwise one early failure would always stop a rollout.
+    node counts decide. Otherwise one early failure would always stop a rollout. A
+    rollout smaller than that sample is judged when all of its devices have finished.
     """
     if failed <= 0:
         return None
@@ -87,7 +88,7 @@ def budget_crossed(spec: RolloutSpec, *, failed: int, finished: int, total: int)
                 f"max_failed_nodes_percent={spec.max_failed_nodes_percent:g}")
     if spec.max_error_rate <= 0:
         return "a device failed and max_error_rate is 0"
-    min_sample = math.ceil(1.0 / spec.max_error_rate)
+    min_sample = min(math.ceil(1.0 / spec.max_error_rate), total)
     if finished >= min_sample and failed / finished > spec.max_error_rate:
         return f"error rate {failed}/{finished} exceeds max_error_rate={spec.max_error_rate:g}"
     return None

@@ -1,4 +1,9 @@
-"""The final ledger: one line per device the plan asked to change, with what happened."""
+"""The final ledger: one line per device the plan asked to change, with what happened.
+
+Devices the plan blocked are listed too (action `blocked`, state `not_attempted`): the
+exit code counts those a person must act on (bad content, unknown release, drift to
+review, ...), not those that cannot take any deployment (archived, never enrolled).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,11 @@ from typing import Any, Literal
 LedgerState = Literal["succeeded", "failed", "rolled_back", "deferred", "stale", "not_attempted", "in_flight"]
 STATES: tuple[LedgerState, ...] = ("succeeded", "failed", "rolled_back", "deferred", "stale", "not_attempted")
 OK_STATES = frozenset({"succeeded", "deferred"})
+# `reason_code`s of not-attempted devices that do not make apply fail: a rollout paused
+# after a healthy canary wave (as its spec asked), and devices with no agent to deploy to
+# (the plan's block codes in `reconciler.plan.desired`).
+AWAITING_PROMOTION = "awaiting-promotion"
+NOT_A_FAILURE = frozenset({AWAITING_PROMOTION, "device-archived", "not-enrolled"})
 
 
 @dataclass(frozen=True)
@@ -23,6 +33,7 @@ class LedgerEntry:
     deployment_id: str | None = None  # the deployment this rollout created for the device
     rollback_deployment_id: str | None = None
     reason: str = ""
+    reason_code: str | None = None  # why not attempted: a plan block code, or awaiting-promotion
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -31,7 +42,8 @@ class LedgerEntry:
     def from_dict(cls, d: dict[str, Any]) -> LedgerEntry:
         return cls(device=d["device"], deployment_set=d["deployment_set"], action=d["action"],
                    state=d["state"], wave=d.get("wave"), deployment_id=d.get("deployment_id"),
-                   rollback_deployment_id=d.get("rollback_deployment_id"), reason=str(d.get("reason") or ""))
+                   rollback_deployment_id=d.get("rollback_deployment_id"), reason=str(d.get("reason") or ""),
+                   reason_code=d.get("reason_code"))
 
 
 def counts(entries: Iterable[LedgerEntry]) -> dict[str, int]:
@@ -39,13 +51,12 @@ def counts(entries: Iterable[LedgerEntry]) -> dict[str, int]:
     return {s: c.get(s, 0) for s in STATES}
 
 
-def exit_code(entries: Iterable[LedgerEntry], *, paused: bool = False) -> int:
-    """0 when every device succeeded or was deferred, 1 otherwise. Devices waiting behind a
-    healthy canary pause are not failures: the pause is the requested behaviour."""
+def exit_code(entries: Iterable[LedgerEntry]) -> int:
+    """0 when every device succeeded or was deferred, 1 otherwise. Not failures: devices
+    waiting behind a healthy canary pause (the pause is what the spec asked for) and
+    devices the plan blocked because they have no agent (archived, never enrolled)."""
     for e in entries:
-        if e.state in OK_STATES:
-            continue
-        if paused and e.state == "not_attempted" and e.reason.startswith("waiting for promotion"):
+        if e.state in OK_STATES or (e.state == "not_attempted" and e.reason_code in NOT_A_FAILURE):
             continue
         return 1
     return 0
@@ -58,7 +69,7 @@ def render_text(entries: list[LedgerEntry]) -> str:
     set_width = max(len(e.deployment_set) for e in entries)
     lines = []
     for e in sorted(entries, key=lambda x: (x.deployment_set, x.wave or 0, x.device)):
-        wave = f"wave {e.wave:<3}" if e.wave else "        "
+        wave = f"wave {e.wave:<3}" if e.wave else "blocked " if e.action == "blocked" else "        "
         detail = f"  {e.reason}" if e.reason else ""
         line = f"  {e.device:<{width}}  {e.state:<13} {e.deployment_set:<{set_width}}  {wave}{detail}"
         lines.append(line.rstrip())

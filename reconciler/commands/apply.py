@@ -16,7 +16,7 @@ import click
 
 from reconciler.apply import record as rec
 from reconciler.apply.clock import clock_for
-from reconciler.apply.executor import ApplyResult, execute
+from reconciler.apply.executor import ApplyResult, blocked_changes, blocked_ledger, execute
 from reconciler.apply.ledger import counts, render_text
 from reconciler.apply.progress import reporter
 from reconciler.errors import EXIT_OK, Location, ReconcileError
@@ -62,8 +62,8 @@ def result_json(results: list[ApplyResult], target: str) -> dict[str, Any]:
         "rollouts": [x.to_dict() for r in results for x in r.records],
         "ledger": [e.to_dict() for e in ledger],
         "summary": counts(ledger),
-        "blocked": [{"device": c.device, "deployment_set": c.deployment_set, "reason": c.reason or ""}
-                    for r in results for c in r.blocked],
+        "blocked": [{"device": c.device, "deployment_set": c.deployment_set, "reason": c.reason or "",
+                     "reason_code": c.reason_code} for r in results for c in r.blocked],
         "requests": sum(r.requests for r in results),
         "exit_code": code,
     }
@@ -81,7 +81,7 @@ def result_text(results: list[ApplyResult]) -> str:
     lines.append(render_text(ledger))
     blocked = [c for r in results for c in r.blocked]
     if blocked:
-        lines.append(f"{len(blocked)} device(s) blocked in the plan were not touched (see `reconcile plan`).")
+        lines.append(f"{len(blocked)} of them blocked in the plan, not touched (see `reconcile plan`).")
     return "\n".join(lines) + "\n"
 
 
@@ -139,11 +139,17 @@ def command(path: Path, plan_file: Path | None, auto_approve: bool, promote: boo
         plan = read_plan(plan_file, project, base_url) if plan_file else asyncio.run(
             _fresh_plan(project, path, base_url))
         if not plan.has_changes:
+            blocked = blocked_changes(plan)
+            nothing = ApplyResult(records=(), ledger=blocked_ledger(blocked), blocked=blocked)
             if fmt == "json":
-                click.echo(json.dumps(result_json([], plan.target), indent=2))
+                click.echo(json.dumps(result_json([nothing], plan.target), indent=2))
+            elif nothing.exit_code == EXIT_OK:
+                click.echo("No changes. The platform matches the manifests."
+                           + (f" ({len(blocked)} device(s) blocked in the plan: see `reconcile plan`.)"
+                              if blocked else ""))
             else:
-                click.echo("No changes. The platform matches the manifests.")
-            return EXIT_OK
+                click.echo("No changes can be applied.\n" + result_text([nothing]), nl=False)
+            return nothing.exit_code
         if confirm or not plan_file:
             from reconciler.plan.render_text import render_text as render_plan
 

@@ -70,6 +70,9 @@ def test_budget() -> None:
     # one early failure is not an error rate yet; 2 of 10 is
     assert budget_crossed(spec, failed=1, finished=1, total=100) is None
     assert "error rate" in (budget_crossed(spec, failed=2, finished=10, total=100) or "")
+    # a rollout smaller than the sample is judged once every device has finished
+    assert budget_crossed(spec, failed=1, finished=4, total=5) is None
+    assert "error rate" in (budget_crossed(spec, failed=1, finished=5, total=5) or "")
 
 
 def test_record_round_trip_and_atomic_save(tmp_path: Path) -> None:
@@ -93,9 +96,17 @@ def test_exit_code() -> None:
     deferred = LedgerEntry("b", "s", "deploy", "deferred")
     assert exit_code([ok, deferred]) == 0
     assert exit_code([ok, LedgerEntry("c", "s", "deploy", "stale")]) == 1
-    waiting = LedgerEntry("d", "s", "deploy", "not_attempted", reason="waiting for promotion (x)")
-    assert exit_code([ok, waiting], paused=True) == 0
-    assert exit_code([ok, waiting]) == 1
+    waiting = LedgerEntry("d", "s", "deploy", "not_attempted", reason="waiting for promotion (x)",
+                          reason_code="awaiting-promotion")
+    assert exit_code([ok, waiting]) == 0
+    stopped = LedgerEntry("d", "s", "deploy", "not_attempted", reason="not started: the rollout stopped")
+    assert exit_code([ok, stopped]) == 1
+    # blocked in the plan: a device with no agent is not apply's failure; bad content is
+    spare = LedgerEntry("e", "s", "blocked", "not_attempted", reason_code="not-enrolled")
+    archived = LedgerEntry("f", "s", "blocked", "not_attempted", reason_code="device-archived")
+    assert exit_code([ok, spare, archived]) == 0
+    for code in ("content-invalid", "release-unknown", "drift-review", "slot-missing", "device-unknown"):
+        assert exit_code([ok, LedgerEntry("g", "s", "blocked", "not_attempted", reason_code=code)]) == 1
 
 
 @given(n=st.integers(0, 300), strategy=st.sampled_from(["immediate", "rolling", "canary"]),

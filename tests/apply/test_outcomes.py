@@ -1,0 +1,84 @@
+"""What apply reports and how it exits: blocked devices in the ledger, immediate without a
+healthy wait, the error rate judged at the end of a small rollout, auto-promotion."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from reconciler.apply import record as rec
+from tests.apply.helpers import deployments, make, run, write_project
+from tests.harness import Harness, example_fleet
+
+pytestmark = pytest.mark.anyio
+HEALTH = {"deadline": "30s", "min_healthy_time": "2s"}
+
+
+async def test_blocked_devices_are_in_the_ledger_and_bad_content_fails_the_run(
+        emu: Harness, tmp_path: Path) -> None:
+    await emu.seed(example_fleet(offline=[]))  # amr-spare-01: never enrolled
+    root = write_project(tmp_path / "p", emu, groups=("fleet",), extra={"overrides": [
+        {"devices": ["amr-west-03"], "configs": {"motion-control": {"values": {"max_speed": 9}}}}]})
+    plan = await make(root)
+    result = await run(root, plan)
+    by = {e.device: e for e in result.ledger}
+    assert (by["amr-west-03"].action, by["amr-west-03"].state) == ("blocked", "not_attempted")
+    assert by["amr-west-03"].reason_code == "content-invalid" and "max_speed" in by["amr-west-03"].reason
+    assert (by["amr-spare-01"].state, by["amr-spare-01"].reason_code) == ("not_attempted", "not-enrolled")
+    assert sum(1 for e in result.ledger if e.state == "succeeded") == 13
+    assert result.exit_code == 1  # a device the manifests asked to change was not changed
+    assert all("amr-west-03" not in d.description for d in await deployments(emu))
+
+
+async def test_a_device_with_no_agent_does_not_fail_the_run(emu: Harness, tmp_path: Path) -> None:
+    await emu.seed(example_fleet(offline=[]))
+    root = write_project(tmp_path / "p", emu, groups=("fleet",))
+    result = await run(root, await make(root))
+    assert [e.device for e in result.ledger if e.action == "blocked"] == ["amr-spare-01"]
+    assert result.exit_code == 0
+
+
+async def test_immediate_does_not_wait_for_min_healthy_time(emu: Harness, tmp_path: Path) -> None:
+    """Seed 003: the health check is ignored for immediate; done once deployed."""
+    await emu.seed(example_fleet(offline=[]))
+    root = write_project(tmp_path / "p", emu, groups=("lab",))
+    plan = await make(root)
+    assert plan.rollouts["all"].min_healthy_time == 30  # seed 003's default, unused here
+    before = (await emu.admin.get("/_emulator/clock")).json()
+    result = await run(root, plan)
+    after = (await emu.admin.get("/_emulator/clock")).json()
+    assert result.exit_code == 0 and {e.state for e in result.ledger} == {"succeeded"}
+    assert after["epoch"] - before["epoch"] < 30, (before, after)  # emulator seconds
+    (record,) = result.records
+    saved = rec.load(root, record.id)
+    assert saved is not None and saved.spec.min_healthy_time == 0
+
+
+async def test_auto_promote_continues_after_healthy_canaries(emu: Harness, tmp_path: Path) -> None:
+    await emu.seed(example_fleet(offline=[]))
+    root = write_project(tmp_path / "p", emu, groups=("lab",), release="v1.4.2",
+                         rollout={"strategy": "canary", "canary_percent": 34, "auto_promote": True,
+                                  "max_parallel": 1, "health_check": HEALTH})
+    result = await run(root, await make(root))
+    (record,) = result.records
+    assert record.status.state == "completed" and record.status.canary_promoted
+    assert record.status.canary_nodes == ("lab-arm-01", "lab-arm-02")  # ceil(3 * 34%)
+    assert record.status.current_wave == 2 and record.status.total_waves == 2
+    assert {e.device: (e.state, e.wave) for e in result.ledger} == {
+        "lab-arm-01": ("succeeded", 1), "lab-arm-02": ("succeeded", 1), "lab-arm-03": ("succeeded", 2)}
+
+
+async def test_error_rate_is_judged_when_a_small_rollout_ends(emu: Harness, tmp_path: Path) -> None:
+    """3 devices can never reach the 10-device sample for max_error_rate 0.1; the rate is
+    judged once all have finished, and crossing it rolls the healthy ones back."""
+    await emu.seed(example_fleet(offline=[]))
+    root = write_project(tmp_path / "p", emu, groups=("lab",), rollout={
+        "strategy": "rolling", "max_parallel": 3, "max_failed_nodes": 10, "max_failed_nodes_percent": 100,
+        "health_check": {**HEALTH, "max_error_rate": 0.1}})
+    await emu.patch_device("lab-arm-03", agent={"behaviour": "fail"})
+    result = await run(root, await make(root))
+    assert {e.device: e.state for e in result.ledger} == {
+        "lab-arm-01": "rolled_back", "lab-arm-02": "rolled_back", "lab-arm-03": "failed"}
+    assert "max_error_rate" in result.records[0].status.message
+    assert result.exit_code == 1
