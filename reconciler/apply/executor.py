@@ -449,6 +449,10 @@ async def execute(plan: Plan, platform: Platform, *, root: Path, clock: Clock,
         rid = rec.rollout_id(digest, name)
         spec = effective_spec(plan.rollouts.get(name, RolloutSpec()))
         existing = rec.load(root, rid)
+        if existing is not None and existing.status.state == "canceled":
+            raise ReconcileError(f"rollout {rid} of this plan ({name}) was canceled: "
+                                 f"{existing.status.message}",
+                                 hint="make a new plan (`reconcile plan`) and apply that")
         record = existing or rec.RolloutRecord(
             id=rid, deployment_set=name, spec=spec, commit=plan.commit, target=plan.target,
             plan_digest=digest, plan_file=plan_file,
@@ -457,6 +461,8 @@ async def execute(plan: Plan, platform: Platform, *, root: Path, clock: Clock,
             status=rec.RolloutStatus(state="pending", created_at=rec.utc_now(), total_nodes=len(changes)))
         if existing is None:
             rec.save(root, record)  # before any write: a rerun then knows to look for ours
+            for old in rec.supersede(root, record):
+                reporter.note(name, f"{old.id} canceled: {old.status.message}")
         rollouts.append(SetRollout(name=name, changes=changes, spec=spec, record=record,
                                    resumed=existing is not None, platform=platform, clock=clock, root=root,
                                    reporter=reporter, promote=promote, commit=plan.commit))

@@ -187,6 +187,26 @@ def list_records(root: Path) -> list[RolloutRecord]:
     return sorted(records, key=lambda r: (r.status.created_at, r.id), reverse=True)
 
 
+def supersede(root: Path, newer: RolloutRecord) -> list[RolloutRecord]:
+    """Cancel the unfinished rollouts of the same DeploymentSet and target that `newer`
+    replaces. A rollout that crashed and was never rerun from its saved plan (or one paused
+    for `--promote`) would otherwise show as in progress forever; the newer plan was made
+    from what the platform holds now, so it takes over, and the old plan must not be
+    resumed or promoted any more."""
+    canceled = []
+    for old in list_records(root):
+        if (old.id == newer.id or old.deployment_set != newer.deployment_set or old.target != newer.target
+                or old.status.state in FINAL_STATES):
+            continue
+        was = old.status.state + (" while rolling back" if old.status.rolling_back else "")
+        done = old.with_status(state="canceled", rolling_back=False, completed_at=utc_now(),
+                               message=f"superseded by {newer.id} (a newer plan for {old.deployment_set}); "
+                               f"it was {was}: {old.status.message or 'interrupted'}")
+        save(root, done)
+        canceled.append(done)
+    return canceled
+
+
 def save_plan(root: Path, plan: Plan, digest: str) -> str:
     rel = f".reconcile/rollouts/plans/{digest[:16]}.json"
     path = root / rel

@@ -18,7 +18,13 @@ STATUS_FORMAT = 1
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--limit", default=10, show_default=True, help="How many rollouts to show (newest first).")
 def command(path: Path, fmt: str, limit: int) -> int:
-    """Show the latest rollouts of the project in PATH."""
+    """Show the latest rollouts of the project in PATH (newest first).
+
+    States follow seed 003: pending, in_progress, paused (healthy canaries waiting for
+    `reconcile apply --promote`), completed, failed (stopped by the failure budget; see the
+    message for what was rolled back), canceled (superseded by a newer plan for the same
+    DeploymentSet before it finished, e.g. after a crash). A rollout still in_progress
+    with no apply running was interrupted: rerun its saved plan to resume it."""
     if not path.is_dir():
         raise ReconcileError(f"{path}: no such directory")
     records = rec.list_records(path)[:max(0, limit)]
@@ -37,4 +43,10 @@ def command(path: Path, fmt: str, limit: int) -> int:
                    f"{versions}  commit={(r.commit or 'none')[:12]}  {s.created_at}")
         if s.message:
             click.echo(f"    {s.message}")
+        if s.state in ("pending", "in_progress"):
+            # A record cannot tell a running apply from one that died: say how to resume.
+            click.echo(f"    last progress {s.last_progress_time or s.updated_at}; if no apply is running, "
+                       f"resume with `reconcile apply {path} --plan {path / r.plan_file} --auto-approve`")
+        elif s.state == "paused":
+            click.echo(f"    continue with `reconcile apply {path} --promote`")
     return EXIT_OK

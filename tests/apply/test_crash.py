@@ -15,6 +15,7 @@ import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -118,3 +119,47 @@ async def test_fresh_plan_after_a_crashed_upgrade_deploys_the_staged_one(emu: Ha
     assert len(mine) == 3 and set(Counter(d.device_id for d in mine).values()) == {1}
     assert staged[0].id in {d.id for d in mine}
     assert not (await make(root)).has_changes
+
+
+@pytest.mark.slow
+async def test_a_crashed_rollout_is_shown_then_canceled_by_a_newer_plan(emu: Harness, tmp_path: Path) -> None:
+    """Killed mid-rollout and never rerun from its plan: `status` says how to resume it;
+    a newer plan for the same set takes over and the old record ends `canceled`."""
+    from click.testing import CliRunner
+
+    from reconciler.cli import main
+
+    await emu.seed(example_fleet(offline=[], spare=False))
+    root = write_project(tmp_path / "p", emu, groups=("lab",),
+                         rollout={"strategy": "rolling", "max_parallel": 1,
+                                  "health_check": {"deadline": "30s", "min_healthy_time": "1s"}})
+    env = {k: v for k, v in os.environ.items() if k != "RECONCILE_TEST_KILL_AFTER"}
+    killed = subprocess.run([RECONCILE, "apply", str(root), "--auto-approve"], capture_output=True, text=True,
+                            env={**env, "RECONCILE_TEST_KILL_AFTER": "2"}, timeout=300)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    def status() -> list[Any]:
+        out = CliRunner().invoke(main, ["status", str(root), "--format", "json"]).stdout
+        return list(json.loads(out)["rollouts"])
+
+    (old,) = status()
+    assert old["status"]["state"] == "in_progress"
+    text = CliRunner().invoke(main, ["status", str(root)]).output
+    assert "if no apply is running, resume with" in text and old["plan_file"] in text
+
+    write_project(root, emu, groups=("lab",), max_speed=1.3,
+                  rollout={"strategy": "rolling", "max_parallel": 1,
+                           "health_check": {"deadline": "30s", "min_healthy_time": "1s"}})
+    done = subprocess.run([RECONCILE, "apply", str(root), "--auto-approve"], capture_output=True, text=True,
+                          env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert f"{old['id']} canceled: superseded by" in done.stderr
+    new, prev = status()
+    assert new["status"]["state"] == "completed" and prev["id"] == old["id"]
+    assert prev["status"]["state"] == "canceled" and new["id"] in prev["status"]["message"]
+    assert "it was in_progress" in prev["status"]["message"]
+    assert not (await make(root)).has_changes
+    # the superseded plan is refused, not resumed over the newer rollout's work
+    before = len(await deployments(emu))
+    again = apply_process(root, root / old["plan_file"], None)
+    assert again.returncode == 1 and "was canceled: superseded by" in again.stderr, again.stderr[-2000:]
+    assert "Traceback" not in again.stderr and len(await deployments(emu)) == before

@@ -82,3 +82,22 @@ async def test_error_rate_is_judged_when_a_small_rollout_ends(emu: Harness, tmp_
         "lab-arm-01": "rolled_back", "lab-arm-02": "rolled_back", "lab-arm-03": "failed"}
     assert "max_error_rate" in result.records[0].status.message
     assert result.exit_code == 1
+
+
+async def test_a_newer_plan_cancels_a_paused_rollout_of_the_same_set(emu: Harness, tmp_path: Path) -> None:
+    await emu.seed(example_fleet(offline=[]))
+    canary = {"strategy": "canary", "canary_count": 1, "health_check": HEALTH}
+    root = write_project(tmp_path / "p", emu, groups=("lab",), rollout=canary)
+    other = write_project(tmp_path / "p", emu, groups=("fleet",), name="amrs")  # another set: untouched
+    first = await run(root, await make(root))
+    paused = {r.deployment_set: r for r in first.records}
+    assert paused["all"].status.state == "paused" and paused["amrs"].status.state == "completed"
+    write_project(other, emu, groups=("lab",), rollout=canary, max_speed=1.3)
+    second = await run(root, await make(root))
+    assert second.records[0].status.state == "paused"
+    old = rec.load(root, paused["all"].id)
+    assert old is not None and old.status.state == "canceled" and old.status.completed_at
+    assert second.records[0].id in old.status.message and "it was paused" in old.status.message
+    amrs = rec.load(root, paused["amrs"].id)
+    assert amrs is not None and amrs.status.state == "completed"
+    assert [r.id for r in rec.list_records(root) if r.status.state == "paused"] == [second.records[0].id]
