@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,6 +14,7 @@ import yaml
 from reconciler.errors import Location
 from reconciler.manifests.merge import merge_patch
 from reconciler.manifests.model import ConfigSpec
+from reconciler.manifests.yamlload import json_path as _json_path
 
 
 def assemble(specs: Sequence[ConfigSpec]) -> Any:
@@ -65,16 +65,9 @@ def content_key(config_schema_id: str, slot_key: str, data: str) -> str:
 
 
 def json_path(parts: Sequence[str | int]) -> str:
-    """`("safety", "lidar_zones", 0)` -> `$.safety.lidar_zones[0]` (the loader's notation)."""
-    out = "$"
-    for part in parts:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", part):
-            out += f".{part}"
-        else:
-            out += "['" + part.replace("\\", "\\\\").replace("'", "\\'") + "']"
-    return out
+    """`("safety", "lidar_zones", 0)` -> `$.safety.lidar_zones[0]`: the loader's notation, so a
+    content path matches the locations the loader recorded for a config file."""
+    return _json_path(tuple(parts))
 
 
 def load_document(data: str) -> Any:

@@ -42,6 +42,19 @@ async def instances_for(
     return str(_f(rel, "id")), ids
 
 
+async def _create(sdk: miru_platform_sdk.AsyncMiru, name: str, version: str, description: str,
+                  motion: dict[str, Any] | None, target_status: str) -> str:
+    rel, ids = await instances_for(sdk, version, motion)
+    dep = await sdk.deployments.create(
+        device_id=await device_id(sdk, name),
+        release_id=rel,
+        config_instance_ids=ids,
+        description=description,
+        target_status=target_status,  # type: ignore[arg-type]
+    )
+    return dep.id
+
+
 async def patch(
     sdk: miru_platform_sdk.AsyncMiru,
     name: str,
@@ -49,15 +62,8 @@ async def patch(
     version: str = "v1.4.1",
     description: str = "dashboard edit",
 ) -> str:
-    rel, ids = await instances_for(sdk, version, motion)
-    dep = await sdk.deployments.create(
-        device_id=await device_id(sdk, name),
-        release_id=rel,
-        config_instance_ids=ids,
-        description=description,
-        target_status="deployed",
-    )
-    return dep.id
+    """A config patch on the device's current release (target deployed)."""
+    return await _create(sdk, name, version, description, motion, "deployed")
 
 
 async def stage(
@@ -67,12 +73,5 @@ async def stage(
     description: str = "staged by hand",
     motion: dict[str, Any] | None = None,
 ) -> str:
-    rel, ids = await instances_for(sdk, version, motion)
-    dep = await sdk.deployments.create(
-        device_id=await device_id(sdk, name),
-        release_id=rel,
-        config_instance_ids=ids,
-        description=description,
-        target_status="staged",
-    )
-    return dep.id
+    """A release change left staged (target staged)."""
+    return await _create(sdk, name, version, description, motion, "staged")
