@@ -24,14 +24,16 @@ def reset(ctx: Ctx) -> Response:
     return ok({"reset": True, "clock": clock.describe(ctx.conn)})
 
 
+def parse_seed(raw: bytes) -> dict[str, Any]:
+    """A seed body, YAML or JSON, read as seed files are (dates stay strings)."""
+    try:
+        return seed.parse(raw)
+    except seed.SeedError as e:
+        raise invalid(str(e)) from None
+
+
 def load_seed(ctx: Ctx) -> Response:
-    body = ctx.body
-    if isinstance(body, str):
-        body = seed.parse(body)
-    if body is None:
-        body = {}
-    if not isinstance(body, dict):
-        raise invalid("the seed must be a mapping (YAML or JSON)")
+    body = ctx.body or {}
     try:
         counts = seed.load(ctx.conn, body, clock.now(ctx.conn), Path.cwd())
     except seed.SeedError as e:
@@ -74,8 +76,10 @@ def patch_device(ctx: Ctx) -> Response:
             fields["behaviour"] = agent["behaviour"]
         if "delay" in agent:
             delay = agent["delay"]
-            if isinstance(delay, bool) or not isinstance(delay, (int, float)) or delay < 0:
-                raise invalid("agent.delay must be a number of seconds >= 0", field="agent.delay")
+            if isinstance(delay, bool) or not isinstance(delay, (int, float)) \
+                    or not 0 <= delay <= agents.MAX_DELAY:
+                raise invalid(f"agent.delay must be a number of seconds, 0..{agents.MAX_DELAY:.0f}",
+                              field="agent.delay")
             fields["delay"] = float(delay)
     with store.write(ctx.conn):
         agents.set_agent(ctx.conn, row["id"], fields, ctx.now)
@@ -103,9 +107,12 @@ def get_device(ctx: Ctx) -> Response:
 def tick(ctx: Ctx) -> Response:
     body = ctx.obj() if ctx.body is not None else {}
     seconds = body.get("seconds", 0)
-    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
         raise invalid("seconds must be a number >= 0", field="seconds")
-    now = clock.tick(ctx.conn, float(seconds))
+    try:
+        now = clock.tick(ctx.conn, float(seconds))
+    except (ValueError, OverflowError) as e:
+        raise invalid(str(e), field="seconds") from None
     applied = agents.advance(ctx.conn, now)
     return ok({**clock.describe(ctx.conn), "transitions": applied})
 
@@ -116,7 +123,7 @@ def get_clock(ctx: Ctx) -> Response:
 
 routes = [
     Route("/reset", admin(reset), methods=["POST"]),
-    Route("/seed", admin(load_seed, yaml_body=True), methods=["POST"]),
+    Route("/seed", admin(load_seed, parse=parse_seed), methods=["POST"]),
     Route("/devices/{device}", admin(patch_device), methods=["PATCH"]),
     Route("/devices/{device}", admin(get_device), methods=["GET"]),
     Route("/tick", admin(tick), methods=["POST"]),

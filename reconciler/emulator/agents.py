@@ -20,6 +20,7 @@ from reconciler.emulator.store import iso, write
 
 BEHAVIOURS = ("ok", "fail", "retry", "slow")
 SLOW_FACTOR = 10.0
+MAX_DELAY = 365 * 86400.0  # an agent delay of up to a year (seeds and the admin PATCH)
 
 
 def merged_status(activity: str, error: str) -> str:

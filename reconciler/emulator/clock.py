@@ -14,6 +14,7 @@ from reconciler.emulator.store import iso_required, write
 
 MANUAL_EPOCH = datetime(2026, 1, 1, tzinfo=timezone.utc).timestamp()
 MODES = ("real", "manual")
+LATEST = datetime(9999, 1, 1, tzinfo=timezone.utc).timestamp()
 
 
 def mode(conn: sqlite3.Connection) -> str:
@@ -32,9 +33,10 @@ def now(conn: sqlite3.Connection) -> float:
 
 
 def tick(conn: sqlite3.Connection, seconds: float) -> float:
-    """Advance the clock; returns the new time. The clock never goes backwards."""
-    if seconds < 0:
-        raise ValueError("seconds must be >= 0")
+    """Advance the clock; returns the new time. The clock never goes backwards, nor past
+    the year 9999 (timestamps must stay printable)."""
+    if not 0 <= seconds < LATEST - now(conn):
+        raise ValueError(f"seconds must be >= 0 and keep the clock before {iso_required(LATEST)}")
     with write(conn):
         conn.execute("UPDATE meta SET value = ? WHERE key = 'clock_offset'",
                      (repr(offset(conn) + seconds),))

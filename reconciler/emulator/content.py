@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 import jsonschema
 import yaml
@@ -55,6 +55,27 @@ def json_path(parts: Iterable[Any]) -> str:
     return out
 
 
+def _validator(document: Any) -> jsonschema.protocols.Validator:
+    cls = jsonschema.validators.validator_for(document, default=jsonschema.Draft202012Validator)
+    validator: jsonschema.protocols.Validator = cls(document)
+    return validator
+
+
+def check_schema_document(text: str, fmt: str) -> None:
+    """A jsonschema-language document must parse and be a JSON Schema (an object or a
+    boolean that its metaschema accepts); otherwise every instance check would fail later."""
+    document = parse(text, fmt)
+    if not isinstance(document, dict | bool):
+        raise ContentError("the document is not a JSON Schema (an object or a boolean)",
+                           [{"path": "$", "message": "not an object or a boolean"}])
+    try:
+        _validator(document).check_schema(cast(dict[str, Any], document))
+    except jsonschema.SchemaError as e:
+        path = json_path(e.absolute_path)
+        raise ContentError(f"the document is not a valid JSON Schema at {path}: {e.message}",
+                           [{"path": path, "message": e.message}]) from None
+
+
 def validate(data: str, fmt: str, language: str, documents: list[dict[str, Any]],
              schema_format: str) -> None:
     """Validate instance text against the schema; raises ContentError listing every failing path.
@@ -65,8 +86,7 @@ def validate(data: str, fmt: str, language: str, documents: list[dict[str, Any]]
         return
     instance = parse(data, fmt)
     document = parse(documents[0]["data"], "yaml" if schema_format == "yaml" else "json")
-    validator_cls = jsonschema.validators.validator_for(document, default=jsonschema.Draft202012Validator)
-    validator = validator_cls(document)
+    validator = _validator(document)
     errors: list[dict[str, str]] = []
     for err in sorted(validator.iter_errors(instance), key=lambda e: list(map(str, e.absolute_path))):
         base = list(err.absolute_path)

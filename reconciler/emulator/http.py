@@ -12,7 +12,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -22,6 +21,7 @@ from reconciler.emulator.store import Store
 VERSIONS = ("2026-03-09.tetons", "2026-05-06.rainier", "2026-08-17.everglades")
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 100
+MAX_OFFSET = 2**62  # SQLite integers are 64-bit: a larger offset is clamped, not a 500
 
 
 class ApiError(Exception):
@@ -119,67 +119,73 @@ def key_role(store: Store, request: Request) -> str:
     return role
 
 
-async def _read_body(request: Request, *, yaml_ok: bool = False) -> Any:
-    raw = await request.body()
-    if not raw.strip():
-        return None
+def _no_constants(name: str) -> Any:
+    # Python's json accepts NaN and Infinity; JSON does not, and a NaN stored as a clock
+    # offset or a fault rate would break every later request.
+    raise ValueError(f"{name} is not a JSON number")
+
+
+BodyParser = Callable[[bytes], Any]
+
+
+def parse_json(raw: bytes) -> Any:
     try:
-        return json.loads(raw)
+        return json.loads(raw, parse_constant=_no_constants)
     except ValueError:
-        if yaml_ok:
-            try:
-                return yaml.safe_load(raw)
-            except yaml.YAMLError as e:
-                raise invalid(f"the request body is neither JSON nor YAML: {e}") from None
         raise invalid("the request body is not valid JSON") from None
 
 
+def _version_and_scope(resource: str) -> Callable[[Request, str], None]:
+    def check(request: Request, role: str) -> None:
+        version = request.headers.get("miru-version")
+        if not version:
+            raise invalid("missing Miru-Version header", supported=list(VERSIONS))
+        if version not in VERSIONS:
+            raise invalid(f"unsupported Miru-Version {version!r}", supported=list(VERSIONS))
+        if request.method not in ("GET", "HEAD") and role != "rw":
+            scope = f"{resource}:write"
+            raise ApiError(403, "forbidden", f"the API key lacks the {scope} scope", {"scope": scope})
+
+    return check
+
+
+def _admin_scope(request: Request, role: str) -> None:
+    if role != "rw":
+        raise ApiError(403, "forbidden", "the admin API needs a read-write key", {"scope": "emulator:admin"})
+
+
+def _endpoint(handler: Handler, check: Callable[[Request, str], None],
+              parse: BodyParser) -> Callable[[Request], Any]:
+    """Auth (401), the caller's `check` (400/403), the body, then the handler under the
+    store lock after the agent simulation has caught up with the clock."""
+
+    async def endpoint(request: Request) -> Response:
+        store: Store = request.app.state.store
+        try:
+            role = key_role(store, request)
+            check(request, role)
+            body = None
+            if request.method in ("POST", "PATCH", "PUT"):
+                raw = await request.body()
+                body = parse(raw) if raw.strip() else None
+            with store.lock:
+                now = clock.now(store.conn)
+                agents.advance(store.conn, now)
+                return handler(Ctx(store, request, body, now, role))
+        except ApiError as e:
+            return e.response()
+
+    return endpoint
+
+
 def api(resource: str, handler: Handler) -> Callable[[Request], Any]:
-    """Wrap a platform API handler: auth (401/403), Miru-Version (400), agent advance."""
-
-    async def endpoint(request: Request) -> Response:
-        store: Store = request.app.state.store
-        try:
-            role = key_role(store, request)
-            version = request.headers.get("miru-version")
-            if not version:
-                raise invalid("missing Miru-Version header", supported=list(VERSIONS))
-            if version not in VERSIONS:
-                raise invalid(f"unsupported Miru-Version {version!r}", supported=list(VERSIONS))
-            if request.method not in ("GET", "HEAD") and role != "rw":
-                scope = f"{resource}:write"
-                raise ApiError(403, "forbidden", f"the API key lacks the {scope} scope", {"scope": scope})
-            body = await _read_body(request) if request.method in ("POST", "PATCH", "PUT") else None
-            with store.lock:
-                now = clock.now(store.conn)
-                agents.advance(store.conn, now)
-                return handler(Ctx(store, request, body, now, role))
-        except ApiError as e:
-            return e.response()
-
-    return endpoint
+    """Wrap a platform API handler: auth (401/403 by `<resource>:write` scope), Miru-Version (400)."""
+    return _endpoint(handler, _version_and_scope(resource), parse_json)
 
 
-def admin(handler: Handler, *, yaml_body: bool = False) -> Callable[[Request], Any]:
+def admin(handler: Handler, *, parse: BodyParser = parse_json) -> Callable[[Request], Any]:
     """Wrap an admin handler: needs a read-write key, no Miru-Version."""
-
-    async def endpoint(request: Request) -> Response:
-        store: Store = request.app.state.store
-        try:
-            role = key_role(store, request)
-            if role != "rw":
-                raise ApiError(403, "forbidden", "the admin API needs a read-write key",
-                               {"scope": "emulator:admin"})
-            body = await _read_body(request, yaml_ok=yaml_body) \
-                if request.method in ("POST", "PATCH", "PUT") else None
-            with store.lock:
-                now = clock.now(store.conn)
-                agents.advance(store.conn, now)
-                return handler(Ctx(store, request, body, now, role))
-        except ApiError as e:
-            return e.response()
-
-    return endpoint
+    return _endpoint(handler, _admin_scope, parse)
 
 
 # --- paging -------------------------------------------------------------------------------
@@ -195,9 +201,9 @@ def _int_param(ctx: Ctx, name: str, default: int) -> int:
 
 
 def page_window(ctx: Ctx) -> tuple[int, int]:
-    """(offset, limit) with out-of-range values clamped: limit to 1..100, offset to >= 0."""
+    """(offset, limit) with out-of-range values clamped: limit to 1..100, offset to 0..2**62."""
     limit = min(MAX_LIMIT, max(1, _int_param(ctx, "limit", DEFAULT_LIMIT)))
-    offset = max(0, _int_param(ctx, "offset", 0))
+    offset = min(MAX_OFFSET, max(0, _int_param(ctx, "offset", 0)))
     return offset, limit
 
 
@@ -274,10 +280,11 @@ def req_str(body: Mapping[str, Any], name: str) -> str:
     return value
 
 
-def opt_str(body: Mapping[str, Any], name: str) -> str | None:
+def opt_str(body: Mapping[str, Any], name: str, *, nonempty: bool = False) -> str | None:
+    """An optional string field; `nonempty` for names, which an update may not blank out."""
     value = body.get(name)
     if value is None:
         return None
-    if not isinstance(value, str):
-        raise invalid(f"{name} must be a string", field=name)
+    if not isinstance(value, str) or (nonempty and not value):
+        raise invalid(f"{name} must be a {'non-empty ' if nonempty else ''}string", field=name)
     return value

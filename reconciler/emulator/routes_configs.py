@@ -70,7 +70,7 @@ def update_config_type(ctx: Ctx) -> Response:
     body = ctx.obj()
     if "slug" in body:
         raise unprocessable("a config type's slug is immutable", code="immutable_field", field="slug")
-    name = opt_str(body, "name")
+    name = opt_str(body, "name", nonempty=True)
     with write(ctx.conn):
         row = _type(ctx.conn, ctx.path("config_type_id"))
         if name is not None and name != row["name"]:
@@ -156,7 +156,7 @@ def create_schema(conn: sqlite3.Connection, type_row: sqlite3.Row, *, language: 
             raise invalid(f"documents[{i}] needs name and data strings", field=f"documents[{i}]")
         if language == "jsonschema":
             try:
-                content.parse(doc["data"], "yaml" if fmt == "yaml" else "json")
+                content.check_schema_document(doc["data"], "yaml" if fmt == "yaml" else "json")
             except content.ContentError as e:
                 raise unprocessable(f"documents[{i}]: {e}", field=f"documents[{i}].data") from None
         docs.append({"name": str(doc.get("name") or f"schema.{fmt}"), "data": doc["data"]})

@@ -64,7 +64,7 @@ def get(ctx: Ctx) -> Response:
 def update(ctx: Ctx) -> Response:
     expand = ctx.expand(EXPAND)
     body = ctx.obj()
-    name = opt_str(body, "name")
+    name = opt_str(body, "name", nonempty=True)
     with write(ctx.conn):
         row = get_row(ctx.conn, ctx.path("device_id"))
         if name is not None and name != row["name"]:
