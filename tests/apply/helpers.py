@@ -13,6 +13,7 @@ import yaml
 
 from reconciler.apply.clock import EmulatorClock, clock_for
 from reconciler.apply.executor import ApplyResult, execute
+from reconciler.apply.progress import Reporter, Silent
 from reconciler.manifests.loader import load_path
 from reconciler.manifests.model import Project
 from reconciler.plan.model import Plan
@@ -64,12 +65,27 @@ async def make(root: Path) -> Plan:
         return await make_plan(project, platform)
 
 
-async def run(root: Path, plan: Plan, *, promote: bool = False) -> ApplyResult:
+async def run(root: Path, plan: Plan, *, promote: bool = False,
+              reporter: Reporter | None = None) -> ApplyResult:
     project = load_path(root)
     async with platform_for(project) as platform:
         clock = await clock_for(platform)
         assert isinstance(clock, EmulatorClock), "tests must advance the emulator clock, never sleep"
-        return await execute(plan, platform, root=project.root, clock=clock, promote=promote)
+        return await execute(plan, platform, root=project.root, clock=clock, promote=promote,
+                             reporter=reporter)
+
+
+class Notes(Silent):
+    """A reporter that keeps what it was told (the progress display's events)."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def wave(self, deployment_set: str, wave: int, total_waves: int, devices: int) -> None:
+        self.lines.append(f"{deployment_set} wave {wave}/{total_waves} {devices}")
+
+    def note(self, deployment_set: str, text: str) -> None:
+        self.lines.append(f"{deployment_set}: {text}")
 
 
 async def deployments(emu: Harness) -> list[Any]:
