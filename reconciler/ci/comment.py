@@ -47,25 +47,31 @@ def utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
-def fit_comment(marker: str, content: str, footer: str = "", limit: int = COMMENT_LIMIT) -> str:
+def fit_comment(marker: str, content: str, footer: str = "", limit: int = COMMENT_LIMIT, *,
+                full: str = "the job summary and the workflow artifact") -> str:
     """`marker` + `content` + `footer`, with `content` cut at a line boundary when the whole
-    would exceed `limit`. Open code fences and <details> blocks are closed after the cut."""
+    would exceed `limit`, and a note saying how much was left out and where `full` content is.
+    Open code fences and <details> blocks are closed after the cut."""
     body = _join(marker, content, footer)
     if utf16_len(body) <= limit:
         return body
-    note = ("\n\n> **Truncated** to fit one GitHub comment: the full plan is in the job summary "
-            "and the artifact.\n")
-    # Room for closing what the cut leaves open: a fence and a few </details>.
-    reserve = utf16_len(marker) + utf16_len(footer) + utf16_len(note) + 200
+    total = len(content.rstrip("\n").splitlines())
+
+    def note(kept: str) -> str:
+        left = total - len(kept.splitlines())
+        return (f"\n\n> **Truncated** to fit one GitHub comment: the last {left} of {total} lines "
+                f"are not shown. The full plan is in {full}.\n")
+
+    # Room for closing what the cut leaves open (a fence and a few </details>) and the note.
+    reserve = utf16_len(marker) + utf16_len(footer) + utf16_len(note("")) + 200
     budget = max(0, limit - reserve)
     cut = _cut_utf16(content, budget)
     if "\n" in cut:
         cut = cut[: cut.rfind("\n")]
-    cut += _closers(cut)
-    body = _join(marker, cut + note, footer)
+    body = _join(marker, cut + _closers(cut) + note(cut), footer)
     while utf16_len(body) > limit:  # only with absurdly many open <details>; drop lines until it fits
         cut = cut[: max(0, cut.rfind("\n"))]
-        body = _join(marker, cut + note, footer)
+        body = _join(marker, cut + _closers(cut) + note(cut), footer)
     return body
 
 

@@ -98,6 +98,15 @@ def failure_markdown(title: str, stderr: str) -> str:
     return f"### ❌ {title}\n\n```text\n{text.replace('```', '` ` `')}\n```\n"
 
 
+def artifact_note(env: RunnerEnv, file: str, artifact: str) -> str:
+    """Where a reader finds a file the action uploaded: markdown naming the workflow artifact,
+    linked to the run (its artifacts are listed at the bottom of the run's page)."""
+    where = f"the workflow artifact `{artifact}`"
+    if env.run_url:
+        where = f"[{where}]({env.run_url}#artifacts)"
+    return f"`{file}` in {where}"
+
+
 def footer(env: RunnerEnv, command: str, path: str) -> str:
     bits = [f"`reconcile {command}` for `{path}`"]
     if env.head_sha:

@@ -187,7 +187,7 @@ def run(inputs: Inputs, env: RunnerEnv, out: TextIO | None = None) -> Outcome:
 
     def post(markdown: str) -> None:
         if commenting and pr is not None:
-            _upsert(inputs, env, pr, markdown, stream)
+            _upsert(inputs, env, pr, markdown, stream, artifact_name)
 
     def call(*argv: str) -> Completed:
         return run_reconcile(argv, env=child_env, cwd=cwd, out=stream)
@@ -197,7 +197,7 @@ def run(inputs: Inputs, env: RunnerEnv, out: TextIO | None = None) -> Outcome:
     # the release's schema is pinned to its file and line before anything is planned.
     extra = inputs.args if inputs.command == "validate" else ("--online",)
     v = call("validate", inputs.path, "--format", "json", *extra)
-    (workdir / "validate.json").write_text(v.stdout, encoding="utf-8")
+    _keep(workdir / "validate.json", v.stdout)
     problems = report.parse_problems(v.stdout)
     if problems is not None:  # the same finding reached through two DeploymentSets: report it once
         problems = list(dict.fromkeys(problems))
@@ -225,7 +225,7 @@ def run(inputs: Inputs, env: RunnerEnv, out: TextIO | None = None) -> Outcome:
 
     if inputs.command == "drift":
         d = call("drift", inputs.path, *inputs.args)
-        (workdir / "drift.txt").write_text(d.stdout, encoding="utf-8")
+        _keep(workdir / "drift.txt", d.stdout)
         append_summary(env, report.drift_markdown(inputs.path, d.code, d.stdout, d.stderr))
         if d.code not in (0, 2):
             stream.write(annotation("error", _first_line(d.stderr, "reconcile drift failed"),
@@ -236,7 +236,7 @@ def run(inputs: Inputs, env: RunnerEnv, out: TextIO | None = None) -> Outcome:
     plan_json = workdir / "plan.json"
     plan_args = inputs.args if inputs.command == "plan" else ()
     p = call("plan", inputs.path, "--format", "markdown", "--out", str(plan_json), "--detailed-exitcode",
-             *plan_args)
+             "--full-plan-note", report.artifact_note(env, "plan.json", artifact_name), *plan_args)
     if p.code not in (0, 2):
         md = report.failure_markdown(f"reconcile plan `{inputs.path}` failed (exit {p.code})", p.stderr)
         stream.write(annotation("error", _first_line(p.stderr, "reconcile plan failed"),
@@ -244,7 +244,7 @@ def run(inputs: Inputs, env: RunnerEnv, out: TextIO | None = None) -> Outcome:
         append_summary(env, md)
         post(md)
         return finish(p.code, False, str(plan_json) if plan_json.exists() else "")
-    (workdir / "plan.md").write_text(p.stdout, encoding="utf-8")
+    _keep(workdir / "plan.md", p.stdout)
     append_summary(env, p.stdout)
     post(p.stdout)
     has_changes = p.code == 2
@@ -257,12 +257,18 @@ def run(inputs: Inputs, env: RunnerEnv, out: TextIO | None = None) -> Outcome:
         return finish(0, False, str(plan_json))
     a = call("apply", inputs.path, "--plan", str(plan_json), "--auto-approve", "--format", "json",
              *inputs.args)
-    (workdir / "apply.json").write_text(a.stdout, encoding="utf-8")
+    _keep(workdir / "apply.json", a.stdout)
     append_summary(env, report.apply_markdown(inputs.path, a.code, a.stdout, a.stderr, artifact_name))
     if a.code != 0:
         stream.write(annotation("error", _first_line(a.stderr, f"reconcile apply failed (exit {a.code})"),
                                 title="reconcile apply") + "\n")
     return finish(a.code, True, str(plan_json))
+
+
+def _keep(path: Path, text: str) -> None:
+    """A report for the artifact, with secrets redacted like the log (the artifact is readable
+    by everyone who can read the repository)."""
+    path.write_text(redact(text), encoding="utf-8")
 
 
 def _first_line(text: str, default: str) -> str:
@@ -272,7 +278,7 @@ def _first_line(text: str, default: str) -> str:
     return default
 
 
-def _upsert(inputs: Inputs, env: RunnerEnv, pr: int, markdown: str, out: TextIO) -> None:
+def _upsert(inputs: Inputs, env: RunnerEnv, pr: int, markdown: str, out: TextIO, artifact: str) -> None:
     if not inputs.github_token:
         out.write(annotation("warning", "no github-token: the plan is in the job summary only",
                              title="reconcile comment") + "\n")
@@ -282,7 +288,10 @@ def _upsert(inputs: Inputs, env: RunnerEnv, pr: int, markdown: str, out: TextIO)
                              title="reconcile comment") + "\n")
         return
     marker = gh_comment.marker_for(inputs.path)
-    body = gh_comment.fit_comment(marker, markdown, report.footer(env, inputs.command, inputs.path))
+    # Redacted here too: the comment is public wherever the repository is, unlike the log.
+    full = f"the job summary and {report.artifact_note(env, 'plan.json', artifact)}"
+    body = gh_comment.fit_comment(marker, redact(markdown), report.footer(env, inputs.command, inputs.path),
+                                  full=full)
     try:
         with gh_comment.client(env.api_url, inputs.github_token) as http:
             result = gh_comment.upsert_comment(http, env.repository, pr, marker, body)

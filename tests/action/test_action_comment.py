@@ -81,6 +81,10 @@ def test_size_limit(github: tuple[GitHubState, str]) -> None:
     assert gh.utf16_len(body) <= gh.COMMENT_LIMIT
     assert body.startswith(gh.marker_for("examples"))
     assert "Truncated" in body and body.rstrip().endswith("footer")
+    # What was left out, and where the rest is.
+    kept_lines = body.split("> **Truncated**")[0].count("- amr-")
+    assert f"the last {5000 - kept_lines} of 5005 lines are not shown" in body
+    assert "The full plan is in the job summary and the workflow artifact." in body
     assert body.count("```") % 2 == 0 and body.count("<details>") == body.count("</details>")
     # Lines are never cut in half.
     kept = [ln for ln in body.splitlines() if ln.startswith("- amr-")]

@@ -15,6 +15,7 @@ a regression there now fails these tests instead of skipping them.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -64,10 +65,21 @@ def _push(tmp: Path, api_url: str) -> dict[str, str]:
     return _job_env(tmp, api_url, "push", {"ref": "refs/heads/main", "after": "b" * 40})
 
 
-def _assert_no_secrets(run: ActionRun) -> None:
+def _assert_no_secrets(run: ActionRun, state: GitHubState | None = None) -> None:
+    """Neither the Miru key nor the GitHub token in any place the action writes: the log
+    (but for the masks that tell the runner to hide them), the summary, the outputs, the
+    artifact's reports and the PR comments. plan.json is exempt: apply executes it as is."""
+    places = {"summary": run.summary, "outputs": json.dumps(run.outputs)}
+    for artifact in run.artifacts:
+        for name in artifact["files"]:
+            if name != "plan.json":
+                places[f"artifact {name}"] = (Path(artifact["path"]) / name).read_text()
+    for number, comments in (state.comments if state else {}).items():
+        places[f"comments on #{number}"] = json.dumps(comments)
     for secret in (TOKEN, API_KEY):
-        rest = run.log.replace(f"::add-mask::{secret}", "")
-        assert secret not in rest and secret not in run.summary
+        places["log"] = run.log.replace(f"::add-mask::{secret}", "")
+        for where, text in places.items():
+            assert secret not in text, f"secret in the {where}"
 
 
 def _require_plan_apply(run: ActionRun) -> None:
@@ -89,6 +101,9 @@ def _break(ws: Path, n: int) -> list[str]:
 def test_validate_with_errors(workspace: Path, tmp_path: Path, github: tuple[GitHubState, str]) -> None:
     state, url = github
     broken = _break(workspace, 12)  # more than the 10 annotations GitHub shows per step
+    # A pasted key in a manifest: the problem is reported, the key is not.
+    lab = workspace / "examples/deploymentsets/lab-canary.yaml"
+    lab.write_text(lab.read_text() + f"  activation: {API_KEY}\n")
     run = run_action({"command": "validate", "path": "examples", "api-key": API_KEY},
                      workspace=workspace, env=_pr(tmp_path, url), tmp=tmp_path)
 
@@ -114,6 +129,8 @@ def test_validate_with_errors(workspace: Path, tmp_path: Path, github: tuple[Git
     assert f"{len(problems)} errors" in run.summary
     assert any("reconcile validate failed (exit 1)" in a for a in errors)  # the concluding step
     assert state.requests == []  # validate does not comment
+    [pasted] = [a for a in step_errors if "file=examples/deploymentsets/lab-canary.yaml," in a]
+    assert "spec.activation: expected one of deploy, stage; got '***'" in pasted
     _assert_no_secrets(run)
 
 
@@ -128,7 +145,7 @@ def test_plan_on_pr_with_invalid_manifests_comments_problems(
     [comment] = state.comments[7]
     assert comment["body"].startswith(marker_for("examples"))
     assert "broken-00.yaml" in comment["body"] and "broken-01.yaml" in comment["body"]
-    _assert_no_secrets(run)
+    _assert_no_secrets(run, state)
 
 
 def test_plan_validates_content_online_first(
@@ -148,6 +165,7 @@ def test_plan_validates_content_online_first(
     assert "$ reconcile plan" not in run.log
     [comment] = state.comments[7]
     assert "motion-control.json:3:" in comment["body"] and "$.max_accel" in comment["body"]
+    _assert_no_secrets(run, state)
 
 
 def test_bad_input_is_a_clear_error(workspace: Path, tmp_path: Path, github: tuple[GitHubState, str]) -> None:
@@ -186,12 +204,13 @@ def test_plan_on_pull_request(workspace: Path, tmp_path: Path, github: tuple[Git
     again = run_action({"command": "plan", "path": "examples", "api-key": API_KEY, "args": "--base 'main'"},
                        workspace=workspace, env=_pr(tmp_path / "second", url), tmp=tmp_path / "second")
     assert again.outputs["exitcode"] == "2"
-    assert "--detailed-exitcode --base main\n" in again.log  # `args` reach the command, shell-split
+    # `args` reach the command, shell-split, after the action's own options.
+    assert re.search(r"^\$ reconcile plan examples --format markdown .* --base main$", again.log, re.M)
     ours = [c for c in state.comments[7] if c["body"].startswith(marker_for("examples"))]
     assert len(ours) == 1 and len(state.comments[7]) == 2
     assert any(m == "PATCH" for m, _ in state.requests)
-    _assert_no_secrets(run)
-    _assert_no_secrets(again)
+    _assert_no_secrets(run, state)
+    _assert_no_secrets(again, state)
 
 
 @pytest.mark.slow
@@ -241,3 +260,50 @@ def test_drift_is_an_output_not_a_failure(
     assert "drift.txt" in artifact["files"]
     assert state.requests == []
     _assert_no_secrets(run)
+
+
+def _big_fleet(ws: Path, n: int) -> None:
+    """n more AMRs, each running its own max_speed: one change group per device, so the
+    markdown plan is far over one comment."""
+    import yaml
+
+    seed_file = ws / "examples" / "seed.yaml"
+    seed = yaml.safe_load(seed_file.read_text())
+    template = next(d for d in seed["devices"] if d["name"] == "amr-west-01")
+    for i in range(n):
+        configs = json.loads(json.dumps(template["configs"]))
+        configs["motion-control"]["max_speed"] = round(0.5 + i / 1000, 3)
+        seed["devices"].append({**template, "name": f"amr-bulk-{i:04d}", "configs": configs})
+    seed_file.write_text(yaml.safe_dump(seed, sort_keys=False))
+
+
+@pytest.mark.slow
+def test_cut_plan_comment_says_what_is_left_out_and_where(
+        workspace: Path, tmp_path: Path, github: tuple[GitHubState, str]) -> None:
+    state, url = github
+    _big_fleet(workspace, 400)
+    # A secret in the content (a user's mistake) must not reach the public comment or summary.
+    notes = workspace / "examples/configs/operator-notes.txt"
+    notes.write_text(f"Handle with care.\nold key: {API_KEY}\n")
+    run = run_action({"command": "plan", "path": "examples", "api-key": API_KEY},
+                     workspace=workspace, env=_pr(tmp_path, url), tmp=tmp_path)
+    _require_plan_apply(run)
+    assert not run.failed, run.log
+    assert run.outputs["has-changes"] == "true"
+    [comment] = state.comments[7]
+    body = comment["body"]
+    assert len(body) <= 65_536
+    # The plan renderer cut it and says what is not shown and where the full plan is: the
+    # artifact this very run uploads, linked to the run, not a path on the runner.
+    [artifact] = run.artifacts
+    assert artifact["name"] == "reconcile-plan-examples" and "plan.json" in artifact["files"]
+    assert "**Cut to fit one comment:**" in body
+    assert re.search(r"\*\*Cut to fit one comment:\*\* \d+ change groups \(\d+ devices\) and 1 exception "
+                     r"not shown\.", body)
+    assert "Truncated" not in body  # the renderer's own cut leaves room for the marker and footer
+    assert ("The full plan is in `plan.json` in [the workflow artifact `reconcile-plan-examples`]"
+            f"(https://github.test/{REPO}/actions/runs/4242#artifacts).") in body
+    assert str(tmp_path) not in body  # no runner path
+    assert body.count("<details>") == body.count("</details>")
+    _assert_no_secrets(run, state)
+    assert API_KEY not in body and "old key: ***" in body
