@@ -53,7 +53,8 @@ class Bursty:
     async def collect(self) -> None:
         rules = (await self.emu.admin.get("/_emulator/faults")).json()["rules"]
         for r in rules:
-            self.fired[f"{r['method']} {r['path']} {r.get('status')} {r.get('commit_then_fail')}"] += r["fired"]
+            key = f"{r['method']} {r['path']} {r.get('status')} {r.get('commit_then_fail')}"
+            self.fired[key] += r["fired"]
 
     async def sleep(self, seconds: float) -> None:
         await self.collect()
@@ -91,8 +92,8 @@ async def used_instance_ids(emu: Harness) -> set[str]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("release, action", [("v1.4.1", "deploy"), ("v1.4.2", "upgrade")])
-async def test_300_devices_under_5xx_commit_then_fail_and_429_bursts(emu: Harness, tmp_path: Path, release: str,
-                                                                     action: str) -> None:
+async def test_300_devices_under_5xx_commit_then_fail_and_429_bursts(
+        emu: Harness, tmp_path: Path, release: str, action: str) -> None:
     # three devices offline: their deployments queue (deferred), and polling reads devices
     await emu.seed(example_fleet(300, offline=OFFLINE, spare=False))
     root = write_project(tmp_path / "p", emu, release=release, rollout={
