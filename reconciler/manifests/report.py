@@ -26,26 +26,14 @@ def render_json(problems: Sequence[Problem], root: Path) -> str:
     return json.dumps(as_dicts(problems, root), indent=2, ensure_ascii=False)
 
 
-def _escape_data(s: str) -> str:
-    return s.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _escape_property(s: str) -> str:
-    return _escape_data(s).replace(":", "%3A").replace(",", "%2C")
-
-
 def render_github(problems: Sequence[Problem], root: Path) -> str:
     """`::error file=…,line=…,col=…::message` lines (GitHub's workflow commands), escaped
     as GitHub's toolkit does so a message cannot end the command early."""
-    lines = []
-    for d in as_dicts(problems, root):
-        props = [f"file={_escape_property(d['file'])}"]
-        if d["line"] is not None:
-            props.append(f"line={d['line']}")
-        if d["column"] is not None:
-            props.append(f"col={d['column']}")
-        lines.append(f"::{d['severity']} {','.join(props)}::{_escape_data(d['message'])}")
-    return "\n".join(lines)
+    # Imported here: the runner module is the action's, validate needs it only for this format.
+    from reconciler.ci.runner import command
+
+    return "\n".join(command(d["severity"], d["message"], file=d["file"], line=d["line"], col=d["column"])
+                     for d in as_dicts(problems, root))
 
 
 def relative_root(path: Path) -> Path:
