@@ -6,7 +6,8 @@ a service that cannot be reached becomes a diagnostic line itself.
 
 A `base_url` on the platform's own host (the emulator serves seed 001's API at `/v2`; the
 embedded emulator's host is `http://emulator.local`), or starting with `/`, is reached
-through the platform's HTTP client, so the embedded (in-process) emulator works too.
+through the platform's HTTP client, so the embedded (in-process) emulator works too; with
+no token in the environment, the embedded emulator's built-in token is used.
 """
 
 from __future__ import annotations
@@ -20,10 +21,11 @@ import httpx
 
 from reconciler.errors import redact
 from reconciler.manifests.model import EnrollmentService
-from reconciler.platform.client import Platform
+from reconciler.platform.client import EMULATOR_ENROLLMENT_TOKEN, Platform
 from reconciler.platform.live import LiveDevice
 
 MAX_LOG_LINES = 20
+EMBEDDED = "emulator:"  # how `describe_target` names the embedded (in-process) emulator
 
 
 async def enrollment_diagnostics(service: EnrollmentService, platform: Platform,
@@ -31,14 +33,18 @@ async def enrollment_diagnostics(service: EnrollmentService, platform: Platform,
     """device id -> diagnostic lines."""
     if not devices:
         return {}
-    token = os.environ.get(service.token_env)
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
     base = service.base_url.rstrip("/")
     own_client = None
     platform_url = httpx.URL(str(platform.sdk.base_url))
     if base.startswith("/"):
         base = str(platform_url.copy_with(path=base, query=None))
     same_host = httpx.URL(base).netloc == platform_url.netloc
+    token = os.environ.get(service.token_env)
+    if not token and same_host and platform.target.startswith(EMBEDDED):
+        # The embedded emulator needs no setup, like its built-in platform key. Only sent to
+        # the in-process emulator itself, never to another host.
+        token = EMULATOR_ENROLLMENT_TOKEN
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
     if same_host and platform.http is not None:
         client = platform.http
     else:

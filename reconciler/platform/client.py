@@ -34,6 +34,7 @@ for _list_model in (ConfigInstanceListResponse, DeploymentList, DeviceList):
 
 API_VERSION = "2026-08-17.everglades"
 EMULATOR_KEY = "emulator-local-rw"  # the embedded emulator's built-in read-write key
+EMULATOR_ENROLLMENT_TOKEN = "emulator-enrollment-token"  # its built-in enrollment (seed 001) token
 DEFAULT_CONCURRENCY = 8
 READ_ATTEMPTS = 5
 T = TypeVar("T")
