@@ -28,5 +28,8 @@ async def online_problems(project: Project, platform: Platform) -> list[Problem]
                                     "platform", loc))
     for note in desired.notes:
         problems.append(Problem(note, Location(project.project_file), severity="warning"))
-    return sorted(problems, key=lambda p: (p.severity != "error", p.location.file, p.location.line or 0,
-                                           p.location.column or 0, p.message))
+    # Two DeploymentSets (or two releases' schemas) reading one invalid file find the same
+    # problem at the same place: it is reported once.
+    unique = dict.fromkeys(problems)
+    return sorted(unique, key=lambda p: (p.severity != "error", p.location.file, p.location.line or 0,
+                                         p.location.column or 0, p.message))

@@ -70,3 +70,20 @@ def test_validate_online_cli(emu: Harness, tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["validate", str(bad), "--online"])
     assert result.exit_code == 1
     assert "$.max_speed: 9 is greater than the maximum of 3" in result.stderr
+
+
+def test_one_invalid_file_used_by_two_sets_is_reported_once(emu: Harness, tmp_path: Path) -> None:
+    """Both example sets (two releases, two motion-control schemas) read configs/motion-control.json;
+    an invalid value in it is one problem at one place, not one per set."""
+    asyncio.run(emu.seed(example_fleet()))
+    root = write_project(tmp_path / "p", emu.db)
+    mc = root / "configs" / "motion-control.json"
+    mc.write_text(mc.read_text().replace('"max_accel": 0.5', '"max_accel": 9'))
+    result = CliRunner().invoke(main, ["validate", str(root), "--online"])
+    assert result.exit_code == 1
+    errors = [line for line in result.stderr.splitlines() if ": error: " in line]
+    assert errors == [
+        f"{root}/configs/motion-control.json:3:16: error: motion-control: content invalid at "
+        "$.max_accel: 9 is greater than the maximum of 2"
+    ]
+    assert "1 problem found" in result.stderr
