@@ -54,7 +54,8 @@ def load_path(path: Path) -> Project:
     if path.is_file() and path.name == PROJECT_FILE:
         path = path.parent
     if not path.is_dir():
-        raise ReconcileError(f"not a directory; pass the directory that holds {PROJECT_FILE}",
+        what = "not a directory" if path.exists() else "no such directory"
+        raise ReconcileError(f"{what}; pass the directory that holds {PROJECT_FILE}",
                              location=Location(str(path.absolute())))
     return load_project(DirSource(path), path)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import posixpath
 import re
+import stat
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -126,7 +127,11 @@ class DirSource:
     def read_bytes(self, rel: str) -> bytes:
         real = self._inside(rel)
         try:
-            with open(real, "rb") as f:
+            # O_NONBLOCK: opening a named pipe must not wait for a writer; it is refused below.
+            fd = os.open(real, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+            with open(fd, "rb") as f:
+                if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                    raise SourceError(f"{rel!r} is not a regular file (a pipe, socket or device)")
                 return f.read()
         except FileNotFoundError:
             raise SourceError(f"file {rel!r} does not exist") from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -133,3 +134,10 @@ def test_pattern_matching_across_sets_agrees_with_fnmatch() -> None:
     for pattern in ["amr-*", "*-0?", "[al]*", "[!a]*", "a[]]b", "*", "?", "x[*]y", "amr-east-[0-9][0-9]",
                     "[!]]*", "a[", "[z-a]*", "amr-east-01", ""]:
         assert _matching(pattern, names) == [n for n in names if fnmatchcase(n, pattern)], pattern
+
+
+def test_pipes_and_devices_are_refused_not_waited_on(tmp_path: Path) -> None:
+    # Opening a named pipe for reading blocks until a writer comes: validate must not hang.
+    os.mkfifo(tmp_path / "pipe.yaml")
+    with pytest.raises(SourceError, match=r"'pipe\.yaml' is not a regular file"):
+        DirSource(tmp_path).read_bytes("pipe.yaml")

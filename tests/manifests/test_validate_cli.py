@@ -98,7 +98,12 @@ def test_missing_directory_is_exit_1(tmp_path: Path, monkeypatch: pytest.MonkeyP
     code, out, err = run("nowhere")
     assert code == 1
     assert err.splitlines()[0] == (
-        "nowhere: error: not a directory; pass the directory that holds reconcile.yaml")
+        "nowhere: error: no such directory; pass the directory that holds reconcile.yaml")
+    (tmp_path / "notes.txt").write_text("")
+    code, _, err = run("notes.txt")
+    assert code == 1
+    assert err.splitlines()[0] == (
+        "notes.txt: error: not a directory; pass the directory that holds reconcile.yaml")
     code, out, _ = run("nowhere", "--format", "json")
     assert code == 1 and json.loads(out)[0]["file"] == "nowhere"
 
