@@ -68,7 +68,7 @@ def render_text(entries: list[LedgerEntry]) -> str:
     width = max(len(e.device) for e in entries)
     set_width = max(len(e.deployment_set) for e in entries)
     lines = []
-    for e in sorted(entries, key=lambda x: (x.deployment_set, x.wave or 0, x.device)):
+    for e in sorted(entries, key=lambda x: (x.action == "blocked", x.deployment_set, x.wave or 0, x.device)):
         wave = f"wave {e.wave:<3}" if e.wave else "blocked " if e.action == "blocked" else "        "
         detail = f"  {e.reason}" if e.reason else ""
         line = f"  {e.device:<{width}}  {e.state:<13} {e.deployment_set:<{set_width}}  {wave}{detail}"

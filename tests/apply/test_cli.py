@@ -119,3 +119,23 @@ def test_exit_1_when_a_device_fails(emu: Harness, tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "lab-arm-02" in result.output and "failed" in result.output
     assert "2 succeeded, 1 failed" in result.output
+
+
+def test_every_deployment_names_the_commit_set_and_rollout(emu: Harness, tmp_path: Path) -> None:
+    import subprocess
+
+    asyncio.run(emu.seed(example_fleet(offline=[])))
+    root = write_project(tmp_path / "p", emu, groups=("lab",))
+    git = ["git", "-C", str(root), "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-qm", "lab"], check=True)
+    head = subprocess.run([*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True)
+    sha = head.stdout.strip()
+    result = cli("apply", str(root), "--auto-approve", "--format", "json")
+    assert result.exit_code == 0, result.output
+    (record,) = json.loads(result.stdout)["rollouts"]
+    assert record["commit"] == sha
+    mine = [d for d in asyncio.run(deployments(emu)) if d.description.startswith("reconcile ")]
+    assert len(mine) == 3
+    assert {d.description for d in mine} == {f"reconcile commit={sha} set=all rollout={record['id']}"}
