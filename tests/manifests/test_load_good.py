@@ -196,6 +196,12 @@ def test_oversized_file(tmp_path: Path) -> None:
     (tmp_path / "big.yaml").write_bytes(b"# " + b"x" * (5 * 1024 * 1024) + b"\n")
     assert problems(tmp_path) == [f"big.yaml:1:1: error: file is too large ({5 * 1024 * 1024 + 3} bytes; "
                                   "the limit is 5 MiB)"]
+    # A config file is held to the same limit.
+    (tmp_path / "big.yaml").unlink()
+    write(tmp_path, {"a.yaml": SET.replace("NAME", "a") + "  configs:\n    notes: {file: big.txt}\n"})
+    (tmp_path / "big.txt").write_bytes(b"x" * (5 * 1024 * 1024 + 1))
+    assert problems(tmp_path) == [f"big.txt:1:1: error: file is too large ({5 * 1024 * 1024 + 1} bytes; "
+                                  "the limit is 5 MiB)"]
 
 
 def test_no_project_file(tmp_path: Path) -> None:
