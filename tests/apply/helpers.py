@@ -4,6 +4,9 @@ one generated DeploymentSet over the example fleet, and plans made by the real p
 from __future__ import annotations
 
 import json
+import os
+import pty
+import subprocess
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -111,3 +114,24 @@ async def config_instances(emu: Harness) -> list[Any]:
         if not page.has_more:
             return out
         offset += len(page.data)
+
+
+def on_a_terminal(args: list[str], env: dict[str, str], typed: bytes = b"") -> tuple[int, bytes]:
+    """Run with stdin, stdout and stderr on a pseudo-terminal, `typed` waiting in its input;
+    return the exit code and everything the terminal showed."""
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(args, stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True)
+    os.close(slave)
+    if typed:
+        os.write(master, typed)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the other side closed
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(master)
+    return proc.wait(timeout=120), out

@@ -139,3 +139,22 @@ def test_every_deployment_names_the_commit_set_and_rollout(emu: Harness, tmp_pat
     mine = [d for d in asyncio.run(deployments(emu)) if d.description.startswith("reconcile ")]
     assert len(mine) == 3
     assert {d.description for d in mine} == {f"reconcile commit={sha} set=all rollout={record['id']}"}
+
+
+def test_a_fresh_plan_is_shown_and_confirmed_on_a_terminal(emu: Harness, tmp_path: Path) -> None:
+    import os
+    import sys
+
+    from tests.apply.helpers import on_a_terminal
+
+    asyncio.run(emu.seed(example_fleet(offline=[])))
+    root = write_project(tmp_path / "p", emu, groups=("lab",))
+    env = {k: v for k, v in os.environ.items() if k != "RECONCILE_TEST_KILL_AFTER"}
+    reconcile = str(Path(sys.executable).parent / "reconcile")
+    code, shown = on_a_terminal([reconcile, "apply", str(root)], env, typed=b"n\n")
+    assert code == 1 and b"~ deploy 3 devices" in shown and b"Apply this plan?" in shown
+    assert b"not applied" in shown and b"Traceback" not in shown
+    assert not [d for d in asyncio.run(deployments(emu)) if d.description.startswith("reconcile ")]
+    code, shown = on_a_terminal([reconcile, "apply", str(root)], env, typed=b"y\n")
+    assert code == 0 and b"3 succeeded" in shown, shown[-2000:]
+    assert len([d for d in asyncio.run(deployments(emu)) if d.description.startswith("reconcile ")]) == 3

@@ -4,7 +4,6 @@ NO_COLOR turns colour off but keeps the display."""
 from __future__ import annotations
 
 import os
-import pty
 import re
 import subprocess
 import sys
@@ -12,32 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.apply.helpers import write_project
+from tests.apply.helpers import on_a_terminal, write_project
 from tests.harness import Harness, example_fleet
 
 pytestmark = pytest.mark.anyio
 RECONCILE = str(Path(sys.executable).parent / "reconcile")
 COLOUR = re.compile(rb"\x1b\[[0-9;]*m")
 HEALTH = {"deadline": "30s", "min_healthy_time": "1s"}
-
-
-def on_a_terminal(args: list[str], env: dict[str, str]) -> tuple[int, bytes]:
-    """Run with stdin, stdout and stderr on a pseudo-terminal; return the exit code and
-    everything the terminal showed."""
-    master, slave = pty.openpty()
-    proc = subprocess.Popen(args, stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True)
-    os.close(slave)
-    out = b""
-    while True:
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:  # EIO: the other side closed
-            break
-        if not chunk:
-            break
-        out += chunk
-    os.close(master)
-    return proc.wait(timeout=120), out
 
 
 def env_without(*names: str, **extra: str) -> dict[str, str]:
