@@ -158,3 +158,22 @@ def test_a_fresh_plan_is_shown_and_confirmed_on_a_terminal(emu: Harness, tmp_pat
     code, shown = on_a_terminal([reconcile, "apply", str(root)], env, typed=b"y\n")
     assert code == 0 and b"3 succeeded" in shown, shown[-2000:]
     assert len([d for d in asyncio.run(deployments(emu)) if d.description.startswith("reconcile ")]) == 3
+
+
+def test_nothing_to_apply_still_fails_while_the_manifests_leave_a_device_blocked(emu: Harness,
+                                                                                 tmp_path: Path) -> None:
+    asyncio.run(emu.seed(example_fleet(offline=[])))
+    root = write_project(tmp_path / "p", emu, groups=("lab",), extra={"overrides": [
+        {"devices": ["lab-arm-02"], "configs": {"motion-control": {"values": {"max_speed": 9}}}}]})
+    first = cli("apply", str(root), "--auto-approve")
+    assert first.exit_code == 1 and "2 succeeded, 1 not attempted" in first.output
+    again = cli("apply", str(root), "--auto-approve")
+    assert again.exit_code == 1, again.output
+    assert "No changes can be applied" in again.output and "lab-arm-02" in again.output
+    out = cli("apply", str(root), "--auto-approve", "--format", "json")
+    assert out.exit_code == 1
+    data = json.loads(out.stdout)
+    validate(data, "apply-output.schema.json")
+    assert [(e["device"], e["action"], e["reason_code"]) for e in data["ledger"]] == [
+        ("lab-arm-02", "blocked", "content-invalid")]
+    assert data["exit_code"] == 1 and data["blocked"][0]["reason_code"] == "content-invalid"
