@@ -191,38 +191,37 @@ def list_page(records: list[dict[str, Any]], query: tuple[str | None, str, str, 
     }
 
 
+def _history(request: Request) -> tuple[str, list[dict[str, Any]]]:
+    """Authorize (401/403/404 for the client), then the device's id and records (404)."""
+    store: Store = request.app.state.store
+    with store.lock:  # read-only: the lock, no write transaction
+        authorize(request, load_access(store.conn))
+        device_id = find_device(store.conn, request.path_params["device_id"])
+        return device_id, device_records(store.conn, device_id)
+
+
+async def list_deployments(request: Request) -> Response:
+    try:
+        device_id, records = _history(request)
+        query = parse_list_query(dict(request.query_params))
+        scope = f"{request.path_params['client_id']}/{device_id}"
+        return JSONResponse(list_page(records, query, scope))
+    except ApiError as e:
+        return e.response()
+
+
+async def get_deployment(request: Request) -> Response:
+    try:
+        _, records = _history(request)
+        wanted = request.path_params["deployment_id"]
+        for r in records:
+            if r["id"] == wanted:
+                return JSONResponse(r)
+        raise ApiError(404, "not_found", "Deployment not found", {"deployment_id": wanted})
+    except ApiError as e:
+        return e.response()
+
+
 def routes() -> list[Route]:
-    """The two endpoints (read-only: they hold the store lock, no write transaction)."""
-
-    async def list_deployments(request: Request) -> Response:
-        try:
-            store: Store = request.app.state.store
-            with store.lock:
-                conn = store.conn
-                authorize(request, load_access(conn))
-                query = parse_list_query(dict(request.query_params))
-                device_id = find_device(conn, request.path_params["device_id"])
-                records = device_records(conn, device_id)
-            scope = f"{request.path_params['client_id']}/{device_id}"
-            return JSONResponse(list_page(records, query, scope))
-        except ApiError as e:
-            return e.response()
-
-    async def get_deployment(request: Request) -> Response:
-        try:
-            store: Store = request.app.state.store
-            with store.lock:
-                conn = store.conn
-                authorize(request, load_access(conn))
-                device_id = find_device(conn, request.path_params["device_id"])
-                records = device_records(conn, device_id)
-            wanted = request.path_params["deployment_id"]
-            for r in records:
-                if r["id"] == wanted:
-                    return JSONResponse(r)
-            raise ApiError(404, "not_found", "Deployment not found", {"deployment_id": wanted})
-        except ApiError as e:
-            return e.response()
-
     return [Route(BASE, list_deployments, methods=["GET"]),
             Route(BASE + "/{deployment_id}", get_deployment, methods=["GET"])]

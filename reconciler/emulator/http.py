@@ -14,6 +14,7 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.types import Message, Send
 
 from reconciler.emulator import agents, clock
 from reconciler.emulator.store import Store
@@ -107,6 +108,20 @@ class Ctx:
 
 
 Handler = Callable[[Ctx], Response]
+
+
+class StatusCapture:
+    """An ASGI `send` that remembers the response status for middleware that logs it.
+    500 until a response starts: if the app raises before answering, the server answers 500."""
+
+    def __init__(self, send: Send) -> None:
+        self.send = send
+        self.status = 500
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = int(message["status"])
+        await self.send(message)
 
 
 def key_role(store: Store, request: Request) -> str:

@@ -13,10 +13,10 @@ from typing import Any
 
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from reconciler.emulator import clock
-from reconciler.emulator.http import Ctx, admin, invalid, ok
+from reconciler.emulator.http import Ctx, StatusCapture, admin, invalid, ok
 from reconciler.emulator.store import Store, iso_required, write
 
 SCHEMA = """
@@ -109,21 +109,14 @@ class RequestLogMiddleware:
             await self.app(scope, receive, send)
             return
         root_path = str(scope.get("root_path", ""))
-        status = 500  # if the app raises before answering, the server answers 500
-
-        async def capture(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            await send(message)
-
+        capture = StatusCapture(send)
         try:
             await self.app(scope, receive, capture)
         finally:
             path = str(scope.get("path", ""))
             route = route_template(scope, root_path) or path
             with self.store.lock, write(self.store.conn) as conn:
-                record(conn, str(scope["method"]), route, path, status, iso_required(clock.now(conn)))
+                record(conn, str(scope["method"]), route, path, capture.status, iso_required(clock.now(conn)))
 
 
 def get_requests(ctx: Ctx) -> Response:

@@ -13,20 +13,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from reconciler.emulator import content, views
-from reconciler.emulator.http import (
-    Ctx,
-    api,
-    conflict,
-    invalid,
-    list_page,
-    new_filter,
-    not_found,
-    ok,
-    opt_str,
-    order_sql,
-    req_str,
-    unprocessable,
-)
+from reconciler.emulator.http import Ctx, api, conflict, invalid, not_found, opt_str, req_str, unprocessable
+from reconciler.emulator.resources import Resource
 from reconciler.emulator.store import new_id, write
 
 LANGUAGES = ("jsonschema", "cue", "opaque")
@@ -34,7 +22,13 @@ SCHEMA_FORMATS = ("json", "yaml", "cue")
 INSTANCE_FORMATS = ("json", "yaml", "jsonc", "xml", "text")
 SLOT_KEY = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 EXTENSIONS = {"json": "json", "yaml": "yaml", "jsonc": "jsonc", "xml": "xml", "text": "txt"}
-ORDER = {"id": "id", "created_at": "created_at"}
+CONFIG_TYPES = Resource("config_types", "config type", "config_type_id", views.config_types,
+                        filters=("id", "name", "slug"))
+CONFIG_SCHEMAS = Resource("config_schemas", "config schema", "config_schema_id", views.config_schemas,
+                          expand=("documents", "config_type"), filters=("id", "config_type_id"))
+CONFIG_INSTANCES = Resource("config_instances", "config instance", "config_instance_id",
+                            views.config_instances, expand=("content", "config_schema", "config_type"),
+                            filters=("id", "config_schema_id", "config_type_id", "slot_key"))
 
 
 # --- config types ----------------------------------------------------------------------------
@@ -44,50 +38,20 @@ def create_type(conn: sqlite3.Connection, name: str, slug: str, at: float) -> sq
         raise conflict(f"a config type with slug {slug!r} already exists", code="slug_taken", slug=slug)
     type_id = new_id("cfg_typ")
     conn.execute("INSERT INTO config_types VALUES (?, ?, ?, ?, ?)", (type_id, name, slug, at, at))
-    return _type(conn, type_id)
-
-
-def _type(conn: sqlite3.Connection, type_id: str) -> sqlite3.Row:
-    row: sqlite3.Row | None = conn.execute("SELECT * FROM config_types WHERE id = ?",
-        (type_id,)).fetchone()
-    if row is None:
-        raise not_found("config type", type_id)
-    return row
+    return CONFIG_TYPES.row(conn, type_id)
 
 
 def create_config_type(ctx: Ctx) -> Response:
     body = ctx.obj()
     with write(ctx.conn):
         row = create_type(ctx.conn, req_str(body, "name"), req_str(body, "slug"), ctx.now)
-    return ok(views.config_type(row))
-
-
-def get_config_type(ctx: Ctx) -> Response:
-    return ok(views.config_type(_type(ctx.conn, ctx.path("config_type_id"))))
+    return CONFIG_TYPES.one(ctx, row, ())
 
 
 def update_config_type(ctx: Ctx) -> Response:
-    body = ctx.obj()
-    if "slug" in body:
+    if "slug" in ctx.obj():
         raise unprocessable("a config type's slug is immutable", code="immutable_field", field="slug")
-    name = opt_str(body, "name", nonempty=True)
-    with write(ctx.conn):
-        row = _type(ctx.conn, ctx.path("config_type_id"))
-        if name is not None and name != row["name"]:
-            ctx.conn.execute("UPDATE config_types SET name = ?, updated_at = ? WHERE id = ?",
-                             (name, ctx.now, row["id"]))
-        row = _type(ctx.conn, row["id"])
-    return ok(views.config_type(row))
-
-
-def list_config_types(ctx: Ctx) -> Response:
-    expand = ctx.expand(["total_count"])
-    flt = new_filter()
-    flt.any_of("id", ctx.values("id"))
-    flt.any_of("name", ctx.values("name"))
-    flt.any_of("slug", ctx.values("slug"))
-    return list_page(ctx, "config_types", flt, order_sql(ctx, ORDER),
-                     lambda rows: views.config_types(ctx.conn, rows), "total_count" in expand)
+    return CONFIG_TYPES.rename(ctx)
 
 
 # --- config schemas --------------------------------------------------------------------------
@@ -173,14 +137,14 @@ def create_schema(conn: sqlite3.Connection, type_row: sqlite3.Row, *, language: 
     conn.execute("INSERT INTO config_schemas VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                  (schema_id, type_row["id"], digest, language, fmt, instance_format,
                   json.dumps(norm_slots), json.dumps(stored_docs), label, at, at))
-    return _schema(conn, schema_id)
+    return CONFIG_SCHEMAS.row(conn, schema_id)
 
 
 def resolve_type_ref(conn: sqlite3.Connection, ref: Any) -> sqlite3.Row:
     if not isinstance(ref, dict) or not (ref.get("id") or ref.get("slug")):
         raise invalid("config_type_ref needs an id or a slug", field="config_type_ref")
     if ref.get("id"):
-        return _type(conn, str(ref["id"]))
+        return CONFIG_TYPES.row(conn, str(ref["id"]))
     row: sqlite3.Row | None = conn.execute("SELECT * FROM config_types WHERE slug = ?",
                                            (str(ref["slug"]),)).fetchone()
     if row is None:
@@ -188,19 +152,8 @@ def resolve_type_ref(conn: sqlite3.Connection, ref: Any) -> sqlite3.Row:
     return row
 
 
-def _schema(conn: sqlite3.Connection, schema_id: str) -> sqlite3.Row:
-    row: sqlite3.Row | None = conn.execute("SELECT * FROM config_schemas WHERE id = ?",
-        (schema_id,)).fetchone()
-    if row is None:
-        raise not_found("config schema", schema_id)
-    return row
-
-
-SCHEMA_EXPAND = ("documents", "config_type")
-
-
 def create_config_schema(ctx: Ctx) -> Response:
-    expand = ctx.expand(SCHEMA_EXPAND)
+    expand = CONFIG_SCHEMAS.expansions(ctx)
     body = ctx.obj()
     documents = body.get("documents")
     if not isinstance(documents, list):
@@ -210,27 +163,10 @@ def create_config_schema(ctx: Ctx) -> Response:
         row = create_schema(ctx.conn, type_row, language=req_str(body, "language"),
                             fmt=req_str(body, "format"), instance_format=opt_str(body, "instance_format"),
                             slots=body.get("instance_slots"), documents=documents, at=ctx.now)
-    return ok(views.config_schemas(ctx.conn, [row], expand)[0])
-
-
-def get_config_schema(ctx: Ctx) -> Response:
-    expand = ctx.expand(SCHEMA_EXPAND)
-    return ok(views.config_schemas(ctx.conn, [_schema(ctx.conn, ctx.path("config_schema_id"))], expand)[0])
-
-
-def list_config_schemas(ctx: Ctx) -> Response:
-    expand = ctx.expand(("total_count", *SCHEMA_EXPAND))
-    flt = new_filter()
-    flt.any_of("id", ctx.values("id"))
-    flt.any_of("config_type_id", ctx.values("config_type_id"))
-    return list_page(ctx, "config_schemas", flt, order_sql(ctx, ORDER),
-                     lambda rows: views.config_schemas(ctx.conn, rows, expand), "total_count" in expand)
+    return CONFIG_SCHEMAS.one(ctx, row, expand)
 
 
 # --- config instances ------------------------------------------------------------------------
-
-INSTANCE_EXPAND = ("content", "config_schema", "config_type")
-
 
 def pick_slot(schema: sqlite3.Row, slot_key: str | None) -> dict[str, Any]:
     slots: list[dict[str, Any]] = json.loads(schema["slots"])
@@ -258,13 +194,13 @@ def check_content(schema: sqlite3.Row, data: str, fmt: str) -> None:
 
 
 def create_config_instance(ctx: Ctx) -> Response:
-    expand = ctx.expand(INSTANCE_EXPAND)
+    expand = CONFIG_INSTANCES.expansions(ctx)
     body = ctx.obj()
     body_content = body.get("content")
     if not isinstance(body_content, dict) or not isinstance(body_content.get("data"), str):
         raise invalid("content needs format and data strings", field="content")
     with write(ctx.conn):
-        schema = _schema(ctx.conn, req_str(body, "config_schema_id"))
+        schema = CONFIG_SCHEMAS.row(ctx.conn, req_str(body, "config_schema_id"))
         slot = pick_slot(schema, opt_str(body, "slot_key"))
         fmt = str(body_content.get("format") or schema["instance_format"])
         check_content(schema, body_content["data"], fmt)
@@ -272,22 +208,8 @@ def create_config_instance(ctx: Ctx) -> Response:
         ctx.conn.execute("INSERT INTO config_instances VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                          (instance_id, schema["id"], schema["config_type_id"], slot["key"],
                           slot["filepath"], fmt, body_content["data"], ctx.now))
-        row = _instance(ctx.conn, instance_id)
-    return ok(views.config_instances(ctx.conn, [row], expand)[0])
-
-
-def _instance(conn: sqlite3.Connection, instance_id: str) -> sqlite3.Row:
-    row: sqlite3.Row | None = conn.execute("SELECT * FROM config_instances WHERE id = ?",
-        (instance_id,)).fetchone()
-    if row is None:
-        raise not_found("config instance", instance_id)
-    return row
-
-
-def get_config_instance(ctx: Ctx) -> Response:
-    expand = ctx.expand(INSTANCE_EXPAND)
-    row = _instance(ctx.conn, ctx.path("config_instance_id"))
-    return ok(views.config_instances(ctx.conn, [row], expand)[0])
+        row = CONFIG_INSTANCES.row(ctx.conn, instance_id)
+    return CONFIG_INSTANCES.one(ctx, row, expand)
 
 
 CONTENT_TYPES = {"json": "application/json", "jsonc": "application/json", "yaml": "application/yaml",
@@ -295,7 +217,7 @@ CONTENT_TYPES = {"json": "application/json", "jsonc": "application/json", "yaml"
 
 
 def get_config_instance_content(ctx: Ctx) -> Response:
-    row = _instance(ctx.conn, ctx.path("config_instance_id"))
+    row = CONFIG_INSTANCES.row(ctx.conn, ctx.path("config_instance_id"))
     disposition = ctx.request.query_params.get("disposition", "inline")
     if disposition not in ("inline", "attachment"):
         raise invalid("disposition must be inline or attachment", param="disposition")
@@ -304,28 +226,17 @@ def get_config_instance_content(ctx: Ctx) -> Response:
                     headers={"Content-Disposition": f'{disposition}; filename="{filename}"'})
 
 
-def list_config_instances(ctx: Ctx) -> Response:
-    expand = ctx.expand(("total_count", *INSTANCE_EXPAND))
-    flt = new_filter()
-    flt.any_of("id", ctx.values("id"))
-    flt.any_of("config_schema_id", ctx.values("config_schema_id"))
-    flt.any_of("config_type_id", ctx.values("config_type_id"))
-    flt.any_of("slot_key", ctx.values("slot_key"))
-    return list_page(ctx, "config_instances", flt, order_sql(ctx, ORDER),
-                     lambda rows: views.config_instances(ctx.conn, rows, expand), "total_count" in expand)
-
-
 routes = [
-    Route("/config_types", api("config_types", list_config_types), methods=["GET"]),
+    Route("/config_types", api("config_types", CONFIG_TYPES.list), methods=["GET"]),
     Route("/config_types", api("config_types", create_config_type), methods=["POST"]),
-    Route("/config_types/{config_type_id}", api("config_types", get_config_type), methods=["GET"]),
+    Route("/config_types/{config_type_id}", api("config_types", CONFIG_TYPES.get), methods=["GET"]),
     Route("/config_types/{config_type_id}", api("config_types", update_config_type), methods=["PATCH"]),
-    Route("/config_schemas", api("config_schemas", list_config_schemas), methods=["GET"]),
+    Route("/config_schemas", api("config_schemas", CONFIG_SCHEMAS.list), methods=["GET"]),
     Route("/config_schemas", api("config_schemas", create_config_schema), methods=["POST"]),
-    Route("/config_schemas/{config_schema_id}", api("config_schemas", get_config_schema), methods=["GET"]),
-    Route("/config_instances", api("config_instances", list_config_instances), methods=["GET"]),
+    Route("/config_schemas/{config_schema_id}", api("config_schemas", CONFIG_SCHEMAS.get), methods=["GET"]),
+    Route("/config_instances", api("config_instances", CONFIG_INSTANCES.list), methods=["GET"]),
     Route("/config_instances", api("config_instances", create_config_instance), methods=["POST"]),
-    Route("/config_instances/{config_instance_id}", api("config_instances", get_config_instance),
+    Route("/config_instances/{config_instance_id}", api("config_instances", CONFIG_INSTANCES.get),
           methods=["GET"]),
     Route("/config_instances/{config_instance_id}/content",
           api("config_instances", get_config_instance_content), methods=["GET"]),

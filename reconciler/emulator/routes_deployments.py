@@ -17,30 +17,22 @@ from reconciler.emulator.http import (
     api,
     conflict,
     invalid,
-    list_page,
     new_filter,
-    not_found,
-    ok,
-    order_sql,
     req_str,
     unprocessable,
 )
+from reconciler.emulator.resources import Resource
+from reconciler.emulator.routes_devices import DEVICES
+from reconciler.emulator.routes_releases import RELEASES
 from reconciler.emulator.store import new_id, write
 
-ORDER = {"id": "id", "created_at": "created_at"}
-EXPAND = ("device", "release", "parent", "config_instances")
-ENUMS = {"target_status": ("staged", "deployed", "archived"),
-         "activity_status": ("drifted", "staged", "queued", "deployed", "removing", "archived"),
-         "error_status": ("none", "failed", "retrying")}
+DEPLOYMENTS = Resource(
+    "deployments", "deployment", "deployment_id", views.deployments,
+    expand=("device", "release", "parent", "config_instances"), filters=("id", "device_id", "release_id"),
+    enums={"target_status": ("staged", "deployed", "archived"),
+           "activity_status": ("drifted", "staged", "queued", "deployed", "removing", "archived"),
+           "error_status": ("none", "failed", "retrying")})
 _UNSET = object()
-
-
-def get_row(conn: sqlite3.Connection, deployment_id: str) -> sqlite3.Row:
-    row: sqlite3.Row | None = conn.execute("SELECT * FROM deployments WHERE id = ?",
-        (deployment_id,)).fetchone()
-    if row is None:
-        raise not_found("deployment", deployment_id)
-    return row
 
 
 def check_instances(conn: sqlite3.Connection, release_id: str, instance_ids: list[str]) -> None:
@@ -83,6 +75,12 @@ def check_instances(conn: sqlite3.Connection, release_id: str, instance_ids: lis
                             code="required_slot_missing", missing_slots=missing)
 
 
+def _check_not_archived(device: sqlite3.Row) -> None:
+    if device["status"] == "archived":
+        raise unprocessable(f"device {device['name']!r} is archived", code="device_archived",
+                            device_id=device["id"])
+
+
 def check_parent(device: sqlite3.Row, parent: Any) -> str | None:
     """The tristate token: omitted -> no check; null -> no current target; id -> equal to it.
     Returns the parent id to store (the current target when omitted)."""
@@ -113,14 +111,9 @@ def create_deployment(conn: sqlite3.Connection, body: dict[str, Any], at: float)
         raise invalid("parent_id must be a string or null", field="parent_id")
     device_id, release_id = req_str(body, "device_id"), req_str(body, "release_id")
     with write(conn):
-        device = conn.execute("SELECT * FROM devices WHERE id = ?", (device_id,)).fetchone()
-        if device is None:
-            raise not_found("device", device_id)
-        if conn.execute("SELECT 1 FROM releases WHERE id = ?", (release_id,)).fetchone() is None:
-            raise not_found("release", release_id)
-        if device["status"] == "archived":
-            raise unprocessable(f"device {device['name']!r} is archived", code="device_archived",
-                                device_id=device_id)
+        device = DEVICES.row(conn, device_id)
+        RELEASES.row(conn, release_id)
+        _check_not_archived(device)
         check_instances(conn, release_id, instance_ids)
         current_release = device["current_release_id"]
         if target_status == "deployed" and current_release not in (None, release_id):
@@ -159,75 +152,55 @@ def create_deployment(conn: sqlite3.Connection, body: dict[str, Any], at: float)
 
 
 def create(ctx: Ctx) -> Response:
-    expand = ctx.expand(EXPAND)
+    expand = DEPLOYMENTS.expansions(ctx)
     deployment_id = create_deployment(ctx.conn, ctx.obj(), ctx.now)
-    return ok(views.deployments(ctx.conn, [get_row(ctx.conn, deployment_id)], expand)[0])
+    return DEPLOYMENTS.one(ctx, DEPLOYMENTS.row(ctx.conn, deployment_id), expand)
 
 
 def deploy(ctx: Ctx) -> Response:
-    expand = ctx.expand(EXPAND)
+    expand = DEPLOYMENTS.expansions(ctx)
     with write(ctx.conn):
-        row = get_row(ctx.conn, ctx.path("deployment_id"))
+        row = DEPLOYMENTS.row(ctx.conn, ctx.path("deployment_id"))
         if row["activity_status"] == "drifted":
             raise conflict("the deployment drifted (the device was patched since it was staged); "
                            "archive it and stage again", code="deployment_drifted", deployment_id=row["id"])
         if row["target_status"] != "staged" or row["activity_status"] != "staged":
             raise conflict(f"only a staged deployment can be deployed (this one is {row['activity_status']})",
                            code="invalid_state", deployment_id=row["id"], status=row["activity_status"])
-        device = ctx.conn.execute("SELECT * FROM devices WHERE id = ?", (row["device_id"],)).fetchone()
-        if device is not None and device["status"] == "archived":
-            raise unprocessable("the device is archived", code="device_archived", device_id=row["device_id"])
+        _check_not_archived(DEVICES.row(ctx.conn, row["device_id"]))
         agents.make_target(ctx.conn, row["id"], ctx.now)
-    return ok(views.deployments(ctx.conn, [get_row(ctx.conn, row["id"])], expand)[0])
+    return DEPLOYMENTS.one(ctx, DEPLOYMENTS.row(ctx.conn, row["id"]), expand)
 
 
 def archive(ctx: Ctx) -> Response:
-    expand = ctx.expand(EXPAND)
+    expand = DEPLOYMENTS.expansions(ctx)
     with write(ctx.conn):
-        row = get_row(ctx.conn, ctx.path("deployment_id"))
+        row = DEPLOYMENTS.row(ctx.conn, ctx.path("deployment_id"))
         if row["activity_status"] not in ("staged", "drifted"):
             raise conflict(f"only staged or drifted deployments can be archived "
                            f"(this one is {row['activity_status']})", code="invalid_state",
                            deployment_id=row["id"], status=row["activity_status"])
         agents.archive_now(ctx.conn, row["id"], ctx.now)
-    return ok(views.deployments(ctx.conn, [get_row(ctx.conn, row["id"])], expand)[0])
-
-
-def get(ctx: Ctx) -> Response:
-    expand = ctx.expand(EXPAND)
-    return ok(views.deployments(ctx.conn, [get_row(ctx.conn, ctx.path("deployment_id"))], expand)[0])
-
-
-def list_(ctx: Ctx) -> Response:
-    expand = ctx.expand(("total_count", *EXPAND))
-    flt = new_filter()
-    for name in ("id", "device_id", "release_id"):
-        flt.any_of(name, ctx.values(name))
-    for name, allowed in ENUMS.items():
-        flt.any_of(name, ctx.enum_values(name, allowed))
-    return list_page(ctx, "deployments", flt, order_sql(ctx, ORDER),
-                     lambda rows: views.deployments(ctx.conn, rows, expand), "total_count" in expand)
+    return DEPLOYMENTS.one(ctx, DEPLOYMENTS.row(ctx.conn, row["id"]), expand)
 
 
 def drifts(ctx: Ctx) -> Response:
     """The deployments sent to the device (created or deployed as `deployed`) since this one
     was staged."""
-    expand = ctx.expand(("total_count", *EXPAND))
-    row = get_row(ctx.conn, ctx.path("deployment_id"))
+    row = DEPLOYMENTS.row(ctx.conn, ctx.path("deployment_id"))
     flt = new_filter()
     flt.add("device_id = ?", row["device_id"])
     # Ids sort by creation (store.new_id), which stays exact when the manual clock stands still.
     # Only later deployments can count: staging again archives an earlier staged one.
     flt.add("id > ?", row["id"])
     flt.add("queued_at IS NOT NULL")
-    return list_page(ctx, "deployments", flt, order_sql(ctx, ORDER),
-                     lambda rows: views.deployments(ctx.conn, rows, expand), "total_count" in expand)
+    return DEPLOYMENTS.page(ctx, flt)
 
 
 routes = [
-    Route("/deployments", api("deployments", list_), methods=["GET"]),
+    Route("/deployments", api("deployments", DEPLOYMENTS.list), methods=["GET"]),
     Route("/deployments", api("deployments", create), methods=["POST"]),
-    Route("/deployments/{deployment_id}", api("deployments", get), methods=["GET"]),
+    Route("/deployments/{deployment_id}", api("deployments", DEPLOYMENTS.get), methods=["GET"]),
     Route("/deployments/{deployment_id}/deploy", api("deployments", deploy), methods=["POST"]),
     Route("/deployments/{deployment_id}/archive", api("deployments", archive), methods=["POST"]),
     Route("/deployments/{deployment_id}/drifts", api("deployments", drifts), methods=["GET"]),

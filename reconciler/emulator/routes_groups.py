@@ -8,32 +8,13 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from reconciler.emulator import views
-from reconciler.emulator.http import (
-    Ctx,
-    api,
-    conflict,
-    invalid,
-    list_page,
-    new_filter,
-    not_found,
-    ok,
-    opt_str,
-    order_sql,
-    req_str,
-    unprocessable,
-)
+from reconciler.emulator.http import Ctx, api, conflict, invalid, new_filter, opt_str, req_str, unprocessable
+from reconciler.emulator.resources import Resource
 from reconciler.emulator.store import new_id, write
 
-ORDER = {"id": "id", "created_at": "created_at", "updated_at": "updated_at", "name": "name"}
-EXPAND = ("parent",)
-
-
-def get_row(conn: sqlite3.Connection, group_id: str) -> sqlite3.Row:
-    row: sqlite3.Row | None = conn.execute("SELECT * FROM groups WHERE id = ?",
-        (group_id,)).fetchone()
-    if row is None:
-        raise not_found("group", group_id)
-    return row
+GROUPS = Resource("groups", "group", "group_id", views.groups, expand=("parent",),
+                  order={"id": "id", "created_at": "created_at", "updated_at": "updated_at", "name": "name"},
+                  filters=("id", "name"))
 
 
 def _check_name(conn: sqlite3.Connection, name: str, parent_id: str | None, own_id: str | None) -> None:
@@ -47,11 +28,11 @@ def _check_name(conn: sqlite3.Connection, name: str, parent_id: str | None, own_
 
 def create_group(conn: sqlite3.Connection, name: str, parent_id: str | None, at: float) -> sqlite3.Row:
     if parent_id is not None:
-        get_row(conn, parent_id)
+        GROUPS.row(conn, parent_id)
     _check_name(conn, name, parent_id, None)
     group_id = new_id("grp")
     conn.execute("INSERT INTO groups VALUES (?, ?, ?, ?, ?)", (group_id, name, parent_id, at, at))
-    return get_row(conn, group_id)
+    return GROUPS.row(conn, group_id)
 
 
 def ancestors(conn: sqlite3.Connection, group_id: str | None) -> list[str]:
@@ -64,57 +45,39 @@ def ancestors(conn: sqlite3.Connection, group_id: str | None) -> list[str]:
 
 
 def create(ctx: Ctx) -> Response:
-    expand = ctx.expand(EXPAND)
+    expand = GROUPS.expansions(ctx)
     body = ctx.obj()
     with write(ctx.conn):
         row = create_group(ctx.conn, req_str(body, "name"), opt_str(body, "parent_id"), ctx.now)
-    return ok(views.groups(ctx.conn, [row], expand)[0])
-
-
-def get(ctx: Ctx) -> Response:
-    expand = ctx.expand(EXPAND)
-    return ok(views.groups(ctx.conn, [get_row(ctx.conn, ctx.path("group_id"))], expand)[0])
+    return GROUPS.one(ctx, row, expand)
 
 
 def update(ctx: Ctx) -> Response:
-    expand = ctx.expand(EXPAND)
-    body = ctx.obj()
-    name = opt_str(body, "name", nonempty=True)
-    with write(ctx.conn):
-        row = get_row(ctx.conn, ctx.path("group_id"))
-        if name is not None and name != row["name"]:
-            _check_name(ctx.conn, name, row["parent_id"], row["id"])
-            ctx.conn.execute("UPDATE groups SET name = ?, updated_at = ? WHERE id = ?",
-                             (name, ctx.now, row["id"]))
-        row = get_row(ctx.conn, row["id"])
-    return ok(views.groups(ctx.conn, [row], expand)[0])
+    return GROUPS.rename(ctx, lambda row, name: _check_name(ctx.conn, name, row["parent_id"], row["id"]))
 
 
 def move(ctx: Ctx) -> Response:
-    expand = ctx.expand(EXPAND)
+    expand = GROUPS.expansions(ctx)
     body = ctx.obj()
     if "parent_id" not in body:
         raise invalid("parent_id is required (null moves the group to the top level)", field="parent_id")
     parent_id = opt_str(body, "parent_id")
     with write(ctx.conn):
-        row = get_row(ctx.conn, ctx.path("group_id"))
+        row = GROUPS.row(ctx.conn, ctx.path("group_id"))
         if parent_id is not None:
-            get_row(ctx.conn, parent_id)
+            GROUPS.row(ctx.conn, parent_id)
             if row["id"] in ancestors(ctx.conn, parent_id):
                 raise unprocessable("a group cannot move under itself or one of its descendants",
                                     code="group_cycle", group_id=row["id"], parent_id=parent_id)
         _check_name(ctx.conn, row["name"], parent_id, row["id"])
         ctx.conn.execute("UPDATE groups SET parent_id = ?, updated_at = ? WHERE id = ?",
                          (parent_id, ctx.now, row["id"]))
-        row = get_row(ctx.conn, row["id"])
-    return ok(views.groups(ctx.conn, [row], expand)[0])
+        row = GROUPS.row(ctx.conn, row["id"])
+    return GROUPS.one(ctx, row, expand)
 
 
 def list_(ctx: Ctx) -> Response:
-    expand = ctx.expand(("total_count", *EXPAND))
     flt = new_filter()
-    flt.any_of("id", ctx.values("id"))
-    flt.any_of("name", ctx.values("name"))
     parents = ctx.values("parent_id")
     if parents:
         # `null` selects top-level groups.
@@ -125,14 +88,13 @@ def list_(ctx: Ctx) -> Response:
         if len(real) != len(parents):
             clauses.append("parent_id IS NULL")
         flt.add("(" + " OR ".join(clauses) + ")", *real)
-    return list_page(ctx, "groups", flt, order_sql(ctx, ORDER),
-                     lambda rows: views.groups(ctx.conn, rows, expand), "total_count" in expand)
+    return GROUPS.list(ctx, flt)
 
 
 routes = [
     Route("/groups", api("groups", list_), methods=["GET"]),
     Route("/groups", api("groups", create), methods=["POST"]),
-    Route("/groups/{group_id}", api("groups", get), methods=["GET"]),
+    Route("/groups/{group_id}", api("groups", GROUPS.get), methods=["GET"]),
     Route("/groups/{group_id}", api("groups", update), methods=["PATCH"]),
     Route("/groups/{group_id}/move", api("groups", move), methods=["POST"]),
 ]

@@ -11,23 +11,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from reconciler.emulator import views
-from reconciler.emulator.http import (
-    Ctx,
-    api,
-    conflict,
-    invalid,
-    list_page,
-    new_filter,
-    not_found,
-    ok,
-    order_sql,
-    req_str,
-    unprocessable,
-)
+from reconciler.emulator.http import Ctx, api, conflict, invalid, req_str, unprocessable
+from reconciler.emulator.resources import Resource
 from reconciler.emulator.store import new_id, write
 
-ORDER = {"id": "id", "created_at": "created_at"}
-EXPAND = ("config_schemas",)
+RELEASES = Resource("releases", "release", "release_id", views.releases, expand=("config_schemas",),
+                    filters=("id", "version"))
 
 
 def create_release(conn: sqlite3.Connection, version: str, schema_ids: Sequence[str], at: float,
@@ -56,15 +45,7 @@ def create_release(conn: sqlite3.Connection, version: str, schema_ids: Sequence[
     conn.execute("INSERT INTO releases VALUES (?, ?, ?, ?, ?)", (release_id, version, git_commit_id, at, at))
     conn.executemany("INSERT INTO release_schemas VALUES (?, ?, ?)",
                      [(release_id, s, i) for i, s in enumerate(dict.fromkeys(schema_ids))])
-    return get_row(conn, release_id)
-
-
-def get_row(conn: sqlite3.Connection, release_id: str) -> sqlite3.Row:
-    row: sqlite3.Row | None = conn.execute("SELECT * FROM releases WHERE id = ?",
-        (release_id,)).fetchone()
-    if row is None:
-        raise not_found("release", release_id)
-    return row
+    return RELEASES.row(conn, release_id)
 
 
 def _git_commit_id(conn: sqlite3.Connection, ref: Any) -> str | None:
@@ -86,7 +67,7 @@ def _git_commit_id(conn: sqlite3.Connection, ref: Any) -> str | None:
 
 
 def create(ctx: Ctx) -> Response:
-    expand = ctx.expand(EXPAND)
+    expand = RELEASES.expansions(ctx)
     body = ctx.obj()
     schema_ids = body.get("config_schema_ids")
     if not isinstance(schema_ids, list) or not all(isinstance(s, str) for s in schema_ids):
@@ -95,25 +76,11 @@ def create(ctx: Ctx) -> Response:
     with write(ctx.conn):
         commit = _git_commit_id(ctx.conn, body.get("git_commit_ref"))
         row = create_release(ctx.conn, req_str(body, "version"), schema_ids, ctx.now, commit)
-    return ok(views.releases(ctx.conn, [row], expand)[0])
-
-
-def get(ctx: Ctx) -> Response:
-    expand = ctx.expand(EXPAND)
-    return ok(views.releases(ctx.conn, [get_row(ctx.conn, ctx.path("release_id"))], expand)[0])
-
-
-def list_(ctx: Ctx) -> Response:
-    expand = ctx.expand(("total_count", *EXPAND))
-    flt = new_filter()
-    flt.any_of("id", ctx.values("id"))
-    flt.any_of("version", ctx.values("version"))
-    return list_page(ctx, "releases", flt, order_sql(ctx, ORDER),
-                     lambda rows: views.releases(ctx.conn, rows, expand), "total_count" in expand)
+    return RELEASES.one(ctx, row, expand)
 
 
 routes = [
-    Route("/releases", api("releases", list_), methods=["GET"]),
+    Route("/releases", api("releases", RELEASES.list), methods=["GET"]),
     Route("/releases", api("releases", create), methods=["POST"]),
-    Route("/releases/{release_id}", api("releases", get), methods=["GET"]),
+    Route("/releases/{release_id}", api("releases", RELEASES.get), methods=["GET"]),
 ]

@@ -16,8 +16,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import uvicorn
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from reconciler.emulator.http import StatusCapture
 from reconciler.emulator.store import BUILTIN_KEYS
 
 Emit = Callable[[str], None]
@@ -36,19 +37,12 @@ class AccessLog:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        status = 500
-
-        async def capture(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            await send(message)
-
+        capture = StatusCapture(send)
         try:
             await self.app(scope, receive, capture)
         finally:
             ms = (time.perf_counter() - started) * 1000
-            self.emit(f"{scope['method']} {scope['path']} {status} {ms:.1f}ms")
+            self.emit(f"{scope['method']} {scope['path']} {capture.status} {ms:.1f}ms")
 
 
 def is_loopback(host: str) -> bool:

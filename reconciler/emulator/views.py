@@ -32,7 +32,8 @@ def config_type(row: Row) -> dict[str, Any]:
             "created_at": iso(row["created_at"]), "updated_at": iso(row["updated_at"])}
 
 
-def config_types(conn: sqlite3.Connection, rows: Sequence[Row]) -> list[dict[str, Any]]:
+def config_types(conn: sqlite3.Connection, rows: Sequence[Row],
+                 expand: Collection[str] = ()) -> list[dict[str, Any]]:
     return [config_type(r) for r in rows]
 
 
@@ -226,7 +227,8 @@ def deployments(conn: sqlite3.Connection, rows: Sequence[Row],
 
 # --- git commits -----------------------------------------------------------------------------
 
-def git_commits(conn: sqlite3.Connection, rows: Sequence[Row]) -> list[dict[str, Any]]:
+def git_commits(conn: sqlite3.Connection, rows: Sequence[Row],
+                expand: Collection[str] = ()) -> list[dict[str, Any]]:
     return [{"object": "git_commit", "id": r["id"], "sha": r["sha"], "message": r["message"],
              "repository_owner": r["repository_owner"], "repository_name": r["repository_name"],
              "repository_type": r["repository_type"], "repository_url": r["repository_url"],
