@@ -99,3 +99,12 @@ def test_install_step_for_real(tmp_path: Path) -> None:
     subprocess.run([python, "-m", "pip", "check"], check=True)
     result = subprocess.run([python, "-m", "reconciler.ci", "--help"], capture_output=True, text=True)
     assert result.returncode == 0 and "comment" in result.stdout
+    # The schemas ship in the wheel: the installed package validates with its own copy.
+    where = subprocess.run([python, "-c", "from reconciler.manifests.schema_check import schema_dir; "
+                            "print(schema_dir())"], capture_output=True, text=True, cwd=tmp_path, check=True)
+    packaged = Path(where.stdout.strip())
+    assert "site-packages" in str(packaged) and (packaged / "deploymentset.schema.json").is_file()
+    reconcile = Path(python).parent / "reconcile"
+    ok = subprocess.run([str(reconcile), "validate", str(ROOT / "examples")], capture_output=True, text=True,
+                        cwd=tmp_path)
+    assert ok.returncode == 0, ok.stderr
