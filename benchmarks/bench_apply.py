@@ -17,10 +17,8 @@ import argparse
 import asyncio
 import json
 import os
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -31,6 +29,7 @@ import miru_platform_sdk as sdk
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.bench_emulator import start_server  # noqa: E402  (the served emulator, loopback)
 from reconciler.apply.clock import clock_for  # noqa: E402
 from reconciler.apply.executor import execute  # noqa: E402
 from reconciler.manifests.loader import load_path  # noqa: E402
@@ -42,23 +41,6 @@ from tests.harness import example_fleet  # noqa: E402
 
 VERSION = "2026-08-17.everglades"
 KEY = "emulator-local-rw"
-
-
-def start_server(db: Path, seed: Path) -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-c", "from reconciler.cli import main; main()", "emulator", "serve",
-         "--db", str(db), "--seed", str(seed), "--port", "0"],
-        stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, cwd=ROOT)
-    assert proc.stderr is not None
-    while True:
-        line = proc.stderr.readline()
-        if not line:
-            raise SystemExit(f"the emulator did not start (exit {proc.wait()})")
-        if "listening on" in line:
-            url = line.split("listening on ", 1)[1].split()[0]
-            break
-    threading.Thread(target=lambda: [None for _ in proc.stderr or []], daemon=True).start()
-    return proc, url
 
 
 class Admin:
@@ -138,7 +120,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-apply-") as tmp:
         seed_file = Path(tmp) / "seed.yaml"
         seed_file.write_text(json.dumps(seed))
-        proc, url = start_server(Path(tmp) / "emulator.db", seed_file)
+        proc, url, _ = start_server(Path(tmp) / "emulator.db", seed_file)
         try:
             admin = Admin(url)
             admin.clear()

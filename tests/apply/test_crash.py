@@ -26,12 +26,19 @@ pytestmark = pytest.mark.anyio
 RECONCILE = str(Path(sys.executable).parent / "reconcile")
 
 
-def apply_process(root: Path, plan_file: Path, kill_after: int | None) -> subprocess.CompletedProcess[str]:
+def reconcile_apply(root: Path, *args: str,
+                    kill_after: int | None = None) -> subprocess.CompletedProcess[str]:
+    """`reconcile apply ROOT --auto-approve ARGS` in a process of its own, killed (SIGKILL by
+    the test hook) after its `kill_after`-th answered write when given."""
     env = {k: v for k, v in os.environ.items() if k != "RECONCILE_TEST_KILL_AFTER"}
     if kill_after is not None:
         env["RECONCILE_TEST_KILL_AFTER"] = str(kill_after)
-    return subprocess.run([RECONCILE, "apply", str(root), "--plan", str(plan_file), "--auto-approve",
-                           "--format", "json"], env=env, capture_output=True, text=True, timeout=300)
+    return subprocess.run([RECONCILE, "apply", str(root), "--auto-approve", *args], env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def apply_process(root: Path, plan_file: Path, kill_after: int | None) -> subprocess.CompletedProcess[str]:
+    return reconcile_apply(root, "--plan", str(plan_file), "--format", "json", kill_after=kill_after)
 
 
 @pytest.mark.slow
@@ -103,17 +110,14 @@ async def test_fresh_plan_after_a_crashed_upgrade_deploys_the_staged_one(emu: Ha
     root = write_project(tmp_path / "p", emu, groups=("lab",), release="v1.4.2",
                          rollout={"strategy": "rolling", "max_parallel": 1,
                                   "health_check": {"deadline": "30s", "min_healthy_time": "1s"}})
-    env = {k: v for k, v in os.environ.items() if k != "RECONCILE_TEST_KILL_AFTER"}
     # writes: the motion-control v2 instance, then lab-arm-01's staged create; die there
-    killed = subprocess.run([RECONCILE, "apply", str(root), "--auto-approve"], capture_output=True, text=True,
-                            env={**env, "RECONCILE_TEST_KILL_AFTER": "2"}, timeout=300)
+    killed = reconcile_apply(root, kill_after=2)
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
     staged = [d for d in await deployments(emu) if d.description.startswith("reconcile ")]
     assert [d.target_status for d in staged] == ["staged"]
     replan = await make(root)
     assert staged[0].id in next(c for c in replan.changes if c.device == "lab-arm-01").archive_ids
-    done = subprocess.run([RECONCILE, "apply", str(root), "--auto-approve"], capture_output=True, text=True,
-                          env=env, timeout=300)
+    done = reconcile_apply(root)
     assert done.returncode == 0, done.stderr[-2000:]
     mine = [d for d in await deployments(emu) if d.description.startswith("reconcile ")]
     assert len(mine) == 3 and set(Counter(d.device_id for d in mine).values()) == {1}
@@ -133,9 +137,7 @@ async def test_a_crashed_rollout_is_shown_then_canceled_by_a_newer_plan(emu: Har
     root = write_project(tmp_path / "p", emu, groups=("lab",),
                          rollout={"strategy": "rolling", "max_parallel": 1,
                                   "health_check": {"deadline": "30s", "min_healthy_time": "1s"}})
-    env = {k: v for k, v in os.environ.items() if k != "RECONCILE_TEST_KILL_AFTER"}
-    killed = subprocess.run([RECONCILE, "apply", str(root), "--auto-approve"], capture_output=True, text=True,
-                            env={**env, "RECONCILE_TEST_KILL_AFTER": "2"}, timeout=300)
+    killed = reconcile_apply(root, kill_after=2)
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
     def status() -> list[Any]:
         out = CliRunner().invoke(main, ["status", str(root), "--format", "json"]).stdout
@@ -149,8 +151,7 @@ async def test_a_crashed_rollout_is_shown_then_canceled_by_a_newer_plan(emu: Har
     write_project(root, emu, groups=("lab",), max_speed=1.3,
                   rollout={"strategy": "rolling", "max_parallel": 1,
                            "health_check": {"deadline": "30s", "min_healthy_time": "1s"}})
-    done = subprocess.run([RECONCILE, "apply", str(root), "--auto-approve"], capture_output=True, text=True,
-                          env=env, timeout=300)
+    done = reconcile_apply(root)
     assert done.returncode == 0, done.stderr[-2000:]
     assert f"{old['id']} canceled: superseded by" in done.stderr
     new, prev = status()
