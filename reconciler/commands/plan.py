@@ -111,7 +111,8 @@ def command(path: Path, fmt: str, out: Path | None, detailed_exitcode: bool, ref
     if fmt == "json":
         click.echo(plan_json(plan), nl=False)
     elif fmt == "markdown":
-        note = full_plan_note or (f"`{out}`" if out else "the JSON plan (`reconcile plan --format json`)")
+        here = f"the JSON of `reconcile plan {path} --format json` (save it with `--out FILE`)"
+        note = full_plan_note or (f"`{out}`" if out else here)
         click.echo(render_markdown(plan, full_plan=note), nl=False)
     else:
         click.echo(render_text(plan), nl=False)

@@ -65,7 +65,7 @@ def test_json_out_validates_and_matches_stdout(project: Path, tmp_path: Path) ->
     assert not list(out_file.parent.glob(".*.tmp"))  # written atomically, nothing left behind
 
 
-def test_markdown_names_the_full_plan(project: Path, tmp_path: Path) -> None:
+def test_markdown_of_the_example_fleet_is_whole(project: Path, tmp_path: Path) -> None:
     code, out, _ = invoke("plan", str(project), "--format", "markdown", "--out", str(tmp_path / "plan.json"))
     assert code == 0
     assert out.startswith("### reconcile plan") and "<details>" in out and len(out) <= 65_536

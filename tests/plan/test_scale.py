@@ -1,0 +1,108 @@
+"""`reconcile plan` on a 20,000-device fleet in the emulator (CLI in process, embedded target,
+through the SDK): the markdown stays within one GitHub comment (65,536 characters) with
+thousands of distinct changes and says what it left out and where the full JSON is; reading
+live state costs one page per 100 devices, per 100 live deployments and per 100 distinct
+config instances, plus a few fixed reads."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from reconciler.cli import main
+from reconciler.emulator import clock, store
+from reconciler.emulator import seed as emulator_seed
+from reconciler.plan.render_markdown import LIMIT
+from reconciler.platform.live import PAGE
+from tests.harness import MOTION_CONFIG, Harness, example_fleet
+from tests.plan.projects import dset, write_project
+
+N = 20_000
+DISTINCT = 2_000  # distinct live motion-control contents: groups of ten devices each
+
+
+def seed_fleet(db: str, n: int = N, distinct: int = DISTINCT) -> None:
+    """`n` devices whose live max_speed was edited to `distinct` different values. Loaded
+    straight into the db (the admin API parses its body as YAML: minutes at this size)."""
+    seed = example_fleet(n, spare=False)
+    for i, device in enumerate(seed["devices"]):
+        motion = {**MOTION_CONFIG, "max_speed": round((i % distinct) / 1000, 3)}
+        device["configs"] = {**device["configs"], "motion-control": motion}
+    conn = store.connect(db)
+    try:
+        emulator_seed.load(conn, seed, clock.now(conn))
+    finally:
+        conn.close()
+
+
+@pytest.mark.slow
+def test_20000_devices_markdown_bound_and_request_budget(
+    emu: Harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seed_fleet(emu.db)
+    root = write_project(
+        tmp_path / "p", emu.db, {"all.yaml": dset("all", selector="groups: [fleet, lab]")}, enrollment=False
+    )
+    asyncio.run(emu.admin.delete("/_emulator/requests"))
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.delenv("MIRU_BASE_URL", raising=False)
+    out_file = tmp_path / "plan.json"
+    result = CliRunner().invoke(
+        main, ["plan", str(root), "--format", "markdown", "--out", str(out_file)], catch_exceptions=False
+    )
+    assert result.exit_code == 0, result.stderr
+    md = result.stdout
+
+    # The plan itself: every device but the ten already at 1.2 gets its own change.
+    plan = json.loads(out_file.read_text())
+    assert len(plan["changes"]) == N
+    assert plan["summary"]["deploy"] == N - N // DISTINCT and plan["summary"]["noop"] == N // DISTINCT
+    # max_speed 1.2 is live on those ten: its instance is reused, nothing is created
+    assert plan["summary"]["instances_to_create"] == 0
+    assert [i["existing_id"] is not None for i in plan["instances"]] == [True] * 3
+
+    # The markdown: within the bound, the summary in full, the cut said and where the JSON is.
+    assert len(md) <= LIMIT
+    assert f"**Plan: {N - N // DISTINCT} to deploy, 0 to upgrade" in md
+    assert md.count("<details>") == md.count("</details>") > 100
+    assert "> **Cut to fit one comment:** " in md and " change groups (" in md
+    assert f"The full plan is in `{out_file}`." in md
+
+    # The request budget: pages of 100, nothing per device.
+    log = asyncio.run(emu.requests())
+    routes = log["by_route"]
+    instances = DISTINCT + 2  # the distinct live instances: motion-control's, localization, notes
+    assert routes["GET /beta/devices"] == math.ceil(N / PAGE)
+    assert routes["GET /beta/deployments"] == math.ceil(N / PAGE)
+    assert routes["GET /beta/config_instances"] == math.ceil(instances / PAGE) + 1  # + the newest page
+    assert {r.split()[0] for r in routes} == {"GET"}
+    fixed = log["total"] - sum(routes[r] for r in ("GET /beta/devices", "GET /beta/deployments",
+                                                    "GET /beta/config_instances"))
+    assert fixed <= 6  # groups, config types, releases, schemas
+
+
+def test_cut_markdown_says_where_the_full_plan_is(emu: Harness, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """600 distinct changes do not fit one comment: without --out the note says how to get the
+    JSON; with --full-plan-note (what the GitHub Action passes) it names that place."""
+    seed_fleet(emu.db, 600, 600)
+    root = write_project(
+        tmp_path / "p", emu.db, {"all.yaml": dset("all", selector="groups: [fleet, lab]")}, enrollment=False
+    )
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.delenv("MIRU_BASE_URL", raising=False)
+    result = CliRunner().invoke(main, ["plan", str(root), "--format", "markdown"])
+    assert result.exit_code == 0, result.stderr
+    assert len(result.stdout) <= LIMIT
+    last = result.stdout.rstrip().splitlines()[-1]
+    assert last.startswith("> **Cut to fit one comment:** ") and " change groups (" in last
+    assert last.endswith(f"The full plan is in the JSON of `reconcile plan {root} --format json` "
+                         "(save it with `--out FILE`).")
+    note = "`plan.json` in the workflow artifact `reconcile-plan-examples`"
+    result = CliRunner().invoke(main, ["plan", str(root), "--format", "markdown", "--full-plan-note", note])
+    assert result.stdout.rstrip().endswith(f"The full plan is in {note}.")
