@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import yaml
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
@@ -16,6 +17,8 @@ from hypothesis import strategies as st
 from reconciler.cli import main
 
 PROJECT = b"target: {emulator: {}}\n"
+OUTPUT_SCHEMA = jsonschema.Draft202012Validator(json.loads(
+    (Path(__file__).resolve().parents[2] / "schemas" / "validate-output.schema.json").read_text()))
 
 scalars = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6),
                     st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=12),
@@ -84,6 +87,7 @@ def run(files: dict[str, bytes]) -> None:
             assert result.exception is None or isinstance(result.exception, SystemExit)
             if fmt == "json":
                 problems = json.loads(result.stdout)
+                OUTPUT_SCHEMA.validate(problems)  # whatever the input, the output keeps its schema
                 assert bool(problems) == (result.exit_code == 1)
                 for p in problems:  # every problem is located in a file, at a line and column
                     assert p["file"] and p["line"] >= 1 and p["column"] >= 1, p
