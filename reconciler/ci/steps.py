@@ -61,9 +61,12 @@ class Inputs:
             args = tuple(shlex.split(env.get("RECONCILE_ARGS", "")))
         except ValueError as e:
             raise ReconcileError(f"input `args` cannot be split into arguments: {e}") from None
+        path = env.get("RECONCILE_PATH", "").strip() or "."
+        if path.startswith("-"):  # a directory named like an option stays a path for reconcile
+            path = "./" + path
         return cls(
             command=command,
-            path=env.get("RECONCILE_PATH", "").strip() or ".",
+            path=path,
             args=args,
             comment=switch in ("on", "true"),
             base_url=env.get("RECONCILE_BASE_URL", "").strip(),

@@ -98,3 +98,11 @@ def test_warnings_alone_are_folded() -> None:
     assert problems is not None
     md = report.problems_markdown(runner.RunnerEnv(), "fleet", problems)
     assert md.startswith("<details><summary>⚠️") and md.rstrip().endswith("</details>")
+
+
+def test_inputs_path_is_never_an_option() -> None:
+    from reconciler.ci.steps import Inputs
+
+    assert Inputs.from_environ({"RECONCILE_PATH": "-h"}).path == "./-h"
+    assert Inputs.from_environ({"RECONCILE_PATH": " fleet "}).path == "fleet"
+    assert Inputs.from_environ({}).path == "."
