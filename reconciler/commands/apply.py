@@ -122,9 +122,33 @@ def paused_plans(project: Project) -> list[Plan]:
 @click.option("--base-url", help="Platform base URL (overrides reconcile.yaml; env MIRU_BASE_URL).")
 def command(path: Path, plan_file: Path | None, auto_approve: bool, promote: bool, fmt: str,
             base_url: str | None) -> int:
-    """Apply the plan for PATH: config instances, then rollouts in waves, then archives.
+    """Apply the plan for PATH: config instances, then one rollout per DeploymentSet in
+    waves, then archives of the staged deployments it replaces.
 
-    Exit 0 when every device succeeded or was deferred (offline), 1 otherwise."""
+    \b
+    Strategies (each set's `rollout`):
+      immediate  every device at once; done when deployed (no healthy wait)
+      rolling    a sliding window of max_parallel devices in flight
+      canary     canary_count (or canary_percent) devices first; then auto_promote,
+                 or pause until `reconcile apply --promote`
+    Healthy: deployed, and still so after min_healthy_time. Failed: the agent reported
+    failure, or not deployed by the deadline while online. Offline devices are deferred
+    (their deployment queues), not failed. Crossing the failure budget (max_failed_nodes,
+    max_failed_nodes_percent, max_error_rate; any failed canary) stops the rollout and rolls
+    back every device that took it, unless no_auto_rollback.
+
+    The record of each rollout is saved in .reconcile/rollouts/ (see `reconcile status`); a
+    rerun of the same plan resumes it. The ledger lists every device: succeeded, failed,
+    rolled back, deferred, stale (changed since the plan) or not attempted (blocked devices
+    last).
+
+    \b
+    Exit codes:
+      0  every device succeeded or was deferred; a healthy canary pause; devices blocked
+         only for having no agent (never enrolled, archived); nothing to apply
+      1  anything else: a device failed, rolled back, stale, not attempted, or blocked by
+         the manifests (bad content, unknown release, drift to review); bad input
+    Details: docs/apply.md."""
     if not path.exists():
         raise ReconcileError(f"{path}: no such directory")
     confirm = not auto_approve and not promote

@@ -177,3 +177,16 @@ def test_nothing_to_apply_still_fails_while_the_manifests_leave_a_device_blocked
     assert [(e["device"], e["action"], e["reason_code"]) for e in data["ledger"]] == [
         ("lab-arm-02", "blocked", "content-invalid")]
     assert data["exit_code"] == 1 and data["blocked"][0]["reason_code"] == "content-invalid"
+
+
+def test_help_and_docs_cover_strategies_health_budget_record_ledger_and_exit_codes() -> None:
+    shown = cli("apply", "--help").output
+    for word in ("immediate", "rolling", "canary", "--promote", "min_healthy_time", "deadline", "deferred",
+                 "max_failed_nodes", "max_error_rate", "no_auto_rollback", ".reconcile/rollouts",
+                 "not attempted", "Exit codes", "docs/apply.md"):
+        assert word in shown, word
+    assert "canceled" in cli("status", "--help").output
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "apply.md").read_text()
+    for heading in ("## Strategies", "## Health", "## Failure budget and rollback", "## The record",
+                    "## The ledger", "## Exit codes", "## Progress"):
+        assert heading in doc, heading
