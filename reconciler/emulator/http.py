@@ -54,10 +54,13 @@ def invalid(message: str, **params: Any) -> ApiError:
 
 
 def unprocessable(message: str, code: str = "validation_failed", **params: Any) -> ApiError:
+    """422: `validation_failed` (with `params.field`) unless a rule has its own code
+    (docs/emulator.md lists them all)."""
     return ApiError(422, code, message, params)
 
 
-def conflict(message: str, code: str = "conflict", **params: Any) -> ApiError:
+def conflict(message: str, code: str, **params: Any) -> ApiError:
+    """409: every conflict names its rule (`name_taken`, `parent_mismatch`, ...)."""
     return ApiError(409, code, message, params)
 
 
