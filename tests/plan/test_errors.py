@@ -1,6 +1,7 @@
 """SDK errors become the project's own errors with a hint naming the fix: 401 (MIRU_API_KEY),
 403 (the missing scope, by name), 400 (Miru-Version), network errors (network and base URL).
-Against the emulator through the SDK; the unreachable platform is a closed port."""
+Reads are retried, writes are not. Against the emulator through the SDK (faults injected by
+its admin API); the unreachable platform is a closed port."""
 
 from __future__ import annotations
 
@@ -14,7 +15,9 @@ from click.testing import CliRunner
 
 from reconciler.cli import main
 from reconciler.errors import PlatformError
-from reconciler.platform.client import Platform
+from reconciler.manifests.loader import load_path
+from reconciler.plan.build import make_plan
+from reconciler.platform.client import Platform, connect
 from reconciler.platform.live import read_live_state
 from tests.harness import RO_KEY, Harness, example_fleet
 from tests.plan.projects import write_project
@@ -95,3 +98,32 @@ def test_cli_prints_the_hint_without_a_traceback(emu: Harness, tmp_path: Path,
     assert "cannot reach the platform" in result.stderr
     assert "check the network and the base URL" in result.stderr
     assert "Traceback" not in result.stderr and "sk-secret-key-0042" not in result.stderr
+
+
+@pytest.mark.usefixtures("no_backoff")
+async def test_reads_are_retried_and_writes_are_not(emu: Harness, tmp_path: Path) -> None:
+    """A 503 and a 429 on the device and deployment lists: the plan is read anyway (each
+    failed page is read again) and is the plan made without faults. A write that fails is
+    sent once (the SDK's blind retries are off): the caller decides how to recover."""
+    await emu.seed(example_fleet(spare=False))
+    project = load_path(write_project(tmp_path / "p", emu.db, enrollment=False))
+    async with connect(project) as p:
+        clean = await make_plan(project, p, created_at="")
+    await emu.admin.delete("/_emulator/requests")
+    await emu.faults([{"method": "GET", "path": "/beta/devices*", "status": 503, "times": 1},
+                      {"method": "GET", "path": "/beta/deployments*", "status": 429, "times": 2}])
+    async with connect(project) as p:
+        faulted = await make_plan(project, p, created_at="")
+    assert faulted == clean
+    log = await emu.requests()
+    assert log["by_route"]["GET /beta/devices"] == 2 and log["by_route"]["GET /beta/deployments"] == 3
+    assert log["by_status"]["503"] == 1 and log["by_status"]["429"] == 2
+
+    await emu.faults([{"method": "POST", "path": "/beta/config_instances*", "status": 503, "times": 1}])
+    sdk = emu.sdk()
+    schema_id = clean.instances[0].config_schema_id
+    w = platform(sdk)
+    with pytest.raises(PlatformError) as e:
+        await w.write(lambda: sdk.config_instances.create(
+            config_schema_id=schema_id, content={"data": "{}", "format": "json"}), what="creating")
+    assert e.value.status == 503 and w.requests == 1
