@@ -60,7 +60,7 @@ def fit_comment(marker: str, content: str, footer: str = "", limit: int = COMMEN
     def note(kept: str) -> str:
         left = total - len(kept.splitlines())
         return (f"\n\n> **Truncated** to fit one GitHub comment: the last {left} of {total} lines "
-                f"are not shown. The full plan is in {full}.\n")
+                f"are not shown. All of it is in {full}.\n")
 
     # Room for closing what the cut leaves open (a fence and a few </details>) and the note.
     reserve = utf16_len(marker) + utf16_len(footer) + utf16_len(note("")) + 200

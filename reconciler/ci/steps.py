@@ -188,9 +188,11 @@ def run(inputs: Inputs, env: RunnerEnv, out: TextIO | None = None) -> Outcome:
         set_outputs(env, outcome.outputs())
         return outcome
 
-    def post(markdown: str) -> None:
+    def post(markdown: str, full: str) -> None:
+        """Upsert the PR comment; `full` names the artifact file with everything, should the
+        comment have to be cut."""
         if commenting and pr is not None:
-            _upsert(inputs, env, pr, markdown, stream, artifact_name)
+            _upsert(inputs, env, pr, markdown, stream, report.artifact_note(env, full, artifact_name))
 
     def call(*argv: str) -> Completed:
         return run_reconcile(argv, env=child_env, cwd=cwd, out=stream)
@@ -217,7 +219,7 @@ def run(inputs: Inputs, env: RunnerEnv, out: TextIO | None = None) -> Outcome:
             stream.write(annotation("error", _first_line(v.stderr, "reconcile validate failed"),
                                     title="reconcile validate") + "\n")
         append_summary(env, md)
-        post(md)
+        post(md, "validate.json")
         return finish(v.code if v.code != 0 else 1, False)
     if problems:  # warnings only
         append_summary(env, report.problems_markdown(env, inputs.path, problems))
@@ -245,11 +247,11 @@ def run(inputs: Inputs, env: RunnerEnv, out: TextIO | None = None) -> Outcome:
         stream.write(annotation("error", _first_line(p.stderr, "reconcile plan failed"),
                                 title="reconcile plan") + "\n")
         append_summary(env, md)
-        post(md)
+        post(md, "plan.json")
         return finish(p.code, False, str(plan_json) if plan_json.exists() else "")
     _keep(workdir / "plan.md", p.stdout)
     append_summary(env, p.stdout)
-    post(p.stdout)
+    post(p.stdout, "plan.json")
     has_changes = p.code == 2
     if inputs.command == "plan":
         return finish(p.code, has_changes, str(plan_json))
@@ -281,7 +283,7 @@ def _first_line(text: str, default: str) -> str:
     return default
 
 
-def _upsert(inputs: Inputs, env: RunnerEnv, pr: int, markdown: str, out: TextIO, artifact: str) -> None:
+def _upsert(inputs: Inputs, env: RunnerEnv, pr: int, markdown: str, out: TextIO, full: str) -> None:
     if not inputs.github_token:
         out.write(annotation("warning", "no github-token: the plan is in the job summary only",
                              title="reconcile comment") + "\n")
@@ -292,9 +294,8 @@ def _upsert(inputs: Inputs, env: RunnerEnv, pr: int, markdown: str, out: TextIO,
         return
     marker = gh_comment.marker_for(inputs.path)
     # Redacted here too: the comment is public wherever the repository is, unlike the log.
-    full = f"the job summary and {report.artifact_note(env, 'plan.json', artifact)}"
     body = gh_comment.fit_comment(marker, redact(markdown), report.footer(env, inputs.command, inputs.path),
-                                  full=full)
+                                  full=f"the job summary and {full}")
     try:
         with gh_comment.client(env.api_url, inputs.github_token) as http:
             result = gh_comment.upsert_comment(http, env.repository, pr, marker, body)

@@ -84,7 +84,7 @@ def test_size_limit(github: tuple[GitHubState, str]) -> None:
     # What was left out, and where the rest is.
     kept_lines = body.split("> **Truncated**")[0].count("- amr-")
     assert f"the last {5000 - kept_lines} of 5005 lines are not shown" in body
-    assert "The full plan is in the job summary and the workflow artifact." in body
+    assert "All of it is in the job summary and the workflow artifact." in body
     assert body.count("```") % 2 == 0 and body.count("<details>") == body.count("</details>")
     # Lines are never cut in half.
     kept = [ln for ln in body.splitlines() if ln.startswith("- amr-")]

@@ -307,3 +307,25 @@ def test_cut_plan_comment_says_what_is_left_out_and_where(
     assert body.count("<details>") == body.count("</details>")
     _assert_no_secrets(run, state)
     assert API_KEY not in body and "old key: ***" in body
+
+
+def test_cut_problem_comment_points_at_validate_json(
+        workspace: Path, tmp_path: Path, github: tuple[GitHubState, str]) -> None:
+    # Hundreds of problems: the summary lists them all, the comment as many as fit, then
+    # says how much is missing and that the whole list is validate.json in the artifact.
+    state, url = github
+    broken = _break(workspace, 400)
+    run = run_action({"command": "plan", "path": "examples", "api-key": API_KEY},
+                     workspace=workspace, env=_pr(tmp_path, url), tmp=tmp_path)
+    assert run.failed and run.outputs["exitcode"] == "1"
+    assert sum(1 for ln in run.summary.splitlines() if ln.startswith("| ❌")) == len(broken)
+    [comment] = state.comments[7]
+    body = comment["body"]
+    assert len(body) <= 65_536
+    shown = sum(1 for ln in body.splitlines() if ln.startswith("| ❌"))
+    assert 0 < shown < len(broken)
+    assert re.search(rf"the last {len(broken) - shown} of \d+ lines are not shown\. All of it is in the job "
+                     r"summary and `validate\.json` in \[the workflow artifact `reconcile-plan-examples`\]"
+                     rf"\(https://github\.test/{REPO}/actions/runs/4242#artifacts\)\.", body), body[-600:]
+    [artifact] = run.artifacts
+    assert len(json.loads((Path(artifact["path"]) / "validate.json").read_text())) == len(broken)
