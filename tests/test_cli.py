@@ -69,3 +69,18 @@ def test_platform_side_problems_use_the_same_paths(tmp_path: Path, monkeypatch: 
     assert code == 1
     assert lines == ["ex/deploymentsets/warehouse-amrs.yaml:9:5: error: "
                      "group 'flet' does not exist on the platform"], lines
+
+
+def test_a_bug_is_exit_3_with_a_redacted_traceback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from reconciler.commands import validate
+
+    def broken(path: Path) -> None:
+        raise RuntimeError("unexpected state while holding key sk-bug-0123456789")
+
+    monkeypatch.setenv("MIRU_API_KEY", "sk-bug-0123456789")
+    monkeypatch.setattr(validate, "collect_problems", broken)
+    result = CliRunner().invoke(main, ["validate", str(tmp_path)])
+    assert result.exit_code == 3
+    assert "Traceback (most recent call last)" in result.stderr and "RuntimeError" in result.stderr
+    assert "sk-bug-0123456789" not in result.stderr + result.stdout and "key ***" in result.stderr
+    assert "This is a bug in reconcile" in result.stderr
