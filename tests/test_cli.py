@@ -84,3 +84,29 @@ def test_a_bug_is_exit_3_with_a_redacted_traceback(tmp_path: Path, monkeypatch: 
     assert "Traceback (most recent call last)" in result.stderr and "RuntimeError" in result.stderr
     assert "sk-bug-0123456789" not in result.stderr + result.stdout and "key ***" in result.stderr
     assert "This is a bug in reconcile" in result.stderr
+
+
+@pytest.mark.parametrize(("value", "colour"), [(None, True), ("", True), ("1", False), ("0", False)])
+def test_consoles_respect_no_color(monkeypatch: pytest.MonkeyPatch, value: str | None, colour: bool) -> None:
+    # https://no-color.org: any non-empty value turns colour off, even "0".
+    from reconciler import output
+
+    if value is None:
+        monkeypatch.delenv("NO_COLOR", raising=False)
+    else:
+        monkeypatch.setenv("NO_COLOR", value)
+    for console in (output.stdout_console(), output.stderr_console()):
+        assert console.no_color is not colour
+
+
+def test_non_tty_output_is_plain(monkeypatch: pytest.MonkeyPatch) -> None:
+    from reconciler import output
+
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("TERM", "xterm-256color")
+    result = CliRunner().invoke(main, ["--version"])  # CliRunner's streams are not TTYs
+    assert "\x1b[" not in result.output
+    assert output.is_interactive() is False
+    monkeypatch.setattr("sys.stdout.isatty", lambda: True, raising=False)
+    monkeypatch.setenv("TERM", "dumb")
+    assert output.is_interactive() is False
