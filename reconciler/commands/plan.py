@@ -62,14 +62,20 @@ def live_progress() -> Iterator[Progress | None]:
 
 def write_atomic(path: Path, text: str) -> None:
     """Write a whole file or nothing (a plan file half-written must never be applied)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    if path.parent.exists() and not path.parent.is_dir():
+        raise ReconcileError(f"{path}: cannot write the plan: {path.parent} is not a directory")
+    tmp = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+    except BaseException as e:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        if isinstance(e, OSError):  # a path that cannot be written is the user's to fix
+            raise ReconcileError(f"{path}: cannot write the plan: {e.strerror or e}") from None
         raise
 
 

@@ -162,3 +162,14 @@ def test_remote_target_in_project_file_without_key_is_an_error(project: Path) ->
         code, out, err = invoke(cmd, str(project))
         assert code == 1 and out == ""
         assert "MIRU_API_KEY is not set; it is required to reach http://127.0.0.1:9/beta" in err
+
+
+def test_out_that_cannot_be_written_is_an_error_not_a_traceback(project: Path, tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    code, out, err = invoke("plan", str(project), "--out", str(blocker / "plan.json"))
+    assert code == 1 and out == ""
+    assert f"{blocker / 'plan.json'}: cannot write the plan: {blocker} is not a directory" in err
+    code, out, err = invoke("plan", str(project), "--out", "/proc/no-such-dir/plan.json")
+    assert code == 1 and out == "" and "cannot write the plan: No such file or directory" in err
+    assert "Traceback" not in err
