@@ -11,7 +11,7 @@ import pytest
 
 from reconciler.emulator.faults import draw
 from tests.emulator_contract.conftest import RW_KEY, VERSION
-from tests.harness import Harness
+from tests.harness import Harness, example_fleet
 
 pytestmark = pytest.mark.anyio
 
@@ -182,3 +182,33 @@ async def test_rules_budget_and_log_are_shared_by_apps_on_one_db(emu: Harness) -
             await client.aclose()
     finally:
         other.state.store.conn.close()
+
+
+async def test_commit_then_fail_on_a_deployment_create_is_the_lost_response_case(emu: Harness) -> None:
+    """DESIGN's lost response: the create lands, the client sees a 500; resending it with the
+    same `parent_id` is a 409, and the device's target is the deployment the client never saw."""
+    await emu.seed(example_fleet(3, spare=False))
+    async with emu.http() as beta:
+        device = (await beta.get("/devices", params={"name": "amr-east-01",
+                                                     "expand": "current_deployment"})).json()["data"][0]
+        parent = device["current_deployment"]
+        links = (await beta.get(f"/deployments/{parent['id']}", params={"expand": "config_instances"})).json()
+        body = {"device_id": device["id"], "release_id": parent["release_id"], "description": "lost",
+                "config_instance_ids": [i["id"] for i in links["config_instances"]],
+                "target_status": "deployed", "parent_id": parent["id"]}
+        await emu.faults([{"method": "POST", "path": "/beta/deployments", "commit_then_fail": True,
+                           "times": 1}])
+        lost = await beta.post("/deployments", json=body)
+        assert_error_envelope(lost, 500)
+        assert lost.json()["error"]["message"] == "injected fault after the write was applied"
+        again = await beta.post("/deployments", json=body)
+        assert_error_envelope(again, 409)
+        assert again.json()["error"]["code"] == "parent_mismatch"
+        landed = again.json()["error"]["params"]["current_deployment_id"]
+        assert landed != parent["id"]
+        written = (await beta.get(f"/deployments/{landed}")).json()
+        assert (written["description"], written["parent_id"], written["target_status"]) == (
+            "lost", parent["id"], "deployed")
+        listed = (await beta.get("/deployments", params={"device_id": device["id"],
+                                                         "expand": "total_count"})).json()
+        assert listed["total_count"] == 2  # exactly one write landed
