@@ -56,8 +56,15 @@ async def enrollment_diagnostics(service: EnrollmentService, platform: Platform,
             await own_client.aclose()
     missing = [] if token else [f"(enrollment service: {service.token_env} is not set; "
                                 "the request was sent without a token)"]
-    return {d.id: tuple(ls + (missing if ls and "HTTP 401" in ls[0] else []))
+    return {d.id: tuple(_hide(x, token) for x in ls + (missing if ls and "HTTP 401" in ls[0] else []))
             for d, ls in zip(devices, lines, strict=True)}
+
+
+def _hide(line: str, token: str | None) -> str:
+    # The service's answers may echo what it was sent; token_env may name a variable
+    # `redact` does not know.
+    line = redact(line)
+    return line.replace(token, "***") if token and len(token) >= 4 else line
 
 
 async def _one(client: httpx.AsyncClient, base: str, client_id: str, device: LiveDevice,
@@ -84,9 +91,9 @@ async def _one(client: httpx.AsyncClient, base: str, client_id: str, device: Liv
                 lines.append(f"enrollment service: HTTP {d.status_code} reading the attempt's error logs")
         elif status == "pending":
             lines.append("  enrollment in progress")
-        return [redact(x) for x in lines]
+        return lines
     except httpx.HTTPError as e:
-        return [redact(f"enrollment service unreachable ({type(e).__name__}); check enrollment.base_url")]
+        return [f"enrollment service unreachable ({type(e).__name__}); check enrollment.base_url"]
     except ValueError:
         return ["enrollment service: the answer was not JSON"]
 

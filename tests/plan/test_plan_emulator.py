@@ -4,6 +4,7 @@ number of requests reading live state costs."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from reconciler.plan.build import make_plan
 from reconciler.plan.model import Plan
 from reconciler.platform.client import connect
 from tests.harness import Harness, example_fleet
-from tests.plan.projects import ENROLLMENT_TOKEN, dset, write_project
+from tests.plan.projects import CLIENT_ID, ENROLLMENT_TOKEN, dset, write_project
 
 pytestmark = pytest.mark.anyio
 
@@ -239,3 +240,22 @@ async def test_plan_does_not_write(emu: Harness, tmp_path: Path) -> None:
     # few fixed reads, and one "recent instances" page per desired schema
     assert log["by_route"]["GET /beta/devices"] == 1
     assert log["by_route"]["GET /beta/deployments"] == 1
+
+
+async def test_enrollment_token_from_any_token_env_never_shown(
+    emu: Harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """token_env may name any variable; whatever the service echoes, its value is hidden."""
+    secret = "tok-custom-7788-secret"
+    seed = example_fleet()
+    seed["enrollment"] = {"client_id": CLIENT_ID, "tokens": [secret]}
+    seed["enrollments"][0]["error_logs"] = [f"agent rejected bearer {secret}", "Deployment aborted"]
+    await emu.seed(seed)
+    root = write_project(tmp_path / "p", emu.db)
+    text = (root / "reconcile.yaml").read_text().replace("ENROLLMENT_TOKEN", "FLEET_ENROLL_KEY")
+    (root / "reconcile.yaml").write_text(text)
+    monkeypatch.setenv("FLEET_ENROLL_KEY", secret)
+    plan, _ = await plan_of(root)
+    spare = changes(plan)["amr-spare-01"]
+    assert "  agent rejected bearer ***" in spare.diagnostics  # type: ignore[attr-defined]
+    assert secret not in json.dumps(plan.to_dict())
