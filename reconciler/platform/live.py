@@ -6,9 +6,9 @@ releases and schemas. The first page of each list asks for `total_count`; the re
 then fetched concurrently (bounded by the Platform's semaphore).
 
 Lists are read as raw JSON through the SDK (`with_raw_response`): the SDK still builds the
-request, sends the headers and maps errors, but no models are constructed per item. SDK
-0.11.0 returns list items as plain dicts anyway (its list models are not rebuilt after
-import) while `retrieve` returns models, so every field access goes through `_get`.
+request, sends the headers and maps errors, but no models are constructed per item (for ten
+thousand devices that costs more CPU than planning). Field access goes through `_get`, which
+takes a plain dict or an SDK model alike.
 """
 
 from __future__ import annotations

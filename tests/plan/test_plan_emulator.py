@@ -48,7 +48,10 @@ async def test_example_fleet_plan(emu: Harness, tmp_path: Path) -> None:
     assert [(d.path, d.old, d.new) for d in east1.config_diffs] == [  # type: ignore[attr-defined]
         ("motion-control.max_speed", 1.0, 0.8)
     ]
-    assert east1.parent_token  # type: ignore[attr-defined]
+    # the parent token: the device's current target deployment, as the platform says
+    live = await emu.sdk().devices.retrieve(east1.device_id, expand=["current_deployment"])  # type: ignore[attr-defined]
+    assert live.current_deployment is not None
+    assert east1.parent_token == live.current_deployment.id  # type: ignore[attr-defined]
     assert got["amr-east-07"].offline and got["amr-east-07"].action == "deploy"  # type: ignore[attr-defined]
     lab = got["lab-arm-01"]
     assert lab.action == "upgrade" and (lab.release_from, lab.release_to) == ("v1.4.1", "v1.4.2")  # type: ignore[attr-defined]
