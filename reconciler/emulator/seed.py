@@ -269,6 +269,7 @@ def _schemas(conn: sqlite3.Connection, entries: list[dict[str, Any]], types: dic
 def _devices(conn: sqlite3.Connection, entries: list[dict[str, Any]], groups: dict[str, str],
              releases: dict[str, str], at: float) -> int:
     taken = {r[0] for r in conn.execute("SELECT name FROM devices")}
+    taken_ids = {r[0] for r in conn.execute("SELECT id FROM devices")}
     release_slots: dict[str, list[tuple[sqlite3.Row, dict[str, Any]]]] = {}
     instances: dict[tuple[str, str, str], str] = {}  # (schema, slot, text) -> instance id
     validated: set[tuple[str, str]] = set()
@@ -289,7 +290,10 @@ def _devices(conn: sqlite3.Connection, entries: list[dict[str, Any]], groups: di
             group_id = groups[d["group"]]
         status = d.get("status", "online")
         agent = d.get("agent") or {}
-        device_id = new_id("dvc")
+        device_id = d.get("id") or new_id("dvc")
+        if device_id in taken_ids:
+            raise SeedError(f"{where}.id: a device with id {device_id!r} already exists")
+        taken_ids.add(device_id)
         agent_version = d.get("agent_version", None if status == "inactive" else DEFAULT_AGENT_VERSION)
         connected = at if status in ("online", "offline") else None
         disconnected = at if status == "offline" else None

@@ -142,3 +142,11 @@ async def test_multi_slot_configs_by_slug_and_slot(emu: Harness) -> None:
     r = await emu.admin.post("/_emulator/seed", json={"devices": [{"name": "d3", "release": "r1",
                                                                   "configs": {"camera/right": "R"}}]})
     assert r.status_code == 422 and "required slot camera/left has no value" in r.json()["error"]["message"]
+
+
+async def test_a_fixed_device_id_is_kept_and_must_be_unique(emu: Harness) -> None:
+    await emu.seed({"devices": [{"id": "dvc_fixed_01", "name": "a", "status": "inactive"}]})
+    assert (await emu.device_state("a"))["id"] == "dvc_fixed_01"
+    r = await emu.admin.post("/_emulator/seed", json={"devices": [{"id": "dvc_fixed_01", "name": "b"}]})
+    assert r.status_code == 422 and "devices[0] (b).id" in r.json()["error"]["message"]
+    assert [d["name"] for d in items(await emu.sdk().devices.list())] == ["a"]  # nothing half-loaded

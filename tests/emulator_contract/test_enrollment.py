@@ -245,3 +245,50 @@ async def test_cursor_is_bound_to_its_query(http: httpx.AsyncClient) -> None:
     assert_envelope(other, 400, "invalid_cursor")
     assert_envelope(await http.get(url(device="amr-many-01"), params={"cursor": "!!garbage"}), 400,
                     "invalid_cursor")
+
+
+# Seed 001's example requests, verbatim (host dropped): its device id, its client id.
+EXAMPLE_DEVICE = "f1e2d3c4-b5a6-7890-abcd-ef1234567890"
+EXAMPLE_LIST = f"/v2/clients/{CLIENT}/devices/{EXAMPLE_DEVICE}/deployments"
+
+
+@pytest.fixture
+async def verbatim(emu: Harness) -> AsyncIterator[httpx.AsyncClient]:
+    """The example device under the id seed 001's URLs carry, holding the two example records."""
+    await emu.seed({
+        "devices": [{"id": EXAMPLE_DEVICE, "name": "amr-example-01", "status": "inactive"}],
+        "enrollment": {"client_id": CLIENT, "tokens": ["YOUR_API_TOKEN"]},
+        "enrollments": [{"device": "amr-example-01", **{k: v for k, v in SUCCESS_RECORD.items()
+                                                        if k != "error_logs"}},
+                        {"device": "amr-example-01", **ERROR_RECORD}]})
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=emu.app), base_url="http://emulator.local",
+                                 headers={"Authorization": "Bearer YOUR_API_TOKEN"}) as client:
+        yield client
+
+
+async def test_seed_001_example_requests_verbatim(verbatim: httpx.AsyncClient) -> None:
+    listed = await verbatim.get(EXAMPLE_LIST)
+    assert listed.status_code == 200
+    assert listed.json() == {  # "Example Response" of List Deployments
+        "data": [{"id": SUCCESS_ID, "status": "success", "enrollment_date": "2026-01-30T14:30:00.000Z"},
+                 {"id": ERROR_ID, "status": "error", "enrollment_date": "2026-01-29T09:00:00.000Z"}],
+        "total_count": 2, "next_cursor": None}
+    errors = await verbatim.get(f"{EXAMPLE_LIST}?status=error")  # "Filter by Status"
+    assert [r["id"] for r in errors.json()["data"]] == [ERROR_ID]
+    error = await verbatim.get(f"{EXAMPLE_LIST}/{ERROR_ID}")  # "Example Response (Error Deployment)"
+    assert (error.status_code, error.json()) == (200, ERROR_RECORD)
+    success = await verbatim.get(f"{EXAMPLE_LIST}/{SUCCESS_ID}")  # "(Successful Deployment)"
+    assert (success.status_code, success.json()) == (200, SUCCESS_RECORD)
+
+
+async def test_seed_001_error_table_verbatim(verbatim: httpx.AsyncClient) -> None:
+    """The seed's error table: 400 unknown sort_by, 401, 403 (another client), 404 device,
+    client or deployment, each in the seed's envelope."""
+    assert_envelope(await verbatim.get(EXAMPLE_LIST, params={"sort_by": "color"}), 400, "invalid_parameter")
+    assert_envelope(await verbatim.get(EXAMPLE_LIST, headers={"Authorization": ""}), 401, "unauthorized")
+    assert_envelope(await verbatim.get(EXAMPLE_LIST.replace(CLIENT, OTHER_CLIENT)), 403, "forbidden")
+    unknown = "a0a0a0a0-b5c6-7890-abcd-ef1234567890"
+    assert (await verbatim.get(f"{EXAMPLE_LIST}/{unknown}")).json() == {"error": {
+        "code": "not_found", "message": "Deployment not found", "details": {"deployment_id": unknown}}}
+    other_device = EXAMPLE_LIST.replace(EXAMPLE_DEVICE, "00000000-0000-0000-0000-000000000000")
+    assert_envelope(await verbatim.get(other_device), 404, "not_found")
