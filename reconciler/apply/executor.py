@@ -249,16 +249,20 @@ class SetRollout:
                     return stop
             if canary_phase and not any(n in canaries for n in queue) and not any(
                     n in canaries for n in in_flight):
-                if spec.auto_promote or self.promote:
+                # Promotion needs evidence: canaries that were all offline (deferred) or
+                # changed since the plan (stale) proved nothing, so even auto_promote waits.
+                healthy = any(self.devs[n].state == "succeeded" for n in canaries)
+                if self.promote or (spec.auto_promote and healthy):
                     canary_phase = False
                     self.reporter.note(self.name, "canaries healthy: promoted")
                     self._save(canary_promoted=True, message="canaries healthy; promoted")
                     continue
+                why = ("canaries healthy" if healthy else
+                       "no canary became healthy (offline or changed since the plan)")
                 self._not_attempted_reason("waiting for promotion (reconcile apply --promote)",
                                            AWAITING_PROMOTION)
-                self._save(state="paused",
-                           message="canaries healthy; run `reconcile apply --promote` to continue")
-                self.reporter.note(self.name, "canaries healthy; paused until `reconcile apply --promote`")
+                self._save(state="paused", message=f"{why}; run `reconcile apply --promote` to continue")
+                self.reporter.note(self.name, f"{why}; paused until `reconcile apply --promote`")
                 return "paused"
             if not in_flight:
                 if not queue:
@@ -443,11 +447,15 @@ async def execute(plan: Plan, platform: Platform, *, root: Path, clock: Clock,
         if c.action in ACTIONABLE and c.device_id:
             by_set.setdefault(c.deployment_set or "-", []).append(c)
     blocked = blocked_changes(plan)
+    missing = sorted(n for n in by_set if n not in plan.rollouts)
+    if missing:  # never guess a strategy: a canary set must not go out all at once
+        raise ReconcileError(f"the plan has no rollout spec for DeploymentSet {', '.join(missing)}",
+                             hint="make the plan again with `reconcile plan --out`")
     plan_file = rec.save_plan(root, plan, digest) if by_set else ""
     rollouts: list[SetRollout] = []
     for name, changes in sorted(by_set.items()):
         rid = rec.rollout_id(digest, name)
-        spec = effective_spec(plan.rollouts.get(name, RolloutSpec()))
+        spec = effective_spec(plan.rollouts[name])
         existing = rec.load(root, rid)
         if existing is not None and existing.status.state == "canceled":
             raise ReconcileError(f"rollout {rid} of this plan ({name}) was canceled: "

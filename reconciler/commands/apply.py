@@ -19,7 +19,8 @@ from reconciler.apply.clock import clock_for
 from reconciler.apply.executor import ApplyResult, blocked_changes, blocked_ledger, execute
 from reconciler.apply.ledger import counts, render_text
 from reconciler.apply.progress import reporter
-from reconciler.errors import EXIT_OK, Location, ReconcileError
+from reconciler.errors import EXIT_OK, Location, Problem, ReconcileError, ValidationFailed
+from reconciler.manifests import schema_check, yamlload
 from reconciler.manifests.loader import load_path
 from reconciler.manifests.model import Project
 from reconciler.output import stderr_console
@@ -47,10 +48,23 @@ def read_plan(path: Path, project: Project, base_url: str | None) -> Plan:
     if data.get("target") != target:
         raise ReconcileError(f"the plan was made for {data.get('target')!r}, not {target!r}",
                              location=Location(str(path)), hint="plan again against this target")
+    _check_shape(path, data)
     try:
         return Plan.from_dict(data)
     except (KeyError, TypeError, ValueError) as e:
         raise ReconcileError(f"malformed plan: {e}", location=Location(str(path))) from None
+
+
+def _check_shape(path: Path, data: dict[str, Any]) -> None:
+    """A hand-edited or damaged plan fails against `schemas/plan.schema.json` with the
+    file:line:col of every problem, before anything is written. The file is parsed again
+    for positions only when it is wrong (the fast path is one validation)."""
+    if next(schema_check.validator("plan.schema.json").iter_errors(data), None) is None:
+        return
+    docs, problems = yamlload.load_documents(path.read_bytes(), str(path))
+    if docs and not problems:
+        problems = schema_check.check(docs[0], "plan.schema.json")
+    raise ValidationFailed(problems or [Problem("not a valid plan", Location(str(path)))])
 
 
 def result_json(results: list[ApplyResult], target: str) -> dict[str, Any]:

@@ -231,6 +231,14 @@ async def devices_by_id(platform: Platform, ids: Sequence[str]) -> dict[str, Any
     return out
 
 
+async def _target_moved(platform: Platform, device_id: str, parent_id: str | None) -> bool:
+    """Whether the device's target deployment is no longer the one the plan was made against."""
+    page = await hard_read(platform, lambda: platform.sdk.deployments.list(
+        device_id=[device_id], target_status=["deployed"], limit=PAGE, order_by=["created_at:desc"]),
+        what=f"read the target deployment of {device_id}")
+    return (page.data[0].id if page.data else None) != parent_id
+
+
 async def create_deployment(platform: Platform, *, device: str, device_id: str, release_id: str,
                             instance_ids: Sequence[str], desc: str,
                             target_status: Literal["staged", "deployed"],
@@ -256,6 +264,12 @@ async def create_deployment(platform: Platform, *, device: str, device_id: str, 
                     return WriteResult("done", own.id, already=True)
                 return WriteResult("stale", reason=f"{device} changed since the plan (parent_id mismatch)")
             if not _retryable(e):
+                # The platform may check its rules (e.g. "stage only for another release")
+                # before the parent token: a refusal from a device that moved since the
+                # plan is the same staleness a 409 reports, not a failed device.
+                if e.status is not None and e.status < 500 and await _target_moved(
+                        platform, device_id, parent_id):
+                    return WriteResult("stale", reason=f"{device} changed since the plan ({e.message})")
                 return WriteResult("failed", reason=e.message)
             last, error = e.message, e
         # Wait first: after a timeout the platform may still be committing the request, and

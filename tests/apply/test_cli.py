@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -190,3 +191,34 @@ def test_help_and_docs_cover_strategies_health_budget_record_ledger_and_exit_cod
     for heading in ("## Strategies", "## Health", "## Failure budget and rollback", "## The record",
                     "## The ledger", "## Exit codes", "## Progress"):
         assert heading in doc, heading
+
+
+def test_a_damaged_plan_is_refused_with_file_line_col_and_nothing_written(emu: Harness,
+                                                                          tmp_path: Path) -> None:
+    asyncio.run(emu.seed(example_fleet()))
+    root = write_project(tmp_path / "p", emu, rollout={"strategy": "canary", "canary_count": 1,
+                                                       "health_check": HEALTH})
+    plan_file = tmp_path / "plan.json"
+    save_plan(emu, root, plan_file)
+    data = json.loads(plan_file.read_text())
+    first = data["changes"][0]
+    cases = {
+        "action.json": ({**data, "changes": [{**first, "action": "explode"}, *data["changes"][1:]]},
+                        "changes[0].action: expected one of"),
+        "spec.json": ({**data, "rollouts": {"all": {**data["rollouts"]["all"], "max_parallel": "x"}}},
+                      "rollouts.all.max_parallel: expected an integer"),
+        "device.json": ({**data, "changes": [{**first, "device": 1}]},
+                        "changes[0].device: expected a string"),
+    }
+    for name, (doc, message) in cases.items():
+        (tmp_path / name).write_text(json.dumps(doc, indent=1))
+        result = cli("apply", str(root), "--plan", str(tmp_path / name), "--auto-approve")
+        assert result.exit_code == 1, (name, result.output)
+        assert message in result.output and "Traceback" not in result.output, (name, result.output)
+        assert re.search(rf"{re.escape(name)}:\d+:\d+: error: ", result.output), (name, result.output)
+    # a set with changes but no rollout spec: never guessed (a canary set must not go out at once)
+    (tmp_path / "nospec.json").write_text(json.dumps({**data, "rollouts": {}}))
+    result = cli("apply", str(root), "--plan", str(tmp_path / "nospec.json"), "--auto-approve")
+    assert result.exit_code == 1 and "no rollout spec for DeploymentSet all" in result.output
+    assert not [d for d in asyncio.run(deployments(emu)) if d.description.startswith("reconcile ")]
+    assert not list(root.glob(".reconcile/rollouts/ro-*.json"))

@@ -101,3 +101,50 @@ async def test_a_newer_plan_cancels_a_paused_rollout_of_the_same_set(emu: Harnes
     amrs = rec.load(root, paused["amrs"].id)
     assert amrs is not None and amrs.status.state == "completed"
     assert [r.id for r in rec.list_records(root) if r.status.state == "paused"] == [second.records[0].id]
+
+
+async def test_a_canary_upgraded_by_hand_since_the_plan_is_stale_and_proves_nothing(
+        emu: Harness, tmp_path: Path) -> None:
+    """The platform refuses to stage the plan's release on a device already running it
+    (422, before it looks at parent_id): that device changed since the plan, so it is
+    stale, not failed; and with no healthy canary even auto_promote waits for a person."""
+    await emu.seed(example_fleet(offline=[]))
+    root = write_project(tmp_path / "p", emu, groups=("lab",), release="v1.4.2",
+                         rollout={"strategy": "canary", "canary_count": 1, "auto_promote": True,
+                                  "health_check": HEALTH})
+    plan = await make(root)
+    sdk = emu.sdk()
+    cur = await sdk.deployments.retrieve(plan.changes[0].parent_token or "", expand=["config_instances"])
+    v142 = (await sdk.releases.list(version=["v1.4.2"])).data[0].id  # someone upgrades lab-arm-01 by hand
+    new = next(i for i in plan.instances if not i.existing_id)  # motion-control v2
+    inst = await sdk.config_instances.create(config_schema_id=new.config_schema_id, slot_key=new.slot_key,
+                                             content={"data": new.data, "format": new.format})  # type: ignore[typeddict-item]
+    keep = [c.id for c in cur.config_instances or [] if "motion" not in c.filepath]
+    staged = await sdk.deployments.create(device_id=cur.device_id, release_id=v142, description="by hand",
+                                          config_instance_ids=[*keep, inst.id], target_status="staged")
+    await sdk.deployments.deploy(staged.id)
+    result = await run(root, plan)
+    states = {e.device: e.state for e in result.ledger}
+    assert states == {"lab-arm-01": "stale", "lab-arm-02": "not_attempted", "lab-arm-03": "not_attempted"}
+    reason = next(e.reason for e in result.ledger if e.device == "lab-arm-01")
+    assert "changed since the plan" in reason and "HTTP 422" in reason, reason
+    (record,) = result.records
+    assert record.status.state == "paused" and "no canary became healthy" in record.status.message
+    assert result.exit_code == 1  # the stale device needs a look
+    assert not [d for d in await deployments(emu) if d.description.startswith("reconcile ")]
+
+
+async def test_offline_canaries_do_not_auto_promote(emu: Harness, tmp_path: Path) -> None:
+    await emu.seed(example_fleet(offline=["lab-arm-01"]))
+    root = write_project(tmp_path / "p", emu, groups=("lab",),
+                         rollout={"strategy": "canary", "canary_count": 1, "auto_promote": True,
+                                  "health_check": HEALTH})
+    plan = await make(root)
+    first = await run(root, plan)
+    assert {e.device: e.state for e in first.ledger} == {
+        "lab-arm-01": "deferred", "lab-arm-02": "not_attempted", "lab-arm-03": "not_attempted"}
+    assert first.records[0].status.state == "paused" and first.exit_code == 0
+    promoted = await run(root, plan, promote=True)  # a person decides to go on without the evidence
+    assert {e.device: e.state for e in promoted.ledger} == {
+        "lab-arm-01": "deferred", "lab-arm-02": "succeeded", "lab-arm-03": "succeeded"}
+    assert promoted.records[0].status.state == "completed"
