@@ -157,11 +157,22 @@ async def test_offline_devices_deferred_then_converge_on_rerun(emu: Harness, tmp
     states = {e.device: e.state for e in result.ledger}
     assert states["amr-east-03"] == states["amr-west-02"] == "deferred"
     assert result.exit_code == 0
+    deferred = {e.device: e.deployment_id for e in result.ledger if e.state == "deferred"}
+    sdk = emu.sdk()
+    for dep in deferred.values():
+        assert (await sdk.deployments.retrieve(dep or "")).activity_status == "queued"
     for name in ("amr-east-03", "amr-west-02"):
         await emu.patch_device(name, status="online")
     await emu.tick(5)
+    # apply is rerun (a fresh plan, as on the next merge): nothing is left to write
     rerun = await make(root)
     assert not rerun.has_changes
+    again = await run(root, rerun)
+    assert again.records == () and again.exit_code == 0
+    now = await targets(emu)
+    for name, dep in deferred.items():
+        assert now[name] == dep  # the queued deployment landed once the device came back
+        assert (await sdk.deployments.retrieve(dep or "")).activity_status == "deployed"
     assert len(own(await deployments(emu))) == 17
 
 
