@@ -215,7 +215,7 @@ def plan_from(desired: D.Desired, live: LiveState, *,
                     existing_id=existing.get(cfg.key))
     ordered = sorted(instances.values(), key=lambda i: (i.config_type, i.slot_key, i.key))
     return Plan(changes=tuple(changes), instances=tuple(ordered), rollouts=dict(desired.rollouts),
-                commit=commit, target=target, created_at=created_at)
+                commit=commit, target=target, created_at=created_at, notes=tuple(desired.notes))
 
 
 def mark_origin(plan: Plan, head: D.Desired, base: D.Desired) -> Plan:

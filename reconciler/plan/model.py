@@ -90,6 +90,7 @@ class Plan:
     target: str = ""  # "emulator:<db>" or the base URL (never a key)
     created_at: str = ""
     format_version: int = FORMAT_VERSION
+    notes: tuple[str, ...] = ()  # what was not checked (content of cue or opaque schemas)
 
     def summary(self) -> dict[str, int]:
         counts: dict[str, int] = {a: 0 for a in ACTIONS}
@@ -113,6 +114,7 @@ class Plan:
             "rollouts": {k: asdict(v) for k, v in sorted(self.rollouts.items())},
             "instances": [asdict(i) for i in self.instances],
             "changes": [_change_to_dict(c) for c in self.changes],
+            "notes": list(self.notes),
         }
 
     @classmethod
@@ -125,6 +127,7 @@ class Plan:
             rollouts={k: RolloutSpec(**v) for k, v in data.get("rollouts", {}).items()},
             instances=tuple(PlannedInstance(**i) for i in data.get("instances", [])),
             changes=tuple(_change_from_dict(c) for c in data["changes"]),
+            notes=tuple(str(n) for n in data.get("notes", ())),
         )
 
 

@@ -78,6 +78,8 @@ def render_markdown(plan: Plan, *, full_plan: str = "the JSON plan (`reconcile p
     offline = sum(1 for c in plan.changes if c.offline and c.action not in ("noop", "blocked"))
     if offline:
         head += [f"Offline (their deployments will queue): {offline}", ""]
+    if plan.notes:  # content the release's schema cannot check (cue, opaque)
+        head += ["Note: " + "; ".join(_escape(n) for n in plan.notes), ""]
     if not groups and not exceptions:
         head.append("No changes: the platform matches the manifests.")
     text = "\n".join(head) + "\n"

@@ -63,6 +63,8 @@ def render_text(plan: Plan, *, sample_size: int = 5) -> str:
                 out.append(f"      | {line}")
     if out and out[-1] != "":
         out.append("")
+    if plan.notes:  # content the release's schema cannot check (cue, opaque): said, not hidden
+        out += [f"Note: {n}" for n in plan.notes] + [""]
     if not plan.has_changes and not exceptions:
         out.append("No changes: the platform matches the manifests.")
     out.append(summary_line(plan))

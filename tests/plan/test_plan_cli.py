@@ -62,6 +62,7 @@ def test_json_out_validates_and_matches_stdout(project: Path, tmp_path: Path) ->
     assert json.loads(out_file.read_text()) == data
     plan = Plan.from_dict(data)
     assert plan.summary()["upgrade"] == 3 and plan.format_version == 1
+    assert data["notes"] == ["operator-notes: opaque schema, content not checked"]
     assert not list(out_file.parent.glob(".*.tmp"))  # written atomically, nothing left behind
 
 
@@ -70,6 +71,7 @@ def test_markdown_of_the_example_fleet_is_whole(project: Path, tmp_path: Path) -
     assert code == 0
     assert out.startswith("### reconcile plan") and "<details>" in out and len(out) <= 65_536
     assert "**Plan: 14 to deploy, 3 to upgrade" in out
+    assert "Note: operator-notes: opaque schema, content not checked" in out
 
 
 def test_no_changes_exit_0_with_detailed_exitcode(emu: Harness, tmp_path: Path) -> None:

@@ -60,6 +60,8 @@ async def test_example_fleet_plan(emu: Harness, tmp_path: Path) -> None:
     # enrollment diagnostics from the emulator's seed-001 API: the failed attempt's logs
     assert any("error" in line for line in spare.diagnostics)  # type: ignore[attr-defined]
     assert any("Installation failed - insufficient permissions" in x for x in spare.diagnostics)  # type: ignore[attr-defined]
+    # content an opaque schema cannot check is said, in the plan itself
+    assert plan.notes == ("operator-notes: opaque schema, content not checked",)
     # requests: a handful (groups, types, devices, deployments, releases, schemas, instances)
     assert requests <= 14
 
