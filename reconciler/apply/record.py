@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from reconciler.apply.ledger import LedgerEntry
-from reconciler.errors import ReconcileError
+from reconciler.errors import Location, ReconcileError
 from reconciler.plan.model import Plan, RolloutSpec
 
 RECORD_FORMAT = 1
@@ -171,20 +171,39 @@ def load(root: Path, rid: str) -> RolloutRecord | None:
 
 
 def _read(path: Path) -> RolloutRecord:
+    hint = "delete the file if it is not needed"
     try:
         return RolloutRecord.from_dict(json.loads(path.read_text(encoding="utf-8")))
-    except (ValueError, KeyError, TypeError) as e:
-        raise ReconcileError(f"{path}: not a readable rollout record ({e})",
-                             hint="delete the file if it is not needed") from None
+    except json.JSONDecodeError as e:
+        raise ReconcileError(f"not a readable rollout record: {e.msg}",
+                             location=Location(str(path), e.lineno, e.colno), hint=hint) from None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+        what = f"missing {e}" if isinstance(e, KeyError) else str(e)
+        raise ReconcileError(f"not a readable rollout record: {what}", location=Location(str(path)),
+                             hint=hint) from None
+
+
+def read_records(root: Path) -> tuple[list[RolloutRecord], list[ReconcileError]]:
+    """Every readable record, newest first, and why the others could not be read (so one
+    damaged file does not hide the rest)."""
+    d = rollouts_dir(root)
+    if not d.is_dir():
+        return [], []
+    records, errors = [], []
+    for p in d.glob("ro-*.json"):
+        try:
+            records.append(_read(p))
+        except ReconcileError as e:
+            errors.append(e)
+    return sorted(records, key=lambda r: (r.status.created_at, r.id), reverse=True), errors
 
 
 def list_records(root: Path) -> list[RolloutRecord]:
-    """Every record, newest first."""
-    d = rollouts_dir(root)
-    if not d.is_dir():
-        return []
-    records = [_read(p) for p in d.glob("ro-*.json")]
-    return sorted(records, key=lambda r: (r.status.created_at, r.id), reverse=True)
+    """Every record, newest first; an unreadable one is an error."""
+    records, errors = read_records(root)
+    if errors:
+        raise errors[0]
+    return records
 
 
 def supersede(root: Path, newer: RolloutRecord) -> list[RolloutRecord]:
@@ -194,7 +213,7 @@ def supersede(root: Path, newer: RolloutRecord) -> list[RolloutRecord]:
     from what the platform holds now, so it takes over, and the old plan must not be
     resumed or promoted any more."""
     canceled = []
-    for old in list_records(root):
+    for old in read_records(root)[0]:  # an unreadable record is not this set's business here
         if (old.id == newer.id or old.deployment_set != newer.deployment_set or old.target != newer.target
                 or old.status.state in FINAL_STATES):
             continue

@@ -27,7 +27,10 @@ def command(path: Path, fmt: str, limit: int) -> int:
     with no apply running was interrupted: rerun its saved plan to resume it."""
     if not path.is_dir():
         raise ReconcileError(f"{path}: no such directory")
-    records = rec.list_records(path)[:max(0, limit)]
+    records, unreadable = rec.read_records(path)
+    records = records[:max(0, limit)]
+    for e in unreadable:  # shown, not fatal: one damaged file must not hide the other rollouts
+        click.echo(e.format_text().replace(": error: ", ": warning: ", 1), err=True)
     if fmt == "json":
         click.echo(json.dumps({"format_version": STATUS_FORMAT, "rollouts": [r.to_dict() for r in records]},
                               indent=2))

@@ -222,3 +222,23 @@ def test_a_damaged_plan_is_refused_with_file_line_col_and_nothing_written(emu: H
     assert result.exit_code == 1 and "no rollout spec for DeploymentSet all" in result.output
     assert not [d for d in asyncio.run(deployments(emu)) if d.description.startswith("reconcile ")]
     assert not list(root.glob(".reconcile/rollouts/ro-*.json"))
+
+
+def test_a_damaged_record_is_reported_with_its_place_and_hides_nothing_else(emu: Harness,
+                                                                            tmp_path: Path) -> None:
+    asyncio.run(emu.seed(example_fleet(offline=[])))
+    root = write_project(tmp_path / "p", emu, groups=("lab",))
+    assert cli("apply", str(root), "--auto-approve").exit_code == 0
+    broken = root / ".reconcile" / "rollouts" / "ro-broken.json"
+    broken.write_text('{"id": "ro-broken",\n "spec": {}')
+    status = CliRunner().invoke(main, ["status", str(root), "--format", "json"])
+    assert status.exit_code == 0 and len(json.loads(status.stdout)["rollouts"]) == 1
+    validate(json.loads(status.stdout), "status-output.schema.json")
+    assert re.search(r"ro-broken\.json:2:\d+: warning: not a readable rollout record", status.stderr)
+    # a new rollout is not blocked by someone else's damaged file
+    write_project(root, emu, groups=("lab",), max_speed=1.3)
+    assert cli("apply", str(root), "--auto-approve").exit_code == 0
+    # --promote must read every record, so there it is an error (exit 1, no traceback)
+    promote = cli("apply", str(root), "--promote")
+    assert promote.exit_code == 1 and "ro-broken.json:2:" in promote.output
+    assert "Traceback" not in promote.output
