@@ -12,6 +12,7 @@ from reconciler.plan.render_text import rollout_words
 LIMIT = 65_536
 NAMES_PER_GROUP = 200  # device names listed inside one group's <details>
 LINES_PER_GROUP = 40  # diff lines shown for one group
+ROLLOUTS_CHARS = 2000  # the header's list of DeploymentSets and their rollouts
 
 
 def _code(text: str) -> str:
@@ -52,6 +53,18 @@ def _exception_block(c: DeviceChange) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _rollouts_line(plan: Plan) -> str:
+    # One entry per DeploymentSet; a project with thousands of sets must not fill the comment.
+    line = "Rollouts: "
+    items = sorted(plan.rollouts.items())
+    for i, (name, spec) in enumerate(items):
+        entry = f"{'; ' if i else ''}{name}: {rollout_words(spec)}"
+        if len(line) + len(entry) > ROLLOUTS_CHARS:
+            return line + f"; … (+{len(items) - i} more DeploymentSets)"
+        line += entry
+    return line
+
+
 def render_markdown(plan: Plan, *, full_plan: str = "the JSON plan (`reconcile plan --format json`)",
                     limit: int = LIMIT) -> str:
     """`full_plan` names where readers find everything (e.g. the workflow artifact)."""
@@ -64,8 +77,7 @@ def render_markdown(plan: Plan, *, full_plan: str = "the JSON plan (`reconcile p
     if meta:
         head += [", ".join(meta), ""]
     if plan.rollouts:
-        words = "; ".join(f"{k}: {rollout_words(v)}" for k, v in sorted(plan.rollouts.items()))
-        head += [f"Rollouts: {words}", ""]
+        head += [_rollouts_line(plan), ""]
     groups = group_changes(plan)
     exceptions = [c for c in plan.changes if is_exception(c)]
     blocked: dict[str, int] = {}

@@ -139,3 +139,14 @@ def test_empty_plan_says_no_changes() -> None:
     plan = plan_from(D.Desired(devices=()), LiveState({}, {}, {}, {}, {}, {}, {}))
     assert "No changes" in render_text(plan)
     assert "No changes" in render_markdown(plan)
+
+
+def test_markdown_bound_with_thousands_of_deployment_sets() -> None:
+    plan = big_plan(3000)
+    many = Plan(changes=plan.changes, instances=plan.instances,
+                rollouts={f"site-{i:04d}-deploymentset": RolloutSpec() for i in range(3000)})
+    md = render_markdown(many)
+    assert len(md) <= LIMIT
+    rollouts = next(line for line in md.splitlines() if line.startswith("Rollouts: "))
+    assert rollouts.startswith("Rollouts: site-0000-deploymentset: immediate; site-0001-deploymentset")
+    assert rollouts.endswith(" more DeploymentSets)") and len(rollouts) < 2100
