@@ -58,3 +58,43 @@ async def test_restage_counts_the_platform_archived_staged_deployment_as_archive
     kinds = ["archive" if r["path"].endswith("/archive") else r["path"].split("/")[2] for r in log
              if r["method"] == "POST" and r["path"].startswith("/beta/") and r["id"] > last_before]
     assert kinds == ["config_instances"] + ["deployments"] * 3 + ["archive"] * 3, kinds
+
+
+class _Sleeps:
+    """Stands in for the `asyncio` module inside one product module: records how long it
+    was asked to wait, and yields instead (the wait itself is not what is tested)."""
+
+    def __init__(self) -> None:
+        import asyncio
+
+        self._asyncio = asyncio
+        self.asked: list[float] = []
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._asyncio, name)
+
+    async def sleep(self, seconds: float) -> None:
+        self.asked.append(seconds)
+        await self._asyncio.sleep(0)
+
+
+async def test_reads_retry_with_jittered_backoff_and_honour_retry_after(
+        emu: Harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from reconciler.platform import client
+
+    await emu.seed(example_fleet(offline=[]))
+    root = write_project(tmp_path / "p", emu, groups=("lab",))
+    sleeps = _Sleeps()
+    monkeypatch.setattr(client, "asyncio", sleeps)
+    async with platform_for(load_path(root)) as platform:
+        await emu.faults([{"method": "GET", "path": "/beta/devices", "status": 429, "times": 2,
+                           "retry_after": 7}])
+        page = await platform.read(lambda: platform.sdk.devices.list(limit=5), what="list devices")
+        assert len(page.data) == 5 and sleeps.asked == [7.0, 7.0]  # the platform's Retry-After
+        sleeps.asked.clear()
+        await emu.faults([{"method": "GET", "path": "/beta/devices", "status": 503, "times": 3}])
+        await platform.read(lambda: platform.sdk.devices.list(limit=5), what="list devices")
+        assert len(sleeps.asked) == 3
+        for attempt, delay in enumerate(sleeps.asked):  # exponential, each with jitter in [50%, 100%]
+            assert 0.2 * 2**attempt * 0.5 <= delay <= 0.2 * 2**attempt, sleeps.asked
+        await emu.faults([])
