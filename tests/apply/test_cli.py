@@ -101,9 +101,12 @@ def test_canary_pause_then_promote_through_the_cli(emu: Harness, tmp_path: Path)
     assert first.exit_code == 0, first.output
     assert "paused" in first.output and "--promote" in first.output
     assert "2 not attempted" in first.output
+    status = cli("status", str(root))
+    assert "paused" in status.output and "continue with `reconcile apply" in status.output
     promoted = cli("apply", str(root), "--promote", "--format", "json")
     assert promoted.exit_code == 0, promoted.output
     out = json.loads(promoted.stdout)
+    validate(out, "apply-output.schema.json")
     assert out["rollouts"][0]["status"]["state"] == "completed" and out["summary"]["succeeded"] == 3
     nothing = cli("apply", str(root), "--promote")
     assert nothing.exit_code == 1 and "no paused rollout" in nothing.output

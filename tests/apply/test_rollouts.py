@@ -147,6 +147,7 @@ async def test_budget_crossed_in_wave_3_rolls_back_waves_1_to_3(emu: Harness, tm
     # rollback deployments are marked as such, so a rerun never confuses them with the update
     rb = [d for d in own(await deployments(emu)) if d.description.endswith("-rollback")]
     assert len(rb) == 7
+    assert len({d.created_at for d in rb}) == 1  # all at once: no waves, no health wait between them
 
 
 async def test_offline_devices_deferred_then_converge_on_rerun(emu: Harness, tmp_path: Path) -> None:
