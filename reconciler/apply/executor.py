@@ -252,6 +252,9 @@ class SetRollout:
                 # Promotion needs evidence: canaries that were all offline (deferred) or
                 # changed since the plan (stale) proved nothing, so even auto_promote waits.
                 healthy = any(self.devs[n].state == "succeeded" for n in canaries)
+                if not queue:  # every device was a canary: nothing is left to promote
+                    canary_phase = False
+                    continue
                 if self.promote or (spec.auto_promote and healthy):
                     canary_phase = False
                     self.reporter.note(self.name, "canaries healthy: promoted")

@@ -148,3 +148,14 @@ async def test_offline_canaries_do_not_auto_promote(emu: Harness, tmp_path: Path
     assert {e.device: e.state for e in promoted.ledger} == {
         "lab-arm-01": "deferred", "lab-arm-02": "succeeded", "lab-arm-03": "succeeded"}
     assert promoted.records[0].status.state == "completed"
+
+
+async def test_a_set_made_only_of_canaries_completes_without_a_pause(emu: Harness, tmp_path: Path) -> None:
+    await emu.seed(example_fleet(offline=[]))
+    root = write_project(tmp_path / "p", emu, groups=("lab",),
+                         rollout={"strategy": "canary", "canary_count": 5, "health_check": HEALTH})
+    result = await run(root, await make(root))
+    (record,) = result.records
+    assert record.status.state == "completed" and record.status.canary_nodes == (
+        "lab-arm-01", "lab-arm-02", "lab-arm-03")
+    assert {e.state for e in result.ledger} == {"succeeded"} and result.exit_code == 0
