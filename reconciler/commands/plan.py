@@ -21,7 +21,7 @@ from reconciler.manifests.model import Project
 from reconciler.output import is_interactive, stderr_console
 from reconciler.plan.build import make_plan
 from reconciler.plan.model import Plan
-from reconciler.plan.render_markdown import render_markdown
+from reconciler.plan.render_markdown import LIMIT, render_markdown
 from reconciler.plan.render_text import render_text
 from reconciler.platform.client import connect
 from reconciler.platform.live import Progress
@@ -106,8 +106,12 @@ async def build(path: Path, ref: str | None, base_ref: str | None, base_url: str
 @click.option("--full-plan-note", default=None, metavar="TEXT",
               help="Markdown: where readers find the full plan when the comment is cut "
                    "(e.g. \"the workflow artifact `reconcile-plan`\"); default: the --out file.")
+@click.option("--max-chars", default=LIMIT, show_default=True, metavar="N",
+              type=click.IntRange(min=2000),
+              help="Markdown: the most characters (UTF-16 units, as GitHub counts) the plan may take; "
+                   "less than GitHub's comment limit leaves room for text around it.")
 def command(path: Path, fmt: str, out: Path | None, detailed_exitcode: bool, ref: str | None,
-            base_ref: str | None, base_url: str | None, full_plan_note: str | None) -> int:
+            base_ref: str | None, base_url: str | None, full_plan_note: str | None, max_chars: int) -> int:
     """Compare the manifests in PATH with the platform and print what would change."""
     if not path.exists():
         raise ReconcileError(f"{path}: no such directory")
@@ -119,7 +123,7 @@ def command(path: Path, fmt: str, out: Path | None, detailed_exitcode: bool, ref
     elif fmt == "markdown":
         here = f"the JSON of `reconcile plan {path} --format json` (save it with `--out FILE`)"
         note = full_plan_note or (f"`{out}`" if out else here)
-        click.echo(render_markdown(plan, full_plan=note), nl=False)
+        click.echo(render_markdown(plan, full_plan=note, limit=max_chars), nl=False)
     else:
         click.echo(render_text(plan), nl=False)
     if detailed_exitcode and plan.has_changes:

@@ -15,6 +15,12 @@ LINES_PER_GROUP = 40  # diff lines shown for one group
 ROLLOUTS_CHARS = 2000  # the header's list of DeploymentSets and their rollouts
 
 
+def size(text: str) -> int:
+    """Length as GitHub counts it against the comment limit: UTF-16 code units (an emoji in a
+    config value counts twice)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
 def _code(text: str) -> str:
     # Inline code that survives backticks in values.
     fence = "``" if "`" in text else "`"
@@ -96,32 +102,34 @@ def render_markdown(plan: Plan, *, full_plan: str = "the JSON plan (`reconcile p
         head.append("No changes: the platform matches the manifests.")
     text = "\n".join(head) + "\n"
     # Reserve room for the cut note so it always fits.
-    reserve = 600 + len(full_plan)
-    budget = limit - reserve
+    budget = limit - 600 - size(full_plan)
+    used = size(text)
     left_groups = left_devices = 0
     parts: list[str] = []
     if groups:
         parts.append("#### Changes\n\n")
+        used += size(parts[0])
     for i, g in enumerate(groups):
         block = _group_block(g)
-        if len(text) + sum(map(len, parts)) + len(block) > budget:
+        if used + size(block) > budget:
             left_groups = len(groups) - i
             left_devices = sum(len(x.devices) for x in groups[i:])
             break
         parts.append(block)
+        used += size(block)
     left_exc = 0
     if exceptions and not left_groups:
         header = f"#### Exceptions ({len(exceptions)})\n\n<details><summary>show</summary>\n\n"
         footer = "\n</details>\n"
-        used = len(text) + sum(map(len, parts)) + len(header) + len(footer)
+        used += size(header) + size(footer)
         exc_parts = []
         for i, c in enumerate(exceptions):
             block = _exception_block(c)
-            if used + len(block) > budget:
+            if used + size(block) > budget:
                 left_exc = len(exceptions) - i
                 break
             exc_parts.append(block)
-            used += len(block)
+            used += size(block)
         parts += [header, *exc_parts, footer]
     elif exceptions:
         left_exc = len(exceptions)
@@ -135,5 +143,5 @@ def render_markdown(plan: Plan, *, full_plan: str = "the JSON plan (`reconcile p
             cut.append(f"{left_exc} exception{'s' if left_exc != 1 else ''}")
         text += (f"\n> **Cut to fit one comment:** {' and '.join(cut)} not shown. "
                  f"The full plan is in {full_plan}.\n")
-    assert len(text) <= limit, "markdown plan over its budget"
+    assert size(text) <= limit, "markdown plan over its budget"
     return text

@@ -150,3 +150,13 @@ def test_markdown_bound_with_thousands_of_deployment_sets() -> None:
     rollouts = next(line for line in md.splitlines() if line.startswith("Rollouts: "))
     assert rollouts.startswith("Rollouts: site-0000-deploymentset: immediate; site-0001-deploymentset")
     assert rollouts.endswith(" more DeploymentSets)") and len(rollouts) < 2100
+
+
+def test_markdown_bound_counts_utf16_units_as_github_does() -> None:
+    base = big_plan(400)
+    emoji = tuple(
+        DeviceChange(**{**c.__dict__, "config_diffs": (ConfigDiff("change", "notes", "🤖" * 20, f"🚚{i}"),)})
+        for i, c in enumerate(base.changes)
+    )
+    md = render_markdown(Plan(changes=emoji, rollouts=base.rollouts), limit=5000)
+    assert len(md.encode("utf-16-le")) // 2 <= 5000 and "Cut to fit" in md

@@ -106,3 +106,8 @@ def test_cut_markdown_says_where_the_full_plan_is(emu: Harness, tmp_path: Path,
     note = "`plan.json` in the workflow artifact `reconcile-plan-examples`"
     result = CliRunner().invoke(main, ["plan", str(root), "--format", "markdown", "--full-plan-note", note])
     assert result.stdout.rstrip().endswith(f"The full plan is in {note}.")
+    # --max-chars leaves room for what a caller puts around the plan (a marker, a footer)
+    result = CliRunner().invoke(main, ["plan", str(root), "--format", "markdown", "--max-chars", "20000"])
+    assert 19_000 < len(result.stdout) <= 20_000 and "> **Cut to fit one comment:** " in result.stdout
+    result = CliRunner().invoke(main, ["plan", str(root), "--format", "markdown", "--max-chars", "10"])
+    assert result.exit_code == 1 and "--max-chars" in result.stderr
