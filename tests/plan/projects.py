@@ -4,6 +4,11 @@ ones), with reconcile.yaml targeting a harness's emulator db."""
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -61,3 +66,28 @@ def dset(
     if overrides:
         text += f"  overrides:\n{overrides}"
     return text
+
+
+@contextmanager
+def served_emulator(db: Path) -> Iterator[str]:
+    """`reconcile emulator serve --db DB` on a free port of 127.0.0.1 in another process;
+    yields its URL (the platform API is under /beta)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from reconciler.cli import main; main()", "emulator", "serve",
+         "--db", str(db), "--port", "0"],
+        stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+    )
+    assert proc.stderr is not None
+    try:
+        url = ""
+        while not url:
+            line = proc.stderr.readline()
+            if not line:
+                raise AssertionError("the emulator did not start")
+            if "listening on" in line:
+                url = line.split("listening on ", 1)[1].split()[0]
+        threading.Thread(target=lambda: [None for _ in proc.stderr or []], daemon=True).start()
+        yield url
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)

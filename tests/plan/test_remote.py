@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import subprocess
-import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +14,7 @@ from click.testing import CliRunner
 
 from reconciler.cli import main
 from tests.harness import example_fleet, make_harness
-from tests.plan.projects import ENROLLMENT_TOKEN, EXAMPLES, write_project
+from tests.plan.projects import ENROLLMENT_TOKEN, EXAMPLES, served_emulator, write_project
 
 
 @pytest.fixture
@@ -26,37 +23,8 @@ def served(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     h = make_harness(str(db))
     asyncio.run(h.seed(example_fleet()))
     h.close()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "from reconciler.cli import main; main()",
-            "emulator",
-            "serve",
-            "--db",
-            str(db),
-            "--port",
-            "0",
-        ],
-        stderr=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        text=True,
-    )
-    assert proc.stderr is not None
-    url = ""
-    while not url:
-        line = proc.stderr.readline()
-        if not line:
-            proc.kill()
-            pytest.fail("the emulator did not start")
-        if "listening on" in line:
-            url = line.split("listening on ", 1)[1].split()[0]
-    threading.Thread(target=lambda: [None for _ in proc.stderr or []], daemon=True).start()
-    try:
+    with served_emulator(db) as url:
         yield url, write_project(tmp_path / "p", str(tmp_path / "unused.db"))
-    finally:
-        proc.kill()
-        proc.wait(timeout=10)
 
 
 def test_plan_over_loopback_with_key_and_with_a_wrong_key(

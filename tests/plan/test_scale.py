@@ -11,6 +11,8 @@ import json
 import math
 from pathlib import Path
 
+import httpx
+import miru_platform_sdk
 import pytest
 from click.testing import CliRunner
 
@@ -18,9 +20,10 @@ from reconciler.cli import main
 from reconciler.emulator import clock, store
 from reconciler.emulator import seed as emulator_seed
 from reconciler.plan.render_markdown import LIMIT
-from reconciler.platform.live import PAGE
-from tests.harness import MOTION_CONFIG, Harness, example_fleet
-from tests.plan.projects import dset, write_project
+from reconciler.platform.client import Platform
+from reconciler.platform.live import PAGE, read_live_state
+from tests.harness import MOTION_CONFIG, RW_KEY, VERSION, Harness, example_fleet
+from tests.plan.projects import dset, served_emulator, write_project
 
 N = 20_000
 DISTINCT = 2_000  # distinct live motion-control contents: groups of ten devices each
@@ -111,3 +114,37 @@ def test_cut_markdown_says_where_the_full_plan_is(emu: Harness, tmp_path: Path,
     assert 19_000 < len(result.stdout) <= 20_000 and "> **Cut to fit one comment:** " in result.stdout
     result = CliRunner().invoke(main, ["plan", str(root), "--format", "markdown", "--max-chars", "10"])
     assert result.exit_code == 1 and "--max-chars" in result.stderr
+
+
+def test_pages_are_read_concurrently_within_the_limit(emu: Harness) -> None:
+    """1,200 devices on a served emulator (loopback): after the first page of each list (which
+    says the total), the other pages are in flight together, never more than the limit."""
+    seed_fleet(emu.db, 1200, 1)
+    in_flight = peak = 0
+
+    async def sent(_: httpx.Request) -> None:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+
+    async def answered(_: httpx.Response) -> None:
+        nonlocal in_flight
+        in_flight -= 1
+
+    # The first reads (groups, types, releases, the first page of devices and of deployments)
+    # are five at once; more than that in flight can only be pages read together.
+    limit = 8
+
+    async def read(url: str) -> tuple[int, int, int]:
+        async with httpx.AsyncClient(event_hooks={"request": [sent], "response": [answered]}) as http:
+            sdk = miru_platform_sdk.AsyncMiru(api_key=RW_KEY, miru_version=VERSION, base_url=f"{url}/beta",
+                                              max_retries=0, http_client=http)
+            platform = Platform(sdk=sdk, target=url, semaphore=asyncio.Semaphore(limit), http=http)
+            live = await read_live_state(platform, release_versions=["v1.4.1"])
+            return len(live.devices), len(live.deployments), live.requests
+
+    with served_emulator(Path(emu.db)) as url:
+        devices, deployments, requests = asyncio.run(read(url))
+    assert (devices, deployments) == (1200, 1200)
+    assert requests == 12 + 12 + 1 + 1 + 4  # devices, deployments, instances, newest instances, fixed
+    assert peak == limit
