@@ -7,7 +7,7 @@ import json
 import os
 import pty
 import subprocess
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -91,29 +91,25 @@ class Notes(Silent):
         self.lines.append(f"{deployment_set}: {text}")
 
 
-async def deployments(emu: Harness) -> list[Any]:
-    """Every deployment on the platform (all pages)."""
-    sdk = emu.sdk()
+async def all_pages(list_call: Callable[..., Awaitable[Any]], **kwargs: Any) -> list[Any]:
+    """Every item of an SDK list call, page by page."""
     out: list[Any] = []
     offset = 0
     while True:
-        page = await sdk.deployments.list(limit=100, offset=offset)
+        page = await list_call(limit=100, offset=offset, **kwargs)
         out += page.data
         if not page.has_more:
             return out
         offset += len(page.data)
+
+
+async def deployments(emu: Harness, **kwargs: Any) -> list[Any]:
+    """Every deployment on the platform (all pages)."""
+    return await all_pages(emu.sdk().deployments.list, **kwargs)
 
 
 async def config_instances(emu: Harness) -> list[Any]:
-    sdk = emu.sdk()
-    out: list[Any] = []
-    offset = 0
-    while True:
-        page = await sdk.config_instances.list(limit=100, offset=offset, expand=["content"])
-        out += page.data
-        if not page.has_more:
-            return out
-        offset += len(page.data)
+    return await all_pages(emu.sdk().config_instances.list, expand=["content"])
 
 
 def on_a_terminal(args: list[str], env: dict[str, str], typed: bytes = b"") -> tuple[int, bytes]:

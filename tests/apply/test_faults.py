@@ -79,15 +79,8 @@ async def run_under_faults(root: Path, plan: Plan, emu: Harness) -> tuple[ApplyR
 
 
 async def used_instance_ids(emu: Harness) -> set[str]:
-    sdk = emu.sdk()
-    used: set[str] = set()
-    offset = 0
-    while True:
-        page = await sdk.deployments.list(limit=100, offset=offset, expand=["config_instances"])
-        used |= {c.id for d in page.data for c in d.config_instances or []}
-        if not page.has_more:
-            return used
-        offset += len(page.data)
+    deps = await deployments(emu, expand=["config_instances"])
+    return {c.id for d in deps for c in d.config_instances or []}
 
 
 @pytest.mark.slow
