@@ -16,8 +16,9 @@ import click
 
 from reconciler.errors import EXIT_CHANGES, EXIT_OK, ReconcileError
 from reconciler.gitsource import head_commit, iter_sources
-from reconciler.manifests.loader import load_path, load_project
-from reconciler.manifests.model import Project
+from reconciler.manifests.loader import PROJECT_FILE, load_path, load_project
+from reconciler.manifests.model import EmulatorTarget, Project
+from reconciler.manifests.source import SourceError
 from reconciler.output import is_interactive, stderr_console
 from reconciler.plan.build import make_plan
 from reconciler.plan.model import Plan
@@ -33,6 +34,17 @@ def load_at(path: Path, ref: str | None) -> tuple[Project, str | None]:
         return load_path(path), head_commit(path)
     source = next(iter_sources(path, [ref]))
     return load_project(source, path), source.sha
+
+
+def load_base(path: Path, ref: str) -> Project:
+    """The project at the `--base` ref. None there (the branch adds the project) is an empty
+    project, so every change is this branch's."""
+    source = next(iter_sources(path, [ref]))
+    try:
+        source.read_bytes(PROJECT_FILE)
+    except SourceError:
+        return Project(root=path, target=EmulatorTarget())
+    return load_project(source, path)
 
 
 @contextmanager
@@ -85,7 +97,7 @@ def plan_json(plan: Plan) -> str:
 
 async def build(path: Path, ref: str | None, base_ref: str | None, base_url: str | None) -> Plan:
     project, commit = load_at(path, ref)
-    base = load_at(path, base_ref)[0] if base_ref else None
+    base = load_base(path, base_ref) if base_ref else None
     with live_progress() as progress:
         async with connect(project, base_url=base_url) as platform:
             return await make_plan(project, platform, base=base, commit=commit, progress=progress)

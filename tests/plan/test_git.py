@@ -83,6 +83,22 @@ def test_base_marks_changes_and_drift(repo: tuple[git.Repo, Path]) -> None:
     assert "[change]" in text and "[drift]" in text
 
 
+def test_base_without_the_project_marks_every_change_as_this_branchs(
+    repo: tuple[git.Repo, Path],
+) -> None:
+    """A branch that adds the project: at the base there is no reconcile.yaml, so nothing is
+    pre-existing drift."""
+    r, project = repo
+    r.git.checkout("--orphan", "empty")
+    r.git.rm("-r", "--cached", "-q", ".")
+    r.index.commit("nothing yet", author=git.Actor("t", "t@example.com"),
+                   committer=git.Actor("t", "t@example.com"))
+    r.git.checkout("-f", "feature")
+    data = plan_json(str(project), "--base", "empty")
+    origins = {c["origin"] for c in data["changes"] if c["action"] != "noop"}  # type: ignore[attr-defined]
+    assert origins == {"change"}
+
+
 def test_unknown_ref_is_a_clear_error(repo: tuple[git.Repo, Path]) -> None:
     _, project = repo
     result = CliRunner().invoke(main, ["plan", str(project), "--ref", "no-such-branch"])
