@@ -2,7 +2,7 @@
 through the SDK): the markdown stays within one GitHub comment (65,536 characters) with
 thousands of distinct changes and says what it left out and where the full JSON is; reading
 live state costs one page per 100 devices, per 100 live deployments and per 100 distinct
-config instances, plus a few fixed reads."""
+config instances, plus a few fixed reads; pages are read concurrently within the limit."""
 
 from __future__ import annotations
 
