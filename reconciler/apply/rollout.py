@@ -1,0 +1,413 @@
+"""One DeploymentSet's rollout: its waves, health gates, failure budget, canary pause,
+rollback and archives, driven by polling the platform on the executor's clock.
+
+Every state change is saved to the rollout record before the next write, so a rerun of
+the same plan (same rollout ids) resumes: devices already finished are skipped, and for the
+rest the platform is asked what this rollout already wrote (matched on the description).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from reconciler.apply import record as rec
+from reconciler.apply.clock import Clock
+from reconciler.apply.health import Observation, Track, assess, budget_crossed, needs_device_status
+from reconciler.apply.ledger import AWAITING_PROMOTION, LedgerEntry, LedgerState
+from reconciler.apply.progress import Reporter
+from reconciler.apply.rollback import Candidate, roll_back
+from reconciler.apply.waves import WavePlan, plan_waves
+from reconciler.errors import PlatformError, ReconcileError
+from reconciler.plan.model import DeviceChange, RolloutSpec
+from reconciler.platform import writes
+from reconciler.platform.client import Platform
+
+STAGE_ONLY = ("stage", "restage")
+MAX_POLL_FAILURES = 20
+
+
+@dataclass
+class DeviceRun:
+    """One device's progress through a rollout (executor-internal, mutable)."""
+
+    change: DeviceChange
+    wave: int
+    state: LedgerState = "not_attempted"
+    deployment_id: str | None = None
+    rollback_id: str | None = None
+    reason: str = ""
+    reason_code: str | None = None
+    track: Track | None = None
+    own_target_status: str | None = None  # of our deployment found on resume
+
+    @property
+    def name(self) -> str:
+        return self.change.device
+
+    @property
+    def device_id(self) -> str:
+        assert self.change.device_id is not None
+        return self.change.device_id
+
+    def entry(self, deployment_set: str) -> LedgerEntry:
+        return LedgerEntry(device=self.name, deployment_set=deployment_set, action=self.change.action,
+                           state=self.state, wave=self.wave, deployment_id=self.deployment_id,
+                           rollback_deployment_id=self.rollback_id, reason=self.reason,
+                           reason_code=self.reason_code)
+
+
+@dataclass
+class SetRollout:
+    """One DeploymentSet's rollout."""
+
+    name: str
+    changes: list[DeviceChange]
+    spec: RolloutSpec
+    record: rec.RolloutRecord
+    resumed: bool
+    platform: Platform
+    clock: Clock
+    root: Path
+    reporter: Reporter
+    promote: bool
+    commit: str | None
+    instance_ids: dict[str, str] = field(default_factory=dict)
+    devs: dict[str, DeviceRun] = field(default_factory=dict)
+    in_flight: dict[str, DeviceRun] = field(default_factory=dict)
+    waves: WavePlan = field(default_factory=lambda: WavePlan(waves=(), window=0))
+
+    @property
+    def desc(self) -> str:
+        return writes.description(self.commit, self.name, self.record.id)
+
+    def will_write(self) -> bool:
+        st = self.record.status
+        if st.rolling_back:
+            return True
+        if st.state in rec.FINAL_STATES:
+            return False
+        return not (st.state == "paused" and not self.promote)
+
+    # --- record --------------------------------------------------------------------------
+
+    def _save(self, **status: Any) -> None:
+        entries = tuple(d.entry(self.name) for d in self.devs.values())
+        counted = {"updated_nodes": sum(1 for d in self.devs.values() if d.state == "succeeded"),
+                   "failed_nodes": sum(1 for d in self.devs.values() if d.state in ("failed", "rolled_back")),
+                   "total_nodes": len(self.devs)}
+        self.record = rec.RolloutRecord(**{**self.record.__dict__, "devices": entries}).with_status(
+            **counted, **status)
+        rec.save(self.root, self.record)
+
+    def _set(self, d: DeviceRun, state: LedgerState, reason: str = "") -> None:
+        d.state, d.reason, d.reason_code = state, reason, None
+        self.reporter.device(self.name, d.name, state, reason)
+
+    # --- the rollout ---------------------------------------------------------------------
+
+    async def run(self) -> rec.RolloutRecord:
+        self.waves = plan_waves(self.spec, [c.device for c in self.changes])
+        for c in self.changes:
+            self.devs[c.device] = DeviceRun(change=c, wave=self.waves.wave_of(c.device))
+        for e in self.record.devices:  # resume what an earlier run recorded
+            d = self.devs.get(e.device)
+            if d is not None:
+                d.state, d.deployment_id, d.rollback_id, d.reason, d.reason_code = (
+                    e.state, e.deployment_id, e.rollback_deployment_id, e.reason, e.reason_code)
+        st = self.record.status
+        if not self.will_write():
+            if st.state == "paused":
+                self.reporter.note(self.name, f"{self.record.id} is paused: {st.message}")
+            return self.record
+        if self.resumed:
+            await self._find_own_writes()
+        else:
+            await self._adopt_own_staged()
+        if st.rolling_back:
+            await self._roll_back(st.message.removeprefix("rolling back: "))
+            return self.record
+        self._save(state="in_progress", total_waves=len(self.waves.waves),
+                   canary_nodes=self.waves.canary, message="")
+        reason = await self._waves()
+        if reason == "paused":
+            return self.record
+        if reason is not None:
+            if self.spec.no_auto_rollback:
+                self._not_attempted_reason("stopped: " + reason)
+                await self._drain()
+                self._save(state="failed", message=f"stopped: {reason} (no_auto_rollback)",
+                           completed_at=rec.utc_now())
+                self.reporter.note(self.name, f"stopped: {reason}; no_auto_rollback is set")
+            else:
+                await self._roll_back(reason)
+            return self.record
+        await self._archive_replaced()
+        self._save(state="completed", message="all devices done", completed_at=rec.utc_now())
+        self.reporter.note(self.name, f"{self.record.id} completed")
+        return self.record
+
+    async def _find_own_writes(self) -> None:
+        """After a crash the record may lag the platform: ask which devices already carry a
+        deployment of this rollout (by description) and continue from there."""
+        todo = [d for d in self.devs.values() if d.state in ("not_attempted", "in_flight")]
+        if not todo:
+            return
+        found = await writes.device_deployments(self.platform, [d.device_id for d in todo])
+        for d in todo:
+            own = next((x for x in found.get(d.device_id, []) if x.description == self.desc), None)
+            if own is not None:
+                d.deployment_id = own.id
+                d.own_target_status = own.target_status
+                d.state = "in_flight"
+            elif d.state == "in_flight":
+                # Recorded as written, but nothing of ours is there: start it again.
+                d.state, d.deployment_id = "not_attempted", None
+
+    async def _adopt_own_staged(self) -> None:
+        """A fresh plan made after a crashed upgrade lists the crashed run's staged deployment
+        among those to archive. When it is exactly what this plan would stage (same set and
+        commit, release and config instances, still `staged`), deploy it instead of staging
+        a duplicate."""
+        todo = [d for d in self.devs.values() if d.change.action == "upgrade" and d.change.archive_ids
+                and d.state == "not_attempted"]
+        if not todo:
+            return
+        prefix = writes.description(self.commit, self.name, "")
+        found = await writes.deployments_by_id(
+            self.platform, [a for d in todo for a in d.change.archive_ids], expand=["config_instances"])
+        for d in todo:
+            want = sorted(self.instance_ids.get(k, "") for k in d.change.instance_keys)
+            for a in d.change.archive_ids:
+                dep = found.get(a)
+                if (dep is not None and dep.description.startswith(prefix) and dep.activity_status == "staged"
+                        and dep.target_status == "staged" and dep.error_status == "none"
+                        and dep.release_id == d.change.release_to_id
+                        and sorted(c.id for c in dep.config_instances or []) == want):
+                    d.deployment_id, d.own_target_status = dep.id, "staged"
+                    break
+
+    def _not_attempted_reason(self, reason: str, code: str | None = None) -> None:
+        for d in self.devs.values():
+            if d.state == "not_attempted":
+                d.reason, d.reason_code = reason, code
+
+    async def _waves(self) -> str | None:
+        """Runs the waves; returns None when done, "paused", or why the rollout stopped."""
+        spec = self.spec
+        order = [n for w in self.waves.waves for n in w]
+        canaries = set(self.waves.canary)
+        canary_phase = spec.strategy == "canary" and not self.record.status.canary_promoted
+        queue = [n for n in order if self.devs[n].state == "not_attempted"]
+        in_flight = self.in_flight
+        # Resumed devices whose write landed: finish them first (deploy step, health).
+        resumed = [self.devs[n] for n in order if self.devs[n].state == "in_flight"]
+        await self._start_all(resumed, in_flight)
+        started_wave = max((d.wave for d in resumed), default=0)
+        poll_failures = 0
+        while True:
+            # The budget is checked before any new device starts, so failures that free
+            # slots never let the next wave begin.
+            stop = self._check_budget(canary_phase, canaries)
+            if stop:
+                return stop
+            if canary_phase:
+                startable = [n for n in queue if n in canaries]
+                limit = len(canaries)
+            else:
+                startable = queue
+                limit = self.waves.window
+            batch = startable[:max(0, limit - len(in_flight))]
+            if batch:
+                for n in batch:
+                    queue.remove(n)
+                for w in sorted({self.devs[n].wave for n in batch}):
+                    if w > started_wave:
+                        started_wave = w
+                        size = len(self.waves.waves[w - 1])
+                        self.reporter.wave(self.name, w, len(self.waves.waves), size)
+                        self._save(current_wave=w)
+                await self._start_all([self.devs[n] for n in batch], in_flight)
+                self._save(last_progress_time=rec.utc_now())
+                stop = self._check_budget(canary_phase, canaries)  # writes can fail outright
+                if stop:
+                    return stop
+            if canary_phase and not any(n in canaries for n in queue) and not any(
+                    n in canaries for n in in_flight):
+                # Promotion needs evidence: canaries that were all offline (deferred) or
+                # changed since the plan (stale) proved nothing, so even auto_promote waits.
+                healthy = any(self.devs[n].state == "succeeded" for n in canaries)
+                if not queue:  # every device was a canary: nothing is left to promote
+                    canary_phase = False
+                    continue
+                if self.promote or (spec.auto_promote and healthy):
+                    canary_phase = False
+                    self.reporter.note(self.name, "canaries healthy: promoted")
+                    self._save(canary_promoted=True, message="canaries healthy; promoted")
+                    continue
+                why = ("canaries healthy" if healthy else
+                       "no canary became healthy (offline or changed since the plan)")
+                self._not_attempted_reason("waiting for promotion (reconcile apply --promote)",
+                                           AWAITING_PROMOTION)
+                self._save(state="paused", message=f"{why}; run `reconcile apply --promote` to continue")
+                self.reporter.note(self.name, f"{why}; paused until `reconcile apply --promote`")
+                return "paused"
+            if not in_flight:
+                if not queue:
+                    return None
+                continue
+            await self.clock.sleep(self.clock.poll_interval)
+            try:
+                changed = await self._poll(in_flight)
+                poll_failures = 0
+            except PlatformError as e:
+                # A failed poll is not a failed device: try again on the next tick.
+                poll_failures += 1
+                if poll_failures >= MAX_POLL_FAILURES:
+                    raise ReconcileError(f"cannot read deployment status: {e.message}") from None
+                continue
+            if changed:
+                self._save(last_progress_time=rec.utc_now())
+
+    async def _drain(self) -> None:
+        """Stopped without rollback: start nothing more, but see the devices already
+        updating through their health check (the deadline bounds the wait)."""
+        failures = 0
+        while self.in_flight:
+            await self.clock.sleep(self.clock.poll_interval)
+            try:
+                if await self._poll(self.in_flight):
+                    self._save(last_progress_time=rec.utc_now())
+            except PlatformError as e:
+                failures += 1
+                if failures >= MAX_POLL_FAILURES:
+                    raise ReconcileError(f"cannot read deployment status: {e.message}") from None
+
+    def _check_budget(self, canary_phase: bool, canaries: set[str]) -> str | None:
+        failed = sum(1 for d in self.devs.values() if d.state == "failed")
+        if canary_phase and any(self.devs[n].state == "failed" for n in canaries):
+            return "a canary device failed"
+        finished = sum(1 for d in self.devs.values() if d.state in ("succeeded", "failed"))
+        return budget_crossed(self.spec, failed=failed, finished=finished, total=len(self.devs))
+
+    async def _start_all(self, batch: list[DeviceRun], in_flight: dict[str, DeviceRun]) -> None:
+        await asyncio.gather(*(self._start(d) for d in batch))
+        for d in batch:
+            if d.state == "in_flight":
+                in_flight[d.name] = d
+
+    async def _start(self, d: DeviceRun) -> None:
+        try:
+            await self._start_one(d)
+        except PlatformError as e:
+            # Reads kept failing, so whether the write landed is unknown: leave the device
+            # for a rerun (which finds our deployment by its description) instead of guessing.
+            self._set(d, "not_attempted", f"platform error, rerun apply: {e.message}")
+
+    async def _start_one(self, d: DeviceRun) -> None:
+        c = d.change
+        try:
+            instance_ids = [self.instance_ids[k] for k in c.instance_keys]
+        except KeyError as e:
+            self._set(d, "failed", f"the plan has no config instance {e.args[0][:12]}")
+            return
+        if c.release_to_id is None:
+            self._set(d, "failed", "the plan has no release id for this device")
+            return
+        staged = c.action in ("upgrade", *STAGE_ONLY)
+        if d.deployment_id is None:
+            res = await writes.create_deployment(
+                self.platform, device=d.name, device_id=d.device_id, release_id=c.release_to_id,
+                instance_ids=instance_ids, desc=self.desc, target_status="staged" if staged else "deployed",
+                parent_id=c.parent_token)
+            if res.outcome != "done":
+                self._set(d, res.outcome, res.reason)
+                return
+            d.deployment_id = res.deployment_id
+            d.own_target_status = None if res.already else ("staged" if staged else "deployed")
+        if c.action in STAGE_ONLY:
+            self._set(d, "succeeded", "staged")
+            return
+        if c.action == "upgrade" and d.own_target_status != "deployed":
+            assert d.deployment_id is not None
+            res = await writes.deploy(self.platform, d.deployment_id, device=d.name)
+            if res.outcome != "done":
+                self._set(d, res.outcome, res.reason)
+                return
+            d.own_target_status = "deployed"
+        d.track = Track(started_at=self.clock.now())
+        self._set(d, "in_flight")
+
+    async def _poll(self, in_flight: dict[str, DeviceRun]) -> bool:
+        ids = [d.deployment_id for d in in_flight.values() if d.deployment_id]
+        deps = await writes.deployments_by_id(self.platform, ids)
+        waiting = [d for d in in_flight.values()
+                   if d.deployment_id in deps and needs_device_status(_observe(deps[d.deployment_id]))]
+        devices = await writes.devices_by_id(self.platform, [d.device_id for d in waiting]) if waiting else {}
+        now = self.clock.now()
+        changed = False
+        for d in list(in_flight.values()):
+            dep = deps.get(d.deployment_id or "")
+            if dep is None:
+                self._set(d, "failed", "the deployment disappeared")
+                in_flight.pop(d.name)
+                changed = True
+                continue
+            dev = devices.get(d.device_id)
+            obs = _observe(dep, None if dev is None else dev.status == "online")
+            a = assess(d.track or Track(started_at=now), obs, now, self.spec)
+            d.track = a.track
+            if a.verdict == "pending":
+                continue
+            state: LedgerState = "succeeded" if a.verdict == "healthy" else a.verdict
+            self._set(d, state, a.reason)
+            in_flight.pop(d.name)
+            changed = True
+        return changed
+
+    async def _roll_back(self, reason: str) -> None:
+        self._save(rolling_back=True, message=f"rolling back: {reason}")
+        self.reporter.note(self.name, f"stopping: {reason}; rolling back")
+        self._not_attempted_reason(f"not started: the rollout stopped ({reason})")
+        rb_desc = writes.description(self.commit, self.name, self.record.id + "-rollback")
+        candidates = [Candidate(name=d.name, device_id=d.device_id, deployment_id=d.deployment_id,
+                                parent_token=d.change.parent_token, rollback_id=d.rollback_id)
+                      for d in self.devs.values()
+                      if d.deployment_id and d.change.action not in STAGE_ONLY
+                      and d.state in ("succeeded", "in_flight", "deferred", "failed", "rolled_back")]
+        outcomes = await roll_back(self.platform, candidates, rb_desc)
+        for name, out in outcomes.items():
+            d = self.devs[name]
+            d.rollback_id = out.rollback_id or d.rollback_id
+            self._set(d, out.state, out.reason)
+        for d in self.devs.values():
+            if d.state == "in_flight":  # took the update, was not rolled back: unverified
+                self._set(d, "failed", "the rollout stopped before its health check finished")
+        n = sum(1 for d in self.devs.values() if d.state == "rolled_back")
+        self._save(state="failed", rolling_back=False, completed_at=rec.utc_now(),
+                   message=f"stopped: {reason}; rolled back {n} device(s)")
+
+    async def _archive_replaced(self) -> None:
+        """Staged/drifted deployments the plan said this write replaces (best effort: a
+        failure here leaves an inert staged deployment, never a wrong device)."""
+        todo = [(d, a) for d in self.devs.values() if d.state in ("succeeded", "deferred")
+                for a in d.change.archive_ids if a != d.deployment_id]
+        results = await asyncio.gather(*(writes.archive(self.platform, a, device=d.name) for d, a in todo))
+        for (d, a), res in zip(todo, results, strict=True):
+            if res.outcome != "done":
+                self.reporter.note(self.name, f"{d.name}: could not archive {a}: {res.reason}")
+
+
+def effective_spec(spec: RolloutSpec) -> RolloutSpec:
+    """Seed 003: the health check is ignored for `immediate`: a device counts as done once
+    deployed (no healthy wait); the deadline and the failure budget still apply."""
+    if spec.strategy == "immediate":
+        return replace(spec, min_healthy_time=0.0)
+    return spec
+
+
+def _observe(dep: Any, online: bool | None = None) -> Observation:
+    return Observation(activity_status=dep.activity_status, error_status=dep.error_status,
+                       target_status=dep.target_status, device_online=online)
