@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -199,7 +200,8 @@ def command(path: Path, plan_file: Path | None, auto_approve: bool, promote: boo
         if confirm and not click.confirm("Apply this plan?", default=False):
             raise ReconcileError("not applied")
         plans = [plan]
-    interactive = sys.stderr.isatty() and fmt == "text"
+    # A bar redrawn in place needs a real terminal; a dumb one (Emacs shell, some CI) gets lines.
+    interactive = sys.stderr.isatty() and os.environ.get("TERM") != "dumb" and fmt == "text"
     results = asyncio.run(_run(project, plans, base_url, promote, interactive, quiet=False))
     if fmt == "json":
         click.echo(json.dumps(result_json(results, describe_target(project, base_url)), indent=2))

@@ -54,3 +54,14 @@ def test_plain_lines_without_a_terminal(emu: Harness, tmp_path: Path) -> None:
     assert "[all] wave 1/2: 2 devices" in lines and "[all] wave 2/2: 1 device" in lines
     assert "[all] lab-arm-01: succeeded" in lines
     assert re.search(r"lab-arm-01 +succeeded +all +wave 1", done.stdout.decode())  # the ledger on stdout
+
+
+@pytest.mark.slow
+async def test_plain_lines_on_a_dumb_terminal(emu: Harness, tmp_path: Path) -> None:
+    await emu.seed(example_fleet(offline=[]))
+    root = write_project(tmp_path / "p", emu, groups=("lab",),
+                         rollout={"strategy": "rolling", "max_parallel": 2, "health_check": HEALTH})
+    code, shown = on_a_terminal([RECONCILE, "apply", str(root), "--auto-approve"],
+                                {**env_without("NO_COLOR"), "TERM": "dumb"})
+    assert code == 0, shown[-2000:]
+    assert b"[all] wave 1/2: 2 devices" in shown and "━".encode() not in shown
