@@ -289,3 +289,25 @@ async def test_device_going_offline_after_the_plan_is_deferred_and_frees_its_slo
     await emu.patch_device("lab-arm-01", status="online")
     await emu.tick(3)
     assert not (await make(root)).has_changes
+
+
+async def test_rollback_reaches_a_deferred_device_too(emu: Harness, tmp_path: Path) -> None:
+    """An offline device took the update (queued); when the budget is crossed it is rolled
+    back like the others, and gets its previous content when it returns."""
+    await emu.seed(example_fleet(offline=["lab-arm-01"]))
+    root = write_project(tmp_path / "p", emu, groups=("lab",), rollout={
+        "strategy": "rolling", "max_parallel": 1, "max_failed_nodes": 0, "health_check": HEALTH})
+    plan = await make(root)
+    before = await targets(emu)
+    await emu.patch_device("lab-arm-02", agent={"behaviour": "fail"})
+    result = await run(root, plan)
+    assert {e.device: e.state for e in result.ledger} == {
+        "lab-arm-01": "rolled_back", "lab-arm-02": "failed", "lab-arm-03": "not_attempted"}
+    await emu.patch_device("lab-arm-01", status="online")
+    await emu.tick(5)
+    now = await targets(emu)
+    rolled = next(e.rollback_deployment_id for e in result.ledger if e.device == "lab-arm-01")
+    assert now["lab-arm-01"] == rolled
+    assert (await emu.sdk().deployments.retrieve(rolled or "")).activity_status == "deployed"
+    assert await instance_ids(emu, rolled or "") == await instance_ids(emu, before["lab-arm-01"] or "")
+    assert now["lab-arm-03"] == before["lab-arm-03"]
