@@ -40,6 +40,8 @@ def release_line(c: DeviceChange) -> str | None:
 
 def change_lines(c: DeviceChange) -> tuple[str, ...]:
     lines = [x for x in (release_line(c),) if x]
+    if c.archive_ids:  # a reviewer should see that someone's staged deployment goes away (ids in JSON)
+        lines.append("replaces the device's staged deployment (archived)")
     lines += [describe(d) for d in c.config_diffs]
     return tuple(lines)
 

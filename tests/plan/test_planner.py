@@ -12,6 +12,7 @@ from reconciler.plan import desired as D
 from reconciler.plan.build import mark_origin, plan_from
 from reconciler.plan.diff import describe
 from reconciler.plan.model import ConfigDiff, Plan
+from reconciler.plan.render_text import render_text
 from tests.plan.livebuild import MC, Fleet, dset, loc, project
 
 
@@ -89,6 +90,7 @@ def test_upgrade_archives_staged() -> None:
     assert c.action == "upgrade" and c.release_from == "v1.4.1" and c.release_to == "v1.4.2"
     assert c.release_to_id == "rl_142" and c.archive_ids == (staged,)
     assert ConfigDiff("add", "motion-control.docking", None, {"approach_speed": 0.3}) in c.config_diffs
+    assert "      replaces the device's staged deployment (archived)" in render_text(plan).splitlines()
 
 
 def test_stage_restage_and_already_staged() -> None:
