@@ -50,7 +50,12 @@ async def enrollment_diagnostics(service: EnrollmentService, platform: Platform,
     else:
         own_client = client = httpx.AsyncClient(timeout=15.0)
     try:
-        lines = await asyncio.gather(*(_one(client, base, service.client_id, d, headers) for d in devices))
+        async def bounded(device: LiveDevice) -> list[str]:
+            # Thousands of inactive devices must not open thousands of connections at once.
+            async with platform.semaphore:
+                return await _one(client, base, service.client_id, device, headers)
+
+        lines = await asyncio.gather(*(bounded(d) for d in devices))
     finally:
         if own_client is not None:
             await own_client.aclose()

@@ -19,11 +19,13 @@ from click.testing import CliRunner
 from reconciler.cli import main
 from reconciler.emulator import clock, store
 from reconciler.emulator import seed as emulator_seed
+from reconciler.manifests.model import EnrollmentService
+from reconciler.plan.enrollment import enrollment_diagnostics
 from reconciler.plan.render_markdown import LIMIT
 from reconciler.platform.client import Platform
-from reconciler.platform.live import PAGE, read_live_state
+from reconciler.platform.live import PAGE, LiveState, read_live_state
 from tests.harness import MOTION_CONFIG, RW_KEY, VERSION, Harness, example_fleet
-from tests.plan.projects import dset, served_emulator, write_project
+from tests.plan.projects import CLIENT_ID, ENROLLMENT_TOKEN, dset, served_emulator, write_project
 
 N = 20_000
 DISTINCT = 2_000  # distinct live motion-control contents: groups of ten devices each
@@ -148,3 +150,49 @@ def test_pages_are_read_concurrently_within_the_limit(emu: Harness) -> None:
     assert (devices, deployments) == (1200, 1200)
     assert requests == 12 + 12 + 1 + 1 + 4  # devices, deployments, instances, newest instances, fixed
     assert peak == limit
+
+
+def test_enrollment_diagnostics_for_many_devices_stay_within_the_limit(
+    emu: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """40 never-enrolled devices: each gets its diagnostics, never more than the Platform's
+    concurrency limit of requests in flight (a fleet of spares must not open a connection each)."""
+    seed = example_fleet(3, spare=False)
+    spares = [f"spare-{i:02d}" for i in range(40)]
+    seed["devices"] += [{"name": n, "group": "warehouse-east", "status": "inactive"} for n in spares]
+    seed["enrollments"] = [{"device": n, "status": "error", "enrollment_date": "2026-01-29T09:00:00.000Z",
+                            "error_logs": [f"{n}: Installation failed"]} for n in spares]
+    conn = store.connect(emu.db)
+    emulator_seed.load(conn, seed, clock.now(conn))
+    conn.close()
+    monkeypatch.setenv("ENROLLMENT_TOKEN", ENROLLMENT_TOKEN)
+    in_flight = peak = 0
+
+    async def sent(_: httpx.Request) -> None:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+
+    async def answered(_: httpx.Response) -> None:
+        nonlocal in_flight
+        in_flight -= 1
+
+    async def diagnose(url: str) -> dict[str, tuple[str, ...]]:
+        async with httpx.AsyncClient(event_hooks={"request": [sent], "response": [answered]}) as http:
+            sdk = miru_platform_sdk.AsyncMiru(api_key=RW_KEY, miru_version=VERSION, base_url=f"{url}/beta",
+                                              max_retries=0, http_client=http)
+            platform = Platform(sdk=sdk, target=url, semaphore=asyncio.Semaphore(4), http=http)
+            live = await read_live_state(platform)
+            inactive = [d for d in live.devices.values() if d.status == "inactive"]
+            service = EnrollmentService(base_url="/v2", client_id=CLIENT_ID)
+            return {live_name(live, k): v for k, v in
+                    (await enrollment_diagnostics(service, platform, inactive)).items()}
+
+    def live_name(live: LiveState, device_id: str) -> str:
+        return next(d.name for d in live.devices.values() if d.id == device_id)
+
+    with served_emulator(Path(emu.db)) as url:
+        got = asyncio.run(diagnose(url))
+    assert sorted(got) == spares
+    assert all(f"  {n}: Installation failed" in got[n] for n in spares)
+    assert 1 < peak <= 4
