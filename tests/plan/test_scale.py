@@ -10,6 +10,7 @@ import asyncio
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 import httpx
 import miru_platform_sdk
@@ -29,6 +30,23 @@ from tests.plan.projects import CLIENT_ID, ENROLLMENT_TOKEN, dset, served_emulat
 
 N = 20_000
 DISTINCT = 2_000  # distinct live motion-control contents: groups of ten devices each
+
+
+class InFlight:
+    """Counts requests a client has sent and not yet had answered (httpx event hooks)."""
+
+    def __init__(self) -> None:
+        self.now = self.peak = 0
+
+    async def _sent(self, _: httpx.Request) -> None:
+        self.now += 1
+        self.peak = max(self.peak, self.now)
+
+    async def _answered(self, _: httpx.Response) -> None:
+        self.now -= 1
+
+    def hooks(self) -> dict[str, list[Any]]:
+        return {"request": [self._sent], "response": [self._answered]}
 
 
 def seed_fleet(db: str, n: int = N, distinct: int = DISTINCT) -> None:
@@ -122,23 +140,14 @@ def test_pages_are_read_concurrently_within_the_limit(emu: Harness) -> None:
     """1,200 devices on a served emulator (loopback): after the first page of each list (which
     says the total), the other pages are in flight together, never more than the limit."""
     seed_fleet(emu.db, 1200, 1)
-    in_flight = peak = 0
-
-    async def sent(_: httpx.Request) -> None:
-        nonlocal in_flight, peak
-        in_flight += 1
-        peak = max(peak, in_flight)
-
-    async def answered(_: httpx.Response) -> None:
-        nonlocal in_flight
-        in_flight -= 1
+    counter = InFlight()
 
     # The first reads (groups, types, releases, the first page of devices and of deployments)
     # are five at once; more than that in flight can only be pages read together.
     limit = 8
 
     async def read(url: str) -> tuple[int, int, int]:
-        async with httpx.AsyncClient(event_hooks={"request": [sent], "response": [answered]}) as http:
+        async with httpx.AsyncClient(event_hooks=counter.hooks()) as http:
             sdk = miru_platform_sdk.AsyncMiru(api_key=RW_KEY, miru_version=VERSION, base_url=f"{url}/beta",
                                               max_retries=0, http_client=http)
             platform = Platform(sdk=sdk, target=url, semaphore=asyncio.Semaphore(limit), http=http)
@@ -149,7 +158,7 @@ def test_pages_are_read_concurrently_within_the_limit(emu: Harness) -> None:
         devices, deployments, requests = asyncio.run(read(url))
     assert (devices, deployments) == (1200, 1200)
     assert requests == 12 + 12 + 1 + 1 + 4  # devices, deployments, instances, newest instances, fixed
-    assert peak == limit
+    assert counter.peak == limit
 
 
 def test_enrollment_diagnostics_for_many_devices_stay_within_the_limit(
@@ -166,19 +175,10 @@ def test_enrollment_diagnostics_for_many_devices_stay_within_the_limit(
     emulator_seed.load(conn, seed, clock.now(conn))
     conn.close()
     monkeypatch.setenv("ENROLLMENT_TOKEN", ENROLLMENT_TOKEN)
-    in_flight = peak = 0
-
-    async def sent(_: httpx.Request) -> None:
-        nonlocal in_flight, peak
-        in_flight += 1
-        peak = max(peak, in_flight)
-
-    async def answered(_: httpx.Response) -> None:
-        nonlocal in_flight
-        in_flight -= 1
+    counter = InFlight()
 
     async def diagnose(url: str) -> dict[str, tuple[str, ...]]:
-        async with httpx.AsyncClient(event_hooks={"request": [sent], "response": [answered]}) as http:
+        async with httpx.AsyncClient(event_hooks=counter.hooks()) as http:
             sdk = miru_platform_sdk.AsyncMiru(api_key=RW_KEY, miru_version=VERSION, base_url=f"{url}/beta",
                                               max_retries=0, http_client=http)
             platform = Platform(sdk=sdk, target=url, semaphore=asyncio.Semaphore(4), http=http)
@@ -195,4 +195,4 @@ def test_enrollment_diagnostics_for_many_devices_stay_within_the_limit(
         got = asyncio.run(diagnose(url))
     assert sorted(got) == spares
     assert all(f"  {n}: Installation failed" in got[n] for n in spares)
-    assert 1 < peak <= 4
+    assert 1 < counter.peak <= 4
