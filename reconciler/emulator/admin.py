@@ -3,7 +3,6 @@ status/group/agent changes, and the clock. Needs a read-write key; no Miru-Versi
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from starlette.responses import Response
@@ -35,7 +34,7 @@ def parse_seed(raw: bytes) -> dict[str, Any]:
 def load_seed(ctx: Ctx) -> Response:
     body = ctx.body or {}
     try:
-        counts = seed.load(ctx.conn, body, clock.now(ctx.conn), Path.cwd())
+        counts = seed.load(ctx.conn, body, clock.now(ctx.conn), allow_files=False)
     except seed.SeedError as e:
         raise ApiError(422, "invalid_seed", str(e)) from None
     return ok({"loaded": counts})

@@ -148,9 +148,16 @@ def check(data: Mapping[str, Any]) -> None:
 
 
 def load(conn: sqlite3.Connection, data: Mapping[str, Any], at: float,
-         base_dir: Path | None = None) -> dict[str, int]:
-    """Validate and load a seed into the db (additive). Returns counts per kind."""
+         base_dir: Path | None = None, *, allow_files: bool = True) -> dict[str, int]:
+    """Validate and load a seed into the db (additive). Returns counts per kind.
+    `allow_files=False` (seeds sent over HTTP) refuses `document_file`: the admin API must not
+    read the server's files for whoever holds the (public, built-in) read-write key."""
     check(data)
+    if not allow_files:
+        for i, entry in enumerate(data.get("config_schemas") or []):
+            if "document_file" in entry:
+                raise SeedError(f"config_schemas[{i}].document_file: not accepted over HTTP; "
+                                "send the schema inline with `document` or `documents`")
     try:
         with write(conn):
             return _load(conn, data, at, base_dir or Path.cwd())

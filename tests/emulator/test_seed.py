@@ -150,3 +150,22 @@ async def test_a_fixed_device_id_is_kept_and_must_be_unique(emu: Harness) -> Non
     r = await emu.admin.post("/_emulator/seed", json={"devices": [{"id": "dvc_fixed_01", "name": "b"}]})
     assert r.status_code == 422 and "devices[0] (b).id" in r.json()["error"]["message"]
     assert [d["name"] for d in items(await emu.sdk().devices.list())] == ["a"]  # nothing half-loaded
+
+
+async def test_admin_seed_refuses_document_file(emu: Harness, tmp_path: Path) -> None:
+    """Over HTTP a seed cannot make the server read its files (the built-in rw key is public)."""
+    secret = tmp_path / "secret.txt"
+    secret.write_text("top secret")
+    seed = {"config_types": [{"slug": "notes"}],
+            "config_schemas": [{"config_type": "notes", "version": "v1", "language": "opaque",
+                                "instance_format": "text", "document_file": str(secret)}]}
+    r = await emu.admin.post("/_emulator/seed", json=seed)
+    assert r.status_code == 422 and "config_schemas[0].document_file" in r.json()["error"]["message"]
+    assert "top secret" not in r.text
+    assert items(await emu.sdk().config_types.list()) == []  # nothing loaded
+    # The same seed as a file is fine: files are trusted, paths relative to the seed.
+    (tmp_path / "seed.yaml").write_text(yaml.safe_dump({**seed, "config_schemas": [
+        {**seed["config_schemas"][0], "document_file": "secret.txt"}]}))
+    app = create_app(str(tmp_path / "f.db"), seed=tmp_path / "seed.yaml", clock="manual")
+    assert app.state.store.conn.execute("SELECT COUNT(*) FROM config_schemas").fetchone()[0] == 1
+    app.state.store.conn.close()
