@@ -42,10 +42,11 @@ def create_type(conn: sqlite3.Connection, name: str, slug: str, at: float) -> sq
 
 
 def create_config_type(ctx: Ctx) -> Response:
+    expand = CONFIG_TYPES.expansions(ctx)
     body = ctx.obj()
     with write(ctx.conn):
         row = create_type(ctx.conn, req_str(body, "name"), req_str(body, "slug"), ctx.now)
-    return CONFIG_TYPES.one(ctx, row, ())
+    return CONFIG_TYPES.one(ctx, row, expand)
 
 
 def update_config_type(ctx: Ctx) -> Response:

@@ -31,6 +31,7 @@ def provisioning_token(ctx: Ctx) -> Response:
 
 
 def create_commit(ctx: Ctx) -> Response:
+    expand = GIT_COMMITS.expansions(ctx)
     body = ctx.obj()
     sha, message, origin = req_str(body, "sha"), req_str(body, "message"), req_str(body, "origin")
     m = _ORIGIN.match(origin)
@@ -46,7 +47,7 @@ def create_commit(ctx: Ctx) -> Response:
                          (commit_id, sha, message, owner, name, _HOSTS[host], repo_url,
                           f"{repo_url}/{commit_path}/{sha}", ctx.now))
         row = GIT_COMMITS.row(ctx.conn, commit_id)
-    return GIT_COMMITS.one(ctx, row, ())
+    return GIT_COMMITS.one(ctx, row, expand)
 
 
 routes = [

@@ -99,3 +99,17 @@ async def test_an_update_cannot_blank_a_name(fleet: Fleet, collection: str, body
         r = await http.patch(f"/{collection}/{first['id']}", json=body)
         assert r.status_code == 400 and r.json()["error"]["params"]["field"] == "name"
         assert (await http.get(f"/{collection}/{first['id']}")).json()["name"] == first["name"]
+
+
+@pytest.mark.parametrize(("path", "body"), [
+    ("/groups", {"name": "never-written"}),
+    ("/devices", {"name": "never-written"}),
+    ("/config_types", {"name": "N", "slug": "never-written"}),
+    ("/git_commits", {"sha": "a" * 40, "message": "m", "origin": "https://github.com/acme/fleet"}),
+])
+async def test_a_bad_expand_on_a_create_writes_nothing(emu: Harness, path: str, body: dict[str, Any]) -> None:
+    async with emu.http() as http:
+        r = await http.post(path, json=body, params={"expand": "bogus"})
+        assert r.status_code == 400 and r.json()["error"]["params"]["param"] == "expand"
+        listed = (await http.get(path, params={"expand": "total_count"})).json()
+    assert listed["total_count"] == 0
