@@ -6,6 +6,7 @@ jsonschema), operator-notes (text, opaque, optional) in releases v1.4.1 and v1.4
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
 from pathlib import Path
@@ -32,45 +33,27 @@ from reconciler.platform.live import (
     LiveSlot,
     LiveState,
 )
+from tests.harness import (
+    LOCALIZATION_CONFIG,
+    LOCALIZATION_V1,
+    MOTION_CONFIG,
+    MOTION_V1,
+    MOTION_V2,
+    NOTES_CONFIG,
+)
 
-MC_V1: dict[str, Any] = {
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["max_speed", "max_accel", "safety"],
-    "properties": {
-        "max_speed": {"type": "number", "minimum": 0, "maximum": 3},
-        "max_accel": {"type": "number", "minimum": 0, "maximum": 2},
-        "safety": {
-            "type": "object",
-            "properties": {
-                "estop_timeout_ms": {"type": "integer", "minimum": 50, "maximum": 1000},
-                "lidar_zones": {"type": "array", "items": {"type": "string"}},
-            },
-        },
-    },
+# The example schemas and content (tests/harness.py), with motion-control's `safety` left open
+# so tests can add and remove keys inside it.
+MC_V1: dict[str, Any] = copy.deepcopy(MOTION_V1)
+MC_V1["properties"]["safety"] = {
+    k: v for k, v in MC_V1["properties"]["safety"].items() if k in ("type", "properties")
 }
-MC_V2 = json.loads(json.dumps(MC_V1))
-MC_V2["properties"]["docking"] = {
-    "type": "object",
-    "properties": {"approach_speed": {"type": "number", "minimum": 0, "maximum": 0.5}},
-}
-LOC_V1 = {
-    "type": "object",
-    "required": ["map", "particle_count", "update_rate_hz"],
-    "properties": {
-        "map": {"type": "string"},
-        "particle_count": {"type": "integer", "minimum": 100, "maximum": 5000},
-        "update_rate_hz": {"type": "number", "minimum": 1, "maximum": 50},
-    },
-}
-
-MC = {
-    "max_speed": 1.0,
-    "max_accel": 0.5,
-    "safety": {"estop_timeout_ms": 200, "lidar_zones": ["front", "rear"]},
-}
-LOC = {"map": "warehouse-v3", "particle_count": 500, "update_rate_hz": 10}
-NOTES = "Handle with care near the loading dock.\n"
+MC_V2: dict[str, Any] = copy.deepcopy(MOTION_V2)
+MC_V2["properties"]["safety"] = MC_V1["properties"]["safety"]
+LOC_V1 = LOCALIZATION_V1
+MC = MOTION_CONFIG
+LOC = LOCALIZATION_CONFIG
+NOTES = NOTES_CONFIG
 
 TYPES = {
     "ct_mc": LiveConfigType("ct_mc", "motion-control", "Motion Control"),
