@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -169,3 +171,38 @@ async def test_admin_seed_refuses_document_file(emu: Harness, tmp_path: Path) ->
     app = create_app(str(tmp_path / "f.db"), seed=tmp_path / "seed.yaml", clock="manual")
     assert app.state.store.conn.execute("SELECT COUNT(*) FROM config_schemas").fetchone()[0] == 1
     app.state.store.conn.close()
+
+
+def _fleet_state(app: Any) -> tuple[set[tuple[Any, ...]], ...]:
+    """What a seeded platform holds, independent of ids and formatting: devices (name, status,
+    group, release, agent), deployed config instances (type, slot, path, format, parsed
+    content), schemas (type, version label, slots) and the schemas' parsed documents."""
+    conn = app.state.store.conn
+    devices = {tuple(r) for r in conn.execute(
+        "SELECT d.name, d.status, g.name, r.version, d.behaviour, d.delay FROM devices d "
+        "LEFT JOIN groups g ON g.id = d.group_id LEFT JOIN releases r ON r.id = d.current_release_id")}
+    types = {x["id"]: x["slug"] for x in conn.execute("SELECT id, slug FROM config_types")}
+    instances = set()
+    for r in conn.execute("SELECT * FROM config_instances"):
+        data = r["data"] if r["format"] == "text" else json.dumps(yaml.safe_load(r["data"]), sort_keys=True)
+        instances.add((types[r["config_type_id"]], r["slot_key"], r["filepath"], r["format"], data))
+    rows = conn.execute("SELECT * FROM config_schemas").fetchall()
+    schemas = {(types[r["config_type_id"]], r["label"], r["slots"]) for r in rows}
+    documents = {(types[r["config_type_id"]], r["label"],
+                  json.dumps([yaml.safe_load(d["data"]) for d in json.loads(r["documents"])], sort_keys=True))
+                 for r in rows}
+    return devices, instances, schemas, documents
+
+
+def test_the_example_seed_file_is_the_harness_fleet(tmp_path: Path) -> None:
+    """examples/seed.yaml and tests/harness.py::example_fleet() build the same platform."""
+    from_file = create_app(str(tmp_path / "file.db"), seed=ROOT / "examples" / "seed.yaml", clock="manual")
+    (tmp_path / "harness.yaml").write_text(yaml.safe_dump(example_fleet()))
+    from_harness = create_app(str(tmp_path / "harness.db"), seed=tmp_path / "harness.yaml", clock="manual")
+    try:
+        file_state, harness_state = _fleet_state(from_file), _fleet_state(from_harness)
+        assert [len(x) for x in file_state] == [18, 3, 4, 4]
+        assert file_state == harness_state
+    finally:
+        from_file.state.store.conn.close()
+        from_harness.state.store.conn.close()
