@@ -148,7 +148,8 @@ def apply_markdown(path: str, exitcode: int, stdout: str, stderr: str, artifact:
                        f"| {st.get('failed_nodes', '?')} |\n")
             md += "\n"
         ledger = [e for e in data.get("ledger") or [] if isinstance(e, dict)]
-        notable = [e for e in ledger if e.get("state") != "succeeded"]
+        # Blocked devices are in the ledger too (not_attempted); they are listed once, below.
+        notable = [e for e in ledger if e.get("state") != "succeeded" and e.get("action") != "blocked"]
         blocked = [b for b in data.get("blocked") or [] if isinstance(b, dict)]
         if notable or blocked:
             md += "<details><summary>Devices needing attention</summary>\n\n"

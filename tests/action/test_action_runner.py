@@ -106,3 +106,20 @@ def test_inputs_path_is_never_an_option() -> None:
     assert Inputs.from_environ({"RECONCILE_PATH": "-h"}).path == "./-h"
     assert Inputs.from_environ({"RECONCILE_PATH": " fleet "}).path == "fleet"
     assert Inputs.from_environ({}).path == "."
+
+
+def test_apply_summary_lists_a_blocked_device_once() -> None:
+    # apply's JSON has blocked devices both in the ledger (not_attempted) and under "blocked".
+    blocked = {"device": "amr-spare-01", "deployment_set": "warehouse-amrs",
+               "reason": "device was never enrolled", "reason_code": "not-enrolled"}
+    data = {"rollouts": [], "blocked": [blocked], "ledger": [
+        {"device": "amr-east-01", "deployment_set": "warehouse-amrs", "action": "deploy",
+         "state": "succeeded"},
+        {"device": "amr-east-07", "deployment_set": "warehouse-amrs", "action": "deploy", "state": "deferred",
+         "reason": "device offline"},
+        {**blocked, "action": "blocked", "state": "not_attempted"},
+    ]}
+    md = report.apply_markdown("fleet", 0, json.dumps(data), "")
+    assert md.count("amr-spare-01") == 1
+    assert "amr-east-07" in md and "deferred" in md
+    assert "amr-east-01" not in md
