@@ -59,7 +59,7 @@ class Platform:
                     retryable = e.status_code in (408, 429) or e.status_code >= 500
                     if not retryable or attempt == READ_ATTEMPTS - 1:
                         raise map_error(e, what) from None
-                    delay = _retry_after(e.response) or _backoff(attempt)
+                    delay = retry_delay(e.response, attempt)
                 except sdk.APIConnectionError as e:
                     if attempt == READ_ATTEMPTS - 1:
                         raise map_error(e, what) from None
@@ -79,6 +79,12 @@ class Platform:
 
 def _backoff(attempt: int) -> float:
     return float(min(8.0, 0.2 * 2**attempt) * (0.5 + random.random() / 2))
+
+
+def retry_delay(response: httpx.Response, attempt: int) -> float:
+    """The server's Retry-After when it gave one (0 included: retry at once), else backoff."""
+    after = _retry_after(response)
+    return _backoff(attempt) if after is None else after
 
 
 def _retry_after(response: httpx.Response) -> float | None:
@@ -142,7 +148,7 @@ async def connect(project: Project, *, base_url: str | None = None,
     base_url = base_url or os.environ.get("MIRU_BASE_URL")
     target = project.target
     if base_url or isinstance(target, RemoteTarget):
-        url = base_url or (target.base_url if isinstance(target, RemoteTarget) else "")
+        url = _checked_url(base_url or (target.base_url if isinstance(target, RemoteTarget) else ""))
         key = os.environ.get("MIRU_API_KEY")
         if not key:
             raise ReconcileError(f"MIRU_API_KEY is not set; it is required to reach {url}",
@@ -160,6 +166,17 @@ async def connect(project: Project, *, base_url: str | None = None,
                        semaphore=asyncio.Semaphore(concurrency), http=http)
     finally:
         await http.aclose()
+
+
+def _checked_url(url: str) -> str:
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, ValueError, TypeError):
+        parsed = None
+    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.host:
+        raise ReconcileError(f"not a usable base URL: {url!r}",
+                             hint="use an http(s) URL such as https://api.mirurobotics.com/beta")
+    return url
 
 
 def _embedded_app(root: Path, target: EmulatorTarget) -> Any:

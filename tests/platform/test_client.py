@@ -1,0 +1,36 @@
+"""The SDK owner: base URL checks and read retry delays."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from reconciler.cli import main
+from reconciler.platform.client import retry_delay
+
+
+@pytest.mark.parametrize("header, expected", [("0", 0.0), ("2", 2.0), ("120", 30.0)])
+def test_retry_after_is_honoured_including_zero(header: str, expected: float) -> None:
+    response = httpx.Response(429, headers={"Retry-After": header})
+    assert retry_delay(response, attempt=3) == expected
+
+
+def test_without_retry_after_the_delay_is_jittered_backoff() -> None:
+    response = httpx.Response(503)
+    delays = {retry_delay(response, attempt=2) for _ in range(20)}
+    assert all(0.4 <= d <= 0.8 for d in delays)
+    assert len(delays) > 1  # jitter: concurrent readers do not retry in lockstep
+
+
+@pytest.mark.parametrize("url", ["http://[::1", "ftp://example.com/beta", "example.com/beta"])
+def test_a_bad_base_url_is_a_user_error(url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "reconcile.yaml").write_text("target:\n  emulator: {}\n")
+    monkeypatch.setenv("MIRU_API_KEY", "sk-live-0123456789")
+    result = CliRunner().invoke(main, ["plan", str(tmp_path), "--base-url", url])
+    assert result.exit_code == 1, result.output
+    assert "not a usable base URL" in result.output
+    assert "Traceback" not in result.output
+    assert "sk-live-0123456789" not in result.output
