@@ -240,8 +240,13 @@ def run(inputs: Inputs, env: RunnerEnv, out: TextIO | None = None) -> Outcome:
     # 2. Plan (apply executes exactly this plan).
     plan_json = workdir / "plan.json"
     plan_args = inputs.args if inputs.command == "plan" else ()
+    # Leave room for the comment's marker and footer, so the plan's own cut (which says what was
+    # left out) is the only cut, rather than fit_comment cutting the plan a second time.
+    room = (gh_comment.COMMENT_LIMIT - gh_comment.utf16_len(gh_comment.marker_for(inputs.path))
+            - gh_comment.utf16_len(report.footer(env, inputs.command, inputs.path)) - 64)
     p = call("plan", inputs.path, "--format", "markdown", "--out", str(plan_json), "--detailed-exitcode",
-             "--full-plan-note", report.artifact_note(env, "plan.json", artifact_name), *plan_args)
+             "--full-plan-note", report.artifact_note(env, "plan.json", artifact_name),
+             "--max-chars", str(room), *plan_args)
     if p.code not in (0, 2):
         md = report.failure_markdown(f"reconcile plan `{inputs.path}` failed (exit {p.code})", p.stderr)
         stream.write(annotation("error", _first_line(p.stderr, "reconcile plan failed"),
