@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -19,6 +17,7 @@ from typing import Any, Literal
 
 from reconciler.apply.ledger import LedgerEntry
 from reconciler.errors import Location, ReconcileError
+from reconciler.files import atomic_write
 from reconciler.plan.model import Plan, RolloutSpec
 
 RECORD_FORMAT = 1
@@ -142,21 +141,6 @@ def rollout_id(digest: str, deployment_set: str) -> str:
 
 def rollouts_dir(root: Path) -> Path:
     return root / ".reconcile" / "rollouts"
-
-
-def atomic_write(path: Path, text: str) -> None:
-    """Write-then-rename, so a crash never leaves a torn record."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def save(root: Path, record: RolloutRecord) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from reconciler.commands.plan import live_progress, load_at
-from reconciler.errors import EXIT_CHANGES, EXIT_OK, ReconcileError
+from reconciler.errors import EXIT_CHANGES, EXIT_OK, ReconcileError, redact
 from reconciler.plan.build import plan_with_state
 from reconciler.plan.drift import DriftReport, find_drift, render_drift_text
 from reconciler.platform.client import connect
@@ -41,5 +41,5 @@ def command(path: Path, fmt: str, ref: str | None, base_url: str | None) -> int:
         data: dict[str, Any] = report.to_dict()
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
     else:
-        click.echo(render_drift_text(report), nl=False)
+        click.echo(redact(render_drift_text(report)), nl=False)
     return EXIT_CHANGES if report.items else EXIT_OK

@@ -6,7 +6,6 @@ import asyncio
 import json
 import os
 import sys
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,7 +13,8 @@ from typing import Any
 
 import click
 
-from reconciler.errors import EXIT_CHANGES, EXIT_OK, ReconcileError
+from reconciler.errors import EXIT_CHANGES, EXIT_OK, ReconcileError, redact
+from reconciler.files import atomic_write
 from reconciler.gitsource import head_commit, iter_sources
 from reconciler.manifests.loader import PROJECT_FILE, load_path, load_project
 from reconciler.manifests.model import EmulatorTarget, Project
@@ -72,23 +72,14 @@ def live_progress() -> Iterator[Progress | None]:
         yield update
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write a whole file or nothing (a plan file half-written must never be applied)."""
+def write_plan(path: Path, text: str) -> None:
+    """Write the whole plan or nothing (a plan file half-written must never be applied)."""
     if path.parent.exists() and not path.parent.is_dir():
         raise ReconcileError(f"{path}: cannot write the plan: {path.parent} is not a directory")
-    tmp = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException as e:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
-        if isinstance(e, OSError):  # a path that cannot be written is the user's to fix
-            raise ReconcileError(f"{path}: cannot write the plan: {e.strerror or e}") from None
-        raise
+        atomic_write(path, text)
+    except OSError as e:  # a path that cannot be written is the user's to fix
+        raise ReconcileError(f"{path}: cannot write the plan: {e.strerror or e}") from None
 
 
 def plan_json(plan: Plan) -> str:
@@ -129,15 +120,17 @@ def command(path: Path, fmt: str, out: Path | None, detailed_exitcode: bool, ref
         raise ReconcileError(f"{path}: no such directory")
     plan = asyncio.run(build(path, ref, base_ref, base_url))
     if out is not None:
-        write_atomic(out, plan_json(plan))
+        write_plan(out, plan_json(plan))
     if fmt == "json":
         click.echo(plan_json(plan), nl=False)
     elif fmt == "markdown":
         here = f"the JSON of `reconcile plan {path} --format json` (save it with `--out FILE`)"
         note = full_plan_note or (f"`{out}`" if out else here)
-        click.echo(render_markdown(plan, full_plan=note, limit=max_chars), nl=False)
+        # Human formats are redacted (a key pasted into config content stays out of PR
+        # comments and logs); JSON stays exact because apply uploads that content.
+        click.echo(redact(render_markdown(plan, full_plan=note, limit=max_chars)), nl=False)
     else:
-        click.echo(render_text(plan), nl=False)
+        click.echo(redact(render_text(plan)), nl=False)
     if detailed_exitcode and plan.has_changes:
         return EXIT_CHANGES
     return EXIT_OK

@@ -175,3 +175,18 @@ def test_out_that_cannot_be_written_is_an_error_not_a_traceback(project: Path, t
     code, out, err = invoke("plan", str(project), "--out", "/proc/no-such-dir/plan.json")
     assert code == 1 and out == "" and "cannot write the plan: No such file or directory" in err
     assert "Traceback" not in err
+
+
+def test_a_key_pasted_into_config_content_is_redacted_in_human_formats(
+        project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    key = "mk_live_7f3a9c0e5d2b4a61"
+    monkeypatch.setenv("MIRU_API_KEY", key)  # set, but the target is the embedded emulator
+    (project / "configs" / "operator-notes.txt").write_text(f"Handle with care.\nkey: {key}\n")
+    for fmt in ("text", "markdown"):
+        code, out, err = invoke("plan", str(project), "--format", fmt)
+        assert code == 0, err
+        assert key not in out + err
+        assert "key: ***" in out
+    # JSON is what apply uploads, so it keeps the content exactly as the repository has it.
+    code, out, _ = invoke("plan", str(project), "--format", "json")
+    assert key in out
