@@ -26,7 +26,11 @@ from reconciler.emulator.store import new_id, write
 DEFAULT_AGENT_VERSION = "v0.9.2"
 
 
-class _Loader(yaml.SafeLoader):
+# libyaml's parser when present: seeds of 10,000+ devices parse several times faster.
+_SafeBase: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_SafeBase):  # type: ignore[valid-type,misc]
     """YAML without implicit timestamps: dates in seeds stay the strings they were written as."""
 
 
