@@ -84,8 +84,6 @@ def test_examples_load(examples: Path) -> None:
 
 
 def test_examples_in_tree_validate() -> None:
-    if not (EXAMPLES / "seed.yaml").exists():
-        pytest.skip("examples/seed.yaml (EMU-CORE's) is not there yet")
     assert len(load_path(EXAMPLES).sets) == 2
 
 
