@@ -26,7 +26,9 @@ FINAL_STATES = frozenset({"completed", "failed", "canceled"})
 
 
 def utc_now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # Microseconds: `status` orders rollouts by created_at, and two applies can start within
+    # the same second (a crashed one and the plan that supersedes it).
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 @dataclass(frozen=True)

@@ -45,11 +45,11 @@ def read_plan(path: Path, project: Project, base_url: str | None) -> Plan:
     if data["format_version"] != FORMAT_VERSION:
         raise ReconcileError(f"plan format_version {data['format_version']} is not {FORMAT_VERSION}",
                              location=Location(str(path)), hint="make the plan again with this version")
+    _check_shape(path, data)
     target = describe_target(project, base_url)
     if data.get("target") != target:
         raise ReconcileError(f"the plan was made for {data.get('target')!r}, not {target!r}",
                              location=Location(str(path)), hint="plan again against this target")
-    _check_shape(path, data)
     try:
         return Plan.from_dict(data)
     except (KeyError, TypeError, ValueError) as e:

@@ -212,6 +212,9 @@ def test_a_damaged_plan_is_refused_with_file_line_col_and_nothing_written(emu: H
                       "rollouts.all.max_parallel: expected an integer"),
         "device.json": ({**data, "changes": [{**first, "device": 1}]},
                         "changes[0].device: expected a string"),
+        # a damaged file says what is wrong with it, not that it was made for no target
+        "notarget.json": ({k: v for k, v in data.items() if k != "target"},
+                          "missing required key 'target'"),
     }
     for name, (doc, message) in cases.items():
         (tmp_path / name).write_text(json.dumps(doc, indent=1))
