@@ -47,7 +47,9 @@ def _group_block(g: ChangeGroup) -> str:
     body += ["", f"Devices: {shown}{more}"]
     if g.offline:
         body.append(f"\nOffline (will queue): {len(g.offline)}")
-    body += ["", "</details>", ""]
+    # A blank line after </details>: GitHub ends an HTML block only at a blank line, so a
+    # heading straight after it would render as literal text.
+    body += ["", "</details>", "", ""]
     return "\n".join(body)
 
 
@@ -120,7 +122,7 @@ def render_markdown(plan: Plan, *, full_plan: str = "the JSON plan (`reconcile p
     left_exc = 0
     if exceptions and not left_groups:
         header = f"#### Exceptions ({len(exceptions)})\n\n<details><summary>show</summary>\n\n"
-        footer = "\n</details>\n"
+        footer = "\n</details>\n\n"
         used += size(header) + size(footer)
         exc_parts = []
         for i, c in enumerate(exceptions):

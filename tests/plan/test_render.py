@@ -160,3 +160,22 @@ def test_markdown_bound_counts_utf16_units_as_github_does() -> None:
     )
     md = render_markdown(Plan(changes=emoji, rollouts=base.rollouts), limit=5000)
     assert len(md.encode("utf-16-le")) // 2 <= 5000 and "Cut to fit" in md
+
+
+def test_markdown_html_blocks_end_with_a_blank_line() -> None:
+    # GitHub ends an HTML block only at a blank line: `</details>` followed directly by a
+    # heading renders the heading as literal text.
+    from reconciler.plan.model import DeviceChange, Plan
+    from reconciler.plan.render_markdown import render_markdown
+
+    plan = Plan(changes=(
+        DeviceChange(device="a", device_id="d1", action="deploy", deployment_set="s",
+                     release_from="v1", release_to="v1", config_diffs=()),
+        DeviceChange(device="b", device_id="d2", action="blocked", deployment_set="s",
+                     reason="device was never enrolled"),
+    ))
+    lines = render_markdown(plan).splitlines()
+    closes = [i for i, line in enumerate(lines) if line == "</details>"]
+    assert len(closes) == 2
+    for i in closes:
+        assert i + 1 == len(lines) or lines[i + 1] == "", lines[i: i + 2]
