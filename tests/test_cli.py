@@ -67,7 +67,8 @@ def test_platform_side_problems_use_the_same_paths(tmp_path: Path, monkeypatch: 
     monkeypatch.chdir(tmp_path)
     code, lines = _stderr_problems(["plan", "ex"])
     assert code == 1
-    assert lines == ["ex/deploymentsets/warehouse-amrs.yaml:9:5: error: "
+    # The entry itself, not the `groups:` key: 9:14 is `flet` in `    groups: [flet]`.
+    assert lines == ["ex/deploymentsets/warehouse-amrs.yaml:9:14: error: "
                      "group 'flet' does not exist on the platform"], lines
 
 

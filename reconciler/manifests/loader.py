@@ -282,7 +282,7 @@ class _State:
             groups=tuple(raw_sel.get("groups", ())), devices=tuple(raw_sel.get("devices", ())),
             patterns=tuple(raw_sel.get("patterns", ())), exclude_groups=tuple(excl.get("groups", ())),
             exclude_devices=tuple(excl.get("devices", ())), exclude_patterns=tuple(excl.get("patterns", ())),
-            location=doc.loc(("spec", "selector")))
+            location=doc.loc(("spec", "selector")), item_locations=_item_locations(doc, raw_sel))
         configs = self.config_specs(doc, spec.get("configs", {}), ("spec", "configs"))
         overrides = []
         for i, raw in enumerate(spec.get("overrides", [])):
@@ -461,3 +461,14 @@ def _kind(value: Any) -> str:
 
 
 __all__ = ["DEFAULT_GLOBS", "PROJECT_FILE", "content_format", "glob_match", "load_path", "load_project"]
+
+
+def _item_locations(doc: Document, raw_sel: dict[str, Any]) -> dict[str, Location]:
+    out: dict[str, Location] = {}
+    excl = raw_sel.get("exclude", {})
+    for prefix, base, mapping in (("", ("spec", "selector"), raw_sel),
+                                  ("exclude.", ("spec", "selector", "exclude"), excl)):
+        for key in ("groups", "devices", "patterns"):
+            for i, name in enumerate(mapping.get(key, ())):
+                out.setdefault(f"{prefix}{key}/{name}", doc.loc((*base, key, i)))
+    return out

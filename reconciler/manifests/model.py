@@ -55,6 +55,9 @@ class Selector:
     exclude_devices: tuple[str, ...] = ()
     exclude_patterns: tuple[str, ...] = ()
     location: Location | None = None
+    # "groups/<name>", "exclude.groups/<name>", ... -> where that entry is written, so a problem
+    # found against the platform (a group that does not exist) points at the entry itself.
+    item_locations: dict[str, Location] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)

@@ -102,12 +102,12 @@ def _descendants(live: LiveState) -> dict[str, set[str]]:
 
 
 def _group_ids(names: Iterable[str], live: LiveState, below: Mapping[str, set[str]],
-               loc: Location, problems: list[Problem]) -> set[str]:
+               loc: Location, problems: list[Problem], where: Mapping[str, Location]) -> set[str]:
     ids: set[str] = set()
     for name in names:
         g = live.group_by_name(name)
         if g is None:
-            problems.append(Problem(f"group {name!r} does not exist on the platform", loc))
+            problems.append(Problem(f"group {name!r} does not exist on the platform", where.get(name, loc)))
         else:
             ids |= below[g.id]
     return ids
@@ -117,8 +117,12 @@ def select(selector: Selector, live: LiveState, below: Mapping[str, set[str]], l
            problems: list[Problem], within: Iterable[str] | None = None) -> list[str]:
     """Device names the selector matches, sorted. Names given explicitly but unknown to the
     platform are kept (they plan as blocked: device unknown)."""
-    include = _group_ids(selector.groups, live, below, loc, problems)
-    exclude = _group_ids(selector.exclude_groups, live, below, loc, problems)
+    items = selector.item_locations
+    include = _group_ids(selector.groups, live, below, loc, problems,
+                         {k[len("groups/"):]: v for k, v in items.items() if k.startswith("groups/")})
+    exclude = _group_ids(selector.exclude_groups, live, below, loc, problems,
+                         {k[len("exclude.groups/"):]: v for k, v in items.items()
+                          if k.startswith("exclude.groups/")})
     pool = live.devices if within is None else {n: live.devices.get(n) for n in within}
     out = set()
     for name, dev in pool.items():
