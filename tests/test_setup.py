@@ -26,14 +26,16 @@ def _make(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     shutil.copy(ROOT / "Makefile", tmp_path / "Makefile")
-    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    for name in ("pyproject.toml", "locks/dev.lock", "action/requirements.lock"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        shutil.copy(ROOT / name, tmp_path / name)
     return tmp_path
 
 
 def test_first_run_installs_second_run_does_not(project: Path) -> None:
     first = _make(project, "-n", "test", "demo")
     assert first.returncode == 0, first.stderr
-    assert "-m venv .venv" in first.stdout and "pip install" in first.stdout
+    assert "-m venv .venv" in first.stdout and "install --no-deps -r locks/dev.lock" in first.stdout
 
     # What the first run leaves behind: the venv's python and the stamp, newer than pyproject.
     python = project / ".venv" / "bin" / "python"
@@ -43,19 +45,31 @@ def test_first_run_installs_second_run_does_not(project: Path) -> None:
     stamp = project / ".venv" / ".installed-stamp"
     stamp.touch()
     past = time.time() - 60
-    os.utime(project / "pyproject.toml", (past, past))
+    inputs = [project / n for n in ("pyproject.toml", "locks/dev.lock", "action/requirements.lock")]
+    for path in inputs:
+        os.utime(path, (past, past))
 
     assert _make(project, "-q", "install").returncode == 0  # up to date: nothing to do
     second = _make(project, "-n", "test", "demo")
     assert second.returncode == 0, second.stderr
-    assert "pip install" not in second.stdout and "-m venv" not in second.stdout
-    assert ".venv/bin/pytest" in second.stdout and ".venv/bin/reconcile validate examples" in second.stdout
+    assert " install " not in second.stdout and "-m venv" not in second.stdout
+    assert ".venv/bin/pytest" in second.stdout and ".venv/bin/reconcile validate .demo/fleet" in second.stdout
 
-    # Changed dependencies are the one reason to install again (into the same venv).
-    os.utime(project / "pyproject.toml", None)
-    os.utime(stamp, (past, past))
-    again = _make(project, "-n", "install")
-    assert "pip install" in again.stdout and "-m venv" in again.stdout  # guarded by `test -x`
+    # A changed pyproject.toml or lock is the one reason to install again: a fresh venv, from the lock.
+    for changed in inputs:
+        os.utime(changed, None)
+        again = _make(project, "-n", "install")
+        assert "rm -rf .venv" in again.stdout and "-m venv .venv" in again.stdout, changed
+        assert "install --no-deps -r locks/dev.lock" in again.stdout
+        assert "--no-deps --no-build-isolation -e ." in again.stdout  # the project adds no version of its own
+        os.utime(changed, (past, past))
+
+
+def test_the_demo_leaves_examples_clean(project: Path) -> None:
+    """`make demo` runs on a copy, so the README tour's `cp -r examples` starts from the seed."""
+    out = _make(project, "-n", "-W", "pyproject.toml", "demo").stdout
+    commands = [ln for ln in out.splitlines() if ln.startswith(".venv/bin/reconcile")]
+    assert commands and all(" .demo/fleet" in ln and "examples" not in ln for ln in commands), out
 
 
 def test_make_test_runs_lint_first(project: Path) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -28,7 +28,7 @@ FINAL_STATES = frozenset({"completed", "failed", "canceled"})
 def utc_now() -> str:
     # Microseconds: `status` orders rollouts by created_at, and two applies can start within
     # the same second (a crashed one and the plan that supersedes it).
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 @dataclass(frozen=True)

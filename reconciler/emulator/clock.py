@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from reconciler.emulator.store import iso_required, write
 
-MANUAL_EPOCH = datetime(2026, 1, 1, tzinfo=timezone.utc).timestamp()
+MANUAL_EPOCH = datetime(2026, 1, 1, tzinfo=UTC).timestamp()
 MODES = ("real", "manual")
-LATEST = datetime(9999, 1, 1, tzinfo=timezone.utc).timestamp()
+LATEST = datetime(9999, 1, 1, tzinfo=UTC).timestamp()
 
 
 def mode(conn: sqlite3.Connection) -> str:

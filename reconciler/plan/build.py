@@ -250,7 +250,7 @@ async def read_for(project: Project, platform: Platform, *, extra: Project | Non
 
 
 def now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 async def make_plan(project: Project, platform: Platform, *, base: Project | None = None,
