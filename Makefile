@@ -28,6 +28,7 @@ lock: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check reconciler tests benchmarks tools
+	$(BIN)/ruff format --check reconciler tests benchmarks tools
 	$(BIN)/mypy
 
 test: lint

@@ -90,28 +90,39 @@ async def run_naive(url: str, new_data: str) -> tuple[float, int]:
             offset += len(page.data)
         expand: Any = ["config_instances"]
         first = await client.deployments.retrieve(devices[0].current_deployment.id, expand=expand)
-        motion = next(ci for ci in first.config_instances or []
-                      if ci.filepath.endswith("motion-control.json"))
-        instance = await client.config_instances.create(config_schema_id=motion.config_schema_id,
-                                                        slot_key="default",
-                                                        content={"data": new_data, "format": "json"})
+        motion = next(
+            ci for ci in first.config_instances or [] if ci.filepath.endswith("motion-control.json")
+        )
+        instance = await client.config_instances.create(
+            config_schema_id=motion.config_schema_id,
+            slot_key="default",
+            content={"data": new_data, "format": "json"},
+        )
         done = 0
         for device in devices:
             if device.current_deployment is None:
                 continue
             current = await client.deployments.retrieve(device.current_deployment.id, expand=expand)
-            ids = [instance.id if ci.config_schema_id == motion.config_schema_id else ci.id
-                   for ci in current.config_instances or []]
-            await client.deployments.create(device_id=device.id, release_id=current.release_id,
-                                            config_instance_ids=ids, description="naive loop",
-                                            target_status="deployed", parent_id=current.id)
+            ids = [
+                instance.id if ci.config_schema_id == motion.config_schema_id else ci.id
+                for ci in current.config_instances or []
+            ]
+            await client.deployments.create(
+                device_id=device.id,
+                release_id=current.release_id,
+                config_instance_ids=ids,
+                description="naive loop",
+                target_status="deployed",
+                parent_id=current.id,
+            )
             done += 1
         return time.perf_counter() - started, done
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--devices", type=int, default=2000)
     parser.add_argument("--append", type=Path, help="append the figures as a section to this markdown file")
     args = parser.parse_args()
@@ -124,8 +135,11 @@ def main() -> None:
         try:
             admin = Admin(url)
             admin.clear()
-            project = write_project(Path(tmp) / "project", _Db(Path(tmp) / "unused.db"),  # type: ignore[arg-type]
-                                    rollout={"strategy": "immediate"})
+            project = write_project(
+                Path(tmp) / "project",
+                _Db(Path(tmp) / "unused.db"),  # type: ignore[arg-type]
+                rollout={"strategy": "immediate"},
+            )
             apply_s, changed, succeeded = asyncio.run(run_apply(project, url))
             apply_requests = admin.requests()
 
@@ -141,15 +155,22 @@ def main() -> None:
         ("reconcile apply (plan + immediate rollout, health polled)", changed, apply_requests, apply_s),
         ("naive sequential SDK loop (no checks)", naive_done, naive_requests, naive_s),
     ]
-    lines = [f"## apply: config change to {args.devices} devices (immediate), emulator over loopback", "",
-             "| run | devices changed | requests | requests/device | wall time |",
-             "|---|---:|---:|---:|---:|"]
+    lines = [
+        f"## apply: config change to {args.devices} devices (immediate), emulator over loopback",
+        "",
+        "| run | devices changed | requests | requests/device | wall time |",
+        "|---|---:|---:|---:|---:|",
+    ]
     for name, n, req, secs in rows:
         lines.append(f"| {name} | {n} | {req} | {req / max(n, 1):.2f} | {secs:.1f} s |")
-    lines += ["", f"Ratio (naive / apply): requests {naive_requests / max(apply_requests, 1):.1f}x, "
-              f"wall time {naive_s / max(apply_s, 1e-9):.1f}x. Apply's wall time includes waiting for every "
-              f"agent to report `deployed` (agent delay 1 s); {succeeded} devices verified healthy. "
-              f"Measured {time.strftime('%Y-%m-%d')} by `benchmarks/bench_apply.py`.", ""]
+    lines += [
+        "",
+        f"Ratio (naive / apply): requests {naive_requests / max(apply_requests, 1):.1f}x, "
+        f"wall time {naive_s / max(apply_s, 1e-9):.1f}x. Apply's wall time includes waiting for every "
+        f"agent to report `deployed` (agent delay 1 s); {succeeded} devices verified healthy. "
+        f"Measured {time.strftime('%Y-%m-%d')} by `benchmarks/bench_apply.py`.",
+        "",
+    ]
     text = "\n".join(lines)
     print(text)
     if args.append:

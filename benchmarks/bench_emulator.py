@@ -34,8 +34,10 @@ def ident(item: Any) -> str:
 
 def fleet(n: int) -> dict[str, Any]:
     groups = [{"name": "fleet"}, *({"name": f"site-{i}", "parent": "fleet"} for i in range(10))]
-    devices = [{"name": f"amr-{i:05d}", "group": f"site-{i % 10}", "status": "online" if i % 7 else "offline"}
-               for i in range(n)]
+    devices = [
+        {"name": f"amr-{i:05d}", "group": f"site-{i % 10}", "status": "online" if i % 7 else "offline"}
+        for i in range(n)
+    ]
     return {"groups": groups, "devices": devices}
 
 
@@ -79,9 +81,23 @@ class PeakRss:
 def start_server(db: Path, seed: Path) -> tuple[subprocess.Popen[str], str, float]:
     started = time.perf_counter()
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from reconciler.cli import main; main()", "emulator", "serve",
-         "--db", str(db), "--seed", str(seed), "--port", "0"],
-        stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+        [
+            sys.executable,
+            "-c",
+            "from reconciler.cli import main; main()",
+            "emulator",
+            "serve",
+            "--db",
+            str(db),
+            "--seed",
+            str(seed),
+            "--port",
+            "0",
+        ],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+    )
     assert proc.stderr is not None
     while True:
         line = proc.stderr.readline()
@@ -121,8 +137,9 @@ async def list_all(url: str, page: int, concurrency: int) -> tuple[int, int, flo
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--devices", type=int, default=10_000)
     parser.add_argument("--page", type=int, default=100)
     parser.add_argument("--concurrency", type=int, default=8)
@@ -150,9 +167,11 @@ def main() -> None:
     print(f"emulator over loopback (uvicorn, 127.0.0.1), {args.devices} devices, pages of {args.page}")
     print(f"  server start + seed: {startup:.2f} s")
     for concurrency, total, requests, best, median in rows:
-        print(f"  in flight {concurrency}: {total} devices in {requests} requests; best {best:.2f} s = "
-              f"{requests / best:.1f} requests/s ({total / best:.0f} devices/s); median {median:.2f} s = "
-              f"{requests / median:.1f} requests/s")
+        print(
+            f"  in flight {concurrency}: {total} devices in {requests} requests; best {best:.2f} s = "
+            f"{requests / best:.1f} requests/s ({total / best:.0f} devices/s); median {median:.2f} s = "
+            f"{requests / median:.1f} requests/s"
+        )
     print(f"  peak RSS: server {server_peak.peak / mib:.1f} MiB, client {client_peak.peak / mib:.1f} MiB")
 
 

@@ -47,11 +47,14 @@ RO = "emulator-local-ro"
 def manifests(names: dict[str, list[str]], n_overrides: int) -> dict[str, str]:
     """Three sets (east: a config change, west: unchanged, lab: an upgrade) and `n_overrides`
     overrides spread over east and west, each with its own max_speed (distinct content)."""
+
     def configs(speed: str, extra: str = "") -> str:
-        return ("  configs:\n    motion-control:\n      file: ../configs/motion-control.json\n"
-                f"      values: {{max_speed: {speed}{extra}}}\n"
-                "    localization: {file: ../configs/localization.yaml}\n"
-                "    operator-notes: {file: ../configs/operator-notes.txt}\n")
+        return (
+            "  configs:\n    motion-control:\n      file: ../configs/motion-control.json\n"
+            f"      values: {{max_speed: {speed}{extra}}}\n"
+            "    localization: {file: ../configs/localization.yaml}\n"
+            "    operator-notes: {file: ../configs/operator-notes.txt}\n"
+        )
 
     def overrides(devices: list[str], start: int, count: int) -> str:
         if count == 0:
@@ -59,20 +62,27 @@ def manifests(names: dict[str, list[str]], n_overrides: int) -> dict[str, str]:
         out = "  overrides:\n"
         step = max(1, len(devices) // max(count, 1))
         for k in range(count):
-            picked = devices[k * step:(k * step) + 3]
-            out += (f"    - devices: [{', '.join(picked)}]\n      configs:\n        motion-control:\n"
-                    f"          values: {{max_speed: {0.5 + (start + k) / 1000:.3f}}}\n")
+            picked = devices[k * step : (k * step) + 3]
+            out += (
+                f"    - devices: [{', '.join(picked)}]\n      configs:\n        motion-control:\n"
+                f"          values: {{max_speed: {0.5 + (start + k) / 1000:.3f}}}\n"
+            )
         return out
 
     half = n_overrides // 2
     head = "apiVersion: reconciler/v1\nkind: DeploymentSet\nmetadata: {{name: {}}}\nspec:\n"
     return {
-        "east.yaml": head.format("east") + "  selector: {groups: [warehouse-east]}\n  release: v1.4.1\n"
-        + configs("1.2") + overrides(names["warehouse-east"], 0, half)
+        "east.yaml": head.format("east")
+        + "  selector: {groups: [warehouse-east]}\n  release: v1.4.1\n"
+        + configs("1.2")
+        + overrides(names["warehouse-east"], 0, half)
         + "  rollout: {strategy: rolling, max_parallel: 50}\n",
-        "west.yaml": head.format("west") + "  selector: {groups: [warehouse-west]}\n  release: v1.4.1\n"
-        + configs("1.0") + overrides(names["warehouse-west"], half, n_overrides - half),
-        "lab.yaml": head.format("lab") + "  selector: {groups: [lab]}\n  release: v1.4.2\n"
+        "west.yaml": head.format("west")
+        + "  selector: {groups: [warehouse-west]}\n  release: v1.4.1\n"
+        + configs("1.0")
+        + overrides(names["warehouse-west"], half, n_overrides - half),
+        "lab.yaml": head.format("lab")
+        + "  selector: {groups: [lab]}\n  release: v1.4.2\n"
         + configs("1.2", ", docking: {approach_speed: 0.3}")
         + "  rollout: {strategy: canary, canary_count: 5, auto_promote: true}\n",
     }
@@ -87,8 +97,9 @@ def write_project(root: Path, url: str, seed: dict[str, Any], n_overrides: int) 
     (root / "deploymentsets").mkdir()
     for name, text in manifests(names, n_overrides).items():
         (root / "deploymentsets" / name).write_text(text)
-    (root / "reconcile.yaml").write_text(f"target: {{base_url: '{url}/beta'}}\n"
-                                         "manifests: ['deploymentsets/*.yaml']\n")
+    (root / "reconcile.yaml").write_text(
+        f"target: {{base_url: '{url}/beta'}}\nmanifests: ['deploymentsets/*.yaml']\n"
+    )
     return root
 
 
@@ -113,9 +124,20 @@ async def run_plan(project_dir: Path) -> dict[str, Any]:
     render_cpu = time.process_time() - t
     n_instances = len({i for d in live.deployments.values() for i in d.instance_ids})
     pages = minimum_requests(len(live.devices), len(live.deployments), n_instances)
-    return {"plan": plan, "made": made, "cpu": cpu, "wall": wall, "render_cpu": render_cpu,
-            "pages": pages, "devices": len(live.devices), "deployments": len(live.deployments),
-            "instances": n_instances, "validations": desired.validations, "text": len(text), "md": len(md)}
+    return {
+        "plan": plan,
+        "made": made,
+        "cpu": cpu,
+        "wall": wall,
+        "render_cpu": render_cpu,
+        "pages": pages,
+        "devices": len(live.devices),
+        "deployments": len(live.deployments),
+        "instances": n_instances,
+        "validations": desired.validations,
+        "text": len(text),
+        "md": len(md),
+    }
 
 
 def ident(x: Any, name: str = "id") -> Any:
@@ -140,8 +162,9 @@ async def naive_read(url: str) -> tuple[int, float, float]:
             offset += 100
         seen_instances: set[str] = set()
         for device_id in ids:
-            device = await client.devices.retrieve(device_id,
-                                                   expand=["current_deployment", "current_release"])
+            device = await client.devices.retrieve(
+                device_id, expand=["current_deployment", "current_release"]
+            )
             requests += 1
             if device.current_deployment is None:
                 continue
@@ -156,8 +179,9 @@ async def naive_read(url: str) -> tuple[int, float, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--devices", type=int, default=10_000)
     parser.add_argument("--overrides", type=int, default=100)
     parser.add_argument("--no-naive", action="store_true", help="skip the naive baseline")
@@ -193,22 +217,32 @@ def main() -> None:
     minimum = r["pages"] + fixed
     mib = 1024 * 1024
     s = plan.summary()
-    print(f"reconcile plan over loopback: {r['devices']} devices, {r['deployments']} live deployments, "
-          f"{r['instances']} distinct live instances, 3 DeploymentSets, {args.overrides} overrides")
+    print(
+        f"reconcile plan over loopback: {r['devices']} devices, {r['deployments']} live deployments, "
+        f"{r['instances']} distinct live instances, 3 DeploymentSets, {args.overrides} overrides"
+    )
     print(f"  server start + seed: {startup:.1f} s")
-    print(f"  plan: {s['deploy']} deploy, {s['upgrade']} upgrade, {s['noop']} unchanged, "
-          f"{s['blocked']} blocked, {s['instances_to_create']} instances to create; "
-          f"{r['validations']} schema validations")
-    print(f"  requests: {logged} (emulator log; client counted {r['made']}); minimum {minimum} "
-          f"({r['pages']} list pages + {fixed}); ratio {logged / minimum:.3f}")
-    print(f"  client: {r['cpu']:.2f} CPU s ({r['wall']:.2f} s wall) to read and plan; rendering "
-          f"{r['render_cpu']:.2f} CPU s (text {r['text']} chars, markdown {r['md']} chars)")
+    print(
+        f"  plan: {s['deploy']} deploy, {s['upgrade']} upgrade, {s['noop']} unchanged, "
+        f"{s['blocked']} blocked, {s['instances_to_create']} instances to create; "
+        f"{r['validations']} schema validations"
+    )
+    print(
+        f"  requests: {logged} (emulator log; client counted {r['made']}); minimum {minimum} "
+        f"({r['pages']} list pages + {fixed}); ratio {logged / minimum:.3f}"
+    )
+    print(
+        f"  client: {r['cpu']:.2f} CPU s ({r['wall']:.2f} s wall) to read and plan; rendering "
+        f"{r['render_cpu']:.2f} CPU s (text {r['text']} chars, markdown {r['md']} chars)"
+    )
     print(f"  client peak RSS: {peak.peak / mib:.0f} MiB")
     if naive is not None:
         n_req, n_wall, n_cpu = naive
-        print(f"  naive SDK loop (one call per device/deployment/instance): {n_req} requests, {n_wall:.1f} s "
-              f"wall, {n_cpu:.1f} CPU s -> {n_req / logged:.0f}x the requests, {n_wall / r['wall']:.0f}x the "
-              f"wall time of the plan's read")
+        print(
+            f"  naive SDK loop (one call per device/deployment/instance): {n_req} requests, {n_wall:.1f} s "
+            f"wall, {n_cpu:.1f} CPU s -> {n_req / logged:.0f}x the requests, {n_wall / r['wall']:.0f}x the "
+            f"wall time of the plan's read"
+        )
 
 
 if __name__ == "__main__":

@@ -52,17 +52,21 @@ spec:
 def generate(root: Path, n: int) -> None:
     (root / "deploymentsets").mkdir(parents=True)
     (root / "configs").mkdir()
-    (root / "reconcile.yaml").write_text("target:\n  emulator: {db: .reconcile/emulator.db}\n"
-                                         "manifests: ['deploymentsets/**/*.yaml']\n")
+    (root / "reconcile.yaml").write_text(
+        "target:\n  emulator: {db: .reconcile/emulator.db}\nmanifests: ['deploymentsets/**/*.yaml']\n"
+    )
     (root / "configs" / "motion-control.json").write_text(
         '{"max_speed": 1.0, "max_accel": 0.5, "safety": {"estop_timeout_ms": 200, '
-        '"lidar_zones": ["front", "rear"]}}\n')
-    (root / "configs" / "localization.yaml").write_text("map: warehouse-v3\nparticle_count: 500\n"
-                                                        "update_rate_hz: 10\n")
+        '"lidar_zones": ["front", "rear"]}}\n'
+    )
+    (root / "configs" / "localization.yaml").write_text(
+        "map: warehouse-v3\nparticle_count: 500\nupdate_rate_hz: 10\n"
+    )
     (root / "configs" / "operator-notes.txt").write_text("Handle with care near the loading dock.\n")
     for i in range(n):
         (root / "deploymentsets" / f"cell-{i:05d}.yaml").write_text(
-            SET.format(i=i, rel=1 + i % 2, speed=round(0.5 + (i % 20) / 10, 1), estop=100 + i % 400))
+            SET.format(i=i, rel=1 + i % 2, speed=round(0.5 + (i % 20) / 10, 1), estop=100 + i % 400)
+        )
 
 
 def main() -> int:
@@ -76,9 +80,11 @@ def main() -> int:
         times = []
         for _ in range(args.runs):
             start = time.perf_counter()
-            proc = subprocess.run([sys.executable, "-c", "from reconciler.cli import main; main()",
-                                   "validate", str(root)],
-                                  capture_output=True, text=True)
+            proc = subprocess.run(
+                [sys.executable, "-c", "from reconciler.cli import main; main()", "validate", str(root)],
+                capture_output=True,
+                text=True,
+            )
             times.append(time.perf_counter() - start)
             if proc.returncode != 0:
                 print(proc.stdout, proc.stderr, sep="\n")
@@ -87,8 +93,10 @@ def main() -> int:
         peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         best = min(times)
         print(f"reconcile validate: {args.files} manifest files (+3 config files), {args.runs} runs")
-        print(f"  wall time  best {best:.2f} s, median {sorted(times)[len(times) // 2]:.2f} s "
-              "(includes interpreter start-up)")
+        print(
+            f"  wall time  best {best:.2f} s, median {sorted(times)[len(times) // 2]:.2f} s "
+            "(includes interpreter start-up)"
+        )
         print(f"  throughput {args.files / best:.0f} files/s")
         print(f"  peak RSS   {peak_mib:.0f} MiB")
         print(f"  result     {proc.stdout.strip()}")

@@ -90,8 +90,9 @@ class ValidationFailed(ReconcileError):
 class PlatformError(ReconcileError):
     """The platform answered with an error or could not be reached."""
 
-    def __init__(self, message: str, *, status: int | None = None, hint: str | None = None,
-                 code: str | None = None):
+    def __init__(
+        self, message: str, *, status: int | None = None, hint: str | None = None, code: str | None = None
+    ):
         super().__init__(message, hint=hint)
         self.status = status
         self.code = code

@@ -31,7 +31,8 @@ class GitSource:
         except (git.BadName, ValueError, git.GitCommandError):
             raise ReconcileError(
                 f"git ref {ref!r} does not exist in {repo.working_tree_dir}",
-                hint="fetch it first (e.g. `git fetch origin main`) or name a commit") from None
+                hint="fetch it first (e.g. `git fetch origin main`) or name a commit",
+            ) from None
         self.subdir = subdir.strip("/")
         self._root = self.commit.tree
         self._blobs: dict[str, Any] | None = None
@@ -53,7 +54,7 @@ class GitSource:
             for item in self._root.traverse():
                 path = str(item.path)
                 if item.type == "blob" and path.startswith(prefix):
-                    self._blobs[path[len(prefix):]] = item
+                    self._blobs[path[len(prefix) :]] = item
         return self._blobs
 
     def _dirs(self) -> set[str]:

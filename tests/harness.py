@@ -62,8 +62,11 @@ LOCALIZATION_V1: dict[str, Any] = {
         "update_rate_hz": {"type": "number", "minimum": 1, "maximum": 50},
     },
 }
-MOTION_CONFIG: dict[str, Any] = {"max_speed": 1.0, "max_accel": 0.5,
-                                 "safety": {"estop_timeout_ms": 200, "lidar_zones": ["front", "rear"]}}
+MOTION_CONFIG: dict[str, Any] = {
+    "max_speed": 1.0,
+    "max_accel": 0.5,
+    "safety": {"estop_timeout_ms": 200, "lidar_zones": ["front", "rear"]},
+}
 LOCALIZATION_CONFIG: dict[str, Any] = {"map": "warehouse-v3", "particle_count": 500, "update_rate_hz": 10}
 NOTES_CONFIG = "Handle with care near the loading dock.\n"
 
@@ -75,28 +78,55 @@ def _slot(filepath: str, required: bool = True) -> list[dict[str, Any]]:
 def example_platform() -> dict[str, Any]:
     """Groups, config types, schemas and releases of the example fleet (no devices)."""
     return {
-        "groups": [{"name": "fleet"}, {"name": "warehouse-east", "parent": "fleet"},
-                   {"name": "warehouse-west", "parent": "fleet"}, {"name": "lab"}],
-        "config_types": [{"slug": "motion-control", "name": "Motion Control"},
-                         {"slug": "localization", "name": "Localization"},
-                         {"slug": "operator-notes", "name": "Operator Notes"}],
+        "groups": [
+            {"name": "fleet"},
+            {"name": "warehouse-east", "parent": "fleet"},
+            {"name": "warehouse-west", "parent": "fleet"},
+            {"name": "lab"},
+        ],
+        "config_types": [
+            {"slug": "motion-control", "name": "Motion Control"},
+            {"slug": "localization", "name": "Localization"},
+            {"slug": "operator-notes", "name": "Operator Notes"},
+        ],
         "config_schemas": [
-            {"config_type": "motion-control", "version": "v1", "language": "jsonschema", "format": "json",
-             "instance_format": "json",
-             "slots": _slot("/srv/miru/configs/motion-control.json"),
-             "document": MOTION_V1},
-            {"config_type": "motion-control", "version": "v2", "language": "jsonschema", "format": "json",
-             "instance_format": "json",
-             "slots": _slot("/srv/miru/configs/motion-control.json"),
-             "document": MOTION_V2},
-            {"config_type": "localization", "version": "v1", "language": "jsonschema", "format": "yaml",
-             "instance_format": "yaml",
-             "slots": _slot("/srv/miru/configs/localization.yaml"),
-             "document": LOCALIZATION_V1},
-            {"config_type": "operator-notes", "version": "v1", "language": "opaque", "format": "json",
-             "instance_format": "text",
-             "slots": [{"key": "default", "filepath": "/srv/miru/configs/operator-notes.txt",
-                        "required": False}]},
+            {
+                "config_type": "motion-control",
+                "version": "v1",
+                "language": "jsonschema",
+                "format": "json",
+                "instance_format": "json",
+                "slots": _slot("/srv/miru/configs/motion-control.json"),
+                "document": MOTION_V1,
+            },
+            {
+                "config_type": "motion-control",
+                "version": "v2",
+                "language": "jsonschema",
+                "format": "json",
+                "instance_format": "json",
+                "slots": _slot("/srv/miru/configs/motion-control.json"),
+                "document": MOTION_V2,
+            },
+            {
+                "config_type": "localization",
+                "version": "v1",
+                "language": "jsonschema",
+                "format": "yaml",
+                "instance_format": "yaml",
+                "slots": _slot("/srv/miru/configs/localization.yaml"),
+                "document": LOCALIZATION_V1,
+            },
+            {
+                "config_type": "operator-notes",
+                "version": "v1",
+                "language": "opaque",
+                "format": "json",
+                "instance_format": "text",
+                "slots": [
+                    {"key": "default", "filepath": "/srv/miru/configs/operator-notes.txt", "required": False}
+                ],
+            },
         ],
         "releases": [
             {"version": "v1.4.1", "schemas": ["motion-control@v1", "localization@v1", "operator-notes@v1"]},
@@ -106,12 +136,21 @@ def example_platform() -> dict[str, Any]:
 
 
 def example_configs() -> dict[str, Any]:
-    return {"motion-control": copy.deepcopy(MOTION_CONFIG), "localization": dict(LOCALIZATION_CONFIG),
-            "operator-notes": NOTES_CONFIG}
+    return {
+        "motion-control": copy.deepcopy(MOTION_CONFIG),
+        "localization": dict(LOCALIZATION_CONFIG),
+        "operator-notes": NOTES_CONFIG,
+    }
 
 
-def example_fleet(n_devices: int = 17, *, offline: Iterable[str] | None = None, release: str = "v1.4.1",
-                  delay: float = 1.0, spare: bool = True) -> dict[str, Any]:
+def example_fleet(
+    n_devices: int = 17,
+    *,
+    offline: Iterable[str] | None = None,
+    release: str = "v1.4.1",
+    delay: float = 1.0,
+    spare: bool = True,
+) -> dict[str, Any]:
     """The example fleet as a seed dict, for any number of devices.
 
     n_devices=17 (the default) is exactly the brief's fleet: amr-east-01..08 (warehouse-east),
@@ -131,22 +170,37 @@ def example_fleet(n_devices: int = 17, *, offline: Iterable[str] | None = None, 
     configs = example_configs()
     seed = example_platform()
     devices: list[dict[str, Any]] = [
-        {"name": name, "group": group, "status": "offline" if name in off else "online",
-         "release": release, "configs": configs, "agent": {"behaviour": "ok", "delay": delay}}
-        for name, group in names]
+        {
+            "name": name,
+            "group": group,
+            "status": "offline" if name in off else "online",
+            "release": release,
+            "configs": configs,
+            "agent": {"behaviour": "ok", "delay": delay},
+        }
+        for name, group in names
+    ]
     enrollments: list[dict[str, Any]] = []
     if spare:
         devices.append({"name": "amr-spare-01", "group": "warehouse-east", "status": "inactive"})
-        enrollments.append({
-            "device": "amr-spare-01", "id": "c2d3e4f5-a6b7-8901-bcde-f12345678901", "status": "error",
-            "enrollment_date": "2026-01-29T09:00:00.000Z",
-            "enrollment_token_id": "e1f2a3b4-c5d6-7890-abcd-ef1234567890",
-            "user_id": "a1d97031-04e2-4907-a249-093f7436207b",
-            "error_logs": ["2026-01-29T09:00:01Z: Starting deployment...",
-                           "2026-01-29T09:00:05Z: Downloading agent package...",
-                           "2026-01-29T09:00:15Z: Installation failed - insufficient permissions",
-                           "2026-01-29T09:00:15Z: Deployment aborted"],
-            "created_at": "2026-01-29T09:00:00.000Z", "updated_at": "2026-01-29T09:00:15.000Z"})
+        enrollments.append(
+            {
+                "device": "amr-spare-01",
+                "id": "c2d3e4f5-a6b7-8901-bcde-f12345678901",
+                "status": "error",
+                "enrollment_date": "2026-01-29T09:00:00.000Z",
+                "enrollment_token_id": "e1f2a3b4-c5d6-7890-abcd-ef1234567890",
+                "user_id": "a1d97031-04e2-4907-a249-093f7436207b",
+                "error_logs": [
+                    "2026-01-29T09:00:01Z: Starting deployment...",
+                    "2026-01-29T09:00:05Z: Downloading agent package...",
+                    "2026-01-29T09:00:15Z: Installation failed - insufficient permissions",
+                    "2026-01-29T09:00:15Z: Deployment aborted",
+                ],
+                "created_at": "2026-01-29T09:00:00.000Z",
+                "updated_at": "2026-01-29T09:00:15.000Z",
+            }
+        )
     seed["devices"] = devices
     seed["enrollments"] = enrollments
     return seed
@@ -170,15 +224,22 @@ class Harness:
     admin: httpx.AsyncClient = field(init=False)
 
     def __post_init__(self) -> None:
-        self.admin = httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app), base_url=BASE,
-                                       headers={"X-API-Key": RW_KEY})
+        self.admin = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=self.app), base_url=BASE, headers={"X-API-Key": RW_KEY}
+        )
 
-    def sdk(self, *, key: str = RW_KEY, max_retries: int = 0,
-            version: str = VERSION) -> miru_platform_sdk.AsyncMiru:
+    def sdk(
+        self, *, key: str = RW_KEY, max_retries: int = 0, version: str = VERSION
+    ) -> miru_platform_sdk.AsyncMiru:
         """The official SDK over the ASGI transport (everglades, rw key, no retries)."""
         http = httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app))
-        return miru_platform_sdk.AsyncMiru(api_key=key, miru_version=version, base_url=f"{BASE}/beta",
-                                           max_retries=max_retries, http_client=http)
+        return miru_platform_sdk.AsyncMiru(
+            api_key=key,
+            miru_version=version,
+            base_url=f"{BASE}/beta",
+            max_retries=max_retries,
+            http_client=http,
+        )
 
     def http(self, *, key: str | None = RW_KEY, version: str | None = VERSION) -> httpx.AsyncClient:
         """A raw client on /beta (for header and error-body checks the SDK hides)."""
@@ -187,13 +248,16 @@ class Harness:
             headers["X-API-Key"] = key
         if version is not None:
             headers["Miru-Version"] = version
-        return httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app), base_url=f"{BASE}/beta",
-                                 headers=headers)
+        return httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=self.app), base_url=f"{BASE}/beta", headers=headers
+        )
 
     async def _ok(self, response: httpx.Response) -> Any:
         if response.status_code >= 400:
-            raise AssertionError(f"{response.request.method} {response.request.url.path}: "
-                                 f"{response.status_code} {response.text}")
+            raise AssertionError(
+                f"{response.request.method} {response.request.url.path}: "
+                f"{response.status_code} {response.text}"
+            )
         return response.json()
 
     async def seed(self, data: Mapping[str, Any] | str) -> Any:
@@ -226,8 +290,9 @@ class Harness:
         return await self._ok(await self.admin.get("/_emulator/requests"))
 
     async def events(self, name_or_id: str, after: int = 0) -> Any:
-        return await self._ok(await self.admin.get(f"/_emulator/devices/{name_or_id}/events",
-                                                   params={"after": after}))
+        return await self._ok(
+            await self.admin.get(f"/_emulator/devices/{name_or_id}/events", params={"after": after})
+        )
 
     def close(self) -> None:
         self.app.state.store.conn.close()

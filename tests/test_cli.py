@@ -37,16 +37,23 @@ def _stderr_problems(args: list[str]) -> tuple[int, list[str]]:
 
 
 def test_every_command_shows_problem_paths_relative_to_the_cwd(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # validate, plan and apply print the same clickable `path:line:col` for the same problem
     # (plan and apply print ValidationFailed through the CLI boundary).
     ex = _copy_examples(tmp_path / "fleet" / "ex")
     manifest = ex / "deploymentsets" / "lab-canary.yaml"
     manifest.write_text(manifest.read_text() + "  activation: later\n")
     monkeypatch.chdir(tmp_path)
-    runs = {name: _stderr_problems(args) for name, args in {
-        "validate": ["validate", "fleet/ex"], "plan": ["plan", "fleet/ex"],
-        "apply": ["apply", "fleet/ex", "--auto-approve"], "drift": ["drift", "fleet/ex"]}.items()}
+    runs = {
+        name: _stderr_problems(args)
+        for name, args in {
+            "validate": ["validate", "fleet/ex"],
+            "plan": ["plan", "fleet/ex"],
+            "apply": ["apply", "fleet/ex", "--auto-approve"],
+            "drift": ["drift", "fleet/ex"],
+        }.items()
+    }
     for name, (code, lines) in runs.items():
         assert code == 1, name
         assert lines == runs["validate"][1], name
@@ -68,8 +75,9 @@ def test_platform_side_problems_use_the_same_paths(tmp_path: Path, monkeypatch: 
     code, lines = _stderr_problems(["plan", "ex"])
     assert code == 1
     # The entry itself, not the `groups:` key: 9:14 is `flet` in `    groups: [flet]`.
-    assert lines == ["ex/deploymentsets/warehouse-amrs.yaml:9:14: error: "
-                     "group 'flet' does not exist on the platform"], lines
+    assert lines == [
+        "ex/deploymentsets/warehouse-amrs.yaml:9:14: error: group 'flet' does not exist on the platform"
+    ], lines
 
 
 def test_a_bug_is_exit_3_with_a_redacted_traceback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

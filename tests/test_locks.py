@@ -131,6 +131,7 @@ def test_the_installed_environment_is_the_lock() -> None:
     assert installed == locked, {
         "installed, not locked": sorted(set(installed) - set(locked)),
         "locked, not installed": sorted(set(locked) - set(installed)),
-        "versions (installed, locked)": {n: (installed[n], locked[n]) for n in set(installed) & set(locked)
-                                         if installed[n] != locked[n]},
+        "versions (installed, locked)": {
+            n: (installed[n], locked[n]) for n in set(installed) & set(locked) if installed[n] != locked[n]
+        },
     }

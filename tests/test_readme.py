@@ -27,7 +27,8 @@ def test_the_tour_plan_is_what_a_user_sees(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MIRU_", "ENROLLMENT_"))}
     env |= {"NO_COLOR": "1", "COLUMNS": "100"}
     reconcile = Path(sys.executable).parent / "reconcile"
-    result = subprocess.run([str(reconcile), "plan", "."], cwd=fleet, env=env, capture_output=True,
-                            text=True, timeout=120)
+    result = subprocess.run(
+        [str(reconcile), "plan", "."], cwd=fleet, env=env, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout == _readme_block("reconcile plan ."), result.stdout

@@ -76,7 +76,8 @@ def test_make_test_runs_lint_first(project: Path) -> None:
     out = _make(project, "-n", "-W", "pyproject.toml", "test").stdout
     lines = [ln for ln in out.splitlines() if ln.startswith(".venv/bin/")]
     tools = [ln.split()[0].rsplit("/", 1)[1] for ln in lines if "pip" not in ln]
-    assert tools == ["ruff", "mypy", "pytest"], out
+    assert tools == ["ruff", "ruff", "mypy", "pytest"], out
+    assert "ruff format --check" in out
 
 
 @pytest.mark.parametrize(("recipe", "code"), [("exit 1", 2), ("true", 0)])
@@ -84,6 +85,7 @@ def test_ci_run_fails_when_make_test_fails(tmp_path: Path, recipe: str, code: in
     (tmp_path / ".ci").mkdir()
     shutil.copy(ROOT / ".ci" / "run", tmp_path / ".ci" / "run")
     (tmp_path / "Makefile").write_text(f"test:\n\t{recipe}\n")
-    result = subprocess.run(["bash", str(tmp_path / ".ci" / "run")], cwd="/", capture_output=True, text=True,
-                            timeout=60)
+    result = subprocess.run(
+        ["bash", str(tmp_path / ".ci" / "run")], cwd="/", capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == code, result.stdout + result.stderr

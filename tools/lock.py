@@ -29,8 +29,13 @@ ROOT = Path(__file__).resolve().parent.parent
 DEV_LOCK = ROOT / "locks" / "dev.lock"
 RUNTIME_LOCK = ROOT / "action" / "requirements.lock"
 # Debian 12 (glibc 2.36) and GitHub's ubuntu runners; pip does not expand these tags itself.
-PLATFORMS = (*(f"manylinux_2_{minor}_x86_64" for minor in range(17, 37)), "manylinux2014_x86_64",
-             "manylinux2010_x86_64", "manylinux1_x86_64", "linux_x86_64")
+PLATFORMS = (
+    *(f"manylinux_2_{minor}_x86_64" for minor in range(17, 37)),
+    "manylinux2014_x86_64",
+    "manylinux2010_x86_64",
+    "manylinux1_x86_64",
+    "linux_x86_64",
+)
 # pip is installed first by `make install`; hatchling's editable build asks for editables (the
 # install runs without build isolation, so the backend comes from the lock too).
 TOOLING = ("pip", "editables")
@@ -46,18 +51,42 @@ def project_requirements() -> tuple[list[str], list[str]]:
 
 
 def target_env(python: str) -> dict[str, str]:
-    return {"python_version": python, "python_full_version": f"{python}.0", "sys_platform": "linux",
-            "platform_system": "Linux", "platform_machine": "x86_64", "os_name": "posix",
-            "implementation_name": "cpython", "platform_python_implementation": "CPython", "extra": ""}
+    return {
+        "python_version": python,
+        "python_full_version": f"{python}.0",
+        "sys_platform": "linux",
+        "platform_system": "Linux",
+        "platform_machine": "x86_64",
+        "os_name": "posix",
+        "implementation_name": "cpython",
+        "platform_python_implementation": "CPython",
+        "extra": "",
+    }
 
 
 def resolve(python: str, requirements: list[str], workdir: Path) -> list[dict[str, object]]:
     report = workdir / f"report-{python}.json"
     platforms = [arg for p in PLATFORMS for arg in ("--platform", p)]
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--dry-run",
-         "--ignore-installed", "--only-binary=:all:", *platforms, "--python-version", python,
-         "--target", str(workdir / "target"), "--report", str(report), *requirements],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--dry-run",
+            "--ignore-installed",
+            "--only-binary=:all:",
+            *platforms,
+            "--python-version",
+            python,
+            "--target",
+            str(workdir / "target"),
+            "--report",
+            str(report),
+            *requirements,
+        ],
         check=True,
     )
     items: list[dict[str, object]] = json.loads(report.read_text())["install"]
@@ -88,8 +117,11 @@ def render(header: str, per_python: dict[str, dict[str, str]]) -> str:
             if name in pins:
                 by_version.setdefault(pins[name], []).append(py)
         for version, pys in sorted(by_version.items()):
-            marker = "" if len(pys) == len(per_python) else " ; " + " or ".join(
-                f'python_version == "{py}"' for py in pys)
+            marker = (
+                ""
+                if len(pys) == len(per_python)
+                else " ; " + " or ".join(f'python_version == "{py}"' for py in pys)
+            )
             lines.append(f"{name}=={version}{marker}")
     return "\n".join(lines) + "\n"
 

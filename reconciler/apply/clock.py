@@ -50,8 +50,9 @@ class EmulatorClock:
         return self._now
 
     async def sleep(self, seconds: float) -> None:
-        response = await self._http.post(self._url, json={"seconds": seconds},
-                                         headers={"X-API-Key": self._key})
+        response = await self._http.post(
+            self._url, json={"seconds": seconds}, headers={"X-API-Key": self._key}
+        )
         if response.status_code >= 400:
             raise ReconcileError(f"cannot advance the emulator clock: HTTP {response.status_code}")
         self._now += seconds
@@ -67,7 +68,8 @@ async def clock_for(platform: Platform) -> Clock:
     else (a real platform, an emulator on real time) gets wall time."""
     target = platform.target
     local = target.startswith("emulator:") or any(
-        h in target for h in ("://127.0.0.1", "://localhost", "://[::1]"))
+        h in target for h in ("://127.0.0.1", "://localhost", "://[::1]")
+    )
     if not local:
         return WallClock()
     http: Any = platform.sdk._client  # the SDK's own httpx client: same transport, same process

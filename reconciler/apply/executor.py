@@ -44,13 +44,28 @@ def blocked_changes(plan: Plan) -> tuple[DeviceChange, ...]:
 
 def blocked_ledger(blocked: tuple[DeviceChange, ...]) -> tuple[LedgerEntry, ...]:
     """Blocked devices in the ledger: not attempted, with the plan's reason and code."""
-    return tuple(LedgerEntry(device=c.device, deployment_set=c.deployment_set or "-", action="blocked",
-                             state="not_attempted", reason=c.reason or "",
-                             reason_code=c.reason_code or "blocked") for c in blocked)
+    return tuple(
+        LedgerEntry(
+            device=c.device,
+            deployment_set=c.deployment_set or "-",
+            action="blocked",
+            state="not_attempted",
+            reason=c.reason or "",
+            reason_code=c.reason_code or "blocked",
+        )
+        for c in blocked
+    )
 
 
-async def execute(plan: Plan, platform: Platform, *, root: Path, clock: Clock,
-                  reporter: Reporter | None = None, promote: bool = False) -> ApplyResult:
+async def execute(
+    plan: Plan,
+    platform: Platform,
+    *,
+    root: Path,
+    clock: Clock,
+    reporter: Reporter | None = None,
+    promote: bool = False,
+) -> ApplyResult:
     reporter = reporter or Silent()
     digest = rec.plan_digest(plan)
     by_set: dict[str, list[DeviceChange]] = {}
@@ -60,8 +75,10 @@ async def execute(plan: Plan, platform: Platform, *, root: Path, clock: Clock,
     blocked = blocked_changes(plan)
     missing = sorted(n for n in by_set if n not in plan.rollouts)
     if missing:  # never guess a strategy: a canary set must not go out all at once
-        raise ReconcileError(f"the plan has no rollout spec for DeploymentSet {', '.join(missing)}",
-                             hint="make the plan again with `reconcile plan --out`")
+        raise ReconcileError(
+            f"the plan has no rollout spec for DeploymentSet {', '.join(missing)}",
+            hint="make the plan again with `reconcile plan --out`",
+        )
     plan_file = rec.save_plan(root, plan, digest) if by_set else ""
     rollouts: list[SetRollout] = []
     for name, changes in sorted(by_set.items()):
@@ -69,22 +86,41 @@ async def execute(plan: Plan, platform: Platform, *, root: Path, clock: Clock,
         spec = effective_spec(plan.rollouts[name])
         existing = rec.load(root, rid)
         if existing is not None and existing.status.state == "canceled":
-            raise ReconcileError(f"rollout {rid} of this plan ({name}) was canceled: "
-                                 f"{existing.status.message}",
-                                 hint="make a new plan (`reconcile plan`) and apply that")
+            raise ReconcileError(
+                f"rollout {rid} of this plan ({name}) was canceled: {existing.status.message}",
+                hint="make a new plan (`reconcile plan`) and apply that",
+            )
         record = existing or rec.RolloutRecord(
-            id=rid, deployment_set=name, spec=spec, commit=plan.commit, target=plan.target,
-            plan_digest=digest, plan_file=plan_file,
+            id=rid,
+            deployment_set=name,
+            spec=spec,
+            commit=plan.commit,
+            target=plan.target,
+            plan_digest=digest,
+            plan_file=plan_file,
             from_version=_versions([c.release_from for c in changes]),
             to_version=_versions([c.release_to for c in changes]),
-            status=rec.RolloutStatus(state="pending", created_at=rec.utc_now(), total_nodes=len(changes)))
+            status=rec.RolloutStatus(state="pending", created_at=rec.utc_now(), total_nodes=len(changes)),
+        )
         if existing is None:
             rec.save(root, record)  # before any write: a rerun then knows to look for ours
             for old in rec.supersede(root, record):
                 reporter.note(name, f"{old.id} canceled: {old.status.message}")
-        rollouts.append(SetRollout(name=name, changes=changes, spec=spec, record=record,
-                                   resumed=existing is not None, platform=platform, clock=clock, root=root,
-                                   reporter=reporter, promote=promote, commit=plan.commit))
+        rollouts.append(
+            SetRollout(
+                name=name,
+                changes=changes,
+                spec=spec,
+                record=record,
+                resumed=existing is not None,
+                platform=platform,
+                clock=clock,
+                root=root,
+                reporter=reporter,
+                promote=promote,
+                commit=plan.commit,
+            )
+        )
     keys = {k for r in rollouts if r.will_write() for c in r.changes for k in c.instance_keys}
     instances = [i for i in plan.instances if i.key in keys]
     if instances:

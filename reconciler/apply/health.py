@@ -53,16 +53,22 @@ def assess(track: Track, obs: Observation, now: float, spec: RolloutSpec) -> Ass
             return Assessment("healthy", track)
         return Assessment("pending", track)
     if track.deployed_since is not None:
-        return Assessment("failed", replace(track, deployed_since=None),
-                          f"left deployed during the healthy wait (now {obs.activity_status})")
+        return Assessment(
+            "failed",
+            replace(track, deployed_since=None),
+            f"left deployed during the healthy wait (now {obs.activity_status})",
+        )
     if obs.target_status == "archived" or obs.activity_status in ("archived", "removing"):
         return Assessment("failed", track, "the deployment was replaced or archived before it went live")
     if obs.device_online is False:
         return Assessment("deferred", track, "device offline; the deployment is queued until it returns")
     if now - track.started_at >= spec.deadline:
-        return Assessment("failed", track,
-                          f"not deployed within the {spec.deadline:g}s deadline ({obs.activity_status}"
-                          f"{', retrying' if obs.error_status == 'retrying' else ''})")
+        return Assessment(
+            "failed",
+            track,
+            f"not deployed within the {spec.deadline:g}s deadline ({obs.activity_status}"
+            f"{', retrying' if obs.error_status == 'retrying' else ''})",
+        )
     return Assessment("pending", track)
 
 
@@ -84,8 +90,10 @@ def budget_crossed(spec: RolloutSpec, *, failed: int, finished: int, total: int)
     if failed > spec.max_failed_nodes:
         return f"{failed} failed devices exceed max_failed_nodes={spec.max_failed_nodes}"
     if total > 0 and failed * 100.0 / total > spec.max_failed_nodes_percent:
-        return (f"{failed}/{total} failed devices exceed "
-                f"max_failed_nodes_percent={spec.max_failed_nodes_percent:g}")
+        return (
+            f"{failed}/{total} failed devices exceed "
+            f"max_failed_nodes_percent={spec.max_failed_nodes_percent:g}"
+        )
     if spec.max_error_rate <= 0:
         return "a device failed and max_error_rate is 0"
     min_sample = min(math.ceil(1.0 / spec.max_error_rate), total)

@@ -40,10 +40,17 @@ class LedgerEntry:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> LedgerEntry:
-        return cls(device=d["device"], deployment_set=d["deployment_set"], action=d["action"],
-                   state=d["state"], wave=d.get("wave"), deployment_id=d.get("deployment_id"),
-                   rollback_deployment_id=d.get("rollback_deployment_id"), reason=str(d.get("reason") or ""),
-                   reason_code=d.get("reason_code"))
+        return cls(
+            device=d["device"],
+            deployment_set=d["deployment_set"],
+            action=d["action"],
+            state=d["state"],
+            wave=d.get("wave"),
+            deployment_id=d.get("deployment_id"),
+            rollback_deployment_id=d.get("rollback_deployment_id"),
+            reason=str(d.get("reason") or ""),
+            reason_code=d.get("reason_code"),
+        )
 
 
 def counts(entries: Iterable[LedgerEntry]) -> dict[str, int]:

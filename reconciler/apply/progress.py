@@ -65,8 +65,14 @@ class RichWaves:
 
     def __init__(self) -> None:
         self._console = stderr_console()
-        self._progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                  TimeElapsedColumn(), console=self._console, transient=False)
+        self._progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=self._console,
+            transient=False,
+        )
         self._tasks: dict[str, TaskID] = {}
         self._totals: dict[str, int] = {}
         self._progress.start()
@@ -75,8 +81,9 @@ class RichWaves:
         key = deployment_set
         if key in self._tasks:  # a sliding window starts wave n+1 before wave n is all done
             self._progress.update(self._tasks[key], completed=self._totals[key])
-        self._tasks[key] = self._progress.add_task(f"{deployment_set} wave {wave}/{total_waves}",
-                                                   total=devices)
+        self._tasks[key] = self._progress.add_task(
+            f"{deployment_set} wave {wave}/{total_waves}", total=devices
+        )
         self._totals[key] = devices
 
     def device(self, deployment_set: str, device: str, state: str, reason: str = "") -> None:

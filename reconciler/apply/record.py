@@ -79,14 +79,20 @@ class RolloutRecord:
             "from_version": self.from_version,
             "to_version": self.to_version,
             "spec": {
-                "strategy": s.strategy, "max_parallel": s.max_parallel,
-                "canary_count": s.canary_count, "canary_percent": s.canary_percent,
+                "strategy": s.strategy,
+                "max_parallel": s.max_parallel,
+                "canary_count": s.canary_count,
+                "canary_percent": s.canary_percent,
                 "auto_promote": s.auto_promote,
-                "health_check": {"deadline": _dur(s.deadline), "min_healthy_time": _dur(s.min_healthy_time),
-                                 "max_error_rate": s.max_error_rate},
+                "health_check": {
+                    "deadline": _dur(s.deadline),
+                    "min_healthy_time": _dur(s.min_healthy_time),
+                    "max_error_rate": s.max_error_rate,
+                },
                 "max_failed_nodes": s.max_failed_nodes,
                 "max_failed_nodes_percent": s.max_failed_nodes_percent,
-                "no_auto_rollback": s.no_auto_rollback, "activation": s.activation,
+                "no_auto_rollback": s.no_auto_rollback,
+                "activation": s.activation,
             },
             "status": {**self.status.__dict__, "canary_nodes": list(self.status.canary_nodes)},
             "devices": [e.to_dict() for e in self.devices],
@@ -97,21 +103,35 @@ class RolloutRecord:
         sp = d["spec"]
         hc = sp.get("health_check", {})
         spec = RolloutSpec(
-            strategy=sp["strategy"], max_parallel=sp["max_parallel"], canary_count=sp.get("canary_count"),
-            canary_percent=sp.get("canary_percent"), auto_promote=sp.get("auto_promote", False),
+            strategy=sp["strategy"],
+            max_parallel=sp["max_parallel"],
+            canary_count=sp.get("canary_count"),
+            canary_percent=sp.get("canary_percent"),
+            auto_promote=sp.get("auto_promote", False),
             deadline=_parse_dur(hc.get("deadline", "300s")),
             min_healthy_time=_parse_dur(hc.get("min_healthy_time", "30s")),
             max_error_rate=float(hc.get("max_error_rate", 0.1)),
             max_failed_nodes=sp.get("max_failed_nodes", 10),
             max_failed_nodes_percent=sp.get("max_failed_nodes_percent", 10.0),
-            no_auto_rollback=sp.get("no_auto_rollback", False), activation=sp.get("activation", "deploy"))
+            no_auto_rollback=sp.get("no_auto_rollback", False),
+            activation=sp.get("activation", "deploy"),
+        )
         st = dict(d["status"])
         st["canary_nodes"] = tuple(st.get("canary_nodes", ()))
-        return cls(id=d["id"], type=d.get("type", "update"), deployment_set=d["deployment_set"], spec=spec,
-                   status=RolloutStatus(**st), commit=d.get("commit"), target=d.get("target", ""),
-                   plan_digest=d.get("plan_digest", ""), plan_file=d.get("plan_file", ""),
-                   from_version=d.get("from_version", ""), to_version=d.get("to_version", ""),
-                   devices=tuple(LedgerEntry.from_dict(e) for e in d.get("devices", [])))
+        return cls(
+            id=d["id"],
+            type=d.get("type", "update"),
+            deployment_set=d["deployment_set"],
+            spec=spec,
+            status=RolloutStatus(**st),
+            commit=d.get("commit"),
+            target=d.get("target", ""),
+            plan_digest=d.get("plan_digest", ""),
+            plan_file=d.get("plan_file", ""),
+            from_version=d.get("from_version", ""),
+            to_version=d.get("to_version", ""),
+            devices=tuple(LedgerEntry.from_dict(e) for e in d.get("devices", [])),
+        )
 
     def with_status(self, **changes: Any) -> RolloutRecord:
         """A new revision: every saved change bumps `revision` and `updated_at`."""
@@ -161,12 +181,16 @@ def _read(path: Path) -> RolloutRecord:
     try:
         return RolloutRecord.from_dict(json.loads(path.read_text(encoding="utf-8")))
     except json.JSONDecodeError as e:
-        raise ReconcileError(f"not a readable rollout record: {e.msg}",
-                             location=Location(str(path), e.lineno, e.colno), hint=hint) from None
+        raise ReconcileError(
+            f"not a readable rollout record: {e.msg}",
+            location=Location(str(path), e.lineno, e.colno),
+            hint=hint,
+        ) from None
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
         what = f"missing {e}" if isinstance(e, KeyError) else str(e)
-        raise ReconcileError(f"not a readable rollout record: {what}", location=Location(str(path)),
-                             hint=hint) from None
+        raise ReconcileError(
+            f"not a readable rollout record: {what}", location=Location(str(path)), hint=hint
+        ) from None
 
 
 def read_records(root: Path) -> tuple[list[RolloutRecord], list[ReconcileError]]:
@@ -200,13 +224,21 @@ def supersede(root: Path, newer: RolloutRecord) -> list[RolloutRecord]:
     resumed or promoted any more."""
     canceled = []
     for old in read_records(root)[0]:  # an unreadable record is not this set's business here
-        if (old.id == newer.id or old.deployment_set != newer.deployment_set or old.target != newer.target
-                or old.status.state in FINAL_STATES):
+        if (
+            old.id == newer.id
+            or old.deployment_set != newer.deployment_set
+            or old.target != newer.target
+            or old.status.state in FINAL_STATES
+        ):
             continue
         was = old.status.state + (" while rolling back" if old.status.rolling_back else "")
-        done = old.with_status(state="canceled", rolling_back=False, completed_at=utc_now(),
-                               message=f"superseded by {newer.id} (a newer plan for {old.deployment_set}); "
-                               f"it was {was}: {old.status.message or 'interrupted'}")
+        done = old.with_status(
+            state="canceled",
+            rolling_back=False,
+            completed_at=utc_now(),
+            message=f"superseded by {newer.id} (a newer plan for {old.deployment_set}); "
+            f"it was {was}: {old.status.message or 'interrupted'}",
+        )
         save(root, done)
         canceled.append(done)
     return canceled

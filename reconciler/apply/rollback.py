@@ -42,7 +42,8 @@ async def roll_back(platform: Platform, candidates: list[Candidate], desc: str) 
         return out
     ours = await writes.deployments_by_id(platform, [c.deployment_id for c in todo if c.deployment_id])
     parents = await writes.deployments_by_id(
-        platform, [c.parent_token for c in todo if c.parent_token], expand=["config_instances"])
+        platform, [c.parent_token for c in todo if c.parent_token], expand=["config_instances"]
+    )
     # An earlier (crashed) run may have written some rollbacks already.
     existing = await writes.device_deployments(platform, [c.device_id for c in todo])
 
@@ -55,8 +56,13 @@ async def roll_back(platform: Platform, candidates: list[Candidate], desc: str) 
         if done is not None:  # a crash came between staging the rollback and deploying it
             res = await writes.deploy(platform, done.id, device=c.name)
             state: LedgerState = "rolled_back" if res.outcome == "done" else "failed"
-            out[c.name] = Outcome(state, done.id, "rolled back to its previous deployment"
-                                  if state == "rolled_back" else f"rollback {res.outcome}: {res.reason}")
+            out[c.name] = Outcome(
+                state,
+                done.id,
+                "rolled back to its previous deployment"
+                if state == "rolled_back"
+                else f"rollback {res.outcome}: {res.reason}",
+            )
             return
         if mine is None or mine.target_status != "deployed":
             # The agent refused it (the device kept its previous deployment) or someone
@@ -69,9 +75,15 @@ async def roll_back(platform: Platform, candidates: list[Candidate], desc: str) 
         instance_ids = [ci.id for ci in (parent.config_instances or [])]
         same_release = parent.release_id == mine.release_id
         res = await writes.create_deployment(
-            platform, device=c.name, device_id=c.device_id, release_id=parent.release_id,
-            instance_ids=instance_ids, desc=desc, target_status="deployed" if same_release else "staged",
-            parent_id=mine.id)
+            platform,
+            device=c.name,
+            device_id=c.device_id,
+            release_id=parent.release_id,
+            instance_ids=instance_ids,
+            desc=desc,
+            target_status="deployed" if same_release else "staged",
+            parent_id=mine.id,
+        )
         if res.outcome == "done" and not same_release and res.deployment_id:
             res = await writes.deploy(platform, res.deployment_id, device=c.name)
         if res.outcome == "done":

@@ -53,10 +53,17 @@ class DeviceRun:
         return self.change.device_id
 
     def entry(self, deployment_set: str) -> LedgerEntry:
-        return LedgerEntry(device=self.name, deployment_set=deployment_set, action=self.change.action,
-                           state=self.state, wave=self.wave, deployment_id=self.deployment_id,
-                           rollback_deployment_id=self.rollback_id, reason=self.reason,
-                           reason_code=self.reason_code)
+        return LedgerEntry(
+            device=self.name,
+            deployment_set=deployment_set,
+            action=self.change.action,
+            state=self.state,
+            wave=self.wave,
+            deployment_id=self.deployment_id,
+            rollback_deployment_id=self.rollback_id,
+            reason=self.reason,
+            reason_code=self.reason_code,
+        )
 
 
 @dataclass
@@ -95,11 +102,14 @@ class SetRollout:
 
     def _save(self, **status: Any) -> None:
         entries = tuple(d.entry(self.name) for d in self.devs.values())
-        counted = {"updated_nodes": sum(1 for d in self.devs.values() if d.state == "succeeded"),
-                   "failed_nodes": sum(1 for d in self.devs.values() if d.state in ("failed", "rolled_back")),
-                   "total_nodes": len(self.devs)}
+        counted = {
+            "updated_nodes": sum(1 for d in self.devs.values() if d.state == "succeeded"),
+            "failed_nodes": sum(1 for d in self.devs.values() if d.state in ("failed", "rolled_back")),
+            "total_nodes": len(self.devs),
+        }
         self.record = rec.RolloutRecord(**{**self.record.__dict__, "devices": entries}).with_status(
-            **counted, **status)
+            **counted, **status
+        )
         rec.save(self.root, self.record)
 
     def _set(self, d: DeviceRun, state: LedgerState, reason: str = "") -> None:
@@ -116,7 +126,12 @@ class SetRollout:
             d = self.devs.get(e.device)
             if d is not None:
                 d.state, d.deployment_id, d.rollback_id, d.reason, d.reason_code = (
-                    e.state, e.deployment_id, e.rollback_deployment_id, e.reason, e.reason_code)
+                    e.state,
+                    e.deployment_id,
+                    e.rollback_deployment_id,
+                    e.reason,
+                    e.reason_code,
+                )
         st = self.record.status
         if not self.will_write():
             if st.state == "paused":
@@ -129,8 +144,9 @@ class SetRollout:
         if st.rolling_back:
             await self._roll_back(st.message.removeprefix("rolling back: "))
             return self.record
-        self._save(state="in_progress", total_waves=len(self.waves.waves),
-                   canary_nodes=self.waves.canary, message="")
+        self._save(
+            state="in_progress", total_waves=len(self.waves.waves), canary_nodes=self.waves.canary, message=""
+        )
         reason = await self._waves()
         if reason == "paused":
             return self.record
@@ -138,8 +154,11 @@ class SetRollout:
             if self.spec.no_auto_rollback:
                 self._not_attempted_reason("stopped: " + reason)
                 await self._drain()
-                self._save(state="failed", message=f"stopped: {reason} (no_auto_rollback)",
-                           completed_at=rec.utc_now())
+                self._save(
+                    state="failed",
+                    message=f"stopped: {reason} (no_auto_rollback)",
+                    completed_at=rec.utc_now(),
+                )
                 self.reporter.note(self.name, f"stopped: {reason}; no_auto_rollback is set")
             else:
                 await self._roll_back(reason)
@@ -171,21 +190,30 @@ class SetRollout:
         among those to archive. When it is exactly what this plan would stage (same set and
         commit, release and config instances, still `staged`), deploy it instead of staging
         a duplicate."""
-        todo = [d for d in self.devs.values() if d.change.action == "upgrade" and d.change.archive_ids
-                and d.state == "not_attempted"]
+        todo = [
+            d
+            for d in self.devs.values()
+            if d.change.action == "upgrade" and d.change.archive_ids and d.state == "not_attempted"
+        ]
         if not todo:
             return
         prefix = writes.description(self.commit, self.name, "")
         found = await writes.deployments_by_id(
-            self.platform, [a for d in todo for a in d.change.archive_ids], expand=["config_instances"])
+            self.platform, [a for d in todo for a in d.change.archive_ids], expand=["config_instances"]
+        )
         for d in todo:
             want = sorted(self.instance_ids.get(k, "") for k in d.change.instance_keys)
             for a in d.change.archive_ids:
                 dep = found.get(a)
-                if (dep is not None and dep.description.startswith(prefix) and dep.activity_status == "staged"
-                        and dep.target_status == "staged" and dep.error_status == "none"
-                        and dep.release_id == d.change.release_to_id
-                        and sorted(c.id for c in dep.config_instances or []) == want):
+                if (
+                    dep is not None
+                    and dep.description.startswith(prefix)
+                    and dep.activity_status == "staged"
+                    and dep.target_status == "staged"
+                    and dep.error_status == "none"
+                    and dep.release_id == d.change.release_to_id
+                    and sorted(c.id for c in dep.config_instances or []) == want
+                ):
                     d.deployment_id, d.own_target_status = dep.id, "staged"
                     break
 
@@ -219,7 +247,7 @@ class SetRollout:
             else:
                 startable = queue
                 limit = self.waves.window
-            batch = startable[:max(0, limit - len(in_flight))]
+            batch = startable[: max(0, limit - len(in_flight))]
             if batch:
                 for n in batch:
                     queue.remove(n)
@@ -234,8 +262,11 @@ class SetRollout:
                 stop = self._check_budget(canary_phase, canaries)  # writes can fail outright
                 if stop:
                     return stop
-            if canary_phase and not any(n in canaries for n in queue) and not any(
-                    n in canaries for n in in_flight):
+            if (
+                canary_phase
+                and not any(n in canaries for n in queue)
+                and not any(n in canaries for n in in_flight)
+            ):
                 # Promotion needs evidence: canaries that were all offline (deferred) or
                 # changed since the plan (stale) proved nothing, so even auto_promote waits.
                 healthy = any(self.devs[n].state == "succeeded" for n in canaries)
@@ -247,10 +278,14 @@ class SetRollout:
                     self.reporter.note(self.name, "canaries healthy: promoted")
                     self._save(canary_promoted=True, message="canaries healthy; promoted")
                     continue
-                why = ("canaries healthy" if healthy else
-                       "no canary became healthy (offline or changed since the plan)")
-                self._not_attempted_reason("waiting for promotion (reconcile apply --promote)",
-                                           AWAITING_PROMOTION)
+                why = (
+                    "canaries healthy"
+                    if healthy
+                    else "no canary became healthy (offline or changed since the plan)"
+                )
+                self._not_attempted_reason(
+                    "waiting for promotion (reconcile apply --promote)", AWAITING_PROMOTION
+                )
                 self._save(state="paused", message=f"{why}; run `reconcile apply --promote` to continue")
                 self.reporter.note(self.name, f"{why}; paused until `reconcile apply --promote`")
                 return "paused"
@@ -319,9 +354,15 @@ class SetRollout:
         staged = c.action in ("upgrade", *STAGE_ONLY)
         if d.deployment_id is None:
             res = await writes.create_deployment(
-                self.platform, device=d.name, device_id=d.device_id, release_id=c.release_to_id,
-                instance_ids=instance_ids, desc=self.desc, target_status="staged" if staged else "deployed",
-                parent_id=c.parent_token)
+                self.platform,
+                device=d.name,
+                device_id=d.device_id,
+                release_id=c.release_to_id,
+                instance_ids=instance_ids,
+                desc=self.desc,
+                target_status="staged" if staged else "deployed",
+                parent_id=c.parent_token,
+            )
             if res.outcome != "done":
                 self._set(d, res.outcome, res.reason)
                 return
@@ -343,8 +384,11 @@ class SetRollout:
     async def _poll(self, in_flight: dict[str, DeviceRun]) -> bool:
         ids = [d.deployment_id for d in in_flight.values() if d.deployment_id]
         deps = await writes.deployments_by_id(self.platform, ids)
-        waiting = [d for d in in_flight.values()
-                   if d.deployment_id in deps and needs_device_status(_observe(deps[d.deployment_id]))]
+        waiting = [
+            d
+            for d in in_flight.values()
+            if d.deployment_id in deps and needs_device_status(_observe(deps[d.deployment_id]))
+        ]
         devices = await writes.devices_by_id(self.platform, [d.device_id for d in waiting]) if waiting else {}
         now = self.clock.now()
         changed = False
@@ -372,11 +416,19 @@ class SetRollout:
         self.reporter.note(self.name, f"stopping: {reason}; rolling back")
         self._not_attempted_reason(f"not started: the rollout stopped ({reason})")
         rb_desc = writes.description(self.commit, self.name, self.record.id + "-rollback")
-        candidates = [Candidate(name=d.name, device_id=d.device_id, deployment_id=d.deployment_id,
-                                parent_token=d.change.parent_token, rollback_id=d.rollback_id)
-                      for d in self.devs.values()
-                      if d.deployment_id and d.change.action not in STAGE_ONLY
-                      and d.state in ("succeeded", "in_flight", "deferred", "failed", "rolled_back")]
+        candidates = [
+            Candidate(
+                name=d.name,
+                device_id=d.device_id,
+                deployment_id=d.deployment_id,
+                parent_token=d.change.parent_token,
+                rollback_id=d.rollback_id,
+            )
+            for d in self.devs.values()
+            if d.deployment_id
+            and d.change.action not in STAGE_ONLY
+            and d.state in ("succeeded", "in_flight", "deferred", "failed", "rolled_back")
+        ]
         outcomes = await roll_back(self.platform, candidates, rb_desc)
         for name, out in outcomes.items():
             d = self.devs[name]
@@ -386,14 +438,23 @@ class SetRollout:
             if d.state == "in_flight":  # took the update, was not rolled back: unverified
                 self._set(d, "failed", "the rollout stopped before its health check finished")
         n = sum(1 for d in self.devs.values() if d.state == "rolled_back")
-        self._save(state="failed", rolling_back=False, completed_at=rec.utc_now(),
-                   message=f"stopped: {reason}; rolled back {n} device(s)")
+        self._save(
+            state="failed",
+            rolling_back=False,
+            completed_at=rec.utc_now(),
+            message=f"stopped: {reason}; rolled back {n} device(s)",
+        )
 
     async def _archive_replaced(self) -> None:
         """Staged/drifted deployments the plan said this write replaces (best effort: a
         failure here leaves an inert staged deployment, never a wrong device)."""
-        todo = [(d, a) for d in self.devs.values() if d.state in ("succeeded", "deferred")
-                for a in d.change.archive_ids if a != d.deployment_id]
+        todo = [
+            (d, a)
+            for d in self.devs.values()
+            if d.state in ("succeeded", "deferred")
+            for a in d.change.archive_ids
+            if a != d.deployment_id
+        ]
         results = await asyncio.gather(*(writes.archive(self.platform, a, device=d.name) for d, a in todo))
         for (d, a), res in zip(todo, results, strict=True):
             if res.outcome != "done":
@@ -409,5 +470,9 @@ def effective_spec(spec: RolloutSpec) -> RolloutSpec:
 
 
 def _observe(dep: Any, online: bool | None = None) -> Observation:
-    return Observation(activity_status=dep.activity_status, error_status=dep.error_status,
-                       target_status=dep.target_status, device_online=online)
+    return Observation(
+        activity_status=dep.activity_status,
+        error_status=dep.error_status,
+        target_status=dep.target_status,
+        device_online=online,
+    )

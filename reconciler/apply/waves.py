@@ -43,7 +43,7 @@ def canary_size(spec: RolloutSpec, total: int) -> int:
 
 def _chunks(devices: Sequence[str], size: int) -> list[tuple[str, ...]]:
     size = size if size > 0 else max(1, len(devices))
-    return [tuple(devices[i:i + size]) for i in range(0, len(devices), size)]
+    return [tuple(devices[i : i + size]) for i in range(0, len(devices), size)]
 
 
 def plan_waves(spec: RolloutSpec, devices: Sequence[str]) -> WavePlan:
@@ -60,6 +60,7 @@ def plan_waves(spec: RolloutSpec, devices: Sequence[str]) -> WavePlan:
         rest = devices[k:]
         # The canaries go out together; `window` applies to the waves after promotion.
         window = spec.max_parallel if spec.max_parallel > 0 else max(1, len(rest))
-        return WavePlan(waves=(canary, *_chunks(rest, window)) if rest else (canary,),
-                        window=window, canary=canary)
+        return WavePlan(
+            waves=(canary, *_chunks(rest, window)) if rest else (canary,), window=window, canary=canary
+        )
     return WavePlan(waves=(tuple(devices),), window=n)

@@ -47,8 +47,14 @@ def utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
-def fit_comment(marker: str, content: str, footer: str = "", limit: int = COMMENT_LIMIT, *,
-                full: str = "the job summary and the workflow artifact") -> str:
+def fit_comment(
+    marker: str,
+    content: str,
+    footer: str = "",
+    limit: int = COMMENT_LIMIT,
+    *,
+    full: str = "the job summary and the workflow artifact",
+) -> str:
     """`marker` + `content` + `footer`, with `content` cut at a line boundary when the whole
     would exceed `limit`, and a note saying how much was left out and where `full` content is.
     Open code fences and <details> blocks are closed after the cut."""
@@ -59,8 +65,10 @@ def fit_comment(marker: str, content: str, footer: str = "", limit: int = COMMEN
 
     def note(kept: str) -> str:
         left = total - len(kept.splitlines())
-        return (f"\n\n> **Truncated** to fit one GitHub comment: the last {left} of {total} lines "
-                f"are not shown. All of it is in {full}.\n")
+        return (
+            f"\n\n> **Truncated** to fit one GitHub comment: the last {left} of {total} lines "
+            f"are not shown. All of it is in {full}.\n"
+        )
 
     # Room for closing what the cut leaves open (a fence and a few </details>) and the note.
     reserve = utf16_len(marker) + utf16_len(footer) + utf16_len(note("")) + 200
@@ -136,8 +144,9 @@ def upsert_comment(http: httpx.Client, repository: str, number: int, marker: str
     if existing is not None:
         if (existing.get("body") or "") == body:
             return CommentResult("unchanged", int(existing["id"]), str(existing.get("html_url", "")))
-        response = _send(http, "PATCH", f"/repos/{repository}/issues/comments/{existing['id']}",
-                         json={"body": body})
+        response = _send(
+            http, "PATCH", f"/repos/{repository}/issues/comments/{existing['id']}", json={"body": body}
+        )
         data = response.json()
         return CommentResult("updated", int(data["id"]), str(data.get("html_url", "")))
     response = _send(http, "POST", f"/repos/{repository}/issues/{number}/comments", json={"body": body})
@@ -161,8 +170,10 @@ def _send(http: httpx.Client, method: str, url: str, **kwargs: Any) -> httpx.Res
         pass
     hint = None
     if response.status_code in (401, 403, 404):
-        hint = ("the token needs `pull-requests: write` (workflow `permissions:`); pull requests from "
-                "forks get a read-only token")
+        hint = (
+            "the token needs `pull-requests: write` (workflow `permissions:`); pull requests from "
+            "forks get a read-only token"
+        )
     message = f"GitHub API {method} {_path(url)} answered {response.status_code}"
     if detail:
         message += f": {detail[:300]}"

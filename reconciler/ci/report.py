@@ -59,8 +59,14 @@ def parse_problems(stdout: str) -> list[ValidationProblem] | None:
 
 def cell(text: str) -> str:
     """Text safe inside a markdown table cell."""
-    return (text.replace("\\", "\\\\").replace("|", "\\|").replace("\r", "")
-            .replace("<", "&lt;").replace(">", "&gt;").replace("\n", "<br>"))
+    return (
+        text.replace("\\", "\\\\")
+        .replace("|", "\\|")
+        .replace("\r", "")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace("\n", "<br>")
+    )
 
 
 def file_link(env: RunnerEnv, problem: ValidationProblem) -> str:
@@ -142,10 +148,12 @@ def apply_markdown(path: str, exitcode: int, stdout: str, stderr: str, artifact:
                 state = str(st.get("state", "?"))
                 if st.get("message"):
                     state += f" ({cell(str(st['message']))})"
-                md += (f"| `{cell(str(r.get('id', '')))}` | {cell(str(r.get('deployment_set', '')))} "
-                       f"| {cell(str(spec.get('strategy', '')))} | {cell(release)} | {state} "
-                       f"| {st.get('updated_nodes', '?')}/{st.get('total_nodes', '?')} "
-                       f"| {st.get('failed_nodes', '?')} |\n")
+                md += (
+                    f"| `{cell(str(r.get('id', '')))}` | {cell(str(r.get('deployment_set', '')))} "
+                    f"| {cell(str(spec.get('strategy', '')))} | {cell(release)} | {state} "
+                    f"| {st.get('updated_nodes', '?')}/{st.get('total_nodes', '?')} "
+                    f"| {st.get('failed_nodes', '?')} |\n"
+                )
             md += "\n"
         ledger = [e for e in data.get("ledger") or [] if isinstance(e, dict)]
         # Blocked devices are in the ledger too (not_attempted); they are listed once, below.
@@ -154,11 +162,15 @@ def apply_markdown(path: str, exitcode: int, stdout: str, stderr: str, artifact:
         if notable or blocked:
             md += "<details><summary>Devices needing attention</summary>\n\n"
             for e in notable[:500]:
-                md += (f"- **{cell(str(e.get('device', '?')))}** ({cell(str(e.get('deployment_set', '')))}): "
-                       f"{cell(str(e.get('state', '?')))} {cell(str(e.get('reason') or ''))}\n")
+                md += (
+                    f"- **{cell(str(e.get('device', '?')))}** ({cell(str(e.get('deployment_set', '')))}): "
+                    f"{cell(str(e.get('state', '?')))} {cell(str(e.get('reason') or ''))}\n"
+                )
             for b in blocked[:500]:
-                md += (f"- **{cell(str(b.get('device', '?')))}** ({cell(str(b.get('deployment_set', '')))}): "
-                       f"blocked in the plan, not touched: {cell(str(b.get('reason') or ''))}\n")
+                md += (
+                    f"- **{cell(str(b.get('device', '?')))}** ({cell(str(b.get('deployment_set', '')))}): "
+                    f"blocked in the plan, not touched: {cell(str(b.get('reason') or ''))}\n"
+                )
             if len(notable) > 500 or len(blocked) > 500:
                 md += "- … (the rest is in the artifact)\n"
             md += "\n</details>\n\n"

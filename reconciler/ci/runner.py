@@ -142,8 +142,15 @@ def command(name: str, message: str = "", **properties: str | int | None) -> str
     return f"::{name}{' ' + props if props else ''}::{_escape_data(message)}"
 
 
-def annotation(severity: str, message: str, *, file: str | None = None, line: int | None = None,
-               column: int | None = None, title: str | None = None) -> str:
+def annotation(
+    severity: str,
+    message: str,
+    *,
+    file: str | None = None,
+    line: int | None = None,
+    column: int | None = None,
+    title: str | None = None,
+) -> str:
     kind = severity if severity in ("error", "warning", "notice") else "error"
     return command(kind, redact(message), title=title, file=file, line=line, col=column)
 

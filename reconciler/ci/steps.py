@@ -148,8 +148,16 @@ def run_reconcile(argv: Sequence[str], *, env: Mapping[str, str], cwd: Path, out
             sys.stderr.flush()
 
     with commands_stopped(out):
-        proc = subprocess.Popen(cmd, cwd=cwd, env=dict(env), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                text=True, encoding="utf-8", errors="replace")
+        proc = subprocess.Popen(
+            cmd,
+            cwd=cwd,
+            env=dict(env),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+        )
         assert proc.stdout is not None and proc.stderr is not None
         reader = threading.Thread(target=pump, args=(proc.stderr,), daemon=True)
         reader.start()
@@ -207,8 +215,17 @@ def run(inputs: Inputs, env: RunnerEnv, out: TextIO | None = None) -> Outcome:
     if problems is not None:  # the same finding reached through two DeploymentSets: report it once
         problems = list(dict.fromkeys(problems))
     for problem in problems or []:
-        stream.write(annotation(problem.severity, problem.message, file=problem.file or None,
-                                line=problem.line, column=problem.column, title="reconcile validate") + "\n")
+        stream.write(
+            annotation(
+                problem.severity,
+                problem.message,
+                file=problem.file or None,
+                line=problem.line,
+                column=problem.column,
+                title="reconcile validate",
+            )
+            + "\n"
+        )
     errors = [x for x in problems or [] if x.severity == "error"]
     if v.code != 0 or errors:
         if problems:
@@ -216,8 +233,12 @@ def run(inputs: Inputs, env: RunnerEnv, out: TextIO | None = None) -> Outcome:
         else:
             title = f"reconcile validate `{inputs.path}` failed (exit {v.code})"
             md = report.failure_markdown(title, v.stderr)
-            stream.write(annotation("error", _first_line(v.stderr, "reconcile validate failed"),
-                                    title="reconcile validate") + "\n")
+            stream.write(
+                annotation(
+                    "error", _first_line(v.stderr, "reconcile validate failed"), title="reconcile validate"
+                )
+                + "\n"
+            )
         append_summary(env, md)
         post(md, "validate.json")
         return finish(v.code if v.code != 0 else 1, False)
@@ -233,8 +254,10 @@ def run(inputs: Inputs, env: RunnerEnv, out: TextIO | None = None) -> Outcome:
         _keep(workdir / "drift.txt", d.stdout)
         append_summary(env, report.drift_markdown(inputs.path, d.code, d.stdout, d.stderr))
         if d.code not in (0, 2):
-            stream.write(annotation("error", _first_line(d.stderr, "reconcile drift failed"),
-                                    title="reconcile drift") + "\n")
+            stream.write(
+                annotation("error", _first_line(d.stderr, "reconcile drift failed"), title="reconcile drift")
+                + "\n"
+            )
         return finish(d.code, d.code == 2)
 
     # 2. Plan (apply executes exactly this plan).
@@ -242,15 +265,31 @@ def run(inputs: Inputs, env: RunnerEnv, out: TextIO | None = None) -> Outcome:
     plan_args = inputs.args if inputs.command == "plan" else ()
     # Leave room for the comment's marker and footer, so the plan's own cut (which says what was
     # left out) is the only cut, rather than fit_comment cutting the plan a second time.
-    room = (gh_comment.COMMENT_LIMIT - gh_comment.utf16_len(gh_comment.marker_for(inputs.path))
-            - gh_comment.utf16_len(report.footer(env, inputs.command, inputs.path)) - 64)
-    p = call("plan", inputs.path, "--format", "markdown", "--out", str(plan_json), "--detailed-exitcode",
-             "--full-plan-note", report.artifact_note(env, "plan.json", artifact_name),
-             "--max-chars", str(room), *plan_args)
+    room = (
+        gh_comment.COMMENT_LIMIT
+        - gh_comment.utf16_len(gh_comment.marker_for(inputs.path))
+        - gh_comment.utf16_len(report.footer(env, inputs.command, inputs.path))
+        - 64
+    )
+    p = call(
+        "plan",
+        inputs.path,
+        "--format",
+        "markdown",
+        "--out",
+        str(plan_json),
+        "--detailed-exitcode",
+        "--full-plan-note",
+        report.artifact_note(env, "plan.json", artifact_name),
+        "--max-chars",
+        str(room),
+        *plan_args,
+    )
     if p.code not in (0, 2):
         md = report.failure_markdown(f"reconcile plan `{inputs.path}` failed (exit {p.code})", p.stderr)
-        stream.write(annotation("error", _first_line(p.stderr, "reconcile plan failed"),
-                                title="reconcile plan") + "\n")
+        stream.write(
+            annotation("error", _first_line(p.stderr, "reconcile plan failed"), title="reconcile plan") + "\n"
+        )
         append_summary(env, md)
         post(md, "plan.json")
         return finish(p.code, False, str(plan_json) if plan_json.exists() else "")
@@ -265,13 +304,20 @@ def run(inputs: Inputs, env: RunnerEnv, out: TextIO | None = None) -> Outcome:
     if not has_changes:
         append_summary(env, f"### ✅ reconcile apply `{inputs.path}`: nothing to apply\n")
         return finish(0, False, str(plan_json))
-    a = call("apply", inputs.path, "--plan", str(plan_json), "--auto-approve", "--format", "json",
-             *inputs.args)
+    a = call(
+        "apply", inputs.path, "--plan", str(plan_json), "--auto-approve", "--format", "json", *inputs.args
+    )
     _keep(workdir / "apply.json", a.stdout)
     append_summary(env, report.apply_markdown(inputs.path, a.code, a.stdout, a.stderr, artifact_name))
     if a.code != 0:
-        stream.write(annotation("error", _first_line(a.stderr, f"reconcile apply failed (exit {a.code})"),
-                                title="reconcile apply") + "\n")
+        stream.write(
+            annotation(
+                "error",
+                _first_line(a.stderr, f"reconcile apply failed (exit {a.code})"),
+                title="reconcile apply",
+            )
+            + "\n"
+        )
     return finish(a.code, True, str(plan_json))
 
 
@@ -290,23 +336,35 @@ def _first_line(text: str, default: str) -> str:
 
 def _upsert(inputs: Inputs, env: RunnerEnv, pr: int, markdown: str, out: TextIO, full: str) -> None:
     if not inputs.github_token:
-        out.write(annotation("warning", "no github-token: the plan is in the job summary only",
-                             title="reconcile comment") + "\n")
+        out.write(
+            annotation(
+                "warning", "no github-token: the plan is in the job summary only", title="reconcile comment"
+            )
+            + "\n"
+        )
         return
     if not env.repository:
-        out.write(annotation("warning", "GITHUB_REPOSITORY is not set: no PR comment",
-                             title="reconcile comment") + "\n")
+        out.write(
+            annotation("warning", "GITHUB_REPOSITORY is not set: no PR comment", title="reconcile comment")
+            + "\n"
+        )
         return
     marker = gh_comment.marker_for(inputs.path)
     # Redacted here too: the comment is public wherever the repository is, unlike the log.
-    body = gh_comment.fit_comment(marker, redact(markdown), report.footer(env, inputs.command, inputs.path),
-                                  full=f"the job summary and {full}")
+    body = gh_comment.fit_comment(
+        marker,
+        redact(markdown),
+        report.footer(env, inputs.command, inputs.path),
+        full=f"the job summary and {full}",
+    )
     try:
         with gh_comment.client(env.api_url, inputs.github_token) as http:
             result = gh_comment.upsert_comment(http, env.repository, pr, marker, body)
     except gh_comment.CommentError as e:
         text = e.message + (f" (hint: {e.hint})" if e.hint else "")
-        out.write(annotation("warning", f"could not update the PR comment: {text}",
-                             title="reconcile comment") + "\n")
+        out.write(
+            annotation("warning", f"could not update the PR comment: {text}", title="reconcile comment")
+            + "\n"
+        )
         return
     out.write(f"PR comment {result.action}: {result.url or result.id}\n")

@@ -38,18 +38,25 @@ def read_plan(path: Path, project: Project, base_url: str | None) -> Plan:
     except OSError as e:
         raise ReconcileError(f"cannot read the plan: {e.strerror}", location=Location(str(path))) from None
     except json.JSONDecodeError as e:
-        raise ReconcileError(f"not a JSON plan: {e.msg}",
-                             location=Location(str(path), e.lineno, e.colno)) from None
+        raise ReconcileError(
+            f"not a JSON plan: {e.msg}", location=Location(str(path), e.lineno, e.colno)
+        ) from None
     if not isinstance(data, dict) or "format_version" not in data or "changes" not in data:
         raise ReconcileError("not a plan file (no format_version/changes)", location=Location(str(path)))
     if data["format_version"] != FORMAT_VERSION:
-        raise ReconcileError(f"plan format_version {data['format_version']} is not {FORMAT_VERSION}",
-                             location=Location(str(path)), hint="make the plan again with this version")
+        raise ReconcileError(
+            f"plan format_version {data['format_version']} is not {FORMAT_VERSION}",
+            location=Location(str(path)),
+            hint="make the plan again with this version",
+        )
     _check_shape(path, data)
     target = describe_target(project, base_url)
     if data.get("target") != target:
-        raise ReconcileError(f"the plan was made for {data.get('target')!r}, not {target!r}",
-                             location=Location(str(path)), hint="plan again against this target")
+        raise ReconcileError(
+            f"the plan was made for {data.get('target')!r}, not {target!r}",
+            location=Location(str(path)),
+            hint="plan again against this target",
+        )
     try:
         return Plan.from_dict(data)
     except (KeyError, TypeError, ValueError) as e:
@@ -77,8 +84,16 @@ def result_json(results: list[ApplyResult], target: str) -> dict[str, Any]:
         "rollouts": [x.to_dict() for r in results for x in r.records],
         "ledger": [e.to_dict() for e in ledger],
         "summary": counts(ledger),
-        "blocked": [{"device": c.device, "deployment_set": c.deployment_set, "reason": c.reason or "",
-                     "reason_code": c.reason_code} for r in results for c in r.blocked],
+        "blocked": [
+            {
+                "device": c.device,
+                "deployment_set": c.deployment_set,
+                "reason": c.reason or "",
+                "reason_code": c.reason_code,
+            }
+            for r in results
+            for c in r.blocked
+        ],
         "requests": sum(r.requests for r in results),
         "exit_code": code,
     }
@@ -89,9 +104,11 @@ def result_text(results: list[ApplyResult]) -> str:
     for r in results:
         for x in r.records:
             s = x.status
-            lines.append(f"Rollout {x.id} ({x.deployment_set}, {x.spec.strategy}): {s.state}, "
-                         f"{s.updated_nodes}/{s.total_nodes} updated, {s.failed_nodes} failed"
-                         + (f" - {s.message}" if s.message else ""))
+            lines.append(
+                f"Rollout {x.id} ({x.deployment_set}, {x.spec.strategy}): {s.state}, "
+                f"{s.updated_nodes}/{s.total_nodes} updated, {s.failed_nodes} failed"
+                + (f" - {s.message}" if s.message else "")
+            )
     ledger = [e for r in results for e in r.ledger]
     lines.append(render_text(ledger))
     blocked = [c for r in results for c in r.blocked]
@@ -100,14 +117,23 @@ def result_text(results: list[ApplyResult]) -> str:
     return "\n".join(lines) + "\n"
 
 
-async def _run(project: Project, plans: list[Plan], base_url: str | None, promote: bool,
-               interactive: bool, quiet: bool) -> list[ApplyResult]:
+async def _run(
+    project: Project, plans: list[Plan], base_url: str | None, promote: bool, interactive: bool, quiet: bool
+) -> list[ApplyResult]:
     results = []
     async with connect(project, base_url=base_url) as platform:
         clock = await clock_for(platform)
         for plan in plans:
-            results.append(await execute(plan, platform, root=project.root, clock=clock, promote=promote,
-                                         reporter=reporter(interactive=interactive, quiet=quiet)))
+            results.append(
+                await execute(
+                    plan,
+                    platform,
+                    root=project.root,
+                    clock=clock,
+                    promote=promote,
+                    reporter=reporter(interactive=interactive, quiet=quiet),
+                )
+            )
     return results
 
 
@@ -129,14 +155,19 @@ def paused_plans(project: Project) -> list[Plan]:
 
 @click.command("apply")
 @click.argument("path", default=".", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--plan", "plan_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Apply this saved plan (from `reconcile plan --out`) instead of planning now.")
+@click.option(
+    "--plan",
+    "plan_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Apply this saved plan (from `reconcile plan --out`) instead of planning now.",
+)
 @click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation (required without a TTY).")
 @click.option("--promote", is_flag=True, help="Continue rollouts paused after a healthy canary wave.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--base-url", help="Platform base URL (overrides reconcile.yaml; env MIRU_BASE_URL).")
-def command(path: Path, plan_file: Path | None, auto_approve: bool, promote: bool, fmt: str,
-            base_url: str | None) -> int:
+def command(
+    path: Path, plan_file: Path | None, auto_approve: bool, promote: bool, fmt: str, base_url: str | None
+) -> int:
     """Apply the plan for PATH: config instances, then one rollout per DeploymentSet in
     waves, then archives of the staged deployments it replaces.
 
@@ -168,24 +199,34 @@ def command(path: Path, plan_file: Path | None, auto_approve: bool, promote: boo
         raise ReconcileError(f"{path}: no such directory")
     confirm = not auto_approve and not promote
     if confirm and not sys.stdin.isatty():
-        raise ReconcileError("refusing to apply without confirmation: stdin is not a terminal",
-                             hint="review the plan, then pass --auto-approve")
+        raise ReconcileError(
+            "refusing to apply without confirmation: stdin is not a terminal",
+            hint="review the plan, then pass --auto-approve",
+        )
     project = load_path(path)
     show = stderr_console() if fmt == "json" else None
     if promote:
         plans = [read_plan(plan_file, project, base_url)] if plan_file else paused_plans(project)
     else:
-        plan = read_plan(plan_file, project, base_url) if plan_file else asyncio.run(
-            _fresh_plan(project, path, base_url))
+        plan = (
+            read_plan(plan_file, project, base_url)
+            if plan_file
+            else asyncio.run(_fresh_plan(project, path, base_url))
+        )
         if not plan.has_changes:
             blocked = blocked_changes(plan)
             nothing = ApplyResult(records=(), ledger=blocked_ledger(blocked), blocked=blocked)
             if fmt == "json":
                 click.echo(json.dumps(result_json([nothing], plan.target), indent=2))
             elif nothing.exit_code == EXIT_OK:
-                click.echo("No changes. The platform matches the manifests."
-                           + (f" ({len(blocked)} device(s) blocked in the plan: see `reconcile plan`.)"
-                              if blocked else ""))
+                click.echo(
+                    "No changes. The platform matches the manifests."
+                    + (
+                        f" ({len(blocked)} device(s) blocked in the plan: see `reconcile plan`.)"
+                        if blocked
+                        else ""
+                    )
+                )
             else:
                 click.echo("No changes can be applied.\n" + result_text([nothing]), nl=False)
             return nothing.exit_code

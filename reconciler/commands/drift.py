@@ -30,8 +30,9 @@ async def build(path: Path, ref: str | None, base_url: str | None) -> DriftRepor
 @click.argument("path", default=".", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--ref", metavar="REF", help="Compare against the manifests at this git ref (no checkout).")
-@click.option("--base-url", metavar="URL",
-              help="Platform base URL (overrides reconcile.yaml; env MIRU_BASE_URL).")
+@click.option(
+    "--base-url", metavar="URL", help="Platform base URL (overrides reconcile.yaml; env MIRU_BASE_URL)."
+)
 def command(path: Path, fmt: str, ref: str | None, base_url: str | None) -> int:
     """Report devices whose live state differs from the manifests in PATH (exit 2 when any)."""
     if not path.exists():

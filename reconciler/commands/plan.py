@@ -58,8 +58,13 @@ def live_progress() -> Iterator[Progress | None]:
     from rich.progress import BarColumn, MofNCompleteColumn, TextColumn
     from rich.progress import Progress as Bars
 
-    with Bars(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-              console=stderr_console(), transient=True) as bars:
+    with Bars(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=stderr_console(),
+        transient=True,
+    ) as bars:
         tasks: dict[str, Any] = {}
 
         def update(what: str, done: int, total: int) -> None:
@@ -96,25 +101,54 @@ async def build(path: Path, ref: str | None, base_ref: str | None, base_url: str
 
 @click.command("plan")
 @click.argument("path", default=".", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text",
-              show_default=True, help="Output format.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Save the plan as JSON for `reconcile apply`.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "markdown"]),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Save the plan as JSON for `reconcile apply`.",
+)
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when the plan has changes, 0 when none.")
 @click.option("--ref", metavar="REF", help="Plan the manifests at this git ref (no checkout).")
-@click.option("--base", "base_ref", metavar="REF",
-              help="Mark each change as this branch's change or drift against REF.")
-@click.option("--base-url", metavar="URL",
-              help="Platform base URL (overrides reconcile.yaml; env MIRU_BASE_URL).")
-@click.option("--full-plan-note", default=None, metavar="TEXT",
-              help="Markdown: where readers find the full plan when the comment is cut "
-                   "(e.g. \"the workflow artifact `reconcile-plan`\"); default: the --out file.")
-@click.option("--max-chars", default=LIMIT, show_default=True, metavar="N",
-              type=click.IntRange(min=2000),
-              help="Markdown: the most characters (UTF-16 units, as GitHub counts) the plan may take; "
-                   "less than GitHub's comment limit leaves room for text around it.")
-def command(path: Path, fmt: str, out: Path | None, detailed_exitcode: bool, ref: str | None,
-            base_ref: str | None, base_url: str | None, full_plan_note: str | None, max_chars: int) -> int:
+@click.option(
+    "--base", "base_ref", metavar="REF", help="Mark each change as this branch's change or drift against REF."
+)
+@click.option(
+    "--base-url", metavar="URL", help="Platform base URL (overrides reconcile.yaml; env MIRU_BASE_URL)."
+)
+@click.option(
+    "--full-plan-note",
+    default=None,
+    metavar="TEXT",
+    help="Markdown: where readers find the full plan when the comment is cut "
+    '(e.g. "the workflow artifact `reconcile-plan`"); default: the --out file.',
+)
+@click.option(
+    "--max-chars",
+    default=LIMIT,
+    show_default=True,
+    metavar="N",
+    type=click.IntRange(min=2000),
+    help="Markdown: the most characters (UTF-16 units, as GitHub counts) the plan may take; "
+    "less than GitHub's comment limit leaves room for text around it.",
+)
+def command(
+    path: Path,
+    fmt: str,
+    out: Path | None,
+    detailed_exitcode: bool,
+    ref: str | None,
+    base_ref: str | None,
+    base_url: str | None,
+    full_plan_note: str | None,
+    max_chars: int,
+) -> int:
     """Compare the manifests in PATH with the platform and print what would change."""
     if not path.exists():
         raise ReconcileError(f"{path}: no such directory")

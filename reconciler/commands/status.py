@@ -28,12 +28,15 @@ def command(path: Path, fmt: str, limit: int) -> int:
     if not path.is_dir():
         raise ReconcileError(f"{path}: no such directory")
     records, unreadable = rec.read_records(path)
-    records = records[:max(0, limit)]
+    records = records[: max(0, limit)]
     for e in unreadable:  # shown, not fatal: one damaged file must not hide the other rollouts
         click.echo(e.format_text().replace(": error: ", ": warning: ", 1), err=True)
     if fmt == "json":
-        click.echo(json.dumps({"format_version": STATUS_FORMAT, "rollouts": [r.to_dict() for r in records]},
-                              indent=2))
+        click.echo(
+            json.dumps(
+                {"format_version": STATUS_FORMAT, "rollouts": [r.to_dict() for r in records]}, indent=2
+            )
+        )
         return EXIT_OK
     if not records:
         click.echo("No rollouts yet (`reconcile apply` records them in .reconcile/rollouts/).")
@@ -41,15 +44,19 @@ def command(path: Path, fmt: str, limit: int) -> int:
     for r in records:
         s = r.status
         versions = r.to_version if r.from_version == r.to_version else f"{r.from_version} -> {r.to_version}"
-        click.echo(f"{r.id}  {r.deployment_set}  {s.state}  {r.spec.strategy}  wave {s.current_wave}/"
-                   f"{s.total_waves}  {s.updated_nodes}/{s.total_nodes} updated, {s.failed_nodes} failed  "
-                   f"{versions}  commit={(r.commit or 'none')[:12]}  {s.created_at}")
+        click.echo(
+            f"{r.id}  {r.deployment_set}  {s.state}  {r.spec.strategy}  wave {s.current_wave}/"
+            f"{s.total_waves}  {s.updated_nodes}/{s.total_nodes} updated, {s.failed_nodes} failed  "
+            f"{versions}  commit={(r.commit or 'none')[:12]}  {s.created_at}"
+        )
         if s.message:
             click.echo(f"    {s.message}")
         if s.state in ("pending", "in_progress"):
             # A record cannot tell a running apply from one that died: say how to resume.
-            click.echo(f"    last progress {s.last_progress_time or s.updated_at}; if no apply is running, "
-                       f"resume with `reconcile apply {path} --plan {path / r.plan_file} --auto-approve`")
+            click.echo(
+                f"    last progress {s.last_progress_time or s.updated_at}; if no apply is running, "
+                f"resume with `reconcile apply {path} --plan {path / r.plan_file} --auto-approve`"
+            )
         elif s.state == "paused":
             click.echo(f"    continue with `reconcile apply {path} --promote`")
     return EXIT_OK

@@ -36,14 +36,23 @@ async def online_checks(project: Project, base_url: str | None) -> list[Problem]
 
 @click.command("validate")
 @click.argument("path", default=".", type=click.Path(path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "github"]), default="text",
-              show_default=True, help="text on stderr; json (schemas/validate-output.schema.json) or "
-                                      "GitHub annotations on stdout.")
-@click.option("--online", is_flag=True,
-              help="Also check against the platform: groups, devices, releases and config types exist, "
-                   "content is valid for the release's schemas. Reads only.")
-@click.option("--base-url", help="Platform base URL for --online (overrides reconcile.yaml; "
-                                 "env MIRU_BASE_URL).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "github"]),
+    default="text",
+    show_default=True,
+    help="text on stderr; json (schemas/validate-output.schema.json) or GitHub annotations on stdout.",
+)
+@click.option(
+    "--online",
+    is_flag=True,
+    help="Also check against the platform: groups, devices, releases and config types exist, "
+    "content is valid for the release's schemas. Reads only.",
+)
+@click.option(
+    "--base-url", help="Platform base URL for --online (overrides reconcile.yaml; env MIRU_BASE_URL)."
+)
 @click.pass_context
 def command(ctx: click.Context, path: Path, fmt: str, online: bool, base_url: str | None) -> None:
     """Check the project in PATH (default: the current directory): reconcile.yaml, every
@@ -72,5 +81,7 @@ def command(ctx: click.Context, path: Path, fmt: str, online: bool, base_url: st
         ctx.exit(EXIT_ERROR)
     if fmt == "text" and project is not None:
         n = len(project.sets)
-        click.echo(f"{path}: valid ({n} DeploymentSet{'s' if n != 1 else ''})"
-                   + (", checked against the platform" if online else ""))
+        click.echo(
+            f"{path}: valid ({n} DeploymentSet{'s' if n != 1 else ''})"
+            + (", checked against the platform" if online else "")
+        )

@@ -59,8 +59,9 @@ def patch_device(ctx: Ctx) -> Response:
         if ref is None:
             fields["group_id"] = None
         else:
-            grp = ctx.conn.execute("SELECT id FROM groups WHERE id = ? OR name = ? ORDER BY id = ? DESC",
-                                   (ref, ref, ref)).fetchone()
+            grp = ctx.conn.execute(
+                "SELECT id FROM groups WHERE id = ? OR name = ? ORDER BY id = ? DESC", (ref, ref, ref)
+            ).fetchone()
             if grp is None:
                 raise not_found("group", str(ref))
             fields["group_id"] = grp["id"]
@@ -70,15 +71,20 @@ def patch_device(ctx: Ctx) -> Response:
             raise invalid("agent takes behaviour and delay", field="agent")
         if "behaviour" in agent:
             if agent["behaviour"] not in agents.BEHAVIOURS:
-                raise invalid("agent.behaviour must be one of " + ", ".join(agents.BEHAVIOURS),
-                              field="agent.behaviour")
+                raise invalid(
+                    "agent.behaviour must be one of " + ", ".join(agents.BEHAVIOURS), field="agent.behaviour"
+                )
             fields["behaviour"] = agent["behaviour"]
         if "delay" in agent:
             delay = agent["delay"]
-            if isinstance(delay, bool) or not isinstance(delay, (int, float)) \
-                    or not 0 <= delay <= agents.MAX_DELAY:
-                raise invalid(f"agent.delay must be a number of seconds, 0..{agents.MAX_DELAY:.0f}",
-                              field="agent.delay")
+            if (
+                isinstance(delay, bool)
+                or not isinstance(delay, (int, float))
+                or not 0 <= delay <= agents.MAX_DELAY
+            ):
+                raise invalid(
+                    f"agent.delay must be a number of seconds, 0..{agents.MAX_DELAY:.0f}", field="agent.delay"
+                )
             fields["delay"] = float(delay)
     with store.write(ctx.conn):
         agents.set_agent(ctx.conn, row["id"], fields, ctx.now)

@@ -33,15 +33,15 @@ def agent_delay(device: sqlite3.Row) -> float:
 
 
 def _device(conn: sqlite3.Connection, device_id: str) -> sqlite3.Row:
-    row: sqlite3.Row | None = conn.execute("SELECT * FROM devices WHERE id = ?",
-        (device_id,)).fetchone()
+    row: sqlite3.Row | None = conn.execute("SELECT * FROM devices WHERE id = ?", (device_id,)).fetchone()
     assert row is not None, device_id
     return row
 
 
 def _deployment(conn: sqlite3.Connection, deployment_id: str) -> sqlite3.Row:
-    row: sqlite3.Row | None = conn.execute("SELECT * FROM deployments WHERE id = ?",
-        (deployment_id,)).fetchone()
+    row: sqlite3.Row | None = conn.execute(
+        "SELECT * FROM deployments WHERE id = ?", (deployment_id,)
+    ).fetchone()
     assert row is not None, deployment_id
     return row
 
@@ -49,13 +49,18 @@ def _deployment(conn: sqlite3.Connection, deployment_id: str) -> sqlite3.Row:
 def record_event(conn: sqlite3.Connection, deployment_id: str, event_type: str, at: float) -> None:
     d = _deployment(conn, deployment_id)
     data = {
-        "deployment_id": d["id"], "release_id": d["release_id"],
+        "deployment_id": d["id"],
+        "release_id": d["release_id"],
         "status": merged_status(d["activity_status"], d["error_status"]),
-        "activity_status": d["activity_status"], "error_status": d["error_status"],
-        "target_status": d["target_status"], "deployed_at": iso(d["deployed_at"]),
+        "activity_status": d["activity_status"],
+        "error_status": d["error_status"],
+        "target_status": d["target_status"],
+        "deployed_at": iso(d["deployed_at"]),
     }
-    conn.execute("INSERT INTO events (device_id, type, occurred_at, data) VALUES (?, ?, ?, ?)",
-                 (d["device_id"], event_type, at, json.dumps(data)))
+    conn.execute(
+        "INSERT INTO events (device_id, type, occurred_at, data) VALUES (?, ?, ?, ?)",
+        (d["device_id"], event_type, at, json.dumps(data)),
+    )
 
 
 def archive_now(conn: sqlite3.Connection, deployment_id: str, at: float) -> None:
@@ -63,7 +68,9 @@ def archive_now(conn: sqlite3.Connection, deployment_id: str, at: float) -> None
     while queued)."""
     conn.execute(
         "UPDATE deployments SET target_status = 'archived', activity_status = 'archived', "
-        "archived_at = ?, updated_at = ?, next_at = NULL WHERE id = ?", (at, at, deployment_id))
+        "archived_at = ?, updated_at = ?, next_at = NULL WHERE id = ?",
+        (at, at, deployment_id),
+    )
 
 
 def make_target(conn: sqlite3.Connection, deployment_id: str, at: float) -> None:
@@ -78,10 +85,13 @@ def make_target(conn: sqlite3.Connection, deployment_id: str, at: float) -> None
     conn.execute(
         "UPDATE deployments SET target_status = 'deployed', activity_status = 'queued', "
         "error_status = 'none', queued_at = ?, updated_at = ?, next_at = ?, replaced_id = ? "
-        "WHERE id = ?", (at, at, next_at, live, deployment_id))
+        "WHERE id = ?",
+        (at, at, next_at, live, deployment_id),
+    )
     conn.execute(
-        "UPDATE devices SET target_deployment_id = ?, current_release_id = ?, updated_at = ? "
-        "WHERE id = ?", (deployment_id, d["release_id"], at, dev["id"]))
+        "UPDATE devices SET target_deployment_id = ?, current_release_id = ?, updated_at = ? WHERE id = ?",
+        (deployment_id, d["release_id"], at, dev["id"]),
+    )
 
 
 def reschedule_device(conn: sqlite3.Connection, device_id: str, at: float, *, only_waiting: bool) -> None:
@@ -94,21 +104,28 @@ def reschedule_device(conn: sqlite3.Connection, device_id: str, at: float, *, on
     waiting = " AND next_at IS NULL" if only_waiting else ""
     conn.execute(
         "UPDATE deployments SET next_at = ? WHERE device_id = ? AND activity_status = 'queued' "
-        "AND target_status = 'deployed'" + waiting, (at + agent_delay(dev), device_id))
+        "AND target_status = 'deployed'" + waiting,
+        (at + agent_delay(dev), device_id),
+    )
 
 
 def _land(conn: sqlite3.Connection, d: sqlite3.Row, dev: sqlite3.Row, at: float) -> None:
     """The agent wrote the files: deployed; the previously live deployment starts removing."""
     conn.execute(
         "UPDATE deployments SET activity_status = 'deployed', error_status = 'none', "
-        "deployed_at = ?, updated_at = ?, next_at = NULL WHERE id = ?", (at, at, d["id"]))
+        "deployed_at = ?, updated_at = ?, next_at = NULL WHERE id = ?",
+        (at, at, d["id"]),
+    )
     old = dev["live_deployment_id"]
     if old and old != d["id"]:
         conn.execute(
             "UPDATE deployments SET activity_status = 'removing', target_status = 'archived', "
-            "updated_at = ?, next_at = ? WHERE id = ?", (at, at + float(dev["delay"]), old))
-    conn.execute("UPDATE devices SET live_deployment_id = ?, updated_at = ? WHERE id = ?",
-                 (d["id"], at, dev["id"]))
+            "updated_at = ?, next_at = ? WHERE id = ?",
+            (at, at + float(dev["delay"]), old),
+        )
+    conn.execute(
+        "UPDATE devices SET live_deployment_id = ?, updated_at = ? WHERE id = ?", (d["id"], at, dev["id"])
+    )
     record_event(conn, d["id"], "deployment.deployed", at)
 
 
@@ -118,7 +135,8 @@ def _fail(conn: sqlite3.Connection, d: sqlite3.Row, dev: sqlite3.Row, at: float)
     conn.execute(
         "UPDATE deployments SET activity_status = 'archived', target_status = 'archived', "
         "error_status = 'failed', archived_at = ?, updated_at = ?, next_at = NULL WHERE id = ?",
-        (at, at, d["id"]))
+        (at, at, d["id"]),
+    )
     if dev["target_deployment_id"] == d["id"]:
         live = dev["live_deployment_id"]
         release = None
@@ -126,7 +144,9 @@ def _fail(conn: sqlite3.Connection, d: sqlite3.Row, dev: sqlite3.Row, at: float)
             release = _deployment(conn, live)["release_id"]
         conn.execute(
             "UPDATE devices SET target_deployment_id = ?, current_release_id = ?, updated_at = ? "
-            "WHERE id = ?", (live, release, at, dev["id"]))
+            "WHERE id = ?",
+            (live, release, at, dev["id"]),
+        )
 
 
 def _step(conn: sqlite3.Connection, d: sqlite3.Row, at: float) -> None:
@@ -134,7 +154,9 @@ def _step(conn: sqlite3.Connection, d: sqlite3.Row, at: float) -> None:
     if d["activity_status"] == "removing":
         conn.execute(
             "UPDATE deployments SET activity_status = 'archived', archived_at = ?, updated_at = ?, "
-            "next_at = NULL WHERE id = ?", (at, at, d["id"]))
+            "next_at = NULL WHERE id = ?",
+            (at, at, d["id"]),
+        )
         record_event(conn, d["id"], "deployment.removed", at)
         return
     if d["activity_status"] != "queued" or d["target_status"] != "deployed":
@@ -150,8 +172,9 @@ def _step(conn: sqlite3.Connection, d: sqlite3.Row, at: float) -> None:
     elif behaviour == "retry":
         # Keeps retrying until the behaviour changes (admin PATCH reschedules it).
         conn.execute(
-            "UPDATE deployments SET error_status = 'retrying', updated_at = ?, next_at = NULL "
-            "WHERE id = ?", (at, d["id"]))
+            "UPDATE deployments SET error_status = 'retrying', updated_at = ?, next_at = NULL WHERE id = ?",
+            (at, d["id"]),
+        )
     else:
         _land(conn, d, dev, at)
 
@@ -159,8 +182,12 @@ def _step(conn: sqlite3.Connection, d: sqlite3.Row, at: float) -> None:
 def advance(conn: sqlite3.Connection, now: float) -> int:
     """Apply every agent transition due at or before `now`. Returns how many were applied."""
     due = "SELECT * FROM deployments WHERE next_at IS NOT NULL AND next_at <= ? ORDER BY next_at, id"
-    if conn.execute("SELECT 1 FROM deployments WHERE next_at IS NOT NULL AND next_at <= ? LIMIT 1",
-                    (now,)).fetchone() is None:
+    if (
+        conn.execute(
+            "SELECT 1 FROM deployments WHERE next_at IS NOT NULL AND next_at <= ? LIMIT 1", (now,)
+        ).fetchone()
+        is None
+    ):
         return 0
     applied = 0
     with write(conn):
@@ -193,7 +220,8 @@ def set_agent(conn: sqlite3.Connection, device_id: str, fields: dict[str, Any], 
     conn.execute(
         "UPDATE devices SET status = ?, behaviour = ?, delay = ?, last_connected_at = ?, "
         "last_disconnected_at = ?, group_id = ?, updated_at = ? WHERE id = ?",
-        (status, behaviour, delay, connected, disconnected, group_id, at, device_id))
+        (status, behaviour, delay, connected, disconnected, group_id, at, device_id),
+    )
     agent_changed = behaviour != dev["behaviour"] or delay != float(dev["delay"])
     if agent_changed or (status == "online" and dev["status"] != "online"):
         reschedule_device(conn, device_id, at, only_waiting=not agent_changed)

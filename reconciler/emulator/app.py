@@ -34,8 +34,12 @@ from reconciler.emulator import seed as seed_mod
 from reconciler.emulator.http import error_response
 
 PLATFORM_ROUTES: list[BaseRoute] = [
-    *routes_configs.routes, *routes_deployments.routes, *routes_devices.routes,
-    *routes_groups.routes, *routes_misc.routes, *routes_releases.routes,
+    *routes_configs.routes,
+    *routes_deployments.routes,
+    *routes_devices.routes,
+    *routes_groups.routes,
+    *routes_misc.routes,
+    *routes_releases.routes,
 ]
 
 
@@ -55,8 +59,11 @@ def _optional(module: str) -> ModuleType | None:
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-    message = f"no route for {request.method} {request.url.path}" if exc.status_code in (404, 405) \
+    message = (
+        f"no route for {request.method} {request.url.path}"
+        if exc.status_code in (404, 405)
         else str(exc.detail)
+    )
     return error_response(exc.status_code, code, message, headers=exc.headers)
 
 
@@ -65,8 +72,9 @@ async def _server_error(request: Request, exc: Exception) -> Response:
     return error_response(500, "internal_error", f"emulator error: {type(exc).__name__}")
 
 
-def create_app(db: str, *, seed: str | Path | None = None,
-               api_keys: Mapping[str, str] | None = None, clock: str = "real") -> Starlette:
+def create_app(
+    db: str, *, seed: str | Path | None = None, api_keys: Mapping[str, str] | None = None, clock: str = "real"
+) -> Starlette:
     """Open (or create) the emulator over `db` (a file path or ":memory:").
 
     `seed` is loaded only when the db is new; `clock` ("real" | "manual") is fixed when the
@@ -74,8 +82,9 @@ def create_app(db: str, *, seed: str | Path | None = None,
     return _build(db, seed, api_keys, clock)
 
 
-def _build(db: str, seed_file: str | Path | None, api_keys: Mapping[str, str] | None,
-           clock_mode: str) -> Starlette:
+def _build(
+    db: str, seed_file: str | Path | None, api_keys: Mapping[str, str] | None, clock_mode: str
+) -> Starlette:
     if clock_mode not in clock_mod.MODES:
         raise ValueError(f"clock must be one of {', '.join(clock_mod.MODES)}, not {clock_mode!r}")
     keys = dict(api_keys) if api_keys is not None else dict(store.BUILTIN_KEYS)
@@ -113,8 +122,10 @@ def _build(db: str, seed_file: str | Path | None, api_keys: Mapping[str, str] | 
             routes.extend(module.routes())
     routes += [Mount("/beta", routes=PLATFORM_ROUTES), Mount("/_emulator", routes=admin.routes)]
 
-    app = Starlette(routes=routes, middleware=middleware,
-                    exception_handlers={HTTPException: _http_error, Exception: _server_error})
+    app = Starlette(
+        routes=routes,
+        middleware=middleware,
+        exception_handlers={HTTPException: _http_error, Exception: _server_error},
+    )
     app.state.store = state
     return app
-

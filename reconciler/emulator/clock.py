@@ -38,8 +38,7 @@ def tick(conn: sqlite3.Connection, seconds: float) -> float:
     if not 0 <= seconds < LATEST - now(conn):
         raise ValueError(f"seconds must be >= 0 and keep the clock before {iso_required(LATEST)}")
     with write(conn):
-        conn.execute("UPDATE meta SET value = ? WHERE key = 'clock_offset'",
-                     (repr(offset(conn) + seconds),))
+        conn.execute("UPDATE meta SET value = ? WHERE key = 'clock_offset'", (repr(offset(conn) + seconds),))
     return now(conn)
 
 

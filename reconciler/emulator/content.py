@@ -31,8 +31,9 @@ def parse(data: str, fmt: str) -> Any:
         if fmt == "yaml":
             return yaml.safe_load(data)
     except (ValueError, yaml.YAMLError) as e:
-        raise ContentError(f"content is not valid {fmt}: {e}",
-                           [{"path": "$", "message": f"not valid {fmt}: {e}"}]) from None
+        raise ContentError(
+            f"content is not valid {fmt}: {e}", [{"path": "$", "message": f"not valid {fmt}: {e}"}]
+        ) from None
     raise ContentError(f"format {fmt} cannot be parsed", [{"path": "$", "message": "unparseable format"}])
 
 
@@ -50,8 +51,11 @@ def serialize(value: Any, fmt: str) -> str:
 def json_path(parts: Iterable[Any]) -> str:
     out = "$"
     for p in parts:
-        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if re.fullmatch(r"[A-Za-z_][\w-]*", str(p))
-                                                     else f"[{json.dumps(str(p))}]")
+        out += (
+            f"[{p}]"
+            if isinstance(p, int)
+            else (f".{p}" if re.fullmatch(r"[A-Za-z_][\w-]*", str(p)) else f"[{json.dumps(str(p))}]")
+        )
     return out
 
 
@@ -66,18 +70,21 @@ def check_schema_document(text: str, fmt: str) -> None:
     boolean that its metaschema accepts); otherwise every instance check would fail later."""
     document = parse(text, fmt)
     if not isinstance(document, dict | bool):
-        raise ContentError("the document is not a JSON Schema (an object or a boolean)",
-                           [{"path": "$", "message": "not an object or a boolean"}])
+        raise ContentError(
+            "the document is not a JSON Schema (an object or a boolean)",
+            [{"path": "$", "message": "not an object or a boolean"}],
+        )
     try:
         _validator(document).check_schema(cast(dict[str, Any], document))
     except jsonschema.SchemaError as e:
         path = json_path(e.absolute_path)
-        raise ContentError(f"the document is not a valid JSON Schema at {path}: {e.message}",
-                           [{"path": path, "message": e.message}]) from None
+        raise ContentError(
+            f"the document is not a valid JSON Schema at {path}: {e.message}",
+            [{"path": path, "message": e.message}],
+        ) from None
 
 
-def validate(data: str, fmt: str, language: str, documents: list[dict[str, Any]],
-             schema_format: str) -> None:
+def validate(data: str, fmt: str, language: str, documents: list[dict[str, Any]], schema_format: str) -> None:
     """Validate instance text against the schema; raises ContentError listing every failing path.
     Only the jsonschema language is checked (cue and opaque content is accepted as is)."""
     if language != "jsonschema" or fmt not in ("json", "jsonc", "yaml"):
@@ -90,19 +97,29 @@ def validate(data: str, fmt: str, language: str, documents: list[dict[str, Any]]
     errors: list[dict[str, str]] = []
     for err in sorted(validator.iter_errors(instance), key=lambda e: list(map(str, e.absolute_path))):
         base = list(err.absolute_path)
-        if err.validator == "required" and isinstance(err.instance, dict) \
-                and isinstance(err.validator_value, list):
+        if (
+            err.validator == "required"
+            and isinstance(err.instance, dict)
+            and isinstance(err.validator_value, list)
+        ):
             for key in err.validator_value:
                 if key not in err.instance:
                     errors.append({"path": json_path([*base, key]), "message": f"{key!r} is required"})
             continue
-        if err.validator == "additionalProperties" and isinstance(err.instance, dict) \
-                and isinstance(err.schema, dict):
+        if (
+            err.validator == "additionalProperties"
+            and isinstance(err.instance, dict)
+            and isinstance(err.schema, dict)
+        ):
             allowed = set(err.schema.get("properties", {}))
             for key in err.instance:
                 if key not in allowed:
-                    errors.append({"path": json_path([*base, key]),
-                                   "message": f"additional property {key!r} is not allowed"})
+                    errors.append(
+                        {
+                            "path": json_path([*base, key]),
+                            "message": f"additional property {key!r} is not allowed",
+                        }
+                    )
             continue
         errors.append({"path": json_path(base), "message": err.message})
     if errors:

@@ -51,8 +51,11 @@ class ApiError(Exception):
 
     def response(self) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if self.status == 401 else None
-        return JSONResponse({"error": {"code": self.code, "message": self.message, "details": self.details}},
-                            status_code=self.status, headers=headers)
+        return JSONResponse(
+            {"error": {"code": self.code, "message": self.message, "details": self.details}},
+            status_code=self.status,
+            headers=headers,
+        )
 
 
 def parse_access(config: Any) -> Access:
@@ -66,8 +69,9 @@ def parse_access(config: Any) -> Access:
             tokens[entry] = (client_id,)
         elif isinstance(entry, dict) and isinstance(entry.get("token"), str):
             clients = entry.get("clients")
-            tokens[entry["token"]] = tuple(str(c) for c in clients) if isinstance(clients, list) else (
-                client_id,)
+            tokens[entry["token"]] = (
+                tuple(str(c) for c in clients) if isinstance(clients, list) else (client_id,)
+            )
     return Access(client_id=client_id, tokens=tokens)
 
 
@@ -86,15 +90,16 @@ def authorize(request: Request, access: Access) -> None:
         raise ApiError(401, "unauthorized", "Invalid or expired token")
     client_id = request.path_params["client_id"]
     if client_id not in clients:
-        raise ApiError(403, "forbidden", "Insufficient permissions for this client",
-                       {"client_id": client_id})
+        raise ApiError(403, "forbidden", "Insufficient permissions for this client", {"client_id": client_id})
     if client_id != access.client_id:
         raise ApiError(404, "not_found", "Client not found", {"client_id": client_id})
 
 
 def find_device(conn: sqlite3.Connection, id_or_name: str) -> str:
-    row = conn.execute("SELECT id FROM devices WHERE id = ? OR name = ? ORDER BY id = ? DESC LIMIT 1",
-                       (id_or_name, id_or_name, id_or_name)).fetchone()
+    row = conn.execute(
+        "SELECT id FROM devices WHERE id = ? OR name = ? ORDER BY id = ? DESC LIMIT 1",
+        (id_or_name, id_or_name, id_or_name),
+    ).fetchone()
     if row is None:
         raise ApiError(404, "not_found", "Device not found", {"device_id": id_or_name})
     return str(row[0])
@@ -103,18 +108,24 @@ def find_device(conn: sqlite3.Connection, id_or_name: str) -> str:
 def _record(row: sqlite3.Row | tuple[Any, ...]) -> dict[str, Any]:
     (id_, status, enrollment_date, token_id, user_id, error_logs, created_at, updated_at) = tuple(row)
     return {
-        "id": id_, "status": status, "enrollment_date": enrollment_date,
-        "enrollment_token_id": token_id, "user_id": user_id,
+        "id": id_,
+        "status": status,
+        "enrollment_date": enrollment_date,
+        "enrollment_token_id": token_id,
+        "user_id": user_id,
         # Only failed attempts carry logs; successful and pending ones answer null.
         "error_logs": json.loads(error_logs) if status == "error" and error_logs else None,
-        "created_at": created_at, "updated_at": updated_at,
+        "created_at": created_at,
+        "updated_at": updated_at,
     }
 
 
 def device_records(conn: sqlite3.Connection, device_id: str) -> list[dict[str, Any]]:
     rows = conn.execute(
         "SELECT id, status, enrollment_date, enrollment_token_id, user_id, error_logs, created_at, "
-        "updated_at FROM enrollments WHERE device_id = ?", (device_id,)).fetchall()
+        "updated_at FROM enrollments WHERE device_id = ?",
+        (device_id,),
+    ).fetchall()
     return [_record(r) for r in rows]
 
 
@@ -125,25 +136,45 @@ def _when(text: Any) -> datetime:
 def parse_list_query(params: dict[str, str]) -> tuple[str | None, str, str, int, str | None]:
     status = params.get("status")
     if status is not None and status not in STATUSES:
-        raise ApiError(400, "invalid_parameter", f"Invalid status {status!r}; expected one of "
-                       f"{', '.join(STATUSES)}", {"parameter": "status", "value": status})
+        raise ApiError(
+            400,
+            "invalid_parameter",
+            f"Invalid status {status!r}; expected one of {', '.join(STATUSES)}",
+            {"parameter": "status", "value": status},
+        )
     sort_by = params.get("sort_by", "enrollment_date")
     if sort_by not in SORT_FIELDS:
-        raise ApiError(400, "invalid_parameter", f"Invalid sort_by {sort_by!r}; expected one of "
-                       f"{', '.join(SORT_FIELDS)}", {"parameter": "sort_by", "value": sort_by})
+        raise ApiError(
+            400,
+            "invalid_parameter",
+            f"Invalid sort_by {sort_by!r}; expected one of {', '.join(SORT_FIELDS)}",
+            {"parameter": "sort_by", "value": sort_by},
+        )
     sort_order = params.get("sort_order", "desc")
     if sort_order not in SORT_ORDERS:
-        raise ApiError(400, "invalid_parameter", f"Invalid sort_order {sort_order!r}; expected asc or desc",
-                       {"parameter": "sort_order", "value": sort_order})
+        raise ApiError(
+            400,
+            "invalid_parameter",
+            f"Invalid sort_order {sort_order!r}; expected asc or desc",
+            {"parameter": "sort_order", "value": sort_order},
+        )
     raw_size = params.get("page_size", str(DEFAULT_PAGE_SIZE))
     try:
         page_size = int(raw_size)
     except ValueError:
-        raise ApiError(400, "invalid_parameter", "page_size must be an integer",
-                       {"parameter": "page_size", "value": raw_size}) from None
+        raise ApiError(
+            400,
+            "invalid_parameter",
+            "page_size must be an integer",
+            {"parameter": "page_size", "value": raw_size},
+        ) from None
     if page_size < 1:
-        raise ApiError(400, "invalid_parameter", "page_size must be at least 1",
-                       {"parameter": "page_size", "value": raw_size})
+        raise ApiError(
+            400,
+            "invalid_parameter",
+            "page_size must be at least 1",
+            {"parameter": "page_size", "value": raw_size},
+        )
     return status, sort_by, sort_order, min(page_size, MAX_PAGE_SIZE), params.get("cursor")
 
 
@@ -164,13 +195,18 @@ def decode_cursor(cursor: str, fingerprint: str) -> int:
     except (ValueError, KeyError, TypeError, binascii.Error):
         raise ApiError(400, "invalid_cursor", "Invalid pagination cursor", {"cursor": cursor}) from None
     if issued_for != fingerprint or not isinstance(offset, int) or offset < 0:
-        raise ApiError(400, "invalid_cursor", "The cursor does not belong to this query; start again "
-                       "without a cursor", {"cursor": cursor})
+        raise ApiError(
+            400,
+            "invalid_cursor",
+            "The cursor does not belong to this query; start again without a cursor",
+            {"cursor": cursor},
+        )
     return offset
 
 
-def list_page(records: list[dict[str, Any]], query: tuple[str | None, str, str, int, str | None],
-              scope: str) -> dict[str, Any]:
+def list_page(
+    records: list[dict[str, Any]], query: tuple[str | None, str, str, int, str | None], scope: str
+) -> dict[str, Any]:
     status, sort_by, sort_order, page_size, cursor = query
     matching = [r for r in records if status is None or r["status"] == status]
 
@@ -181,11 +217,12 @@ def list_page(records: list[dict[str, Any]], query: tuple[str | None, str, str, 
     matching.sort(key=key, reverse=sort_order == "desc")
     fingerprint = _fingerprint(scope, status, sort_by, sort_order)
     offset = decode_cursor(cursor, fingerprint) if cursor else 0
-    page = matching[offset:offset + page_size]
+    page = matching[offset : offset + page_size]
     end = offset + len(page)
     return {
-        "data": [{"id": r["id"], "status": r["status"], "enrollment_date": r["enrollment_date"]}
-                 for r in page],
+        "data": [
+            {"id": r["id"], "status": r["status"], "enrollment_date": r["enrollment_date"]} for r in page
+        ],
         "total_count": len(matching),
         "next_cursor": encode_cursor(end, fingerprint) if end < len(matching) else None,
     }
@@ -223,5 +260,7 @@ async def get_deployment(request: Request) -> Response:
 
 
 def routes() -> list[Route]:
-    return [Route(BASE, list_deployments, methods=["GET"]),
-            Route(BASE + "/{deployment_id}", get_deployment, methods=["GET"])]
+    return [
+        Route(BASE, list_deployments, methods=["GET"]),
+        Route(BASE + "/{deployment_id}", get_deployment, methods=["GET"]),
+    ]

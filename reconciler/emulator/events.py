@@ -40,8 +40,9 @@ def parse_query(params: dict[str, str]) -> tuple[int, tuple[str, ...], int]:
     types = tuple(t for t in (s.strip() for s in params.get("types", "").split(",")) if t) or EVENT_TYPES
     unknown = [t for t in types if t not in EVENT_TYPES]
     if unknown:
-        raise BadQuery(f"unknown event type(s): {', '.join(unknown)}; known: {', '.join(EVENT_TYPES)}",
-                       "types")
+        raise BadQuery(
+            f"unknown event type(s): {', '.join(unknown)}; known: {', '.join(EVENT_TYPES)}", "types"
+        )
     try:
         limit = int(params.get("limit", str(DEFAULT_LIMIT)))
     except ValueError:
@@ -50,22 +51,39 @@ def parse_query(params: dict[str, str]) -> tuple[int, tuple[str, ...], int]:
 
 
 def find_device_id(conn: sqlite3.Connection, id_or_name: str) -> str | None:
-    row = conn.execute("SELECT id FROM devices WHERE id = ? OR name = ? ORDER BY id = ? DESC LIMIT 1",
-                       (id_or_name, id_or_name, id_or_name)).fetchone()
+    row = conn.execute(
+        "SELECT id FROM devices WHERE id = ? OR name = ? ORDER BY id = ? DESC LIMIT 1",
+        (id_or_name, id_or_name, id_or_name),
+    ).fetchone()
     return str(row[0]) if row else None
 
 
-def read_events(conn: sqlite3.Connection, device_id: str, after: int, types: tuple[str, ...],
-                limit: int) -> dict[str, Any]:
+def read_events(
+    conn: sqlite3.Connection, device_id: str, after: int, types: tuple[str, ...], limit: int
+) -> dict[str, Any]:
     marks = ",".join("?" for _ in types)
     rows = conn.execute(
         f"SELECT id, type, occurred_at, data FROM events WHERE device_id = ? AND id > ? "
         f"AND type IN ({marks}) ORDER BY id LIMIT ?",
-        (device_id, after, *types, limit + 1)).fetchall()
-    events = [{"object": "event", "id": int(r[0]), "type": str(r[1]), "occurred_at": iso(r[2]),
-               "data": json.loads(r[3])} for r in rows[:limit]]
-    return {"object": "list", "device_id": device_id, "data": events, "has_more": len(rows) > limit,
-            "next_after": events[-1]["id"] if events else after}
+        (device_id, after, *types, limit + 1),
+    ).fetchall()
+    events = [
+        {
+            "object": "event",
+            "id": int(r[0]),
+            "type": str(r[1]),
+            "occurred_at": iso(r[2]),
+            "data": json.loads(r[3]),
+        }
+        for r in rows[:limit]
+    ]
+    return {
+        "object": "list",
+        "device_id": device_id,
+        "data": events,
+        "has_more": len(rows) > limit,
+        "next_after": events[-1]["id"] if events else after,
+    }
 
 
 def get_events(ctx: Ctx) -> Response:

@@ -44,9 +44,18 @@ CREATE TABLE IF NOT EXISTS emu_fault_rules (
 
 ADMIN_PREFIX = "/_emulator/"
 STATUS_CODES = {
-    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-    408: "request_timeout", 409: "conflict", 422: "unprocessable_entity", 429: "too_many_requests",
-    500: "internal_server_error", 502: "bad_gateway", 503: "service_unavailable", 504: "gateway_timeout",
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    408: "request_timeout",
+    409: "conflict",
+    422: "unprocessable_entity",
+    429: "too_many_requests",
+    500: "internal_server_error",
+    502: "bad_gateway",
+    503: "service_unavailable",
+    504: "gateway_timeout",
 }
 
 
@@ -108,8 +117,12 @@ def _parse_rule(i: int, raw: Any) -> Rule:
         value = raw.get(name)
         if value is None:  # omitted or null: the default
             return default
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < lo or (
-                hi is not None and value > hi):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or value < lo
+            or (hi is not None and value > hi)
+        ):
             bound = f"between {lo} and {hi}" if hi is not None else f">= {lo}"
             raise InvalidRules(f"{where}.{name} must be a number {bound}")
         return float(value)
@@ -119,8 +132,9 @@ def _parse_rule(i: int, raw: Any) -> Rule:
     if not isinstance(method, str) or not isinstance(path, str):
         raise InvalidRules(f"{where}: method and path must be strings")
     status = raw.get("status")
-    if status is not None and (isinstance(status, bool) or not isinstance(status, int)
-                               or not 400 <= status <= 599):
+    if status is not None and (
+        isinstance(status, bool) or not isinstance(status, int) or not 400 <= status <= 599
+    ):
         raise InvalidRules(f"{where}.status must be an HTTP error status (400..599)")
     times = raw.get("times")
     if times is not None and (isinstance(times, bool) or not isinstance(times, int) or times < 0):
@@ -128,11 +142,16 @@ def _parse_rule(i: int, raw: Any) -> Rule:
     commit = raw.get("commit_then_fail", False)
     if not isinstance(commit, bool):
         raise InvalidRules(f"{where}.commit_then_fail must be a boolean")
-    rule = Rule(method=method.upper(), path=path, status=status,
-                rate=number("rate", 1.0, 0.0, 1.0) or 0.0,
-                retry_after=number("retry_after", None, 0.0, None),
-                latency=number("latency", 0.0, 0.0, 3600.0) or 0.0,
-                commit_then_fail=commit, times=times)
+    rule = Rule(
+        method=method.upper(),
+        path=path,
+        status=status,
+        rate=number("rate", 1.0, 0.0, 1.0) or 0.0,
+        retry_after=number("retry_after", None, 0.0, None),
+        latency=number("latency", 0.0, 0.0, 3600.0) or 0.0,
+        commit_then_fail=commit,
+        times=times,
+    )
     if rule.answer_status() is None and rule.latency == 0:
         raise InvalidRules(f"{where} does nothing: give it a status, a latency or commit_then_fail")
     return rule
@@ -142,10 +161,13 @@ def put_rules(conn: sqlite3.Connection, rules: list[Rule], seed: int) -> None:
     """Replace the rule set and restart the RNG at the seed."""
     conn.execute("DELETE FROM emu_fault_rules")
     conn.execute("DELETE FROM emu_fault_config")
-    conn.execute("INSERT INTO emu_fault_config (id, seed, draws, latency_skipped) VALUES (1, ?, 0, 0)",
-                 (seed,))
-    conn.executemany("INSERT INTO emu_fault_rules (position, rule) VALUES (?, ?)",
-                     [(i, json.dumps(asdict(r))) for i, r in enumerate(rules)])
+    conn.execute(
+        "INSERT INTO emu_fault_config (id, seed, draws, latency_skipped) VALUES (1, ?, 0, 0)", (seed,)
+    )
+    conn.executemany(
+        "INSERT INTO emu_fault_rules (position, rule) VALUES (?, ?)",
+        [(i, json.dumps(asdict(r))) for i, r in enumerate(rules)],
+    )
 
 
 def reset(conn: sqlite3.Connection) -> None:
@@ -198,8 +220,7 @@ def decide(conn: sqlite3.Connection, method: str, path: str) -> Rule | None:
 
 
 def record_skipped_latency(conn: sqlite3.Connection, seconds: float) -> None:
-    conn.execute("UPDATE emu_fault_config SET latency_skipped = latency_skipped + ? WHERE id = 1",
-                 (seconds,))
+    conn.execute("UPDATE emu_fault_config SET latency_skipped = latency_skipped + ? WHERE id = 1", (seconds,))
 
 
 class FaultMiddleware:
@@ -254,8 +275,9 @@ class FaultMiddleware:
         if rule.retry_after is not None:
             headers["Retry-After"] = _seconds(rule.retry_after)
         message = "injected fault" + (" after the write was applied" if rule.commit_then_fail else "")
-        response = error_response(status, STATUS_CODES.get(status, "error"), message, {"injected": True},
-                                  headers=headers)
+        response = error_response(
+            status, STATUS_CODES.get(status, "error"), message, {"injected": True}, headers=headers
+        )
         await response(scope, receive, send)
 
 
@@ -291,5 +313,7 @@ def get_faults(ctx: Ctx) -> Response:
 
 
 def routes() -> list[Route]:
-    return [Route("/_emulator/faults", admin(put_faults), methods=["PUT"]),
-            Route("/_emulator/faults", admin(get_faults), methods=["GET"])]
+    return [
+        Route("/_emulator/faults", admin(put_faults), methods=["PUT"]),
+        Route("/_emulator/faults", admin(get_faults), methods=["GET"]),
+    ]

@@ -26,8 +26,7 @@ MAX_OFFSET = 2**62  # SQLite integers are 64-bit: a larger offset is clamped, no
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str,
-                 params: Mapping[str, Any] | None = None) -> None:
+    def __init__(self, status: int, code: str, message: str, params: Mapping[str, Any] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
@@ -38,9 +37,13 @@ class ApiError(Exception):
         return error_response(self.status, self.code, self.message, self.params)
 
 
-def error_response(status: int, code: str, message: str,
-                   params: Mapping[str, Any] | None = None,
-                   headers: Mapping[str, str] | None = None) -> JSONResponse:
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    params: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
     body = {"error": {"code": code, "message": message, "params": dict(params or {})}}
     return JSONResponse(body, status_code=status, headers=dict(headers or {}))
 
@@ -100,8 +103,11 @@ class Ctx:
         wanted = set(self.values("expand"))
         unknown = wanted - set(allowed)
         if unknown:
-            raise invalid(f"unknown expand value(s): {', '.join(sorted(unknown))}",
-                          param="expand", allowed=sorted(allowed))
+            raise invalid(
+                f"unknown expand value(s): {', '.join(sorted(unknown))}",
+                param="expand",
+                allowed=sorted(allowed),
+            )
         return wanted
 
     def obj(self) -> dict[str, Any]:
@@ -172,8 +178,9 @@ def _admin_scope(request: Request, role: str) -> None:
         raise ApiError(403, "forbidden", "the admin API needs a read-write key", {"scope": "emulator:admin"})
 
 
-def _endpoint(handler: Handler, check: Callable[[Request, str], None],
-              parse: BodyParser) -> Callable[[Request], Any]:
+def _endpoint(
+    handler: Handler, check: Callable[[Request, str], None], parse: BodyParser
+) -> Callable[[Request], Any]:
     """Auth (401), the caller's `check` (400/403), the body, then the handler under the
     store lock after the agent simulation has caught up with the clock."""
 
@@ -208,6 +215,7 @@ def admin(handler: Handler, *, parse: BodyParser = parse_json) -> Callable[[Requ
 
 # --- paging -------------------------------------------------------------------------------
 
+
 def _int_param(ctx: Ctx, name: str, default: int) -> int:
     raw = ctx.request.query_params.get(name)
     if raw is None or raw == "":
@@ -225,8 +233,7 @@ def page_window(ctx: Ctx) -> tuple[int, int]:
     return offset, limit
 
 
-def order_sql(ctx: Ctx, allowed: Mapping[str, str], default: str = "created_at:desc",
-              table: str = "") -> str:
+def order_sql(ctx: Ctx, allowed: Mapping[str, str], default: str = "created_at:desc", table: str = "") -> str:
     """ORDER BY for `order_by` (comma list of field:dir), always ending with an id tie-break
     so paging never duplicates or skips rows that share a sort value."""
     specs = ctx.values("order_by") or [default]
@@ -237,8 +244,11 @@ def order_sql(ctx: Ctx, allowed: Mapping[str, str], default: str = "created_at:d
         field, _, direction = spec.partition(":")
         direction = direction or "asc"
         if field not in allowed or direction not in ("asc", "desc"):
-            raise invalid(f"unknown order_by value {spec!r}", param="order_by",
-                          allowed=[f"{f}:{d}" for f in allowed for d in ("asc", "desc")])
+            raise invalid(
+                f"unknown order_by value {spec!r}",
+                param="order_by",
+                allowed=[f"{f}:{d}" for f in allowed for d in ("asc", "desc")],
+            )
         if field in used:
             continue
         used.add(field)
@@ -271,18 +281,24 @@ def new_filter() -> Filter:
     return Filter([], [])
 
 
-def list_page(ctx: Ctx, table: str, flt: Filter, order: str,
-              render: Callable[[list[sqlite3.Row]], list[dict[str, Any]]],
-              total_count: bool) -> JSONResponse:
+def list_page(
+    ctx: Ctx,
+    table: str,
+    flt: Filter,
+    order: str,
+    render: Callable[[list[sqlite3.Row]], list[dict[str, Any]]],
+    total_count: bool,
+) -> JSONResponse:
     offset, limit = page_window(ctx)
     rows = ctx.conn.execute(
-        f"SELECT * FROM {table}{flt.sql()} ORDER BY {order} LIMIT ? OFFSET ?",
-        [*flt.args, limit + 1, offset]).fetchall()
+        f"SELECT * FROM {table}{flt.sql()} ORDER BY {order} LIMIT ? OFFSET ?", [*flt.args, limit + 1, offset]
+    ).fetchall()
     has_more = len(rows) > limit
     body: dict[str, Any] = {"object": "list", "limit": limit, "offset": offset, "has_more": has_more}
     if total_count:
         body["total_count"] = ctx.conn.execute(
-            f"SELECT COUNT(*) FROM {table}{flt.sql()}", flt.args).fetchone()[0]
+            f"SELECT COUNT(*) FROM {table}{flt.sql()}", flt.args
+        ).fetchone()[0]
     body["data"] = render(list(rows[:limit]))
     return JSONResponse(body)
 

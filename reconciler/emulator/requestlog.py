@@ -51,37 +51,57 @@ def route_template(scope: Scope, root_path: str) -> str | None:
     route: BaseRoute | None = scope.get("route")
     if not isinstance(route, Route):
         return None
-    prefix = str(scope.get("root_path", ""))[len(root_path):]
+    prefix = str(scope.get("root_path", ""))[len(root_path) :]
     return prefix + route.path
 
 
 def record(conn: sqlite3.Connection, method: str, route: str, path: str, status: int, at: str) -> None:
-    cursor = conn.execute("INSERT INTO emu_requests (method, route, path, status, at) VALUES (?, ?, ?, ?, ?)",
-                          (method, route, path, status, at))
+    cursor = conn.execute(
+        "INSERT INTO emu_requests (method, route, path, status, at) VALUES (?, ?, ?, ?, ?)",
+        (method, route, path, status, at),
+    )
     row_id = cursor.lastrowid or 0
     if row_id % 1000 == 0:
         # A long-running served emulator keeps only the newest MAX_ROWS entries.
         conn.execute("DELETE FROM emu_requests WHERE id <= ?", (row_id - MAX_ROWS,))
 
 
-def read_log(conn: sqlite3.Connection, path_prefix: str | None = None,
-             limit: int | None = None) -> dict[str, Any]:
+def read_log(
+    conn: sqlite3.Connection, path_prefix: str | None = None, limit: int | None = None
+) -> dict[str, Any]:
     """Totals over the whole log (or the paths under `path_prefix`); `requests` lists the
     newest `limit` entries (all when None), oldest first."""
-    where, params = ("", []) if not path_prefix else (
-        "WHERE path LIKE ? ESCAPE '\\'", [_like_prefix(path_prefix)])
-    by_route = {f"{m} {r}": n for m, r, n in conn.execute(
-        f"SELECT method, route, COUNT(*) FROM emu_requests {where} GROUP BY method, route "
-        "ORDER BY MIN(id)", params)}
-    by_status = {str(st): n for st, n in conn.execute(
-        f"SELECT status, COUNT(*) FROM emu_requests {where} GROUP BY status ORDER BY MIN(id)", params)}
+    where, params = (
+        ("", []) if not path_prefix else ("WHERE path LIKE ? ESCAPE '\\'", [_like_prefix(path_prefix)])
+    )
+    by_route = {
+        f"{m} {r}": n
+        for m, r, n in conn.execute(
+            f"SELECT method, route, COUNT(*) FROM emu_requests {where} GROUP BY method, route "
+            "ORDER BY MIN(id)",
+            params,
+        )
+    }
+    by_status = {
+        str(st): n
+        for st, n in conn.execute(
+            f"SELECT status, COUNT(*) FROM emu_requests {where} GROUP BY status ORDER BY MIN(id)", params
+        )
+    }
     rows = conn.execute(
         f"SELECT id, method, route, path, status, at FROM emu_requests {where} ORDER BY id DESC LIMIT ?",
-        [*params, -1 if limit is None else limit]).fetchall()
-    requests = [{"id": r[0], "method": r[1], "route": r[2], "path": r[3], "status": r[4], "at": r[5]}
-                for r in reversed(rows)]
-    return {"total": sum(by_route.values()), "by_route": by_route, "by_status": by_status,
-            "requests": requests}
+        [*params, -1 if limit is None else limit],
+    ).fetchall()
+    requests = [
+        {"id": r[0], "method": r[1], "route": r[2], "path": r[3], "status": r[4], "at": r[5]}
+        for r in reversed(rows)
+    ]
+    return {
+        "total": sum(by_route.values()),
+        "by_route": by_route,
+        "by_status": by_status,
+        "requests": requests,
+    }
 
 
 def _like_prefix(prefix: str) -> str:
@@ -137,5 +157,7 @@ def delete_requests(ctx: Ctx) -> Response:
 
 
 def routes() -> list[Route]:
-    return [Route(LOG_PATH, admin(get_requests), methods=["GET"]),
-            Route(LOG_PATH, admin(delete_requests), methods=["DELETE"])]
+    return [
+        Route(LOG_PATH, admin(get_requests), methods=["GET"]),
+        Route(LOG_PATH, admin(delete_requests), methods=["DELETE"]),
+    ]

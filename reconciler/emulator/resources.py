@@ -31,8 +31,9 @@ class Resource:
     enums: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # filters with known values
 
     def row(self, conn: sqlite3.Connection, ident: str) -> sqlite3.Row:
-        row: sqlite3.Row | None = conn.execute(f"SELECT * FROM {self.table} WHERE id = ?",
-                                               (ident,)).fetchone()
+        row: sqlite3.Row | None = conn.execute(
+            f"SELECT * FROM {self.table} WHERE id = ?", (ident,)
+        ).fetchone()
         if row is None:
             raise not_found(self.what, ident)
         return row
@@ -59,8 +60,10 @@ class Resource:
             if name is not None and name != row["name"]:
                 if check is not None:
                     check(row, name)
-                ctx.conn.execute(f"UPDATE {self.table} SET name = ?, updated_at = ? WHERE id = ?",
-                                 (name, ctx.now, row["id"]))
+                ctx.conn.execute(
+                    f"UPDATE {self.table} SET name = ?, updated_at = ? WHERE id = ?",
+                    (name, ctx.now, row["id"]),
+                )
             row = self.row(ctx.conn, row["id"])
         return self.one(ctx, row, expand)
 
@@ -76,5 +79,11 @@ class Resource:
     def page(self, ctx: Ctx, flt: Filter) -> JSONResponse:
         """A page of the rows `flt` selects, ignoring query filters."""
         expand = ctx.expand(("total_count", *self.expand))
-        return list_page(ctx, self.table, flt, order_sql(ctx, self.order),
-                         lambda rows: self.render(ctx.conn, rows, expand), "total_count" in expand)
+        return list_page(
+            ctx,
+            self.table,
+            flt,
+            order_sql(ctx, self.order),
+            lambda rows: self.render(ctx.conn, rows, expand),
+            "total_count" in expand,
+        )

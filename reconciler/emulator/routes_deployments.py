@@ -27,11 +27,18 @@ from reconciler.emulator.routes_releases import RELEASES
 from reconciler.emulator.store import new_id, write
 
 DEPLOYMENTS = Resource(
-    "deployments", "deployment", "deployment_id", views.deployments,
-    expand=("device", "release", "parent", "config_instances"), filters=("id", "device_id", "release_id"),
-    enums={"target_status": ("staged", "deployed", "archived"),
-           "activity_status": ("drifted", "staged", "queued", "deployed", "removing", "archived"),
-           "error_status": ("none", "failed", "retrying")})
+    "deployments",
+    "deployment",
+    "deployment_id",
+    views.deployments,
+    expand=("device", "release", "parent", "config_instances"),
+    filters=("id", "device_id", "release_id"),
+    enums={
+        "target_status": ("staged", "deployed", "archived"),
+        "activity_status": ("drifted", "staged", "queued", "deployed", "removing", "archived"),
+        "error_status": ("none", "failed", "retrying"),
+    },
+)
 _UNSET = object()
 
 
@@ -39,30 +46,51 @@ def check_instances(conn: sqlite3.Connection, release_id: str, instance_ids: lis
     """Every required slot of every schema of the release filled, at most one instance per
     slot, and every instance bound to one of the release's schemas (422 otherwise)."""
     schema_ids = views.release_schema_ids(conn, release_id)
-    schemas = {r["id"]: r for r in conn.execute(
-        f"SELECT s.*, t.slug FROM config_schemas s JOIN config_types t ON t.id = s.config_type_id "
-        f"WHERE s.id IN ({', '.join('?' for _ in schema_ids)})", schema_ids)} if schema_ids else {}
+    schemas = (
+        {
+            r["id"]: r
+            for r in conn.execute(
+                f"SELECT s.*, t.slug FROM config_schemas s JOIN config_types t ON t.id = s.config_type_id "
+                f"WHERE s.id IN ({', '.join('?' for _ in schema_ids)})",
+                schema_ids,
+            )
+        }
+        if schema_ids
+        else {}
+    )
     if len(set(instance_ids)) != len(instance_ids):
-        raise unprocessable("config_instance_ids lists an instance twice", code="duplicate_instance",
-                            field="config_instance_ids")
+        raise unprocessable(
+            "config_instance_ids lists an instance twice",
+            code="duplicate_instance",
+            field="config_instance_ids",
+        )
     filled: dict[tuple[str, str], str] = {}
     for instance_id in instance_ids:
         inst = conn.execute("SELECT * FROM config_instances WHERE id = ?", (instance_id,)).fetchone()
         if inst is None:
-            raise unprocessable(f"config instance {instance_id!r} does not exist",
-                                code="unknown_config_instance", config_instance_id=instance_id)
+            raise unprocessable(
+                f"config instance {instance_id!r} does not exist",
+                code="unknown_config_instance",
+                config_instance_id=instance_id,
+            )
         if inst["config_schema_id"] not in schemas:
             raise unprocessable(
                 f"config instance {instance_id!r} belongs to config schema {inst['config_schema_id']!r}, "
-                "which is not part of the release", code="schema_not_in_release",
-                config_instance_id=instance_id, config_schema_id=inst["config_schema_id"],
-                release_schema_ids=schema_ids)
+                "which is not part of the release",
+                code="schema_not_in_release",
+                config_instance_id=instance_id,
+                config_schema_id=inst["config_schema_id"],
+                release_schema_ids=schema_ids,
+            )
         slot = (inst["config_schema_id"], inst["slot_key"])
         if slot in filled:
             slug = schemas[slot[0]]["slug"]
-            raise unprocessable(f"slot {slug}/{slot[1]} has more than one config instance",
-                                code="slot_filled_twice", slot=f"{slug}/{slot[1]}",
-                                config_instance_ids=[filled[slot], instance_id])
+            raise unprocessable(
+                f"slot {slug}/{slot[1]} has more than one config instance",
+                code="slot_filled_twice",
+                slot=f"{slug}/{slot[1]}",
+                config_instance_ids=[filled[slot], instance_id],
+            )
         filled[slot] = instance_id
     missing = []
     for schema_id in schema_ids:
@@ -71,14 +99,18 @@ def check_instances(conn: sqlite3.Connection, release_id: str, instance_ids: lis
             if slot_def["required"] and (schema_id, slot_def["key"]) not in filled:
                 missing.append(f"{s['slug']}/{slot_def['key']}")
     if missing:
-        raise unprocessable(f"required slot(s) not filled: {', '.join(missing)}",
-                            code="required_slot_missing", missing_slots=missing)
+        raise unprocessable(
+            f"required slot(s) not filled: {', '.join(missing)}",
+            code="required_slot_missing",
+            missing_slots=missing,
+        )
 
 
 def _check_not_archived(device: sqlite3.Row) -> None:
     if device["status"] == "archived":
-        raise unprocessable(f"device {device['name']!r} is archived", code="device_archived",
-                            device_id=device["id"])
+        raise unprocessable(
+            f"device {device['name']!r} is archived", code="device_archived", device_id=device["id"]
+        )
 
 
 def check_parent(device: sqlite3.Row, parent: Any) -> str | None:
@@ -90,8 +122,12 @@ def check_parent(device: sqlite3.Row, parent: Any) -> str | None:
     if parent != current:
         raise conflict(
             "parent_id does not match the device's current target deployment "
-            f"(expected {parent!r}, it is {current!r})", code="parent_mismatch",
-            device_id=device["id"], parent_id=parent, current_deployment_id=current)
+            f"(expected {parent!r}, it is {current!r})",
+            code="parent_mismatch",
+            device_id=device["id"],
+            parent_id=parent,
+            current_deployment_id=current,
+        )
     return str(current) if current else None
 
 
@@ -104,8 +140,9 @@ def create_deployment(conn: sqlite3.Connection, body: dict[str, Any], at: float)
         raise invalid("description is required and must be a string", field="description")
     instance_ids = body.get("config_instance_ids")
     if not isinstance(instance_ids, list) or not all(isinstance(i, str) for i in instance_ids):
-        raise invalid("config_instance_ids is required and must be a list of strings",
-                      field="config_instance_ids")
+        raise invalid(
+            "config_instance_ids is required and must be a list of strings", field="config_instance_ids"
+        )
     parent = body.get("parent_id", _UNSET)
     if parent is not _UNSET and parent is not None and not isinstance(parent, str):
         raise invalid("parent_id must be a string or null", field="parent_id")
@@ -119,34 +156,49 @@ def create_deployment(conn: sqlite3.Connection, body: dict[str, Any], at: float)
         if target_status == "deployed" and current_release not in (None, release_id):
             raise unprocessable(
                 "a deployment can be created as deployed only for the device's current release; "
-                "stage it and deploy it to change the release", code="release_not_current",
-                device_id=device_id, release_id=release_id, current_release_id=current_release)
+                "stage it and deploy it to change the release",
+                code="release_not_current",
+                device_id=device_id,
+                release_id=release_id,
+                current_release_id=current_release,
+            )
         if target_status == "staged" and current_release == release_id:
             raise unprocessable(
                 "a deployment can be staged only for a release other than the device's current one; "
-                "create it as deployed to patch configs", code="release_is_current",
-                device_id=device_id, release_id=release_id)
+                "create it as deployed to patch configs",
+                code="release_is_current",
+                device_id=device_id,
+                release_id=release_id,
+            )
         parent_id = check_parent(device, parent)
         deployment_id = new_id("dpl")
         conn.execute(
             "INSERT INTO deployments (id, device_id, release_id, description, parent_id, target_status, "
             "activity_status, error_status, created_at, updated_at) "
             "VALUES (?, ?, ?, ?, ?, 'staged', 'staged', 'none', ?, ?)",
-            (deployment_id, device_id, release_id, description, parent_id, at, at))
-        conn.executemany("INSERT INTO deployment_instances VALUES (?, ?, ?)",
-                         [(deployment_id, inst, i) for i, inst in enumerate(instance_ids)])
+            (deployment_id, device_id, release_id, description, parent_id, at, at),
+        )
+        conn.executemany(
+            "INSERT INTO deployment_instances VALUES (?, ?, ?)",
+            [(deployment_id, inst, i) for i, inst in enumerate(instance_ids)],
+        )
         # One staged deployment per device: staging again archives the previous one; a config
         # patch on the current release drifts it (it was staged against other configs).
         others = conn.execute(
             "SELECT id FROM deployments WHERE device_id = ? AND id != ? AND target_status = 'staged' "
-            "AND activity_status IN ('staged', 'drifted')", (device_id, deployment_id)).fetchall()
+            "AND activity_status IN ('staged', 'drifted')",
+            (device_id, deployment_id),
+        ).fetchall()
         if target_status == "staged":
             for other in others:
                 agents.archive_now(conn, other["id"], at)
         else:
             for other in others:
-                conn.execute("UPDATE deployments SET activity_status = 'drifted', updated_at = ? "
-                             "WHERE id = ? AND activity_status = 'staged'", (at, other["id"]))
+                conn.execute(
+                    "UPDATE deployments SET activity_status = 'drifted', updated_at = ? "
+                    "WHERE id = ? AND activity_status = 'staged'",
+                    (at, other["id"]),
+                )
             agents.make_target(conn, deployment_id, at)
     return deployment_id
 
@@ -162,11 +214,19 @@ def deploy(ctx: Ctx) -> Response:
     with write(ctx.conn):
         row = DEPLOYMENTS.row(ctx.conn, ctx.path("deployment_id"))
         if row["activity_status"] == "drifted":
-            raise conflict("the deployment drifted (the device was patched since it was staged); "
-                           "archive it and stage again", code="deployment_drifted", deployment_id=row["id"])
+            raise conflict(
+                "the deployment drifted (the device was patched since it was staged); "
+                "archive it and stage again",
+                code="deployment_drifted",
+                deployment_id=row["id"],
+            )
         if row["target_status"] != "staged" or row["activity_status"] != "staged":
-            raise conflict(f"only a staged deployment can be deployed (this one is {row['activity_status']})",
-                           code="invalid_state", deployment_id=row["id"], status=row["activity_status"])
+            raise conflict(
+                f"only a staged deployment can be deployed (this one is {row['activity_status']})",
+                code="invalid_state",
+                deployment_id=row["id"],
+                status=row["activity_status"],
+            )
         _check_not_archived(DEVICES.row(ctx.conn, row["device_id"]))
         agents.make_target(ctx.conn, row["id"], ctx.now)
     return DEPLOYMENTS.one(ctx, DEPLOYMENTS.row(ctx.conn, row["id"]), expand)
@@ -177,9 +237,12 @@ def archive(ctx: Ctx) -> Response:
     with write(ctx.conn):
         row = DEPLOYMENTS.row(ctx.conn, ctx.path("deployment_id"))
         if row["activity_status"] not in ("staged", "drifted"):
-            raise conflict(f"only staged or drifted deployments can be archived "
-                           f"(this one is {row['activity_status']})", code="invalid_state",
-                           deployment_id=row["id"], status=row["activity_status"])
+            raise conflict(
+                f"only staged or drifted deployments can be archived (this one is {row['activity_status']})",
+                code="invalid_state",
+                deployment_id=row["id"],
+                status=row["activity_status"],
+            )
         agents.archive_now(ctx.conn, row["id"], ctx.now)
     return DEPLOYMENTS.one(ctx, DEPLOYMENTS.row(ctx.conn, row["id"]), expand)
 

@@ -14,11 +14,16 @@ from reconciler.emulator.resources import Resource
 from reconciler.emulator.store import new_id, write
 
 STATUSES = ("inactive", "activating", "online", "offline", "archived")
-DEVICES = Resource("devices", "device", "device_id", views.devices,
-                   expand=("current_deployment", "current_release", "group"),
-                   order={"id": "id", "created_at": "created_at", "status": "status"},
-                   filters=("id", "name", "agent_version", "current_release_id", "group_id"),
-                   enums={"status": STATUSES})
+DEVICES = Resource(
+    "devices",
+    "device",
+    "device_id",
+    views.devices,
+    expand=("current_deployment", "current_release", "group"),
+    order={"id": "id", "created_at": "created_at", "status": "status"},
+    filters=("id", "name", "agent_version", "current_release_id", "group_id"),
+    enums={"status": STATUSES},
+)
 
 
 def _check_name(conn: sqlite3.Connection, name: str) -> None:
@@ -26,13 +31,16 @@ def _check_name(conn: sqlite3.Connection, name: str) -> None:
         raise conflict(f"a device named {name!r} already exists", code="name_taken", name=name)
 
 
-def create_device(conn: sqlite3.Connection, name: str, at: float, status: str = "inactive",
-                  group_id: str | None = None) -> sqlite3.Row:
+def create_device(
+    conn: sqlite3.Connection, name: str, at: float, status: str = "inactive", group_id: str | None = None
+) -> sqlite3.Row:
     _check_name(conn, name)
     device_id = new_id("dvc")
     conn.execute(
         "INSERT INTO devices (id, name, description, status, agent_version, group_id, created_at, "
-        "updated_at) VALUES (?, ?, '', ?, NULL, ?, ?, ?)", (device_id, name, status, group_id, at, at))
+        "updated_at) VALUES (?, ?, '', ?, NULL, ?, ?, ?)",
+        (device_id, name, status, group_id, at, at),
+    )
     return DEVICES.row(conn, device_id)
 
 

@@ -12,18 +12,28 @@ from reconciler.emulator.http import Ctx, api, conflict, invalid, new_filter, op
 from reconciler.emulator.resources import Resource
 from reconciler.emulator.store import new_id, write
 
-GROUPS = Resource("groups", "group", "group_id", views.groups, expand=("parent",),
-                  order={"id": "id", "created_at": "created_at", "updated_at": "updated_at", "name": "name"},
-                  filters=("id", "name"))
+GROUPS = Resource(
+    "groups",
+    "group",
+    "group_id",
+    views.groups,
+    expand=("parent",),
+    order={"id": "id", "created_at": "created_at", "updated_at": "updated_at", "name": "name"},
+    filters=("id", "name"),
+)
 
 
 def _check_name(conn: sqlite3.Connection, name: str, parent_id: str | None, own_id: str | None) -> None:
     clash = conn.execute(
-        "SELECT id FROM groups WHERE name = ? AND parent_id IS ? AND id IS NOT ?",
-        (name, parent_id, own_id)).fetchone()
+        "SELECT id FROM groups WHERE name = ? AND parent_id IS ? AND id IS NOT ?", (name, parent_id, own_id)
+    ).fetchone()
     if clash:
-        raise conflict(f"a group named {name!r} already exists under this parent", code="name_taken",
-                       name=name, parent_id=parent_id)
+        raise conflict(
+            f"a group named {name!r} already exists under this parent",
+            code="name_taken",
+            name=name,
+            parent_id=parent_id,
+        )
 
 
 def create_group(conn: sqlite3.Connection, name: str, parent_id: str | None, at: float) -> sqlite3.Row:
@@ -67,11 +77,16 @@ def move(ctx: Ctx) -> Response:
         if parent_id is not None:
             GROUPS.row(ctx.conn, parent_id)
             if row["id"] in ancestors(ctx.conn, parent_id):
-                raise unprocessable("a group cannot move under itself or one of its descendants",
-                                    code="group_cycle", group_id=row["id"], parent_id=parent_id)
+                raise unprocessable(
+                    "a group cannot move under itself or one of its descendants",
+                    code="group_cycle",
+                    group_id=row["id"],
+                    parent_id=parent_id,
+                )
         _check_name(ctx.conn, row["name"], parent_id, row["id"])
-        ctx.conn.execute("UPDATE groups SET parent_id = ?, updated_at = ? WHERE id = ?",
-                         (parent_id, ctx.now, row["id"]))
+        ctx.conn.execute(
+            "UPDATE groups SET parent_id = ?, updated_at = ? WHERE id = ?", (parent_id, ctx.now, row["id"])
+        )
         row = GROUPS.row(ctx.conn, row["id"])
     return GROUPS.one(ctx, row, expand)
 

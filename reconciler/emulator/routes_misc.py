@@ -16,8 +16,10 @@ from reconciler.emulator.store import iso, new_id, write
 GIT_COMMITS = Resource("git_commits", "git commit", "git_commit_id", views.git_commits, filters=("id", "sha"))
 TOKEN_TTL = 3600.0
 # https://github.com/owner/name(.git), git@github.com:owner/name(.git)
-_ORIGIN = re.compile(r"^(?:https?://|ssh://git@|git@)(?P<host>[^/:]+)[/:](?P<owner>[^/]+)/(?P<name>[^/]+?)"
-                     r"(?:\.git)?/?$")
+_ORIGIN = re.compile(
+    r"^(?:https?://|ssh://git@|git@)(?P<host>[^/:]+)[/:](?P<owner>[^/]+)/(?P<name>[^/]+?)"
+    r"(?:\.git)?/?$"
+)
 _HOSTS = {"github.com": "github", "gitlab.com": "gitlab", "bitbucket.org": "bitbucket"}
 
 
@@ -36,16 +38,30 @@ def create_commit(ctx: Ctx) -> Response:
     sha, message, origin = req_str(body, "sha"), req_str(body, "message"), req_str(body, "origin")
     m = _ORIGIN.match(origin)
     if m is None or m["host"] not in _HOSTS:
-        raise unprocessable("origin must be a github.com, gitlab.com or bitbucket.org repository URL",
-                            field="origin", origin=origin)
+        raise unprocessable(
+            "origin must be a github.com, gitlab.com or bitbucket.org repository URL",
+            field="origin",
+            origin=origin,
+        )
     owner, name, host = m["owner"], m["name"], m["host"]
     repo_url = f"https://{host}/{owner}/{name}"
     commit_path = "commits" if host == "bitbucket.org" else ("-/commit" if host == "gitlab.com" else "commit")
     with write(ctx.conn):
         commit_id = new_id("git_cmt")
-        ctx.conn.execute("INSERT INTO git_commits VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                         (commit_id, sha, message, owner, name, _HOSTS[host], repo_url,
-                          f"{repo_url}/{commit_path}/{sha}", ctx.now))
+        ctx.conn.execute(
+            "INSERT INTO git_commits VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                commit_id,
+                sha,
+                message,
+                owner,
+                name,
+                _HOSTS[host],
+                repo_url,
+                f"{repo_url}/{commit_path}/{sha}",
+                ctx.now,
+            ),
+        )
         row = GIT_COMMITS.row(ctx.conn, commit_id)
     return GIT_COMMITS.one(ctx, row, expand)
 

@@ -36,7 +36,8 @@ class _Loader(_SafeBase):  # type: ignore[valid-type,misc]
 
 _Loader.yaml_implicit_resolvers = {
     k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:timestamp"]
-    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
 
 
 class SeedError(ValueError):
@@ -45,8 +46,10 @@ class SeedError(ValueError):
 
 def schema_path() -> Path:
     here = Path(__file__).resolve()
-    for candidate in (here.parents[2] / "schemas" / "seed.schema.json",
-                      here.parents[1] / "schemas" / "seed.schema.json"):
+    for candidate in (
+        here.parents[2] / "schemas" / "seed.schema.json",
+        here.parents[1] / "schemas" / "seed.schema.json",
+    ):
         if candidate.exists():
             return candidate
     raise FileNotFoundError("seed.schema.json not found next to the package")
@@ -151,8 +154,14 @@ def check(data: Mapping[str, Any]) -> None:
         raise SeedError("invalid seed:\n  " + "\n  ".join(lines))
 
 
-def load(conn: sqlite3.Connection, data: Mapping[str, Any], at: float,
-         base_dir: Path | None = None, *, allow_files: bool = True) -> dict[str, int]:
+def load(
+    conn: sqlite3.Connection,
+    data: Mapping[str, Any],
+    at: float,
+    base_dir: Path | None = None,
+    *,
+    allow_files: bool = True,
+) -> dict[str, int]:
     """Validate and load a seed into the db (additive). Returns counts per kind.
     `allow_files=False` (seeds sent over HTTP) refuses `document_file`: the admin API must not
     read the server's files for whoever holds the (public, built-in) read-write key."""
@@ -160,8 +169,10 @@ def load(conn: sqlite3.Connection, data: Mapping[str, Any], at: float,
     if not allow_files:
         for i, entry in enumerate(data.get("config_schemas") or []):
             if "document_file" in entry:
-                raise SeedError(f"config_schemas[{i}].document_file: not accepted over HTTP; "
-                                "send the schema inline with `document` or `documents`")
+                raise SeedError(
+                    f"config_schemas[{i}].document_file: not accepted over HTTP; "
+                    "send the schema inline with `document` or `documents`"
+                )
     try:
         with write(conn):
             return _load(conn, data, at, base_dir or Path.cwd())
@@ -187,26 +198,35 @@ def _load(conn: sqlite3.Connection, data: Mapping[str, Any], at: float, base: Pa
         with _entry("config_types", i):
             types[t["slug"]] = create_type(conn, t.get("name") or t["slug"], t["slug"], at)
     schemas = _schemas(conn, data.get("config_schemas") or [], types, at, base)
-    releases: dict[str, str] = {r["version"]: r["id"]
-                                for r in conn.execute("SELECT id, version FROM releases")}
+    releases: dict[str, str] = {
+        r["version"]: r["id"] for r in conn.execute("SELECT id, version FROM releases")
+    }
     for i, r in enumerate(data.get("releases") or []):
         ids = []
         for ref in r.get("schemas") or []:
             if ref not in schemas:
-                raise SeedError(f"releases[{i}].schemas: unknown config schema {ref!r} "
-                                f"(use <config type slug>@<version> of a config_schemas entry)")
+                raise SeedError(
+                    f"releases[{i}].schemas: unknown config schema {ref!r} "
+                    f"(use <config type slug>@<version> of a config_schemas entry)"
+                )
             ids.append(schemas[ref])
         with _entry("releases", i):
             releases[r["version"]] = create_release(conn, r["version"], ids, at)["id"]
     n_devices = _devices(conn, data.get("devices") or [], groups, releases, at)
     n_enrollments = _enrollments(conn, data.get("enrollments") or [])
     if data.get("enrollment") is not None:  # EMU-EXTRA: enrollment API client id and tokens
-        conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('enrollment', ?)",
-                     (json.dumps(data["enrollment"]),))
-    return {"groups": len(data.get("groups") or []), "config_types": len(data.get("config_types") or []),
-            "config_schemas": len(data.get("config_schemas") or []),
-            "releases": len(data.get("releases") or []), "devices": n_devices,
-            "enrollments": n_enrollments}
+        conn.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('enrollment', ?)",
+            (json.dumps(data["enrollment"]),),
+        )
+    return {
+        "groups": len(data.get("groups") or []),
+        "config_types": len(data.get("config_types") or []),
+        "config_schemas": len(data.get("config_schemas") or []),
+        "releases": len(data.get("releases") or []),
+        "devices": n_devices,
+        "enrollments": n_enrollments,
+    }
 
 
 def _groups(conn: sqlite3.Connection, entries: list[dict[str, Any]], at: float) -> dict[str, str]:
@@ -221,8 +241,10 @@ def _groups(conn: sqlite3.Connection, entries: list[dict[str, Any]], at: float) 
         parent_id = None
         if parent is not None:
             if parent not in by_name or parent in ambiguous:
-                raise SeedError(f"groups[{i}]: unknown or ambiguous parent group {parent!r} "
-                                "(list parents before children)")
+                raise SeedError(
+                    f"groups[{i}]: unknown or ambiguous parent group {parent!r} "
+                    "(list parents before children)"
+                )
             parent_id = by_name[parent]
         if g["name"] in by_name:
             ambiguous.add(g["name"])
@@ -242,17 +264,30 @@ def _document_text(entry: Mapping[str, Any], fmt: str, base: Path, where: str) -
             raise SeedError(f"{where}.document_file: cannot read {path}: {e.strerror}") from None
     if "document" in entry:
         doc = entry["document"]
-        text = doc if isinstance(doc, str) else (
-            str(yaml.safe_dump(doc, sort_keys=False)) if fmt == "yaml" else json.dumps(doc, indent=2) + "\n")
+        text = (
+            doc
+            if isinstance(doc, str)
+            else (
+                str(yaml.safe_dump(doc, sort_keys=False))
+                if fmt == "yaml"
+                else json.dumps(doc, indent=2) + "\n"
+            )
+        )
         return [{"name": f"{entry['config_type']}.{entry.get('version', 'schema')}.{fmt}", "data": text}]
     return []
 
 
-def _schemas(conn: sqlite3.Connection, entries: list[dict[str, Any]], types: dict[str, sqlite3.Row],
-             at: float, base: Path) -> dict[str, str]:
+def _schemas(
+    conn: sqlite3.Connection,
+    entries: list[dict[str, Any]],
+    types: dict[str, sqlite3.Row],
+    at: float,
+    base: Path,
+) -> dict[str, str]:
     out: dict[str, str] = {}
-    for row in conn.execute("SELECT s.id, s.label, t.slug FROM config_schemas s "
-                            "JOIN config_types t ON t.id = s.config_type_id"):
+    for row in conn.execute(
+        "SELECT s.id, s.label, t.slug FROM config_schemas s JOIN config_types t ON t.id = s.config_type_id"
+    ):
         out[row["id"]] = row["id"]
         if row["label"]:
             out[f"{row['slug']}@{row['label']}"] = row["id"]
@@ -263,10 +298,18 @@ def _schemas(conn: sqlite3.Connection, entries: list[dict[str, Any]], types: dic
         fmt = s.get("format") or "json"
         label = str(s.get("version") or f"s{i}")
         with _entry("config_schemas", i):
-            row = create_schema(conn, types[s["config_type"]], language=s.get("language", "jsonschema"),
-                                fmt=fmt, instance_format=s.get("instance_format"), slots=s.get("slots"),
-                                documents=_document_text(s, fmt, base, where), at=at, label=label,
-                                strict=False)
+            row = create_schema(
+                conn,
+                types[s["config_type"]],
+                language=s.get("language", "jsonschema"),
+                fmt=fmt,
+                instance_format=s.get("instance_format"),
+                slots=s.get("slots"),
+                documents=_document_text(s, fmt, base, where),
+                at=at,
+                label=label,
+                strict=False,
+            )
         if s.get("id"):
             # A fixed id makes seeds reproducible (tests refer to schemas by id).
             conn.execute("UPDATE config_schemas SET id = ? WHERE id = ?", (s["id"], row["id"]))
@@ -277,8 +320,13 @@ def _schemas(conn: sqlite3.Connection, entries: list[dict[str, Any]], types: dic
     return out
 
 
-def _devices(conn: sqlite3.Connection, entries: list[dict[str, Any]], groups: dict[str, str],
-             releases: dict[str, str], at: float) -> int:
+def _devices(
+    conn: sqlite3.Connection,
+    entries: list[dict[str, Any]],
+    groups: dict[str, str],
+    releases: dict[str, str],
+    at: float,
+) -> int:
     taken = {r[0] for r in conn.execute("SELECT name FROM devices")}
     taken_ids = {r[0] for r in conn.execute("SELECT id FROM devices")}
     release_slots: dict[str, list[tuple[sqlite3.Row, dict[str, Any]]]] = {}
@@ -321,8 +369,9 @@ def _devices(conn: sqlite3.Connection, entries: list[dict[str, Any]], groups: di
             for schema, slot in release_slots[release_id]:
                 slug, key = schema["slug"], slot["key"]
                 name = f"{slug}/{key}" if f"{slug}/{key}" in configs else slug
-                if name not in configs or (name == slug and key != _single_slot(release_slots[release_id],
-                                                                                   schema["id"])):
+                if name not in configs or (
+                    name == slug and key != _single_slot(release_slots[release_id], schema["id"])
+                ):
                     if slot["required"]:
                         raise SeedError(f"{where}.configs: required slot {slug}/{key} has no value")
                     continue
@@ -333,8 +382,13 @@ def _devices(conn: sqlite3.Connection, entries: list[dict[str, Any]], groups: di
                 text = texts[value_key]
                 if (schema["id"], text) not in validated:
                     try:
-                        content.validate(text, schema["instance_format"], schema["language"],
-                                         json.loads(schema["documents"]), schema["format"])
+                        content.validate(
+                            text,
+                            schema["instance_format"],
+                            schema["language"],
+                            json.loads(schema["documents"]),
+                            schema["format"],
+                        )
                     except content.ContentError as e:
                         paths = ", ".join(f"{x['path']}: {x['message']}" for x in e.errors)
                         raise SeedError(f"{where}.configs.{name}: {paths}") from None
@@ -342,26 +396,71 @@ def _devices(conn: sqlite3.Connection, entries: list[dict[str, Any]], groups: di
                 ident = (schema["id"], key, text)
                 if ident not in instances:
                     instances[ident] = new_id("cfg_inst")
-                    instance_rows.append((instances[ident], schema["id"], schema["config_type_id"], key,
-                                          slot["filepath"], schema["instance_format"], text, at))
+                    instance_rows.append(
+                        (
+                            instances[ident],
+                            schema["id"],
+                            schema["config_type_id"],
+                            key,
+                            slot["filepath"],
+                            schema["instance_format"],
+                            text,
+                            at,
+                        )
+                    )
                 chosen.append(instances[ident])
             unknown = set(configs) - used
             if unknown:
-                raise SeedError(f"{where}.configs: {', '.join(sorted(unknown))} "
-                                f"not in release {d['release']}")
+                raise SeedError(
+                    f"{where}.configs: {', '.join(sorted(unknown))} not in release {d['release']}"
+                )
             target = new_id("dpl")
-            deployment_rows.append((target, device_id, release_id, d.get("description", "seed"), None,
-                                    "deployed", "deployed", "none", at, at, None, at, at, None, None))
+            deployment_rows.append(
+                (
+                    target,
+                    device_id,
+                    release_id,
+                    d.get("description", "seed"),
+                    None,
+                    "deployed",
+                    "deployed",
+                    "none",
+                    at,
+                    at,
+                    None,
+                    at,
+                    at,
+                    None,
+                    None,
+                )
+            )
             link_rows.extend((target, inst, n) for n, inst in enumerate(chosen))
         elif configs:
             raise SeedError(f"{where}.configs: configs need a release")
-        device_rows.append((device_id, d["name"], d.get("description", ""), status, agent_version, group_id,
-                            connected, disconnected, at, at, target, target, release_id,
-                            agent.get("behaviour", "ok"), float(agent.get("delay", 1.0))))
+        device_rows.append(
+            (
+                device_id,
+                d["name"],
+                d.get("description", ""),
+                status,
+                agent_version,
+                group_id,
+                connected,
+                disconnected,
+                at,
+                at,
+                target,
+                target,
+                release_id,
+                agent.get("behaviour", "ok"),
+                float(agent.get("delay", 1.0)),
+            )
+        )
     conn.executemany("INSERT INTO config_instances VALUES (?, ?, ?, ?, ?, ?, ?, ?)", instance_rows)
     conn.executemany("INSERT INTO devices VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", device_rows)
-    conn.executemany("INSERT INTO deployments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                     deployment_rows)
+    conn.executemany(
+        "INSERT INTO deployments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", deployment_rows
+    )
     conn.executemany("INSERT INTO deployment_instances VALUES (?, ?, ?)", link_rows)
     return len(device_rows)
 
@@ -370,7 +469,8 @@ def _slots_of(conn: sqlite3.Connection, release_id: str) -> list[tuple[sqlite3.R
     rows = conn.execute(
         "SELECT s.*, t.slug FROM release_schemas rs JOIN config_schemas s ON s.id = rs.config_schema_id "
         "JOIN config_types t ON t.id = s.config_type_id WHERE rs.release_id = ? ORDER BY rs.position",
-        (release_id,)).fetchall()
+        (release_id,),
+    ).fetchall()
     return [(r, slot) for r in rows for slot in json.loads(r["slots"])]
 
 
@@ -383,15 +483,26 @@ def _single_slot(slots: list[tuple[sqlite3.Row, dict[str, Any]]], schema_id: str
 def _enrollments(conn: sqlite3.Connection, entries: list[dict[str, Any]]) -> int:
     rows = []
     for i, e in enumerate(entries):
-        dev = conn.execute("SELECT id FROM devices WHERE name = ? OR id = ?",
-                           (e["device"], e["device"])).fetchone()
+        dev = conn.execute(
+            "SELECT id FROM devices WHERE name = ? OR id = ?", (e["device"], e["device"])
+        ).fetchone()
         if dev is None:
             raise SeedError(f"enrollments[{i}].device: unknown device {e['device']!r}")
         date = str(e["enrollment_date"])
         logs = e.get("error_logs") if e["status"] == "error" else None
         created = str(e.get("created_at") or date)
-        rows.append((e.get("id") or new_id("enr"), dev["id"], e["status"], date, e.get("enrollment_token_id"),
-                     e.get("user_id"), json.dumps(logs) if logs is not None else None,
-                     created, str(e.get("updated_at") or created)))
+        rows.append(
+            (
+                e.get("id") or new_id("enr"),
+                dev["id"],
+                e["status"],
+                date,
+                e.get("enrollment_token_id"),
+                e.get("user_id"),
+                json.dumps(logs) if logs is not None else None,
+                created,
+                str(e.get("updated_at") or created),
+            )
+        )
     conn.executemany("INSERT INTO enrollments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
     return len(rows)

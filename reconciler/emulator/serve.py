@@ -79,8 +79,9 @@ def url_of(sock: socket.socket) -> str:
 
 
 def make_server(app: ASGIApp, sock: socket.socket) -> uvicorn.Server:
-    config = uvicorn.Config(app, access_log=False, log_level="warning", lifespan="off",
-                            timeout_graceful_shutdown=5)
+    config = uvicorn.Config(
+        app, access_log=False, log_level="warning", lifespan="off", timeout_graceful_shutdown=5
+    )
     return uvicorn.Server(config)
 
 
@@ -115,8 +116,16 @@ def in_thread(app: ASGIApp, host: str = "127.0.0.1", port: int = 0) -> Iterator[
         sock.close()
 
 
-def serve(*, db: str, seed: Path | None, host: str, port: int, extra_rw_key: str | None,
-          emit: Emit, keys: Mapping[str, str] | None = None) -> None:
+def serve(
+    *,
+    db: str,
+    seed: Path | None,
+    host: str,
+    port: int,
+    extra_rw_key: str | None,
+    emit: Emit,
+    keys: Mapping[str, str] | None = None,
+) -> None:
     from reconciler.emulator.app import create_app
 
     if db != ":memory:":
@@ -124,7 +133,9 @@ def serve(*, db: str, seed: Path | None, host: str, port: int, extra_rw_key: str
     app = create_app(db, seed=seed, api_keys=keys or api_keys(extra_rw_key), clock="real")
     sock = bind(host, port)
     if not is_loopback(host):
-        emit(f"warning: listening on {host}, not loopback: anyone who can reach it can use the "
-             "built-in keys (emulator-local-rw / emulator-local-ro)")
+        emit(
+            f"warning: listening on {host}, not loopback: anyone who can reach it can use the "
+            "built-in keys (emulator-local-rw / emulator-local-ro)"
+        )
     emit(f"emulator listening on {url_of(sock)} (API at {url_of(sock)}/beta, db {db})")
     run(AccessLog(app, emit), sock)

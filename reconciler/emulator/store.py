@@ -87,9 +87,20 @@ CREATE INDEX IF NOT EXISTS enrollments_device ON enrollments (device_id);
 """
 
 # Tables emptied by an admin reset (meta keeps the clock mode).
-DATA_TABLES = ("groups", "config_types", "config_schemas", "releases", "release_schemas",
-               "config_instances", "devices", "deployments", "deployment_instances",
-               "git_commits", "events", "enrollments")
+DATA_TABLES = (
+    "groups",
+    "config_types",
+    "config_schemas",
+    "releases",
+    "release_schemas",
+    "config_instances",
+    "devices",
+    "deployments",
+    "deployment_instances",
+    "git_commits",
+    "events",
+    "enrollments",
+)
 
 BUILTIN_KEYS: Mapping[str, str] = {"emulator-local-rw": "rw", "emulator-local-ro": "ro"}
 
@@ -119,16 +130,19 @@ def connect(path: str) -> sqlite3.Connection:
 def initialize(conn: sqlite3.Connection, clock_mode: str) -> bool:
     """Create the schema if missing. Returns True when the db was new (never initialized)."""
     with write(conn):
-        exists = conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone()
-        new = exists is None or conn.execute(
-            "SELECT 1 FROM meta WHERE key = 'schema_version'").fetchone() is None
+        exists = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone()
+        new = (
+            exists is None
+            or conn.execute("SELECT 1 FROM meta WHERE key = 'schema_version'").fetchone() is None
+        )
         if new:
             for statement in SCHEMA.split(";"):
                 if statement.strip():
                     conn.execute(statement)
-            conn.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", [
-                ("schema_version", SCHEMA_VERSION), ("clock_mode", clock_mode), ("clock_offset", "0")])
+            conn.executemany(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                [("schema_version", SCHEMA_VERSION), ("clock_mode", clock_mode), ("clock_offset", "0")],
+            )
     return new
 
 

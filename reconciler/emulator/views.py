@@ -18,7 +18,7 @@ def _by_id(conn: sqlite3.Connection, table: str, ids: Iterable[str | None]) -> d
     wanted = sorted({i for i in ids if i})
     out: dict[str, Row] = {}
     for start in range(0, len(wanted), 500):
-        chunk = wanted[start:start + 500]
+        chunk = wanted[start : start + 500]
         marks = ", ".join("?" for _ in chunk)
         for row in conn.execute(f"SELECT * FROM {table} WHERE id IN ({marks})", chunk):
             out[row["id"]] = row
@@ -27,30 +27,46 @@ def _by_id(conn: sqlite3.Connection, table: str, ids: Iterable[str | None]) -> d
 
 # --- config types ----------------------------------------------------------------------------
 
+
 def config_type(row: Row) -> dict[str, Any]:
-    return {"object": "config_type", "id": row["id"], "name": row["name"], "slug": row["slug"],
-            "created_at": iso(row["created_at"]), "updated_at": iso(row["updated_at"])}
+    return {
+        "object": "config_type",
+        "id": row["id"],
+        "name": row["name"],
+        "slug": row["slug"],
+        "created_at": iso(row["created_at"]),
+        "updated_at": iso(row["updated_at"]),
+    }
 
 
-def config_types(conn: sqlite3.Connection, rows: Sequence[Row],
-                 expand: Collection[str] = ()) -> list[dict[str, Any]]:
+def config_types(
+    conn: sqlite3.Connection, rows: Sequence[Row], expand: Collection[str] = ()
+) -> list[dict[str, Any]]:
     return [config_type(r) for r in rows]
 
 
 # --- config schemas --------------------------------------------------------------------------
 
-def config_schemas(conn: sqlite3.Connection, rows: Sequence[Row],
-                   expand: Collection[str] = ()) -> list[dict[str, Any]]:
+
+def config_schemas(
+    conn: sqlite3.Connection, rows: Sequence[Row], expand: Collection[str] = ()
+) -> list[dict[str, Any]]:
     types = _by_id(conn, "config_types", (r["config_type_id"] for r in rows))
     out = []
     for r in rows:
         t = types[r["config_type_id"]]
         body: dict[str, Any] = {
-            "object": "config_schema", "id": r["id"], "digest": r["digest"],
-            "config_type_name": t["name"], "instance_slots": json.loads(r["slots"]),
-            "instance_format": r["instance_format"], "created_at": iso(r["created_at"]),
-            "updated_at": iso(r["updated_at"]), "config_type_id": r["config_type_id"],
-            "language": r["language"], "format": r["format"],
+            "object": "config_schema",
+            "id": r["id"],
+            "digest": r["digest"],
+            "config_type_name": t["name"],
+            "instance_slots": json.loads(r["slots"]),
+            "instance_format": r["instance_format"],
+            "created_at": iso(r["created_at"]),
+            "updated_at": iso(r["updated_at"]),
+            "config_type_id": r["config_type_id"],
+            "language": r["language"],
+            "format": r["format"],
         }
         if "documents" in expand:
             body["documents"] = json.loads(r["documents"])
@@ -62,8 +78,10 @@ def config_schemas(conn: sqlite3.Connection, rows: Sequence[Row],
 
 # --- config instances ------------------------------------------------------------------------
 
-def config_instances(conn: sqlite3.Connection, rows: Sequence[Row],
-                     expand: Collection[str] = ()) -> list[dict[str, Any]]:
+
+def config_instances(
+    conn: sqlite3.Connection, rows: Sequence[Row], expand: Collection[str] = ()
+) -> list[dict[str, Any]]:
     types = _by_id(conn, "config_types", (r["config_type_id"] for r in rows))
     schemas: dict[str, dict[str, Any]] = {}
     if "config_schema" in expand:
@@ -74,9 +92,14 @@ def config_instances(conn: sqlite3.Connection, rows: Sequence[Row],
     for r in rows:
         t = types[r["config_type_id"]]
         body: dict[str, Any] = {
-            "object": "config_instance", "id": r["id"], "config_type_name": t["name"],
-            "filepath": r["filepath"], "slot_key": r["slot_key"], "created_at": iso(r["created_at"]),
-            "config_schema_id": r["config_schema_id"], "config_type_id": r["config_type_id"],
+            "object": "config_instance",
+            "id": r["id"],
+            "config_type_name": t["name"],
+            "filepath": r["filepath"],
+            "slot_key": r["slot_key"],
+            "created_at": iso(r["created_at"]),
+            "config_schema_id": r["config_schema_id"],
+            "config_type_id": r["config_type_id"],
         }
         if "config_schema" in expand:
             body["config_schema"] = schemas[r["config_schema_id"]]
@@ -90,19 +113,28 @@ def config_instances(conn: sqlite3.Connection, rows: Sequence[Row],
 
 # --- releases --------------------------------------------------------------------------------
 
+
 def release_schema_ids(conn: sqlite3.Connection, release_id: str) -> list[str]:
-    return [r[0] for r in conn.execute(
-        "SELECT config_schema_id FROM release_schemas WHERE release_id = ? ORDER BY position",
-        (release_id,))]
+    return [
+        r[0]
+        for r in conn.execute(
+            "SELECT config_schema_id FROM release_schemas WHERE release_id = ? ORDER BY position",
+            (release_id,),
+        )
+    ]
 
 
-def releases(conn: sqlite3.Connection, rows: Sequence[Row],
-             expand: Collection[str] = ()) -> list[dict[str, Any]]:
+def releases(
+    conn: sqlite3.Connection, rows: Sequence[Row], expand: Collection[str] = ()
+) -> list[dict[str, Any]]:
     out = []
     for r in rows:
         body: dict[str, Any] = {
-            "object": "release", "id": r["id"], "version": r["version"],
-            "git_commit_id": r["git_commit_id"], "created_at": iso(r["created_at"]),
+            "object": "release",
+            "id": r["id"],
+            "version": r["version"],
+            "git_commit_id": r["git_commit_id"],
+            "created_at": iso(r["created_at"]),
             "updated_at": iso(r["updated_at"]),
         }
         if "config_schemas" in expand:
@@ -115,14 +147,20 @@ def releases(conn: sqlite3.Connection, rows: Sequence[Row],
 
 # --- groups ----------------------------------------------------------------------------------
 
-def groups(conn: sqlite3.Connection, rows: Sequence[Row],
-           expand: Collection[str] = ()) -> list[dict[str, Any]]:
+
+def groups(
+    conn: sqlite3.Connection, rows: Sequence[Row], expand: Collection[str] = ()
+) -> list[dict[str, Any]]:
     parents = _by_id(conn, "groups", (r["parent_id"] for r in rows)) if "parent" in expand else {}
     out = []
     for r in rows:
         body: dict[str, Any] = {
-            "object": "group", "id": r["id"], "name": r["name"], "parent_id": r["parent_id"],
-            "created_at": iso(r["created_at"]), "updated_at": iso(r["updated_at"]),
+            "object": "group",
+            "id": r["id"],
+            "name": r["name"],
+            "parent_id": r["parent_id"],
+            "created_at": iso(r["created_at"]),
+            "updated_at": iso(r["updated_at"]),
         }
         if "parent" in expand:
             p = parents.get(r["parent_id"]) if r["parent_id"] else None
@@ -133,8 +171,10 @@ def groups(conn: sqlite3.Connection, rows: Sequence[Row],
 
 # --- devices ---------------------------------------------------------------------------------
 
-def devices(conn: sqlite3.Connection, rows: Sequence[Row],
-            expand: Collection[str] = ()) -> list[dict[str, Any]]:
+
+def devices(
+    conn: sqlite3.Connection, rows: Sequence[Row], expand: Collection[str] = ()
+) -> list[dict[str, Any]]:
     deps: dict[str, dict[str, Any]] = {}
     if "current_deployment" in expand:
         dep_rows = _by_id(conn, "deployments", (r["target_deployment_id"] for r in rows))
@@ -150,11 +190,16 @@ def devices(conn: sqlite3.Connection, rows: Sequence[Row],
     out = []
     for r in rows:
         body: dict[str, Any] = {
-            "object": "device", "id": r["id"], "name": r["name"], "description": r["description"],
-            "status": r["status"], "agent_version": r["agent_version"],
+            "object": "device",
+            "id": r["id"],
+            "name": r["name"],
+            "description": r["description"],
+            "status": r["status"],
+            "agent_version": r["agent_version"],
             "last_connected_at": iso(r["last_connected_at"]),
             "last_disconnected_at": iso(r["last_disconnected_at"]),
-            "created_at": iso(r["created_at"]), "updated_at": iso(r["updated_at"]),
+            "created_at": iso(r["created_at"]),
+            "updated_at": iso(r["updated_at"]),
             "group_id": r["group_id"],
         }
         if "current_deployment" in expand:
@@ -169,20 +214,24 @@ def devices(conn: sqlite3.Connection, rows: Sequence[Row],
 
 # --- deployments -----------------------------------------------------------------------------
 
+
 def deployment_instance_ids(conn: sqlite3.Connection, deployment_ids: Sequence[str]) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {d: [] for d in deployment_ids}
     for start in range(0, len(deployment_ids), 500):
-        chunk = list(deployment_ids[start:start + 500])
+        chunk = list(deployment_ids[start : start + 500])
         marks = ", ".join("?" for _ in chunk)
         for row in conn.execute(
-                f"SELECT deployment_id, config_instance_id FROM deployment_instances "
-                f"WHERE deployment_id IN ({marks}) ORDER BY deployment_id, position", chunk):
+            f"SELECT deployment_id, config_instance_id FROM deployment_instances "
+            f"WHERE deployment_id IN ({marks}) ORDER BY deployment_id, position",
+            chunk,
+        ):
             out[row[0]].append(row[1])
     return out
 
 
-def deployments(conn: sqlite3.Connection, rows: Sequence[Row],
-                expand: Collection[str] = ()) -> list[dict[str, Any]]:
+def deployments(
+    conn: sqlite3.Connection, rows: Sequence[Row], expand: Collection[str] = ()
+) -> list[dict[str, Any]]:
     devs: dict[str, dict[str, Any]] = {}
     if "device" in expand:
         dev_rows = _by_id(conn, "devices", (r["device_id"] for r in rows))
@@ -204,13 +253,20 @@ def deployments(conn: sqlite3.Connection, rows: Sequence[Row],
     out = []
     for r in rows:
         body: dict[str, Any] = {
-            "object": "deployment", "id": r["id"], "description": r["description"],
+            "object": "deployment",
+            "id": r["id"],
+            "description": r["description"],
             "status": merged_status(r["activity_status"], r["error_status"]),
-            "activity_status": r["activity_status"], "error_status": r["error_status"],
-            "target_status": r["target_status"], "device_id": r["device_id"],
-            "release_id": r["release_id"], "created_at": iso(r["created_at"]),
-            "updated_at": iso(r["updated_at"]), "parent_id": r["parent_id"],
-            "queued_at": iso(r["queued_at"]), "deployed_at": iso(r["deployed_at"]),
+            "activity_status": r["activity_status"],
+            "error_status": r["error_status"],
+            "target_status": r["target_status"],
+            "device_id": r["device_id"],
+            "release_id": r["release_id"],
+            "created_at": iso(r["created_at"]),
+            "updated_at": iso(r["updated_at"]),
+            "parent_id": r["parent_id"],
+            "queued_at": iso(r["queued_at"]),
+            "deployed_at": iso(r["deployed_at"]),
             "archived_at": iso(r["archived_at"]),
         }
         if "device" in expand:
@@ -227,9 +283,22 @@ def deployments(conn: sqlite3.Connection, rows: Sequence[Row],
 
 # --- git commits -----------------------------------------------------------------------------
 
-def git_commits(conn: sqlite3.Connection, rows: Sequence[Row],
-                expand: Collection[str] = ()) -> list[dict[str, Any]]:
-    return [{"object": "git_commit", "id": r["id"], "sha": r["sha"], "message": r["message"],
-             "repository_owner": r["repository_owner"], "repository_name": r["repository_name"],
-             "repository_type": r["repository_type"], "repository_url": r["repository_url"],
-             "commit_url": r["commit_url"], "created_at": iso(r["created_at"])} for r in rows]
+
+def git_commits(
+    conn: sqlite3.Connection, rows: Sequence[Row], expand: Collection[str] = ()
+) -> list[dict[str, Any]]:
+    return [
+        {
+            "object": "git_commit",
+            "id": r["id"],
+            "sha": r["sha"],
+            "message": r["message"],
+            "repository_owner": r["repository_owner"],
+            "repository_name": r["repository_name"],
+            "repository_type": r["repository_type"],
+            "repository_url": r["repository_url"],
+            "commit_url": r["commit_url"],
+            "created_at": iso(r["created_at"]),
+        }
+        for r in rows
+    ]

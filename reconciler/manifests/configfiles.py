@@ -60,12 +60,20 @@ def parse_config(raw: bytes, rel: str) -> tuple[ConfigContent | None, list[Probl
             return None, problems
         if len(docs) != 1:
             what = "no YAML document" if not docs else f"{len(docs)} YAML documents"
-            return None, [Problem(f"a config file holds exactly one document; this one has {what}",
-                                  Location(rel, docs[1].start[0] if len(docs) > 1 else 1,
-                                           docs[1].start[1] if len(docs) > 1 else 1))]
+            return None, [
+                Problem(
+                    f"a config file holds exactly one document; this one has {what}",
+                    Location(
+                        rel,
+                        docs[1].start[0] if len(docs) > 1 else 1,
+                        docs[1].start[1] if len(docs) > 1 else 1,
+                    ),
+                )
+            ]
         doc = docs[0]
-        locations = {json_path(p): Location(rel, line, col, json_path(p))
-                     for p, (line, col) in doc.positions.items()}
+        locations = {
+            json_path(p): Location(rel, line, col, json_path(p)) for p, (line, col) in doc.positions.items()
+        }
         return ConfigContent("yaml", doc.data, locations), []
     try:
         data = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
@@ -93,5 +101,6 @@ def _json_locations(text: str, rel: str) -> dict[str, Location]:
     docs, problems = load_text(text, rel)
     if problems or len(docs) != 1:
         return {}
-    return {json_path(p): Location(rel, line, col, json_path(p))
-            for p, (line, col) in docs[0].positions.items()}
+    return {
+        json_path(p): Location(rel, line, col, json_path(p)) for p, (line, col) in docs[0].positions.items()
+    }

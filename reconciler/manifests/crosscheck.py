@@ -22,8 +22,9 @@ Locate = Callable[[PathT], Location]
 _CANARY_ONLY = ("canary_count", "canary_percent", "auto_promote")
 
 
-def rollout_problems(rollout: dict[str, Any], locate: Locate, *,
-                     own: dict[str, Any] | None = None) -> list[Problem]:
+def rollout_problems(
+    rollout: dict[str, Any], locate: Locate, *, own: dict[str, Any] | None = None
+) -> list[Problem]:
     """Contradictions in an effective rollout (defaults merged with the set's own).
     `own` is the set's own rollout mapping: a contradiction between a default and a set's
     value is reported at the set's value."""
@@ -60,12 +61,17 @@ def rollout_problems(rollout: dict[str, Any], locate: Locate, *,
                     at(("health_check", key), str(e))
         if seconds.get("deadline") == 0:
             at(("health_check", "deadline"), "must be longer than 0s")
-        if "deadline" in seconds and "min_healthy_time" in seconds and seconds["min_healthy_time"] > seconds[
-                "deadline"]:
+        if (
+            "deadline" in seconds
+            and "min_healthy_time" in seconds
+            and seconds["min_healthy_time"] > seconds["deadline"]
+        ):
             key = "min_healthy_time" if "min_healthy_time" in own.get("health_check", {}) else "deadline"
-            at(("health_check", key),
-               f"min_healthy_time ({format_duration(seconds['min_healthy_time'])}) is longer than deadline "
-               f"({format_duration(seconds['deadline'])}): no device could become healthy in time")
+            at(
+                ("health_check", key),
+                f"min_healthy_time ({format_duration(seconds['min_healthy_time'])}) is longer than deadline "
+                f"({format_duration(seconds['deadline'])}): no device could become healthy in time",
+            )
     return out
 
 
@@ -85,34 +91,52 @@ def override_problems(s: DeploymentSet, doc: Document, raw_overrides: Sequence[A
         for j, device in enumerate(raw.get("devices", [])):
             path: PathT = ("spec", "overrides", i, "devices", j)
             if device in named_by:
-                out.append(doc.problem(
-                    f"spec.overrides[{i}]: device {device!r} is already named by "
-                    f"overrides[{named_by[device]}]", path))
+                out.append(
+                    doc.problem(
+                        f"spec.overrides[{i}]: device {device!r} is already named by "
+                        f"overrides[{named_by[device]}]",
+                        path,
+                    )
+                )
                 continue
             named_by[device] = i
             if device in sel.exclude_devices or any(fnmatchcase(device, p) for p in sel.exclude_patterns):
-                out.append(doc.problem(
-                    f"spec.overrides[{i}]: device {device!r} is excluded by this DeploymentSet's selector",
-                    path))
+                out.append(
+                    doc.problem(
+                        f"spec.overrides[{i}]: device {device!r} is excluded by this DeploymentSet's selector",
+                        path,
+                    )
+                )
             elif _explicit_only(s) and device not in sel.devices:
-                out.append(doc.problem(
-                    f"spec.overrides[{i}]: device {device!r} is not selected by this DeploymentSet "
-                    f"(its selector names {', '.join(sel.devices)})", path))
+                out.append(
+                    doc.problem(
+                        f"spec.overrides[{i}]: device {device!r} is not selected by this DeploymentSet "
+                        f"(its selector names {', '.join(sel.devices)})",
+                        path,
+                    )
+                )
         for j, pattern in enumerate(raw.get("patterns", [])):
             if _explicit_only(s) and not any(fnmatchcase(d, pattern) for d in sel.devices):
-                out.append(doc.problem(
-                    f"spec.overrides[{i}]: pattern {pattern!r} matches none of this DeploymentSet's devices "
-                    f"({', '.join(sel.devices)})", ("spec", "overrides", i, "patterns", j)))
+                out.append(
+                    doc.problem(
+                        f"spec.overrides[{i}]: pattern {pattern!r} matches none of this DeploymentSet's devices "
+                        f"({', '.join(sel.devices)})",
+                        ("spec", "overrides", i, "patterns", j),
+                    )
+                )
     return out
 
 
 def selector_problems(s: DeploymentSet, doc: Document) -> list[Problem]:
     """A device the selector both names and excludes."""
     sel = s.selector
-    return [doc.problem(f"spec.selector: device {device!r} is both named and excluded",
-                        ("spec", "selector", "devices", j))
-            for j, device in enumerate(sel.devices)
-            if device in sel.exclude_devices or any(fnmatchcase(device, p) for p in sel.exclude_patterns)]
+    return [
+        doc.problem(
+            f"spec.selector: device {device!r} is both named and excluded", ("spec", "selector", "devices", j)
+        )
+        for j, device in enumerate(sel.devices)
+        if device in sel.exclude_devices or any(fnmatchcase(device, p) for p in sel.exclude_patterns)
+    ]
 
 
 def _excluded(s: DeploymentSet, device: str) -> bool:
@@ -144,19 +168,25 @@ def set_problems(sets: Sequence[tuple[DeploymentSet, Document]]) -> list[Problem
     for s, doc in sets:
         first = names.get(s.name)
         if first is not None:
-            out.append(doc.problem(
-                f"DeploymentSet name {s.name!r} is already used at {first.file}:{first.line}",
-                ("metadata", "name")))
+            out.append(
+                doc.problem(
+                    f"DeploymentSet name {s.name!r} is already used at {first.file}:{first.line}",
+                    ("metadata", "name"),
+                )
+            )
         else:
             names[s.name] = doc.loc(("metadata", "name"))
         for j, device in enumerate(s.selector.devices):
             if device in devices and devices[device][0] != s.name:
                 other, other_doc, k = devices[device]
                 where = other_doc.loc(("spec", "selector", "devices", k))
-                out.append(doc.problem(
-                    f"device {device!r} is also named by DeploymentSet {other!r} "
-                    f"({where.file}:{where.line}); a device belongs to one DeploymentSet",
-                    ("spec", "selector", "devices", j)))
+                out.append(
+                    doc.problem(
+                        f"device {device!r} is also named by DeploymentSet {other!r} "
+                        f"({where.file}:{where.line}); a device belongs to one DeploymentSet",
+                        ("spec", "selector", "devices", j),
+                    )
+                )
             else:
                 devices.setdefault(device, (s.name, doc, j))
     named = sorted(devices)
@@ -166,8 +196,11 @@ def set_problems(sets: Sequence[tuple[DeploymentSet, Document]]) -> list[Problem
                 other, other_doc, k = devices[device]
                 if other != s.name and not _excluded(s, device):
                     where = other_doc.loc(("spec", "selector", "devices", k))
-                    out.append(doc.problem(
-                        f"pattern {pattern!r} matches device {device!r}, which DeploymentSet {other!r} "
-                        f"names ({where.file}:{where.line}); a device belongs to one DeploymentSet",
-                        ("spec", "selector", "patterns", j)))
+                    out.append(
+                        doc.problem(
+                            f"pattern {pattern!r} matches device {device!r}, which DeploymentSet {other!r} "
+                            f"names ({where.file}:{where.line}); a device belongs to one DeploymentSet",
+                            ("spec", "selector", "patterns", j),
+                        )
+                    )
     return out

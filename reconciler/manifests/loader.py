@@ -55,8 +55,9 @@ def load_path(path: Path) -> Project:
         path = path.parent
     if not path.is_dir():
         what = "not a directory" if path.exists() else "no such directory"
-        raise ReconcileError(f"{what}; pass the directory that holds {PROJECT_FILE}",
-                             location=Location(str(path.absolute())))
+        raise ReconcileError(
+            f"{what}; pass the directory that holds {PROJECT_FILE}", location=Location(str(path.absolute()))
+        )
     return load_project(DirSource(path), path)
 
 
@@ -69,9 +70,15 @@ def load_project(source: Source, root: Path) -> Project:
     problems = sorted(set(state.problems), key=_order)
     if problems:
         raise ValidationFailed(problems, root)
-    return Project(root=project.root, target=project.target, manifests=project.manifests,
-                   rollout_defaults=project.rollout_defaults, enrollment=project.enrollment,
-                   sets=tuple(sets), project_file=project.project_file)
+    return Project(
+        root=project.root,
+        target=project.target,
+        manifests=project.manifests,
+        rollout_defaults=project.rollout_defaults,
+        enrollment=project.enrollment,
+        sets=tuple(sets),
+        project_file=project.project_file,
+    )
 
 
 def _order(p: Problem) -> tuple[str, int, int, str]:
@@ -97,9 +104,13 @@ class _State:
         try:
             raw = self.source.read_bytes(PROJECT_FILE)
         except SourceError:
-            self.problems.append(Problem(
-                f"no {PROJECT_FILE} in {self.source.label}: a project starts with one "
-                "(see examples/reconcile.yaml)", Location(PROJECT_FILE)))
+            self.problems.append(
+                Problem(
+                    f"no {PROJECT_FILE} in {self.source.label}: a project starts with one "
+                    "(see examples/reconcile.yaml)",
+                    Location(PROJECT_FILE),
+                )
+            )
             return fallback
         self.defaults_known = False
         docs, problems = load_documents(raw, PROJECT_FILE)
@@ -108,21 +119,33 @@ class _State:
             return fallback
         docs = [d for d in docs if d.data is not None]
         if len(docs) != 1:
-            self.problems.append(Problem(f"{PROJECT_FILE} holds exactly one YAML document, not {len(docs)}",
-                                         Location(PROJECT_FILE, 1, 1)))
+            self.problems.append(
+                Problem(
+                    f"{PROJECT_FILE} holds exactly one YAML document, not {len(docs)}",
+                    Location(PROJECT_FILE, 1, 1),
+                )
+            )
             return fallback
         doc = docs[0]
         if not isinstance(doc.data, dict):
-            self.problems.append(doc.problem(
-                f"{PROJECT_FILE} must be a mapping (target, manifests, defaults)"))
+            self.problems.append(
+                doc.problem(f"{PROJECT_FILE} must be a mapping (target, manifests, defaults)")
+            )
             return fallback
         secrets = list(_secret_keys(doc.data, ()))
         for path in secrets:
-            where = ("set it in the environment variable named by enrollment.token_env"
-                     if path[:1] == ("enrollment",) else "set the MIRU_API_KEY environment variable instead")
-            self.problems.append(doc.problem(
-                f"{dotted(path)}: looks like a secret; {PROJECT_FILE} must not hold secrets: {where}",
-                path, key=True))
+            where = (
+                "set it in the environment variable named by enrollment.token_env"
+                if path[:1] == ("enrollment",)
+                else "set the MIRU_API_KEY environment variable instead"
+            )
+            self.problems.append(
+                doc.problem(
+                    f"{dotted(path)}: looks like a secret; {PROJECT_FILE} must not hold secrets: {where}",
+                    path,
+                    key=True,
+                )
+            )
         schema_problems = schema_check.check(doc, "reconcile.schema.json", skip_keys=secrets)
         self.problems.extend(schema_problems)
         data: dict[str, Any] = doc.data
@@ -132,9 +155,12 @@ class _State:
             globs = tuple(manifests)
             for i, g in enumerate(globs):
                 if g.startswith("/") or ".." in g.split("/"):
-                    self.problems.append(doc.problem(
-                        f"manifests[{i}]: {g!r} leaves the repository; globs are relative to {PROJECT_FILE}",
-                        ("manifests", i)))
+                    self.problems.append(
+                        doc.problem(
+                            f"manifests[{i}]: {g!r} leaves the repository; globs are relative to {PROJECT_FILE}",
+                            ("manifests", i),
+                        )
+                    )
         if schema_problems or secrets:
             return Project(root=root, target=EmulatorTarget(), manifests=globs)
 
@@ -148,30 +174,44 @@ class _State:
                     self.seed = self.source.resolve(PROJECT_FILE, seed)
                     self.source.read_bytes(self.seed)
                 except SourceError as e:
-                    self.problems.append(doc.problem(f"target.emulator.seed: {e.message}",
-                                                     ("target", "emulator", "seed")))
+                    self.problems.append(
+                        doc.problem(f"target.emulator.seed: {e.message}", ("target", "emulator", "seed"))
+                    )
             target = EmulatorTarget(db=emu.get("db", EmulatorTarget.db), seed=seed)
         else:
-            target = RemoteTarget(base_url=target_raw["base_url"],
-                                  api_version=target_raw.get("api_version", RemoteTarget.api_version))
+            target = RemoteTarget(
+                base_url=target_raw["base_url"],
+                api_version=target_raw.get("api_version", RemoteTarget.api_version),
+            )
         enrollment = None
         if "enrollment" in data:
             enr = data["enrollment"]
-            enrollment = EnrollmentService(base_url=enr["base_url"], client_id=enr["client_id"],
-                                           token_env=enr.get("token_env", EnrollmentService.token_env))
+            enrollment = EnrollmentService(
+                base_url=enr["base_url"],
+                client_id=enr["client_id"],
+                token_env=enr.get("token_env", EnrollmentService.token_env),
+            )
         self.defaults_rollout = data.get("defaults", {}).get("rollout", {})
         self.defaults_doc = doc
         self.defaults_known = True
         defaults = Rollout()
         if self.defaults_rollout:
+
             def locate(key: PathT) -> Location:
                 return doc.loc(("defaults", "rollout", *key))
+
             found = crosscheck.rollout_problems(self.defaults_rollout, locate, own=self.defaults_rollout)
             self.problems.extend(Problem(f"defaults.{p.message}", p.location) for p in found)
             if not found:
                 defaults = _rollout(self.defaults_rollout)
-        return Project(root=root, target=target, manifests=globs, rollout_defaults=defaults,
-                       enrollment=enrollment, project_file=PROJECT_FILE)
+        return Project(
+            root=root,
+            target=target,
+            manifests=globs,
+            rollout_defaults=defaults,
+            enrollment=enrollment,
+            project_file=PROJECT_FILE,
+        )
 
     # -- manifests -----------------------------------------------------------------------
     def manifests(self, project: Project) -> list[DeploymentSet]:
@@ -191,8 +231,9 @@ class _State:
                 outer.append(Problem(e.message, Location(rel, 1, 1)))
                 continue
             docs, problems = load_documents(raw, rel)
-            manifest_docs = [d for d in docs if isinstance(d.data, dict)
-                             and any(k in d.data for k in _MANIFEST_KEYS)]
+            manifest_docs = [
+                d for d in docs if isinstance(d.data, dict) and any(k in d.data for k in _MANIFEST_KEYS)
+            ]
             if not manifest_docs:
                 if problems:
                     unparsed[rel] = problems  # reported unless it turns out to be a config file
@@ -216,8 +257,9 @@ class _State:
             if rel in self.configs:
                 not_content.update(self.configs[rel][1])
                 where, field_name = self.config_refs[rel]
-                collected.append(Problem(
-                    f"{field_name}: {rel} is a manifest (it has kind:), not config content", where))
+                collected.append(
+                    Problem(f"{field_name}: {rel} is a manifest (it has kind:), not config content", where)
+                )
         outer.extend(p for p in collected if p not in not_content)
         for rel, problems in unparsed.items():
             if rel not in self.configs:
@@ -230,9 +272,12 @@ class _State:
         if data is None:
             return None  # an empty document (e.g. a trailing `---`)
         if not isinstance(data, dict):
-            self.problems.append(doc.problem(
-                f"document {doc.index + 1} is {_kind(data)}; a manifest document is a mapping "
-                f"with kind: {KIND}"))
+            self.problems.append(
+                doc.problem(
+                    f"document {doc.index + 1} is {_kind(data)}; a manifest document is a mapping "
+                    f"with kind: {KIND}"
+                )
+            )
             return None
         kind = data.get("kind")
         if "kind" not in data:
@@ -269,8 +314,10 @@ class _State:
             return defaults_doc.loc(("defaults", "rollout", *key))
 
         found = crosscheck.rollout_problems(effective, locate, own=own) if self.defaults_known else []
-        self.problems.extend(Problem(f"{'spec.' if p.location.file == doc.file else 'defaults.'}{p.message}",
-                                     p.location) for p in found)
+        self.problems.extend(
+            Problem(f"{'spec.' if p.location.file == doc.file else 'defaults.'}{p.message}", p.location)
+            for p in found
+        )
         return Rollout() if found else _rollout(effective)
 
     def build_set(self, doc: Document) -> DeploymentSet:
@@ -279,26 +326,43 @@ class _State:
         raw_sel = spec["selector"]
         excl = raw_sel.get("exclude", {})
         selector = Selector(
-            groups=tuple(raw_sel.get("groups", ())), devices=tuple(raw_sel.get("devices", ())),
-            patterns=tuple(raw_sel.get("patterns", ())), exclude_groups=tuple(excl.get("groups", ())),
-            exclude_devices=tuple(excl.get("devices", ())), exclude_patterns=tuple(excl.get("patterns", ())),
-            location=doc.loc(("spec", "selector")), item_locations=_item_locations(doc, raw_sel))
+            groups=tuple(raw_sel.get("groups", ())),
+            devices=tuple(raw_sel.get("devices", ())),
+            patterns=tuple(raw_sel.get("patterns", ())),
+            exclude_groups=tuple(excl.get("groups", ())),
+            exclude_devices=tuple(excl.get("devices", ())),
+            exclude_patterns=tuple(excl.get("patterns", ())),
+            location=doc.loc(("spec", "selector")),
+            item_locations=_item_locations(doc, raw_sel),
+        )
         configs = self.config_specs(doc, spec.get("configs", {}), ("spec", "configs"))
         overrides = []
         for i, raw in enumerate(spec.get("overrides", [])):
             path: PathT = ("spec", "overrides", i)
-            overrides.append(Override(
-                selector=Selector(devices=tuple(raw.get("devices", ())),
-                                  patterns=tuple(raw.get("patterns", ())), location=doc.loc(path)),
-                release=raw.get("release"),
-                configs=self.config_specs(doc, raw.get("configs", {}), (*path, "configs")),
-                location=doc.loc(path)))
+            overrides.append(
+                Override(
+                    selector=Selector(
+                        devices=tuple(raw.get("devices", ())),
+                        patterns=tuple(raw.get("patterns", ())),
+                        location=doc.loc(path),
+                    ),
+                    release=raw.get("release"),
+                    configs=self.config_specs(doc, raw.get("configs", {}), (*path, "configs")),
+                    location=doc.loc(path),
+                )
+            )
         rollout = self.rollout(doc, spec.get("rollout", {}))
         s = DeploymentSet(
-            name=data["metadata"]["name"], selector=selector, release=spec["release"], configs=configs,
-            overrides=tuple(overrides), rollout=rollout,
-            activation=spec.get("activation", "deploy"), location=doc.loc(("kind",), key=True),
-            release_location=doc.loc(("spec", "release")))
+            name=data["metadata"]["name"],
+            selector=selector,
+            release=spec["release"],
+            configs=configs,
+            overrides=tuple(overrides),
+            rollout=rollout,
+            activation=spec.get("activation", "deploy"),
+            location=doc.loc(("kind",), key=True),
+            release_location=doc.loc(("spec", "release")),
+        )
         self.problems.extend(crosscheck.selector_problems(s, doc))
         self.problems.extend(crosscheck.override_problems(s, doc, spec.get("overrides", [])))
         return s
@@ -312,12 +376,19 @@ class _State:
                 slots: dict[str, int] = {}
                 for i, (path, e) in enumerate(items):
                     if len(items) > 1 and "slot" not in e:
-                        self.problems.append(doc.problem(
-                            f"{dotted(path)}: {slug} lists several configs, so each needs a slot", path))
+                        self.problems.append(
+                            doc.problem(
+                                f"{dotted(path)}: {slug} lists several configs, so each needs a slot", path
+                            )
+                        )
                     elif "slot" in e and e["slot"] in slots:
-                        self.problems.append(doc.problem(
-                            f"{dotted(path)}.slot: slot {e['slot']!r} is already configured by "
-                            f"{slug}[{slots[e['slot']]}]", (*path, "slot")))
+                        self.problems.append(
+                            doc.problem(
+                                f"{dotted(path)}.slot: slot {e['slot']!r} is already configured by "
+                                f"{slug}[{slots[e['slot']]}]",
+                                (*path, "slot"),
+                            )
+                        )
                     elif "slot" in e:
                         slots[e["slot"]] = i
             else:
@@ -342,20 +413,33 @@ class _State:
             if content is None:
                 return None
             if values is not None and content.format == "text":
-                self.problems.append(doc.problem(
-                    f"{dotted(path)}.values: {rel} is a text file; values can only be merged into "
-                    "JSON or YAML",
-                    (*path, "values")))
+                self.problems.append(
+                    doc.problem(
+                        f"{dotted(path)}.values: {rel} is a text file; values can only be merged into "
+                        "JSON or YAML",
+                        (*path, "values"),
+                    )
+                )
                 return None
             if values is not None and not isinstance(content.data, dict):
-                self.problems.append(doc.problem(
-                    f"{dotted(path)}.values: {rel} holds {_kind(content.data)}; values can only be merged "
-                    "over a mapping", (*path, "values")))
+                self.problems.append(
+                    doc.problem(
+                        f"{dotted(path)}.values: {rel} holds {_kind(content.data)}; values can only be merged "
+                        "over a mapping",
+                        (*path, "values"),
+                    )
+                )
                 return None
         return ConfigSpec(
-            config_type=slug, slot=e.get("slot"), file=rel, base=content.data if content else None,
-            values=values, format=content.format if content else "yaml", location=doc.loc(path),
-            file_locations=content.locations if content else {})
+            config_type=slug,
+            slot=e.get("slot"),
+            file=rel,
+            base=content.data if content else None,
+            values=values,
+            format=content.format if content else "yaml",
+            location=doc.loc(path),
+            file_locations=content.locations if content else {},
+        )
 
     def _suggest(self, rel: str) -> str:
         """A near miss among the files next to a missing one, for the message."""
@@ -390,9 +474,11 @@ def _clean(problems: list[Problem], path: PathT) -> bool:
     """Whether no problem lies at or under `path` (one above it, such as a missing sibling
     key, leaves the subtree checkable)."""
     prefix = json_path(path)
-    return not any((p.location.json_path or "") == prefix
-                   or (p.location.json_path or "").startswith((prefix + ".", prefix + "["))
-                   for p in problems)
+    return not any(
+        (p.location.json_path or "") == prefix
+        or (p.location.json_path or "").startswith((prefix + ".", prefix + "["))
+        for p in problems
+    )
 
 
 def _has(mapping: dict[str, Any], key: PathT) -> bool:
@@ -431,17 +517,25 @@ def _rollout(raw: dict[str, Any]) -> Rollout:
     hc_raw = raw.get("health_check", {})
     hc = HealthCheck(
         deadline=parse_duration(hc_raw["deadline"]) if "deadline" in hc_raw else d.health_check.deadline,
-        min_healthy_time=(parse_duration(hc_raw["min_healthy_time"]) if "min_healthy_time" in hc_raw
-                          else d.health_check.min_healthy_time),
-        max_error_rate=float(hc_raw.get("max_error_rate", d.health_check.max_error_rate)))
+        min_healthy_time=(
+            parse_duration(hc_raw["min_healthy_time"])
+            if "min_healthy_time" in hc_raw
+            else d.health_check.min_healthy_time
+        ),
+        max_error_rate=float(hc_raw.get("max_error_rate", d.health_check.max_error_rate)),
+    )
     percent = raw.get("canary_percent")
     return Rollout(
-        strategy=raw.get("strategy", d.strategy), max_parallel=int(raw.get("max_parallel", d.max_parallel)),
-        canary_count=raw.get("canary_count"), canary_percent=float(percent) if percent is not None else None,
-        auto_promote=bool(raw.get("auto_promote", d.auto_promote)), health_check=hc,
+        strategy=raw.get("strategy", d.strategy),
+        max_parallel=int(raw.get("max_parallel", d.max_parallel)),
+        canary_count=raw.get("canary_count"),
+        canary_percent=float(percent) if percent is not None else None,
+        auto_promote=bool(raw.get("auto_promote", d.auto_promote)),
+        health_check=hc,
         max_failed_nodes=int(raw.get("max_failed_nodes", d.max_failed_nodes)),
         max_failed_nodes_percent=float(raw.get("max_failed_nodes_percent", d.max_failed_nodes_percent)),
-        no_auto_rollback=bool(raw.get("no_auto_rollback", d.no_auto_rollback)))
+        no_auto_rollback=bool(raw.get("no_auto_rollback", d.no_auto_rollback)),
+    )
 
 
 def _secret_keys(value: Any, path: PathT) -> Iterator[PathT]:
@@ -466,8 +560,10 @@ __all__ = ["DEFAULT_GLOBS", "PROJECT_FILE", "content_format", "glob_match", "loa
 def _item_locations(doc: Document, raw_sel: dict[str, Any]) -> dict[str, Location]:
     out: dict[str, Location] = {}
     excl = raw_sel.get("exclude", {})
-    for prefix, base, mapping in (("", ("spec", "selector"), raw_sel),
-                                  ("exclude.", ("spec", "selector", "exclude"), excl)):
+    for prefix, base, mapping in (
+        ("", ("spec", "selector"), raw_sel),
+        ("exclude.", ("spec", "selector", "exclude"), excl),
+    ):
         for key in ("groups", "devices", "patterns"):
             for i, name in enumerate(mapping.get(key, ())):
                 out.setdefault(f"{prefix}{key}/{name}", doc.loc((*base, key, i)))

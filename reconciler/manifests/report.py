@@ -12,9 +12,17 @@ from reconciler.errors import Problem, display_path, redact
 
 
 def as_dicts(problems: Sequence[Problem], root: Path) -> list[dict[str, Any]]:
-    return [{"file": display_path(root, p.location.file), "line": p.location.line,
-             "column": p.location.column, "message": redact(p.message),
-             "json_path": p.location.json_path, "severity": p.severity} for p in problems]
+    return [
+        {
+            "file": display_path(root, p.location.file),
+            "line": p.location.line,
+            "column": p.location.column,
+            "message": redact(p.message),
+            "json_path": p.location.json_path,
+            "severity": p.severity,
+        }
+        for p in problems
+    ]
 
 
 def render_text(problems: Sequence[Problem], root: Path) -> str:
@@ -32,8 +40,10 @@ def render_github(problems: Sequence[Problem], root: Path) -> str:
     # Imported here: the runner module is the action's, validate needs it only for this format.
     from reconciler.ci.runner import command
 
-    return "\n".join(command(d["severity"], d["message"], file=d["file"], line=d["line"], col=d["column"])
-                     for d in as_dicts(problems, root))
+    return "\n".join(
+        command(d["severity"], d["message"], file=d["file"], line=d["line"], col=d["column"])
+        for d in as_dicts(problems, root)
+    )
 
 
 def relative_root(path: Path) -> Path:

@@ -108,8 +108,15 @@ def _kind(value: Any) -> str:
     return "a mapping"
 
 
-_TYPE_NAMES = {"object": "a mapping", "array": "a list", "string": "a string", "integer": "an integer",
-               "number": "a number", "boolean": "true or false", "null": "null"}
+_TYPE_NAMES = {
+    "object": "a mapping",
+    "array": "a list",
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "true or false",
+    "null": "null",
+}
 
 
 def _brief(value: Any) -> str:
@@ -156,8 +163,9 @@ def _describe(error: ValidationError) -> list[tuple[PathT, str, bool]]:
         names = [n for n in expected if n not in error.instance]
         return [(path, f"missing required key {n!r}", False) for n in names]
     if v == "type":
-        wanted = " or ".join(_TYPE_NAMES.get(t, t) for t in ([expected] if isinstance(expected, str)
-                                                            else expected))
+        wanted = " or ".join(
+            _TYPE_NAMES.get(t, t) for t in ([expected] if isinstance(expected, str) else expected)
+        )
         return [(path, f"expected {wanted}, got {_kind(error.instance)}{_show(error.instance)}", False)]
     if v == "enum":
         options = ", ".join(str(o) for o in expected)
@@ -168,8 +176,15 @@ def _describe(error: ValidationError) -> list[tuple[PathT, str, bool]]:
         op = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">", "exclusiveMaximum": "<"}[v]
         return [(path, f"must be {op} {error.validator_value}, got {error.instance}", False)]
     if v == "minItems":
-        return [(path, "must not be empty" if error.validator_value == 1
-                 else f"needs at least {error.validator_value} items", False)]
+        return [
+            (
+                path,
+                "must not be empty"
+                if error.validator_value == 1
+                else f"needs at least {error.validator_value} items",
+                False,
+            )
+        ]
     if v == "minLength":
         return [(path, "must not be empty", False)]
     if v == "maxLength":

@@ -108,7 +108,8 @@ def decode(data: bytes, file: str) -> tuple[str | None, Problem | None]:
     if len(data) > MAX_BYTES:
         return None, Problem(
             f"file is too large ({len(data)} bytes; the limit is {MAX_BYTES // (1024 * 1024)} MiB)",
-            Location(file, 1, 1))
+            Location(file, 1, 1),
+        )
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return None, Problem("file is UTF-16; save it as UTF-8", Location(file, 1, 1))
     try:
@@ -118,7 +119,8 @@ def decode(data: bytes, file: str) -> tuple[str | None, Problem | None]:
         col = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
         return None, Problem(
             f"file is not valid UTF-8 (byte 0x{data[e.start]:02x} at offset {e.start}); save it as UTF-8",
-            Location(file, line, col))
+            Location(file, line, col),
+        )
     return text.removeprefix("\ufeff"), None
 
 
@@ -196,12 +198,14 @@ def _pos(node: Node) -> tuple[int, int]:
 
 
 def _short_tag(tag: str) -> str:
-    return "!!" + tag[len(_Y):] if tag.startswith(_Y) else tag
+    return "!!" + tag[len(_Y) :] if tag.startswith(_Y) else tag
 
 
 def _tag_message(tag: str) -> str:
-    return (f"tag {_short_tag(tag)} is not allowed: manifests are plain YAML "
-            "(no language-specific or custom tags)")
+    return (
+        f"tag {_short_tag(tag)} is not allowed: manifests are plain YAML "
+        "(no language-specific or custom tags)"
+    )
 
 
 class _Builder:
@@ -224,8 +228,11 @@ class _Builder:
         self.current = path
         self.count += 1
         if self.count > MAX_NODES:
-            raise self._fail(f"document expands to more than {MAX_NODES} values "
-                             "(aliases repeated too often; an alias bomb?)", node)
+            raise self._fail(
+                f"document expands to more than {MAX_NODES} values "
+                "(aliases repeated too often; an alias bomb?)",
+                node,
+            )
         if depth > MAX_DEPTH:
             raise self._fail(f"YAML nesting is deeper than {MAX_DEPTH} levels", node)
         self.positions.setdefault(path, _pos(node))
@@ -278,8 +285,9 @@ class _Builder:
                     if not isinstance(src, MappingNode):
                         raise self._fail("a merge key (<<) needs a mapping or a list of mappings", src)
                     if id(src) in self.active:
-                        raise self._fail("an alias refers to the node that contains it (recursive alias)",
-                                         src)
+                        raise self._fail(
+                            "an alias refers to the node that contains it (recursive alias)", src
+                        )
                     self.active.add(id(src))
                     try:
                         for k, v, _ in self._pairs(src, depth + 1):
@@ -306,9 +314,12 @@ class _Builder:
             if key in explicit:
                 first = explicit[key]
                 line, col = _pos(key_node)
-                self.problems.append(Problem(
-                    f"duplicate key {key!r} (first defined at line {first.start_mark.line + 1})",
-                    Location(self.file, line, col, json_path((*path, key)))))
+                self.problems.append(
+                    Problem(
+                        f"duplicate key {key!r} (first defined at line {first.start_mark.line + 1})",
+                        Location(self.file, line, col, json_path((*path, key))),
+                    )
+                )
                 continue
             explicit[key] = key_node
             self.key_positions[(*path, key)] = _pos(key_node)

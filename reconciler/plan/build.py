@@ -27,10 +27,17 @@ CHANGE_ACTIONS: tuple[Action, ...] = ("deploy", "upgrade", "stage", "restage")
 
 def _blocked(dd: D.DesiredDevice, code: str, reason: str, **extra: Any) -> DeviceChange:
     dev = dd.device
-    return DeviceChange(device=dd.name, device_id=dev.id if dev else None, action="blocked",
-                        deployment_set=dd.deployment_set,
-                        release_from=dev.current_release_version if dev else None,
-                        release_to=dd.release_version, reason=reason, reason_code=code, **extra)
+    return DeviceChange(
+        device=dd.name,
+        device_id=dev.id if dev else None,
+        action="blocked",
+        deployment_set=dd.deployment_set,
+        release_from=dev.current_release_version if dev else None,
+        release_to=dd.release_version,
+        reason=reason,
+        reason_code=code,
+        **extra,
+    )
 
 
 def live_key(live: LiveState, inst: LiveInstance) -> str:
@@ -72,8 +79,9 @@ def _live_configs(live: LiveState, dep: LiveDeployment | None) -> dict[tuple[str
             continue
         schema = live.schemas.get(inst.config_schema_id)
         ctype = live.config_types.get(inst.config_type_id)
-        slug = (schema.config_type_slug if schema and schema.config_type_slug
-                else (ctype.slug if ctype else "?"))
+        slug = (
+            schema.config_type_slug if schema and schema.config_type_slug else (ctype.slug if ctype else "?")
+        )
         out[(slug, inst.slot_key)] = _semantic(live, inst)
     return out
 
@@ -89,8 +97,9 @@ def _instance_keys(live: LiveState, dep: LiveDeployment) -> set[str]:
 DiffCache = dict[tuple[Any, ...], tuple[ConfigDiff, ...]]
 
 
-def _diffs(live_cfg: Mapping[tuple[str, str], tuple[str, Any]], dd: D.DesiredDevice,
-           cache: DiffCache | None = None) -> tuple[ConfigDiff, ...]:
+def _diffs(
+    live_cfg: Mapping[tuple[str, str], tuple[str, Any]], dd: D.DesiredDevice, cache: DiffCache | None = None
+) -> tuple[ConfigDiff, ...]:
     # Devices with the same live and desired content have the same diffs: computed once.
     sig = (tuple(sorted((k, v[0]) for k, v in live_cfg.items())), tuple(c.key for c in dd.configs))
     if cache is not None and sig in cache:
@@ -101,8 +110,9 @@ def _diffs(live_cfg: Mapping[tuple[str, str], tuple[str, Any]], dd: D.DesiredDev
     return result
 
 
-def _diffs_of(live_cfg: Mapping[tuple[str, str], tuple[str, Any]],
-              dd: D.DesiredDevice) -> tuple[ConfigDiff, ...]:
+def _diffs_of(
+    live_cfg: Mapping[tuple[str, str], tuple[str, Any]], dd: D.DesiredDevice
+) -> tuple[ConfigDiff, ...]:
     want = {(c.config_type, c.slot_key): c for c in dd.configs}
     out: list[ConfigDiff] = []
     for k in sorted(set(live_cfg) | set(want)):
@@ -118,18 +128,29 @@ def _is_ours(dep: LiveDeployment) -> bool:
     return dep.description.startswith(RECONCILE_PREFIX)
 
 
-def plan_device(dd: D.DesiredDevice, live: LiveState,
-                diagnostics: Mapping[str, tuple[str, ...]] | None = None,
-                diff_cache: DiffCache | None = None) -> DeviceChange:
+def plan_device(
+    dd: D.DesiredDevice,
+    live: LiveState,
+    diagnostics: Mapping[str, tuple[str, ...]] | None = None,
+    diff_cache: DiffCache | None = None,
+) -> DeviceChange:
     dev = dd.device
     if dev is None:
-        return _blocked(dd, D.DEVICE_UNKNOWN, f"device {dd.name!r} is named in DeploymentSet "
-                        f"{dd.deployment_set!r} but does not exist on the platform")
+        return _blocked(
+            dd,
+            D.DEVICE_UNKNOWN,
+            f"device {dd.name!r} is named in DeploymentSet "
+            f"{dd.deployment_set!r} but does not exist on the platform",
+        )
     if dev.status == "archived":
         return _blocked(dd, D.DEVICE_ARCHIVED, "device is archived")
     if dev.status in ("inactive", "activating"):
-        return _blocked(dd, D.NOT_ENROLLED, f"device was never enrolled (status {dev.status}): no agent "
-                        "to deploy to", diagnostics=tuple((diagnostics or {}).get(dev.id, ())))
+        return _blocked(
+            dd,
+            D.NOT_ENROLLED,
+            f"device was never enrolled (status {dev.status}): no agent to deploy to",
+            diagnostics=tuple((diagnostics or {}).get(dev.id, ())),
+        )
     if dd.blocked is not None:
         return _blocked(dd, dd.blocked, dd.reason or dd.blocked)
     assert dd.release is not None
@@ -143,10 +164,18 @@ def plan_device(dd: D.DesiredDevice, live: LiveState,
     diffs = _diffs(live_cfg, dd, diff_cache)
     staged = live.staged_deployments(dev.id)
     base = DeviceChange(
-        device=dd.name, device_id=dev.id, action="noop", deployment_set=dd.deployment_set,
-        release_from=current_version, release_to=dd.release.version, release_to_id=dd.release.id,
-        config_diffs=diffs, instance_keys=tuple(c.key for c in dd.configs),
-        parent_token=target.id if target else None, offline=dev.status == "offline")
+        device=dd.name,
+        device_id=dev.id,
+        action="noop",
+        deployment_set=dd.deployment_set,
+        release_from=current_version,
+        release_to=dd.release.version,
+        release_to_id=dd.release.id,
+        config_diffs=diffs,
+        instance_keys=tuple(c.key for c in dd.configs),
+        parent_token=target.id if target else None,
+        offline=dev.status == "offline",
+    )
 
     def change(action: Action, **kw: Any) -> DeviceChange:
         fields = {**base.__dict__, "action": action, **kw}
@@ -156,8 +185,9 @@ def plan_device(dd: D.DesiredDevice, live: LiveState,
         if target is not None and _instance_keys(live, target) == want_keys:
             note = None
             if staged:
-                versions = ", ".join(sorted(f"{s.id} ({_version(live, s)}, {s.activity_status})"
-                                            for s in staged))
+                versions = ", ".join(
+                    sorted(f"{s.id} ({_version(live, s)}, {s.activity_status})" for s in staged)
+                )
                 note = f"staged deployment not in the manifests left alone: {versions} (see reconcile drift)"
             return change("noop", reason=note)
         return change("deploy")
@@ -165,14 +195,20 @@ def plan_device(dd: D.DesiredDevice, live: LiveState,
     foreign_drift = [s for s in staged if s.activity_status == "drifted" and not _is_ours(s)]
     if foreign_drift:
         s = foreign_drift[0]
-        return change("blocked", reason_code=D.DRIFT_REVIEW,
-                      reason=f"deployment {s.id} ({_version(live, s)}) is drifted: the device was patched "
-                      f"after it was staged ({s.description!r}); review it in the dashboard (archive it) "
-                      "and plan again")
+        return change(
+            "blocked",
+            reason_code=D.DRIFT_REVIEW,
+            reason=f"deployment {s.id} ({_version(live, s)}) is drifted: the device was patched "
+            f"after it was staged ({s.description!r}); review it in the dashboard (archive it) "
+            "and plan again",
+        )
     if dd.activation == "stage":
         for s in staged:
-            if (s.release_id == dd.release.id and s.activity_status == "staged"
-                    and _instance_keys(live, s) == want_keys):
+            if (
+                s.release_id == dd.release.id
+                and s.activity_status == "staged"
+                and _instance_keys(live, s) == want_keys
+            ):
                 return change("noop", reason=f"staged as {s.id}, waiting for someone to deploy it")
         if staged:
             return change("restage", archive_ids=tuple(sorted(s.id for s in staged)))
@@ -185,9 +221,15 @@ def _version(live: LiveState, dep: LiveDeployment) -> str:
     return rel.version if rel else dep.release_id
 
 
-def plan_from(desired: D.Desired, live: LiveState, *,
-              diagnostics: Mapping[str, tuple[str, ...]] | None = None,
-              commit: str | None = None, target: str = "", created_at: str = "") -> Plan:
+def plan_from(
+    desired: D.Desired,
+    live: LiveState,
+    *,
+    diagnostics: Mapping[str, tuple[str, ...]] | None = None,
+    commit: str | None = None,
+    target: str = "",
+    created_at: str = "",
+) -> Plan:
     """The plan for `desired` against `live`: one DeviceChange per desired device, sorted by
     name, and the config instances the changes need (reusing identical live ones)."""
     cache: DiffCache = {}
@@ -210,12 +252,24 @@ def plan_from(desired: D.Desired, live: LiveState, *,
         for cfg in by_name[ch.device].configs:
             if cfg.key not in instances:
                 instances[cfg.key] = PlannedInstance(
-                    key=cfg.key, config_type=cfg.config_type, config_schema_id=cfg.schema_id,
-                    slot_key=cfg.slot_key, format=cfg.instance_format, data=cfg.data,
-                    existing_id=existing.get(cfg.key))
+                    key=cfg.key,
+                    config_type=cfg.config_type,
+                    config_schema_id=cfg.schema_id,
+                    slot_key=cfg.slot_key,
+                    format=cfg.instance_format,
+                    data=cfg.data,
+                    existing_id=existing.get(cfg.key),
+                )
     ordered = sorted(instances.values(), key=lambda i: (i.config_type, i.slot_key, i.key))
-    return Plan(changes=tuple(changes), instances=tuple(ordered), rollouts=dict(desired.rollouts),
-                commit=commit, target=target, created_at=created_at, notes=tuple(desired.notes))
+    return Plan(
+        changes=tuple(changes),
+        instances=tuple(ordered),
+        rollouts=dict(desired.rollouts),
+        commit=commit,
+        target=target,
+        created_at=created_at,
+        notes=tuple(desired.notes),
+    )
 
 
 def mark_origin(plan: Plan, head: D.Desired, base: D.Desired) -> Plan:
@@ -242,30 +296,50 @@ def desired_versions(project: Project) -> list[str]:
     return sorted(versions)
 
 
-async def read_for(project: Project, platform: Platform, *, extra: Project | None = None,
-                   progress: Progress | None = None, deployments: bool = True) -> LiveState:
+async def read_for(
+    project: Project,
+    platform: Platform,
+    *,
+    extra: Project | None = None,
+    progress: Progress | None = None,
+    deployments: bool = True,
+) -> LiveState:
     versions = set(desired_versions(project)) | (set(desired_versions(extra)) if extra else set())
-    return await read_live_state(platform, release_versions=sorted(versions), progress=progress,
-                                 with_deployments=deployments)
+    return await read_live_state(
+        platform, release_versions=sorted(versions), progress=progress, with_deployments=deployments
+    )
 
 
 def now() -> str:
     return _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
-async def make_plan(project: Project, platform: Platform, *, base: Project | None = None,
-                    commit: str | None = None, progress: Progress | None = None,
-                    created_at: str | None = None) -> Plan:
+async def make_plan(
+    project: Project,
+    platform: Platform,
+    *,
+    base: Project | None = None,
+    commit: str | None = None,
+    progress: Progress | None = None,
+    created_at: str | None = None,
+) -> Plan:
     """Read live state, resolve the manifests against it, plan. Manifest errors that only
     show against the platform (unknown groups, a device in two sets) raise ValidationFailed."""
-    plan, _, _ = await plan_with_state(project, platform, base=base, commit=commit, progress=progress,
-                                       created_at=created_at)
+    plan, _, _ = await plan_with_state(
+        project, platform, base=base, commit=commit, progress=progress, created_at=created_at
+    )
     return plan
 
 
-async def plan_with_state(project: Project, platform: Platform, *, base: Project | None = None,
-                          commit: str | None = None, progress: Progress | None = None,
-                          created_at: str | None = None) -> tuple[Plan, D.Desired, LiveState]:
+async def plan_with_state(
+    project: Project,
+    platform: Platform,
+    *,
+    base: Project | None = None,
+    commit: str | None = None,
+    progress: Progress | None = None,
+    created_at: str | None = None,
+) -> tuple[Plan, D.Desired, LiveState]:
     """`make_plan`, also returning what it was made from (for `drift`)."""
     live = await read_for(project, platform, extra=base, progress=progress)
     desired = D.resolve(project, live)
@@ -273,12 +347,20 @@ async def plan_with_state(project: Project, platform: Platform, *, base: Project
         raise ValidationFailed(list(desired.problems), project.root)
     diagnostics: dict[str, tuple[str, ...]] = {}
     if project.enrollment is not None:
-        inactive = [dd.device for dd in desired.devices
-                    if dd.device is not None and dd.device.status in ("inactive", "activating")]
+        inactive = [
+            dd.device
+            for dd in desired.devices
+            if dd.device is not None and dd.device.status in ("inactive", "activating")
+        ]
         diagnostics = await enrollment_diagnostics(project.enrollment, platform, inactive)
-    plan = plan_from(desired, live, diagnostics=diagnostics, commit=commit, target=platform.target,
-                     created_at=created_at if created_at is not None else now())
+    plan = plan_from(
+        desired,
+        live,
+        diagnostics=diagnostics,
+        commit=commit,
+        target=platform.target,
+        created_at=created_at if created_at is not None else now(),
+    )
     if base is not None:
         plan = mark_origin(plan, desired, D.resolve(base, live))
     return plan, desired, live
-

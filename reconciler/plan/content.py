@@ -42,8 +42,10 @@ def canonical(content: Any, instance_format: str) -> str:
     if instance_format == "yaml":
         return str(yaml.safe_dump(content, sort_keys=True, default_flow_style=False, allow_unicode=True))
     if not isinstance(content, str):
-        raise ContentError(f"a {instance_format} config needs text content (a file or a string), "
-                           f"not {type(content).__name__}")
+        raise ContentError(
+            f"a {instance_format} config needs text content (a file or a string), "
+            f"not {type(content).__name__}"
+        )
     return content
 
 
@@ -81,8 +83,9 @@ def validator_for(document: Any) -> jsonschema.protocols.Validator:
     return cls(document)
 
 
-def first_error(validator: jsonschema.protocols.Validator,
-                content: Any) -> tuple[str, list[str | int]] | None:
+def first_error(
+    validator: jsonschema.protocols.Validator, content: Any
+) -> tuple[str, list[str | int]] | None:
     """The most relevant validation error (jsonschema's `best_match`) as (message, path)."""
     error = jsonschema.exceptions.best_match(validator.iter_errors(content))
     if error is None:

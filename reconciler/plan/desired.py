@@ -69,12 +69,20 @@ class Desired:
 
 def rollout_spec(ds: DeploymentSet) -> RolloutSpec:
     r = ds.rollout
-    return RolloutSpec(strategy=r.strategy, max_parallel=r.max_parallel, canary_count=r.canary_count,
-                       canary_percent=r.canary_percent, auto_promote=r.auto_promote,
-                       deadline=r.health_check.deadline, min_healthy_time=r.health_check.min_healthy_time,
-                       max_error_rate=r.health_check.max_error_rate, max_failed_nodes=r.max_failed_nodes,
-                       max_failed_nodes_percent=r.max_failed_nodes_percent,
-                       no_auto_rollback=r.no_auto_rollback, activation=ds.activation)
+    return RolloutSpec(
+        strategy=r.strategy,
+        max_parallel=r.max_parallel,
+        canary_count=r.canary_count,
+        canary_percent=r.canary_percent,
+        auto_promote=r.auto_promote,
+        deadline=r.health_check.deadline,
+        min_healthy_time=r.health_check.min_healthy_time,
+        max_error_rate=r.health_check.max_error_rate,
+        max_failed_nodes=r.max_failed_nodes,
+        max_failed_nodes_percent=r.max_failed_nodes_percent,
+        no_auto_rollback=r.no_auto_rollback,
+        activation=ds.activation,
+    )
 
 
 def _where(loc: Location | None, project: Project) -> Location:
@@ -82,6 +90,7 @@ def _where(loc: Location | None, project: Project) -> Location:
 
 
 # --- selection -------------------------------------------------------------------------------
+
 
 def _descendants(live: LiveState) -> dict[str, set[str]]:
     """group id -> itself and every group below it."""
@@ -101,8 +110,14 @@ def _descendants(live: LiveState) -> dict[str, set[str]]:
     return out
 
 
-def _group_ids(names: Iterable[str], live: LiveState, below: Mapping[str, set[str]],
-               loc: Location, problems: list[Problem], where: Mapping[str, Location]) -> set[str]:
+def _group_ids(
+    names: Iterable[str],
+    live: LiveState,
+    below: Mapping[str, set[str]],
+    loc: Location,
+    problems: list[Problem],
+    where: Mapping[str, Location],
+) -> set[str]:
     ids: set[str] = set()
     for name in names:
         g = live.group_by_name(name)
@@ -113,26 +128,49 @@ def _group_ids(names: Iterable[str], live: LiveState, below: Mapping[str, set[st
     return ids
 
 
-def select(selector: Selector, live: LiveState, below: Mapping[str, set[str]], loc: Location,
-           problems: list[Problem], within: Iterable[str] | None = None) -> list[str]:
+def select(
+    selector: Selector,
+    live: LiveState,
+    below: Mapping[str, set[str]],
+    loc: Location,
+    problems: list[Problem],
+    within: Iterable[str] | None = None,
+) -> list[str]:
     """Device names the selector matches, sorted. Names given explicitly but unknown to the
     platform are kept (they plan as blocked: device unknown)."""
     items = selector.item_locations
-    include = _group_ids(selector.groups, live, below, loc, problems,
-                         {k[len("groups/"):]: v for k, v in items.items() if k.startswith("groups/")})
-    exclude = _group_ids(selector.exclude_groups, live, below, loc, problems,
-                         {k[len("exclude.groups/"):]: v for k, v in items.items()
-                          if k.startswith("exclude.groups/")})
+    include = _group_ids(
+        selector.groups,
+        live,
+        below,
+        loc,
+        problems,
+        {k[len("groups/") :]: v for k, v in items.items() if k.startswith("groups/")},
+    )
+    exclude = _group_ids(
+        selector.exclude_groups,
+        live,
+        below,
+        loc,
+        problems,
+        {k[len("exclude.groups/") :]: v for k, v in items.items() if k.startswith("exclude.groups/")},
+    )
     pool = live.devices if within is None else {n: live.devices.get(n) for n in within}
     out = set()
     for name, dev in pool.items():
         group = dev.group_id if dev else None
-        hit = (group in include) or name in selector.devices or any(
-            fnmatch.fnmatchcase(name, p) for p in selector.patterns)
+        hit = (
+            (group in include)
+            or name in selector.devices
+            or any(fnmatch.fnmatchcase(name, p) for p in selector.patterns)
+        )
         if not hit:
             continue
-        if name in selector.exclude_devices or group in exclude or any(
-                fnmatch.fnmatchcase(name, p) for p in selector.exclude_patterns):
+        if (
+            name in selector.exclude_devices
+            or group in exclude
+            or any(fnmatch.fnmatchcase(name, p) for p in selector.exclude_patterns)
+        ):
             continue
         out.add(name)
     if within is None:
@@ -141,6 +179,7 @@ def select(selector: Selector, live: LiveState, below: Mapping[str, set[str]], l
 
 
 # --- resolution ------------------------------------------------------------------------------
+
 
 @dataclass
 class _Validation:
@@ -164,33 +203,60 @@ def resolve(project: Project, live: LiveState) -> Desired:
         names = select(ds.selector, live, below, loc, problems)
         override_members = [
             set(select(o.selector, live, below, _where(o.location, project), problems, within=names))
-            for o in ds.overrides]
-        combos: dict[tuple[int, ...], tuple[str, LiveRelease | None, tuple[DesiredConfig, ...],
-                                            str | None, str | None]] = {}
+            for o in ds.overrides
+        ]
+        combos: dict[
+            tuple[int, ...], tuple[str, LiveRelease | None, tuple[DesiredConfig, ...], str | None, str | None]
+        ] = {}
         for name in names:
             if name in owner:
                 first = owner[name]
-                problems.append(Problem(
-                    f"device {name!r} is matched by DeploymentSets {first.name!r} "
-                    f"({_where(first.location, project)}) and {ds.name!r}", _where(ds.location, project)))
+                problems.append(
+                    Problem(
+                        f"device {name!r} is matched by DeploymentSets {first.name!r} "
+                        f"({_where(first.location, project)}) and {ds.name!r}",
+                        _where(ds.location, project),
+                    )
+                )
                 continue
             owner[name] = ds
             which = tuple(i for i, members in enumerate(override_members) if name in members)
             if which not in combos:
                 combos[which] = _resolve_combo(project, ds, which, live, cache, findings, notes)
             version, release, configs, code, reason = combos[which]
-            devices.append(DesiredDevice(
-                name=name, device=live.devices.get(name), deployment_set=ds.name, activation=ds.activation,
-                release_version=version, release=release, configs=configs, blocked=code, reason=reason))
+            devices.append(
+                DesiredDevice(
+                    name=name,
+                    device=live.devices.get(name),
+                    deployment_set=ds.name,
+                    activation=ds.activation,
+                    release_version=version,
+                    release=release,
+                    configs=configs,
+                    blocked=code,
+                    reason=reason,
+                )
+            )
     devices.sort(key=lambda d: d.name)
-    return Desired(devices=tuple(devices), problems=tuple(problems), findings=tuple(findings.values()),
-                   notes=tuple(sorted(notes)),
-                   rollouts={ds.name: rollout_spec(ds) for ds in project.sets}, validations=cache.count)
+    return Desired(
+        devices=tuple(devices),
+        problems=tuple(problems),
+        findings=tuple(findings.values()),
+        notes=tuple(sorted(notes)),
+        rollouts={ds.name: rollout_spec(ds) for ds in project.sets},
+        validations=cache.count,
+    )
 
 
-def _resolve_combo(project: Project, ds: DeploymentSet, which: tuple[int, ...], live: LiveState,
-                   cache: _Validation, findings: dict[tuple[str, str, str], Problem], notes: set[str],
-                   ) -> tuple[str, LiveRelease | None, tuple[DesiredConfig, ...], str | None, str | None]:
+def _resolve_combo(
+    project: Project,
+    ds: DeploymentSet,
+    which: tuple[int, ...],
+    live: LiveState,
+    cache: _Validation,
+    findings: dict[tuple[str, str, str], Problem],
+    notes: set[str],
+) -> tuple[str, LiveRelease | None, tuple[DesiredConfig, ...], str | None, str | None]:
     """Release and configs for devices of `ds` matched by the overrides numbered `which`."""
     version, rel_loc = ds.release, ds.release_location or ds.location
     specs_by_type: dict[str, list[ConfigSpec]] = {}
@@ -218,8 +284,11 @@ def _resolve_combo(project: Project, ds: DeploymentSet, which: tuple[int, ...], 
         schema = by_slug.get(slug)
         if schema is None:
             known = live.type_by_slug(slug) is not None
-            msg = (f"release {version} has no config schema for config type {slug!r}" if known
-                   else f"config type {slug!r} does not exist on the platform")
+            msg = (
+                f"release {version} has no config schema for config type {slug!r}"
+                if known
+                else f"config type {slug!r} does not exist on the platform"
+            )
             findings.setdefault(("type", version, slug), Problem(msg, spec_loc))
             return version, release, (), CONFIG_TYPE_UNKNOWN, msg
         # Slots: specs naming no slot go to `default` (or the schema's only slot).
@@ -228,10 +297,12 @@ def _resolve_combo(project: Project, ds: DeploymentSet, which: tuple[int, ...], 
             slot = spec.slot or _default_slot(schema)
             if slot is None or schema.slot(slot) is None:
                 keys = ", ".join(s.key for s in schema.slots)
-                msg = (f"config type {slug!r} in release {version} has slots {keys}; "
-                       + (f"there is no slot {spec.slot!r}" if spec.slot else "name one with `slot:`"))
-                findings.setdefault(("slot", version, f"{slug}/{spec.slot}"),
-                                    Problem(msg, _where(spec.location, project)))
+                msg = f"config type {slug!r} in release {version} has slots {keys}; " + (
+                    f"there is no slot {spec.slot!r}" if spec.slot else "name one with `slot:`"
+                )
+                findings.setdefault(
+                    ("slot", version, f"{slug}/{spec.slot}"), Problem(msg, _where(spec.location, project))
+                )
                 return version, release, (), SLOT_MISSING, msg
             by_slot.setdefault(slot, []).append(spec)
         for slot, slot_specs in sorted(by_slot.items()):
@@ -244,10 +315,14 @@ def _resolve_combo(project: Project, ds: DeploymentSet, which: tuple[int, ...], 
     for schema in schemas:
         for s in schema.slots:
             if s.required and (schema.config_type_slug, s.key) not in filled:
-                msg = (f"release {version} requires config type {schema.config_type_slug!r} "
-                       f"slot {s.key!r} ({s.filepath}), which the manifests do not provide")
-                findings.setdefault(("required", version, f"{schema.config_type_slug}/{s.key}"),
-                                    Problem(msg, _where(ds.location, project)))
+                msg = (
+                    f"release {version} requires config type {schema.config_type_slug!r} "
+                    f"slot {s.key!r} ({s.filepath}), which the manifests do not provide"
+                )
+                findings.setdefault(
+                    ("required", version, f"{schema.config_type_slug}/{s.key}"),
+                    Problem(msg, _where(ds.location, project)),
+                )
                 return version, release, (), SLOT_MISSING, msg
     configs.sort(key=lambda c: (c.config_type, c.slot_key))
     return version, release, tuple(configs), None, None
@@ -259,8 +334,15 @@ def _default_slot(schema: LiveSchema) -> str | None:
     return schema.slots[0].key if len(schema.slots) == 1 else None
 
 
-def _config(slug: str, slot: str, schema: LiveSchema, specs: list[ConfigSpec], cache: _Validation,
-            notes: set[str], project: Project) -> DesiredConfig | Problem:
+def _config(
+    slug: str,
+    slot: str,
+    schema: LiveSchema,
+    specs: list[ConfigSpec],
+    cache: _Validation,
+    notes: set[str],
+    project: Project,
+) -> DesiredConfig | Problem:
     value = C.assemble(specs)
     loc = _where(specs[-1].location, project)
     try:
@@ -274,13 +356,20 @@ def _config(slug: str, slot: str, schema: LiveSchema, specs: list[ConfigSpec], c
         path = C.json_path(parts)
         where = Location(where.file, where.line, where.column, path)
         return Problem(f"{slug}: content invalid at {path}: {message}", where)
-    return DesiredConfig(config_type=slug, slot_key=slot, schema_id=schema.id,
-                         instance_format=schema.instance_format, content=value, data=data,
-                         key=C.content_key(schema.id, slot, data))
+    return DesiredConfig(
+        config_type=slug,
+        slot_key=slot,
+        schema_id=schema.id,
+        instance_format=schema.instance_format,
+        content=value,
+        data=data,
+        key=C.content_key(schema.id, slot, data),
+    )
 
 
-def _validate(schema: LiveSchema, value: Any, data: str, cache: _Validation,
-              notes: set[str]) -> tuple[str, list[str | int]] | None:
+def _validate(
+    schema: LiveSchema, value: Any, data: str, cache: _Validation, notes: set[str]
+) -> tuple[str, list[str | int]] | None:
     if schema.language != "jsonschema":
         notes.add(f"{schema.config_type_slug}: {schema.language} schema, content not checked")
         return None

@@ -55,8 +55,10 @@ def config_diffs(root: str, old: Any, new: Any) -> list[ConfigDiff]:
         elif kind in ("dictionary_item_removed", "iterable_item_removed"):
             out += [ConfigDiff("remove", _path(root, p), v, None) for p, v in entries.items()]
         elif kind in ("values_changed", "type_changes"):
-            out += [ConfigDiff("change", _path(root, p), v.get("old_value"), v.get("new_value"))
-                    for p, v in entries.items()]
+            out += [
+                ConfigDiff("change", _path(root, p), v.get("old_value"), v.get("new_value"))
+                for p, v in entries.items()
+            ]
     return sorted(out, key=lambda d: (d.path, d.op))
 
 

@@ -41,10 +41,13 @@ class DriftReport:
 
     def to_dict(self) -> dict[str, Any]:
         by_kind = {k: sum(1 for i in self.items if i.kind == k) for k in KINDS}
-        return {"format_version": FORMAT_VERSION, "target": self.target, "commit": self.commit,
-                "summary": {"devices": self.devices, "items": len(self.items), "by_kind": by_kind},
-                "items": [{**asdict(i), "config_diffs": [asdict(d) for d in i.config_diffs]}
-                          for i in self.items]}
+        return {
+            "format_version": FORMAT_VERSION,
+            "target": self.target,
+            "commit": self.commit,
+            "summary": {"devices": self.devices, "items": len(self.items), "by_kind": by_kind},
+            "items": [{**asdict(i), "config_diffs": [asdict(d) for d in i.config_diffs]} for i in self.items],
+        }
 
 
 def _version(live: LiveState, dep: LiveDeployment) -> str:
@@ -53,8 +56,14 @@ def _version(live: LiveState, dep: LiveDeployment) -> str:
 
 
 def _item(c: DeviceChange, kind: str, detail: str, **extra: Any) -> DriftItem:
-    return DriftItem(device=c.device, device_id=c.device_id, deployment_set=c.deployment_set, kind=kind,
-                     detail=detail, **extra)
+    return DriftItem(
+        device=c.device,
+        device_id=c.device_id,
+        deployment_set=c.deployment_set,
+        kind=kind,
+        detail=detail,
+        **extra,
+    )
 
 
 def find_drift(plan: Plan, live: LiveState, failed: list[LiveDeployment] | None = None) -> DriftReport:
@@ -66,8 +75,14 @@ def find_drift(plan: Plan, live: LiveState, failed: list[LiveDeployment] | None 
             items.append(_item(c, "missing-device", c.reason or ""))
             continue
         if c.action in ("upgrade", "stage", "restage"):
-            items.append(_item(c, "release", f"live {c.release_from or '(none)'}, manifests {c.release_to}",
-                               config_diffs=c.config_diffs))
+            items.append(
+                _item(
+                    c,
+                    "release",
+                    f"live {c.release_from or '(none)'}, manifests {c.release_to}",
+                    config_diffs=c.config_diffs,
+                )
+            )
         elif c.action == "deploy":
             detail = "; ".join(describe(d) for d in c.config_diffs) or "config content differs"
             items.append(_item(c, "config", detail, config_diffs=c.config_diffs))
@@ -76,16 +91,32 @@ def find_drift(plan: Plan, live: LiveState, failed: list[LiveDeployment] | None 
         for dep in live.deployments_of(c.device_id):
             what = f"{dep.id} ({_version(live, dep)})"
             if dep.error_status in ("failed", "retrying"):
-                items.append(_item(c, dep.error_status, f"deployment {what} is {dep.error_status}",
-                                   deployment_id=dep.id))
+                items.append(
+                    _item(
+                        c, dep.error_status, f"deployment {what} is {dep.error_status}", deployment_id=dep.id
+                    )
+                )
             if dep.target_status != "staged":
                 continue
             if dep.activity_status == "drifted":
-                items.append(_item(c, "drifted", f"staged deployment {what} drifted: the device was patched "
-                                   f"after it was staged ({dep.description!r})", deployment_id=dep.id))
+                items.append(
+                    _item(
+                        c,
+                        "drifted",
+                        f"staged deployment {what} drifted: the device was patched "
+                        f"after it was staged ({dep.description!r})",
+                        deployment_id=dep.id,
+                    )
+                )
             elif c.action in ("noop", "deploy", "blocked") and c.release_to_id != dep.release_id:
-                items.append(_item(c, "staged", f"staged deployment {what} is not in the manifests "
-                                   f"({dep.description!r})", deployment_id=dep.id))
+                items.append(
+                    _item(
+                        c,
+                        "staged",
+                        f"staged deployment {what} is not in the manifests ({dep.description!r})",
+                        deployment_id=dep.id,
+                    )
+                )
     by_id = {c.device_id: c for c in plan.changes if c.device_id}
     seen: set[str] = set()
     for dep in failed or []:
@@ -99,8 +130,14 @@ def find_drift(plan: Plan, live: LiveState, failed: list[LiveDeployment] | None 
         if target is None or dep.parent_id == target.id or dep.created_at > target.created_at:
             kept = target.id if target else "no deployment"
             what = f"{dep.id} ({_version(live, dep)})"
-            items.append(_item(owner, "failed", f"the last deployment {what} failed; the device kept {kept}",
-                               deployment_id=dep.id))
+            items.append(
+                _item(
+                    owner,
+                    "failed",
+                    f"the last deployment {what} failed; the device kept {kept}",
+                    deployment_id=dep.id,
+                )
+            )
     items.sort(key=lambda i: (i.device, KINDS.index(i.kind), i.deployment_id or ""))
     return DriftReport(items=tuple(items), target=plan.target, commit=plan.commit)
 
@@ -122,6 +159,9 @@ def render_drift_text(report: DriftReport, *, sample_size: int = 5) -> str:
             where = f" ({i.deployment_set})" if i.deployment_set else ""
             out.append(f"{i.kind}: {i.device}{where}: {i.detail}")
     n = report.devices
-    out += ["", f"Drift: {n} device{'s' if n != 1 else ''} differ{'s' if n == 1 else ''} from the manifests "
-            f"({len(report.items)} finding{'s' if len(report.items) != 1 else ''})."]
+    out += [
+        "",
+        f"Drift: {n} device{'s' if n != 1 else ''} differ{'s' if n == 1 else ''} from the manifests "
+        f"({len(report.items)} finding{'s' if len(report.items) != 1 else ''}).",
+    ]
     return "\n".join(out) + "\n"

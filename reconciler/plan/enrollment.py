@@ -28,8 +28,9 @@ MAX_LOG_LINES = 20
 EMBEDDED = "emulator:"  # how `describe_target` names the embedded (in-process) emulator
 
 
-async def enrollment_diagnostics(service: EnrollmentService, platform: Platform,
-                                 devices: Sequence[LiveDevice]) -> dict[str, tuple[str, ...]]:
+async def enrollment_diagnostics(
+    service: EnrollmentService, platform: Platform, devices: Sequence[LiveDevice]
+) -> dict[str, tuple[str, ...]]:
     """device id -> diagnostic lines."""
     if not devices:
         return {}
@@ -50,6 +51,7 @@ async def enrollment_diagnostics(service: EnrollmentService, platform: Platform,
     else:
         own_client = client = httpx.AsyncClient(timeout=15.0)
     try:
+
         async def bounded(device: LiveDevice) -> list[str]:
             # Thousands of inactive devices must not open thousands of connections at once.
             async with platform.semaphore:
@@ -59,10 +61,15 @@ async def enrollment_diagnostics(service: EnrollmentService, platform: Platform,
     finally:
         if own_client is not None:
             await own_client.aclose()
-    missing = [] if token else [f"(enrollment service: {service.token_env} is not set; "
-                                "the request was sent without a token)"]
-    return {d.id: tuple(_hide(x, token) for x in ls + (missing if ls and "HTTP 401" in ls[0] else []))
-            for d, ls in zip(devices, lines, strict=True)}
+    missing = (
+        []
+        if token
+        else [f"(enrollment service: {service.token_env} is not set; the request was sent without a token)"]
+    )
+    return {
+        d.id: tuple(_hide(x, token) for x in ls + (missing if ls and "HTTP 401" in ls[0] else []))
+        for d, ls in zip(devices, lines, strict=True)
+    }
 
 
 def _hide(line: str, token: str | None) -> str:
@@ -72,12 +79,14 @@ def _hide(line: str, token: str | None) -> str:
     return line.replace(token, "***") if token and len(token) >= 4 else line
 
 
-async def _one(client: httpx.AsyncClient, base: str, client_id: str, device: LiveDevice,
-               headers: dict[str, str]) -> list[str]:
+async def _one(
+    client: httpx.AsyncClient, base: str, client_id: str, device: LiveDevice, headers: dict[str, str]
+) -> list[str]:
     url = f"{base}/clients/{client_id}/devices/{device.id}/deployments"
     try:
-        r = await client.get(url, params={"page_size": 1, "sort_by": "enrollment_date", "sort_order": "desc"},
-                             headers=headers)
+        r = await client.get(
+            url, params={"page_size": 1, "sort_by": "enrollment_date", "sort_order": "desc"}, headers=headers
+        )
         if r.status_code != 200:
             return [f"enrollment service: HTTP {r.status_code} for {device.name}: {_message(r)}"]
         data = r.json().get("data") or []

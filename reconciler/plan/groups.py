@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from reconciler.plan.diff import describe
-from reconciler.plan.model import ACTIONS, DeviceChange, Plan
+from reconciler.plan.model import ACTIONS, DeviceChange, Origin, Plan
 
 CHANGE_ORDER: dict[str, int] = {a: i for i, a in enumerate(ACTIONS)}
 
@@ -51,21 +51,46 @@ def is_exception(c: DeviceChange) -> bool:
     return c.action == "blocked" or (c.action == "noop" and bool(c.reason))
 
 
+_Key = tuple[str, str, str | None, str | None, tuple[str, ...], Origin | None]
+
+
 def group_changes(plan: Plan) -> list[ChangeGroup]:
     """Groups of changed devices (deploy/upgrade/stage/restage), largest first within a
     DeploymentSet, sets in name order; device order inside a group is by name."""
-    buckets: dict[tuple[object, ...], list[DeviceChange]] = {}
+    buckets: dict[_Key, list[DeviceChange]] = {}
     for c in plan.changes:
         if c.action in ("noop", "blocked"):
             continue
-        key = (c.deployment_set or "", c.action, c.release_from, c.release_to, change_lines(c), c.origin)
+        key: _Key = (
+            c.deployment_set or "",
+            c.action,
+            c.release_from,
+            c.release_to,
+            change_lines(c),
+            c.origin,
+        )
         buckets.setdefault(key, []).append(c)
-    groups = [ChangeGroup(deployment_set=str(k[0]), action=str(k[1]), release_from=k[2],  # type: ignore[arg-type]
-                          release_to=k[3], lines=k[4], origin=k[5],  # type: ignore[arg-type]
-                          devices=tuple(sorted(v, key=lambda d: d.device)))
-              for k, v in buckets.items()]
-    groups.sort(key=lambda g: (g.deployment_set, CHANGE_ORDER[g.action], -len(g.devices), g.lines,
-                               g.devices[0].device))
+    groups = [
+        ChangeGroup(
+            deployment_set=k[0],
+            action=k[1],
+            release_from=k[2],
+            release_to=k[3],
+            lines=k[4],
+            origin=k[5],
+            devices=tuple(sorted(v, key=lambda d: d.device)),
+        )
+        for k, v in buckets.items()
+    ]
+    groups.sort(
+        key=lambda g: (
+            g.deployment_set,
+            CHANGE_ORDER[g.action],
+            -len(g.devices),
+            g.lines,
+            g.devices[0].device,
+        )
+    )
     return groups
 
 
@@ -76,6 +101,8 @@ def sample(names: tuple[str, ...] | list[str], n: int = 5) -> str:
 
 def summary_line(plan: Plan) -> str:
     s = plan.summary()
-    return (f"Plan: {s['deploy']} to deploy, {s['upgrade']} to upgrade, {s['stage']} to stage, "
-            f"{s['restage']} to restage, {s['instances_to_create']} config instances to create. "
-            f"{s['noop']} unchanged, {s['blocked']} blocked.")
+    return (
+        f"Plan: {s['deploy']} to deploy, {s['upgrade']} to upgrade, {s['stage']} to stage, "
+        f"{s['restage']} to restage, {s['instances_to_create']} config instances to create. "
+        f"{s['noop']} unchanged, {s['blocked']} blocked."
+    )

@@ -24,12 +24,21 @@ async def online_problems(project: Project, platform: Platform) -> list[Problem]
         if dd.device is None:
             ds = sets[dd.deployment_set]
             loc = ds.selector.location or ds.location or Location(project.project_file)
-            problems.append(Problem(f"device {dd.name!r} (DeploymentSet {ds.name!r}) does not exist on the "
-                                    "platform", loc))
+            problems.append(
+                Problem(f"device {dd.name!r} (DeploymentSet {ds.name!r}) does not exist on the platform", loc)
+            )
     for note in desired.notes:
         problems.append(Problem(note, Location(project.project_file), severity="warning"))
     # Two DeploymentSets (or two releases' schemas) reading one invalid file find the same
     # problem at the same place: it is reported once.
     unique = dict.fromkeys(problems)
-    return sorted(unique, key=lambda p: (p.severity != "error", p.location.file, p.location.line or 0,
-                                         p.location.column or 0, p.message))
+    return sorted(
+        unique,
+        key=lambda p: (
+            p.severity != "error",
+            p.location.file,
+            p.location.line or 0,
+            p.location.column or 0,
+            p.message,
+        ),
+    )

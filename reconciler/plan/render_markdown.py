@@ -73,8 +73,9 @@ def _rollouts_line(plan: Plan) -> str:
     return line
 
 
-def render_markdown(plan: Plan, *, full_plan: str = "the JSON plan (`reconcile plan --format json`)",
-                    limit: int = LIMIT) -> str:
+def render_markdown(
+    plan: Plan, *, full_plan: str = "the JSON plan (`reconcile plan --format json`)", limit: int = LIMIT
+) -> str:
     """`full_plan` names where readers find everything (e.g. the workflow artifact)."""
     head = ["### reconcile plan", "", f"**{summary_line(plan)}**", ""]
     meta = []
@@ -139,11 +140,15 @@ def render_markdown(plan: Plan, *, full_plan: str = "the JSON plan (`reconcile p
     if left_groups or left_exc:
         cut = []
         if left_groups:
-            cut.append(f"{left_groups} change group{'s' if left_groups != 1 else ''} "
-                       f"({left_devices} device{'s' if left_devices != 1 else ''})")
+            cut.append(
+                f"{left_groups} change group{'s' if left_groups != 1 else ''} "
+                f"({left_devices} device{'s' if left_devices != 1 else ''})"
+            )
         if left_exc:
             cut.append(f"{left_exc} exception{'s' if left_exc != 1 else ''}")
-        text += (f"\n> **Cut to fit one comment:** {' and '.join(cut)} not shown. "
-                 f"The full plan is in {full_plan}.\n")
+        text += (
+            f"\n> **Cut to fit one comment:** {' and '.join(cut)} not shown. "
+            f"The full plan is in {full_plan}.\n"
+        )
     assert size(text) <= limit, "markdown plan over its budget"
     return text

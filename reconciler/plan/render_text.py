@@ -16,8 +16,13 @@ def rollout_words(spec: RolloutSpec | None) -> str:
     if spec.strategy == "rolling":
         words = f"rolling, {spec.max_parallel or 'all'} at a time"
     elif spec.strategy == "canary":
-        first = (f"{spec.canary_count}" if spec.canary_count is not None
-                 else f"{spec.canary_percent:g}%" if spec.canary_percent is not None else "1")
+        first = (
+            f"{spec.canary_count}"
+            if spec.canary_count is not None
+            else f"{spec.canary_percent:g}%"
+            if spec.canary_percent is not None
+            else "1"
+        )
         then = "then auto-promote" if spec.auto_promote else "then pause for --promote"
         words = f"canary {first} first, {then}"
     else:

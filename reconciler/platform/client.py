@@ -119,11 +119,13 @@ def map_error(exc: Exception, what: str) -> PlatformError:
         }
         server = "the platform returned an error; retry, and report it if it persists"
         hint = hints.get(status, server if status >= 500 else None)
-        return PlatformError(f"{what}: HTTP {status}: {message}", status=status, hint=hint,
-                             code=str(code) if code else None)
+        return PlatformError(
+            f"{what}: HTTP {status}: {message}", status=status, hint=hint, code=str(code) if code else None
+        )
     if isinstance(exc, sdk.APITimeoutError):
-        return PlatformError(f"{what}: the platform did not answer in time",
-                             hint="check the network and the base URL")
+        return PlatformError(
+            f"{what}: the platform did not answer in time", hint="check the network and the base URL"
+        )
     if isinstance(exc, sdk.APIConnectionError):
         return PlatformError(f"{what}: cannot reach the platform", hint="check the network and the base URL")
     return PlatformError(f"{what}: {exc}")
@@ -139,9 +141,13 @@ def describe_target(project: Project, base_url: str | None = None) -> str:
 
 
 @asynccontextmanager
-async def connect(project: Project, *, base_url: str | None = None,
-                  concurrency: int = DEFAULT_CONCURRENCY,
-                  timeout: float = 30.0) -> AsyncIterator[Platform]:
+async def connect(
+    project: Project,
+    *,
+    base_url: str | None = None,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    timeout: float = 30.0,
+) -> AsyncIterator[Platform]:
     """Open the platform the project targets. `--base-url` / MIRU_BASE_URL override the
     project file. A remote target without MIRU_API_KEY is an error, never a silent fallback
     to the emulator."""
@@ -151,19 +157,26 @@ async def connect(project: Project, *, base_url: str | None = None,
         url = _checked_url(base_url or (target.base_url if isinstance(target, RemoteTarget) else ""))
         key = os.environ.get("MIRU_API_KEY")
         if not key:
-            raise ReconcileError(f"MIRU_API_KEY is not set; it is required to reach {url}",
-                                 hint="export MIRU_API_KEY=<your key> (read from the environment only)")
+            raise ReconcileError(
+                f"MIRU_API_KEY is not set; it is required to reach {url}",
+                hint="export MIRU_API_KEY=<your key> (read from the environment only)",
+            )
         http = httpx.AsyncClient(timeout=timeout, limits=httpx.Limits(max_connections=concurrency * 2))
     else:
         assert isinstance(target, EmulatorTarget)
         app = _embedded_app(project.root, target)
         url, key = "http://emulator.local/beta", EMULATOR_KEY
         http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), timeout=timeout)
-    client = sdk.AsyncMiru(api_key=key, miru_version=API_VERSION, base_url=url, max_retries=0,
-                           http_client=http)
+    client = sdk.AsyncMiru(
+        api_key=key, miru_version=API_VERSION, base_url=url, max_retries=0, http_client=http
+    )
     try:
-        yield Platform(sdk=client, target=describe_target(project, base_url),
-                       semaphore=asyncio.Semaphore(concurrency), http=http)
+        yield Platform(
+            sdk=client,
+            target=describe_target(project, base_url),
+            semaphore=asyncio.Semaphore(concurrency),
+            http=http,
+        )
     finally:
         await http.aclose()
 
@@ -174,8 +187,10 @@ def _checked_url(url: str) -> str:
     except (httpx.InvalidURL, ValueError, TypeError):
         parsed = None
     if parsed is None or parsed.scheme not in ("http", "https") or not parsed.host:
-        raise ReconcileError(f"not a usable base URL: {url!r}",
-                             hint="use an http(s) URL such as https://api.mirurobotics.com/beta")
+        raise ReconcileError(
+            f"not a usable base URL: {url!r}",
+            hint="use an http(s) URL such as https://api.mirurobotics.com/beta",
+        )
     return url
 
 

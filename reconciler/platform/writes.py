@@ -76,6 +76,8 @@ def _test_kill_hook() -> None:
     limit = os.environ.get("RECONCILE_TEST_KILL_AFTER")
     if limit and _writes_answered >= int(limit):
         os.kill(os.getpid(), signal.SIGKILL)
+
+
 # --- END TEST HOOK ----------------------------------------------------------------------
 
 
@@ -88,7 +90,7 @@ async def _write(platform: Platform, call: Callable[[], Awaitable[T]], what: str
 
 def chunks(items: Sequence[str], size: int = PAGE) -> Iterable[Sequence[str]]:
     for i in range(0, len(items), size):
-        yield items[i:i + size]
+        yield items[i : i + size]
 
 
 async def list_all(platform: Platform, fetch: Callable[[int], Awaitable[Any]], what: str) -> list[Any]:
@@ -118,11 +120,21 @@ async def hard_read(platform: Platform, call: Callable[[], Awaitable[T]], *, wha
 
 # --- config instances ---------------------------------------------------------------------
 
+
 async def existing_instances(platform: Platform, schema_id: str, slot_key: str) -> dict[tuple[str, str], str]:
     """(format, data) -> id for every instance of this schema and slot (the oldest wins)."""
-    rows = await list_all(platform, lambda o: platform.sdk.config_instances.list(
-        config_schema_id=[schema_id], slot_key=[slot_key], expand=["content"], limit=PAGE, offset=o,
-        order_by=["created_at:asc"]), what=f"list config instances of {schema_id}")
+    rows = await list_all(
+        platform,
+        lambda o: platform.sdk.config_instances.list(
+            config_schema_id=[schema_id],
+            slot_key=[slot_key],
+            expand=["content"],
+            limit=PAGE,
+            offset=o,
+            order_by=["created_at:asc"],
+        ),
+        what=f"list config instances of {schema_id}",
+    )
     found: dict[tuple[str, str], str] = {}
     for r in rows:
         if r.content is not None and r.slot_key == slot_key:
@@ -153,9 +165,15 @@ async def _create_instance(platform: Platform, inst: PlannedInstance) -> str:
     error: PlatformError | None = None
     for attempt in range(WRITE_ATTEMPTS):
         try:
-            created = await _write(platform, lambda: platform.sdk.config_instances.create(
-                config_schema_id=inst.config_schema_id, slot_key=inst.slot_key,
-                content={"data": inst.data, "format": inst.format}), what)  # type: ignore[typeddict-item]
+            created = await _write(
+                platform,
+                lambda: platform.sdk.config_instances.create(
+                    config_schema_id=inst.config_schema_id,
+                    slot_key=inst.slot_key,
+                    content={"data": inst.data, "format": inst.format},  # type: ignore[typeddict-item]
+                ),
+                what,
+            )
             return str(created.id)
         except PlatformError as e:
             if not _retryable(e) or attempt == WRITE_ATTEMPTS - 1:
@@ -172,8 +190,10 @@ async def _create_instance(platform: Platform, inst: PlannedInstance) -> str:
 
 # --- deployments ------------------------------------------------------------------------
 
-async def device_deployments(platform: Platform, device_ids: Sequence[str], *,
-                             live_only: bool = False) -> dict[str, list[Any]]:
+
+async def device_deployments(
+    platform: Platform, device_ids: Sequence[str], *, live_only: bool = False
+) -> dict[str, list[Any]]:
     """device id -> its deployments (newest first), 100 devices per request.
     `live_only`: only those still staged or deployed (not archived)."""
     out: dict[str, list[Any]] = {d: [] for d in device_ids}
@@ -182,8 +202,9 @@ async def device_deployments(platform: Platform, device_ids: Sequence[str], *,
         kwargs: dict[str, Any] = {"device_id": list(ids), "limit": PAGE, "order_by": ["created_at:desc"]}
         if live_only:
             kwargs["target_status"] = ["staged", "deployed"]
-        rows = await list_all(platform, lambda o: platform.sdk.deployments.list(**kwargs, offset=o),
-                              what="list deployments")
+        rows = await list_all(
+            platform, lambda o: platform.sdk.deployments.list(**kwargs, offset=o), what="list deployments"
+        )
         for r in rows:
             out.setdefault(r.device_id, []).append(r)
 
@@ -197,13 +218,15 @@ async def find_own(platform: Platform, device_id: str, desc: str, *, live_only: 
     kwargs: dict[str, Any] = {"device_id": [device_id], "limit": PAGE, "order_by": ["created_at:desc"]}
     if live_only:
         kwargs["target_status"] = ["staged", "deployed"]
-    page = await hard_read(platform, lambda: platform.sdk.deployments.list(**kwargs),
-                           what=f"read the deployments of {device_id}")
+    page = await hard_read(
+        platform, lambda: platform.sdk.deployments.list(**kwargs), what=f"read the deployments of {device_id}"
+    )
     return next((d for d in page.data if d.description == desc), None)
 
 
-async def deployments_by_id(platform: Platform, ids: Sequence[str], *,
-                            expand: Sequence[str] = ()) -> dict[str, Any]:
+async def deployments_by_id(
+    platform: Platform, ids: Sequence[str], *, expand: Sequence[str] = ()
+) -> dict[str, Any]:
     """Poll many deployments at once: `id=` comma filters, 100 per request."""
     out: dict[str, Any] = {}
 
@@ -211,8 +234,9 @@ async def deployments_by_id(platform: Platform, ids: Sequence[str], *,
         kwargs: dict[str, Any] = {"id": list(chunk), "limit": PAGE}
         if expand:
             kwargs["expand"] = list(expand)
-        rows = await list_all(platform, lambda o: platform.sdk.deployments.list(**kwargs, offset=o),
-                              what="poll deployments")
+        rows = await list_all(
+            platform, lambda o: platform.sdk.deployments.list(**kwargs, offset=o), what="poll deployments"
+        )
         out.update({r.id: r for r in rows})
 
     await asyncio.gather(*(batch(c) for c in chunks(sorted(set(ids)))))
@@ -223,8 +247,11 @@ async def devices_by_id(platform: Platform, ids: Sequence[str]) -> dict[str, Any
     out: dict[str, Any] = {}
 
     async def batch(chunk: Sequence[str]) -> None:
-        rows = await list_all(platform, lambda o: platform.sdk.devices.list(
-            id=list(chunk), limit=PAGE, offset=o), what="read devices")
+        rows = await list_all(
+            platform,
+            lambda o: platform.sdk.devices.list(id=list(chunk), limit=PAGE, offset=o),
+            what="read devices",
+        )
         out.update({r.id: r for r in rows})
 
     await asyncio.gather(*(batch(c) for c in chunks(sorted(set(ids)))))
@@ -233,16 +260,27 @@ async def devices_by_id(platform: Platform, ids: Sequence[str]) -> dict[str, Any
 
 async def _target_moved(platform: Platform, device_id: str, parent_id: str | None) -> bool:
     """Whether the device's target deployment is no longer the one the plan was made against."""
-    page = await hard_read(platform, lambda: platform.sdk.deployments.list(
-        device_id=[device_id], target_status=["deployed"], limit=PAGE, order_by=["created_at:desc"]),
-        what=f"read the target deployment of {device_id}")
+    page = await hard_read(
+        platform,
+        lambda: platform.sdk.deployments.list(
+            device_id=[device_id], target_status=["deployed"], limit=PAGE, order_by=["created_at:desc"]
+        ),
+        what=f"read the target deployment of {device_id}",
+    )
     return (page.data[0].id if page.data else None) != parent_id
 
 
-async def create_deployment(platform: Platform, *, device: str, device_id: str, release_id: str,
-                            instance_ids: Sequence[str], desc: str,
-                            target_status: Literal["staged", "deployed"],
-                            parent_id: str | None) -> WriteResult:
+async def create_deployment(
+    platform: Platform,
+    *,
+    device: str,
+    device_id: str,
+    release_id: str,
+    instance_ids: Sequence[str],
+    desc: str,
+    target_status: Literal["staged", "deployed"],
+    parent_id: str | None,
+) -> WriteResult:
     """Create one deployment with `parent_id` as the concurrency token.
 
     409: the device's target changed since the plan; if the current target (or staged
@@ -253,9 +291,18 @@ async def create_deployment(platform: Platform, *, device: str, device_id: str, 
     error: PlatformError | None = None
     for attempt in range(WRITE_ATTEMPTS):
         try:
-            created = await _write(platform, lambda: platform.sdk.deployments.create(
-                device_id=device_id, release_id=release_id, config_instance_ids=list(instance_ids),
-                description=desc, target_status=target_status, parent_id=parent_id), what)
+            created = await _write(
+                platform,
+                lambda: platform.sdk.deployments.create(
+                    device_id=device_id,
+                    release_id=release_id,
+                    config_instance_ids=list(instance_ids),
+                    description=desc,
+                    target_status=target_status,
+                    parent_id=parent_id,
+                ),
+                what,
+            )
             return WriteResult("done", created.id)
         except PlatformError as e:
             if e.status == 409:
@@ -267,8 +314,11 @@ async def create_deployment(platform: Platform, *, device: str, device_id: str, 
                 # The platform may check its rules (e.g. "stage only for another release")
                 # before the parent token: a refusal from a device that moved since the
                 # plan is the same staleness a 409 reports, not a failed device.
-                if e.status is not None and e.status < 500 and await _target_moved(
-                        platform, device_id, parent_id):
+                if (
+                    e.status is not None
+                    and e.status < 500
+                    and await _target_moved(platform, device_id, parent_id)
+                ):
                     return WriteResult("stale", reason=f"{device} changed since the plan ({e.message})")
                 return WriteResult("failed", reason=e.message)
             last, error = e.message, e
@@ -281,8 +331,9 @@ async def create_deployment(platform: Platform, *, device: str, device_id: str, 
     return WriteResult("failed", reason=f"gave up after {WRITE_ATTEMPTS} attempts: {last}")
 
 
-async def _status_write(platform: Platform, *, deployment_id: str, want: str, what: str,
-                        call: Callable[[], Awaitable[Any]]) -> WriteResult:
+async def _status_write(
+    platform: Platform, *, deployment_id: str, want: str, what: str, call: Callable[[], Awaitable[Any]]
+) -> WriteResult:
     """deploy/archive: send, and on any error read the deployment back before re-sending."""
     last = ""
     error: PlatformError | None = None
@@ -308,12 +359,20 @@ async def _status_write(platform: Platform, *, deployment_id: str, want: str, wh
 
 
 async def deploy(platform: Platform, deployment_id: str, *, device: str) -> WriteResult:
-    return await _status_write(platform, deployment_id=deployment_id, want="deployed",
-                               what=f"deploy {deployment_id} to {device}",
-                               call=lambda: platform.sdk.deployments.deploy(deployment_id))
+    return await _status_write(
+        platform,
+        deployment_id=deployment_id,
+        want="deployed",
+        what=f"deploy {deployment_id} to {device}",
+        call=lambda: platform.sdk.deployments.deploy(deployment_id),
+    )
 
 
 async def archive(platform: Platform, deployment_id: str, *, device: str) -> WriteResult:
-    return await _status_write(platform, deployment_id=deployment_id, want="archived",
-                               what=f"archive {deployment_id} of {device}",
-                               call=lambda: platform.sdk.deployments.archive(deployment_id))
+    return await _status_write(
+        platform,
+        deployment_id=deployment_id,
+        want="archived",
+        what=f"archive {deployment_id} of {device}",
+        call=lambda: platform.sdk.deployments.archive(deployment_id),
+    )

@@ -24,8 +24,11 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 ACTION = ROOT / "action.yml"
 
-_TOKEN = re.compile(r"""\s*(?:(?P<str>'(?:[^']|'')*')|(?P<num>-?\d+(?:\.\d+)?)|(?P<op>==|!=|&&|\|\||!|\(|\)|,)
-                        |(?P<name>[A-Za-z_][A-Za-z0-9_.\-]*))""", re.X)
+_TOKEN = re.compile(
+    r"""\s*(?:(?P<str>'(?:[^']|'')*')|(?P<num>-?\d+(?:\.\d+)?)|(?P<op>==|!=|&&|\|\||!|\(|\)|,)
+                        |(?P<name>[A-Za-z_][A-Za-z0-9_.\-]*))""",
+    re.X,
+)
 
 
 def evaluate(expr: str, ctx: dict[str, Any], status: str = "success") -> Any:
@@ -78,8 +81,12 @@ def evaluate(expr: str, ctx: dict[str, Any], status: str = "success") -> Any:
         if peek() == "(":
             take()
             take()  # status functions take no arguments
-            return {"always": True, "success": status == "success", "failure": status == "failure",
-                    "cancelled": False}[text]
+            return {
+                "always": True,
+                "success": status == "success",
+                "failure": status == "failure",
+                "cancelled": False,
+            }[text]
         return lookup(text)
 
     def comparison() -> Any:
@@ -148,7 +155,7 @@ def parse_output_file(path: Path) -> dict[str, str]:
         if "<<" in line and ("=" not in line or line.index("<<") < line.index("=")):
             name, delim = line.split("<<", 1)
             end = lines.index(delim, k + 1)
-            out[name] = "\n".join(lines[k + 1:end])
+            out[name] = "\n".join(lines[k + 1 : end])
             k = end + 1
             continue
         if "=" in line:
@@ -207,8 +214,12 @@ def run_action(inputs: dict[str, str], *, workspace: Path, env: dict[str, str], 
     runner_temp.mkdir(parents=True, exist_ok=True)
     token = env.get("GITHUB_TOKEN_FOR_CONTEXT", "")
     ctx: dict[str, Any] = {
-        "github": {"action_path": str(ROOT), "workspace": str(workspace), "token": token,
-                   "event_name": env.get("GITHUB_EVENT_NAME", "")},
+        "github": {
+            "action_path": str(ROOT),
+            "workspace": str(workspace),
+            "token": token,
+            "event_name": env.get("GITHUB_EVENT_NAME", ""),
+        },
         "runner": {"os": "Linux", "temp": str(runner_temp)},
         "steps": {},
     }
@@ -221,8 +232,15 @@ def run_action(inputs: dict[str, str], *, workspace: Path, env: dict[str, str], 
     base_env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "RUNNER_", "RECONCILE_"))}
     base_env.pop("MIRU_API_KEY", None)
     base_env.pop("MIRU_BASE_URL", None)
-    base_env.update({"GITHUB_WORKSPACE": str(workspace), "RUNNER_TEMP": str(runner_temp),
-                     "RUNNER_OS": "Linux", "GITHUB_ACTION_PATH": str(ROOT), "GITHUB_ACTIONS": "true"})
+    base_env.update(
+        {
+            "GITHUB_WORKSPACE": str(workspace),
+            "RUNNER_TEMP": str(runner_temp),
+            "RUNNER_OS": "Linux",
+            "GITHUB_ACTION_PATH": str(ROOT),
+            "GITHUB_ACTIONS": "true",
+        }
+    )
     base_env.update({k: v for k, v in env.items() if k != "GITHUB_TOKEN_FOR_CONTEXT"})
     # The composite's `run` steps find `python` and friends the way the runner would.
     base_env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{base_env.get('PATH', '')}"
@@ -258,27 +276,41 @@ def run_action(inputs: dict[str, str], *, workspace: Path, env: dict[str, str], 
             script = tmp / f"step-{n}.sh"
             script.write_text(interpolate(step["run"], ctx, status))
             cwd = interpolate(str(step.get("working-directory", str(workspace))), ctx, status)
-            proc = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
-                                  cwd=cwd, env=step_env, capture_output=True, text=True, timeout=600)
-            result = StepResult(sid, True, proc.returncode, proc.stdout, proc.stderr,
-                                parse_output_file(out_file))
+            proc = subprocess.run(
+                ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
+                cwd=cwd,
+                env=step_env,
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
+            result = StepResult(
+                sid, True, proc.returncode, proc.stdout, proc.stderr, parse_output_file(out_file)
+            )
             summaries.append(summary_file.read_text(encoding="utf-8"))
             if proc.returncode != 0:
                 status = "failure"
         results.append(result)
-        ctx["steps"][sid] = {"outputs": result.outputs,
-                             "outcome": "success" if result.returncode == 0 else "failure"}
+        ctx["steps"][sid] = {
+            "outputs": result.outputs,
+            "outcome": "success" if result.returncode == 0 else "failure",
+        }
 
-    outputs = {name: interpolate(str(spec["value"]), ctx, status)
-               for name, spec in (action.get("outputs") or {}).items()}
+    outputs = {
+        name: interpolate(str(spec["value"]), ctx, status)
+        for name, spec in (action.get("outputs") or {}).items()
+    }
     return ActionRun(results, outputs, "".join(summaries), artifacts, failed=status == "failure")
 
 
 def _emulate_uses(uses: str, with_: dict[str, str], artifacts: list[dict[str, Any]]) -> dict[str, str]:
     name = uses.split("@", 1)[0]
     if name == "actions/setup-python":
-        return {"python-path": sys.executable, "python-version": ".".join(map(str, sys.version_info[:3])),
-                "cache-hit": "false"}
+        return {
+            "python-path": sys.executable,
+            "python-version": ".".join(map(str, sys.version_info[:3])),
+            "cache-hit": "false",
+        }
     if name == "actions/cache":
         return {"cache-hit": "false"}
     if name == "actions/upload-artifact":

@@ -35,8 +35,12 @@ class GitHubState:
 
     def add(self, number: int, body: str, user: str = "someone") -> dict[str, Any]:
         self.next_id += 1
-        comment = {"id": self.next_id, "body": body, "user": {"login": user},
-                   "html_url": f"https://github.test/pr/{number}#issuecomment-{self.next_id}"}
+        comment = {
+            "id": self.next_id,
+            "body": body,
+            "user": {"login": user},
+            "html_url": f"https://github.test/pr/{number}#issuecomment-{self.next_id}",
+        }
         self.comments.setdefault(number, []).append(comment)
         return comment
 
@@ -60,12 +64,13 @@ def create_app(state: GitHubState) -> Starlette:
             body = (await request.json())["body"]
             if len(body) > LIMIT:
                 too_long = "body is too long (maximum is 65536 characters)"
-                return JSONResponse({"message": "Validation Failed", "errors": [{"message": too_long}]},
-                                    status_code=422)
+                return JSONResponse(
+                    {"message": "Validation Failed", "errors": [{"message": too_long}]}, status_code=422
+                )
             return JSONResponse(state.add(number, body, user="github-actions[bot]"), status_code=201)
         per_page = min(int(request.query_params.get("per_page", 30)), 100)
         page = int(request.query_params.get("page", 1))
-        chunk = comments[(page - 1) * per_page: page * per_page]
+        chunk = comments[(page - 1) * per_page : page * per_page]
         headers = {}
         if page * per_page < len(comments):
             nxt = request.url.include_query_params(page=page + 1, per_page=per_page)
@@ -86,10 +91,14 @@ def create_app(state: GitHubState) -> Starlette:
                     return JSONResponse(c)
         return JSONResponse({"message": "Not Found"}, status_code=404)
 
-    return Starlette(routes=[
-        Route("/repos/{owner}/{repo}/issues/{number:int}/comments", issue_comments, methods=["GET", "POST"]),
-        Route("/repos/{owner}/{repo}/issues/comments/{comment_id:int}", one_comment, methods=["PATCH"]),
-    ])
+    return Starlette(
+        routes=[
+            Route(
+                "/repos/{owner}/{repo}/issues/{number:int}/comments", issue_comments, methods=["GET", "POST"]
+            ),
+            Route("/repos/{owner}/{repo}/issues/comments/{comment_id:int}", one_comment, methods=["PATCH"]),
+        ]
+    )
 
 
 @contextmanager

@@ -74,7 +74,8 @@ def test_pages_through_more_than_100_comments(github: tuple[GitHubState, str]) -
 def test_size_limit(github: tuple[GitHubState, str]) -> None:
     state, url = github
     huge = "## Plan\n\n<details><summary>devices</summary>\n\n```diff\n" + "".join(
-        f"- amr-{i:05d} motion-control.max_speed 1.0 -> 1.2 🚀\n" for i in range(5000))
+        f"- amr-{i:05d} motion-control.max_speed 1.0 -> 1.2 🚀\n" for i in range(5000)
+    )
     result = _upsert(url, 11, "examples", huge)
     assert result.action == "created"  # the stand-in answers 422 over 65,536 characters
     body = state.comments[11][0]["body"]
@@ -106,32 +107,46 @@ def test_marker_cannot_close_the_html_comment() -> None:
 
 def _cli(env: dict[str, str], *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "RECONCILE_"))}
-    return subprocess.run([sys.executable, "-m", "reconciler.ci", *args], env={**clean, **env},
-                          capture_output=True, text=True, cwd=cwd, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "reconciler.ci", *args],
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=60,
+    )
 
 
 def _pr_env(tmp_path: Path, url: str, token: str) -> dict[str, str]:
     event = tmp_path / "event.json"
     event.write_text(json.dumps({"pull_request": {"number": 5, "head": {"sha": "a" * 40}}}))
-    return {"GITHUB_EVENT_NAME": "pull_request", "GITHUB_EVENT_PATH": str(event), "GITHUB_API_URL": url,
-            "GITHUB_REPOSITORY": REPO, "GITHUB_TOKEN": token}
+    return {
+        "GITHUB_EVENT_NAME": "pull_request",
+        "GITHUB_EVENT_PATH": str(event),
+        "GITHUB_API_URL": url,
+        "GITHUB_REPOSITORY": REPO,
+        "GITHUB_TOKEN": token,
+    }
 
 
 def test_token_never_printed_even_when_github_echoes_it(
-        github: tuple[GitHubState, str], tmp_path: Path) -> None:
+    github: tuple[GitHubState, str], tmp_path: Path
+) -> None:
     state, url = github
     body = tmp_path / "plan.md"
     body.write_text("## Plan\n")
-    ok = _cli(_pr_env(tmp_path, url, TOKEN), "comment", "--path", "examples", "--body-file", str(body),
-              cwd=tmp_path)
+    ok = _cli(
+        _pr_env(tmp_path, url, TOKEN), "comment", "--path", "examples", "--body-file", str(body), cwd=tmp_path
+    )
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "PR comment created" in ok.stdout
     # The only place the token may appear is the mask command that tells the runner to hide it.
     assert TOKEN not in ok.stdout.replace(f"::add-mask::{TOKEN}", "") + ok.stderr
 
     state.fail_with_echo = True  # a 500 whose body repeats the request headers, token included
-    bad = _cli(_pr_env(tmp_path, url, TOKEN), "comment", "--path", "examples", "--body-file", str(body),
-               cwd=tmp_path)
+    bad = _cli(
+        _pr_env(tmp_path, url, TOKEN), "comment", "--path", "examples", "--body-file", str(body), cwd=tmp_path
+    )
     assert bad.returncode == 1
     assert "answered 500" in bad.stdout
     assert TOKEN not in bad.stdout.replace(f"::add-mask::{TOKEN}", "") + bad.stderr

@@ -33,8 +33,9 @@ def _actionlint() -> str:
 
 
 def _lint(files: list[Path], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([_actionlint(), "-no-color", *map(str, files)], cwd=cwd,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [_actionlint(), "-no-color", *map(str, files)], cwd=cwd, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_there_are_three_example_workflows() -> None:
@@ -93,8 +94,16 @@ def test_action_metadata_structure() -> None:
     assert action["name"] and action["description"]
     assert action["runs"]["using"] == "composite"
     inputs = action["inputs"]
-    assert {"command", "path", "args", "python-version", "base-url", "api-key", "github-token",
-            "comment"} <= set(inputs)
+    assert {
+        "command",
+        "path",
+        "args",
+        "python-version",
+        "base-url",
+        "api-key",
+        "github-token",
+        "comment",
+    } <= set(inputs)
     for name, spec in inputs.items():
         assert spec.get("description"), f"input {name} has no description"
     assert set(action["outputs"]) >= {"has-changes", "exitcode", "plan-json"}
@@ -141,7 +150,8 @@ def test_example_workflows_pin_actions_and_scope_tokens() -> None:
                 if uses and not uses.startswith("your-org/reconciler@"):
                     assert PINNED.match(uses), f"{wf.name}: {uses} is not pinned"
         assert "${{ secrets." not in "".join(
-            s.get("run", "") for j in data["jobs"].values() for s in j["steps"]), wf.name
+            s.get("run", "") for j in data["jobs"].values() for s in j["steps"]
+        ), wf.name
     apply = yaml.safe_load((ROOT / "examples/workflows/apply-on-push.yml").read_text())
     assert apply["concurrency"] == {"group": "reconcile-apply", "cancel-in-progress": False}
     assert apply[True]["push"]["branches"] == ["main"]  # yaml 1.1 reads `on` as True

@@ -30,7 +30,8 @@ def test_annotation_escaping() -> None:
 
 
 def test_secrets_are_redacted_in_annotations_and_summary(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("MIRU_API_KEY", "sk-live-abcdef123456")
     assert "sk-live" not in runner.annotation("error", "key sk-live-abcdef123456 refused")
     summary = tmp_path / "summary"
@@ -64,24 +65,47 @@ def test_mask_and_stop_commands() -> None:
 def test_event_payloads(tmp_path: Path) -> None:
     event = tmp_path / "event.json"
     event.write_text(json.dumps({"pull_request": {"number": 12, "head": {"sha": "abc"}}}))
-    pr = runner.RunnerEnv.from_environ({
-        "GITHUB_EVENT_NAME": "pull_request", "GITHUB_EVENT_PATH": str(event), "GITHUB_SHA": "merge",
-        "GITHUB_REPOSITORY": "o/r", "GITHUB_RUN_ID": "9"})
+    pr = runner.RunnerEnv.from_environ(
+        {
+            "GITHUB_EVENT_NAME": "pull_request",
+            "GITHUB_EVENT_PATH": str(event),
+            "GITHUB_SHA": "merge",
+            "GITHUB_REPOSITORY": "o/r",
+            "GITHUB_RUN_ID": "9",
+        }
+    )
     assert pr.pull_request_number == 12 and pr.head_sha == "abc"
     assert pr.run_url == "https://github.com/o/r/actions/runs/9"
-    push = runner.RunnerEnv.from_environ({"GITHUB_EVENT_NAME": "push", "GITHUB_EVENT_PATH": str(event),
-                                          "GITHUB_SHA": "merge"})
+    push = runner.RunnerEnv.from_environ(
+        {"GITHUB_EVENT_NAME": "push", "GITHUB_EVENT_PATH": str(event), "GITHUB_SHA": "merge"}
+    )
     assert push.pull_request_number is None and push.api_url == "https://api.github.com"
     assert runner.RunnerEnv.from_environ({}).output_file is None
 
 
 def test_problem_table_escapes_cells() -> None:
-    problems = report.parse_problems(json.dumps([
-        {"file": "a.yaml", "line": 2, "column": 5, "message": "expected a|b\n<got>", "json_path": "$.x",
-         "severity": "error"},
-        {"file": "b.yaml", "line": None, "column": None, "message": "deprecated", "json_path": None,
-         "severity": "warning"},
-    ]))
+    problems = report.parse_problems(
+        json.dumps(
+            [
+                {
+                    "file": "a.yaml",
+                    "line": 2,
+                    "column": 5,
+                    "message": "expected a|b\n<got>",
+                    "json_path": "$.x",
+                    "severity": "error",
+                },
+                {
+                    "file": "b.yaml",
+                    "line": None,
+                    "column": None,
+                    "message": "deprecated",
+                    "json_path": None,
+                    "severity": "warning",
+                },
+            ]
+        )
+    )
     assert problems is not None
     md = report.problems_markdown(runner.RunnerEnv(), "fleet", problems)
     assert "1 error, 1 warning" in md and md.startswith("### ❌")
@@ -92,9 +116,20 @@ def test_problem_table_escapes_cells() -> None:
 
 
 def test_warnings_alone_are_folded() -> None:
-    problems = report.parse_problems(json.dumps([
-        {"file": "r.yaml", "line": None, "column": None, "message": "opaque schema, content not checked",
-         "json_path": None, "severity": "warning"}]))
+    problems = report.parse_problems(
+        json.dumps(
+            [
+                {
+                    "file": "r.yaml",
+                    "line": None,
+                    "column": None,
+                    "message": "opaque schema, content not checked",
+                    "json_path": None,
+                    "severity": "warning",
+                }
+            ]
+        )
+    )
     assert problems is not None
     md = report.problems_markdown(runner.RunnerEnv(), "fleet", problems)
     assert md.startswith("<details><summary>⚠️") and md.rstrip().endswith("</details>")
@@ -110,15 +145,32 @@ def test_inputs_path_is_never_an_option() -> None:
 
 def test_apply_summary_lists_a_blocked_device_once() -> None:
     # apply's JSON has blocked devices both in the ledger (not_attempted) and under "blocked".
-    blocked = {"device": "amr-spare-01", "deployment_set": "warehouse-amrs",
-               "reason": "device was never enrolled", "reason_code": "not-enrolled"}
-    data = {"rollouts": [], "blocked": [blocked], "ledger": [
-        {"device": "amr-east-01", "deployment_set": "warehouse-amrs", "action": "deploy",
-         "state": "succeeded"},
-        {"device": "amr-east-07", "deployment_set": "warehouse-amrs", "action": "deploy", "state": "deferred",
-         "reason": "device offline"},
-        {**blocked, "action": "blocked", "state": "not_attempted"},
-    ]}
+    blocked = {
+        "device": "amr-spare-01",
+        "deployment_set": "warehouse-amrs",
+        "reason": "device was never enrolled",
+        "reason_code": "not-enrolled",
+    }
+    data = {
+        "rollouts": [],
+        "blocked": [blocked],
+        "ledger": [
+            {
+                "device": "amr-east-01",
+                "deployment_set": "warehouse-amrs",
+                "action": "deploy",
+                "state": "succeeded",
+            },
+            {
+                "device": "amr-east-07",
+                "deployment_set": "warehouse-amrs",
+                "action": "deploy",
+                "state": "deferred",
+                "reason": "device offline",
+            },
+            {**blocked, "action": "blocked", "state": "not_attempted"},
+        ],
+    }
     md = report.apply_markdown("fleet", 0, json.dumps(data), "")
     assert md.count("amr-spare-01") == 1
     assert "amr-east-07" in md and "deferred" in md

@@ -36,8 +36,9 @@ API_KEY = "miru-test-key-0123456789"
 @pytest.fixture
 def workspace(tmp_path: Path) -> Path:
     ws = tmp_path / "ws"
-    shutil.copytree(ROOT / "examples", ws / "examples",
-                    ignore=shutil.ignore_patterns(".reconcile", "workflows"))
+    shutil.copytree(
+        ROOT / "examples", ws / "examples", ignore=shutil.ignore_patterns(".reconcile", "workflows")
+    )
     git = ["git", "-C", str(ws), "-c", "user.name=t", "-c", "user.email=t@example.com"]
     subprocess.run(["git", "init", "-q", "-b", "main", str(ws)], check=True)
     subprocess.run([*git, "add", "-A"], check=True)
@@ -50,15 +51,25 @@ def _job_env(tmp: Path, api_url: str, event_name: str, event: dict[str, object])
     path = tmp / f"event-{event_name}.json"
     path.write_text(json.dumps(event))
     return {
-        "GITHUB_EVENT_NAME": event_name, "GITHUB_EVENT_PATH": str(path), "GITHUB_API_URL": api_url,
-        "GITHUB_SERVER_URL": "https://github.test", "GITHUB_REPOSITORY": REPO, "GITHUB_SHA": "b" * 40,
-        "GITHUB_RUN_ID": "4242", "GITHUB_JOB": "reconcile", "GITHUB_TOKEN_FOR_CONTEXT": TOKEN,
+        "GITHUB_EVENT_NAME": event_name,
+        "GITHUB_EVENT_PATH": str(path),
+        "GITHUB_API_URL": api_url,
+        "GITHUB_SERVER_URL": "https://github.test",
+        "GITHUB_REPOSITORY": REPO,
+        "GITHUB_SHA": "b" * 40,
+        "GITHUB_RUN_ID": "4242",
+        "GITHUB_JOB": "reconcile",
+        "GITHUB_TOKEN_FOR_CONTEXT": TOKEN,
     }
 
 
 def _pr(tmp: Path, api_url: str, number: int = 7) -> dict[str, str]:
-    return _job_env(tmp, api_url, "pull_request",
-                    {"number": number, "pull_request": {"number": number, "head": {"sha": "c" * 40}}})
+    return _job_env(
+        tmp,
+        api_url,
+        "pull_request",
+        {"number": number, "pull_request": {"number": number, "head": {"sha": "c" * 40}}},
+    )
 
 
 def _push(tmp: Path, api_url: str) -> dict[str, str]:
@@ -104,8 +115,12 @@ def test_validate_with_errors(workspace: Path, tmp_path: Path, github: tuple[Git
     # A pasted key in a manifest: the problem is reported, the key is not.
     lab = workspace / "examples/deploymentsets/lab-canary.yaml"
     lab.write_text(lab.read_text() + f"  activation: {API_KEY}\n")
-    run = run_action({"command": "validate", "path": "examples", "api-key": API_KEY},
-                     workspace=workspace, env=_pr(tmp_path, url), tmp=tmp_path)
+    run = run_action(
+        {"command": "validate", "path": "examples", "api-key": API_KEY},
+        workspace=workspace,
+        env=_pr(tmp_path, url),
+        tmp=tmp_path,
+    )
 
     assert run.failed, "the action's last step must fail the job on validation errors"
     assert run.outputs == {"has-changes": "false", "exitcode": "1", "plan-json": ""}
@@ -135,11 +150,16 @@ def test_validate_with_errors(workspace: Path, tmp_path: Path, github: tuple[Git
 
 
 def test_plan_on_pr_with_invalid_manifests_comments_problems(
-        workspace: Path, tmp_path: Path, github: tuple[GitHubState, str]) -> None:
+    workspace: Path, tmp_path: Path, github: tuple[GitHubState, str]
+) -> None:
     state, url = github
     _break(workspace, 2)
-    run = run_action({"command": "plan", "path": "examples", "api-key": API_KEY},
-                     workspace=workspace, env=_pr(tmp_path, url), tmp=tmp_path)
+    run = run_action(
+        {"command": "plan", "path": "examples", "api-key": API_KEY},
+        workspace=workspace,
+        env=_pr(tmp_path, url),
+        tmp=tmp_path,
+    )
     assert run.failed and run.outputs["exitcode"] == "1" and run.outputs["has-changes"] == "false"
     assert "$ reconcile plan" not in run.log  # nothing is planned from invalid manifests
     [comment] = state.comments[7]
@@ -149,14 +169,19 @@ def test_plan_on_pr_with_invalid_manifests_comments_problems(
 
 
 def test_plan_validates_content_online_first(
-        workspace: Path, tmp_path: Path, github: tuple[GitHubState, str]) -> None:
+    workspace: Path, tmp_path: Path, github: tuple[GitHubState, str]
+) -> None:
     # Valid YAML, but max_accel is over the release schema's maximum: only the platform's
     # schema knows, so this needs `validate --online` (needs_plan_apply: the emulator).
     state, url = github
     config = workspace / "examples/configs/motion-control.json"
     config.write_text(config.read_text().replace('"max_accel": 0.5', '"max_accel": 7.5'))
-    run = run_action({"command": "plan", "path": "examples", "api-key": API_KEY},
-                     workspace=workspace, env=_pr(tmp_path, url), tmp=tmp_path)
+    run = run_action(
+        {"command": "plan", "path": "examples", "api-key": API_KEY},
+        workspace=workspace,
+        env=_pr(tmp_path, url),
+        tmp=tmp_path,
+    )
     _require_plan_apply(run)
     assert run.failed and run.outputs["exitcode"] == "1"
     [annotation] = [a for a in run.annotations("error") if "title=reconcile validate" in a]
@@ -170,8 +195,9 @@ def test_plan_validates_content_online_first(
 
 def test_bad_input_is_a_clear_error(workspace: Path, tmp_path: Path, github: tuple[GitHubState, str]) -> None:
     _, url = github
-    run = run_action({"command": "deploy", "path": "examples"}, workspace=workspace,
-                     env=_push(tmp_path, url), tmp=tmp_path)
+    run = run_action(
+        {"command": "deploy", "path": "examples"}, workspace=workspace, env=_push(tmp_path, url), tmp=tmp_path
+    )
     assert run.failed
     assert any("input `command` is 'deploy'" in a for a in run.annotations("error"))
     assert "Traceback" not in run.log
@@ -181,8 +207,12 @@ def test_bad_input_is_a_clear_error(workspace: Path, tmp_path: Path, github: tup
 def test_plan_on_pull_request(workspace: Path, tmp_path: Path, github: tuple[GitHubState, str]) -> None:
     state, url = github
     state.add(7, "Looks good to me")
-    run = run_action({"command": "plan", "path": "examples", "api-key": API_KEY},
-                     workspace=workspace, env=_pr(tmp_path, url), tmp=tmp_path)
+    run = run_action(
+        {"command": "plan", "path": "examples", "api-key": API_KEY},
+        workspace=workspace,
+        env=_pr(tmp_path, url),
+        tmp=tmp_path,
+    )
     _require_plan_apply(run)  # needs_plan_apply: everything below
     assert not run.failed, run.log
     assert run.outputs["exitcode"] == "2" and run.outputs["has-changes"] == "true"
@@ -199,10 +229,15 @@ def test_plan_on_pull_request(workspace: Path, tmp_path: Path, github: tuple[Git
 
     # The next push to the PR updates the same comment instead of adding one.
     (workspace / "examples/configs/motion-control.json").write_text(
-        (workspace / "examples/configs/motion-control.json").read_text().replace("0.5", "0.6"))
+        (workspace / "examples/configs/motion-control.json").read_text().replace("0.5", "0.6")
+    )
     subprocess.run(["git", "-C", str(workspace), "checkout", "-q", "-b", "feature"], check=True)
-    again = run_action({"command": "plan", "path": "examples", "api-key": API_KEY, "args": "--base 'main'"},
-                       workspace=workspace, env=_pr(tmp_path / "second", url), tmp=tmp_path / "second")
+    again = run_action(
+        {"command": "plan", "path": "examples", "api-key": API_KEY, "args": "--base 'main'"},
+        workspace=workspace,
+        env=_pr(tmp_path / "second", url),
+        tmp=tmp_path / "second",
+    )
     assert again.outputs["exitcode"] == "2"
     # `args` reach the command, shell-split, after the action's own options.
     assert re.search(r"^\$ reconcile plan examples --format markdown .* --base main$", again.log, re.M)
@@ -216,8 +251,12 @@ def test_plan_on_pull_request(workspace: Path, tmp_path: Path, github: tuple[Git
 @pytest.mark.slow
 def test_apply_on_push(workspace: Path, tmp_path: Path, github: tuple[GitHubState, str]) -> None:
     state, url = github
-    run = run_action({"command": "apply", "path": "examples", "api-key": API_KEY},
-                     workspace=workspace, env=_push(tmp_path, url), tmp=tmp_path)
+    run = run_action(
+        {"command": "apply", "path": "examples", "api-key": API_KEY},
+        workspace=workspace,
+        env=_push(tmp_path, url),
+        tmp=tmp_path,
+    )
     _require_plan_apply(run)  # needs_plan_apply: everything below
     assert not run.failed, run.log
     assert run.outputs["exitcode"] == "0" and run.outputs["has-changes"] == "true"
@@ -233,25 +272,39 @@ def test_apply_on_push(workspace: Path, tmp_path: Path, github: tuple[GitHubStat
     _assert_no_secrets(run)
 
     # The apply really converged the (emulated) fleet: planning again finds nothing to do.
-    after = run_action({"command": "plan", "path": "examples"}, workspace=workspace,
-                       env=_push(tmp_path / "after", url), tmp=tmp_path / "after")
+    after = run_action(
+        {"command": "plan", "path": "examples"},
+        workspace=workspace,
+        env=_push(tmp_path / "after", url),
+        tmp=tmp_path / "after",
+    )
     assert after.outputs["exitcode"] == "0" and after.outputs["has-changes"] == "false", after.log
 
 
 def test_run_module_has_no_traceback_on_bad_args(tmp_path: Path) -> None:
-    result = subprocess.run([sys.executable, "-m", "reconciler.ci", "run"], capture_output=True, text=True,
-                            cwd=tmp_path, env={"PATH": "/usr/bin:/bin", "RECONCILE_COMMENT": "maybe"})
+    result = subprocess.run(
+        [sys.executable, "-m", "reconciler.ci", "run"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin", "RECONCILE_COMMENT": "maybe"},
+    )
     assert result.returncode == 1
     assert "input `comment` is 'maybe'" in result.stdout and "Traceback" not in result.stderr
 
 
 @pytest.mark.slow
 def test_drift_is_an_output_not_a_failure(
-        workspace: Path, tmp_path: Path, github: tuple[GitHubState, str]) -> None:
+    workspace: Path, tmp_path: Path, github: tuple[GitHubState, str]
+) -> None:
     # The fresh example fleet runs v1.4.1 / max_speed 1.0 while the manifests say otherwise.
     state, url = github
-    run = run_action({"command": "drift", "path": "examples", "api-key": API_KEY}, workspace=workspace,
-                     env=_job_env(tmp_path, url, "schedule", {"schedule": "17 3 * * *"}), tmp=tmp_path)
+    run = run_action(
+        {"command": "drift", "path": "examples", "api-key": API_KEY},
+        workspace=workspace,
+        env=_job_env(tmp_path, url, "schedule", {"schedule": "17 3 * * *"}),
+        tmp=tmp_path,
+    )
     _require_plan_apply(run)
     assert not run.failed, run.log  # the workflow decides (open an issue, fail) from the outputs
     assert run.outputs == {"has-changes": "true", "exitcode": "2", "plan-json": ""}
@@ -279,14 +332,19 @@ def _big_fleet(ws: Path, n: int) -> None:
 
 @pytest.mark.slow
 def test_cut_plan_comment_says_what_is_left_out_and_where(
-        workspace: Path, tmp_path: Path, github: tuple[GitHubState, str]) -> None:
+    workspace: Path, tmp_path: Path, github: tuple[GitHubState, str]
+) -> None:
     state, url = github
     _big_fleet(workspace, 400)
     # A secret in the content (a user's mistake) must not reach the public comment or summary.
     notes = workspace / "examples/configs/operator-notes.txt"
     notes.write_text(f"Handle with care.\nold key: {API_KEY}\n")
-    run = run_action({"command": "plan", "path": "examples", "api-key": API_KEY},
-                     workspace=workspace, env=_pr(tmp_path, url), tmp=tmp_path)
+    run = run_action(
+        {"command": "plan", "path": "examples", "api-key": API_KEY},
+        workspace=workspace,
+        env=_pr(tmp_path, url),
+        tmp=tmp_path,
+    )
     _require_plan_apply(run)
     assert not run.failed, run.log
     assert run.outputs["has-changes"] == "true"
@@ -298,11 +356,16 @@ def test_cut_plan_comment_says_what_is_left_out_and_where(
     [artifact] = run.artifacts
     assert artifact["name"] == "reconcile-plan-examples" and "plan.json" in artifact["files"]
     assert "**Cut to fit one comment:**" in body
-    assert re.search(r"\*\*Cut to fit one comment:\*\* \d+ change groups \(\d+ devices\) and 1 exception "
-                     r"not shown\.", body)
+    assert re.search(
+        r"\*\*Cut to fit one comment:\*\* \d+ change groups \(\d+ devices\) and 1 exception "
+        r"not shown\.",
+        body,
+    )
     assert "Truncated" not in body  # the renderer's own cut leaves room for the marker and footer
-    assert ("The full plan is in `plan.json` in [the workflow artifact `reconcile-plan-examples`]"
-            f"(https://github.test/{REPO}/actions/runs/4242#artifacts).") in body
+    assert (
+        "The full plan is in `plan.json` in [the workflow artifact `reconcile-plan-examples`]"
+        f"(https://github.test/{REPO}/actions/runs/4242#artifacts)."
+    ) in body
     assert str(tmp_path) not in body  # no runner path
     assert body.count("<details>") == body.count("</details>")
     _assert_no_secrets(run, state)
@@ -310,13 +373,18 @@ def test_cut_plan_comment_says_what_is_left_out_and_where(
 
 
 def test_cut_problem_comment_points_at_validate_json(
-        workspace: Path, tmp_path: Path, github: tuple[GitHubState, str]) -> None:
+    workspace: Path, tmp_path: Path, github: tuple[GitHubState, str]
+) -> None:
     # Hundreds of problems: the summary lists them all, the comment as many as fit, then
     # says how much is missing and that the whole list is validate.json in the artifact.
     state, url = github
     broken = _break(workspace, 400)
-    run = run_action({"command": "plan", "path": "examples", "api-key": API_KEY},
-                     workspace=workspace, env=_pr(tmp_path, url), tmp=tmp_path)
+    run = run_action(
+        {"command": "plan", "path": "examples", "api-key": API_KEY},
+        workspace=workspace,
+        env=_pr(tmp_path, url),
+        tmp=tmp_path,
+    )
     assert run.failed and run.outputs["exitcode"] == "1"
     assert sum(1 for ln in run.summary.splitlines() if ln.startswith("| ❌")) == len(broken)
     [comment] = state.comments[7]
@@ -324,8 +392,11 @@ def test_cut_problem_comment_points_at_validate_json(
     assert len(body) <= 65_536
     shown = sum(1 for ln in body.splitlines() if ln.startswith("| ❌"))
     assert 0 < shown < len(broken)
-    assert re.search(rf"the last {len(broken) - shown} of \d+ lines are not shown\. All of it is in the job "
-                     r"summary and `validate\.json` in \[the workflow artifact `reconcile-plan-examples`\]"
-                     rf"\(https://github\.test/{REPO}/actions/runs/4242#artifacts\)\.", body), body[-600:]
+    assert re.search(
+        rf"the last {len(broken) - shown} of \d+ lines are not shown\. All of it is in the job "
+        r"summary and `validate\.json` in \[the workflow artifact `reconcile-plan-examples`\]"
+        rf"\(https://github\.test/{REPO}/actions/runs/4242#artifacts\)\.",
+        body,
+    ), body[-600:]
     [artifact] = run.artifacts
     assert len(json.loads((Path(artifact["path"]) / "validate.json").read_text())) == len(broken)

@@ -26,13 +26,24 @@ from tests.harness import Harness, example_configs
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
-def write_project(root: Path, emu: Harness, *, rollout: dict[str, Any] | None = None,
-                  max_speed: float = 1.2, release: str = "v1.4.1", groups: tuple[str, ...] = ("fleet", "lab"),
-                  name: str = "all", extra: dict[str, Any] | None = None) -> Path:
+def write_project(
+    root: Path,
+    emu: Harness,
+    *,
+    rollout: dict[str, Any] | None = None,
+    max_speed: float = 1.2,
+    release: str = "v1.4.1",
+    groups: tuple[str, ...] = ("fleet", "lab"),
+    name: str = "all",
+    extra: dict[str, Any] | None = None,
+) -> Path:
     """A project with one DeploymentSet `name` over `groups`, changing motion-control.max_speed."""
     root.mkdir(parents=True, exist_ok=True)
-    (root / "reconcile.yaml").write_text(yaml.safe_dump(
-        {"target": {"emulator": {"db": str(Path(emu.db).resolve())}}, "manifests": ["sets/*.yaml"]}))
+    (root / "reconcile.yaml").write_text(
+        yaml.safe_dump(
+            {"target": {"emulator": {"db": str(Path(emu.db).resolve())}}, "manifests": ["sets/*.yaml"]}
+        )
+    )
     cfg = example_configs()
     (root / "configs").mkdir(exist_ok=True)
     (root / "configs" / "motion-control.json").write_text(json.dumps(cfg["motion-control"]))
@@ -41,16 +52,20 @@ def write_project(root: Path, emu: Harness, *, rollout: dict[str, Any] | None = 
     spec: dict[str, Any] = {
         "selector": {"groups": list(groups)},
         "release": release,
-        "configs": {"motion-control": {"file": "../configs/motion-control.json",
-                                       "values": {"max_speed": max_speed}},
-                    "localization": {"file": "../configs/localization.yaml"},
-                    "operator-notes": {"file": "../configs/operator-notes.txt"}},
+        "configs": {
+            "motion-control": {"file": "../configs/motion-control.json", "values": {"max_speed": max_speed}},
+            "localization": {"file": "../configs/localization.yaml"},
+            "operator-notes": {"file": "../configs/operator-notes.txt"},
+        },
         "rollout": rollout or {"strategy": "immediate"},
     }
     spec.update(extra or {})
     (root / "sets").mkdir(exist_ok=True)
-    (root / "sets" / f"{name}.yaml").write_text(yaml.safe_dump(
-        {"apiVersion": "reconciler/v1", "kind": "DeploymentSet", "metadata": {"name": name}, "spec": spec}))
+    (root / "sets" / f"{name}.yaml").write_text(
+        yaml.safe_dump(
+            {"apiVersion": "reconciler/v1", "kind": "DeploymentSet", "metadata": {"name": name}, "spec": spec}
+        )
+    )
     return root
 
 
@@ -68,14 +83,16 @@ async def make(root: Path) -> Plan:
         return await make_plan(project, platform)
 
 
-async def run(root: Path, plan: Plan, *, promote: bool = False,
-              reporter: Reporter | None = None) -> ApplyResult:
+async def run(
+    root: Path, plan: Plan, *, promote: bool = False, reporter: Reporter | None = None
+) -> ApplyResult:
     project = load_path(root)
     async with platform_for(project) as platform:
         clock = await clock_for(platform)
         assert isinstance(clock, EmulatorClock), "tests must advance the emulator clock, never sleep"
-        return await execute(plan, platform, root=project.root, clock=clock, promote=promote,
-                             reporter=reporter)
+        return await execute(
+            plan, platform, root=project.root, clock=clock, promote=promote, reporter=reporter
+        )
 
 
 class Notes(Silent):

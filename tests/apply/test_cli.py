@@ -68,8 +68,9 @@ def test_saved_plan_for_another_target_or_format_is_refused(emu: Harness, tmp_pa
 
 def test_apply_json_output_matches_its_schema_and_status_lists_it(emu: Harness, tmp_path: Path) -> None:
     asyncio.run(emu.seed(example_fleet()))
-    root = write_project(tmp_path / "p", emu, rollout={"strategy": "rolling", "max_parallel": 5,
-                                                       "health_check": HEALTH})
+    root = write_project(
+        tmp_path / "p", emu, rollout={"strategy": "rolling", "max_parallel": 5, "health_check": HEALTH}
+    )
     plan_file = tmp_path / "plan.json"
     save_plan(emu, root, plan_file)
     result = cli("apply", str(root), "--plan", str(plan_file), "--auto-approve", "--format", "json")
@@ -95,8 +96,13 @@ def test_apply_json_output_matches_its_schema_and_status_lists_it(emu: Harness, 
 
 def test_canary_pause_then_promote_through_the_cli(emu: Harness, tmp_path: Path) -> None:
     asyncio.run(emu.seed(example_fleet(offline=[])))
-    root = write_project(tmp_path / "p", emu, groups=("lab",), release="v1.4.2",
-                         rollout={"strategy": "canary", "canary_percent": 33, "health_check": HEALTH})
+    root = write_project(
+        tmp_path / "p",
+        emu,
+        groups=("lab",),
+        release="v1.4.2",
+        rollout={"strategy": "canary", "canary_percent": 33, "health_check": HEALTH},
+    )
     first = cli("apply", str(root), "--auto-approve")
     assert first.exit_code == 0, first.output
     assert "paused" in first.output and "--promote" in first.output
@@ -115,10 +121,18 @@ def test_canary_pause_then_promote_through_the_cli(emu: Harness, tmp_path: Path)
 def test_exit_1_when_a_device_fails(emu: Harness, tmp_path: Path) -> None:
     asyncio.run(emu.seed(example_fleet(offline=[])))
     asyncio.run(emu.patch_device("lab-arm-02", agent={"behaviour": "fail"}))
-    root = write_project(tmp_path / "p", emu, groups=("lab",),
-                         rollout={"strategy": "rolling", "max_parallel": 1, "max_failed_nodes": 5,
-                                  "max_failed_nodes_percent": 100,
-                                  "health_check": {**HEALTH, "max_error_rate": 1}})
+    root = write_project(
+        tmp_path / "p",
+        emu,
+        groups=("lab",),
+        rollout={
+            "strategy": "rolling",
+            "max_parallel": 1,
+            "max_failed_nodes": 5,
+            "max_failed_nodes_percent": 100,
+            "health_check": {**HEALTH, "max_error_rate": 1},
+        },
+    )
     result = cli("apply", str(root), "--auto-approve")
     assert result.exit_code == 1
     assert "lab-arm-02" in result.output and "failed" in result.output
@@ -164,11 +178,20 @@ def test_a_fresh_plan_is_shown_and_confirmed_on_a_terminal(emu: Harness, tmp_pat
     assert len([d for d in asyncio.run(deployments(emu)) if d.description.startswith("reconcile ")]) == 3
 
 
-def test_nothing_to_apply_still_fails_while_the_manifests_leave_a_device_blocked(emu: Harness,
-                                                                                 tmp_path: Path) -> None:
+def test_nothing_to_apply_still_fails_while_the_manifests_leave_a_device_blocked(
+    emu: Harness, tmp_path: Path
+) -> None:
     asyncio.run(emu.seed(example_fleet(offline=[])))
-    root = write_project(tmp_path / "p", emu, groups=("lab",), extra={"overrides": [
-        {"devices": ["lab-arm-02"], "configs": {"motion-control": {"values": {"max_speed": 9}}}}]})
+    root = write_project(
+        tmp_path / "p",
+        emu,
+        groups=("lab",),
+        extra={
+            "overrides": [
+                {"devices": ["lab-arm-02"], "configs": {"motion-control": {"values": {"max_speed": 9}}}}
+            ]
+        },
+    )
     first = cli("apply", str(root), "--auto-approve")
     assert first.exit_code == 1 and "2 succeeded, 1 not attempted" in first.output
     again = cli("apply", str(root), "--auto-approve")
@@ -179,42 +202,70 @@ def test_nothing_to_apply_still_fails_while_the_manifests_leave_a_device_blocked
     data = json.loads(out.stdout)
     validate(data, "apply-output.schema.json")
     assert [(e["device"], e["action"], e["reason_code"]) for e in data["ledger"]] == [
-        ("lab-arm-02", "blocked", "content-invalid")]
+        ("lab-arm-02", "blocked", "content-invalid")
+    ]
     assert data["exit_code"] == 1 and data["blocked"][0]["reason_code"] == "content-invalid"
 
 
 def test_help_and_docs_cover_strategies_health_budget_record_ledger_and_exit_codes() -> None:
     shown = cli("apply", "--help").output
-    for word in ("immediate", "rolling", "canary", "--promote", "min_healthy_time", "deadline", "deferred",
-                 "max_failed_nodes", "max_error_rate", "no_auto_rollback", ".reconcile/rollouts",
-                 "not attempted", "Exit codes", "docs/apply.md"):
+    for word in (
+        "immediate",
+        "rolling",
+        "canary",
+        "--promote",
+        "min_healthy_time",
+        "deadline",
+        "deferred",
+        "max_failed_nodes",
+        "max_error_rate",
+        "no_auto_rollback",
+        ".reconcile/rollouts",
+        "not attempted",
+        "Exit codes",
+        "docs/apply.md",
+    ):
         assert word in shown, word
     assert "canceled" in cli("status", "--help").output
     doc = (Path(__file__).resolve().parents[2] / "docs" / "apply.md").read_text()
-    for heading in ("## Strategies", "## Health", "## Failure budget and rollback", "## The record",
-                    "## The ledger", "## Exit codes", "## Progress"):
+    for heading in (
+        "## Strategies",
+        "## Health",
+        "## Failure budget and rollback",
+        "## The record",
+        "## The ledger",
+        "## Exit codes",
+        "## Progress",
+    ):
         assert heading in doc, heading
 
 
-def test_a_damaged_plan_is_refused_with_file_line_col_and_nothing_written(emu: Harness,
-                                                                          tmp_path: Path) -> None:
+def test_a_damaged_plan_is_refused_with_file_line_col_and_nothing_written(
+    emu: Harness, tmp_path: Path
+) -> None:
     asyncio.run(emu.seed(example_fleet()))
-    root = write_project(tmp_path / "p", emu, rollout={"strategy": "canary", "canary_count": 1,
-                                                       "health_check": HEALTH})
+    root = write_project(
+        tmp_path / "p", emu, rollout={"strategy": "canary", "canary_count": 1, "health_check": HEALTH}
+    )
     plan_file = tmp_path / "plan.json"
     save_plan(emu, root, plan_file)
     data = json.loads(plan_file.read_text())
     first = data["changes"][0]
     cases = {
-        "action.json": ({**data, "changes": [{**first, "action": "explode"}, *data["changes"][1:]]},
-                        "changes[0].action: expected one of"),
-        "spec.json": ({**data, "rollouts": {"all": {**data["rollouts"]["all"], "max_parallel": "x"}}},
-                      "rollouts.all.max_parallel: expected an integer"),
-        "device.json": ({**data, "changes": [{**first, "device": 1}]},
-                        "changes[0].device: expected a string"),
+        "action.json": (
+            {**data, "changes": [{**first, "action": "explode"}, *data["changes"][1:]]},
+            "changes[0].action: expected one of",
+        ),
+        "spec.json": (
+            {**data, "rollouts": {"all": {**data["rollouts"]["all"], "max_parallel": "x"}}},
+            "rollouts.all.max_parallel: expected an integer",
+        ),
+        "device.json": (
+            {**data, "changes": [{**first, "device": 1}]},
+            "changes[0].device: expected a string",
+        ),
         # a damaged file says what is wrong with it, not that it was made for no target
-        "notarget.json": ({k: v for k, v in data.items() if k != "target"},
-                          "missing required key 'target'"),
+        "notarget.json": ({k: v for k, v in data.items() if k != "target"}, "missing required key 'target'"),
     }
     for name, (doc, message) in cases.items():
         (tmp_path / name).write_text(json.dumps(doc, indent=1))
@@ -230,8 +281,9 @@ def test_a_damaged_plan_is_refused_with_file_line_col_and_nothing_written(emu: H
     assert not list(root.glob(".reconcile/rollouts/ro-*.json"))
 
 
-def test_a_damaged_record_is_reported_with_its_place_and_hides_nothing_else(emu: Harness,
-                                                                            tmp_path: Path) -> None:
+def test_a_damaged_record_is_reported_with_its_place_and_hides_nothing_else(
+    emu: Harness, tmp_path: Path
+) -> None:
     asyncio.run(emu.seed(example_fleet(offline=[])))
     root = write_project(tmp_path / "p", emu, groups=("lab",))
     assert cli("apply", str(root), "--auto-approve").exit_code == 0

@@ -26,15 +26,21 @@ pytestmark = pytest.mark.anyio
 RECONCILE = str(Path(sys.executable).parent / "reconcile")
 
 
-def reconcile_apply(root: Path, *args: str,
-                    kill_after: int | None = None) -> subprocess.CompletedProcess[str]:
+def reconcile_apply(
+    root: Path, *args: str, kill_after: int | None = None
+) -> subprocess.CompletedProcess[str]:
     """`reconcile apply ROOT --auto-approve ARGS` in a process of its own, killed (SIGKILL by
     the test hook) after its `kill_after`-th answered write when given."""
     env = {k: v for k, v in os.environ.items() if k != "RECONCILE_TEST_KILL_AFTER"}
     if kill_after is not None:
         env["RECONCILE_TEST_KILL_AFTER"] = str(kill_after)
-    return subprocess.run([RECONCILE, "apply", str(root), "--auto-approve", *args], env=env,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [RECONCILE, "apply", str(root), "--auto-approve", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def apply_process(root: Path, plan_file: Path, kill_after: int | None) -> subprocess.CompletedProcess[str]:
@@ -44,9 +50,15 @@ def apply_process(root: Path, plan_file: Path, kill_after: int | None) -> subpro
 @pytest.mark.slow
 async def test_sigkill_at_several_points_then_rerun_converges(emu: Harness, tmp_path: Path) -> None:
     await emu.seed(example_fleet(200, offline=[], spare=False))
-    root = write_project(tmp_path / "p", emu, rollout={
-        "strategy": "rolling", "max_parallel": 50,
-        "health_check": {"deadline": "60s", "min_healthy_time": "1s"}})
+    root = write_project(
+        tmp_path / "p",
+        emu,
+        rollout={
+            "strategy": "rolling",
+            "max_parallel": 50,
+            "health_check": {"deadline": "60s", "min_healthy_time": "1s"},
+        },
+    )
     plan = await make(root)
     assert plan.summary()["deploy"] == 200
     plan_file = tmp_path / "plan.json"
@@ -76,9 +88,16 @@ async def test_sigkill_at_several_points_then_rerun_converges(emu: Harness, tmp_
 @pytest.mark.slow
 async def test_sigkill_during_rollback_then_rerun_finishes_it_once(emu: Harness, tmp_path: Path) -> None:
     await emu.seed(example_fleet(offline=[], spare=False))
-    root = write_project(tmp_path / "p", emu, rollout={
-        "strategy": "rolling", "max_parallel": 3, "max_failed_nodes": 1,
-        "health_check": {"deadline": "30s", "min_healthy_time": "1s"}})
+    root = write_project(
+        tmp_path / "p",
+        emu,
+        rollout={
+            "strategy": "rolling",
+            "max_parallel": 3,
+            "max_failed_nodes": 1,
+            "health_check": {"deadline": "30s", "min_healthy_time": "1s"},
+        },
+    )
     plan = await make(root)
     order = [c.device for c in plan.changes]
     for name in order[6:8]:
@@ -95,21 +114,36 @@ async def test_sigkill_during_rollback_then_rerun_finishes_it_once(emu: Harness,
     assert done.returncode == 1, done.stderr[-2000:]
     out = json.loads(done.stdout)
     assert out["rollouts"][0]["status"]["state"] == "failed"
-    assert out["summary"] == {"succeeded": 0, "failed": 2, "rolled_back": 7, "deferred": 0, "stale": 0,
-                              "not_attempted": 8}
+    assert out["summary"] == {
+        "succeeded": 0,
+        "failed": 2,
+        "rolled_back": 7,
+        "deferred": 0,
+        "stale": 0,
+        "not_attempted": 8,
+    }
     rollbacks = [d for d in await deployments(emu) if d.description.endswith("-rollback")]
     assert len(rollbacks) == 7 and len({d.device_id for d in rollbacks}) == 7
 
 
 @pytest.mark.slow
-async def test_fresh_plan_after_a_crashed_upgrade_deploys_the_staged_one(emu: Harness,
-                                                                         tmp_path: Path) -> None:
+async def test_fresh_plan_after_a_crashed_upgrade_deploys_the_staged_one(
+    emu: Harness, tmp_path: Path
+) -> None:
     """Killed between staging and deploying: a new plan (not the saved one) lists the staged
     deployment for archiving; apply recognises it as its own and deploys it, no duplicate."""
     await emu.seed(example_fleet(offline=[], spare=False))
-    root = write_project(tmp_path / "p", emu, groups=("lab",), release="v1.4.2",
-                         rollout={"strategy": "rolling", "max_parallel": 1,
-                                  "health_check": {"deadline": "30s", "min_healthy_time": "1s"}})
+    root = write_project(
+        tmp_path / "p",
+        emu,
+        groups=("lab",),
+        release="v1.4.2",
+        rollout={
+            "strategy": "rolling",
+            "max_parallel": 1,
+            "health_check": {"deadline": "30s", "min_healthy_time": "1s"},
+        },
+    )
     # writes: the motion-control v2 instance, then lab-arm-01's staged create; die there
     killed = reconcile_apply(root, kill_after=2)
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
@@ -134,11 +168,19 @@ async def test_a_crashed_rollout_is_shown_then_canceled_by_a_newer_plan(emu: Har
     from reconciler.cli import main
 
     await emu.seed(example_fleet(offline=[], spare=False))
-    root = write_project(tmp_path / "p", emu, groups=("lab",),
-                         rollout={"strategy": "rolling", "max_parallel": 1,
-                                  "health_check": {"deadline": "30s", "min_healthy_time": "1s"}})
+    root = write_project(
+        tmp_path / "p",
+        emu,
+        groups=("lab",),
+        rollout={
+            "strategy": "rolling",
+            "max_parallel": 1,
+            "health_check": {"deadline": "30s", "min_healthy_time": "1s"},
+        },
+    )
     killed = reconcile_apply(root, kill_after=2)
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+
     def status() -> list[Any]:
         out = CliRunner().invoke(main, ["status", str(root), "--format", "json"]).stdout
         return list(json.loads(out)["rollouts"])
@@ -148,9 +190,17 @@ async def test_a_crashed_rollout_is_shown_then_canceled_by_a_newer_plan(emu: Har
     text = CliRunner().invoke(main, ["status", str(root)]).output
     assert "if no apply is running, resume with" in text and old["plan_file"] in text
 
-    write_project(root, emu, groups=("lab",), max_speed=1.3,
-                  rollout={"strategy": "rolling", "max_parallel": 1,
-                           "health_check": {"deadline": "30s", "min_healthy_time": "1s"}})
+    write_project(
+        root,
+        emu,
+        groups=("lab",),
+        max_speed=1.3,
+        rollout={
+            "strategy": "rolling",
+            "max_parallel": 1,
+            "health_check": {"deadline": "30s", "min_healthy_time": "1s"},
+        },
+    )
     done = reconcile_apply(root)
     assert done.returncode == 0, done.stderr[-2000:]
     assert f"{old['id']} canceled: superseded by" in done.stderr

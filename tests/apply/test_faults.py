@@ -26,9 +26,15 @@ pytestmark = pytest.mark.anyio
 OFFLINE = ["amr-east-007", "amr-west-050", "lab-arm-020"]
 
 # Every route `apply` calls (fnmatch on the path; the first matching rule with budget fires).
-ROUTES = [("POST", "/beta/config_instances"), ("GET", "/beta/config_instances"),
-          ("POST", "/beta/deployments"), ("GET", "/beta/deployments"),
-          ("POST", "/beta/deployments/*/deploy"), ("GET", "/beta/deployments/*"), ("GET", "/beta/devices")]
+ROUTES = [
+    ("POST", "/beta/config_instances"),
+    ("GET", "/beta/config_instances"),
+    ("POST", "/beta/deployments"),
+    ("GET", "/beta/deployments"),
+    ("POST", "/beta/deployments/*/deploy"),
+    ("GET", "/beta/deployments/*"),
+    ("GET", "/beta/devices"),
+]
 BURSTS = [{"method": m, "path": p, "status": 429, "times": 3, "retry_after": 0} for m, p in ROUTES]
 FAULTS = [
     *BURSTS,
@@ -86,12 +92,20 @@ async def used_instance_ids(emu: Harness) -> set[str]:
 @pytest.mark.slow
 @pytest.mark.parametrize("release, action", [("v1.4.1", "deploy"), ("v1.4.2", "upgrade")])
 async def test_300_devices_under_5xx_commit_then_fail_and_429_bursts(
-        emu: Harness, tmp_path: Path, release: str, action: str) -> None:
+    emu: Harness, tmp_path: Path, release: str, action: str
+) -> None:
     # three devices offline: their deployments queue (deferred), and polling reads devices
     await emu.seed(example_fleet(300, offline=OFFLINE, spare=False))
-    root = write_project(tmp_path / "p", emu, release=release, rollout={
-        "strategy": "rolling", "max_parallel": 100,
-        "health_check": {"deadline": "60s", "min_healthy_time": "1s"}})
+    root = write_project(
+        tmp_path / "p",
+        emu,
+        release=release,
+        rollout={
+            "strategy": "rolling",
+            "max_parallel": 100,
+            "health_check": {"deadline": "60s", "min_healthy_time": "1s"},
+        },
+    )
     plan = await make(root)
     assert Counter(c.action for c in plan.changes) == Counter({action: 300})
     instances_before = {i.id for i in await config_instances(emu)}

@@ -16,10 +16,19 @@ HEALTH = {"deadline": "30s", "min_healthy_time": "2s"}
 
 
 async def test_blocked_devices_are_in_the_ledger_and_bad_content_fails_the_run(
-        emu: Harness, tmp_path: Path) -> None:
+    emu: Harness, tmp_path: Path
+) -> None:
     await emu.seed(example_fleet(offline=[]))  # amr-spare-01: never enrolled
-    root = write_project(tmp_path / "p", emu, groups=("fleet",), extra={"overrides": [
-        {"devices": ["amr-west-03"], "configs": {"motion-control": {"values": {"max_speed": 9}}}}]})
+    root = write_project(
+        tmp_path / "p",
+        emu,
+        groups=("fleet",),
+        extra={
+            "overrides": [
+                {"devices": ["amr-west-03"], "configs": {"motion-control": {"values": {"max_speed": 9}}}}
+            ]
+        },
+    )
     plan = await make(root)
     result = await run(root, plan)
     by = {e.device: e for e in result.ledger}
@@ -57,29 +66,54 @@ async def test_immediate_does_not_wait_for_min_healthy_time(emu: Harness, tmp_pa
 
 async def test_auto_promote_continues_after_healthy_canaries(emu: Harness, tmp_path: Path) -> None:
     await emu.seed(example_fleet(offline=[]))
-    root = write_project(tmp_path / "p", emu, groups=("lab",), release="v1.4.2",
-                         rollout={"strategy": "canary", "canary_percent": 34, "auto_promote": True,
-                                  "max_parallel": 1, "health_check": HEALTH})
+    root = write_project(
+        tmp_path / "p",
+        emu,
+        groups=("lab",),
+        release="v1.4.2",
+        rollout={
+            "strategy": "canary",
+            "canary_percent": 34,
+            "auto_promote": True,
+            "max_parallel": 1,
+            "health_check": HEALTH,
+        },
+    )
     result = await run(root, await make(root))
     (record,) = result.records
     assert record.status.state == "completed" and record.status.canary_promoted
     assert record.status.canary_nodes == ("lab-arm-01", "lab-arm-02")  # ceil(3 * 34%)
     assert record.status.current_wave == 2 and record.status.total_waves == 2
     assert {e.device: (e.state, e.wave) for e in result.ledger} == {
-        "lab-arm-01": ("succeeded", 1), "lab-arm-02": ("succeeded", 1), "lab-arm-03": ("succeeded", 2)}
+        "lab-arm-01": ("succeeded", 1),
+        "lab-arm-02": ("succeeded", 1),
+        "lab-arm-03": ("succeeded", 2),
+    }
 
 
 async def test_error_rate_is_judged_when_a_small_rollout_ends(emu: Harness, tmp_path: Path) -> None:
     """3 devices can never reach the 10-device sample for max_error_rate 0.1; the rate is
     judged once all have finished, and crossing it rolls the healthy ones back."""
     await emu.seed(example_fleet(offline=[]))
-    root = write_project(tmp_path / "p", emu, groups=("lab",), rollout={
-        "strategy": "rolling", "max_parallel": 3, "max_failed_nodes": 10, "max_failed_nodes_percent": 100,
-        "health_check": {**HEALTH, "max_error_rate": 0.1}})
+    root = write_project(
+        tmp_path / "p",
+        emu,
+        groups=("lab",),
+        rollout={
+            "strategy": "rolling",
+            "max_parallel": 3,
+            "max_failed_nodes": 10,
+            "max_failed_nodes_percent": 100,
+            "health_check": {**HEALTH, "max_error_rate": 0.1},
+        },
+    )
     await emu.patch_device("lab-arm-03", agent={"behaviour": "fail"})
     result = await run(root, await make(root))
     assert {e.device: e.state for e in result.ledger} == {
-        "lab-arm-01": "rolled_back", "lab-arm-02": "rolled_back", "lab-arm-03": "failed"}
+        "lab-arm-01": "rolled_back",
+        "lab-arm-02": "rolled_back",
+        "lab-arm-03": "failed",
+    }
     assert "max_error_rate" in result.records[0].status.message
     assert result.exit_code == 1
 
@@ -104,24 +138,37 @@ async def test_a_newer_plan_cancels_a_paused_rollout_of_the_same_set(emu: Harnes
 
 
 async def test_a_canary_upgraded_by_hand_since_the_plan_is_stale_and_proves_nothing(
-        emu: Harness, tmp_path: Path) -> None:
+    emu: Harness, tmp_path: Path
+) -> None:
     """The platform refuses to stage the plan's release on a device already running it
     (422, before it looks at parent_id): that device changed since the plan, so it is
     stale, not failed; and with no healthy canary even auto_promote waits for a person."""
     await emu.seed(example_fleet(offline=[]))
-    root = write_project(tmp_path / "p", emu, groups=("lab",), release="v1.4.2",
-                         rollout={"strategy": "canary", "canary_count": 1, "auto_promote": True,
-                                  "health_check": HEALTH})
+    root = write_project(
+        tmp_path / "p",
+        emu,
+        groups=("lab",),
+        release="v1.4.2",
+        rollout={"strategy": "canary", "canary_count": 1, "auto_promote": True, "health_check": HEALTH},
+    )
     plan = await make(root)
     sdk = emu.sdk()
     cur = await sdk.deployments.retrieve(plan.changes[0].parent_token or "", expand=["config_instances"])
     v142 = (await sdk.releases.list(version=["v1.4.2"])).data[0].id  # someone upgrades lab-arm-01 by hand
     new = next(i for i in plan.instances if not i.existing_id)  # motion-control v2
-    inst = await sdk.config_instances.create(config_schema_id=new.config_schema_id, slot_key=new.slot_key,
-                                             content={"data": new.data, "format": new.format})  # type: ignore[typeddict-item]
+    inst = await sdk.config_instances.create(
+        config_schema_id=new.config_schema_id,
+        slot_key=new.slot_key,
+        content={"data": new.data, "format": new.format},
+    )  # type: ignore[typeddict-item]
     keep = [c.id for c in cur.config_instances or [] if "motion" not in c.filepath]
-    staged = await sdk.deployments.create(device_id=cur.device_id, release_id=v142, description="by hand",
-                                          config_instance_ids=[*keep, inst.id], target_status="staged")
+    staged = await sdk.deployments.create(
+        device_id=cur.device_id,
+        release_id=v142,
+        description="by hand",
+        config_instance_ids=[*keep, inst.id],
+        target_status="staged",
+    )
     await sdk.deployments.deploy(staged.id)
     result = await run(root, plan)
     states = {e.device: e.state for e in result.ledger}
@@ -136,26 +183,42 @@ async def test_a_canary_upgraded_by_hand_since_the_plan_is_stale_and_proves_noth
 
 async def test_offline_canaries_do_not_auto_promote(emu: Harness, tmp_path: Path) -> None:
     await emu.seed(example_fleet(offline=["lab-arm-01"]))
-    root = write_project(tmp_path / "p", emu, groups=("lab",),
-                         rollout={"strategy": "canary", "canary_count": 1, "auto_promote": True,
-                                  "health_check": HEALTH})
+    root = write_project(
+        tmp_path / "p",
+        emu,
+        groups=("lab",),
+        rollout={"strategy": "canary", "canary_count": 1, "auto_promote": True, "health_check": HEALTH},
+    )
     plan = await make(root)
     first = await run(root, plan)
     assert {e.device: e.state for e in first.ledger} == {
-        "lab-arm-01": "deferred", "lab-arm-02": "not_attempted", "lab-arm-03": "not_attempted"}
+        "lab-arm-01": "deferred",
+        "lab-arm-02": "not_attempted",
+        "lab-arm-03": "not_attempted",
+    }
     assert first.records[0].status.state == "paused" and first.exit_code == 0
     promoted = await run(root, plan, promote=True)  # a person decides to go on without the evidence
     assert {e.device: e.state for e in promoted.ledger} == {
-        "lab-arm-01": "deferred", "lab-arm-02": "succeeded", "lab-arm-03": "succeeded"}
+        "lab-arm-01": "deferred",
+        "lab-arm-02": "succeeded",
+        "lab-arm-03": "succeeded",
+    }
     assert promoted.records[0].status.state == "completed"
 
 
 async def test_a_set_made_only_of_canaries_completes_without_a_pause(emu: Harness, tmp_path: Path) -> None:
     await emu.seed(example_fleet(offline=[]))
-    root = write_project(tmp_path / "p", emu, groups=("lab",),
-                         rollout={"strategy": "canary", "canary_count": 5, "health_check": HEALTH})
+    root = write_project(
+        tmp_path / "p",
+        emu,
+        groups=("lab",),
+        rollout={"strategy": "canary", "canary_count": 5, "health_check": HEALTH},
+    )
     result = await run(root, await make(root))
     (record,) = result.records
     assert record.status.state == "completed" and record.status.canary_nodes == (
-        "lab-arm-01", "lab-arm-02", "lab-arm-03")
+        "lab-arm-01",
+        "lab-arm-02",
+        "lab-arm-03",
+    )
     assert {e.state for e in result.ledger} == {"succeeded"} and result.exit_code == 0

@@ -29,8 +29,12 @@ def env_without(*names: str, **extra: str) -> dict[str, str]:
 @pytest.mark.parametrize("no_color", [False, True])
 async def test_rich_waves_on_a_terminal(emu: Harness, tmp_path: Path, no_color: bool) -> None:
     await emu.seed(example_fleet(offline=[]))
-    root = write_project(tmp_path / "p", emu, groups=("lab",),
-                         rollout={"strategy": "rolling", "max_parallel": 2, "health_check": HEALTH})
+    root = write_project(
+        tmp_path / "p",
+        emu,
+        groups=("lab",),
+        rollout={"strategy": "rolling", "max_parallel": 2, "health_check": HEALTH},
+    )
     env = env_without("NO_COLOR", **({"NO_COLOR": "1"} if no_color else {}))
     code, shown = on_a_terminal([RECONCILE, "apply", str(root), "--auto-approve"], env)
     assert code == 0, shown[-2000:]
@@ -44,10 +48,18 @@ def test_plain_lines_without_a_terminal(emu: Harness, tmp_path: Path) -> None:
     import asyncio
 
     asyncio.run(emu.seed(example_fleet(offline=[])))
-    root = write_project(tmp_path / "p", emu, groups=("lab",),
-                         rollout={"strategy": "rolling", "max_parallel": 2, "health_check": HEALTH})
-    done = subprocess.run([RECONCILE, "apply", str(root), "--auto-approve"], capture_output=True,
-                          env=env_without("NO_COLOR"), timeout=120)
+    root = write_project(
+        tmp_path / "p",
+        emu,
+        groups=("lab",),
+        rollout={"strategy": "rolling", "max_parallel": 2, "health_check": HEALTH},
+    )
+    done = subprocess.run(
+        [RECONCILE, "apply", str(root), "--auto-approve"],
+        capture_output=True,
+        env=env_without("NO_COLOR"),
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert not COLOUR.search(done.stderr + done.stdout) and b"\r" not in done.stderr
     lines = done.stderr.decode().splitlines()
@@ -59,9 +71,14 @@ def test_plain_lines_without_a_terminal(emu: Harness, tmp_path: Path) -> None:
 @pytest.mark.slow
 async def test_plain_lines_on_a_dumb_terminal(emu: Harness, tmp_path: Path) -> None:
     await emu.seed(example_fleet(offline=[]))
-    root = write_project(tmp_path / "p", emu, groups=("lab",),
-                         rollout={"strategy": "rolling", "max_parallel": 2, "health_check": HEALTH})
-    code, shown = on_a_terminal([RECONCILE, "apply", str(root), "--auto-approve"],
-                                {**env_without("NO_COLOR"), "TERM": "dumb"})
+    root = write_project(
+        tmp_path / "p",
+        emu,
+        groups=("lab",),
+        rollout={"strategy": "rolling", "max_parallel": 2, "health_check": HEALTH},
+    )
+    code, shown = on_a_terminal(
+        [RECONCILE, "apply", str(root), "--auto-approve"], {**env_without("NO_COLOR"), "TERM": "dumb"}
+    )
     assert code == 0, shown[-2000:]
     assert b"[all] wave 1/2: 2 devices" in shown and "━".encode() not in shown

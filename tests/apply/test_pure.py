@@ -80,9 +80,13 @@ def test_record_round_trip_and_atomic_save(tmp_path: Path) -> None:
     digest = rec.plan_digest(plan)
     assert digest == rec.plan_digest(Plan.from_dict(json.loads(json.dumps(plan.to_dict()))))
     rid = rec.rollout_id(digest, "s")
-    r = rec.RolloutRecord(id=rid, deployment_set="s", spec=RolloutSpec(strategy="canary", canary_count=1),
-                          status=rec.RolloutStatus(created_at=rec.utc_now()),
-                          devices=(LedgerEntry("a", "s", "deploy", "succeeded", 1, "dpl_1"),))
+    r = rec.RolloutRecord(
+        id=rid,
+        deployment_set="s",
+        spec=RolloutSpec(strategy="canary", canary_count=1),
+        status=rec.RolloutStatus(created_at=rec.utc_now()),
+        devices=(LedgerEntry("a", "s", "deploy", "succeeded", 1, "dpl_1"),),
+    )
     r = r.with_status(state="completed")
     rec.save(tmp_path, r)
     loaded = rec.load(tmp_path, rid)
@@ -96,8 +100,14 @@ def test_exit_code() -> None:
     deferred = LedgerEntry("b", "s", "deploy", "deferred")
     assert exit_code([ok, deferred]) == 0
     assert exit_code([ok, LedgerEntry("c", "s", "deploy", "stale")]) == 1
-    waiting = LedgerEntry("d", "s", "deploy", "not_attempted", reason="waiting for promotion (x)",
-                          reason_code="awaiting-promotion")
+    waiting = LedgerEntry(
+        "d",
+        "s",
+        "deploy",
+        "not_attempted",
+        reason="waiting for promotion (x)",
+        reason_code="awaiting-promotion",
+    )
     assert exit_code([ok, waiting]) == 0
     stopped = LedgerEntry("d", "s", "deploy", "not_attempted", reason="not started: the rollout stopped")
     assert exit_code([ok, stopped]) == 1
@@ -109,14 +119,20 @@ def test_exit_code() -> None:
         assert exit_code([ok, LedgerEntry("g", "s", "blocked", "not_attempted", reason_code=code)]) == 1
 
 
-@given(n=st.integers(0, 300), strategy=st.sampled_from(["immediate", "rolling", "canary"]),
-       max_parallel=st.integers(0, 50), canary_count=st.one_of(st.none(), st.integers(1, 400)),
-       canary_percent=st.one_of(st.none(), st.floats(0.1, 100)))
-def test_waves_partition_devices_in_order(n: int, strategy: str, max_parallel: int, canary_count: int | None,
-                                          canary_percent: float | None) -> None:
+@given(
+    n=st.integers(0, 300),
+    strategy=st.sampled_from(["immediate", "rolling", "canary"]),
+    max_parallel=st.integers(0, 50),
+    canary_count=st.one_of(st.none(), st.integers(1, 400)),
+    canary_percent=st.one_of(st.none(), st.floats(0.1, 100)),
+)
+def test_waves_partition_devices_in_order(
+    n: int, strategy: str, max_parallel: int, canary_count: int | None, canary_percent: float | None
+) -> None:
     devices = [f"d{i}" for i in range(n)]
-    spec = RolloutSpec(strategy=strategy, max_parallel=max_parallel, canary_count=canary_count,
-                       canary_percent=canary_percent)
+    spec = RolloutSpec(
+        strategy=strategy, max_parallel=max_parallel, canary_count=canary_count, canary_percent=canary_percent
+    )
     w = plan_waves(spec, devices)
     assert [d for wave in w.waves for d in wave] == devices
     assert all(wave for wave in w.waves)
@@ -138,8 +154,11 @@ def test_plain_progress_lines_go_to_stderr(capsys: pytest.CaptureFixture[str]) -
     r.close()
     out, err = capsys.readouterr()
     assert out == ""
-    assert err.splitlines() == ["[fleet] wave 1/3: 4 devices", "[fleet] amr-1: started",
-                                "[fleet] amr-1: rolled back (budget)"]
+    assert err.splitlines() == [
+        "[fleet] wave 1/3: 4 devices",
+        "[fleet] amr-1: started",
+        "[fleet] amr-1: rolled back (budget)",
+    ]
 
 
 def test_write_backoff_honours_retry_after() -> None:
@@ -149,8 +168,9 @@ def test_write_backoff_honours_retry_after() -> None:
     from reconciler.platform.client import map_error
     from reconciler.platform.writes import _backoff
 
-    response = httpx.Response(429, headers={"retry-after": "3"},
-                              request=httpx.Request("POST", "http://x/beta/deployments"))
+    response = httpx.Response(
+        429, headers={"retry-after": "3"}, request=httpx.Request("POST", "http://x/beta/deployments")
+    )
     try:
         try:
             raise sdk.RateLimitError("slow down", response=response, body=None)

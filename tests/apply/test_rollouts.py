@@ -52,8 +52,9 @@ async def test_immediate_updates_every_device_once(emu: Harness, tmp_path: Path)
 
 async def test_rolling_keeps_at_most_max_parallel_in_flight(emu: Harness, tmp_path: Path) -> None:
     await emu.seed(example_fleet(offline=[]))
-    root = write_project(tmp_path / "p", emu,
-                         rollout={"strategy": "rolling", "max_parallel": 3, "health_check": HEALTH})
+    root = write_project(
+        tmp_path / "p", emu, rollout={"strategy": "rolling", "max_parallel": 3, "health_check": HEALTH}
+    )
     result = await run(root, await make(root))
     assert result.exit_code == 0
     assert result.records[0].status.current_wave == 6  # 17 devices, 3 at a time
@@ -61,23 +62,33 @@ async def test_rolling_keeps_at_most_max_parallel_in_flight(emu: Harness, tmp_pa
     assert len(mine) == 17
     # At any creation time, devices started but not yet healthy (deployed + 2 s) are <= 3.
     for t in sorted({d.created_at for d in mine}):
-        busy = [d for d in mine if d.created_at <= t and (d.deployed_at is None
-                                                            or (d.deployed_at - t).total_seconds() > -2)]
+        busy = [
+            d
+            for d in mine
+            if d.created_at <= t and (d.deployed_at is None or (d.deployed_at - t).total_seconds() > -2)
+        ]
         assert len(busy) <= 3, (t, [d.id for d in busy])
 
 
 async def test_canary_pauses_then_promote_finishes(emu: Harness, tmp_path: Path) -> None:
     await emu.seed(example_fleet(offline=[]))
-    root = write_project(tmp_path / "p", emu, groups=("lab",), release="v1.4.2",
-                         rollout={"strategy": "canary", "canary_count": 1, "auto_promote": False,
-                                  "health_check": HEALTH})
+    root = write_project(
+        tmp_path / "p",
+        emu,
+        groups=("lab",),
+        release="v1.4.2",
+        rollout={"strategy": "canary", "canary_count": 1, "auto_promote": False, "health_check": HEALTH},
+    )
     plan = await make(root)
     assert {c.action for c in plan.changes} == {"upgrade"}
     first = await run(root, plan)
     (record,) = first.records
     assert record.status.state == "paused" and record.status.canary_nodes == ("lab-arm-01",)
     assert {e.device: e.state for e in first.ledger} == {
-        "lab-arm-01": "succeeded", "lab-arm-02": "not_attempted", "lab-arm-03": "not_attempted"}
+        "lab-arm-01": "succeeded",
+        "lab-arm-02": "not_attempted",
+        "lab-arm-03": "not_attempted",
+    }
     assert first.exit_code == 0  # a healthy pause is not an error
     assert len(own(await deployments(emu))) == 1
     # Running the same plan again without --promote stays paused and writes nothing.
@@ -88,17 +99,26 @@ async def test_canary_pauses_then_promote_finishes(emu: Harness, tmp_path: Path)
     assert all(e.state == "succeeded" for e in promoted.ledger)
     sdk = emu.sdk()
     page = await sdk.devices.list(limit=100, expand=["current_release"])
-    assert {d.name: d.current_release.version for d in page.data if d.name.startswith("lab")
-            and d.current_release} == {f"lab-arm-0{i}": "v1.4.2" for i in (1, 2, 3)}
+    assert {
+        d.name: d.current_release.version for d in page.data if d.name.startswith("lab") and d.current_release
+    } == {f"lab-arm-0{i}": "v1.4.2" for i in (1, 2, 3)}
     assert len(own(await deployments(emu))) == 3
     assert rec.load(root, record.id) is not None
 
 
 async def test_failing_canary_stops_before_wave_2_and_rolls_back(emu: Harness, tmp_path: Path) -> None:
     await emu.seed(example_fleet(offline=[]))
-    root = write_project(tmp_path / "p", emu,
-                         rollout={"strategy": "canary", "canary_count": 2, "auto_promote": True,
-                                  "max_parallel": 5, "health_check": HEALTH})
+    root = write_project(
+        tmp_path / "p",
+        emu,
+        rollout={
+            "strategy": "canary",
+            "canary_count": 2,
+            "auto_promote": True,
+            "max_parallel": 5,
+            "health_check": HEALTH,
+        },
+    )
     plan = await make(root)
     before = await targets(emu)
     await emu.patch_device("amr-east-02", agent={"behaviour": "fail"})
@@ -123,8 +143,11 @@ async def test_failing_canary_stops_before_wave_2_and_rolls_back(emu: Harness, t
 
 async def test_budget_crossed_in_wave_3_rolls_back_waves_1_to_3(emu: Harness, tmp_path: Path) -> None:
     await emu.seed(example_fleet(offline=[]))
-    root = write_project(tmp_path / "p", emu, rollout={
-        "strategy": "rolling", "max_parallel": 3, "max_failed_nodes": 1, "health_check": HEALTH})
+    root = write_project(
+        tmp_path / "p",
+        emu,
+        rollout={"strategy": "rolling", "max_parallel": 3, "max_failed_nodes": 1, "health_check": HEALTH},
+    )
     plan = await make(root)
     order = [c.device for c in plan.changes if c.action == "deploy"]
     wave3 = order[6:9]
@@ -152,8 +175,9 @@ async def test_budget_crossed_in_wave_3_rolls_back_waves_1_to_3(emu: Harness, tm
 
 async def test_offline_devices_deferred_then_converge_on_rerun(emu: Harness, tmp_path: Path) -> None:
     await emu.seed(example_fleet(offline=["amr-east-03", "amr-west-02"]))
-    root = write_project(tmp_path / "p", emu, rollout={"strategy": "rolling", "max_parallel": 2,
-                                                       "health_check": HEALTH})
+    root = write_project(
+        tmp_path / "p", emu, rollout={"strategy": "rolling", "max_parallel": 2, "health_check": HEALTH}
+    )
     result = await run(root, await make(root))
     states = {e.device: e.state for e in result.ledger}
     assert states["amr-east-03"] == states["amr-west-02"] == "deferred"
@@ -184,17 +208,23 @@ async def test_a_device_changed_since_the_plan_is_stale(emu: Harness, tmp_path: 
     # someone else deploys to lab-arm-02 after the plan was made
     sdk = emu.sdk()
     cur = await sdk.deployments.retrieve(plan.changes[1].parent_token or "", expand=["config_instances"])
-    await sdk.deployments.create(device_id=cur.device_id, release_id=cur.release_id, description="by hand",
-                                 config_instance_ids=[c.id for c in cur.config_instances or []],
-                                 target_status="deployed", parent_id=cur.id)
+    await sdk.deployments.create(
+        device_id=cur.device_id,
+        release_id=cur.release_id,
+        description="by hand",
+        config_instance_ids=[c.id for c in cur.config_instances or []],
+        target_status="deployed",
+        parent_id=cur.id,
+    )
     result = await run(root, plan)
     states = {e.device: e.state for e in result.ledger}
     assert states == {"lab-arm-01": "succeeded", "lab-arm-02": "stale", "lab-arm-03": "succeeded"}
     assert result.exit_code == 1
 
 
-async def test_rerun_of_an_applied_plan_without_its_record_writes_nothing(emu: Harness,
-                                                                          tmp_path: Path) -> None:
+async def test_rerun_of_an_applied_plan_without_its_record_writes_nothing(
+    emu: Harness, tmp_path: Path
+) -> None:
     """The 409 path: every create conflicts, each device is read again, and the
     deployment found there (matched by description) counts as done."""
     await emu.seed(example_fleet(offline=[]))
@@ -210,9 +240,13 @@ async def test_rerun_of_an_applied_plan_without_its_record_writes_nothing(emu: H
 
 async def test_failed_upgrade_canary_rolls_back_to_the_previous_release(emu: Harness, tmp_path: Path) -> None:
     await emu.seed(example_fleet(offline=[]))
-    root = write_project(tmp_path / "p", emu, groups=("lab",), release="v1.4.2",
-                         rollout={"strategy": "canary", "canary_count": 2, "auto_promote": True,
-                                  "health_check": HEALTH})
+    root = write_project(
+        tmp_path / "p",
+        emu,
+        groups=("lab",),
+        release="v1.4.2",
+        rollout={"strategy": "canary", "canary_count": 2, "auto_promote": True, "health_check": HEALTH},
+    )
     plan = await make(root)
     before = await targets(emu)
     # lab-arm-02 takes the new deployment but never gets it live: failed at the deadline
@@ -231,11 +265,13 @@ async def test_failed_upgrade_canary_rolls_back_to_the_previous_release(emu: Har
     assert by_name["lab-arm-03"].current_deployment.id == before["lab-arm-03"]
 
 
-async def test_stage_activation_stages_then_restage_archives_the_old_one(emu: Harness,
-                                                                         tmp_path: Path) -> None:
+async def test_stage_activation_stages_then_restage_archives_the_old_one(
+    emu: Harness, tmp_path: Path
+) -> None:
     await emu.seed(example_fleet(offline=[]))
-    root = write_project(tmp_path / "p", emu, groups=("lab",), release="v1.4.2",
-                         extra={"activation": "stage"})
+    root = write_project(
+        tmp_path / "p", emu, groups=("lab",), release="v1.4.2", extra={"activation": "stage"}
+    )
     plan = await make(root)
     assert {c.action for c in plan.changes} == {"stage"}
     before = await targets(emu)
@@ -258,9 +294,17 @@ async def test_stage_activation_stages_then_restage_archives_the_old_one(emu: Ha
 
 async def test_no_auto_rollback_stops_without_rolling_back(emu: Harness, tmp_path: Path) -> None:
     await emu.seed(example_fleet(offline=[]))
-    root = write_project(tmp_path / "p", emu, rollout={
-        "strategy": "rolling", "max_parallel": 2, "max_failed_nodes": 0, "no_auto_rollback": True,
-        "health_check": HEALTH})
+    root = write_project(
+        tmp_path / "p",
+        emu,
+        rollout={
+            "strategy": "rolling",
+            "max_parallel": 2,
+            "max_failed_nodes": 0,
+            "no_auto_rollback": True,
+            "health_check": HEALTH,
+        },
+    )
     plan = await make(root)
     order = [c.device for c in plan.changes if c.action == "deploy"]
     await emu.patch_device(order[2], agent={"behaviour": "fail"})
@@ -276,15 +320,23 @@ async def test_no_auto_rollback_stops_without_rolling_back(emu: Harness, tmp_pat
 
 
 async def test_device_going_offline_after_the_plan_is_deferred_and_frees_its_slot(
-        emu: Harness, tmp_path: Path) -> None:
+    emu: Harness, tmp_path: Path
+) -> None:
     await emu.seed(example_fleet(offline=[]))
-    root = write_project(tmp_path / "p", emu, groups=("lab",),
-                         rollout={"strategy": "rolling", "max_parallel": 1, "health_check": HEALTH})
+    root = write_project(
+        tmp_path / "p",
+        emu,
+        groups=("lab",),
+        rollout={"strategy": "rolling", "max_parallel": 1, "health_check": HEALTH},
+    )
     plan = await make(root)
     await emu.patch_device("lab-arm-01", status="offline")
     result = await run(root, plan)
     assert {e.device: e.state for e in result.ledger} == {
-        "lab-arm-01": "deferred", "lab-arm-02": "succeeded", "lab-arm-03": "succeeded"}
+        "lab-arm-01": "deferred",
+        "lab-arm-02": "succeeded",
+        "lab-arm-03": "succeeded",
+    }
     assert result.exit_code == 0
     await emu.patch_device("lab-arm-01", status="online")
     await emu.tick(3)
@@ -295,14 +347,21 @@ async def test_rollback_reaches_a_deferred_device_too(emu: Harness, tmp_path: Pa
     """An offline device took the update (queued); when the budget is crossed it is rolled
     back like the others, and gets its previous content when it returns."""
     await emu.seed(example_fleet(offline=["lab-arm-01"]))
-    root = write_project(tmp_path / "p", emu, groups=("lab",), rollout={
-        "strategy": "rolling", "max_parallel": 1, "max_failed_nodes": 0, "health_check": HEALTH})
+    root = write_project(
+        tmp_path / "p",
+        emu,
+        groups=("lab",),
+        rollout={"strategy": "rolling", "max_parallel": 1, "max_failed_nodes": 0, "health_check": HEALTH},
+    )
     plan = await make(root)
     before = await targets(emu)
     await emu.patch_device("lab-arm-02", agent={"behaviour": "fail"})
     result = await run(root, plan)
     assert {e.device: e.state for e in result.ledger} == {
-        "lab-arm-01": "rolled_back", "lab-arm-02": "failed", "lab-arm-03": "not_attempted"}
+        "lab-arm-01": "rolled_back",
+        "lab-arm-02": "failed",
+        "lab-arm-03": "not_attempted",
+    }
     await emu.patch_device("lab-arm-01", status="online")
     await emu.tick(5)
     now = await targets(emu)

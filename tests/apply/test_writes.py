@@ -29,14 +29,18 @@ async def test_archiving_an_archived_deployment_is_done(emu: Harness, tmp_path: 
         assert (res.outcome, res.already) == ("done", True)
         assert platform.requests - sent == 2  # the archive (409 invalid_state), one read back
         # the device's deployed deployment is not archived: that refusal is a real failure
-        deployed = (await sdk.deployments.list(device_id=[(await sdk.deployments.retrieve(staged)).device_id],
-                                               target_status=["deployed"])).data[0]
+        deployed = (
+            await sdk.deployments.list(
+                device_id=[(await sdk.deployments.retrieve(staged)).device_id], target_status=["deployed"]
+            )
+        ).data[0]
         res = await writes.archive(platform, deployed.id, device="lab-arm-01")
         assert res.outcome == "failed" and "only staged or drifted" in res.reason
 
 
 async def test_restage_counts_the_platform_archived_staged_deployment_as_archived(
-        emu: Harness, tmp_path: Path) -> None:
+    emu: Harness, tmp_path: Path
+) -> None:
     """Restaging: the platform archives the old staged deployment when the new one is
     staged, so the archive that follows answers 409; the rollout treats it as done."""
     await emu.seed(example_fleet(offline=[]))
@@ -55,8 +59,11 @@ async def test_restage_counts_the_platform_archived_staged_deployment_as_archive
     archives = [r for r in log if r["path"].endswith("/archive")]
     assert len(archives) == 3 and {r["status"] for r in archives} == {409}
     # order: config instances, then deployments, then archives
-    kinds = ["archive" if r["path"].endswith("/archive") else r["path"].split("/")[2] for r in log
-             if r["method"] == "POST" and r["path"].startswith("/beta/") and r["id"] > last_before]
+    kinds = [
+        "archive" if r["path"].endswith("/archive") else r["path"].split("/")[2]
+        for r in log
+        if r["method"] == "POST" and r["path"].startswith("/beta/") and r["id"] > last_before
+    ]
     assert kinds == ["config_instances"] + ["deployments"] * 3 + ["archive"] * 3, kinds
 
 
@@ -79,7 +86,8 @@ class _Sleeps:
 
 
 async def test_reads_retry_with_jittered_backoff_and_honour_retry_after(
-        emu: Harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    emu: Harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from reconciler.platform import client
 
     await emu.seed(example_fleet(offline=[]))
@@ -87,8 +95,9 @@ async def test_reads_retry_with_jittered_backoff_and_honour_retry_after(
     sleeps = _Sleeps()
     monkeypatch.setattr(client, "asyncio", sleeps)
     async with platform_for(load_path(root)) as platform:
-        await emu.faults([{"method": "GET", "path": "/beta/devices", "status": 429, "times": 2,
-                           "retry_after": 7}])
+        await emu.faults(
+            [{"method": "GET", "path": "/beta/devices", "status": 429, "times": 2, "retry_after": 7}]
+        )
         page = await platform.read(lambda: platform.sdk.devices.list(limit=5), what="list devices")
         assert len(page.data) == 5 and sleeps.asked == [7.0, 7.0]  # the platform's Retry-After
         sleeps.asked.clear()

@@ -22,21 +22,22 @@ class Fleet:
     schemas: dict[tuple[str, str], str]  # (release version, config type slug) -> schema id
     devices: dict[str, str]  # name -> id
 
-    async def instances(self, version: str = "v1.4.1", *, notes: bool = True,
-                        **motion: Any) -> list[str]:
+    async def instances(self, version: str = "v1.4.1", *, notes: bool = True, **motion: Any) -> list[str]:
         """Create one instance per slot for `version`: the example configs with `motion`
         merged over motion-control. Returns their ids."""
         configs = example_configs()
         configs["motion-control"].update(motion)
         out = []
         for slug, fmt, text in (
-                ("motion-control", "json", json.dumps(configs["motion-control"])),
-                ("localization", "yaml", yaml.safe_dump(configs["localization"])),
-                ("operator-notes", "text", configs["operator-notes"])):
+            ("motion-control", "json", json.dumps(configs["motion-control"])),
+            ("localization", "yaml", yaml.safe_dump(configs["localization"])),
+            ("operator-notes", "text", configs["operator-notes"]),
+        ):
             if slug == "operator-notes" and not notes:
                 continue
             inst = await self.sdk.config_instances.create(
-                config_schema_id=self.schemas[(version, slug)], content={"format": fmt, "data": text})
+                config_schema_id=self.schemas[(version, slug)], content={"format": fmt, "data": text}
+            )
             out.append(inst.id)
         return out
 

@@ -33,8 +33,15 @@ async def test_patch_device_moves_groups_and_sets_the_agent(fleet: Fleet) -> Non
     assert dev["status"] == "offline" and dev["group_id"] is None
 
 
-@pytest.mark.parametrize("body", [{"status": "sleeping"}, {"agent": {"behaviour": "explode"}},
-                                  {"agent": {"delay": -1}}, {"colour": "red"}])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"status": "sleeping"},
+        {"agent": {"behaviour": "explode"}},
+        {"agent": {"delay": -1}},
+        {"colour": "red"},
+    ],
+)
 async def test_patch_device_rejects_bad_fields(fleet: Fleet, body: dict[str, object]) -> None:
     r = await fleet.emu.admin.patch("/_emulator/devices/amr-east-01", json=body)
     assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_request"
@@ -71,8 +78,9 @@ def test_bad_options_are_rejected(tmp_path: Path) -> None:
 
 
 async def test_custom_api_keys_replace_the_builtins(tmp_path: Path) -> None:
-    h = Harness(db=":memory:", app=create_app(":memory:", api_keys={"mine": "rw", "reader": "ro"},
-                                              clock="manual"))
+    h = Harness(
+        db=":memory:", app=create_app(":memory:", api_keys={"mine": "rw", "reader": "ro"}, clock="manual")
+    )
     try:
         assert (await h.sdk(key="mine").devices.list()).has_more is False
         async with h.http(key="emulator-local-rw") as http:
@@ -97,16 +105,26 @@ async def test_reset_also_clears_faults_the_request_log_and_enrollment_access(fl
     await emu.reset()
     assert (await emu.requests()) == {"total": 0, "by_route": {}, "by_status": {}, "requests": []}
     assert (await emu.admin.get("/_emulator/faults")).json() == {
-        "seed": 0, "draws": 0, "latency_skipped": 0.0, "rules": []}
+        "seed": 0,
+        "draws": 0,
+        "latency_skipped": 0.0,
+        "rules": [],
+    }
     async with emu.http() as http:
         assert [(await http.get("/groups")).status_code for _ in range(4)] == [200] * 4
     # The seed's enrollment client and token are forgotten: the defaults answer again.
-    old = await emu.admin.get("/v2/clients/c-1/devices/x/deployments",
-                              headers={"Authorization": "Bearer seed-token"})
+    old = await emu.admin.get(
+        "/v2/clients/c-1/devices/x/deployments", headers={"Authorization": "Bearer seed-token"}
+    )
     assert old.status_code == 401
-    default = await emu.admin.get("/v2/clients/aa7cf840-9ca9-46a3-9778-9015d6580d50/devices/x/deployments",
-                                  headers={"Authorization": "Bearer emulator-enrollment-token"})
+    default = await emu.admin.get(
+        "/v2/clients/aa7cf840-9ca9-46a3-9778-9015d6580d50/devices/x/deployments",
+        headers={"Authorization": "Bearer emulator-enrollment-token"},
+    )
     assert default.status_code == 404 and default.json()["error"]["message"] == "Device not found"
     log = await emu.requests()
-    assert log["by_route"] == {"GET /_emulator/faults": 1, "GET /beta/groups": 4,
-                               "GET /v2/clients/{client_id}/devices/{device_id}/deployments": 2}
+    assert log["by_route"] == {
+        "GET /_emulator/faults": 1,
+        "GET /beta/groups": 4,
+        "GET /v2/clients/{client_id}/devices/{device_id}/deployments": 2,
+    }

@@ -13,8 +13,12 @@ pytestmark = pytest.mark.anyio
 
 async def _patch(fleet: Fleet, device: str, **motion: object) -> str:
     d = await fleet.sdk.deployments.create(
-        device_id=fleet.devices[device], release_id=fleet.releases["v1.4.1"],
-        config_instance_ids=await fleet.instances(**motion), description="t", target_status="deployed")
+        device_id=fleet.devices[device],
+        release_id=fleet.releases["v1.4.1"],
+        config_instance_ids=await fleet.instances(**motion),
+        description="t",
+        target_status="deployed",
+    )
     return d.id
 
 
@@ -45,8 +49,9 @@ async def test_fail_keeps_the_previous_deployment(fleet: Fleet) -> None:
     assert previous is not None
     assert (await fleet.deployment(previous))["status"] == "deployed"
     assert await fleet.target("amr-east-01") == previous  # the token is the live one again
-    dev = as_dict(await fleet.sdk.devices.retrieve(fleet.devices["amr-east-01"],
-                                                   expand=["current_deployment"]))
+    dev = as_dict(
+        await fleet.sdk.devices.retrieve(fleet.devices["amr-east-01"], expand=["current_deployment"])
+    )
     assert dev["current_deployment"]["id"] == previous
 
 
@@ -105,8 +110,9 @@ async def test_transitions_emit_deployed_and_removed_events(fleet: Fleet) -> Non
     dpl = await _patch(fleet, "amr-east-01", max_speed=1.1)
     await fleet.emu.tick(5)
     conn = fleet.emu.app.state.store.conn
-    rows = conn.execute("SELECT id, type, data FROM events WHERE device_id = ? ORDER BY id",
-                        (fleet.devices["amr-east-01"],)).fetchall()
+    rows = conn.execute(
+        "SELECT id, type, data FROM events WHERE device_id = ? ORDER BY id", (fleet.devices["amr-east-01"],)
+    ).fetchall()
     assert [r["type"] for r in rows] == ["deployment.deployed", "deployment.removed"]
     assert dpl in rows[0]["data"] and str(old) in rows[1]["data"]
     assert rows[0]["id"] < rows[1]["id"]

@@ -21,15 +21,18 @@ async def _still_healthy(emu: Harness) -> None:
     assert (await emu.admin.get("/_emulator/faults")).json()["rules"] == []
 
 
-@pytest.mark.parametrize(("method", "path", "body"), [
-    ("POST", "/_emulator/tick", '{"seconds": NaN}'),
-    ("POST", "/_emulator/tick", '{"seconds": Infinity}'),
-    ("POST", "/_emulator/tick", '{"seconds": 1e300}'),
-    ("PUT", "/_emulator/faults", '{"rules": [{"status": 500, "rate": NaN}]}'),
-    ("PATCH", "/_emulator/devices/amr-east-01", '{"agent": {"delay": 1e300}}'),
-    ("PATCH", "/_emulator/devices/amr-east-01", '{"agent": {"delay": -Infinity}}'),
-    ("POST", "/_emulator/seed", "just a scalar"),
-])
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/_emulator/tick", '{"seconds": NaN}'),
+        ("POST", "/_emulator/tick", '{"seconds": Infinity}'),
+        ("POST", "/_emulator/tick", '{"seconds": 1e300}'),
+        ("PUT", "/_emulator/faults", '{"rules": [{"status": 500, "rate": NaN}]}'),
+        ("PATCH", "/_emulator/devices/amr-east-01", '{"agent": {"delay": 1e300}}'),
+        ("PATCH", "/_emulator/devices/amr-east-01", '{"agent": {"delay": -Infinity}}'),
+        ("POST", "/_emulator/seed", "just a scalar"),
+    ],
+)
 async def test_admin_bad_numbers_and_bodies_are_400(fleet: Fleet, method: str, path: str, body: str) -> None:
     r = await fleet.emu.admin.request(method, path, content=body)
     assert r.status_code == 400, r.text
@@ -59,13 +62,16 @@ async def test_tick_stops_before_the_year_9999(emu: Harness) -> None:
 
 async def test_yaml_seed_bodies_keep_dates_as_strings(fleet: Fleet) -> None:
     """Unquoted dates in a YAML seed POSTed to the admin API stay the text written, as in seed files."""
-    seed = ("enrollments:\n  - {device: amr-east-01, id: e-1, status: success,\n"
-            "     enrollment_date: 2026-01-29T09:00:00.000Z}\n")
+    seed = (
+        "enrollments:\n  - {device: amr-east-01, id: e-1, status: success,\n"
+        "     enrollment_date: 2026-01-29T09:00:00.000Z}\n"
+    )
     r = await fleet.emu.admin.post("/_emulator/seed", content=seed)
     assert r.status_code == 200, r.text
     got = await fleet.emu.admin.get(
         "/v2/clients/aa7cf840-9ca9-46a3-9778-9015d6580d50/devices/amr-east-01/deployments/e-1",
-        headers={"Authorization": "Bearer emulator-enrollment-token"})
+        headers={"Authorization": "Bearer emulator-enrollment-token"},
+    )
     assert got.json()["enrollment_date"] == "2026-01-29T09:00:00.000Z"
 
 
@@ -73,9 +79,15 @@ async def test_yaml_seed_bodies_keep_dates_as_strings(fleet: Fleet) -> None:
 async def test_a_jsonschema_document_that_is_not_a_schema_is_422(emu: Harness, document: str) -> None:
     async with emu.http() as http:
         assert (await http.post("/config_types", json={"name": "M", "slug": "m"})).status_code == 200
-        r = await http.post("/config_schemas", json={
-            "config_type_ref": {"slug": "m"}, "language": "jsonschema", "format": "json",
-            "documents": [{"name": "m.json", "data": document}]})
+        r = await http.post(
+            "/config_schemas",
+            json={
+                "config_type_ref": {"slug": "m"},
+                "language": "jsonschema",
+                "format": "json",
+                "documents": [{"name": "m.json", "data": document}],
+            },
+        )
     assert r.status_code == 422, r.text
     assert r.json()["error"]["params"]["field"] == "documents[0].data"
 
@@ -84,15 +96,26 @@ async def test_a_valid_schema_document_is_still_accepted(emu: Harness) -> None:
     async with emu.http() as http:
         await http.post("/config_types", json={"name": "M", "slug": "m"})
         for document in (json.dumps(MOTION_V1), "true", "{}"):
-            r = await http.post("/config_schemas", json={
-                "config_type_ref": {"slug": "m"}, "language": "jsonschema", "format": "json",
-                "documents": [{"name": "m.json", "data": document}]})
+            r = await http.post(
+                "/config_schemas",
+                json={
+                    "config_type_ref": {"slug": "m"},
+                    "language": "jsonschema",
+                    "format": "json",
+                    "documents": [{"name": "m.json", "data": document}],
+                },
+            )
             assert r.status_code == 200, r.text
 
 
-@pytest.mark.parametrize(("collection", "body"), [
-    ("devices", {"name": ""}), ("groups", {"name": ""}), ("config_types", {"name": ""}),
-])
+@pytest.mark.parametrize(
+    ("collection", "body"),
+    [
+        ("devices", {"name": ""}),
+        ("groups", {"name": ""}),
+        ("config_types", {"name": ""}),
+    ],
+)
 async def test_an_update_cannot_blank_a_name(fleet: Fleet, collection: str, body: dict[str, Any]) -> None:
     async with fleet.emu.http() as http:
         first = (await http.get(f"/{collection}")).json()["data"][0]
@@ -101,12 +124,15 @@ async def test_an_update_cannot_blank_a_name(fleet: Fleet, collection: str, body
         assert (await http.get(f"/{collection}/{first['id']}")).json()["name"] == first["name"]
 
 
-@pytest.mark.parametrize(("path", "body"), [
-    ("/groups", {"name": "never-written"}),
-    ("/devices", {"name": "never-written"}),
-    ("/config_types", {"name": "N", "slug": "never-written"}),
-    ("/git_commits", {"sha": "a" * 40, "message": "m", "origin": "https://github.com/acme/fleet"}),
-])
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/groups", {"name": "never-written"}),
+        ("/devices", {"name": "never-written"}),
+        ("/config_types", {"name": "N", "slug": "never-written"}),
+        ("/git_commits", {"sha": "a" * 40, "message": "m", "origin": "https://github.com/acme/fleet"}),
+    ],
+)
 async def test_a_bad_expand_on_a_create_writes_nothing(emu: Harness, path: str, body: dict[str, Any]) -> None:
     async with emu.http() as http:
         r = await http.post(path, json=body, params={"expand": "bogus"})

@@ -25,9 +25,13 @@ async def test_read_only_key_reads_but_cannot_write(fleet: Fleet) -> None:
     ro = fleet.emu.sdk(key=RO_KEY)
     assert len(items(await ro.devices.list())) == 10
     with pytest.raises(sdk_mod.PermissionDeniedError) as info:
-        await ro.deployments.create(device_id=fleet.devices["amr-east-01"],
-                                    release_id=fleet.releases["v1.4.1"], config_instance_ids=[],
-                                    description="x", target_status="deployed")
+        await ro.deployments.create(
+            device_id=fleet.devices["amr-east-01"],
+            release_id=fleet.releases["v1.4.1"],
+            config_instance_ids=[],
+            description="x",
+            target_status="deployed",
+        )
     assert info.value.body["error"]["params"]["scope"] == "deployments:write"  # type: ignore[index]
     with pytest.raises(sdk_mod.PermissionDeniedError) as info:
         await ro.groups.create(name="nope")
@@ -103,8 +107,9 @@ async def test_comma_list_filters(fleet: Fleet) -> None:
     groups = {g["name"]: g["id"] for g in items(await fleet.sdk.groups.list(limit=100))}
     lab = items(await fleet.sdk.devices.list(group_id=[groups["lab"]], limit=100))
     assert sorted(d["name"] for d in lab) == ["lab-arm-01", "lab-arm-02", "lab-arm-03"]
-    on_v141 = await fleet.sdk.devices.list(current_release_id=[fleet.releases["v1.4.1"]],
-                                           expand=["total_count"])
+    on_v141 = await fleet.sdk.devices.list(
+        current_release_id=[fleet.releases["v1.4.1"]], expand=["total_count"]
+    )
     assert on_v141.total_count == 17
 
 
@@ -121,8 +126,11 @@ async def test_order_by_and_unknown_order_is_400(fleet: Fleet) -> None:
 
 
 async def test_expand_on_devices_and_unknown_expand_is_400(fleet: Fleet) -> None:
-    page = items(await fleet.sdk.devices.list(name=["amr-east-01"],
-                                              expand=["group", "current_release", "current_deployment"]))
+    page = items(
+        await fleet.sdk.devices.list(
+            name=["amr-east-01"], expand=["group", "current_release", "current_deployment"]
+        )
+    )
     dev = page[0]
     assert dev["group"]["name"] == "warehouse-east"
     assert dev["current_release"]["version"] == "v1.4.1"

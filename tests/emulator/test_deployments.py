@@ -12,16 +12,23 @@ from tests.harness import as_dict, items
 pytestmark = pytest.mark.anyio
 
 
-async def _create(fleet: Fleet, device: str, version: str, ids: list[str], status: str = "deployed",
-                  **kw: object) -> dict[str, object]:
+async def _create(
+    fleet: Fleet, device: str, version: str, ids: list[str], status: str = "deployed", **kw: object
+) -> dict[str, object]:
     d = await fleet.sdk.deployments.create(
-        device_id=fleet.devices[device], release_id=fleet.releases[version], config_instance_ids=ids,
-        description="test", target_status=status, **kw)  # type: ignore[arg-type]
+        device_id=fleet.devices[device],
+        release_id=fleet.releases[version],
+        config_instance_ids=ids,
+        description="test",
+        target_status=status,
+        **kw,
+    )  # type: ignore[arg-type]
     return as_dict(d)
 
 
-async def _error(fleet: Fleet, device: str, version: str, ids: list[str], status: str = "deployed",
-                 **kw: object) -> sdk_mod.APIStatusError:
+async def _error(
+    fleet: Fleet, device: str, version: str, ids: list[str], status: str = "deployed", **kw: object
+) -> sdk_mod.APIStatusError:
     with pytest.raises(sdk_mod.APIStatusError) as info:
         await _create(fleet, device, version, ids, status, **kw)
     return info.value
@@ -141,12 +148,14 @@ async def test_deploying_twice_is_409(fleet: Fleet) -> None:
 
 async def test_one_staged_deployment_per_device(fleet: Fleet) -> None:
     first = await _create(fleet, "amr-east-01", "v1.4.2", await fleet.instances("v1.4.2"), "staged")
-    second = await _create(fleet, "amr-east-01", "v1.4.2", await fleet.instances("v1.4.2", max_speed=2),
-                           "staged")
+    second = await _create(
+        fleet, "amr-east-01", "v1.4.2", await fleet.instances("v1.4.2", max_speed=2), "staged"
+    )
     assert (await fleet.deployment(str(first["id"])))["status"] == "archived"
     assert (await fleet.deployment(str(second["id"])))["status"] == "staged"
-    staged = items(await fleet.sdk.deployments.list(device_id=[fleet.devices["amr-east-01"]],
-                                                    target_status=["staged"]))
+    staged = items(
+        await fleet.sdk.deployments.list(device_id=[fleet.devices["amr-east-01"]], target_status=["staged"])
+    )
     assert [d["id"] for d in staged] == [second["id"]]
 
 
@@ -189,17 +198,30 @@ async def test_merged_status_error_wins(fleet: Fleet) -> None:
 async def test_unknown_device_or_release_is_404(fleet: Fleet) -> None:
     ids = await fleet.instances()
     with pytest.raises(sdk_mod.NotFoundError):
-        await fleet.sdk.deployments.create(device_id="dvc_missing", release_id=fleet.releases["v1.4.1"],
-                                           config_instance_ids=ids, description="x", target_status="deployed")
+        await fleet.sdk.deployments.create(
+            device_id="dvc_missing",
+            release_id=fleet.releases["v1.4.1"],
+            config_instance_ids=ids,
+            description="x",
+            target_status="deployed",
+        )
     with pytest.raises(sdk_mod.NotFoundError):
-        await fleet.sdk.deployments.create(device_id=fleet.devices["amr-east-01"], release_id="rls_missing",
-                                           config_instance_ids=ids, description="x", target_status="deployed")
+        await fleet.sdk.deployments.create(
+            device_id=fleet.devices["amr-east-01"],
+            release_id="rls_missing",
+            config_instance_ids=ids,
+            description="x",
+            target_status="deployed",
+        )
 
 
 async def test_expand_on_deployments(fleet: Fleet) -> None:
     d = await _create(fleet, "amr-east-01", "v1.4.1", await fleet.instances(max_speed=1.4))
-    got = as_dict(await fleet.sdk.deployments.retrieve(
-        str(d["id"]), expand=["device", "release", "parent", "config_instances"]))
+    got = as_dict(
+        await fleet.sdk.deployments.retrieve(
+            str(d["id"]), expand=["device", "release", "parent", "config_instances"]
+        )
+    )
     assert got["device"]["name"] == "amr-east-01"
     assert got["release"]["version"] == "v1.4.1"
     assert got["parent"]["id"] == d["parent_id"]

@@ -36,8 +36,13 @@ def source_codes() -> set[str]:
         if path.name in ("enrollment.py", "faults.py"):
             continue
         text = path.read_text()
-        codes |= set(re.findall(r'(?:code=|code: str = |ApiError\(\d{3}, |error_response\(\d{3}, '
-                                r'|\.get\(exc\.status_code, )"([a-z_]+)"', text))
+        codes |= set(
+            re.findall(
+                r"(?:code=|code: str = |ApiError\(\d{3}, |error_response\(\d{3}, "
+                r'|\.get\(exc\.status_code, )"([a-z_]+)"',
+                text,
+            )
+        )
         codes |= {code for _, code in re.findall(r'\b(\d{3}): "([a-z_]+)"', text)}  # status -> code maps
     return codes
 
@@ -57,10 +62,17 @@ async def _scenarios(fleet: Fleet, http: httpx.AsyncClient) -> list[tuple[httpx.
     v142 = await fleet.instances("v1.4.2")
     target = await fleet.target("amr-east-01")
 
-    def deployment(status: str, release: str, ids: list[str], device: str = dev,
-                   **extra: Any) -> dict[str, Any]:
-        return {"device_id": device, "release_id": rel[release], "config_instance_ids": ids,
-                "target_status": status, "description": "codes", **extra}
+    def deployment(
+        status: str, release: str, ids: list[str], device: str = dev, **extra: Any
+    ) -> dict[str, Any]:
+        return {
+            "device_id": device,
+            "release_id": rel[release],
+            "config_instance_ids": ids,
+            "target_status": status,
+            "description": "codes",
+            **extra,
+        }
 
     out: list[tuple[httpx.Response, dict[str, Any]]] = []
 
@@ -77,46 +89,91 @@ async def _scenarios(fleet: Fleet, http: httpx.AsyncClient) -> list[tuple[httpx.
     await call("GET", "/devices/dvc_nope", {"id": "dvc_nope", "resource": "device"})
     await call("DELETE", f"/config_instances/{v141[0]}", {})
     await call("POST", "/devices", {"name": "amr-east-02"}, json={"name": "amr-east-02"})
-    await call("POST", "/config_types", {"slug": "motion-control"},
-               json={"name": "M", "slug": "motion-control"})
-    await call("POST", "/releases", {"version": "v1.4.1"},
-               json={"version": "v1.4.1", "config_schema_ids": []})
-    await call("POST", "/deployments",
-               {"device_id": dev, "parent_id": "dpl_old", "current_deployment_id": target},
-               json=deployment("deployed", "v1.4.1", v141, parent_id="dpl_old"))
+    await call(
+        "POST", "/config_types", {"slug": "motion-control"}, json={"name": "M", "slug": "motion-control"}
+    )
+    await call(
+        "POST", "/releases", {"version": "v1.4.1"}, json={"version": "v1.4.1", "config_schema_ids": []}
+    )
+    await call(
+        "POST",
+        "/deployments",
+        {"device_id": dev, "parent_id": "dpl_old", "current_deployment_id": target},
+        json=deployment("deployed", "v1.4.1", v141, parent_id="dpl_old"),
+    )
     staged = (await http.post("/deployments", json=deployment("staged", "v1.4.2", v142))).json()
     await http.post("/deployments", json=deployment("deployed", "v1.4.1", await fleet.instances(max_speed=2)))
     await call("POST", f"/deployments/{staged['id']}/deploy", {"deployment_id": staged["id"]})
     live = await fleet.target("amr-east-01")
     await call("POST", f"/deployments/{live}/deploy", {"deployment_id": live, "status": "queued"})
-    await call("POST", "/git_commits", {"field": "origin"},
-               json={"sha": "a" * 40, "message": "m", "origin": "https://example.com/a/b"})
+    await call(
+        "POST",
+        "/git_commits",
+        {"field": "origin"},
+        json={"sha": "a" * 40, "message": "m", "origin": "https://example.com/a/b"},
+    )
     bad = {"max_speed": 9, "max_accel": 0.5, "safety": {"estop_timeout_ms": 200, "lidar_zones": []}}
-    await call("POST", "/config_instances", {"paths": ["$.max_speed"]},
-               json={"config_schema_id": fleet.schemas[("v1.4.1", "motion-control")],
-                     "content": {"format": "json", "data": json.dumps(bad)}})
+    await call(
+        "POST",
+        "/config_instances",
+        {"paths": ["$.max_speed"]},
+        json={
+            "config_schema_id": fleet.schemas[("v1.4.1", "motion-control")],
+            "content": {"format": "json", "data": json.dumps(bad)},
+        },
+    )
     types = (await http.get("/config_types", params={"slug": "motion-control"})).json()["data"]
     await call("PATCH", f"/config_types/{types[0]['id']}", {"field": "slug"}, json={"slug": "motion"})
     groups = {g["name"]: g["id"] for g in (await http.get("/groups", params={"limit": 100})).json()["data"]}
-    await call("POST", f"/groups/{groups['fleet']}/move", {"group_id": groups["fleet"]},
-               json={"parent_id": groups["warehouse-east"]})
+    await call(
+        "POST",
+        f"/groups/{groups['fleet']}/move",
+        {"group_id": groups["fleet"]},
+        json={"parent_id": groups["warehouse-east"]},
+    )
     await fleet.emu.patch_device("amr-east-03", status="archived")
-    await call("POST", "/deployments", {"device_id": fleet.devices["amr-east-03"]},
-               json=deployment("deployed", "v1.4.1", v141, device=fleet.devices["amr-east-03"]))
-    await call("POST", "/deployments", {"field": "config_instance_ids"},
-               json=deployment("deployed", "v1.4.1", [*v141, v141[0]]))
-    await call("POST", "/deployments", {"config_instance_id": "cfg_inst_nope"},
-               json=deployment("deployed", "v1.4.1", [*v141, "cfg_inst_nope"]))
-    await call("POST", "/deployments", {"config_instance_id": v142[0]},
-               json=deployment("deployed", "v1.4.1", [v142[0], *v141[1:]]))
-    await call("POST", "/deployments", {"slot": "motion-control/default"},
-               json=deployment("deployed", "v1.4.1", [*v141, (await fleet.instances(max_speed=1.1))[0]]))
-    await call("POST", "/deployments", {"missing_slots": ["motion-control/default"]},
-               json=deployment("deployed", "v1.4.1", v141[1:]))
-    await call("POST", "/deployments", {"release_id": rel["v1.4.2"]},
-               json=deployment("deployed", "v1.4.2", v142))
-    await call("POST", "/deployments", {"release_id": rel["v1.4.1"]},
-               json=deployment("staged", "v1.4.1", v141))
+    await call(
+        "POST",
+        "/deployments",
+        {"device_id": fleet.devices["amr-east-03"]},
+        json=deployment("deployed", "v1.4.1", v141, device=fleet.devices["amr-east-03"]),
+    )
+    await call(
+        "POST",
+        "/deployments",
+        {"field": "config_instance_ids"},
+        json=deployment("deployed", "v1.4.1", [*v141, v141[0]]),
+    )
+    await call(
+        "POST",
+        "/deployments",
+        {"config_instance_id": "cfg_inst_nope"},
+        json=deployment("deployed", "v1.4.1", [*v141, "cfg_inst_nope"]),
+    )
+    await call(
+        "POST",
+        "/deployments",
+        {"config_instance_id": v142[0]},
+        json=deployment("deployed", "v1.4.1", [v142[0], *v141[1:]]),
+    )
+    await call(
+        "POST",
+        "/deployments",
+        {"slot": "motion-control/default"},
+        json=deployment("deployed", "v1.4.1", [*v141, (await fleet.instances(max_speed=1.1))[0]]),
+    )
+    await call(
+        "POST",
+        "/deployments",
+        {"missing_slots": ["motion-control/default"]},
+        json=deployment("deployed", "v1.4.1", v141[1:]),
+    )
+    await call(
+        "POST", "/deployments", {"release_id": rel["v1.4.2"]}, json=deployment("deployed", "v1.4.2", v142)
+    )
+    await call(
+        "POST", "/deployments", {"release_id": rel["v1.4.1"]}, json=deployment("staged", "v1.4.1", v141)
+    )
     bad_seed = {"groups": [{"name": "x", "parent": "nope"}]}
     out.append((await fleet.emu.admin.post("/_emulator/seed", json=bad_seed), {}))
     return out

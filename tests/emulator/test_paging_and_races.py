@@ -41,10 +41,16 @@ async def test_paging_is_stable_for_equal_sort_keys(emu: Harness) -> None:
     # makes two passes agree page by page.
     await emu.seed(example_fleet(250))
     sdk = emu.sdk()
-    first = [d["id"] for off in range(0, 300, 100)
-             for d in items(await sdk.devices.list(limit=100, offset=off, order_by=["created_at:desc"]))]
-    second = [d["id"] for off in range(0, 300, 50)
-              for d in items(await sdk.devices.list(limit=50, offset=off, order_by=["created_at:desc"]))]
+    first = [
+        d["id"]
+        for off in range(0, 300, 100)
+        for d in items(await sdk.devices.list(limit=100, offset=off, order_by=["created_at:desc"]))
+    ]
+    second = [
+        d["id"]
+        for off in range(0, 300, 50)
+        for d in items(await sdk.devices.list(limit=50, offset=off, order_by=["created_at:desc"]))
+    ]
     assert first == second and len(set(first)) == 251
 
 
@@ -55,15 +61,19 @@ async def test_20_concurrent_creates_with_one_parent_id_one_wins(fleet: Fleet) -
 
     async def create(sdk: sdk_mod.AsyncMiru) -> int:
         try:
-            await sdk.deployments.create(device_id=fleet.devices["amr-east-01"],
-                                         release_id=fleet.releases["v1.4.1"], config_instance_ids=ids,
-                                         description="race", target_status="deployed", parent_id=parent)
+            await sdk.deployments.create(
+                device_id=fleet.devices["amr-east-01"],
+                release_id=fleet.releases["v1.4.1"],
+                config_instance_ids=ids,
+                description="race",
+                target_status="deployed",
+                parent_id=parent,
+            )
         except sdk_mod.APIStatusError as e:
             return e.status_code
         return 200
 
     results = await asyncio.gather(*(create(s) for s in sdks))
     assert sorted(results) == [200] + [409] * 19
-    created = items(await fleet.sdk.deployments.list(device_id=[fleet.devices["amr-east-01"]],
-                                                     limit=100))
+    created = items(await fleet.sdk.deployments.list(device_id=[fleet.devices["amr-east-01"]], limit=100))
     assert len(created) == 2  # the seeded deployment and the single winner

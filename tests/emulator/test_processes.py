@@ -46,8 +46,16 @@ async def test_parent_id_race_across_processes_has_one_winner(fleet: Fleet) -> N
     assert parent is not None
     ids = await fleet.instances(max_speed=1.7)
     args = [fleet.emu.db, fleet.devices["amr-east-02"], fleet.releases["v1.4.1"], parent, ",".join(ids)]
-    procs = [subprocess.Popen([sys.executable, "-c", WORKER, *args], cwd=ROOT, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WORKER, *args],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
     codes: list[int] = []
     for p in procs:
         out, err = p.communicate(timeout=120)

@@ -43,7 +43,10 @@ async def test_seeded_devices_run_v141_with_deployed_configs(emu: Harness) -> No
     dpl = await sdk.deployments.retrieve(dev["current_deployment"]["id"], expand=["config_instances"])
     assert dpl.config_instances is not None
     assert sorted(i.config_type_name for i in dpl.config_instances) == [
-        "Localization", "Motion Control", "Operator Notes"]
+        "Localization",
+        "Motion Control",
+        "Operator Notes",
+    ]
     # Identical content is one instance shared by every device.
     instances = await sdk.config_instances.list(expand=["total_count", "content"])
     assert instances.total_count == 3
@@ -97,8 +100,10 @@ async def test_admin_seed_accepts_yaml_and_reports_errors(emu: Harness) -> None:
 
 def test_seed_file_errors_carry_file_line_and_column(tmp_path: Path) -> None:
     bad = tmp_path / "seed.yaml"
-    bad.write_text("groups:\n  - {name: fleet}\ndevices:\n  - name: a\n    group: fleet\n"
-                   "  - name: b\n    group: nowhere\n")
+    bad.write_text(
+        "groups:\n  - {name: fleet}\ndevices:\n  - name: a\n    group: fleet\n"
+        "  - name: b\n    group: nowhere\n"
+    )
     with pytest.raises(seed_mod.SeedError) as info:
         create_app(str(tmp_path / "e.db"), seed=bad, clock="manual")
     assert str(info.value).startswith(f"{bad}:7:12: devices[1] (b).group: unknown or ambiguous group")
@@ -127,22 +132,35 @@ def test_missing_seed_file_is_a_seed_error(tmp_path: Path) -> None:
 async def test_multi_slot_configs_by_slug_and_slot(emu: Harness) -> None:
     seed = {
         "config_types": [{"slug": "camera", "name": "Camera"}],
-        "config_schemas": [{"config_type": "camera", "version": "v1", "language": "opaque",
-                            "instance_format": "text",
-                            "slots": [
-                                {"key": "left", "filepath": "/etc/cam/left.txt"},
-                                {"key": "right", "filepath": "/etc/cam/right.txt", "required": False}]}],
+        "config_schemas": [
+            {
+                "config_type": "camera",
+                "version": "v1",
+                "language": "opaque",
+                "instance_format": "text",
+                "slots": [
+                    {"key": "left", "filepath": "/etc/cam/left.txt"},
+                    {"key": "right", "filepath": "/etc/cam/right.txt", "required": False},
+                ],
+            }
+        ],
         "releases": [{"version": "r1", "schemas": ["camera@v1"]}],
-        "devices": [{"name": "d1", "release": "r1", "configs": {"camera/left": "L"}},
-                    {"name": "d2", "release": "r1", "configs": {"camera/left": "L", "camera/right": "R"}}],
+        "devices": [
+            {"name": "d1", "release": "r1", "configs": {"camera/left": "L"}},
+            {"name": "d2", "release": "r1", "configs": {"camera/left": "L", "camera/right": "R"}},
+        ],
     }
     await emu.seed(seed)
     sdk = emu.sdk()
     page = await sdk.config_instances.list(expand=["content"], order_by=["id:asc"])
     assert [(i["slot_key"], i["filepath"], i["content"]["data"]) for i in items(page)] == [
-        ("left", "/etc/cam/left.txt", "L"), ("right", "/etc/cam/right.txt", "R")]
-    r = await emu.admin.post("/_emulator/seed", json={"devices": [{"name": "d3", "release": "r1",
-                                                                  "configs": {"camera/right": "R"}}]})
+        ("left", "/etc/cam/left.txt", "L"),
+        ("right", "/etc/cam/right.txt", "R"),
+    ]
+    r = await emu.admin.post(
+        "/_emulator/seed",
+        json={"devices": [{"name": "d3", "release": "r1", "configs": {"camera/right": "R"}}]},
+    )
     assert r.status_code == 422 and "required slot camera/left has no value" in r.json()["error"]["message"]
 
 
@@ -158,16 +176,28 @@ async def test_admin_seed_refuses_document_file(emu: Harness, tmp_path: Path) ->
     """Over HTTP a seed cannot make the server read its files (the built-in rw key is public)."""
     secret = tmp_path / "secret.txt"
     secret.write_text("top secret")
-    seed = {"config_types": [{"slug": "notes"}],
-            "config_schemas": [{"config_type": "notes", "version": "v1", "language": "opaque",
-                                "instance_format": "text", "document_file": str(secret)}]}
+    seed = {
+        "config_types": [{"slug": "notes"}],
+        "config_schemas": [
+            {
+                "config_type": "notes",
+                "version": "v1",
+                "language": "opaque",
+                "instance_format": "text",
+                "document_file": str(secret),
+            }
+        ],
+    }
     r = await emu.admin.post("/_emulator/seed", json=seed)
     assert r.status_code == 422 and "config_schemas[0].document_file" in r.json()["error"]["message"]
     assert "top secret" not in r.text
     assert items(await emu.sdk().config_types.list()) == []  # nothing loaded
     # The same seed as a file is fine: files are trusted, paths relative to the seed.
-    (tmp_path / "seed.yaml").write_text(yaml.safe_dump({**seed, "config_schemas": [
-        {**seed["config_schemas"][0], "document_file": "secret.txt"}]}))
+    (tmp_path / "seed.yaml").write_text(
+        yaml.safe_dump(
+            {**seed, "config_schemas": [{**seed["config_schemas"][0], "document_file": "secret.txt"}]}
+        )
+    )
     app = create_app(str(tmp_path / "f.db"), seed=tmp_path / "seed.yaml", clock="manual")
     assert app.state.store.conn.execute("SELECT COUNT(*) FROM config_schemas").fetchone()[0] == 1
     app.state.store.conn.close()
@@ -178,9 +208,13 @@ def _fleet_state(app: Any) -> tuple[set[tuple[Any, ...]], ...]:
     group, release, agent), deployed config instances (type, slot, path, format, parsed
     content), schemas (type, version label, slots) and the schemas' parsed documents."""
     conn = app.state.store.conn
-    devices = {tuple(r) for r in conn.execute(
-        "SELECT d.name, d.status, g.name, r.version, d.behaviour, d.delay FROM devices d "
-        "LEFT JOIN groups g ON g.id = d.group_id LEFT JOIN releases r ON r.id = d.current_release_id")}
+    devices = {
+        tuple(r)
+        for r in conn.execute(
+            "SELECT d.name, d.status, g.name, r.version, d.behaviour, d.delay FROM devices d "
+            "LEFT JOIN groups g ON g.id = d.group_id LEFT JOIN releases r ON r.id = d.current_release_id"
+        )
+    }
     types = {x["id"]: x["slug"] for x in conn.execute("SELECT id, slug FROM config_types")}
     instances = set()
     for r in conn.execute("SELECT * FROM config_instances"):
@@ -188,9 +222,14 @@ def _fleet_state(app: Any) -> tuple[set[tuple[Any, ...]], ...]:
         instances.add((types[r["config_type_id"]], r["slot_key"], r["filepath"], r["format"], data))
     rows = conn.execute("SELECT * FROM config_schemas").fetchall()
     schemas = {(types[r["config_type_id"]], r["label"], r["slots"]) for r in rows}
-    documents = {(types[r["config_type_id"]], r["label"],
-                  json.dumps([yaml.safe_load(d["data"]) for d in json.loads(r["documents"])], sort_keys=True))
-                 for r in rows}
+    documents = {
+        (
+            types[r["config_type_id"]],
+            r["label"],
+            json.dumps([yaml.safe_load(d["data"]) for d in json.loads(r["documents"])], sort_keys=True),
+        )
+        for r in rows
+    }
     return devices, instances, schemas, documents
 
 

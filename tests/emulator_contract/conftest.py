@@ -23,8 +23,9 @@ HEADERS = {"X-API-Key": RW_KEY, "Miru-Version": VERSION}
 @pytest.fixture
 async def http(emu: Harness) -> AsyncIterator[httpx.AsyncClient]:
     """Raw HTTP on the harness app, with the rw key and the everglades version."""
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=emu.app),
-                                 base_url="http://emulator.local", headers=HEADERS) as client:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=emu.app), base_url="http://emulator.local", headers=HEADERS
+    ) as client:
         yield client
 
 
@@ -34,8 +35,9 @@ def spec() -> Spec:
 
 
 @pytest.fixture(params=["asgi", "uvicorn"])
-def base_transport(request: pytest.FixtureRequest, emu: Harness
-                   ) -> Iterator[tuple[str, httpx.AsyncBaseTransport]]:
+def base_transport(
+    request: pytest.FixtureRequest, emu: Harness
+) -> Iterator[tuple[str, httpx.AsyncBaseTransport]]:
     """The harness app reached in process, or through a real uvicorn on a free loopback port."""
     if request.param == "asgi":
         yield "http://emulator.local", httpx.ASGITransport(app=emu.app)
@@ -45,12 +47,18 @@ def base_transport(request: pytest.FixtureRequest, emu: Harness
 
 
 @pytest.fixture
-async def checked(base_transport: tuple[str, httpx.AsyncBaseTransport], spec: Spec
-                  ) -> AsyncIterator[tuple[sdk.AsyncMiru, ValidatingTransport]]:
+async def checked(
+    base_transport: tuple[str, httpx.AsyncBaseTransport], spec: Spec
+) -> AsyncIterator[tuple[sdk.AsyncMiru, ValidatingTransport]]:
     """An everglades SDK client (rw key, no retries) whose responses are all spec-checked."""
     url, inner = base_transport
     transport = ValidatingTransport(inner, spec)
     async with httpx.AsyncClient(transport=transport, base_url=url) as http_client:
-        client = sdk.AsyncMiru(api_key=RW_KEY, miru_version=VERSION, base_url=f"{url}/beta", max_retries=0,
-                               http_client=http_client)
+        client = sdk.AsyncMiru(
+            api_key=RW_KEY,
+            miru_version=VERSION,
+            base_url=f"{url}/beta",
+            max_retries=0,
+            http_client=http_client,
+        )
         yield client, transport

@@ -32,13 +32,17 @@ SPEC_URI = "urn:miru-spec"
 ERROR_ENVELOPE: dict[str, Any] = {
     "type": "object",
     "required": ["error"],
-    "properties": {"error": {
-        "type": "object",
-        "required": ["code", "message", "params"],
-        "properties": {"code": {"type": "string", "minLength": 1},
-                       "message": {"type": "string", "minLength": 1},
-                       "params": {"type": "object"}},
-    }},
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message", "params"],
+            "properties": {
+                "code": {"type": "string", "minLength": 1},
+                "message": {"type": "string", "minLength": 1},
+                "params": {"type": "object"},
+            },
+        }
+    },
 }
 
 
@@ -51,8 +55,10 @@ def load_spec_or_skip() -> dict[str, Any]:
     directory = spec_dir()
     found = sorted(directory.glob(SPEC_GLOB)) if directory.is_dir() else []
     if not found:
-        pytest.skip(f"the everglades OpenAPI spec ({SPEC_GLOB}) is not in {directory}; "
-                    "set MIRU_API_DIR to the directory holding the official Miru API specs")
+        pytest.skip(
+            f"the everglades OpenAPI spec ({SPEC_GLOB}) is not in {directory}; "
+            "set MIRU_API_DIR to the directory holding the official Miru API specs"
+        )
     with found[-1].open() as f:
         spec: dict[str, Any] = yaml.safe_load(f)
     return spec
@@ -101,7 +107,7 @@ class Spec:
     def match(self, method: str, path: str) -> Operation | None:
         if not path.startswith(self.base_path):
             return None
-        rest = path[len(self.base_path):]
+        rest = path[len(self.base_path) :]
         for op in self.operations:
             if op.method == method.lower() and op.pattern.fullmatch(rest):
                 return op
@@ -109,8 +115,9 @@ class Spec:
 
     def validator(self, pointer: str) -> Draft202012Validator:
         if pointer not in self.validators:
-            self.validators[pointer] = Draft202012Validator({"$ref": f"{SPEC_URI}#{pointer}"},
-                                                            registry=self.registry)
+            self.validators[pointer] = Draft202012Validator(
+                {"$ref": f"{SPEC_URI}#{pointer}"}, registry=self.registry
+            )
         return self.validators[pointer]
 
     def problems(self, op: Operation, status: int, body: bytes) -> list[str]:
@@ -127,13 +134,17 @@ class Spec:
             validator = self.validator(op.schema_pointer)
         else:
             validator = Draft202012Validator(ERROR_ENVELOPE)
-        problems = [f"{where}: {'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}"
-                    for e in validator.iter_errors(data)]
+        problems = [
+            f"{where}: {'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}"
+            for e in validator.iter_errors(data)
+        ]
         if not problems and 200 <= status < 300 and op.schema_pointer is not None:
             # The spec's objects do not forbid extra fields, but the real platform sends none:
             # a field the spec does not name is an emulator leak (e.g. admin-only state).
-            problems += [f"{where}: {path}: field not in the spec"
-                         for path in self.unknown_fields(self.resolve(op.schema_pointer), data, "")]
+            problems += [
+                f"{where}: {path}: field not in the spec"
+                for path in self.unknown_fields(self.resolve(op.schema_pointer), data, "")
+            ]
         return problems
 
     def resolve(self, pointer: str) -> Any:
@@ -227,7 +238,8 @@ def load_spec() -> Spec:
     raw = load_spec_or_skip()
     converted = _absolute_refs(openapi30_to_jsonschema(copy.deepcopy(raw)))
     registry: Registry[Any] = Registry().with_resource(
-        SPEC_URI, Resource.from_contents(converted, default_specification=DRAFT202012))
+        SPEC_URI, Resource.from_contents(converted, default_specification=DRAFT202012)
+    )
     operations: list[Operation] = []
     for template, item in raw["paths"].items():
         for method in METHODS:
@@ -237,11 +249,21 @@ def load_spec() -> Spec:
             content = op["responses"].get("200", {}).get("content", {})
             pointer = None
             if "application/json" in content:
-                pointer = (f"/paths/{_escape(template)}/{method}/responses/200/content/"
-                           f"{_escape('application/json')}/schema")
+                pointer = (
+                    f"/paths/{_escape(template)}/{method}/responses/200/content/"
+                    f"{_escape('application/json')}/schema"
+                )
             regex = re.sub(r"\\{[^}]+\\}", "[^/]+", re.escape(template))
-            operations.append(Operation(op["operationId"], method, template, re.compile(regex), pointer,
-                                        binary="application/json" not in content))
+            operations.append(
+                Operation(
+                    op["operationId"],
+                    method,
+                    template,
+                    re.compile(regex),
+                    pointer,
+                    binary="application/json" not in content,
+                )
+            )
     server = raw.get("servers", [{}])[0].get("url", "/beta")
     base_path = "/" + server.split("://", 1)[-1].split("/", 1)[-1] if "://" in server else server
     return Spec(raw, operations, registry, converted, base_path=base_path)
@@ -273,15 +295,22 @@ class ValidatingTransport(httpx.AsyncBaseTransport):
             self.problems.append(f"{request.method} {request.url.path}: no such operation in the spec")
         if op is not None:
             self.problems.extend(self.spec.problems(op, response.status_code, body))
-        self.records.append(Record(request.method, request.url.path, response.status_code,
-                                   op.operation_id if op else None))
+        self.records.append(
+            Record(request.method, request.url.path, response.status_code, op.operation_id if op else None)
+        )
         headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() != "content-encoding"]
-        return httpx.Response(response.status_code, headers=headers, content=body, request=request,
-                              extensions=response.extensions)
+        return httpx.Response(
+            response.status_code,
+            headers=headers,
+            content=body,
+            request=request,
+            extensions=response.extensions,
+        )
 
     def covered(self, *, ok_only: bool = True) -> set[str]:
-        return {r.operation_id for r in self.records
-                if r.operation_id and (not ok_only or 200 <= r.status < 300)}
+        return {
+            r.operation_id for r in self.records if r.operation_id and (not ok_only or 200 <= r.status < 300)
+        }
 
     async def aclose(self) -> None:
         await self.inner.aclose()

@@ -18,12 +18,14 @@ pytestmark = pytest.mark.anyio
 
 
 async def test_20_concurrent_creates_one_200_nineteen_409(
-        emu: Harness, base_transport: tuple[str, httpx.AsyncBaseTransport]) -> None:
+    emu: Harness, base_transport: tuple[str, httpx.AsyncBaseTransport]
+) -> None:
     await emu.seed(example_fleet())
     url, transport = base_transport
     async with httpx.AsyncClient(transport=transport, base_url=url) as http:
-        client = sdk.AsyncMiru(api_key=RW_KEY, miru_version=VERSION, base_url=f"{url}/beta", max_retries=0,
-                               http_client=http)
+        client = sdk.AsyncMiru(
+            api_key=RW_KEY, miru_version=VERSION, base_url=f"{url}/beta", max_retries=0, http_client=http
+        )
         device = items(await client.devices.list(name=["amr-east-01"], expand=["current_deployment"]))[0]
         parent = device["current_deployment"]["id"]
         release = items(await client.releases.list(version=["v1.4.1"], expand=["config_schemas"]))[0]
@@ -35,14 +37,20 @@ async def test_20_concurrent_creates_one_200_nineteen_409(
             value = configs[slugs[schema["config_type_id"]]]
             data = value if isinstance(value, str) else json.dumps(value)  # JSON is YAML too
             created = await client.config_instances.create(
-                config_schema_id=schema["id"], content={"format": schema["instance_format"], "data": data})
+                config_schema_id=schema["id"], content={"format": schema["instance_format"], "data": data}
+            )
             ids.append(created.id)
 
         async def create() -> tuple[int, str]:
             try:
-                d = await client.deployments.create(device_id=device["id"], release_id=release["id"],
-                                                    config_instance_ids=ids, description="race",
-                                                    target_status="deployed", parent_id=parent)
+                d = await client.deployments.create(
+                    device_id=device["id"],
+                    release_id=release["id"],
+                    config_instance_ids=ids,
+                    description="race",
+                    target_status="deployed",
+                    parent_id=parent,
+                )
             except sdk.APIStatusError as e:
                 return e.status_code, e.body["error"]["code"]  # type: ignore[index]
             return 200, d.id

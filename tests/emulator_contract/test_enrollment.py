@@ -53,25 +53,36 @@ MANY = 1234  # records of `amr-many-01`, for cursor paging
 
 def _many() -> list[dict[str, Any]]:
     statuses = ("success", "error", "pending")
-    return [{"device": "amr-many-01", "id": f"00000000-0000-4000-8000-{i:012d}", "status": statuses[i % 3],
-             "enrollment_date": f"2025-{1 + i % 12:02d}-{1 + i % 28:02d}T{i % 24:02d}:00:00.000Z",
-             "created_at": "2025-06-01T00:00:00.000Z",
-             "updated_at": "2025-06-01T00:00:00.000Z",
-             "error_logs": ["boom"] if i % 3 == 1 else None}
-            for i in range(MANY)]
+    return [
+        {
+            "device": "amr-many-01",
+            "id": f"00000000-0000-4000-8000-{i:012d}",
+            "status": statuses[i % 3],
+            "enrollment_date": f"2025-{1 + i % 12:02d}-{1 + i % 28:02d}T{i % 24:02d}:00:00.000Z",
+            "created_at": "2025-06-01T00:00:00.000Z",
+            "updated_at": "2025-06-01T00:00:00.000Z",
+            "error_logs": ["boom"] if i % 3 == 1 else None,
+        }
+        for i in range(MANY)
+    ]
 
 
 def seed_001() -> dict[str, Any]:
     return {
         "groups": [{"name": "fleet"}],
-        "devices": [{"name": DEVICE, "group": "fleet", "status": "inactive"},
-                    {"name": "amr-east-01", "group": "fleet", "status": "inactive"},
-                    {"name": "amr-many-01", "group": "fleet", "status": "inactive"}],
-        "enrollment": {"client_id": CLIENT, "tokens": [
-            TOKEN,
-            {"token": NO_ACCESS_TOKEN, "clients": []},
-            {"token": OTHER_CLIENT_TOKEN, "clients": [OTHER_CLIENT]},
-        ]},
+        "devices": [
+            {"name": DEVICE, "group": "fleet", "status": "inactive"},
+            {"name": "amr-east-01", "group": "fleet", "status": "inactive"},
+            {"name": "amr-many-01", "group": "fleet", "status": "inactive"},
+        ],
+        "enrollment": {
+            "client_id": CLIENT,
+            "tokens": [
+                TOKEN,
+                {"token": NO_ACCESS_TOKEN, "clients": []},
+                {"token": OTHER_CLIENT_TOKEN, "clients": [OTHER_CLIENT]},
+            ],
+        },
         "enrollments": [
             {"device": DEVICE, **{k: v for k, v in SUCCESS_RECORD.items() if k != "error_logs"}},
             {"device": DEVICE, **ERROR_RECORD},
@@ -83,8 +94,11 @@ def seed_001() -> dict[str, Any]:
 @pytest.fixture
 async def http(emu: Harness) -> AsyncIterator[httpx.AsyncClient]:
     await emu.seed(seed_001())
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=emu.app), base_url="http://emulator.local",
-                                 headers={"Authorization": f"Bearer {TOKEN}"}) as client:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=emu.app),
+        base_url="http://emulator.local",
+        headers={"Authorization": f"Bearer {TOKEN}"},
+    ) as client:
         yield client
 
 
@@ -160,8 +174,11 @@ async def test_401_without_or_with_a_bad_token(http: httpx.AsyncClient) -> None:
     assert_envelope(await http.get(url(), headers={"Authorization": "Bearer nope"}), 401, "unauthorized")
     assert_envelope(await http.get(url(), headers={"Authorization": f"Basic {TOKEN}"}), 401, "unauthorized")
     # The platform's API key is not an enrollment credential.
-    assert_envelope(await http.get(url(), headers={"Authorization": "", "X-API-Key": "emulator-local-rw"}),
-                    401, "unauthorized")
+    assert_envelope(
+        await http.get(url(), headers={"Authorization": "", "X-API-Key": "emulator-local-rw"}),
+        401,
+        "unauthorized",
+    )
 
 
 async def test_403_for_a_token_without_access_to_the_client(http: httpx.AsyncClient) -> None:
@@ -178,8 +195,13 @@ async def test_404_with_the_seed_envelope(http: httpx.AsyncClient) -> None:
     # The seed's example 404 is exactly this body: a deployment id the device does not have.
     response = await http.get(url(device="amr-east-01", deployment=ERROR_ID))
     assert response.status_code == 404
-    assert response.json() == {"error": {"code": "not_found", "message": "Deployment not found",
-                                         "details": {"deployment_id": ERROR_ID}}}
+    assert response.json() == {
+        "error": {
+            "code": "not_found",
+            "message": "Deployment not found",
+            "details": {"deployment_id": ERROR_ID},
+        }
+    }
     assert_envelope(await http.get(url(deployment="no-such-id")), 404, "not_found")
     device = assert_envelope(await http.get(url(device="no-such-device")), 404, "not_found")
     assert device["error"]["details"] == {"device_id": "no-such-device"}
@@ -189,8 +211,11 @@ async def test_404_with_the_seed_envelope(http: httpx.AsyncClient) -> None:
 
 
 async def test_device_with_no_history_lists_empty(http: httpx.AsyncClient) -> None:
-    assert (await http.get(url(device="amr-east-01"))).json() == {"data": [], "total_count": 0,
-                                                                   "next_cursor": None}
+    assert (await http.get(url(device="amr-east-01"))).json() == {
+        "data": [],
+        "total_count": 0,
+        "next_cursor": None,
+    }
 
 
 async def _all_pages(http: httpx.AsyncClient, **params: Any) -> tuple[list[dict[str, Any]], int, int]:
@@ -212,15 +237,19 @@ async def _all_pages(http: httpx.AsyncClient, **params: Any) -> tuple[list[dict[
         assert pages < 100, "paging does not terminate"
 
 
-@pytest.mark.parametrize(("params", "expected_pages"), [
-    ({}, 25),  # default page size 50
-    ({"page_size": "100"}, 13),
-    ({"page_size": "9999"}, 3),  # clamped to 500
-    ({"page_size": "7", "status": "error", "sort_by": "status", "sort_order": "asc"}, 59),
-    ({"page_size": "333", "sort_by": "created_at", "sort_order": "asc"}, 4),
-])
-async def test_cursor_paging_returns_each_record_once(http: httpx.AsyncClient, params: dict[str, str],
-                                                     expected_pages: int) -> None:
+@pytest.mark.parametrize(
+    ("params", "expected_pages"),
+    [
+        ({}, 25),  # default page size 50
+        ({"page_size": "100"}, 13),
+        ({"page_size": "9999"}, 3),  # clamped to 500
+        ({"page_size": "7", "status": "error", "sort_by": "status", "sort_order": "asc"}, 59),
+        ({"page_size": "333", "sort_by": "created_at", "sort_order": "asc"}, 4),
+    ],
+)
+async def test_cursor_paging_returns_each_record_once(
+    http: httpx.AsyncClient, params: dict[str, str], expected_pages: int
+) -> None:
     seen, total, pages = await _all_pages(http, **params)
     ids = [r["id"] for r in seen]
     wanted_status = params.get("status")
@@ -243,8 +272,9 @@ async def test_cursor_is_bound_to_its_query(http: httpx.AsyncClient) -> None:
     assert not {r["id"] for r in again["data"]} & {r["id"] for r in first["data"]}
     other = await http.get(url(device="amr-many-01"), params={"status": "error", "cursor": cursor})
     assert_envelope(other, 400, "invalid_cursor")
-    assert_envelope(await http.get(url(device="amr-many-01"), params={"cursor": "!!garbage"}), 400,
-                    "invalid_cursor")
+    assert_envelope(
+        await http.get(url(device="amr-many-01"), params={"cursor": "!!garbage"}), 400, "invalid_cursor"
+    )
 
 
 # Seed 001's example requests, verbatim (host dropped): its device id, its client id.
@@ -255,14 +285,24 @@ EXAMPLE_LIST = f"/v2/clients/{CLIENT}/devices/{EXAMPLE_DEVICE}/deployments"
 @pytest.fixture
 async def verbatim(emu: Harness) -> AsyncIterator[httpx.AsyncClient]:
     """The example device under the id seed 001's URLs carry, holding the two example records."""
-    await emu.seed({
-        "devices": [{"id": EXAMPLE_DEVICE, "name": "amr-example-01", "status": "inactive"}],
-        "enrollment": {"client_id": CLIENT, "tokens": ["YOUR_API_TOKEN"]},
-        "enrollments": [{"device": "amr-example-01", **{k: v for k, v in SUCCESS_RECORD.items()
-                                                        if k != "error_logs"}},
-                        {"device": "amr-example-01", **ERROR_RECORD}]})
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=emu.app), base_url="http://emulator.local",
-                                 headers={"Authorization": "Bearer YOUR_API_TOKEN"}) as client:
+    await emu.seed(
+        {
+            "devices": [{"id": EXAMPLE_DEVICE, "name": "amr-example-01", "status": "inactive"}],
+            "enrollment": {"client_id": CLIENT, "tokens": ["YOUR_API_TOKEN"]},
+            "enrollments": [
+                {
+                    "device": "amr-example-01",
+                    **{k: v for k, v in SUCCESS_RECORD.items() if k != "error_logs"},
+                },
+                {"device": "amr-example-01", **ERROR_RECORD},
+            ],
+        }
+    )
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=emu.app),
+        base_url="http://emulator.local",
+        headers={"Authorization": "Bearer YOUR_API_TOKEN"},
+    ) as client:
         yield client
 
 
@@ -270,9 +310,13 @@ async def test_seed_001_example_requests_verbatim(verbatim: httpx.AsyncClient) -
     listed = await verbatim.get(EXAMPLE_LIST)
     assert listed.status_code == 200
     assert listed.json() == {  # "Example Response" of List Deployments
-        "data": [{"id": SUCCESS_ID, "status": "success", "enrollment_date": "2026-01-30T14:30:00.000Z"},
-                 {"id": ERROR_ID, "status": "error", "enrollment_date": "2026-01-29T09:00:00.000Z"}],
-        "total_count": 2, "next_cursor": None}
+        "data": [
+            {"id": SUCCESS_ID, "status": "success", "enrollment_date": "2026-01-30T14:30:00.000Z"},
+            {"id": ERROR_ID, "status": "error", "enrollment_date": "2026-01-29T09:00:00.000Z"},
+        ],
+        "total_count": 2,
+        "next_cursor": None,
+    }
     errors = await verbatim.get(f"{EXAMPLE_LIST}?status=error")  # "Filter by Status"
     assert [r["id"] for r in errors.json()["data"]] == [ERROR_ID]
     error = await verbatim.get(f"{EXAMPLE_LIST}/{ERROR_ID}")  # "Example Response (Error Deployment)"
@@ -288,7 +332,12 @@ async def test_seed_001_error_table_verbatim(verbatim: httpx.AsyncClient) -> Non
     assert_envelope(await verbatim.get(EXAMPLE_LIST, headers={"Authorization": ""}), 401, "unauthorized")
     assert_envelope(await verbatim.get(EXAMPLE_LIST.replace(CLIENT, OTHER_CLIENT)), 403, "forbidden")
     unknown = "a0a0a0a0-b5c6-7890-abcd-ef1234567890"
-    assert (await verbatim.get(f"{EXAMPLE_LIST}/{unknown}")).json() == {"error": {
-        "code": "not_found", "message": "Deployment not found", "details": {"deployment_id": unknown}}}
+    assert (await verbatim.get(f"{EXAMPLE_LIST}/{unknown}")).json() == {
+        "error": {
+            "code": "not_found",
+            "message": "Deployment not found",
+            "details": {"deployment_id": unknown},
+        }
+    }
     other_device = EXAMPLE_LIST.replace(EXAMPLE_DEVICE, "00000000-0000-0000-0000-000000000000")
     assert_envelope(await verbatim.get(other_device), 404, "not_found")

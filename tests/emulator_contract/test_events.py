@@ -13,20 +13,40 @@ from tests.harness import Harness
 
 pytestmark = pytest.mark.anyio
 
-DATA_FIELDS = {"deployment_id", "release_id", "status", "activity_status", "error_status", "target_status",
-               "deployed_at"}
+DATA_FIELDS = {
+    "deployment_id",
+    "release_id",
+    "status",
+    "activity_status",
+    "error_status",
+    "target_status",
+    "deployed_at",
+}
 
 
 async def patch_device_config(http: httpx.AsyncClient, device: dict[str, Any], max_speed: float) -> str:
     """A config patch on the device's current release: a new deployment, target deployed.
     `device` is the admin view (`GET /_emulator/devices/{name}`), which has the release."""
     schema = (await http.get("/beta/config_schemas")).json()["data"][0]
-    inst = (await http.post("/beta/config_instances", json={
-        "config_schema_id": schema["id"],
-        "content": {"format": "json", "data": json.dumps({"max_speed": max_speed})}})).json()
-    created = await http.post("/beta/deployments", json={
-        "device_id": device["id"], "release_id": device["current_release_id"],
-        "config_instance_ids": [inst["id"]], "target_status": "deployed", "description": "events test"})
+    inst = (
+        await http.post(
+            "/beta/config_instances",
+            json={
+                "config_schema_id": schema["id"],
+                "content": {"format": "json", "data": json.dumps({"max_speed": max_speed})},
+            },
+        )
+    ).json()
+    created = await http.post(
+        "/beta/deployments",
+        json={
+            "device_id": device["id"],
+            "release_id": device["current_release_id"],
+            "config_instance_ids": [inst["id"]],
+            "target_status": "deployed",
+            "description": "events test",
+        },
+    )
     assert created.status_code == 200, created.text
     return str(created.json()["id"])
 
@@ -55,8 +75,11 @@ async def test_deployed_and_removed_events(emu: Harness, http: httpx.AsyncClient
 
     got = (await events(http, device["id"], after=base))["data"]
     assert [(e["type"], e["data"]["deployment_id"]) for e in got] == [
-        ("deployment.deployed", first), ("deployment.removed", old),
-        ("deployment.deployed", second), ("deployment.removed", first)]
+        ("deployment.deployed", first),
+        ("deployment.removed", old),
+        ("deployment.deployed", second),
+        ("deployment.removed", first),
+    ]
     ids = [e["id"] for e in got]
     assert ids == sorted(ids) and len(set(ids)) == len(ids)
     for e in got:
@@ -65,8 +88,12 @@ async def test_deployed_and_removed_events(emu: Harness, http: httpx.AsyncClient
         assert set(e["data"]) == DATA_FIELDS
         assert e["occurred_at"].startswith("2026-01-01T00:00:0")  # emulator clock
     deployed = got[0]["data"]
-    assert (deployed["status"], deployed["activity_status"], deployed["error_status"],
-            deployed["target_status"]) == ("deployed", "deployed", "none", "deployed")
+    assert (
+        deployed["status"],
+        deployed["activity_status"],
+        deployed["error_status"],
+        deployed["target_status"],
+    ) == ("deployed", "deployed", "none", "deployed")
     assert deployed["deployed_at"] == got[0]["occurred_at"]
     removed = got[1]["data"]
     assert (removed["activity_status"], removed["target_status"]) == ("archived", "archived")

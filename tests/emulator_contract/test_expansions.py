@@ -16,9 +16,14 @@ from tests.harness import Harness
 pytestmark = pytest.mark.anyio
 
 PATH_IDS = {  # path parameter -> the collection it comes from
-    "config_instance_id": "config_instances", "config_schema_id": "config_schemas",
-    "config_type_id": "config_types", "deployment_id": "deployments", "device_id": "devices",
-    "git_commit_id": "git_commits", "group_id": "groups", "release_id": "releases",
+    "config_instance_id": "config_instances",
+    "config_schema_id": "config_schemas",
+    "config_type_id": "config_types",
+    "deployment_id": "deployments",
+    "device_id": "devices",
+    "git_commit_id": "git_commits",
+    "group_id": "groups",
+    "release_id": "releases",
 }
 
 
@@ -45,25 +50,41 @@ async def build_state(http: httpx.AsyncClient) -> dict[str, str]:
 
     async def instance(speed: float) -> str:
         content = {"format": "json", "data": json.dumps({"max_speed": speed})}
-        r = await http.post("/beta/config_instances",
-                            json={"config_schema_id": schema["id"], "content": content})
+        r = await http.post(
+            "/beta/config_instances", json={"config_schema_id": schema["id"], "content": content}
+        )
         assert r.status_code == 200, r.text
         return str(r.json()["id"])
 
-    staged = await http.post("/beta/deployments", json={
-        "device_id": devices["id"], "release_id": releases["r2"],
-        "config_instance_ids": [await instance(2.0)], "target_status": "staged", "description": "staged"})
+    staged = await http.post(
+        "/beta/deployments",
+        json={
+            "device_id": devices["id"],
+            "release_id": releases["r2"],
+            "config_instance_ids": [await instance(2.0)],
+            "target_status": "staged",
+            "description": "staged",
+        },
+    )
     assert staged.status_code == 200, staged.text
-    patch = await http.post("/beta/deployments", json={
-        "device_id": devices["id"], "release_id": releases["r1"],
-        "config_instance_ids": [await instance(0.7)], "target_status": "deployed", "description": "patch",
-        "parent_id": devices["target_deployment_id"]})
+    patch = await http.post(
+        "/beta/deployments",
+        json={
+            "device_id": devices["id"],
+            "release_id": releases["r1"],
+            "config_instance_ids": [await instance(0.7)],
+            "target_status": "deployed",
+            "description": "patch",
+            "parent_id": devices["target_deployment_id"],
+        },
+    )
     assert patch.status_code == 200, patch.text
     await http.post("/_emulator/tick", json={"seconds": 3})
     drifted = (await http.get(f"/beta/deployments/{staged.json()['id']}")).json()
     assert drifted["activity_status"] == "drifted"
-    commit = await http.post("/beta/git_commits", json={"sha": "b" * 40, "message": "m",
-                                                        "origin": "https://github.com/acme/fleet"})
+    commit = await http.post(
+        "/beta/git_commits", json={"sha": "b" * 40, "message": "m", "origin": "https://github.com/acme/fleet"}
+    )
     assert commit.status_code == 200, commit.text
     groups = (await http.get("/beta/groups", params={"name": "east"})).json()["data"]
     ids = {
@@ -82,8 +103,9 @@ async def build_state(http: httpx.AsyncClient) -> dict[str, str]:
 async def test_every_expansion_and_order(emu: Harness, spec: Spec) -> None:
     await emu.seed(SEED)
     transport = ValidatingTransport(httpx.ASGITransport(app=emu.app), spec)
-    async with httpx.AsyncClient(transport=transport, base_url="http://emulator.local",
-                                 headers=HEADERS) as http:
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://emulator.local", headers=HEADERS
+    ) as http:
         ids = await build_state(http)
         calls = 0
         for op in spec.operations:

@@ -15,8 +15,10 @@ from tests.harness import Harness, example_fleet
 
 pytestmark = pytest.mark.anyio
 
-SEED = {"groups": [{"name": "fleet"}],
-        "devices": [{"name": f"amr-{i:02d}", "group": "fleet", "status": "inactive"} for i in range(3)]}
+SEED = {
+    "groups": [{"name": "fleet"}],
+    "devices": [{"name": f"amr-{i:02d}", "group": "fleet", "status": "inactive"} for i in range(3)],
+}
 
 
 async def put_faults(http: httpx.AsyncClient, rules: list[dict[str, Any]], seed: int = 42) -> dict[str, Any]:
@@ -51,8 +53,13 @@ async def test_sdk_sees_the_injected_status(emu: Harness, http: httpx.AsyncClien
     await emu.seed(SEED)
     await put_faults(http, [{"path": "/beta/devices", "status": 429, "retry_after": 1}])
     transport = httpx.ASGITransport(app=emu.app)
-    client = sdk.AsyncMiru(api_key=RW_KEY, miru_version=VERSION, base_url="http://emulator.local/beta",
-                           max_retries=0, http_client=httpx.AsyncClient(transport=transport))
+    client = sdk.AsyncMiru(
+        api_key=RW_KEY,
+        miru_version=VERSION,
+        base_url="http://emulator.local/beta",
+        max_retries=0,
+        http_client=httpx.AsyncClient(transport=transport),
+    )
     with pytest.raises(sdk.RateLimitError) as caught:
         await client.devices.list()
     assert caught.value.response.headers["retry-after"] == "1"
@@ -72,8 +79,9 @@ async def test_rate_is_deterministic_with_the_seed(emu: Harness, http: httpx.Asy
     await emu.seed(SEED)
 
     async def run(seed: int) -> list[int]:
-        await put_faults(http, [{"method": "GET", "path": "/beta/devices", "status": 500, "rate": 0.3}],
-                         seed=seed)
+        await put_faults(
+            http, [{"method": "GET", "path": "/beta/devices", "status": 500, "rate": 0.3}], seed=seed
+        )
         return [(await http.get("/beta/devices")).status_code for _ in range(60)]
 
     first = await run(42)
@@ -109,8 +117,9 @@ async def test_commit_then_fail_leaves_the_write_in_place(emu: Harness, http: ht
     assert (await http.post("/beta/groups", json={"name": "second"})).status_code == 200
 
 
-async def test_latency_is_recorded_not_slept_under_the_manual_clock(emu: Harness, http: httpx.AsyncClient
-                                                                   ) -> None:
+async def test_latency_is_recorded_not_slept_under_the_manual_clock(
+    emu: Harness, http: httpx.AsyncClient
+) -> None:
     await emu.seed(SEED)
     await put_faults(http, [{"path": "/beta/devices", "latency": 30}])
     response = await http.get("/beta/devices")
@@ -127,34 +136,41 @@ async def test_admin_paths_are_never_faulted(emu: Harness, http: httpx.AsyncClie
     assert (await http.get("/beta/devices")).status_code == 200
 
 
-@pytest.mark.parametrize("body", [
-    {"rules": [{"path": "/beta/*", "status": 200}]},
-    {"rules": [{"path": "/beta/*", "status": 500, "rate": 1.5}]},
-    {"rules": [{"path": "/beta/*"}]},
-    {"rules": [{"path": "/beta/*", "status": 500, "bogus": 1}]},
-    {"rules": [{"path": "/beta/*", "status": 500, "times": -1}]},
-    {"rules": "all of them"},
-    {"seed": "x", "rules": []},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"rules": [{"path": "/beta/*", "status": 200}]},
+        {"rules": [{"path": "/beta/*", "status": 500, "rate": 1.5}]},
+        {"rules": [{"path": "/beta/*"}]},
+        {"rules": [{"path": "/beta/*", "status": 500, "bogus": 1}]},
+        {"rules": [{"path": "/beta/*", "status": 500, "times": -1}]},
+        {"rules": "all of them"},
+        {"seed": "x", "rules": []},
+    ],
+)
 async def test_bad_rules_are_400_in_the_envelope(http: httpx.AsyncClient, body: dict[str, Any]) -> None:
     assert_error_envelope(await http.put("/_emulator/faults", json=body), 400)
 
 
 async def test_faults_need_a_rw_key(http: httpx.AsyncClient) -> None:
-    response = await http.put("/_emulator/faults", json={"rules": []},
-                              headers={"X-API-Key": "emulator-local-ro"})
+    response = await http.put(
+        "/_emulator/faults", json={"rules": []}, headers={"X-API-Key": "emulator-local-ro"}
+    )
     assert_error_envelope(response, 403)
     assert_error_envelope(await http.get("/_emulator/faults", headers={"X-API-Key": ""}), 401)
 
 
-async def test_faults_over_a_real_server(emu: Harness, base_transport: tuple[str, httpx.AsyncBaseTransport]
-                                         ) -> None:
+async def test_faults_over_a_real_server(
+    emu: Harness, base_transport: tuple[str, httpx.AsyncBaseTransport]
+) -> None:
     """The same rule through the ASGI transport and through uvicorn on 127.0.0.1."""
     url, inner = base_transport
-    async with httpx.AsyncClient(transport=inner, base_url=url,
-                                 headers={"X-API-Key": RW_KEY, "Miru-Version": VERSION}) as client:
-        await put_faults(client, [{"method": "GET", "path": "/beta/devices", "status": 429, "retry_after": 3,
-                                   "times": 1}])
+    async with httpx.AsyncClient(
+        transport=inner, base_url=url, headers={"X-API-Key": RW_KEY, "Miru-Version": VERSION}
+    ) as client:
+        await put_faults(
+            client, [{"method": "GET", "path": "/beta/devices", "status": 429, "retry_after": 3, "times": 1}]
+        )
         first = await client.get("/beta/devices")
         assert_error_envelope(first, 429)
         assert first.headers["retry-after"] == "3"
@@ -168,9 +184,14 @@ async def test_rules_budget_and_log_are_shared_by_apps_on_one_db(emu: Harness) -
 
     other = create_app(emu.db)
     try:
-        clients = [httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://emulator.local",
-                                     headers={"X-API-Key": RW_KEY, "Miru-Version": VERSION})
-                   for app in (emu.app, other)]
+        clients = [
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app),
+                base_url="http://emulator.local",
+                headers={"X-API-Key": RW_KEY, "Miru-Version": VERSION},
+            )
+            for app in (emu.app, other)
+        ]
         await clients[0].delete("/_emulator/requests")
         await put_faults(clients[0], [{"path": "/beta/groups", "status": 500, "times": 3}])
         statuses = [(await clients[i % 2].get("/beta/groups")).status_code for i in range(6)]
@@ -189,15 +210,22 @@ async def test_commit_then_fail_on_a_deployment_create_is_the_lost_response_case
     same `parent_id` is a 409, and the device's target is the deployment the client never saw."""
     await emu.seed(example_fleet(3, spare=False))
     async with emu.http() as beta:
-        device = (await beta.get("/devices", params={"name": "amr-east-01",
-                                                     "expand": "current_deployment"})).json()["data"][0]
+        device = (
+            await beta.get("/devices", params={"name": "amr-east-01", "expand": "current_deployment"})
+        ).json()["data"][0]
         parent = device["current_deployment"]
         links = (await beta.get(f"/deployments/{parent['id']}", params={"expand": "config_instances"})).json()
-        body = {"device_id": device["id"], "release_id": parent["release_id"], "description": "lost",
-                "config_instance_ids": [i["id"] for i in links["config_instances"]],
-                "target_status": "deployed", "parent_id": parent["id"]}
-        await emu.faults([{"method": "POST", "path": "/beta/deployments", "commit_then_fail": True,
-                           "times": 1}])
+        body = {
+            "device_id": device["id"],
+            "release_id": parent["release_id"],
+            "description": "lost",
+            "config_instance_ids": [i["id"] for i in links["config_instances"]],
+            "target_status": "deployed",
+            "parent_id": parent["id"],
+        }
+        await emu.faults(
+            [{"method": "POST", "path": "/beta/deployments", "commit_then_fail": True, "times": 1}]
+        )
         lost = await beta.post("/deployments", json=body)
         assert_error_envelope(lost, 500)
         assert lost.json()["error"]["message"] == "injected fault after the write was applied"
@@ -208,7 +236,11 @@ async def test_commit_then_fail_on_a_deployment_create_is_the_lost_response_case
         assert landed != parent["id"]
         written = (await beta.get(f"/deployments/{landed}")).json()
         assert (written["description"], written["parent_id"], written["target_status"]) == (
-            "lost", parent["id"], "deployed")
-        listed = (await beta.get("/deployments", params={"device_id": device["id"],
-                                                         "expand": "total_count"})).json()
+            "lost",
+            parent["id"],
+            "deployed",
+        )
+        listed = (
+            await beta.get("/deployments", params={"device_id": device["id"], "expand": "total_count"})
+        ).json()
         assert listed["total_count"] == 2  # exactly one write landed

@@ -13,8 +13,10 @@ from tests.harness import Harness
 
 pytestmark = pytest.mark.anyio
 
-SEED = {"groups": [{"name": "fleet"}],
-        "devices": [{"name": f"amr-{i:02d}", "group": "fleet", "status": "inactive"} for i in range(3)]}
+SEED = {
+    "groups": [{"name": "fleet"}],
+    "devices": [{"name": f"amr-{i:02d}", "group": "fleet", "status": "inactive"} for i in range(3)],
+}
 
 
 async def test_counts_by_route_and_status(emu: Harness, http: httpx.AsyncClient) -> None:
@@ -34,7 +36,11 @@ async def test_counts_by_route_and_status(emu: Harness, http: httpx.AsyncClient)
     first = log["requests"][0]
     assert set(first) == {"id", "method", "route", "path", "status", "at"}
     assert (first["method"], first["route"], first["path"], first["status"]) == (
-        "GET", "/beta/devices", "/beta/devices", 200)
+        "GET",
+        "/beta/devices",
+        "/beta/devices",
+        200,
+    )
     assert first["at"].startswith("2026-01-01T00:00:00")  # the manual clock, not wall time
     ids = [r["id"] for r in log["requests"]]
     assert ids == sorted(ids)
@@ -71,8 +77,12 @@ async def test_delete_clears_and_unmatched_paths_use_the_path(emu: Harness, http
     await http.get("/beta/no/such/route")
     cleared = (await http.delete("/_emulator/requests")).json()
     assert cleared["cleared"] >= 1
-    assert (await http.get("/_emulator/requests")).json() == {"total": 0, "by_route": {}, "by_status": {},
-                                                              "requests": []}
+    assert (await http.get("/_emulator/requests")).json() == {
+        "total": 0,
+        "by_route": {},
+        "by_status": {},
+        "requests": [],
+    }
     await http.get("/beta/no/such/route")
     log = (await http.get("/_emulator/requests")).json()
     assert log["by_route"] == {"GET /beta/no/such/route": 1}

@@ -19,8 +19,10 @@ from reconciler.emulator.serve import AccessLog, is_loopback
 pytestmark = pytest.mark.anyio
 
 SECRET = "serve-test-secret-key-0042"
-SEED = {"groups": [{"name": "fleet"}],
-        "devices": [{"name": f"amr-{i:02d}", "group": "fleet", "status": "online"} for i in range(12)]}
+SEED = {
+    "groups": [{"name": "fleet"}],
+    "devices": [{"name": f"amr-{i:02d}", "group": "fleet", "status": "online"} for i in range(12)],
+}
 
 
 @pytest.fixture
@@ -28,9 +30,25 @@ def server(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
     seed = tmp_path / "seed.yaml"
     seed.write_text(yaml.safe_dump(SEED))
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from reconciler.cli import main; main()", "emulator", "serve",
-         "--db", str(tmp_path / "served.db"), "--seed", str(seed), "--port", "0", "--api-key", SECRET],
-        stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+        [
+            sys.executable,
+            "-c",
+            "from reconciler.cli import main; main()",
+            "emulator",
+            "serve",
+            "--db",
+            str(tmp_path / "served.db"),
+            "--seed",
+            str(seed),
+            "--port",
+            "0",
+            "--api-key",
+            SECRET,
+        ],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+    )
     assert proc.stderr is not None
     seen = ""
     while "listening on" not in seen:  # readline blocks until the socket listens or the process dies
@@ -49,11 +67,13 @@ def server(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
 
 
 async def test_serve_answers_the_sdk_and_logs_without_the_key(
-        server: tuple[str, subprocess.Popen[str]]) -> None:
+    server: tuple[str, subprocess.Popen[str]],
+) -> None:
     url, proc = server
     assert url.startswith("http://127.0.0.1:")
-    client = sdk.AsyncMiru(api_key=SECRET, miru_version="2026-08-17.everglades", base_url=f"{url}/beta",
-                           max_retries=0)
+    client = sdk.AsyncMiru(
+        api_key=SECRET, miru_version="2026-08-17.everglades", base_url=f"{url}/beta", max_retries=0
+    )
     async with client:
         page = await client.devices.list(limit=5, expand=["total_count"])
         assert page.total_count == 12 and len(page.data) == 5 and page.has_more

@@ -8,9 +8,17 @@ from typing import Any
 from tests.emulator_contract.spec import Spec, openapi30_to_jsonschema
 
 DEVICE: dict[str, Any] = {
-    "object": "device", "id": "dvc_1", "name": "amr-01", "description": "", "status": "online",
-    "agent_version": None, "last_connected_at": None, "last_disconnected_at": None,
-    "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z", "group_id": None,
+    "object": "device",
+    "id": "dvc_1",
+    "name": "amr-01",
+    "description": "",
+    "status": "online",
+    "agent_version": None,
+    "last_connected_at": None,
+    "last_disconnected_at": None,
+    "created_at": "2026-01-01T00:00:00Z",
+    "updated_at": "2026-01-01T00:00:00Z",
+    "group_id": None,
 }
 
 
@@ -41,10 +49,12 @@ def test_missing_wrong_and_extra_fields_are_problems(spec: Spec) -> None:
     assert check(spec, "GET", "/beta/devices/x", 200, wrong)
     extra = {**DEVICE, "live_deployment_id": "dpl_1"}
     assert check(spec, "GET", "/beta/devices/x", 200, extra) == [
-        "GET /devices/{device_id} -> 200: /live_deployment_id: field not in the spec"]
+        "GET /devices/{device_id} -> 200: /live_deployment_id: field not in the spec"
+    ]
     listed = {"object": "list", "limit": 10, "offset": 0, "has_more": False, "data": [extra]}
     assert check(spec, "GET", "/beta/devices", 200, listed) == [
-        "GET /devices -> 200: /data/0/live_deployment_id: field not in the spec"]
+        "GET /devices -> 200: /data/0/live_deployment_id: field not in the spec"
+    ]
 
 
 def test_error_bodies_are_checked_against_the_envelope(spec: Spec) -> None:
@@ -57,6 +67,9 @@ def test_error_bodies_are_checked_against_the_envelope(spec: Spec) -> None:
 def test_nullable_conversion() -> None:
     assert openapi30_to_jsonschema({"type": "string", "nullable": True}) == {"type": ["string", "null"]}
     assert openapi30_to_jsonschema({"allOf": [{"$ref": "#/x"}], "nullable": True}) == {
-        "anyOf": [{"allOf": [{"$ref": "#/x"}]}, {"type": "null"}]}
+        "anyOf": [{"allOf": [{"$ref": "#/x"}]}, {"type": "null"}]
+    }
     assert openapi30_to_jsonschema({"type": "string", "enum": ["a"], "nullable": True}) == {
-        "type": ["string", "null"], "enum": ["a", None]}
+        "type": ["string", "null"],
+        "enum": ["a", None],
+    }

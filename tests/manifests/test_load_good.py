@@ -63,11 +63,16 @@ def test_examples_load(examples: Path) -> None:
     mc = configs["motion-control"]
     assert mc.file == "configs/motion-control.json" and mc.format == "json"
     assert merge_patch(mc.base, mc.values) == {
-        "max_speed": 1.2, "max_accel": 0.5,
-        "safety": {"estop_timeout_ms": 200, "lidar_zones": ["front", "rear"]}}
+        "max_speed": 1.2,
+        "max_accel": 0.5,
+        "safety": {"estop_timeout_ms": 200, "lidar_zones": ["front", "rear"]},
+    }
     assert mc.file_locations["$.safety.estop_timeout_ms"].line == 5
     assert configs["localization"].base == {
-        "map": "warehouse-v3", "particle_count": 500, "update_rate_hz": 10}
+        "map": "warehouse-v3",
+        "particle_count": 500,
+        "update_rate_hz": 10,
+    }
     assert configs["localization"].format == "yaml"
     assert configs["operator-notes"].base == "Handle with care near the loading dock.\n"
     assert configs["operator-notes"].format == "text"
@@ -96,16 +101,19 @@ def test_examples_modelines_resolve() -> None:
 
 
 def test_defaults_apply_and_set_wins(tmp_path: Path) -> None:
-    write(tmp_path, {
-        "reconcile.yaml": "target: {base_url: https://api.example.com/beta}\n"
-                          "defaults:\n  rollout:\n    strategy: rolling\n    max_parallel: 8\n"
-                          "    health_check: {deadline: 5m}\n    max_failed_nodes: 3\n",
-        "a.yaml": SET.replace("NAME", "a"),
-        "b.yaml": SET.replace("NAME", "b") + "  rollout:\n    max_parallel: 2\n"
-                  "    health_check: {min_healthy_time: 10s}\n",
-        "c.yaml": SET.replace("NAME", "c") + "  rollout: {strategy: canary, canary_percent: 10}\n",
-        "d.yaml": SET.replace("NAME", "d") + "  rollout: {strategy: immediate}\n",
-    })
+    write(
+        tmp_path,
+        {
+            "reconcile.yaml": "target: {base_url: https://api.example.com/beta}\n"
+            "defaults:\n  rollout:\n    strategy: rolling\n    max_parallel: 8\n"
+            "    health_check: {deadline: 5m}\n    max_failed_nodes: 3\n",
+            "a.yaml": SET.replace("NAME", "a"),
+            "b.yaml": SET.replace("NAME", "b") + "  rollout:\n    max_parallel: 2\n"
+            "    health_check: {min_healthy_time: 10s}\n",
+            "c.yaml": SET.replace("NAME", "c") + "  rollout: {strategy: canary, canary_percent: 10}\n",
+            "d.yaml": SET.replace("NAME", "d") + "  rollout: {strategy: immediate}\n",
+        },
+    )
     project = load_path(tmp_path)
     assert project.target.base_url == "https://api.example.com/beta"  # type: ignore[union-attr]
     assert project.target.api_version == "2026-08-17.everglades"  # type: ignore[union-attr]
@@ -121,16 +129,19 @@ def test_defaults_apply_and_set_wins(tmp_path: Path) -> None:
 
 
 def test_multi_document_and_slots(tmp_path: Path) -> None:
-    write(tmp_path, {
-        "reconcile.yaml": "target: {emulator: {db: /tmp/elsewhere.db}}\nmanifests: ['sets/**/*.yml']\n"
-                          "enrollment: {base_url: https://enroll.example.com, client_id: fleet}\n",
-        "sets/deep/all.yml": "---\n" + SET.replace("NAME", "one") + "  configs:\n    motion-control:\n"
-                             "      - {slot: default, values: {max_speed: 1}}\n"
-                             "      - {slot: extra, file: ../../c/extra.json}\n"
-                             "---\n" + SET.replace("NAME", "two").replace("fleet", "lab") + "---\n",
-        "c/extra.json": '{"a": 1}',
-        "ignored.yaml": "this: is not matched by the globs: [\n",
-    })
+    write(
+        tmp_path,
+        {
+            "reconcile.yaml": "target: {emulator: {db: /tmp/elsewhere.db}}\nmanifests: ['sets/**/*.yml']\n"
+            "enrollment: {base_url: https://enroll.example.com, client_id: fleet}\n",
+            "sets/deep/all.yml": "---\n" + SET.replace("NAME", "one") + "  configs:\n    motion-control:\n"
+            "      - {slot: default, values: {max_speed: 1}}\n"
+            "      - {slot: extra, file: ../../c/extra.json}\n"
+            "---\n" + SET.replace("NAME", "two").replace("fleet", "lab") + "---\n",
+            "c/extra.json": '{"a": 1}',
+            "ignored.yaml": "this: is not matched by the globs: [\n",
+        },
+    )
     project = load_path(tmp_path)
     assert [s.name for s in project.sets] == ["one", "two"]
     assert project.enrollment is not None and project.enrollment.token_env == "ENROLLMENT_TOKEN"
@@ -139,28 +150,35 @@ def test_multi_document_and_slots(tmp_path: Path) -> None:
 
 
 def test_non_manifest_yaml_is_skipped(tmp_path: Path) -> None:
-    write(tmp_path, {
-        "reconcile.yaml": "target: {emulator: {seed: seed.yaml}}\n",
-        "seed.yaml": "groups: [{name: fleet}]\ndevices: []\n",
-        "workflows/ci.yml": "name: ci\non: [push]\njobs: {}\n",
-        ".reconcile/state.yaml": "kind: Anything\n",
-        ".github/x.yaml": "kind: Workflow\n",
-        "configs/weird.yaml": "spec: this config file has a key that looks like a manifest\n",
-        "set.yaml": SET.replace("NAME", "s") + "  configs:\n    weird: {file: configs/weird.yaml}\n",
-    })
+    write(
+        tmp_path,
+        {
+            "reconcile.yaml": "target: {emulator: {seed: seed.yaml}}\n",
+            "seed.yaml": "groups: [{name: fleet}]\ndevices: []\n",
+            "workflows/ci.yml": "name: ci\non: [push]\njobs: {}\n",
+            ".reconcile/state.yaml": "kind: Anything\n",
+            ".github/x.yaml": "kind: Workflow\n",
+            "configs/weird.yaml": "spec: this config file has a key that looks like a manifest\n",
+            "set.yaml": SET.replace("NAME", "s") + "  configs:\n    weird: {file: configs/weird.yaml}\n",
+        },
+    )
     project = load_path(tmp_path)
     assert [s.name for s in project.sets] == ["s"]
     assert project.sets[0].configs[0].base == {
-        "spec": "this config file has a key that looks like a manifest"}
+        "spec": "this config file has a key that looks like a manifest"
+    }
 
 
 def test_yaml_features_kept_plain(tmp_path: Path) -> None:
-    write(tmp_path, {
-        "reconcile.yaml": "target: {emulator: {}}\n",
-        "set.yaml": SET.replace("NAME", "s").replace("v1.4.1", "2026-01-01")
-        + "  configs:\n    motion-control:\n      values:\n        <<: {max_speed: 1.0, max_accel: 0.5}\n"
-          "        max_speed: 2.0\n        enabled: yes\n",
-    })
+    write(
+        tmp_path,
+        {
+            "reconcile.yaml": "target: {emulator: {}}\n",
+            "set.yaml": SET.replace("NAME", "s").replace("v1.4.1", "2026-01-01")
+            + "  configs:\n    motion-control:\n      values:\n        <<: {max_speed: 1.0, max_accel: 0.5}\n"
+            "        max_speed: 2.0\n        enabled: yes\n",
+        },
+    )
     s = load_path(tmp_path).sets[0]
     assert s.release == "2026-01-01"  # a date-looking release stays a string
     assert s.configs[0].values == {"max_speed": 2.0, "max_accel": 0.5, "enabled": True}
@@ -169,12 +187,15 @@ def test_yaml_features_kept_plain(tmp_path: Path) -> None:
 def test_symlinks_inside_ok_outside_refused(tmp_path: Path) -> None:
     outside = tmp_path / "outside"
     write(outside, {"secret.json": '{"x": 1}', "set.yaml": SET.replace("NAME", "evil")})
-    root = write(tmp_path / "repo", {
-        "reconcile.yaml": "target: {emulator: {}}\n",
-        "real.json": '{"y": 2}',
-        "a.yaml": SET.replace("NAME", "a") + "  configs:\n    inside: {file: link.json}\n"
-                  "    outside: {file: leak.json}\n",
-    })
+    root = write(
+        tmp_path / "repo",
+        {
+            "reconcile.yaml": "target: {emulator: {}}\n",
+            "real.json": '{"y": 2}',
+            "a.yaml": SET.replace("NAME", "a") + "  configs:\n    inside: {file: link.json}\n"
+            "    outside: {file: leak.json}\n",
+        },
+    )
     os.symlink("real.json", root / "link.json")
     os.symlink(outside / "secret.json", root / "leak.json")
     os.symlink(outside / "set.yaml", root / "b.yaml")
@@ -192,20 +213,23 @@ def test_symlinks_inside_ok_outside_refused(tmp_path: Path) -> None:
 def test_oversized_file(tmp_path: Path) -> None:
     write(tmp_path, {"reconcile.yaml": "target: {emulator: {}}\n"})
     (tmp_path / "big.yaml").write_bytes(b"# " + b"x" * (5 * 1024 * 1024) + b"\n")
-    assert problems(tmp_path) == [f"big.yaml:1:1: error: file is too large ({5 * 1024 * 1024 + 3} bytes; "
-                                  "the limit is 5 MiB)"]
+    assert problems(tmp_path) == [
+        f"big.yaml:1:1: error: file is too large ({5 * 1024 * 1024 + 3} bytes; the limit is 5 MiB)"
+    ]
     # A config file is held to the same limit.
     (tmp_path / "big.yaml").unlink()
     write(tmp_path, {"a.yaml": SET.replace("NAME", "a") + "  configs:\n    notes: {file: big.txt}\n"})
     (tmp_path / "big.txt").write_bytes(b"x" * (5 * 1024 * 1024 + 1))
-    assert problems(tmp_path) == [f"big.txt:1:1: error: file is too large ({5 * 1024 * 1024 + 1} bytes; "
-                                  "the limit is 5 MiB)"]
+    assert problems(tmp_path) == [
+        f"big.txt:1:1: error: file is too large ({5 * 1024 * 1024 + 1} bytes; the limit is 5 MiB)"
+    ]
 
 
 def test_no_project_file(tmp_path: Path) -> None:
     assert problems(tmp_path) == [
         f"reconcile.yaml: error: no reconcile.yaml in {tmp_path}: a project starts with one "
-        "(see examples/reconcile.yaml)"]
+        "(see examples/reconcile.yaml)"
+    ]
 
 
 def test_load_project_with_a_source(examples: Path) -> None:
@@ -219,4 +243,5 @@ def test_symlink_loop_is_a_problem_not_a_crash(tmp_path: Path) -> None:
     os.symlink("a.yaml", tmp_path / "b.yaml")
     assert problems(tmp_path) == [
         "a.yaml:1:1: error: cannot read 'a.yaml': Too many levels of symbolic links",
-        "b.yaml:1:1: error: cannot read 'b.yaml': Too many levels of symbolic links"]
+        "b.yaml:1:1: error: cannot read 'b.yaml': Too many levels of symbolic links",
+    ]

@@ -17,60 +17,178 @@ from hypothesis import strategies as st
 from reconciler.cli import main
 
 PROJECT = b"target: {emulator: {}}\n"
-OUTPUT_SCHEMA = jsonschema.Draft202012Validator(json.loads(
-    (Path(__file__).resolve().parents[2] / "schemas" / "validate-output.schema.json").read_text()))
+OUTPUT_SCHEMA = jsonschema.Draft202012Validator(
+    json.loads((Path(__file__).resolve().parents[2] / "schemas" / "validate-output.schema.json").read_text())
+)
 
-scalars = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6),
-                    st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=12),
-                    st.sampled_from(["v1.4.1", "30s", "5m", "canary", "rolling", "immediate", "deploy",
-                                     "stage", "fleet", "amr-*", "../x.json", "/etc/passwd", "c.json",
-                                     "t.txt"]))
-values = st.recursive(scalars, lambda inner: st.one_of(
-    st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=8), inner, max_size=4)), max_leaves=12)
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**6), 10**6),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=12),
+    st.sampled_from(
+        [
+            "v1.4.1",
+            "30s",
+            "5m",
+            "canary",
+            "rolling",
+            "immediate",
+            "deploy",
+            "stage",
+            "fleet",
+            "amr-*",
+            "../x.json",
+            "/etc/passwd",
+            "c.json",
+            "t.txt",
+        ]
+    ),
+)
+values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
 
 
 def maybe(v: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
     return st.one_of(v, values)
 
 
-rollouts = st.fixed_dictionaries({}, optional={
-    "strategy": maybe(st.sampled_from(["immediate", "rolling", "canary"])),
-    "max_parallel": maybe(st.integers(-1, 10)), "canary_count": maybe(st.integers(0, 5)),
-    "canary_percent": maybe(st.floats(-1, 200, allow_nan=False)), "auto_promote": maybe(st.booleans()),
-    "health_check": maybe(st.fixed_dictionaries({}, optional={
-        "deadline": maybe(st.sampled_from(["30s", "0s", "1m", "1h2h", "x"])),
-        "min_healthy_time": maybe(st.sampled_from(["2s", "2m", "30"])),
-        "max_error_rate": maybe(st.floats(-1, 2, allow_nan=False))})),
-    "max_failed_nodes": maybe(st.integers(-1, 5)), "no_auto_rollback": maybe(st.booleans())})
+rollouts = st.fixed_dictionaries(
+    {},
+    optional={
+        "strategy": maybe(st.sampled_from(["immediate", "rolling", "canary"])),
+        "max_parallel": maybe(st.integers(-1, 10)),
+        "canary_count": maybe(st.integers(0, 5)),
+        "canary_percent": maybe(st.floats(-1, 200, allow_nan=False)),
+        "auto_promote": maybe(st.booleans()),
+        "health_check": maybe(
+            st.fixed_dictionaries(
+                {},
+                optional={
+                    "deadline": maybe(st.sampled_from(["30s", "0s", "1m", "1h2h", "x"])),
+                    "min_healthy_time": maybe(st.sampled_from(["2s", "2m", "30"])),
+                    "max_error_rate": maybe(st.floats(-1, 2, allow_nan=False)),
+                },
+            )
+        ),
+        "max_failed_nodes": maybe(st.integers(-1, 5)),
+        "no_auto_rollback": maybe(st.booleans()),
+    },
+)
 names = st.lists(st.sampled_from(["amr-east-01", "amr-east-02", "lab-*", "fleet", "lab"]), max_size=3)
-config = st.fixed_dictionaries({}, optional={
-    "slot": maybe(st.sampled_from(["default", "extra"])),
-    "file": maybe(st.one_of(st.sampled_from(["c.json", "t.txt", "y.yaml", "../c.json", "missing.json",
-                                             "a.yaml", "reconcile.yaml", ".", "/", "c.json/", "./"]),
-                            st.text(max_size=10))),
-    "values": maybe(st.dictionaries(st.sampled_from(["max_speed", "docking"]), values, max_size=2))})
-deployment_sets = st.fixed_dictionaries({
-    "apiVersion": maybe(st.just("reconciler/v1")), "kind": maybe(st.just("DeploymentSet")),
-    "metadata": maybe(st.fixed_dictionaries({"name": maybe(st.sampled_from(["a", "b", "Bad Name"]))})),
-    "spec": maybe(st.fixed_dictionaries({"release": maybe(st.just("v1.4.1"))}, optional={
-        "selector": maybe(st.fixed_dictionaries({}, optional={
-            "groups": maybe(names), "devices": maybe(names), "patterns": maybe(names),
-            "exclude": maybe(st.fixed_dictionaries({}, optional={"devices": maybe(names)}))})),
-        "configs": maybe(st.dictionaries(st.sampled_from(["motion-control", "Bad", "notes"]),
-                                         st.one_of(config, st.lists(config, max_size=3)), max_size=2)),
-        "overrides": maybe(st.lists(st.fixed_dictionaries({}, optional={
-            "devices": maybe(names), "patterns": maybe(names), "release": maybe(st.just("v2")),
-            "configs": maybe(st.dictionaries(st.just("motion-control"), config, max_size=1))}), max_size=2)),
-        "rollout": maybe(rollouts), "activation": maybe(st.sampled_from(["deploy", "stage", "now"]))})),
-})
-projects = st.fixed_dictionaries({"target": maybe(st.fixed_dictionaries({}, optional={
-    "emulator": maybe(st.fixed_dictionaries({}, optional={"db": maybe(st.just("x.db")),
-                                                           "seed": maybe(st.one_of(st.just("c.json"),
-                                                                                   st.text(max_size=8)))})),
-    "base_url": maybe(st.just("https://x.example")), "api_key": st.just("k")}))}, optional={
-    "manifests": maybe(st.lists(st.sampled_from(["**/*.yaml", "*.yml", "../*.yaml", "[z-a]*", "", "**"]),
-                                max_size=2)),
-    "defaults": maybe(st.fixed_dictionaries({"rollout": maybe(rollouts)}))})
+config = st.fixed_dictionaries(
+    {},
+    optional={
+        "slot": maybe(st.sampled_from(["default", "extra"])),
+        "file": maybe(
+            st.one_of(
+                st.sampled_from(
+                    [
+                        "c.json",
+                        "t.txt",
+                        "y.yaml",
+                        "../c.json",
+                        "missing.json",
+                        "a.yaml",
+                        "reconcile.yaml",
+                        ".",
+                        "/",
+                        "c.json/",
+                        "./",
+                    ]
+                ),
+                st.text(max_size=10),
+            )
+        ),
+        "values": maybe(st.dictionaries(st.sampled_from(["max_speed", "docking"]), values, max_size=2)),
+    },
+)
+deployment_sets = st.fixed_dictionaries(
+    {
+        "apiVersion": maybe(st.just("reconciler/v1")),
+        "kind": maybe(st.just("DeploymentSet")),
+        "metadata": maybe(st.fixed_dictionaries({"name": maybe(st.sampled_from(["a", "b", "Bad Name"]))})),
+        "spec": maybe(
+            st.fixed_dictionaries(
+                {"release": maybe(st.just("v1.4.1"))},
+                optional={
+                    "selector": maybe(
+                        st.fixed_dictionaries(
+                            {},
+                            optional={
+                                "groups": maybe(names),
+                                "devices": maybe(names),
+                                "patterns": maybe(names),
+                                "exclude": maybe(
+                                    st.fixed_dictionaries({}, optional={"devices": maybe(names)})
+                                ),
+                            },
+                        )
+                    ),
+                    "configs": maybe(
+                        st.dictionaries(
+                            st.sampled_from(["motion-control", "Bad", "notes"]),
+                            st.one_of(config, st.lists(config, max_size=3)),
+                            max_size=2,
+                        )
+                    ),
+                    "overrides": maybe(
+                        st.lists(
+                            st.fixed_dictionaries(
+                                {},
+                                optional={
+                                    "devices": maybe(names),
+                                    "patterns": maybe(names),
+                                    "release": maybe(st.just("v2")),
+                                    "configs": maybe(
+                                        st.dictionaries(st.just("motion-control"), config, max_size=1)
+                                    ),
+                                },
+                            ),
+                            max_size=2,
+                        )
+                    ),
+                    "rollout": maybe(rollouts),
+                    "activation": maybe(st.sampled_from(["deploy", "stage", "now"])),
+                },
+            )
+        ),
+    }
+)
+projects = st.fixed_dictionaries(
+    {
+        "target": maybe(
+            st.fixed_dictionaries(
+                {},
+                optional={
+                    "emulator": maybe(
+                        st.fixed_dictionaries(
+                            {},
+                            optional={
+                                "db": maybe(st.just("x.db")),
+                                "seed": maybe(st.one_of(st.just("c.json"), st.text(max_size=8))),
+                            },
+                        )
+                    ),
+                    "base_url": maybe(st.just("https://x.example")),
+                    "api_key": st.just("k"),
+                },
+            )
+        )
+    },
+    optional={
+        "manifests": maybe(
+            st.lists(st.sampled_from(["**/*.yaml", "*.yml", "../*.yaml", "[z-a]*", "", "**"]), max_size=2)
+        ),
+        "defaults": maybe(st.fixed_dictionaries({"rollout": maybe(rollouts)})),
+    },
+)
 
 FIXED_FILES = {"c.json": b'{"max_speed": 1}', "t.txt": b"notes\n", "y.yaml": b"a: [1, 2]\n"}
 
@@ -109,9 +227,14 @@ def test_random_bytes_as_manifest(data: bytes) -> None:
 @SETTINGS
 @given(st.binary(max_size=200), st.binary(max_size=200))
 def test_random_bytes_as_project_file_and_config(project: bytes, config: bytes) -> None:
-    run({"reconcile.yaml": project, "c.json": config,
-         "a.yaml": b"apiVersion: reconciler/v1\nkind: DeploymentSet\nmetadata: {name: a}\n"
-                   b"spec: {selector: {groups: [g]}, release: v1, configs: {m: {file: c.json}}}\n"})
+    run(
+        {
+            "reconcile.yaml": project,
+            "c.json": config,
+            "a.yaml": b"apiVersion: reconciler/v1\nkind: DeploymentSet\nmetadata: {name: a}\n"
+            b"spec: {selector: {groups: [g]}, release: v1, configs: {m: {file: c.json}}}\n",
+        }
+    )
 
 
 @SETTINGS

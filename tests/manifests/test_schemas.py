@@ -21,9 +21,10 @@ MINE = ["reconcile.schema.json", "deploymentset.schema.json", "validate-output.s
 
 
 def editor_validator(name: str) -> Draft202012Validator:
-    resources = [(p.name, Resource.from_contents(json.loads(p.read_text()),
-                                                 default_specification=DRAFT202012))
-                 for p in SCHEMAS.glob("*.schema.json")]
+    resources = [
+        (p.name, Resource.from_contents(json.loads(p.read_text()), default_specification=DRAFT202012))
+        for p in SCHEMAS.glob("*.schema.json")
+    ]
     registry: Registry[Any] = Registry().with_resources(resources)
     return Draft202012Validator(json.loads((SCHEMAS / name).read_text()), registry=registry)
 

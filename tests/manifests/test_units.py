@@ -41,8 +41,18 @@ def test_merge_patch_rfc7386(target: object, patch: object, result: object) -> N
     assert repr(target) == before  # inputs are not modified
 
 
-@pytest.mark.parametrize(("text", "seconds"), [("30s", 30), ("5m", 300), ("1h30m", 5400), ("250ms", 0.25),
-                                               ("1.5s", 1.5), ("2h", 7200), ("1m0.5s", 60.5)])
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("30s", 30),
+        ("5m", 300),
+        ("1h30m", 5400),
+        ("250ms", 0.25),
+        ("1.5s", 1.5),
+        ("2h", 7200),
+        ("1m0.5s", 60.5),
+    ],
+)
 def test_durations(text: str, seconds: float) -> None:
     assert parse_duration(text) == seconds
 
@@ -55,15 +65,32 @@ def test_bad_durations(text: str) -> None:
 
 def test_format_duration() -> None:
     assert [format_duration(s) for s in (30, 90, 3600, 5400.0, 0.25, 0, 1.5)] == [
-        "30s", "1m30s", "1h", "1h30m", "250ms", "0s", "1.5s"]
+        "30s",
+        "1m30s",
+        "1h",
+        "1h30m",
+        "250ms",
+        "0s",
+        "1.5s",
+    ]
 
 
-@pytest.mark.parametrize(("pattern", "path", "matches"), [
-    ("**/*.yaml", "a.yaml", True), ("**/*.yaml", "x/y/a.yaml", True), ("*.yaml", "x/a.yaml", False),
-    ("sets/**/*.yml", "sets/a.yml", True), ("sets/**/*.yml", "other/sets/a.yml", False),
-    ("amr-[0-9].yaml", "amr-3.yaml", True), ("a?.yaml", "ab.yaml", True), ("./a.yaml", "a.yaml", True),
-    ("[z-a].yaml", "[z-a].yaml", True), ("[!a]b.yaml", "cb.yaml", True), ("a[.yaml", "a[.yaml", True),
-])
+@pytest.mark.parametrize(
+    ("pattern", "path", "matches"),
+    [
+        ("**/*.yaml", "a.yaml", True),
+        ("**/*.yaml", "x/y/a.yaml", True),
+        ("*.yaml", "x/a.yaml", False),
+        ("sets/**/*.yml", "sets/a.yml", True),
+        ("sets/**/*.yml", "other/sets/a.yml", False),
+        ("amr-[0-9].yaml", "amr-3.yaml", True),
+        ("a?.yaml", "ab.yaml", True),
+        ("./a.yaml", "a.yaml", True),
+        ("[z-a].yaml", "[z-a].yaml", True),
+        ("[!a]b.yaml", "cb.yaml", True),
+        ("a[.yaml", "a[.yaml", True),
+    ],
+)
 def test_glob(pattern: str, path: str, matches: bool) -> None:
     assert glob_match(pattern, path) is matches
 
@@ -72,9 +99,15 @@ def test_resolve_refuses_leaving(tmp_path: Path) -> None:
     src = DirSource(tmp_path)
     assert src.resolve("sets/a.yaml", "../configs/x.json") == "configs/x.json"
     assert src.resolve("a.yaml", "./x/../y.json") == "y.json"
-    for ref, msg in [("../x", "leaves the repository"), ("sets/../../x", "leaves the repository"),
-                     ("/etc/passwd", "is absolute"), ("C:/x", "is absolute"), ("a\\b", "separator"),
-                     ("", "empty"), ("..", "leaves the repository")]:
+    for ref, msg in [
+        ("../x", "leaves the repository"),
+        ("sets/../../x", "leaves the repository"),
+        ("/etc/passwd", "is absolute"),
+        ("C:/x", "is absolute"),
+        ("a\\b", "separator"),
+        ("", "empty"),
+        ("..", "leaves the repository"),
+    ]:
         with pytest.raises(SourceError, match=msg):
             src.resolve("a.yaml", ref)
 
@@ -122,7 +155,8 @@ def test_bom_is_accepted() -> None:
 def test_github_escaping() -> None:
     p = Problem("100% wrong\r\nsecond line", Location("dir/a,b:c.yaml", 3, 4))
     assert render_github([p], Path.cwd()) == (
-        "::error file=dir/a%2Cb%3Ac.yaml,line=3,col=4::100%25 wrong%0D%0Asecond line")
+        "::error file=dir/a%2Cb%3Ac.yaml,line=3,col=4::100%25 wrong%0D%0Asecond line"
+    )
 
 
 def test_pattern_matching_across_sets_agrees_with_fnmatch() -> None:
@@ -131,8 +165,22 @@ def test_pattern_matching_across_sets_agrees_with_fnmatch() -> None:
     from reconciler.manifests.crosscheck import _matching
 
     names = sorted(["amr-east-01", "amr-east-02", "amr-east-10", "lab-arm-01", "a]b", "a[b", "x*y", "AMR-1"])
-    for pattern in ["amr-*", "*-0?", "[al]*", "[!a]*", "a[]]b", "*", "?", "x[*]y", "amr-east-[0-9][0-9]",
-                    "[!]]*", "a[", "[z-a]*", "amr-east-01", ""]:
+    for pattern in [
+        "amr-*",
+        "*-0?",
+        "[al]*",
+        "[!a]*",
+        "a[]]b",
+        "*",
+        "?",
+        "x[*]y",
+        "amr-east-[0-9][0-9]",
+        "[!]]*",
+        "a[",
+        "[z-a]*",
+        "amr-east-01",
+        "",
+    ]:
         assert _matching(pattern, names) == [n for n in names if fnmatchcase(n, pattern)], pattern
 
 

@@ -65,14 +65,24 @@ def test_json_format_matches_its_schema(bad: Path) -> None:
     data = json.loads(out)
     schema = json.loads((ROOT / "schemas" / "validate-output.schema.json").read_text())
     jsonschema.Draft202012Validator(schema).validate(data)
-    assert data == [{"file": "proj/a.yaml", "line": 7, "column": 46,
-                     "json_path": "$.spec.rollout.canary_count",
-                     "message": "spec.rollout.canary_count: only applies to strategy canary "
-                                "(strategy is rolling)",
-                     "severity": "error"},
-                    {"file": "proj/a.yaml", "line": 8, "column": 15, "json_path": "$.spec.activation",
-                     "message": "spec.activation: expected one of deploy, stage; got 'later'",
-                     "severity": "error"}]
+    assert data == [
+        {
+            "file": "proj/a.yaml",
+            "line": 7,
+            "column": 46,
+            "json_path": "$.spec.rollout.canary_count",
+            "message": "spec.rollout.canary_count: only applies to strategy canary (strategy is rolling)",
+            "severity": "error",
+        },
+        {
+            "file": "proj/a.yaml",
+            "line": 8,
+            "column": 15,
+            "json_path": "$.spec.activation",
+            "message": "spec.activation: expected one of deploy, stage; got 'later'",
+            "severity": "error",
+        },
+    ]
 
 
 def test_github_format(bad: Path) -> None:
@@ -80,7 +90,8 @@ def test_github_format(bad: Path) -> None:
     code, out, _ = run("proj", "--format", "github")
     assert code == 1
     assert out.splitlines() == [
-        "::error file=proj/a.yaml,line=8,col=15::spec.activation: expected one of deploy, stage; got 'later'"]
+        "::error file=proj/a.yaml,line=8,col=15::spec.activation: expected one of deploy, stage; got 'later'"
+    ]
 
 
 def test_valid_project_exits_0(good: Path) -> None:
@@ -98,12 +109,14 @@ def test_missing_directory_is_exit_1(tmp_path: Path, monkeypatch: pytest.MonkeyP
     code, out, err = run("nowhere")
     assert code == 1
     assert err.splitlines()[0] == (
-        "nowhere: error: no such directory; pass the directory that holds reconcile.yaml")
+        "nowhere: error: no such directory; pass the directory that holds reconcile.yaml"
+    )
     (tmp_path / "notes.txt").write_text("")
     code, _, err = run("notes.txt")
     assert code == 1
     assert err.splitlines()[0] == (
-        "notes.txt: error: not a directory; pass the directory that holds reconcile.yaml")
+        "notes.txt: error: not a directory; pass the directory that holds reconcile.yaml"
+    )
     code, out, _ = run("nowhere", "--format", "json")
     assert code == 1 and json.loads(out)[0]["file"] == "nowhere"
 
@@ -112,7 +125,8 @@ def test_secret_value_never_printed(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("MIRU_API_KEY", "sk-live-0123456789")
     (tmp_path / "reconcile.yaml").write_text(
         "target:\n  base_url: https://x.example\n  api_key: sk-live-0123456789\n  api_version: 7\n"
-        "enrollment: {base_url: https://e.example, client_id: sk-live-0123456789, token_env: 5}\n")
+        "enrollment: {base_url: https://e.example, client_id: sk-live-0123456789, token_env: 5}\n"
+    )
     monkeypatch.chdir(tmp_path)
     for fmt in ("text", "json", "github"):
         code, out, err = run(".", "--format", fmt)
@@ -138,4 +152,5 @@ def test_online_without_api_key_is_a_clear_error(tmp_path: Path, monkeypatch: py
     code, out, _ = run(".", "--online", "--format", "json")
     assert code == 1
     assert [(p["file"], p["message"][:24]) for p in json.loads(out)] == [
-        ("reconcile.yaml", "MIRU_API_KEY is not set;")]
+        ("reconcile.yaml", "MIRU_API_KEY is not set;")
+    ]

@@ -42,8 +42,14 @@ async def instances_for(
     return str(_f(rel, "id")), ids
 
 
-async def _create(sdk: miru_platform_sdk.AsyncMiru, name: str, version: str, description: str,
-                  motion: dict[str, Any] | None, target_status: str) -> str:
+async def _create(
+    sdk: miru_platform_sdk.AsyncMiru,
+    name: str,
+    version: str,
+    description: str,
+    motion: dict[str, Any] | None,
+    target_status: str,
+) -> str:
     rel, ids = await instances_for(sdk, version, motion)
     dep = await sdk.deployments.create(
         device_id=await device_id(sdk, name),

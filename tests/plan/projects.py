@@ -73,9 +73,20 @@ def served_emulator(db: Path) -> Iterator[str]:
     """`reconcile emulator serve --db DB` on a free port of 127.0.0.1 in another process;
     yields its URL (the platform API is under /beta)."""
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from reconciler.cli import main; main()", "emulator", "serve",
-         "--db", str(db), "--port", "0"],
-        stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+        [
+            sys.executable,
+            "-c",
+            "from reconciler.cli import main; main()",
+            "emulator",
+            "serve",
+            "--db",
+            str(db),
+            "--port",
+            "0",
+        ],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
     )
     assert proc.stderr is not None
     try:

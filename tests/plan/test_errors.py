@@ -75,8 +75,13 @@ def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.usefixtures("no_backoff")
 async def test_network_error_hint_names_network_and_base_url() -> None:
     http = httpx.AsyncClient(timeout=2.0)
-    sdk = miru_platform_sdk.AsyncMiru(api_key="k", miru_version="2026-08-17.everglades",
-                                      base_url="http://127.0.0.1:9/beta", max_retries=0, http_client=http)
+    sdk = miru_platform_sdk.AsyncMiru(
+        api_key="k",
+        miru_version="2026-08-17.everglades",
+        base_url="http://127.0.0.1:9/beta",
+        max_retries=0,
+        http_client=http,
+    )
     p = platform(sdk)
     with pytest.raises(PlatformError) as e:
         await p.read(lambda: sdk.devices.list(limit=1), what="reading devices")
@@ -87,8 +92,9 @@ async def test_network_error_hint_names_network_and_base_url() -> None:
 
 
 @pytest.mark.usefixtures("no_backoff")
-def test_cli_prints_the_hint_without_a_traceback(emu: Harness, tmp_path: Path,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_prints_the_hint_without_a_traceback(
+    emu: Harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     asyncio.run(emu.seed(example_fleet(spare=False)))
     root = write_project(tmp_path / "p", emu.db, enrollment=False)
     monkeypatch.setenv("MIRU_API_KEY", "sk-secret-key-0042")
@@ -110,8 +116,12 @@ async def test_reads_are_retried_and_writes_are_not(emu: Harness, tmp_path: Path
     async with connect(project) as p:
         clean = await make_plan(project, p, created_at="")
     await emu.admin.delete("/_emulator/requests")
-    await emu.faults([{"method": "GET", "path": "/beta/devices*", "status": 503, "times": 1},
-                      {"method": "GET", "path": "/beta/deployments*", "status": 429, "times": 2}])
+    await emu.faults(
+        [
+            {"method": "GET", "path": "/beta/devices*", "status": 503, "times": 1},
+            {"method": "GET", "path": "/beta/deployments*", "status": 429, "times": 2},
+        ]
+    )
     async with connect(project) as p:
         faulted = await make_plan(project, p, created_at="")
     assert faulted == clean
@@ -124,6 +134,10 @@ async def test_reads_are_retried_and_writes_are_not(emu: Harness, tmp_path: Path
     schema_id = clean.instances[0].config_schema_id
     w = platform(sdk)
     with pytest.raises(PlatformError) as e:
-        await w.write(lambda: sdk.config_instances.create(
-            config_schema_id=schema_id, content={"data": "{}", "format": "json"}), what="creating")
+        await w.write(
+            lambda: sdk.config_instances.create(
+                config_schema_id=schema_id, content={"data": "{}", "format": "json"}
+            ),
+            what="creating",
+        )
     assert e.value.status == 503 and w.requests == 1

@@ -91,8 +91,9 @@ def test_base_without_the_project_marks_every_change_as_this_branchs(
     r, project = repo
     r.git.checkout("--orphan", "empty")
     r.git.rm("-r", "--cached", "-q", ".")
-    r.index.commit("nothing yet", author=git.Actor("t", "t@example.com"),
-                   committer=git.Actor("t", "t@example.com"))
+    r.index.commit(
+        "nothing yet", author=git.Actor("t", "t@example.com"), committer=git.Actor("t", "t@example.com")
+    )
     r.git.checkout("-f", "feature")
     data = plan_json(str(project), "--base", "empty")
     origins = {c["origin"] for c in data["changes"] if c["action"] != "noop"}  # type: ignore[attr-defined]

@@ -178,7 +178,8 @@ def test_out_that_cannot_be_written_is_an_error_not_a_traceback(project: Path, t
 
 
 def test_a_key_pasted_into_config_content_is_redacted_in_human_formats(
-        project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     key = "mk_live_7f3a9c0e5d2b4a61"
     monkeypatch.setenv("MIRU_API_KEY", key)  # set, but the target is the embedded emulator
     (project / "configs" / "operator-notes.txt").write_text(f"Handle with care.\nkey: {key}\n")

@@ -143,8 +143,11 @@ def test_empty_plan_says_no_changes() -> None:
 
 def test_markdown_bound_with_thousands_of_deployment_sets() -> None:
     plan = big_plan(3000)
-    many = Plan(changes=plan.changes, instances=plan.instances,
-                rollouts={f"site-{i:04d}-deploymentset": RolloutSpec() for i in range(3000)})
+    many = Plan(
+        changes=plan.changes,
+        instances=plan.instances,
+        rollouts={f"site-{i:04d}-deploymentset": RolloutSpec() for i in range(3000)},
+    )
     md = render_markdown(many)
     assert len(md) <= LIMIT
     rollouts = next(line for line in md.splitlines() if line.startswith("Rollouts: "))
@@ -168,14 +171,28 @@ def test_markdown_html_blocks_end_with_a_blank_line() -> None:
     from reconciler.plan.model import DeviceChange, Plan
     from reconciler.plan.render_markdown import render_markdown
 
-    plan = Plan(changes=(
-        DeviceChange(device="a", device_id="d1", action="deploy", deployment_set="s",
-                     release_from="v1", release_to="v1", config_diffs=()),
-        DeviceChange(device="b", device_id="d2", action="blocked", deployment_set="s",
-                     reason="device was never enrolled"),
-    ))
+    plan = Plan(
+        changes=(
+            DeviceChange(
+                device="a",
+                device_id="d1",
+                action="deploy",
+                deployment_set="s",
+                release_from="v1",
+                release_to="v1",
+                config_diffs=(),
+            ),
+            DeviceChange(
+                device="b",
+                device_id="d2",
+                action="blocked",
+                deployment_set="s",
+                reason="device was never enrolled",
+            ),
+        )
+    )
     lines = render_markdown(plan).splitlines()
     closes = [i for i, line in enumerate(lines) if line == "</details>"]
     assert len(closes) == 2
     for i in closes:
-        assert i + 1 == len(lines) or lines[i + 1] == "", lines[i: i + 2]
+        assert i + 1 == len(lines) or lines[i + 1] == "", lines[i : i + 2]

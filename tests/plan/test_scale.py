@@ -104,13 +104,15 @@ def test_20000_devices_markdown_bound_and_request_budget(
     assert routes["GET /beta/deployments"] == math.ceil(N / PAGE)
     assert routes["GET /beta/config_instances"] == math.ceil(instances / PAGE) + 1  # + the newest page
     assert {r.split()[0] for r in routes} == {"GET"}
-    fixed = log["total"] - sum(routes[r] for r in ("GET /beta/devices", "GET /beta/deployments",
-                                                    "GET /beta/config_instances"))
+    fixed = log["total"] - sum(
+        routes[r] for r in ("GET /beta/devices", "GET /beta/deployments", "GET /beta/config_instances")
+    )
     assert fixed <= 6  # groups, config types, releases, schemas
 
 
-def test_cut_markdown_says_where_the_full_plan_is(emu: Harness, tmp_path: Path,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cut_markdown_says_where_the_full_plan_is(
+    emu: Harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """600 distinct changes do not fit one comment: without --out the note says how to get the
     JSON; with --full-plan-note (what the GitHub Action passes) it names that place."""
     seed_fleet(emu.db, 600, 600)
@@ -124,8 +126,9 @@ def test_cut_markdown_says_where_the_full_plan_is(emu: Harness, tmp_path: Path,
     assert len(result.stdout) <= LIMIT
     last = result.stdout.rstrip().splitlines()[-1]
     assert last.startswith("> **Cut to fit one comment:** ") and " change groups (" in last
-    assert last.endswith(f"The full plan is in the JSON of `reconcile plan {root} --format json` "
-                         "(save it with `--out FILE`).")
+    assert last.endswith(
+        f"The full plan is in the JSON of `reconcile plan {root} --format json` (save it with `--out FILE`)."
+    )
     note = "`plan.json` in the workflow artifact `reconcile-plan-examples`"
     result = CliRunner().invoke(main, ["plan", str(root), "--format", "markdown", "--full-plan-note", note])
     assert result.stdout.rstrip().endswith(f"The full plan is in {note}.")
@@ -148,8 +151,9 @@ def test_pages_are_read_concurrently_within_the_limit(emu: Harness) -> None:
 
     async def read(url: str) -> tuple[int, int, int]:
         async with httpx.AsyncClient(event_hooks=counter.hooks()) as http:
-            sdk = miru_platform_sdk.AsyncMiru(api_key=RW_KEY, miru_version=VERSION, base_url=f"{url}/beta",
-                                              max_retries=0, http_client=http)
+            sdk = miru_platform_sdk.AsyncMiru(
+                api_key=RW_KEY, miru_version=VERSION, base_url=f"{url}/beta", max_retries=0, http_client=http
+            )
             platform = Platform(sdk=sdk, target=url, semaphore=asyncio.Semaphore(limit), http=http)
             live = await read_live_state(platform, release_versions=["v1.4.1"])
             return len(live.devices), len(live.deployments), live.requests
@@ -169,8 +173,15 @@ def test_enrollment_diagnostics_for_many_devices_stay_within_the_limit(
     seed = example_fleet(3, spare=False)
     spares = [f"spare-{i:02d}" for i in range(40)]
     seed["devices"] += [{"name": n, "group": "warehouse-east", "status": "inactive"} for n in spares]
-    seed["enrollments"] = [{"device": n, "status": "error", "enrollment_date": "2026-01-29T09:00:00.000Z",
-                            "error_logs": [f"{n}: Installation failed"]} for n in spares]
+    seed["enrollments"] = [
+        {
+            "device": n,
+            "status": "error",
+            "enrollment_date": "2026-01-29T09:00:00.000Z",
+            "error_logs": [f"{n}: Installation failed"],
+        }
+        for n in spares
+    ]
     conn = store.connect(emu.db)
     emulator_seed.load(conn, seed, clock.now(conn))
     conn.close()
@@ -179,14 +190,17 @@ def test_enrollment_diagnostics_for_many_devices_stay_within_the_limit(
 
     async def diagnose(url: str) -> dict[str, tuple[str, ...]]:
         async with httpx.AsyncClient(event_hooks=counter.hooks()) as http:
-            sdk = miru_platform_sdk.AsyncMiru(api_key=RW_KEY, miru_version=VERSION, base_url=f"{url}/beta",
-                                              max_retries=0, http_client=http)
+            sdk = miru_platform_sdk.AsyncMiru(
+                api_key=RW_KEY, miru_version=VERSION, base_url=f"{url}/beta", max_retries=0, http_client=http
+            )
             platform = Platform(sdk=sdk, target=url, semaphore=asyncio.Semaphore(4), http=http)
             live = await read_live_state(platform)
             inactive = [d for d in live.devices.values() if d.status == "inactive"]
             service = EnrollmentService(base_url="/v2", client_id=CLIENT_ID)
-            return {live_name(live, k): v for k, v in
-                    (await enrollment_diagnostics(service, platform, inactive)).items()}
+            return {
+                live_name(live, k): v
+                for k, v in (await enrollment_diagnostics(service, platform, inactive)).items()
+            }
 
     def live_name(live: LiveState, device_id: str) -> str:
         return next(d.name for d in live.devices.values() if d.id == device_id)
