@@ -15,7 +15,7 @@ from reconciler.apply.ledger import LedgerEntry, exit_code
 from reconciler.apply.progress import Reporter, Silent
 from reconciler.apply.rollout import SetRollout, effective_spec
 from reconciler.errors import ReconcileError
-from reconciler.plan.model import DeviceChange, Plan
+from reconciler.model.plan import DeviceChange, Plan
 from reconciler.platform import writes
 from reconciler.platform.client import Platform
 

@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from reconciler.plan.model import RolloutSpec
+from reconciler.model.plan import RolloutSpec
 
 Verdict = Literal["pending", "healthy", "failed", "deferred"]
 

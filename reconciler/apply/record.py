@@ -18,7 +18,7 @@ from typing import Any, Literal
 from reconciler.apply.ledger import LedgerEntry
 from reconciler.errors import Location, ReconcileError
 from reconciler.files import atomic_write
-from reconciler.plan.model import Plan, RolloutSpec
+from reconciler.model.plan import Plan, RolloutSpec
 
 RECORD_FORMAT = 1
 State = Literal["pending", "in_progress", "paused", "completed", "failed", "canceled"]

@@ -21,7 +21,7 @@ from reconciler.apply.progress import Reporter
 from reconciler.apply.rollback import Candidate, roll_back
 from reconciler.apply.waves import WavePlan, plan_waves
 from reconciler.errors import PlatformError, ReconcileError
-from reconciler.plan.model import DeviceChange, RolloutSpec
+from reconciler.model.plan import DeviceChange, RolloutSpec
 from reconciler.platform import writes
 from reconciler.platform.client import Platform
 

@@ -13,7 +13,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from reconciler.plan.model import RolloutSpec
+from reconciler.model.plan import RolloutSpec
 
 
 @dataclass(frozen=True)

@@ -23,9 +23,9 @@ from reconciler.apply.progress import reporter
 from reconciler.errors import EXIT_OK, Location, Problem, ReconcileError, ValidationFailed
 from reconciler.manifests import schema_check, yamlload
 from reconciler.manifests.loader import load_path
-from reconciler.manifests.model import Project
+from reconciler.model.plan import FORMAT_VERSION, Plan
+from reconciler.model.project import Project
 from reconciler.output import stderr_console
-from reconciler.plan.model import FORMAT_VERSION, Plan
 from reconciler.platform.client import connect, describe_target
 
 OUTPUT_FORMAT = 1

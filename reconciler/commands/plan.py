@@ -17,11 +17,11 @@ from reconciler.errors import EXIT_CHANGES, EXIT_OK, ReconcileError, redact
 from reconciler.files import atomic_write
 from reconciler.gitsource import head_commit, iter_sources
 from reconciler.manifests.loader import PROJECT_FILE, load_path, load_project
-from reconciler.manifests.model import EmulatorTarget, Project
 from reconciler.manifests.source import SourceError
+from reconciler.model.plan import Plan
+from reconciler.model.project import EmulatorTarget, Project
 from reconciler.output import is_interactive, stderr_console
 from reconciler.plan.build import make_plan
-from reconciler.plan.model import Plan
 from reconciler.plan.render_markdown import LIMIT, render_markdown
 from reconciler.plan.render_text import render_text
 from reconciler.platform.client import connect

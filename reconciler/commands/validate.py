@@ -11,8 +11,8 @@ import click
 
 from reconciler.errors import EXIT_ERROR, Location, Problem, ReconcileError, ValidationFailed
 from reconciler.manifests.loader import load_path
-from reconciler.manifests.model import Project
 from reconciler.manifests.report import relative_root, render_github, render_json, render_text
+from reconciler.model.project import Project
 
 
 def collect_problems(path: Path) -> tuple[Project | None, list[Problem]]:

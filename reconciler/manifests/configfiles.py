@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.errors import Location, Problem
-from reconciler.manifests.model import ContentFormat
 from reconciler.manifests.yamlload import decode, json_path, load_text
+from reconciler.model.project import ContentFormat
 
 
 @dataclass(frozen=True)

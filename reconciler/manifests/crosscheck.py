@@ -12,8 +12,8 @@ from typing import Any
 
 from reconciler.errors import Location, Problem
 from reconciler.manifests.durations import format_duration, parse_duration
-from reconciler.manifests.model import DeploymentSet
 from reconciler.manifests.yamlload import Document, PathT
+from reconciler.model.project import DeploymentSet
 
 # Locates a rollout key (a path inside the rollout mapping) where it was written: the
 # DeploymentSet's own rollout, or the project's defaults.

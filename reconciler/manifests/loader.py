@@ -24,7 +24,9 @@ from reconciler.errors import Location, Problem, ReconcileError, ValidationFaile
 from reconciler.manifests import crosscheck, schema_check
 from reconciler.manifests.configfiles import ConfigContent, content_format, parse_config
 from reconciler.manifests.durations import parse_duration
-from reconciler.manifests.model import (
+from reconciler.manifests.source import DirSource, Source, SourceError, glob_match
+from reconciler.manifests.yamlload import Document, PathT, dotted, json_path, load_documents
+from reconciler.model.project import (
     ConfigSpec,
     DeploymentSet,
     EmulatorTarget,
@@ -36,8 +38,6 @@ from reconciler.manifests.model import (
     Rollout,
     Selector,
 )
-from reconciler.manifests.source import DirSource, Source, SourceError, glob_match
-from reconciler.manifests.yamlload import Document, PathT, dotted, json_path, load_documents
 
 PROJECT_FILE = "reconcile.yaml"
 DEFAULT_GLOBS: tuple[str, ...] = ("**/*.yaml", "**/*.yml")  # the model's default

@@ -12,14 +12,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from reconciler.errors import ValidationFailed
-from reconciler.manifests.model import Project
+from reconciler.model.live import LiveDeployment, LiveInstance, LiveState
+from reconciler.model.plan import Action, ConfigDiff, DeviceChange, Plan, PlannedInstance
+from reconciler.model.project import Project
 from reconciler.plan import content as C
 from reconciler.plan import desired as D
 from reconciler.plan.diff import config_diffs, prefix
 from reconciler.plan.enrollment import enrollment_diagnostics
-from reconciler.plan.model import Action, ConfigDiff, DeviceChange, Plan, PlannedInstance
 from reconciler.platform.client import Platform
-from reconciler.platform.live import LiveDeployment, LiveInstance, LiveState, Progress, read_live_state
+from reconciler.platform.live import Progress, read_live_state
 
 RECONCILE_PREFIX = "reconcile "  # descriptions of deployments the reconciler created (APPLY's contract)
 CHANGE_ACTIONS: tuple[Action, ...] = ("deploy", "upgrade", "stage", "restage")

@@ -13,8 +13,8 @@ import yaml
 
 from reconciler.errors import Location
 from reconciler.manifests.merge import merge_patch
-from reconciler.manifests.model import ConfigSpec
 from reconciler.manifests.yamlload import json_path as _json_path
+from reconciler.model.project import ConfigSpec
 
 
 def assemble(specs: Sequence[ConfigSpec]) -> Any:

@@ -17,10 +17,10 @@ import jsonschema
 import yaml
 
 from reconciler.errors import Location, Problem
-from reconciler.manifests.model import ConfigSpec, DeploymentSet, Project, Selector
+from reconciler.model.live import LiveDevice, LiveRelease, LiveSchema, LiveState
+from reconciler.model.plan import RolloutSpec
+from reconciler.model.project import ConfigSpec, DeploymentSet, Project, Selector
 from reconciler.plan import content as C
-from reconciler.plan.model import RolloutSpec
-from reconciler.platform.live import LiveDevice, LiveRelease, LiveSchema, LiveState
 
 # Blocked reason codes (DeviceChange.reason_code); the text in `reason` says the rest.
 DEVICE_ARCHIVED = "device-archived"

@@ -13,7 +13,7 @@ from typing import Any
 
 from deepdiff import DeepDiff
 
-from reconciler.plan.model import ConfigDiff
+from reconciler.model.plan import ConfigDiff
 
 _PART = re.compile(r"\[('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|\d+)\]")
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")

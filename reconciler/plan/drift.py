@@ -8,11 +8,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from reconciler.model.live import LiveDeployment, LiveState
+from reconciler.model.plan import ConfigDiff, DeviceChange, Plan
 from reconciler.plan import desired as D
 from reconciler.plan.diff import describe
 from reconciler.plan.groups import sample
-from reconciler.plan.model import ConfigDiff, DeviceChange, Plan
-from reconciler.platform.live import LiveDeployment, LiveState
 
 FORMAT_VERSION = 1
 KINDS = ("config", "release", "staged", "drifted", "failed", "retrying", "missing-device")

@@ -20,9 +20,9 @@ from typing import Any
 import httpx
 
 from reconciler.errors import redact
-from reconciler.manifests.model import EnrollmentService
+from reconciler.model.live import LiveDevice
+from reconciler.model.project import EnrollmentService
 from reconciler.platform.client import EMULATOR_ENROLLMENT_TOKEN, Platform
-from reconciler.platform.live import LiveDevice
 
 MAX_LOG_LINES = 20
 EMBEDDED = "emulator:"  # how `describe_target` names the embedded (in-process) emulator

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from reconciler.model.plan import ACTIONS, DeviceChange, Origin, Plan
 from reconciler.plan.diff import describe
-from reconciler.plan.model import ACTIONS, DeviceChange, Origin, Plan
 
 CHANGE_ORDER: dict[str, int] = {a: i for i, a in enumerate(ACTIONS)}
 

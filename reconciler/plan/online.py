@@ -9,7 +9,7 @@ names and schemas only (no deployments, no config instance content).
 from __future__ import annotations
 
 from reconciler.errors import Location, Problem
-from reconciler.manifests.model import Project
+from reconciler.model.project import Project
 from reconciler.plan import desired as D
 from reconciler.plan.build import read_for
 from reconciler.platform.client import Platform

@@ -5,8 +5,8 @@ the full plan is. However large the fleet, the result fits."""
 
 from __future__ import annotations
 
+from reconciler.model.plan import DeviceChange, Plan
 from reconciler.plan.groups import ChangeGroup, change_lines, group_changes, is_exception, summary_line
-from reconciler.plan.model import DeviceChange, Plan
 from reconciler.plan.render_text import rollout_words
 
 LIMIT = 65_536

@@ -4,8 +4,8 @@ golden file can pin it."""
 
 from __future__ import annotations
 
+from reconciler.model.plan import Plan, RolloutSpec
 from reconciler.plan.groups import change_lines, group_changes, is_exception, sample, summary_line
-from reconciler.plan.model import Plan, RolloutSpec
 
 SYMBOL = {"deploy": "~", "upgrade": "^", "stage": "+", "restage": "+", "noop": "=", "blocked": "!"}
 

@@ -24,7 +24,7 @@ from miru_platform_sdk.types.deployment_list import DeploymentList
 from miru_platform_sdk.types.device_list import DeviceList
 
 from reconciler.errors import PlatformError, ReconcileError
-from reconciler.manifests.model import EmulatorTarget, Project, RemoteTarget
+from reconciler.model.project import EmulatorTarget, Project, RemoteTarget
 
 # miru-platform-sdk 0.11.0 declares list items as forward references and never resolves
 # them, so in a fresh process `page.data` holds plain dicts while `retrieve` returns models.

@@ -16,134 +16,25 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
+from reconciler.model.live import (
+    LIVE_TARGETS,
+    LiveConfigType,
+    LiveDeployment,
+    LiveDevice,
+    LiveGroup,
+    LiveInstance,
+    LiveRelease,
+    LiveSchema,
+    LiveSlot,
+    LiveState,
+)
 from reconciler.platform.client import Platform
 
 PAGE = 100  # the API's maximum page size
-LIVE_TARGETS = ("staged", "deployed")  # non-archived deployments (drifted ones have target staged)
 
 Progress = Callable[[str, int, int], None]  # (what, done, total)
-
-
-@dataclass(frozen=True)
-class LiveGroup:
-    id: str
-    name: str
-    parent_id: str | None = None
-
-
-@dataclass(frozen=True)
-class LiveConfigType:
-    id: str
-    slug: str
-    name: str
-
-
-@dataclass(frozen=True)
-class LiveSlot:
-    key: str
-    filepath: str
-    required: bool
-
-
-@dataclass(frozen=True)
-class LiveSchema:
-    id: str
-    config_type_id: str
-    config_type_slug: str
-    language: str  # jsonschema | cue | opaque
-    instance_format: str  # json | yaml | jsonc | xml | text
-    slots: tuple[LiveSlot, ...]
-    documents: tuple[tuple[str, str], ...] = ()  # (name, data); empty until fetched
-    digest: str = ""
-
-    def slot(self, key: str) -> LiveSlot | None:
-        return next((s for s in self.slots if s.key == key), None)
-
-
-@dataclass(frozen=True)
-class LiveRelease:
-    id: str
-    version: str
-    schema_ids: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class LiveInstance:
-    id: str
-    config_schema_id: str
-    config_type_id: str
-    slot_key: str
-    filepath: str = ""
-    format: str | None = None  # instance content format; None until content is fetched
-    data: str | None = None  # the content exactly as stored
-
-
-@dataclass(frozen=True)
-class LiveDeployment:
-    id: str
-    device_id: str
-    release_id: str
-    target_status: str
-    activity_status: str
-    error_status: str
-    status: str
-    description: str
-    instance_ids: tuple[str, ...]
-    created_at: str = ""
-    parent_id: str | None = None
-
-
-@dataclass(frozen=True)
-class LiveDevice:
-    id: str
-    name: str
-    status: str  # inactive | activating | online | offline | archived
-    group_id: str | None
-    current_release_id: str | None = None
-    current_release_version: str | None = None
-    current_deployment_id: str | None = None
-
-
-@dataclass(frozen=True)
-class LiveState:
-    devices: Mapping[str, LiveDevice]  # by name
-    groups: Mapping[str, LiveGroup]  # by id
-    config_types: Mapping[str, LiveConfigType]  # by id
-    releases: Mapping[str, LiveRelease]  # by id (the desired ones and every device's current one)
-    schemas: Mapping[str, LiveSchema]  # by id
-    deployments: Mapping[str, LiveDeployment]  # by id, non-archived only
-    instances: Mapping[str, LiveInstance]  # by id, with content
-    requests: int = 0  # requests spent reading this state
-    by_device: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # device id -> deployment ids
-
-    # Small lookups the planner needs; the maps are small enough to scan.
-    def release_by_version(self, version: str) -> LiveRelease | None:
-        return next((r for r in self.releases.values() if r.version == version), None)
-
-    def group_by_name(self, name: str) -> LiveGroup | None:
-        return next((g for g in self.groups.values() if g.name == name), None)
-
-    def type_by_slug(self, slug: str) -> LiveConfigType | None:
-        return next((t for t in self.config_types.values() if t.slug == slug), None)
-
-    def deployments_of(self, device_id: str) -> list[LiveDeployment]:
-        return [self.deployments[i] for i in self.by_device.get(device_id, ()) if i in self.deployments]
-
-    def target_deployment(self, device: LiveDevice) -> LiveDeployment | None:
-        """The device's current target: the live deployment with target_status deployed (the
-        API's `target_deployment_id`, the parent_id token), else its current deployment."""
-        deployed = [d for d in self.deployments_of(device.id) if d.target_status == "deployed"]
-        if deployed:
-            return max(deployed, key=lambda d: (d.created_at, d.id))
-        if device.current_deployment_id:
-            return self.deployments.get(device.current_deployment_id)
-        return None
-
-    def staged_deployments(self, device_id: str) -> list[LiveDeployment]:
-        return [d for d in self.deployments_of(device_id) if d.target_status == "staged"]
 
 
 def _list(resource: Any) -> Callable[..., Awaitable[Any]]:

@@ -24,7 +24,7 @@ from typing import Any, Literal, TypeVar
 import miru_platform_sdk as sdk
 
 from reconciler.errors import PlatformError
-from reconciler.plan.model import PlannedInstance
+from reconciler.model.plan import PlannedInstance
 from reconciler.platform.client import Platform
 
 WRITE_ATTEMPTS = 6

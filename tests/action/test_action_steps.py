@@ -26,7 +26,7 @@ from composite_runner import ActionRun, run_action
 from ghstandin import TOKEN, GitHubState
 
 from reconciler.ci.comment import marker_for
-from reconciler.plan.model import Plan
+from reconciler.model.plan import Plan
 
 ROOT = Path(__file__).resolve().parents[2]
 REPO = "acme/fleet"

@@ -18,8 +18,8 @@ from reconciler.apply.clock import EmulatorClock, clock_for
 from reconciler.apply.executor import ApplyResult, execute
 from reconciler.apply.progress import Reporter, Silent
 from reconciler.manifests.loader import load_path
-from reconciler.manifests.model import Project
-from reconciler.plan.model import Plan
+from reconciler.model.plan import Plan
+from reconciler.model.project import Project
 from reconciler.platform.client import Platform, connect
 from tests.harness import Harness, example_configs
 

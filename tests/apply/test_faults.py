@@ -18,7 +18,7 @@ import pytest
 from reconciler.apply.clock import EmulatorClock, clock_for
 from reconciler.apply.executor import ApplyResult, execute
 from reconciler.manifests.loader import load_path
-from reconciler.plan.model import Plan
+from reconciler.model.plan import Plan
 from tests.apply.helpers import config_instances, deployments, make, platform_for, write_project
 from tests.harness import Harness, example_fleet
 

@@ -13,7 +13,7 @@ from reconciler.apply import record as rec
 from reconciler.apply.health import Observation, Track, assess, budget_crossed
 from reconciler.apply.ledger import LedgerEntry, exit_code
 from reconciler.apply.waves import plan_waves
-from reconciler.plan.model import DeviceChange, Plan, RolloutSpec
+from reconciler.model.plan import DeviceChange, Plan, RolloutSpec
 
 DEVICES = [f"d{i:02d}" for i in range(10)]
 

@@ -13,16 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.errors import Location
-from reconciler.manifests.model import (
-    ConfigSpec,
-    DeploymentSet,
-    EmulatorTarget,
-    Override,
-    Project,
-    Selector,
-)
-from reconciler.plan import content as C
-from reconciler.platform.live import (
+from reconciler.model.live import (
     LiveConfigType,
     LiveDeployment,
     LiveDevice,
@@ -33,6 +24,15 @@ from reconciler.platform.live import (
     LiveSlot,
     LiveState,
 )
+from reconciler.model.project import (
+    ConfigSpec,
+    DeploymentSet,
+    EmulatorTarget,
+    Override,
+    Project,
+    Selector,
+)
+from reconciler.plan import content as C
 from tests.harness import (
     LOCALIZATION_CONFIG,
     LOCALIZATION_V1,

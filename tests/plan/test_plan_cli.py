@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from reconciler.cli import main
-from reconciler.plan.model import Plan
+from reconciler.model.plan import Plan
 from tests.harness import Harness, example_fleet
 from tests.plan.projects import ENROLLMENT_TOKEN, EXAMPLES, REPO, write_project
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from reconciler.manifests.loader import load_path
+from reconciler.model.plan import Plan
 from reconciler.plan import desired as D
 from reconciler.plan.build import make_plan
-from reconciler.plan.model import Plan
 from reconciler.platform.client import connect
 from tests.harness import Harness, example_fleet
 from tests.plan.projects import CLIENT_ID, ENROLLMENT_TOKEN, dset, write_project

@@ -7,11 +7,11 @@ import dataclasses
 
 import pytest
 
-from reconciler.manifests.model import ConfigSpec, Override, Selector
+from reconciler.model.plan import ConfigDiff, Plan
+from reconciler.model.project import ConfigSpec, Override, Selector
 from reconciler.plan import desired as D
 from reconciler.plan.build import mark_origin, plan_from
 from reconciler.plan.diff import describe
-from reconciler.plan.model import ConfigDiff, Plan
 from reconciler.plan.render_text import render_text
 from tests.plan.livebuild import MC, Fleet, dset, loc, project
 

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import jsonschema
 
-from reconciler.manifests.model import ConfigSpec, Override, Selector
+from reconciler.model.live import LiveState
+from reconciler.model.plan import ConfigDiff, DeviceChange, Plan, PlannedInstance, RolloutSpec
+from reconciler.model.project import ConfigSpec, Override, Selector
 from reconciler.plan import desired as D
 from reconciler.plan.build import plan_from
-from reconciler.plan.model import ConfigDiff, DeviceChange, Plan, PlannedInstance, RolloutSpec
 from reconciler.plan.render_markdown import LIMIT, render_markdown
 from reconciler.plan.render_text import render_text
-from reconciler.platform.live import LiveState
 from tests.plan.livebuild import Fleet, dset, project
 
 SCHEMA = json.loads((Path(__file__).parents[2] / "schemas" / "plan.schema.json").read_text())
@@ -168,7 +168,7 @@ def test_markdown_bound_counts_utf16_units_as_github_does() -> None:
 def test_markdown_html_blocks_end_with_a_blank_line() -> None:
     # GitHub ends an HTML block only at a blank line: `</details>` followed directly by a
     # heading renders the heading as literal text.
-    from reconciler.plan.model import DeviceChange, Plan
+    from reconciler.model.plan import DeviceChange, Plan
     from reconciler.plan.render_markdown import render_markdown
 
     plan = Plan(
