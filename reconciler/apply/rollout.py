@@ -21,6 +21,7 @@ from reconciler.apply.progress import Reporter
 from reconciler.apply.rollback import Candidate, roll_back
 from reconciler.apply.waves import WavePlan, plan_waves
 from reconciler.errors import PlatformError, ReconcileError
+from reconciler.model.live import LiveDeployment
 from reconciler.model.plan import DeviceChange, RolloutSpec
 from reconciler.platform import writes
 from reconciler.platform.client import Platform
@@ -212,7 +213,7 @@ class SetRollout:
                     and dep.target_status == "staged"
                     and dep.error_status == "none"
                     and dep.release_id == d.change.release_to_id
-                    and sorted(c.id for c in dep.config_instances or []) == want
+                    and sorted(dep.instance_ids) == want
                 ):
                     d.deployment_id, d.own_target_status = dep.id, "staged"
                     break
@@ -469,7 +470,7 @@ def effective_spec(spec: RolloutSpec) -> RolloutSpec:
     return spec
 
 
-def _observe(dep: Any, online: bool | None = None) -> Observation:
+def _observe(dep: LiveDeployment, online: bool | None = None) -> Observation:
     return Observation(
         activity_status=dep.activity_status,
         error_status=dep.error_status,

@@ -1,4 +1,4 @@
-"""The SDK owner: base URL checks and read retry delays."""
+"""The SDK owner: base URL checks, and the one retry policy's delays."""
 
 from __future__ import annotations
 
@@ -9,18 +9,18 @@ import pytest
 from click.testing import CliRunner
 
 from reconciler.cli import main
-from reconciler.platform.client import retry_delay
+from reconciler.platform.retry import READS, retry_after
 
 
 @pytest.mark.parametrize("header, expected", [("0", 0.0), ("2", 2.0), ("120", 30.0)])
 def test_retry_after_is_honoured_including_zero(header: str, expected: float) -> None:
     response = httpx.Response(429, headers={"Retry-After": header})
-    assert retry_delay(response, attempt=3) == expected
+    assert READS.delay(3, retry_after(response)) == expected
 
 
 def test_without_retry_after_the_delay_is_jittered_backoff() -> None:
     response = httpx.Response(503)
-    delays = {retry_delay(response, attempt=2) for _ in range(20)}
+    delays = {READS.delay(2, retry_after(response)) for _ in range(20)}
     assert all(0.4 <= d <= 0.8 for d in delays)
     assert len(delays) > 1  # jitter: concurrent readers do not retry in lockstep
 

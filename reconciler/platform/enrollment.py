@@ -1,13 +1,14 @@
-"""Enrollment diagnostics (seed 001): why an inactive device has no agent.
+"""Enrollment diagnostics from the enrollment history service: why an inactive device has
+no agent.
 
 For each inactive/activating device the plan would block, read its newest enrollment
 attempt and, when that failed, the attempt's error logs. Diagnostics never fail a plan:
 a service that cannot be reached becomes a diagnostic line itself.
 
-A `base_url` on the platform's own host (the emulator serves seed 001's API at `/v2`; the
-embedded emulator's host is `http://emulator.local`), or starting with `/`, is reached
-through the platform's HTTP client, so the embedded (in-process) emulator works too; with
-no token in the environment, the embedded emulator's built-in token is used.
+A `base_url` on the platform's own host, or starting with `/`, is reached through the
+platform's HTTP client (and so its transport: an in-process platform works too). The token
+comes from the environment (`token_env`), else from the caller's `default_token`, which is
+only ever sent to the platform's own host.
 """
 
 from __future__ import annotations
@@ -22,14 +23,17 @@ import httpx
 from reconciler.errors import redact
 from reconciler.model.live import LiveDevice
 from reconciler.model.project import EnrollmentService
-from reconciler.platform.client import EMULATOR_ENROLLMENT_TOKEN, Platform
+from reconciler.platform.client import Platform
 
 MAX_LOG_LINES = 20
-EMBEDDED = "emulator:"  # how `describe_target` names the embedded (in-process) emulator
 
 
 async def enrollment_diagnostics(
-    service: EnrollmentService, platform: Platform, devices: Sequence[LiveDevice]
+    service: EnrollmentService,
+    platform: Platform,
+    devices: Sequence[LiveDevice],
+    *,
+    default_token: str | None = None,
 ) -> dict[str, tuple[str, ...]]:
     """device id -> diagnostic lines."""
     if not devices:
@@ -41,12 +45,10 @@ async def enrollment_diagnostics(
         base = str(platform_url.copy_with(path=base, query=None))
     same_host = httpx.URL(base).netloc == platform_url.netloc
     token = os.environ.get(service.token_env)
-    if not token and same_host and platform.target.startswith(EMBEDDED):
-        # The embedded emulator needs no setup, like its built-in platform key. Only sent to
-        # the in-process emulator itself, never to another host.
-        token = EMULATOR_ENROLLMENT_TOKEN
+    if not token and same_host:
+        token = default_token
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    if same_host and platform.http is not None:
+    if same_host:
         client = platform.http
     else:
         own_client = client = httpx.AsyncClient(timeout=15.0)
