@@ -463,7 +463,7 @@ class SetRollout:
 
 
 def effective_spec(spec: RolloutSpec) -> RolloutSpec:
-    """Seed 003: the health check is ignored for `immediate`: a device counts as done once
+    """As the rollout object says, the health check is ignored for `immediate`: a device counts as done once
     deployed (no healthy wait); the deadline and the failure budget still apply."""
     if spec.strategy == "immediate":
         return replace(spec, min_healthy_time=0.0)

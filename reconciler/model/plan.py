@@ -65,7 +65,7 @@ class DeviceChange:
 
 @dataclass(frozen=True)
 class RolloutSpec:
-    """Seed 003 spec, per DeploymentSet, as plain data in the plan."""
+    """The rollout spec, per DeploymentSet, as plain data in the plan."""
 
     strategy: str = "immediate"
     max_parallel: int = 0

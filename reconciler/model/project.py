@@ -26,7 +26,7 @@ class HealthCheck:
 
 @dataclass(frozen=True)
 class Rollout:
-    """Seed 003's rollout spec. Defaults are seed 003's defaults."""
+    """The rollout spec (the fields of the platform's rollout object, with its defaults)."""
 
     strategy: Strategy = "immediate"
     max_parallel: int = 0  # 0 = all at once
@@ -118,7 +118,7 @@ class RemoteTarget:
 
 @dataclass(frozen=True)
 class EnrollmentService:
-    """Seed 001's enrollment API, for diagnostics of inactive devices. Its bearer token
+    """The enrollment history service, for diagnostics of inactive devices. Its bearer token
     comes from the environment variable named by `token_env` only."""
 
     base_url: str
