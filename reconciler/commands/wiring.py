@@ -1,10 +1,7 @@
 """Where a project's target becomes a platform connection: the URL, the key, the HTTP
-transport, the clock apply waits on and the enrollment token to fall back on.
-
-This is the only product module (with `reconcile emulator serve`) that imports the
-emulator: an `emulator:` target is mounted in process as an ASGI app, and everything after
-goes over HTTP through the official SDK, exactly as for a real platform.
-"""
+transport, the clock apply waits on and the enrollment token to fall back on. The only
+product module (with `reconcile emulator serve`) that imports the emulator: an `emulator:`
+target is mounted in process as an ASGI app, then reached over HTTP through the SDK."""
 
 from __future__ import annotations
 
@@ -26,9 +23,7 @@ EMULATOR_ENROLLMENT_TOKEN = "emulator-enrollment-token"  # its enrollment servic
 
 
 @dataclass(frozen=True)
-class Endpoint:
-    """How to reach the platform a command targets."""
-
+class Endpoint:  # how to reach the platform a command targets
     base_url: str
     api_key: str
     target: str  # how output names it (never the key)
@@ -103,16 +98,13 @@ async def session(project: Project, base_url: str | None = None) -> AsyncIterato
 
 
 class EmulatorClock:
-    """Emulator time, advanced by `sleep` over its admin API (`POST /_emulator/tick`), so
-    simulated agents make progress exactly as if that much time had passed. `now()` counts
-    seconds since this clock started."""
+    """Emulator time, advanced by `sleep` over its admin API (`POST /_emulator/tick`) as if that
+    much time had passed. `now()` counts seconds since this clock started."""
 
     poll_interval = 1.0
 
     def __init__(self, http: httpx.AsyncClient, root_url: str, api_key: str = EMULATOR_KEY):
-        self._http = http
-        self._url = root_url.rstrip("/") + "/_emulator/tick"
-        self._key = api_key
+        self._http, self._url, self._key = http, root_url.rstrip("/") + "/_emulator/tick", api_key
         self._now = 0.0
 
     def now(self) -> float:

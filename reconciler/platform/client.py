@@ -14,7 +14,7 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import httpx
 import miru_platform_sdk as sdk
@@ -23,7 +23,8 @@ from miru_platform_sdk.types.deployment_list import DeploymentList
 from miru_platform_sdk.types.device_list import DeviceList
 
 from reconciler.errors import PlatformError, ReconcileError
-from reconciler.platform.retry import READS, Retry, RetryPolicy, retry_after
+from reconciler.platform.errors import API_VERSION, map_error
+from reconciler.platform.retry import READS, Retry, RetryPolicy
 
 # miru-platform-sdk 0.11.0 declares list items as forward references and never resolves
 # them, so in a fresh process `page.data` holds plain dicts while `retrieve` returns models.
@@ -31,7 +32,6 @@ from reconciler.platform.retry import READS, Retry, RetryPolicy, retry_after
 for _list_model in (ConfigInstanceListResponse, DeploymentList, DeviceList):
     _list_model.model_rebuild()
 
-API_VERSION = "2026-08-17.everglades"
 DEFAULT_CONCURRENCY = 8
 T = TypeVar("T")
 
@@ -65,47 +65,6 @@ class Platform:
                 return await call()
             except (sdk.APIStatusError, sdk.APIConnectionError) as e:
                 raise map_error(e, what) from None
-
-
-def map_error(exc: Exception, what: str) -> PlatformError:
-    """Turn an SDK error into a PlatformError with a hint. Never includes the key."""
-    if isinstance(exc, sdk.APIStatusError):
-        return _status_error(exc, what)
-    if isinstance(exc, sdk.APITimeoutError):
-        return PlatformError(
-            f"{what}: the platform did not answer in time", hint="check the network and the base URL"
-        )
-    if isinstance(exc, sdk.APIConnectionError):
-        return PlatformError(f"{what}: cannot reach the platform", hint="check the network and the base URL")
-    return PlatformError(f"{what}: {exc}")
-
-
-def _status_error(exc: sdk.APIStatusError, what: str) -> PlatformError:
-    status = exc.status_code
-    body: dict[str, Any] = exc.body if isinstance(exc.body, dict) else {}
-    raw_err = body.get("error")
-    err: dict[str, Any] = raw_err if isinstance(raw_err, dict) else {}
-    raw_params = err.get("params")
-    params: dict[str, Any] = raw_params if isinstance(raw_params, dict) else {}
-    message = str(err.get("message") or exc.message)
-    code = err.get("code")
-    scope = f" ({params['scope']})" if params.get("scope") else ""
-    hints = {
-        400: f"the platform rejected the request; this client speaks Miru-Version {API_VERSION}",
-        401: "check MIRU_API_KEY: it is missing, wrong or revoked",
-        403: f"the API key lacks a scope this command needs{scope}",
-        404: "the object does not exist (was it deleted in the dashboard?)",
-        409: "the device changed since it was read (parent_id mismatch)",
-        429: "the platform is rate limiting; retry later",
-    }
-    server = "the platform returned an error; retry, and report it if it persists"
-    return PlatformError(
-        f"{what}: HTTP {status}: {message}",
-        status=status,
-        hint=hints.get(status, server if status >= 500 else None),
-        code=str(code) if code else None,
-        retry_after=retry_after(exc.response),
-    )
 
 
 @asynccontextmanager

@@ -1,9 +1,6 @@
-"""Enrollment diagnostics from the enrollment history service: why an inactive device has
-no agent.
-
-For each inactive/activating device the plan would block, read its newest enrollment
-attempt and, when that failed, the attempt's error logs. Diagnostics never fail a plan:
-a service that cannot be reached becomes a diagnostic line itself.
+"""Why an inactive device has no agent, from the enrollment history service: its newest
+enrollment attempt and, when that failed, the attempt's error logs. Diagnostics never fail
+a plan: a service that cannot be reached becomes a diagnostic line itself.
 
 A `base_url` on the platform's own host, or starting with `/`, is reached through the
 platform's HTTP client (and so its transport: an in-process platform works too). The token
@@ -15,7 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -38,21 +36,14 @@ async def enrollment_diagnostics(
     """device id -> diagnostic lines."""
     if not devices:
         return {}
-    base = service.base_url.rstrip("/")
-    own_client = None
     platform_url = httpx.URL(str(platform.sdk.base_url))
+    base = service.base_url.rstrip("/")
     if base.startswith("/"):
         base = str(platform_url.copy_with(path=base, query=None))
     same_host = httpx.URL(base).netloc == platform_url.netloc
-    token = os.environ.get(service.token_env)
-    if not token and same_host:
-        token = default_token
+    token = os.environ.get(service.token_env) or (default_token if same_host else None)
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    if same_host:
-        client = platform.http
-    else:
-        own_client = client = httpx.AsyncClient(timeout=15.0)
-    try:
+    async with _client(platform, same_host) as client:
 
         async def bounded(device: LiveDevice) -> list[str]:
             # Thousands of inactive devices must not open thousands of connections at once.
@@ -60,23 +51,31 @@ async def enrollment_diagnostics(
                 return await _one(client, base, service.client_id, device, headers)
 
         lines = await asyncio.gather(*(bounded(d) for d in devices))
-    finally:
-        if own_client is not None:
-            await own_client.aclose()
-    missing = (
-        []
-        if token
-        else [f"(enrollment service: {service.token_env} is not set; the request was sent without a token)"]
-    )
-    return {
-        d.id: tuple(_hide(x, token) for x in ls + (missing if ls and "HTTP 401" in ls[0] else []))
-        for d, ls in zip(devices, lines, strict=True)
-    }
+    return {d.id: _finished(ls, service, token) for d, ls in zip(devices, lines, strict=True)}
+
+
+def _finished(lines: list[str], service: EnrollmentService, token: str | None) -> tuple[str, ...]:
+    """A device's lines, saying why a 401 came when no token was set, with the token hidden."""
+    if lines and "HTTP 401" in lines[0] and not token:
+        lines = [
+            *lines,
+            f"(enrollment service: {service.token_env} is not set; the request was sent without a token)",
+        ]
+    return tuple(_hide(x, token) for x in lines)
+
+
+@asynccontextmanager
+async def _client(platform: Platform, same_host: bool) -> AsyncIterator[httpx.AsyncClient]:
+    """The platform's own client (and transport) for its own host, else a client of our own."""
+    if same_host:
+        yield platform.http
+        return
+    async with httpx.AsyncClient(timeout=15.0) as own:
+        yield own
 
 
 def _hide(line: str, token: str | None) -> str:
-    # The service's answers may echo what it was sent; token_env may name a variable
-    # `redact` does not know.
+    # Answers may echo what was sent; token_env may name a variable `redact` does not know.
     line = redact(line)
     return line.replace(token, "***") if token and len(token) >= 4 else line
 
@@ -95,16 +94,10 @@ async def _one(
         if not data:
             return ["no enrollment attempt on record: the agent was never installed"]
         last = data[0]
-        when = last.get("enrollment_date", "?")
         status = last.get("status", "?")
-        lines = [f"last enrollment attempt {when}: {status}"]
+        lines = [f"last enrollment attempt {last.get('enrollment_date', '?')}: {status}"]
         if status == "error":
-            d = await client.get(f"{url}/{last.get('id')}", headers=headers)
-            if d.status_code == 200:
-                logs = d.json().get("error_logs") or []
-                lines += [f"  {line}" for line in logs[-MAX_LOG_LINES:]]
-            else:
-                lines.append(f"enrollment service: HTTP {d.status_code} reading the attempt's error logs")
+            lines += await _error_logs(client, f"{url}/{last.get('id')}", headers)
         elif status == "pending":
             lines.append("  enrollment in progress")
         return lines
@@ -114,12 +107,17 @@ async def _one(
         return ["enrollment service: the answer was not JSON"]
 
 
+async def _error_logs(client: httpx.AsyncClient, url: str, headers: dict[str, str]) -> list[str]:
+    d = await client.get(url, headers=headers)
+    if d.status_code != 200:
+        return [f"enrollment service: HTTP {d.status_code} reading the attempt's error logs"]
+    return [f"  {line}" for line in (d.json().get("error_logs") or [])[-MAX_LOG_LINES:]]
+
+
 def _message(r: httpx.Response) -> str:
     try:
         body: Any = r.json()
-        err = body.get("error") if isinstance(body, dict) else None
-        if isinstance(err, dict) and err.get("message"):
-            return str(err["message"])
     except ValueError:
-        pass
-    return r.reason_phrase
+        return r.reason_phrase
+    err = body.get("error") if isinstance(body, dict) else None
+    return str(err["message"]) if isinstance(err, dict) and err.get("message") else r.reason_phrase

@@ -10,9 +10,17 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import Awaitable, Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from reconciler.model.live import LIVE_TARGETS, LiveDeployment, LiveDevice, LiveRelease, LiveState
+from reconciler.model.live import (
+    LIVE_TARGETS,
+    LiveDeployment,
+    LiveDevice,
+    LiveInstance,
+    LiveRelease,
+    LiveState,
+)
 from reconciler.platform import convert as C
 from reconciler.platform.client import Platform
 from reconciler.platform.paging import PAGE, Progress, first_page, raw, read_all, read_where
@@ -39,76 +47,80 @@ async def read_live_state(
     checks that need names, not content: `validate --online`). `recent_instances` also reads
     the newest 100 instances of the desired schemas (one request).
     """
-    tasks: list[asyncio.Task[Any]] = []
+    reader = _Reader(platform, progress, recent_instances, with_deployments)
     try:
-        return await _read(
-            platform, sorted(set(release_versions)), progress, recent_instances, with_deployments, tasks
-        )
+        return await reader.read(sorted(set(release_versions)))
     except BaseException:
         # On an error, stop the reads still in flight and collect the ones that failed too
         # (one unreachable platform fails every read; the first error is the one reported).
-        for t in tasks:
+        for t in reader.tasks:
             t.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*reader.tasks, return_exceptions=True)
         raise
 
 
-async def _read(
-    platform: Platform,
-    versions: list[str],
-    progress: Progress | None,
-    recent_instances: bool,
-    with_deployments: bool,
-    tasks: list[asyncio.Task[Any]],
-) -> LiveState:
-    def task(coro: Awaitable[list[Any]]) -> asyncio.Task[list[Any]]:
+@dataclass
+class _Reader:
+    platform: Platform
+    progress: Progress | None
+    recent_instances: bool
+    with_deployments: bool
+    tasks: list[asyncio.Task[list[Any]]] = field(default_factory=list)
+
+    def start(self, coro: Awaitable[list[Any]]) -> asyncio.Task[list[Any]]:
         t = asyncio.ensure_future(coro)
-        tasks.append(t)
+        self.tasks.append(t)
         return t
 
-    start = platform.requests
-    s = platform.sdk
-    # Everything that depends on nothing starts at once; the rest as soon as its input is in.
-    groups_t = task(read_all(platform, raw(s.groups), what="reading groups", order_by=["id:asc"]))
-    types_t = task(read_all(platform, raw(s.config_types), what="reading config types", order_by=["id:asc"]))
-    devices_t = task(_devices(platform, progress))
-    deps_t = task(_deployments(platform, progress) if with_deployments else _nothing())
-    wanted = await _wanted_releases(platform, versions)
-    schema_ids = sorted({sid for r in wanted for sid in r.schema_ids})
-    schemas_t = task(
-        read_where(
-            platform,
-            raw(s.config_schemas),
-            "id",
-            schema_ids,
-            what="reading config schemas",
-            expand=["documents"],
+    async def read(self, versions: list[str]) -> LiveState:
+        """Everything that depends on nothing starts at once; the rest as soon as its input is in."""
+        platform, progress, start = self.platform, self.progress, self.platform.requests
+        groups_t = self.start(_by_id_order(platform, platform.sdk.groups, "reading groups"))
+        types_t = self.start(_by_id_order(platform, platform.sdk.config_types, "reading config types"))
+        devices_t = self.start(_devices(platform, progress))
+        deps_t = self.start(_deployments(platform, progress) if self.with_deployments else _nothing())
+        wanted = await _wanted_releases(platform, versions)
+        schema_ids = sorted({sid for r in wanted for sid in r.schema_ids})
+        schemas_t = self.start(_schemas(platform, schema_ids))
+        recent = self.with_deployments and self.recent_instances
+        recent_t = self.start(_recent_instances(platform, schema_ids) if recent else _nothing())
+        devices = {d.name: d for d in map(C.device, await devices_t)}
+        deployments = {d.id: d for d in map(C.deployment, await deps_t)}
+        instances_t = self.start(_instances(platform, deployments.values(), progress))
+        types = {t.id: t for t in map(C.config_type, await types_t)}
+        slugs = {t.id: t.slug for t in types.values()}
+        return LiveState(
+            devices=devices,
+            groups={g.id: g for g in map(C.group, await groups_t)},
+            config_types=types,
+            releases=await _releases(platform, wanted, devices.values(), deployments.values()),
+            schemas={x.id: x for x in (C.schema(item, slugs) for item in await schemas_t)},
+            deployments=deployments,
+            instances=_instances_by_id(await instances_t, await recent_t),
+            requests=platform.requests - start,
+            by_device=_by_device(deployments.values()),
         )
-    )
-    # The newest instances of the desired schemas (one request): an instance created but never
-    # deployed (an apply that stopped early) is still found and reused, not created twice.
-    recent_t = task(
-        _recent_instances(platform, schema_ids) if with_deployments and recent_instances else _nothing()
-    )
-    types = {t.id: t for t in map(C.config_type, await types_t)}
-    devices = {d.name: d for d in map(C.device, await devices_t)}
-    deployments = {d.id: d for d in map(C.deployment, await deps_t)}
-    instances_t = task(_instances(platform, deployments.values(), progress))
-    slugs = {t.id: t.slug for t in types.values()}
-    schemas = {x.id: x for x in (C.schema(item, slugs) for item in await schemas_t)}
-    instances = {i.id: i for i in map(C.instance, await instances_t)}
-    for inst in map(C.instance, await recent_t):
+
+
+def _by_id_order(platform: Platform, resource: Any, what: str) -> Awaitable[list[Any]]:
+    return read_all(platform, raw(resource), what=what, order_by=["id:asc"])
+
+
+def _instances_by_id(live: list[Any], recent: list[Any]) -> dict[str, LiveInstance]:
+    instances = {i.id: i for i in map(C.instance, live)}
+    for inst in map(C.instance, recent):
         instances.setdefault(inst.id, inst)
-    return LiveState(
-        devices=devices,
-        groups={g.id: g for g in map(C.group, await groups_t)},
-        config_types=types,
-        releases=await _releases(platform, wanted, devices.values(), deployments.values()),
-        schemas=schemas,
-        deployments=deployments,
-        instances=instances,
-        requests=platform.requests - start,
-        by_device=_by_device(deployments.values()),
+    return instances
+
+
+async def _schemas(platform: Platform, schema_ids: list[str]) -> list[Any]:
+    return await read_where(
+        platform,
+        raw(platform.sdk.config_schemas),
+        "id",
+        schema_ids,
+        what="reading config schemas",
+        expand=["documents"],
     )
 
 
@@ -191,6 +203,8 @@ def _by_device(deployments: Iterable[LiveDeployment]) -> dict[str, tuple[str, ..
 
 
 async def _recent_instances(platform: Platform, schema_ids: Sequence[str]) -> list[Any]:
+    """The newest instances of the desired schemas (one request): an instance created but
+    never deployed (an apply that stopped early) is still found and reused, not created twice."""
     if not schema_ids:
         return []
     return await first_page(

@@ -206,19 +206,11 @@ async def create_deployment(
     list the device's deployments and re-send only when nothing of ours landed."""
     what = f"create deployment for {device}"
     retry = Retry(WRITES)
+    fields: dict[str, Any] = {"device_id": device_id, "release_id": release_id, "description": desc}
+    fields.update(config_instance_ids=list(instance_ids), target_status=target_status, parent_id=parent_id)
     while True:
         try:
-            created = await platform.write(
-                lambda: platform.sdk.deployments.create(
-                    device_id=device_id,
-                    release_id=release_id,
-                    config_instance_ids=list(instance_ids),
-                    description=desc,
-                    target_status=target_status,
-                    parent_id=parent_id,
-                ),
-                what=what,
-            )
+            created = await platform.write(lambda: platform.sdk.deployments.create(**fields), what=what)
             return WriteResult("done", created.id)
         except PlatformError as e:
             if not retryable(e):

@@ -166,7 +166,7 @@ def test_write_backoff_honours_retry_after() -> None:
     import miru_platform_sdk as sdk
 
     from reconciler.errors import PlatformError
-    from reconciler.platform.client import map_error
+    from reconciler.platform.errors import map_error
     from reconciler.platform.retry import WRITES
 
     response = httpx.Response(
