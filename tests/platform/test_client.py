@@ -34,3 +34,27 @@ def test_a_bad_base_url_is_a_user_error(url: str, tmp_path: Path, monkeypatch: p
     assert "not a usable base URL" in result.output
     assert "Traceback" not in result.output
     assert "sk-live-0123456789" not in result.output
+
+
+@pytest.mark.anyio
+async def test_a_retry_stops_at_the_attempt_cap_and_at_the_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    from types import SimpleNamespace
+
+    from reconciler.errors import PlatformError
+    from reconciler.platform import retry
+
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    monkeypatch.setattr(retry, "asyncio", SimpleNamespace(sleep=sleep))
+    busy = PlatformError("busy", status=503, retry_after=10.0)
+    budget = retry.Retry(retry.RetryPolicy(attempts=10, base=0.1, cap=1.0, budget=25.0))
+    assert [await budget.wait(busy) for _ in range(3)] == [True, True, False]
+    assert slept == [10.0, 10.0]  # a third wait would pass the 25 s budget: give up instead
+    capped = retry.Retry(retry.RetryPolicy(attempts=3, base=0.1, cap=1.0, budget=60.0))
+    now = PlatformError("busy", status=429, retry_after=0.0)
+    assert [await capped.wait(now) for _ in range(3)] == [True, True, False]  # 3 attempts in all
+    refused = PlatformError("bad request", status=400)
+    assert not await retry.Retry(retry.READS).wait(refused) and slept == [10.0, 10.0, 0.0, 0.0]
