@@ -69,7 +69,7 @@ class ReconcileError(Exception):
         text = f"{self.location}: error: {self.message}" if self.location else f"error: {self.message}"
         if self.hint:
             text += f"\nhint: {self.hint}"
-        return redact(text)
+        return _shown(text)
 
 
 class ValidationFailed(ReconcileError):
@@ -84,7 +84,7 @@ class ValidationFailed(ReconcileError):
         self.root = root
 
     def format_text(self) -> str:
-        return redact("\n".join(p.format_text(self.root) for p in self.problems))
+        return _shown("\n".join(p.format_text(self.root) for p in self.problems))
 
 
 class PlatformError(ReconcileError):
@@ -109,6 +109,13 @@ def display_path(root: Path | str, file: str, cwd: Path | None = None) -> str:
     if full.startswith(here.rstrip(os.sep) + os.sep):
         return Path(os.path.relpath(full, here)).as_posix()
     return full
+
+
+def _shown(text: str) -> str:
+    # Errors quote names and values from the platform and the manifests; they go to a terminal.
+    from reconciler.escape import terminal_lines
+
+    return terminal_lines(redact(text))
 
 
 def redact(text: str) -> str:

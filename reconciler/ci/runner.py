@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from reconciler.errors import redact
+from reconciler.escape import workflow_data, workflow_property
 
 # GitHub rejects a step summary over 1 MiB; keep a margin for the truncation note.
 SUMMARY_LIMIT_BYTES = 1024 * 1024 - 4096
@@ -128,18 +129,10 @@ def fit_bytes(text: str, limit: int) -> str:
     return cut + note
 
 
-def _escape_data(value: str) -> str:
-    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _escape_property(value: str) -> str:
-    return _escape_data(value).replace(":", "%3A").replace(",", "%2C")
-
-
 def command(name: str, message: str = "", **properties: str | int | None) -> str:
     """One workflow command line, e.g. `::error file=a.yaml,line=3,col=5::bad value`."""
-    props = ",".join(f"{k}={_escape_property(str(v))}" for k, v in properties.items() if v is not None)
-    return f"::{name}{' ' + props if props else ''}::{_escape_data(message)}"
+    props = ",".join(f"{k}={workflow_property(v)}" for k, v in properties.items() if v is not None)
+    return f"::{name}{' ' + props if props else ''}::{workflow_data(message)}"
 
 
 def annotation(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +10,7 @@ import click
 
 from reconciler.commands.plan import live_progress, load_at
 from reconciler.errors import EXIT_CHANGES, EXIT_OK, ReconcileError, redact
+from reconciler.escape import json_text
 from reconciler.plan.build import plan_with_state
 from reconciler.plan.drift import DriftReport, find_drift, render_drift_text
 from reconciler.platform.client import connect
@@ -40,7 +40,7 @@ def command(path: Path, fmt: str, ref: str | None, base_url: str | None) -> int:
     report = asyncio.run(build(path, ref, base_url))
     if fmt == "json":
         data: dict[str, Any] = report.to_dict()
-        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        click.echo(json_text(data))
     else:
         click.echo(redact(render_drift_text(report)), nl=False)
     return EXIT_CHANGES if report.items else EXIT_OK

@@ -9,6 +9,7 @@ import click
 
 from reconciler.apply import record as rec
 from reconciler.errors import EXIT_OK, ReconcileError
+from reconciler.escape import LINE_LIMIT, terminal
 
 STATUS_FORMAT = 1
 
@@ -45,12 +46,12 @@ def command(path: Path, fmt: str, limit: int) -> int:
         s = r.status
         versions = r.to_version if r.from_version == r.to_version else f"{r.from_version} -> {r.to_version}"
         click.echo(
-            f"{r.id}  {r.deployment_set}  {s.state}  {r.spec.strategy}  wave {s.current_wave}/"
+            f"{r.id}  {terminal(r.deployment_set)}  {s.state}  {r.spec.strategy}  wave {s.current_wave}/"
             f"{s.total_waves}  {s.updated_nodes}/{s.total_nodes} updated, {s.failed_nodes} failed  "
-            f"{versions}  commit={(r.commit or 'none')[:12]}  {s.created_at}"
+            f"{terminal(versions)}  commit={(r.commit or 'none')[:12]}  {s.created_at}"
         )
         if s.message:
-            click.echo(f"    {s.message}")
+            click.echo(f"    {terminal(s.message, LINE_LIMIT)}")
         if s.state in ("pending", "in_progress"):
             # A record cannot tell a running apply from one that died: say how to resume.
             click.echo(

@@ -109,7 +109,7 @@ def test_problem_table_escapes_cells() -> None:
     assert problems is not None
     md = report.problems_markdown(runner.RunnerEnv(), "fleet", problems)
     assert "1 error, 1 warning" in md and md.startswith("### ❌")
-    assert "expected a\\|b<br>&lt;got&gt;" in md
+    assert "expected a&#124;b &lt;got&gt;" in md
     assert "`a.yaml:2:5`" in md and "`b.yaml`" in md
     assert report.parse_problems("error: not json") is None
     assert report.parse_problems('{"not": "a list"}') is None
