@@ -23,6 +23,7 @@ from reconciler.errors import redact
 from reconciler.model.live import LiveDevice
 from reconciler.model.project import EnrollmentService
 from reconciler.platform.client import EMULATOR_ENROLLMENT_TOKEN, Platform
+from reconciler.sensitive import checked_credential
 
 MAX_LOG_LINES = 20
 EMBEDDED = "emulator:"  # how `describe_target` names the embedded (in-process) emulator
@@ -40,7 +41,7 @@ async def enrollment_diagnostics(
     if base.startswith("/"):
         base = str(platform_url.copy_with(path=base, query=None))
     same_host = httpx.URL(base).netloc == platform_url.netloc
-    token = os.environ.get(service.token_env)
+    token = checked_credential(service.token_env, os.environ.get(service.token_env) or "") or None
     if not token and same_host and platform.target.startswith(EMBEDDED):
         # The embedded emulator needs no setup, like its built-in platform key. Only sent to
         # the in-process emulator itself, never to another host.

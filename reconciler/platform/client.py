@@ -25,6 +25,7 @@ from miru_platform_sdk.types.device_list import DeviceList
 
 from reconciler.errors import PlatformError, ReconcileError
 from reconciler.model.project import EmulatorTarget, Project, RemoteTarget
+from reconciler.sensitive import checked_credential
 
 # miru-platform-sdk 0.11.0 declares list items as forward references and never resolves
 # them, so in a fresh process `page.data` holds plain dicts while `retrieve` returns models.
@@ -161,6 +162,7 @@ async def connect(
                 f"MIRU_API_KEY is not set; it is required to reach {url}",
                 hint="export MIRU_API_KEY=<your key> (read from the environment only)",
             )
+        key = checked_credential("MIRU_API_KEY", key)
         http = httpx.AsyncClient(timeout=timeout, limits=httpx.Limits(max_connections=concurrency * 2))
     else:
         assert isinstance(target, EmulatorTarget)
