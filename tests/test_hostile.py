@@ -116,7 +116,12 @@ def write_project(root: Path, db: str) -> Path:
             "motion-control": {"file": "../configs/motion-control.json", "values": {"max_speed": 1.2}},
             "localization": {"file": "../configs/localization.yaml"},
         },
-        "rollout": {"strategy": "rolling", "health_check": {"deadline": "30s", "min_healthy_time": "2s"}},
+        "rollout": {
+            "strategy": "canary",
+            "canary_count": 3,
+            "auto_promote": True,
+            "health_check": {"deadline": "30s", "min_healthy_time": "2s"},
+        },
     }
     doc = {"apiVersion": "reconciler/v1", "kind": "DeploymentSet", "metadata": {"name": "east"}, "spec": spec}
     (root / "sets" / "east.yaml").write_text(yaml.safe_dump(doc))

@@ -63,7 +63,7 @@ def _rollouts_line(plan: Plan) -> str:
     line = "Rollouts: "
     items = sorted(plan.rollouts.items())
     for i, (name, spec) in enumerate(items):
-        entry = f"{'; ' if i else ''}{md_text(name)}: {rollout_words(spec)}"
+        entry = f"{'; ' if i else ''}{md_text(name)}: {md_text(rollout_words(spec), LINE_LIMIT)}"
         if len(line) + len(entry) > ROLLOUTS_CHARS:
             return line + f"; … (+{len(items) - i} more DeploymentSets)"
         line += entry
