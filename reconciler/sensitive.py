@@ -12,11 +12,16 @@ Secret values appear in no output: diffs say `api_token: (secret changed)`.
 
 from __future__ import annotations
 
+import functools
+import json
 import re
 from collections.abc import Mapping
 from typing import Any
 
+import yaml
+
 from reconciler.errors import ReconcileError
+from reconciler.model.live import LiveState
 
 SECRET_KEYWORD = "x-reconcile-secret"
 _SECRET_NAME = re.compile(r"(?i)(token|passw(or)?d|passphrase|secret|api[_-]?key|private[_-]?key|credential)")
@@ -102,3 +107,55 @@ class SecretFields:
 
     def has_secrets(self, value: Any, path: tuple[str | int, ...] = ()) -> bool:
         return bool(self.mask(value, path) != value)
+
+    def leaves(self, value: Any, path: tuple[str | int, ...] = ()) -> list[Any]:
+        """The secret values inside `value` (whole subtrees where a field is secret)."""
+        if path and self.is_secret(path):
+            return [value]
+        if isinstance(value, dict):
+            return [x for k, v in value.items() for x in self.leaves(v, (*path, k))]
+        if isinstance(value, list):
+            return [x for i, v in enumerate(value) for x in self.leaves(v, (*path, i))]
+        return []
+
+    def scrub(self, message: str, content: Any, path: tuple[str | int, ...]) -> str:
+        """A validation message about `content` with no secret value in it: about a secret
+        field, a message without the value; elsewhere, every secret value in it replaced
+        (messages quote the instance, e.g. `{...} is not valid under any of the given schemas`)."""
+        if path and self.is_secret(path):
+            return "a secret value does not match its schema (the value is not shown)"
+        for secret in self.leaves(content):
+            for form in _forms(secret):
+                if len(form) >= 3:
+                    message = message.replace(form, SHOWN)
+        return message
+
+
+def _forms(value: Any) -> set[str]:
+    """How a value may be spelled in a message: repr (jsonschema), JSON, plain."""
+    if isinstance(value, (dict, list)):
+        inner = [f for v in (value.values() if isinstance(value, dict) else value) for f in _forms(v)]
+        return {repr(value), json.dumps(value, ensure_ascii=False), *inner}
+    return {repr(value), json.dumps(value, ensure_ascii=False), str(value)}
+
+
+def fields_of(document: Any) -> SecretFields:
+    """The secret fields of content under a JSON Schema document (text, JSON or YAML), or of
+    names alone when the document is missing or unreadable."""
+    return _fields_of_text(document) if isinstance(document, str) else SecretFields(document)
+
+
+@functools.lru_cache(maxsize=256)
+def _fields_of_text(text: str) -> SecretFields:
+    try:
+        return SecretFields(yaml.safe_load(text))
+    except yaml.YAMLError:
+        return SecretFields(None)
+
+
+def secret_fields(live: LiveState | None, schema_id: str | None) -> SecretFields:
+    """The secret fields of content under a live config schema (names alone without one)."""
+    schema = live.schemas.get(schema_id) if live is not None and schema_id else None
+    if schema is None or schema.language != "jsonschema" or not schema.documents:
+        return SecretFields(None)
+    return fields_of(schema.documents[0][1])

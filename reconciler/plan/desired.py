@@ -22,6 +22,7 @@ from reconciler.model.live import LiveDevice, LiveRelease, LiveSchema, LiveState
 from reconciler.model.project import ConfigSpec, DeploymentSet, Project, Selector
 from reconciler.model.rollout import RolloutSpec
 from reconciler.plan import content as C
+from reconciler.sensitive import SecretFields
 
 # Blocked reason codes (DeviceChange.reason_code); the text in `reason` says the rest.
 DEVICE_ARCHIVED = "device-archived"
@@ -372,5 +373,7 @@ def _validate(
     validator = cache.validators[schema.id]
     cache.count += 1
     result = None if validator is None else C.first_error(validator, value)
+    if result is not None and validator is not None:  # messages quote values: no secret in them
+        result = (SecretFields(validator.schema).scrub(result[0], value, tuple(result[1])), result[1])
     cache.results[key] = result
     return result
