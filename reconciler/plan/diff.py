@@ -13,7 +13,8 @@ from typing import Any
 
 from deepdiff import DeepDiff
 
-from reconciler.model.plan import ConfigDiff, DiffOp
+from reconciler.model.enums import DiffOp
+from reconciler.model.plan import ConfigDiff
 from reconciler.sensitive import SHOWN, SecretFields
 
 _PART = re.compile(r"\[('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|\d+)\]")
@@ -63,29 +64,29 @@ def _changes(root: str, old: Any, new: Any) -> list[_Change]:
     if old is None and new is None:
         return []
     if old is None:
-        return [("add", (), root, None, new)]
+        return [(DiffOp.ADD, (), root, None, new)]
     if new is None:
-        return [("remove", (), root, old, None)]
+        return [(DiffOp.REMOVE, (), root, old, None)]
     if isinstance(old, str) or isinstance(new, str) or type(old) is not type(new):
-        return [] if old == new else [("change", (), root, old, new)]
+        return [] if old == new else [(DiffOp.CHANGE, (), root, old, new)]
     dd = DeepDiff(old, new, verbose_level=2, ignore_order=False)
     out: list[_Change] = []
     for kind, entries in dd.items():
         for p, v in entries.items():
             parts = _parts(p)
             if kind in ("dictionary_item_added", "iterable_item_added"):
-                out.append(("add", parts, _path(root, p), None, v))
+                out.append((DiffOp.ADD, parts, _path(root, p), None, v))
             elif kind in ("dictionary_item_removed", "iterable_item_removed"):
-                out.append(("remove", parts, _path(root, p), v, None))
+                out.append((DiffOp.REMOVE, parts, _path(root, p), v, None))
             elif kind in ("values_changed", "type_changes"):
-                out.append(("change", parts, _path(root, p), v.get("old_value"), v.get("new_value")))
+                out.append((DiffOp.CHANGE, parts, _path(root, p), v.get("old_value"), v.get("new_value")))
     return out
 
 
 def describe(d: ConfigDiff) -> str:
     """One line: `motion-control.max_speed: 1.0 -> 1.2`, `+ x.y: 3`, `- x.z: [..]`,
     `app.api_token: (secret changed)`."""
-    if d.op == "change" and d.old == SHOWN and d.new == SHOWN:
+    if d.op == DiffOp.CHANGE and d.old == SHOWN and d.new == SHOWN:
         return f"{d.path}: (secret changed)"
     if d.op == "add":
         return f"+ {d.path}: {short(d.new)}"
