@@ -119,7 +119,7 @@ def write_project(root: Path, db: str) -> Path:
         "rollout": {
             "strategy": "canary",
             "canary_count": 3,
-            "auto_promote": True,
+            "auto_promote": False,
             "health_check": {"deadline": "30s", "min_healthy_time": "2s"},
         },
     }
@@ -169,7 +169,8 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[str, R
     pty = {"plan": on_a_pty(["plan", p]), "drift": on_a_pty(["drift", p])}
     for fmt in ("text", "json"):
         cli(f"drift-{fmt}", "drift", p, "--format", fmt)
-    cli("apply-text", "apply", p, "--plan", str(plan_file), "--auto-approve")
+    cli("apply-text", "apply", p, "--plan", str(plan_file), "--auto-approve")  # canaries, then a pause
+    pty["apply"] = on_a_pty(["apply", p, "--promote", "--auto-approve"])  # the rest, rich progress
     for fmt in ("text", "json"):
         cli(f"status-{fmt}", "status", p, "--format", fmt)
     cli("apply-json", "apply", p, "--auto-approve", "--format", "json")
@@ -281,3 +282,4 @@ def test_a_pseudo_terminal_shows_nothing_raw(runs: tuple[dict[str, Run], dict[st
             assert raw not in r.stdout, f"{name}: raw {raw!r} on the terminal"
     assert "[bold]x[/bold]" in pty["plan"].stdout and "\\x1b]8;;https" in pty["drift"].stdout
     assert "v9\\x1b[2J</details>@octocat" in pty["status"].stdout
+    assert "[link=https://x]y[/link]" in pty["apply"].stdout and "15 succeeded" in pty["apply"].stdout
