@@ -118,6 +118,18 @@ def _shown(text: str) -> str:
     return terminal_lines(redact(text))
 
 
+# Values of secret config fields seen in this run (reconciler.sensitive registers them), so
+# that an error or log line that quotes content (a platform error echoing what it was sent)
+# still shows none. Shorter values are left: they would redact ordinary words.
+_CONTENT_SECRETS: set[str] = set()
+CONTENT_SECRET_MIN = 8
+
+
+def remember_secret(value: object) -> None:
+    if isinstance(value, str) and len(value) >= CONTENT_SECRET_MIN:
+        _CONTENT_SECRETS.add(value)
+
+
 def redact(text: str) -> str:
     """Replace every known secret value with `***` (values shorter than 4 chars are left:
     they would redact ordinary words)."""
@@ -125,6 +137,8 @@ def redact(text: str) -> str:
         value = os.environ.get(name)
         if value and len(value) >= 4:
             text = text.replace(value, "***")
+    for value in sorted(_CONTENT_SECRETS, key=len, reverse=True):
+        text = text.replace(value, "***")
     # Authorization headers and X-API-Key values that might be echoed by a library.
     text = re.sub(r"(?i)(x-api-key|authorization)(['\"]?\s*[:=]\s*['\"]?)([^'\"\s,}]+)", r"\1\2***", text)
     return text

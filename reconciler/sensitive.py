@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from reconciler.errors import ReconcileError
+from reconciler.errors import ReconcileError, remember_secret
 from reconciler.model.live import LiveState
 
 SECRET_KEYWORD = "x-reconcile-secret"
@@ -109,8 +109,10 @@ class SecretFields:
         return bool(self.mask(value, path) != value)
 
     def leaves(self, value: Any, path: tuple[str | int, ...] = ()) -> list[Any]:
-        """The secret values inside `value` (whole subtrees where a field is secret)."""
+        """The secret values inside `value` (whole subtrees where a field is secret); each
+        string among them is remembered, so `errors.redact` hides it wherever it shows up."""
         if path and self.is_secret(path):
+            _remember(value)
             return [value]
         if isinstance(value, dict):
             return [x for k, v in value.items() for x in self.leaves(v, (*path, k))]
@@ -129,6 +131,17 @@ class SecretFields:
                 if len(form) >= 3:
                     message = message.replace(form, SHOWN)
         return message
+
+
+def _remember(value: Any) -> None:
+    if isinstance(value, dict):
+        for v in value.values():
+            _remember(v)
+    elif isinstance(value, list):
+        for v in value:
+            _remember(v)
+    else:
+        remember_secret(value)
 
 
 def _forms(value: Any) -> set[str]:

@@ -257,3 +257,15 @@ def test_schema_marks_override_names_and_reach_into_arrays() -> None:
     ]
     (added,) = config_diffs("app", None, new, fields)
     assert added.new == {"keys": ["(secret)"], "creds": {"a": "(secret)"}, "token_bucket": 2}
+
+
+def test_secret_values_seen_while_planning_are_redacted_from_errors() -> None:
+    from reconciler.errors import ReconcileError
+
+    fields = SecretFields({"properties": {"sig": {"writeOnly": True}}})
+    config_diffs("app", {"sig": "live-sig-canary-0001"}, {"sig": "new-sig-canary-0002"}, fields)
+    error = ReconcileError(
+        "the platform said: bad content {'sig': 'new-sig-canary-0002'} (was live-sig-canary-0001)"
+    )
+    shown = error.format_text()
+    assert "canary-000" not in shown and shown.count("***") == 2

@@ -371,7 +371,10 @@ def _validate(
     validator = cache.validators[schema.id]
     cache.count += 1
     result = None if validator is None else C.first_error(validator, value)
-    if result is not None and validator is not None:  # messages quote values: no secret in them
-        result = (SecretFields(validator.schema).scrub(result[0], value, tuple(result[1])), result[1])
+    if validator is not None:  # messages quote values: no secret in them (nor, later, in errors)
+        fields = SecretFields(validator.schema)
+        fields.leaves(value)
+        if result is not None:
+            result = (fields.scrub(result[0], value, tuple(result[1])), result[1])
     cache.results[key] = result
     return result

@@ -51,6 +51,8 @@ def config_diffs(root: str, old: Any, new: Any, secret: SecretFields | None = No
     out: list[ConfigDiff] = []
     for op, parts, path, was, now in _changes(root, old, new):
         if secret is not None:
+            for value in (was, now):  # remembered, so that redact() hides them anywhere
+                secret.leaves(value, parts)
             was = None if was is None else secret.mask(was, parts)
             now = None if now is None else secret.mask(now, parts)
         out.append(ConfigDiff(op, path, was, now))
