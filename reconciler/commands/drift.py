@@ -10,7 +10,7 @@ import click
 
 from reconciler.commands.plan import live_progress, load_at
 from reconciler.errors import EXIT_CHANGES, EXIT_OK, ReconcileError, redact
-from reconciler.escape import json_text
+from reconciler.escape import json_text, terminal_lines
 from reconciler.plan.build import plan_with_state
 from reconciler.plan.drift import DriftReport, find_drift, render_drift_text
 from reconciler.platform.client import connect
@@ -42,5 +42,5 @@ def command(path: Path, fmt: str, ref: str | None, base_url: str | None) -> int:
         data: dict[str, Any] = report.to_dict()
         click.echo(json_text(data))
     else:
-        click.echo(redact(render_drift_text(report)), nl=False)
+        click.echo(terminal_lines(redact(render_drift_text(report)), limit=None), nl=False)
     return EXIT_CHANGES if report.items else EXIT_OK

@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from reconciler.errors import EXIT_CHANGES, EXIT_OK, ReconcileError, redact
-from reconciler.escape import json_text
+from reconciler.escape import json_text, terminal_lines
 from reconciler.files import atomic_write
 from reconciler.gitsource import head_commit, iter_sources
 from reconciler.manifests.loader import PROJECT_FILE, load_path, load_project
@@ -162,9 +162,12 @@ def command(
         note = full_plan_note or (f"`{out}`" if out else here)
         # Human formats are redacted (a key pasted into config content stays out of PR
         # comments and logs); JSON stays exact because apply uploads that content.
-        click.echo(redact(render_markdown(plan, full_plan=note, limit=max_chars)), nl=False)
+        click.echo(
+            terminal_lines(redact(render_markdown(plan, full_plan=note, limit=max_chars)), limit=None),
+            nl=False,
+        )
     else:
-        click.echo(redact(render_text(plan)), nl=False)
+        click.echo(terminal_lines(redact(render_text(plan)), limit=None), nl=False)
     if detailed_exitcode and plan.has_changes:
         return EXIT_CHANGES
     return EXIT_OK
