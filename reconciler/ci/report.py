@@ -88,7 +88,7 @@ def problems_markdown(env: RunnerEnv, path: str, problems: Sequence[ValidationPr
     if errors:
         return f"### ❌ reconcile validate {md_code(path)}: {counts}\n\n{table}"
     # Warnings alone do not block anything: keep them out of the way of the plan.
-    summary = f"⚠️ reconcile validate {md_code(path)}: {counts}"
+    summary = f"⚠️ reconcile validate <code>{md_text(path)}</code>: {counts}"  # HTML: no markdown here
     return f"<details><summary>{summary}</summary>\n\n{table}\n</details>\n"
 
 
