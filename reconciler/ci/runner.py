@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from reconciler.errors import redact
-from reconciler.escape import terminal_lines, workflow_data, workflow_property
+from reconciler.escape import terminal_lines
+from reconciler.workflow_commands import command
 
 # GitHub rejects a step summary over 1 MiB; keep a margin for the truncation note.
 SUMMARY_LIMIT_BYTES = 1024 * 1024 - 4096
@@ -133,12 +134,6 @@ def on_actions(environ: Mapping[str, str] | None = None) -> bool:
     """Whether a GitHub Actions runner reads this output. Elsewhere (another CI, a laptop)
     workflow commands are plain text in a log: `::add-mask::<key>` would print the key."""
     return (os.environ if environ is None else environ).get("GITHUB_ACTIONS") == "true"
-
-
-def command(name: str, message: str = "", **properties: str | int | None) -> str:
-    """One workflow command line, e.g. `::error file=a.yaml,line=3,col=5::bad value`."""
-    props = ",".join(f"{k}={workflow_property(v)}" for k, v in properties.items() if v is not None)
-    return f"::{name}{' ' + props if props else ''}::{workflow_data(message)}"
 
 
 def annotation(
