@@ -100,3 +100,10 @@ def test_every_non_finite_number_in_yaml_content_and_inline_values_is_an_error(p
     assert len(errors) == 5, result.stderr
     assert any("lab-canary.yaml:" in e and "'.inf'" in e for e in errors)
     assert sum("localization.yaml:" in e for e in errors) == 4
+
+
+def test_a_bad_enrollment_token_is_a_diagnostic_not_a_failure(project: Path) -> None:
+    result = CliRunner(env={"ENROLLMENT_TOKEN": "tok-secret-é\n"}).invoke(main, ["plan", str(project)])
+    assert result.exit_code in (0, 2), result.output
+    assert "(enrollment service: ENROLLMENT_TOKEN starts or ends with whitespace" in result.stdout
+    assert "tok-secret" not in result.output
