@@ -22,6 +22,7 @@ from reconciler.apply.ledger import counts, render_text
 from reconciler.apply.progress import reporter
 from reconciler.commands.wiring import describe_target, session
 from reconciler.errors import EXIT_OK, Location, Problem, ReconcileError, ValidationFailed
+from reconciler.escape import LINE_LIMIT, terminal
 from reconciler.manifests import schema_check, yamlload
 from reconciler.manifests.loader import load_path
 from reconciler.model.plan import FORMAT_VERSION, Plan
@@ -113,9 +114,9 @@ def result_text(results: list[ApplyResult]) -> str:
         for x in r.records:
             s = x.status
             lines.append(
-                f"Rollout {x.id} ({x.deployment_set}, {x.spec.strategy}): {s.state}, "
+                f"Rollout {x.id} ({terminal(x.deployment_set)}, {x.spec.strategy}): {s.state}, "
                 f"{s.updated_nodes}/{s.total_nodes} updated, {s.failed_nodes} failed"
-                + (f" - {s.message}" if s.message else "")
+                + (f" - {terminal(s.message, LINE_LIMIT)}" if s.message else "")
             )
     ledger = [e for r in results for e in r.ledger]
     lines.append(render_text(ledger))
