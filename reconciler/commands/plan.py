@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from reconciler.errors import EXIT_CHANGES, EXIT_OK, ReconcileError, redact
+from reconciler.errors import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, ReconcileError, redact
 from reconciler.files import atomic_write
 from reconciler.gitsource import head_commit, iter_sources
 from reconciler.manifests.loader import PROJECT_FILE, load_path, load_project
@@ -22,6 +22,8 @@ from reconciler.model.plan import Plan
 from reconciler.model.project import EmulatorTarget, Project
 from reconciler.output import is_interactive, stderr_console
 from reconciler.plan.build import make_plan
+from reconciler.plan.desired import MANIFEST_BLOCKS
+from reconciler.plan.groups import sample
 from reconciler.plan.render_markdown import LIMIT, render_markdown
 from reconciler.plan.render_text import render_text
 from reconciler.platform.client import connect
@@ -149,7 +151,11 @@ def command(
     full_plan_note: str | None,
     max_chars: int,
 ) -> int:
-    """Compare the manifests in PATH with the platform and print what would change."""
+    """Compare the manifests in PATH with the platform and print what would change.
+
+    Exit 1 (after printing the plan) when a device is blocked by an error in the manifests
+    (unknown release, config type or device, missing slot, invalid content); a device blocked
+    only by its state (never enrolled, archived, drift to review) is not an error."""
     if not path.exists():
         raise ReconcileError(f"{path}: no such directory")
     plan = asyncio.run(build(path, ref, base_ref, base_url))
@@ -165,6 +171,24 @@ def command(
         click.echo(redact(render_markdown(plan, full_plan=note, limit=max_chars)), nl=False)
     else:
         click.echo(redact(render_text(plan)), nl=False)
+    broken = manifest_blocked(plan)
+    if broken:
+        # After the plan, so the reviewer sees it; an error, so no gate reads it as "nothing to do".
+        n = len(broken)
+        click.echo(
+            redact(
+                f"error: {n} device{'s' if n != 1 else ''} blocked by errors in the manifests "
+                f"(see the plan's exceptions; `reconcile validate --online` shows where): {sample(broken, 10)}"
+            ),
+            err=True,
+        )
+        return EXIT_ERROR
     if detailed_exitcode and plan.has_changes:
         return EXIT_CHANGES
     return EXIT_OK
+
+
+def manifest_blocked(plan: Plan) -> list[str]:
+    """Devices blocked by a mistake in the manifests (unknown release, config type or device,
+    missing slot, invalid content), not by the fleet's state (no agent, archived, drift)."""
+    return [c.device for c in plan.changes if c.action == "blocked" and c.reason_code in MANIFEST_BLOCKS]

@@ -31,6 +31,10 @@ SLOT_MISSING = "slot-missing"
 CONTENT_INVALID = "content-invalid"
 DRIFT_REVIEW = "drift-review"
 DEVICE_UNKNOWN = "device-unknown"
+# Blocks the manifests caused (an error: `plan` exits 1); the others are the fleet's state.
+MANIFEST_BLOCKS = frozenset(
+    {RELEASE_UNKNOWN, CONFIG_TYPE_UNKNOWN, SLOT_MISSING, CONTENT_INVALID, DEVICE_UNKNOWN}
+)
 
 
 @dataclass(frozen=True)
