@@ -345,6 +345,7 @@ class _State:
                         devices=tuple(raw.get("devices", ())),
                         patterns=tuple(raw.get("patterns", ())),
                         location=doc.loc(path),
+                        item_locations=_item_locations(doc, raw, path),
                     ),
                     release=raw.get("release"),
                     configs=self.config_specs(doc, raw.get("configs", {}), (*path, "configs")),
@@ -557,12 +558,14 @@ def _kind(value: Any) -> str:
 __all__ = ["DEFAULT_GLOBS", "PROJECT_FILE", "content_format", "glob_match", "load_path", "load_project"]
 
 
-def _item_locations(doc: Document, raw_sel: dict[str, Any]) -> dict[str, Location]:
+def _item_locations(
+    doc: Document, raw_sel: dict[str, Any], at: PathT = ("spec", "selector")
+) -> dict[str, Location]:
     out: dict[str, Location] = {}
     excl = raw_sel.get("exclude", {})
     for prefix, base, mapping in (
-        ("", ("spec", "selector"), raw_sel),
-        ("exclude.", ("spec", "selector", "exclude"), excl),
+        ("", at, raw_sel),
+        ("exclude.", (*at, "exclude"), excl),
     ):
         for key in ("groups", "devices", "patterns"):
             for i, name in enumerate(mapping.get(key, ())):

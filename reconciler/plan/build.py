@@ -269,7 +269,9 @@ def plan_from(
         commit=commit,
         target=target,
         created_at=created_at,
-        notes=tuple(desired.notes),
+        # Selector entries that match no device: said in the plan, not an error.
+        notes=tuple(desired.notes)
+        + tuple(f"{p.location}: {p.message}" for p in desired.findings if p.severity == "warning"),
     )
 
 

@@ -8,6 +8,7 @@ put in canonical form and validated once per distinct (schema, content), so a fl
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -182,6 +183,53 @@ def select(
     return sorted(out)
 
 
+def _unmatched_selector_items(
+    ds: DeploymentSet, live: LiveState, below: Mapping[str, set[str]], loc: Location
+) -> list[Problem]:
+    """Warnings: a group or pattern of the set's selector that matches no device (an unknown
+    group is an error elsewhere; an unknown device name plans as blocked)."""
+    sel, out = ds.selector, []
+    for name in sel.groups:
+        g = live.group_by_name(name)
+        if g is not None and not any(d.group_id in below[g.id] for d in live.devices.values()):
+            where = sel.item_locations.get(f"groups/{name}", loc)
+            out.append(Problem(f"group {name!r} has no devices", where, severity="warning"))
+    for pattern in sel.patterns:
+        if not any(fnmatch.fnmatchcase(n, pattern) for n in live.devices):
+            where = sel.item_locations.get(f"patterns/{pattern}", loc)
+            out.append(Problem(f"pattern {pattern!r} matches no device", where, severity="warning"))
+    return out
+
+
+def _unmatched_override_targets(ds: DeploymentSet, names: list[str], project: Project) -> list[Problem]:
+    """Errors: an override device or pattern that matches none of the set's devices. Ignoring
+    it would silently plan that device back to the set's values (a typo drops a speed limit)."""
+    out: list[Problem] = []
+    members = set(names)
+    for i, o in enumerate(ds.overrides):
+        loc = _where(o.location, project)
+        for name in o.selector.devices:
+            if name not in members:
+                close = difflib.get_close_matches(name, names, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                out.append(
+                    Problem(
+                        f"overrides[{i}]: device {name!r} is not one of DeploymentSet {ds.name!r}'s "
+                        f"devices{hint}",
+                        o.selector.item_locations.get(f"devices/{name}", loc),
+                    )
+                )
+        for pattern in o.selector.patterns:
+            if not any(fnmatch.fnmatchcase(n, pattern) for n in names):
+                out.append(
+                    Problem(
+                        f"overrides[{i}]: pattern {pattern!r} matches none of DeploymentSet {ds.name!r}'s devices",
+                        o.selector.item_locations.get(f"patterns/{pattern}", loc),
+                    )
+                )
+    return out
+
+
 # --- resolution ------------------------------------------------------------------------------
 
 
@@ -196,6 +244,7 @@ class _Validation:
 
 def resolve(project: Project, live: LiveState) -> Desired:
     problems: list[Problem] = []
+    warnings: list[Problem] = []
     findings: dict[tuple[str, str, str], Problem] = {}
     notes: set[str] = set()
     below = _descendants(live)
@@ -205,6 +254,8 @@ def resolve(project: Project, live: LiveState) -> Desired:
     for ds in project.sets:
         loc = _where(ds.selector.location or ds.location, project)
         names = select(ds.selector, live, below, loc, problems)
+        warnings += _unmatched_selector_items(ds, live, below, loc)
+        problems += _unmatched_override_targets(ds, names, project)
         override_members = [
             set(select(o.selector, live, below, _where(o.location, project), problems, within=names))
             for o in ds.overrides
@@ -245,7 +296,7 @@ def resolve(project: Project, live: LiveState) -> Desired:
     return Desired(
         devices=tuple(devices),
         problems=tuple(problems),
-        findings=tuple(findings.values()),
+        findings=tuple(findings.values()) + tuple(warnings),
         notes=tuple(sorted(notes)),
         rollouts={ds.name: rollout_spec(ds) for ds in project.sets},
         validations=cache.count,
