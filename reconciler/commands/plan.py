@@ -119,7 +119,11 @@ async def build(path: Path, ref: str | None, base_ref: str | None, base_url: str
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when the plan has changes, 0 when none.")
 @click.option("--ref", metavar="REF", help="Plan the manifests at this git ref (no checkout).")
 @click.option(
-    "--base", "base_ref", metavar="REF", help="Mark each change as this branch's change or drift against REF."
+    "--base",
+    "base_ref",
+    metavar="REF",
+    help="Mark each changed field as this branch's [change] or pre-existing [drift] (the manifests "
+    "at REF want it too); a device with both is [change + drift]. Blocked devices get no mark.",
 )
 @click.option(
     "--base-url", metavar="URL", help="Platform base URL (overrides reconcile.yaml; env MIRU_BASE_URL)."

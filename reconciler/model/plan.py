@@ -14,7 +14,7 @@ FORMAT_VERSION = 1
 Action = Literal["noop", "deploy", "upgrade", "stage", "restage", "blocked"]
 ACTIONS: tuple[Action, ...] = ("deploy", "upgrade", "stage", "restage", "noop", "blocked")
 DiffOp = Literal["add", "remove", "change"]
-Origin = Literal["change", "drift"]
+Origin = Literal["change", "drift", "change + drift"]
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,7 @@ class DeviceChange:
     reason: str | None = None  # for blocked (and for noteworthy noops)
     offline: bool = False  # the write will queue until the device is online
     origin: Origin | None = None  # with --base: from this branch's manifest change, or pre-existing drift
+    drift_fields: tuple[str, ...] = ()  # with --base: the diff paths (and "release") drift accounts for
     diagnostics: tuple[str, ...] = ()  # e.g. enrollment error logs for inactive devices
     reason_code: str | None = None  # why blocked: device-archived, not-enrolled, ... (plan.desired)
 
@@ -137,12 +138,13 @@ def _change_to_dict(c: DeviceChange) -> dict[str, Any]:
     d["instance_keys"] = list(c.instance_keys)
     d["archive_ids"] = list(c.archive_ids)
     d["diagnostics"] = list(c.diagnostics)
+    d["drift_fields"] = list(c.drift_fields)
     return d
 
 
 def _change_from_dict(d: dict[str, Any]) -> DeviceChange:
     d = dict(d)
     d["config_diffs"] = tuple(ConfigDiff(**x) for x in d.get("config_diffs", []))
-    for k in ("instance_keys", "archive_ids", "diagnostics"):
+    for k in ("instance_keys", "archive_ids", "diagnostics", "drift_fields"):
         d[k] = tuple(d.get(k, ()))
     return DeviceChange(**d)

@@ -39,10 +39,17 @@ def release_line(c: DeviceChange) -> str | None:
 
 
 def change_lines(c: DeviceChange) -> tuple[str, ...]:
-    lines = [x for x in (release_line(c),) if x]
+    # A device with both this branch's changes and drift says which line is which.
+    def tag(field: str) -> str:
+        if c.origin != "change + drift":
+            return ""
+        return "  [drift]" if field in c.drift_fields else "  [change]"
+
+    rel = release_line(c)
+    lines = [rel + tag("release")] if rel else []
     if c.archive_ids:  # a reviewer should see that someone's staged deployment goes away (ids in JSON)
         lines.append("replaces the device's staged deployment (archived)")
-    lines += [describe(d) for d in c.config_diffs]
+    lines += [describe(d) + tag(d.path) for d in c.config_diffs]
     return tuple(lines)
 
 
