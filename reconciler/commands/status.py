@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from reconciler.apply import ledger
 from reconciler.apply import record as rec
 from reconciler.errors import EXIT_OK, ReconcileError
 
@@ -16,7 +17,13 @@ STATUS_FORMAT = 1
 @click.command("status")
 @click.argument("path", default=".", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.option("--limit", default=10, show_default=True, help="How many rollouts to show (newest first).")
+@click.option(
+    "--limit",
+    default=10,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="How many rollouts to show (newest first; at least 1).",
+)
 def command(path: Path, fmt: str, limit: int) -> int:
     """Show the latest rollouts of the project in PATH (newest first).
 
@@ -28,7 +35,7 @@ def command(path: Path, fmt: str, limit: int) -> int:
     if not path.is_dir():
         raise ReconcileError(f"{path}: no such directory")
     records, unreadable = rec.read_records(path)
-    records = records[: max(0, limit)]
+    records = records[:limit]
     for e in unreadable:  # shown, not fatal: one damaged file must not hide the other rollouts
         click.echo(e.format_text().replace(": error: ", ": warning: ", 1), err=True)
     if fmt == "json":
@@ -46,11 +53,12 @@ def command(path: Path, fmt: str, limit: int) -> int:
         versions = r.to_version if r.from_version == r.to_version else f"{r.from_version} -> {r.to_version}"
         click.echo(
             f"{r.id}  {r.deployment_set}  {s.state}  {r.spec.strategy}  wave {s.current_wave}/"
-            f"{s.total_waves}  {s.updated_nodes}/{s.total_nodes} updated, {s.failed_nodes} failed  "
+            f"{s.total_waves}  {node_counts(r)}  "
             f"{versions}  commit={(r.commit or 'none')[:12]}  {s.created_at}"
         )
-        if s.message:
-            click.echo(f"    {s.message}")
+        message = shown_message(r)
+        if message:
+            click.echo(f"    {message}")
         if s.state in ("pending", "in_progress"):
             # A record cannot tell a running apply from one that died: say how to resume.
             click.echo(
@@ -60,3 +68,35 @@ def command(path: Path, fmt: str, limit: int) -> int:
         elif s.state == "paused":
             click.echo(f"    continue with `reconcile apply {path} --promote`")
     return EXIT_OK
+
+
+def node_counts(r: rec.RolloutRecord) -> str:
+    """`5/8 updated, 2 failed, 4 rolled back`: from the devices' ledger when the record has
+    one (a rolled-back device did not fail: it was healthy and was taken back)."""
+    s = r.status
+    if not r.devices:
+        return f"{s.updated_nodes}/{s.total_nodes} updated, {s.failed_nodes} failed"
+    c = ledger.counts(r.devices)
+    rest = [f"{c[k]} {k.replace('_', ' ')}" for k in ("rolled_back", "stale", "deferred") if c[k]]
+    return ", ".join([f"{c['succeeded']}/{len(r.devices)} updated", f"{c['failed']} failed", *rest])
+
+
+def shown_message(r: rec.RolloutRecord) -> str:
+    """The record's message; for a completed rollout whose devices are not all done, what is
+    left (a deferred device takes the update when it returns; a stale one needs a new plan)."""
+    s = r.status
+    if s.state != "completed" or not r.devices:
+        return s.message
+    c = ledger.counts(r.devices)
+    left = {k: n for k, n in c.items() if k != "succeeded" and n}
+    if not left:
+        return s.message
+    why = {
+        "deferred": "offline, they get the update when they return",
+        "stale": "changed since the plan, plan again",
+        "not_attempted": "not started",
+        "failed": "failed",
+        "rolled_back": "rolled back",
+    }
+    parts = [f"{n} {k.replace('_', ' ')} ({why[k]})" for k, n in left.items()]
+    return f"{c['succeeded']} of {len(r.devices)} devices updated; " + ", ".join(parts)
