@@ -146,11 +146,27 @@ async def _fresh_plan(project: Project, path: Path, base_url: str | None) -> Pla
 
 
 def paused_plans(project: Project) -> list[Plan]:
-    records = [r for r in rec.list_records(project.root) if r.status.state == "paused"]
+    records = paused_records(project)
     if not records:
         raise ReconcileError("no paused rollout to promote", hint="`reconcile status` lists the rollouts")
     files = sorted({r.plan_file for r in records})
     return [rec.load_plan(project.root, f) for f in files]
+
+
+def paused_records(project: Project) -> list[rec.RolloutRecord]:
+    return [r for r in rec.list_records(project.root) if r.status.state == "paused"]
+
+
+def only_promoted(results: list[ApplyResult], paused: set[str]) -> list[ApplyResult]:
+    """`--promote` reports the rollouts it continued: the other sets of the same plans
+    finished in an earlier run and their ledgers were printed then."""
+    out = []
+    for r in results:
+        records = tuple(x for x in r.records if x.id in paused)
+        sets = {x.deployment_set for x in records}
+        ledger = tuple(e for e in r.ledger if e.deployment_set in sets and e.action != "blocked")
+        out.append(ApplyResult(records=records, ledger=ledger, requests=r.requests))
+    return out
 
 
 @click.command("apply")
@@ -205,8 +221,10 @@ def command(
         )
     project = load_path(path)
     show = stderr_console() if fmt == "json" else None
+    paused: set[str] | None = None
     if promote:
         plans = [read_plan(plan_file, project, base_url)] if plan_file else paused_plans(project)
+        paused = {r.id for r in paused_records(project)}
     else:
         plan = (
             read_plan(plan_file, project, base_url)
@@ -244,6 +262,8 @@ def command(
     # A bar redrawn in place needs a real terminal; a dumb one (Emacs shell, some CI) gets lines.
     interactive = sys.stderr.isatty() and os.environ.get("TERM") != "dumb" and fmt == "text"
     results = asyncio.run(_run(project, plans, base_url, promote, interactive, quiet=False))
+    if paused is not None:
+        results = only_promoted(results, paused)
     if fmt == "json":
         click.echo(json.dumps(result_json(results, describe_target(project, base_url)), indent=2))
     else:

@@ -142,9 +142,12 @@ async def existing_instances(platform: Platform, schema_id: str, slot_key: str) 
     return found
 
 
-async def ensure_instances(platform: Platform, instances: Sequence[PlannedInstance]) -> dict[str, str]:
+async def ensure_instances(
+    platform: Platform, instances: Sequence[PlannedInstance], created: list[str] | None = None
+) -> dict[str, str]:
     """Planned instance key -> platform id, creating only those with no identical content on
-    the platform (so a rerun after a crash reuses what an earlier run created)."""
+    the platform (so a rerun after a crash reuses what an earlier run created). The keys of
+    those created are appended to `created`."""
     ids = {i.key: i.existing_id for i in instances if i.existing_id}
     todo = [i for i in instances if not i.existing_id]
     groups: dict[tuple[str, str], list[PlannedInstance]] = {}
@@ -154,7 +157,12 @@ async def ensure_instances(platform: Platform, instances: Sequence[PlannedInstan
     async def one_group(schema_id: str, slot_key: str, group: list[PlannedInstance]) -> None:
         found = await existing_instances(platform, schema_id, slot_key)
         for inst in group:
-            ids[inst.key] = found.get((inst.format, inst.data)) or await _create_instance(platform, inst)
+            have = found.get((inst.format, inst.data))
+            if have is None:
+                have = await _create_instance(platform, inst)
+                if created is not None:
+                    created.append(inst.key)
+            ids[inst.key] = have
 
     await asyncio.gather(*(one_group(s, k, g) for (s, k), g in groups.items()))
     return ids
