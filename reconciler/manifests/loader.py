@@ -97,6 +97,9 @@ class _State:
     # False when reconcile.yaml exists but is broken: the defaults are unknown, so sets'
     # rollouts are not checked against them (that would report contradictions that are not).
     defaults_known: bool = True
+    # Every DeploymentSet document's name, well-formed or not: a duplicate name is reported
+    # in the same run as the other document's schema errors.
+    named: list[tuple[str, Document]] = field(default_factory=list)
 
     # -- reconcile.yaml ------------------------------------------------------------------
     def project_file(self, root: Path) -> Project:
@@ -264,6 +267,7 @@ class _State:
         for rel, problems in unparsed.items():
             if rel not in self.configs:
                 outer.extend(problems)
+        self.problems.extend(crosscheck.name_problems(self.named))
         self.problems.extend(crosscheck.set_problems(built))
         return [s for s, _ in built]
 
@@ -286,6 +290,9 @@ class _State:
         if kind != KIND:
             self.problems.append(doc.problem(f"kind: unknown kind {kind!r}; expected {KIND}", ("kind",)))
             return None
+        meta = data.get("metadata")
+        if isinstance(meta, dict) and isinstance(meta.get("name"), str):
+            self.named.append((meta["name"], doc))
         schema_problems = schema_check.check(doc, "deploymentset.schema.json")
         if schema_problems:
             self.problems.extend(schema_problems)
