@@ -3,6 +3,7 @@ change and config diffs are one line in a rendered plan ("480 devices")."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from reconciler.model.plan import ACTIONS, DeviceChange, Origin, Plan
@@ -25,9 +26,31 @@ class ChangeGroup:
     def offline(self) -> tuple[str, ...]:
         return tuple(d.device for d in self.devices if d.offline)
 
+    @property
+    def word(self) -> str:
+        """The action as a reviewer reads it: an upgrade to an older release is a downgrade."""
+        return (
+            "downgrade"
+            if self.action == "upgrade" and is_downgrade(self.release_from, self.release_to)
+            else self.action
+        )
+
     def title(self) -> str:
         n = len(self.devices)
-        return f"{self.action} {n} device{'s' if n != 1 else ''}"
+        return f"{self.word} {n} device{'s' if n != 1 else ''}"
+
+
+_VERSION = re.compile(r"^v?(\d+(?:\.\d+)*)(?:[-+].*)?$")
+
+
+def is_downgrade(old: str | None, new: str | None) -> bool:
+    """`2.2.0 -> 2.1.0` (numeric parts compared; versions that are not numbers are not
+    ordered, so never called a downgrade)."""
+    a = _VERSION.match(old or "")
+    b = _VERSION.match(new or "")
+    if a is None or b is None:
+        return False
+    return tuple(int(x) for x in b.group(1).split(".")) < tuple(int(x) for x in a.group(1).split("."))
 
 
 def release_line(c: DeviceChange) -> str | None:
@@ -108,8 +131,12 @@ def sample(names: tuple[str, ...] | list[str], n: int = 5) -> str:
 
 def summary_line(plan: Plan) -> str:
     s = plan.summary()
+    down = sum(
+        1 for c in plan.changes if c.action == "upgrade" and is_downgrade(c.release_from, c.release_to)
+    )
+    upgrades = f"{s['upgrade'] - down} to upgrade" + (f", {down} to downgrade" if down else "")
     return (
-        f"Plan: {s['deploy']} to deploy, {s['upgrade']} to upgrade, {s['stage']} to stage, "
+        f"Plan: {s['deploy']} to deploy, {upgrades}, {s['stage']} to stage, "
         f"{s['restage']} to restage, {s['instances_to_create']} config instances to create. "
         f"{s['noop']} unchanged, {s['blocked']} blocked."
     )

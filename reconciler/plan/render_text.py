@@ -7,7 +7,15 @@ from __future__ import annotations
 from reconciler.model.plan import Plan, RolloutSpec
 from reconciler.plan.groups import change_lines, group_changes, is_exception, sample, summary_line
 
-SYMBOL = {"deploy": "~", "upgrade": "^", "stage": "+", "restage": "+", "noop": "=", "blocked": "!"}
+SYMBOL = {
+    "deploy": "~",
+    "upgrade": "^",
+    "downgrade": "v",
+    "stage": "+",
+    "restage": "+",
+    "noop": "=",
+    "blocked": "!",
+}
 
 
 def rollout_words(spec: RolloutSpec | None) -> str:
@@ -48,7 +56,7 @@ def render_text(plan: Plan, *, sample_size: int = 5) -> str:
             out.append(f"DeploymentSet {g.deployment_set}" + (f" ({words})" if words else ""))
         origin = f"  [{g.origin}]" if g.origin else ""
         names = sample([d.device for d in g.devices], sample_size)
-        out.append(f"  {SYMBOL[g.action]} {g.title()}: {names}{origin}")
+        out.append(f"  {SYMBOL[g.word]} {g.title()}: {names}{origin}")
         for line in g.lines:
             out.append(f"      {line}")
         if g.offline:
