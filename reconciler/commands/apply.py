@@ -26,7 +26,7 @@ from reconciler.manifests.loader import load_path
 from reconciler.model.plan import FORMAT_VERSION, Plan
 from reconciler.model.project import Project
 from reconciler.output import stderr_console
-from reconciler.platform.client import connect, describe_target
+from reconciler.platform.client import connect, describe_target, normalize_url
 
 OUTPUT_FORMAT = 1
 
@@ -51,7 +51,7 @@ def read_plan(path: Path, project: Project, base_url: str | None) -> Plan:
         )
     _check_shape(path, data)
     target = describe_target(project, base_url)
-    if data.get("target") != target:
+    if normalize_url(str(data.get("target"))) != target:
         raise ReconcileError(
             f"the plan was made for {data.get('target')!r}, not {target!r}",
             location=Location(str(path)),

@@ -253,9 +253,11 @@ def resolve(project: Project, live: LiveState) -> Desired:
     devices: list[DesiredDevice] = []
     for ds in project.sets:
         loc = _where(ds.selector.location or ds.location, project)
+        before = len(problems)
         names = select(ds.selector, live, below, loc, problems)
         warnings += _unmatched_selector_items(ds, live, below, loc)
-        problems += _unmatched_override_targets(ds, names, project)
+        if len(problems) == before:  # an unknown group already explains devices missing from the set
+            problems += _unmatched_override_targets(ds, names, project)
         override_members = [
             set(select(o.selector, live, below, _where(o.location, project), problems, within=names))
             for o in ds.overrides

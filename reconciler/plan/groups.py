@@ -135,8 +135,9 @@ def summary_line(plan: Plan) -> str:
         1 for c in plan.changes if c.action == "upgrade" and is_downgrade(c.release_from, c.release_to)
     )
     upgrades = f"{s['upgrade'] - down} to upgrade" + (f", {down} to downgrade" if down else "")
+    n = s["instances_to_create"]
     return (
         f"Plan: {s['deploy']} to deploy, {upgrades}, {s['stage']} to stage, "
-        f"{s['restage']} to restage, {s['instances_to_create']} config instances to create. "
+        f"{s['restage']} to restage, {n} config instance{'s' if n != 1 else ''} to create. "
         f"{s['noop']} unchanged, {s['blocked']} blocked."
     )
