@@ -13,9 +13,10 @@ from reconciler.apply import record as rec
 from reconciler.apply.clock import Clock
 from reconciler.apply.ledger import LedgerEntry, exit_code
 from reconciler.apply.progress import Reporter, Silent
-from reconciler.apply.rollout import SetRollout, effective_spec
+from reconciler.apply.rollout import SetRollout
 from reconciler.errors import ReconcileError
 from reconciler.model.plan import DeviceChange, Plan
+from reconciler.model.rollout import RolloutPlan
 from reconciler.platform import writes
 from reconciler.platform.client import Platform
 
@@ -57,6 +58,16 @@ def blocked_ledger(blocked: tuple[DeviceChange, ...]) -> tuple[LedgerEntry, ...]
     )
 
 
+def check_waves(name: str, rollout: RolloutPlan, changes: list[DeviceChange]) -> None:
+    """Apply runs the waves as planned: each device to write to is in exactly one wave."""
+    planned, want = list(rollout.devices), {c.device for c in changes}
+    if len(planned) != len(set(planned)) or set(planned) != want:
+        raise ReconcileError(
+            f"the plan's waves for DeploymentSet {name} do not match its changes (the plan was edited or damaged)",
+            hint="make the plan again with `reconcile plan --out`",
+        )
+
+
 async def execute(
     plan: Plan,
     platform: Platform,
@@ -83,7 +94,9 @@ async def execute(
     rollouts: list[SetRollout] = []
     for name, changes in sorted(by_set.items()):
         rid = rec.rollout_id(digest, name)
-        spec = effective_spec(plan.rollouts[name])
+        rollout = plan.rollouts[name]
+        check_waves(name, rollout, changes)
+        spec = rollout.spec
         existing = rec.load(root, rid)
         if existing is not None and existing.status.state == "canceled":
             raise ReconcileError(
@@ -110,7 +123,7 @@ async def execute(
             SetRollout(
                 name=name,
                 changes=changes,
-                spec=spec,
+                plan=rollout,
                 record=record,
                 resumed=existing is not None,
                 platform=platform,

@@ -9,7 +9,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-FORMAT_VERSION = 1
+from reconciler.model.rollout import RolloutPlan
+
+FORMAT_VERSION = 2  # 2: rollouts carry the effective spec and the waves
 
 Action = Literal["noop", "deploy", "upgrade", "stage", "restage", "blocked"]
 ACTIONS: tuple[Action, ...] = ("deploy", "upgrade", "stage", "restage", "noop", "blocked")
@@ -65,28 +67,10 @@ class DeviceChange:
 
 
 @dataclass(frozen=True)
-class RolloutSpec:
-    """Seed 003 spec, per DeploymentSet, as plain data in the plan."""
-
-    strategy: str = "immediate"
-    max_parallel: int = 0
-    canary_count: int | None = None
-    canary_percent: float | None = None
-    auto_promote: bool = False
-    deadline: float = 300.0
-    min_healthy_time: float = 30.0
-    max_error_rate: float = 0.10
-    max_failed_nodes: int = 10
-    max_failed_nodes_percent: float = 10.0
-    no_auto_rollback: bool = False
-    activation: str = "deploy"
-
-
-@dataclass(frozen=True)
 class Plan:
     changes: tuple[DeviceChange, ...]
     instances: tuple[PlannedInstance, ...] = ()
-    rollouts: dict[str, RolloutSpec] = field(default_factory=dict)  # DeploymentSet name -> spec
+    rollouts: dict[str, RolloutPlan] = field(default_factory=dict)  # DeploymentSet name -> its rollout
     commit: str | None = None  # git commit of the manifests, when known
     target: str = ""  # "emulator:<db>" or the base URL (never a key)
     created_at: str = ""
@@ -112,7 +96,7 @@ class Plan:
             "commit": self.commit,
             "target": self.target,
             "summary": self.summary(),
-            "rollouts": {k: asdict(v) for k, v in sorted(self.rollouts.items())},
+            "rollouts": {k: v.to_dict() for k, v in sorted(self.rollouts.items())},
             "instances": [asdict(i) for i in self.instances],
             "changes": [_change_to_dict(c) for c in self.changes],
             "notes": list(self.notes),
@@ -125,7 +109,7 @@ class Plan:
             created_at=str(data.get("created_at", "")),
             commit=data.get("commit"),
             target=str(data.get("target", "")),
-            rollouts={k: RolloutSpec(**v) for k, v in data.get("rollouts", {}).items()},
+            rollouts={k: RolloutPlan.from_dict(v) for k, v in data.get("rollouts", {}).items()},
             instances=tuple(PlannedInstance(**i) for i in data.get("instances", [])),
             changes=tuple(_change_from_dict(c) for c in data["changes"]),
             notes=tuple(str(n) for n in data.get("notes", ())),

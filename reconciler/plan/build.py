@@ -9,13 +9,15 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import functools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from reconciler import strategies
 from reconciler.errors import ValidationFailed
 from reconciler.model.live import LiveDeployment, LiveInstance, LiveState
 from reconciler.model.plan import Action, ConfigDiff, DeviceChange, Origin, Plan, PlannedInstance
 from reconciler.model.project import Project
+from reconciler.model.rollout import RolloutPlan, RolloutSpec
 from reconciler.plan import content as C
 from reconciler.plan import desired as D
 from reconciler.plan.diff import config_diffs, prefix
@@ -266,7 +268,7 @@ def plan_from(
     return Plan(
         changes=tuple(changes),
         instances=tuple(ordered),
-        rollouts=dict(desired.rollouts),
+        rollouts=rollout_plans(desired.rollouts, changes),
         commit=commit,
         target=target,
         created_at=created_at,
@@ -274,6 +276,18 @@ def plan_from(
         notes=tuple(desired.notes)
         + tuple(f"{p.location}: {p.message}" for p in desired.findings if p.severity == "warning"),
     )
+
+
+def rollout_plans(
+    specs: Mapping[str, RolloutSpec], changes: Sequence[DeviceChange]
+) -> dict[str, RolloutPlan]:
+    """Each set's waves, decided now so a reviewer sees which devices go first: the devices
+    apply will write to, in plan (name) order, split by the set's strategy."""
+    by_set: dict[str, list[str]] = {name: [] for name in specs}
+    for c in changes:
+        if c.action in CHANGE_ACTIONS and c.device_id and c.deployment_set in by_set:
+            by_set[c.deployment_set].append(c.device)
+    return {name: strategies.plan_rollout(spec, by_set[name]) for name, spec in specs.items()}
 
 
 def mark_origin(plan: Plan, head: D.Desired, base: D.Desired) -> Plan:

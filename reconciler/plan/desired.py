@@ -17,10 +17,11 @@ from typing import Any
 import jsonschema
 import yaml
 
+from reconciler import strategies
 from reconciler.errors import Location, Problem
 from reconciler.model.live import LiveDevice, LiveRelease, LiveSchema, LiveState
-from reconciler.model.plan import RolloutSpec
 from reconciler.model.project import ConfigSpec, DeploymentSet, Project, Selector
+from reconciler.model.rollout import RolloutSpec
 from reconciler.plan import content as C
 
 # Blocked reason codes (DeviceChange.reason_code); the text in `reason` says the rest.
@@ -70,24 +71,6 @@ class Desired:
     notes: tuple[str, ...] = ()  # e.g. schemas whose language is not checked
     rollouts: Mapping[str, RolloutSpec] = field(default_factory=dict)
     validations: int = 0  # JSON Schema validations run (one per distinct schema and content)
-
-
-def rollout_spec(ds: DeploymentSet) -> RolloutSpec:
-    r = ds.rollout
-    return RolloutSpec(
-        strategy=r.strategy,
-        max_parallel=r.max_parallel,
-        canary_count=r.canary_count,
-        canary_percent=r.canary_percent,
-        auto_promote=r.auto_promote,
-        deadline=r.health_check.deadline,
-        min_healthy_time=r.health_check.min_healthy_time,
-        max_error_rate=r.health_check.max_error_rate,
-        max_failed_nodes=r.max_failed_nodes,
-        max_failed_nodes_percent=r.max_failed_nodes_percent,
-        no_auto_rollback=r.no_auto_rollback,
-        activation=ds.activation,
-    )
 
 
 def _where(loc: Location | None, project: Project) -> Location:
@@ -300,7 +283,7 @@ def resolve(project: Project, live: LiveState) -> Desired:
         problems=tuple(problems),
         findings=tuple(findings.values()) + tuple(warnings),
         notes=tuple(sorted(notes)),
-        rollouts={ds.name: rollout_spec(ds) for ds in project.sets},
+        rollouts={ds.name: strategies.effective(ds.rollout) for ds in project.sets},
         validations=cache.count,
     )
 
