@@ -11,6 +11,9 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import re
+import socket
+import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -48,6 +51,10 @@ class Platform:
     requests: int = 0  # requests this process made, for benchmarks and progress
     http: httpx.AsyncClient | None = None  # the SDK's HTTP client (same host; e.g. the emulator's /v2)
 
+    @property
+    def base_url(self) -> str:
+        return str(self.sdk.base_url).rstrip("/")
+
     async def read(self, call: Callable[[], Awaitable[T]], *, what: str) -> T:
         """Run a read with retries on 408/429/5xx and network errors, honouring Retry-After."""
         for attempt in range(READ_ATTEMPTS):
@@ -58,11 +65,11 @@ class Platform:
                 except sdk.APIStatusError as e:
                     retryable = e.status_code in (408, 429) or e.status_code >= 500
                     if not retryable or attempt == READ_ATTEMPTS - 1:
-                        raise map_error(e, what) from None
+                        raise map_error(e, what, self.base_url) from None
                     delay = retry_delay(e.response, attempt)
                 except sdk.APIConnectionError as e:
                     if attempt == READ_ATTEMPTS - 1:
-                        raise map_error(e, what) from None
+                        raise map_error(e, what, self.base_url) from None
                     delay = _backoff(attempt)
             await asyncio.sleep(delay)
         raise AssertionError("unreachable")
@@ -74,7 +81,28 @@ class Platform:
             try:
                 return await call()
             except (sdk.APIStatusError, sdk.APIConnectionError) as e:
-                raise map_error(e, what) from None
+                raise map_error(e, what, self.base_url) from None
+
+
+def connection_cause(exc: BaseException) -> str:
+    """The innermost reason a connection failed, in words: `connection refused`, `host not
+    found`, ... (the SDK's own message is only "Connection error.")."""
+    found: BaseException = exc
+    seen = 0
+    x: BaseException | None = exc
+    while x is not None and seen < 10:
+        found, seen = x, seen + 1
+        x = x.__cause__ or x.__context__
+    if isinstance(found, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(found, socket.gaierror):
+        return f"host not found ({found.strerror or found})".replace("(Name", "(name")
+    if isinstance(found, TimeoutError):
+        return "timed out"
+    if isinstance(found, ssl.SSLError):
+        return f"TLS error ({found.reason or found})"
+    text = re.sub(r"^\[Errno -?\d+\] ", "", str(found)).strip()
+    return text[:1].lower() + text[1:] if text else type(found).__name__
 
 
 def _backoff(attempt: int) -> float:
@@ -97,8 +125,10 @@ def _retry_after(response: httpx.Response) -> float | None:
         return None
 
 
-def map_error(exc: Exception, what: str) -> PlatformError:
-    """Turn an SDK error into a PlatformError with a hint. Never includes the key."""
+def map_error(exc: Exception, what: str, base_url: str | None = None) -> PlatformError:
+    """Turn an SDK error into a PlatformError with a hint. Never includes the key. With the
+    `base_url`, network errors name it and their cause, and a 404 from a base URL without
+    `/beta` (or from a server that is not the platform) says so."""
     if isinstance(exc, sdk.APIStatusError):
         status = exc.status_code
         body: dict[str, Any] = exc.body if isinstance(exc.body, dict) else {}
@@ -119,15 +149,23 @@ def map_error(exc: Exception, what: str) -> PlatformError:
         }
         server = "the platform returned an error; retry, and report it if it persists"
         hint = hints.get(status, server if status >= 500 else None)
+        if status == 404 and base_url and not httpx.URL(base_url).path.rstrip("/").endswith("/beta"):
+            hint = f"the platform API is under /beta: is the base URL {base_url}/beta?"
+        elif status == 404 and base_url and not err:  # not the platform's error body
+            hint = f"{base_url} does not answer like the Miru platform API: check the base URL"
         return PlatformError(
             f"{what}: HTTP {status}: {message}", status=status, hint=hint, code=str(code) if code else None
         )
+    at = f" at {base_url}" if base_url else ""
     if isinstance(exc, sdk.APITimeoutError):
         return PlatformError(
-            f"{what}: the platform did not answer in time", hint="check the network and the base URL"
+            f"{what}: the platform{at} did not answer in time", hint="check the network and the base URL"
         )
     if isinstance(exc, sdk.APIConnectionError):
-        return PlatformError(f"{what}: cannot reach the platform", hint="check the network and the base URL")
+        return PlatformError(
+            f"{what}: cannot reach the platform{at}: {connection_cause(exc)}",
+            hint="check the network and the base URL",
+        )
     return PlatformError(f"{what}: {exc}")
 
 
