@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from reconciler.apply import record as rec
 from reconciler.apply.ledger import LedgerEntry, LedgerState
 from reconciler.cli import main
-from reconciler.model.plan import RolloutSpec
+from reconciler.model.rollout import RolloutSpec
 
 
 def save(root: Path, rid: str, state: rec.State, states: dict[str, LedgerState], message: str) -> None:
