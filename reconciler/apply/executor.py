@@ -15,6 +15,7 @@ from reconciler.apply.ledger import LedgerEntry, exit_code
 from reconciler.apply.progress import Reporter, Silent
 from reconciler.apply.rollout import SetRollout
 from reconciler.errors import ReconcileError
+from reconciler.model.enums import DeviceOutcome, RolloutState
 from reconciler.model.plan import DeviceChange, Plan
 from reconciler.model.rollout import RolloutPlan
 from reconciler.platform import writes
@@ -50,7 +51,7 @@ def blocked_ledger(blocked: tuple[DeviceChange, ...]) -> tuple[LedgerEntry, ...]
             device=c.device,
             deployment_set=c.deployment_set or "-",
             action="blocked",
-            state="not_attempted",
+            state=DeviceOutcome.NOT_ATTEMPTED,
             reason=c.reason or "",
             reason_code=c.reason_code or "blocked",
         )
@@ -113,7 +114,9 @@ async def execute(
             plan_file=plan_file,
             from_version=_versions([c.release_from for c in changes]),
             to_version=_versions([c.release_to for c in changes]),
-            status=rec.RolloutStatus(state="pending", created_at=rec.utc_now(), total_nodes=len(changes)),
+            status=rec.RolloutStatus(
+                state=RolloutState.PENDING, created_at=rec.utc_now(), total_nodes=len(changes)
+            ),
         )
         if existing is None:
             rec.save(root, record)  # before any write: a rerun then knows to look for ours

@@ -13,17 +13,18 @@ import json
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from reconciler.apply.ledger import LedgerEntry
 from reconciler.errors import Location, ReconcileError
 from reconciler.files import atomic_write
+from reconciler.model.enums import RolloutState
 from reconciler.model.plan import Plan
 from reconciler.model.rollout import RolloutSpec
 
 RECORD_FORMAT = 2  # 2: spec as RolloutSpec.to_dict (durations in seconds, strategy options flat)
-State = Literal["pending", "in_progress", "paused", "completed", "failed", "canceled"]
-FINAL_STATES = frozenset({"completed", "failed", "canceled"})
+State = RolloutState
+FINAL_STATES = frozenset(s for s in RolloutState if s.final)
 
 
 def utc_now() -> str:
@@ -34,7 +35,7 @@ def utc_now() -> str:
 
 @dataclass(frozen=True)
 class RolloutStatus:
-    state: State = "pending"
+    state: State = RolloutState.PENDING
     current_wave: int = 0
     total_waves: int = 0
     canary_nodes: tuple[str, ...] = ()
@@ -88,6 +89,7 @@ class RolloutRecord:
         spec = RolloutSpec.from_dict(d["spec"])
         st = dict(d["status"])
         st["canary_nodes"] = tuple(st.get("canary_nodes", ()))
+        st["state"] = RolloutState(st.get("state", RolloutState.PENDING))
         return cls(
             id=d["id"],
             type=d.get("type", "update"),

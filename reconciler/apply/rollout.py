@@ -21,6 +21,7 @@ from reconciler.apply.ledger import AWAITING_PROMOTION, LedgerEntry, LedgerState
 from reconciler.apply.progress import Reporter
 from reconciler.apply.rollback import Candidate, roll_back
 from reconciler.errors import PlatformError, ReconcileError
+from reconciler.model.enums import DeviceOutcome, RolloutState, Verdict
 from reconciler.model.plan import DeviceChange
 from reconciler.model.rollout import Progress, RolloutPlan, RolloutSpec, StepKind
 from reconciler.platform import writes
@@ -36,7 +37,7 @@ class DeviceRun:
 
     change: DeviceChange
     wave: int
-    state: LedgerState = "not_attempted"
+    state: LedgerState = DeviceOutcome.NOT_ATTEMPTED
     deployment_id: str | None = None
     rollback_id: str | None = None
     reason: str = ""
@@ -149,7 +150,10 @@ class SetRollout:
             await self._roll_back(st.message.removeprefix("rolling back: "))
             return self.record
         self._save(
-            state="in_progress", total_waves=len(self.plan.waves), canary_nodes=self.plan.canaries, message=""
+            state=RolloutState.IN_PROGRESS,
+            total_waves=len(self.plan.waves),
+            canary_nodes=self.plan.canaries,
+            message="",
         )
         reason = await self._waves()
         if reason == "paused":
@@ -159,7 +163,7 @@ class SetRollout:
                 self._not_attempted_reason("stopped: " + reason)
                 await self._drain()
                 self._save(
-                    state="failed",
+                    state=RolloutState.FAILED,
                     message=f"stopped: {reason} (no_auto_rollback)",
                     completed_at=rec.utc_now(),
                 )
@@ -168,7 +172,7 @@ class SetRollout:
                 await self._roll_back(reason)
             return self.record
         await self._archive_replaced()
-        self._save(state="completed", message="all devices done", completed_at=rec.utc_now())
+        self._save(state=RolloutState.COMPLETED, message="all devices done", completed_at=rec.utc_now())
         self.reporter.note(self.name, f"{self.record.id} completed")
         return self.record
 
@@ -184,10 +188,10 @@ class SetRollout:
             if own is not None:
                 d.deployment_id = own.id
                 d.own_target_status = own.target_status
-                d.state = "in_flight"
+                d.state = DeviceOutcome.IN_FLIGHT
             elif d.state == "in_flight":
                 # Recorded as written, but nothing of ours is there: start it again.
-                d.state, d.deployment_id = "not_attempted", None
+                d.state, d.deployment_id = DeviceOutcome.NOT_ATTEMPTED, None
 
     async def _adopt_own_staged(self) -> None:
         """A fresh plan made after a crashed upgrade lists the crashed run's staged deployment
@@ -292,7 +296,7 @@ class SetRollout:
 
     def _pause(self, why: str) -> None:
         self._not_attempted_reason("waiting for promotion (reconcile apply --promote)", AWAITING_PROMOTION)
-        self._save(state="paused", message=f"{why}; run `reconcile apply --promote` to continue")
+        self._save(state=RolloutState.PAUSED, message=f"{why}; run `reconcile apply --promote` to continue")
         self.reporter.note(self.name, f"{why}; paused until `reconcile apply --promote`")
 
     async def _drain(self) -> None:
@@ -326,17 +330,17 @@ class SetRollout:
         except PlatformError as e:
             # Reads kept failing, so whether the write landed is unknown: leave the device
             # for a rerun (which finds our deployment by its description) instead of guessing.
-            self._set(d, "not_attempted", f"platform error, rerun apply: {e.message}")
+            self._set(d, DeviceOutcome.NOT_ATTEMPTED, f"platform error, rerun apply: {e.message}")
 
     async def _start_one(self, d: DeviceRun) -> None:
         c = d.change
         try:
             instance_ids = [self.instance_ids[k] for k in c.instance_keys]
         except KeyError as e:
-            self._set(d, "failed", f"the plan has no config instance {e.args[0][:12]}")
+            self._set(d, DeviceOutcome.FAILED, f"the plan has no config instance {e.args[0][:12]}")
             return
         if c.release_to_id is None:
-            self._set(d, "failed", "the plan has no release id for this device")
+            self._set(d, DeviceOutcome.FAILED, "the plan has no release id for this device")
             return
         staged = c.action in ("upgrade", *STAGE_ONLY)
         if d.deployment_id is None:
@@ -351,22 +355,22 @@ class SetRollout:
                 parent_id=c.parent_token,
             )
             if res.outcome != "done":
-                self._set(d, res.outcome, res.reason)
+                self._set(d, DeviceOutcome(res.outcome), res.reason)
                 return
             d.deployment_id = res.deployment_id
             d.own_target_status = None if res.already else ("staged" if staged else "deployed")
         if c.action in STAGE_ONLY:
-            self._set(d, "succeeded", "staged")
+            self._set(d, DeviceOutcome.SUCCEEDED, "staged")
             return
         if c.action == "upgrade" and d.own_target_status != "deployed":
             assert d.deployment_id is not None
             res = await writes.deploy(self.platform, d.deployment_id, device=d.name)
             if res.outcome != "done":
-                self._set(d, res.outcome, res.reason)
+                self._set(d, DeviceOutcome(res.outcome), res.reason)
                 return
             d.own_target_status = "deployed"
         d.track = Track(started_at=self.clock.now())
-        self._set(d, "in_flight")
+        self._set(d, DeviceOutcome.IN_FLIGHT)
 
     async def _poll(self, in_flight: dict[str, DeviceRun]) -> bool:
         ids = [d.deployment_id for d in in_flight.values() if d.deployment_id]
@@ -382,7 +386,7 @@ class SetRollout:
         for d in list(in_flight.values()):
             dep = deps.get(d.deployment_id or "")
             if dep is None:
-                self._set(d, "failed", "the deployment disappeared")
+                self._set(d, DeviceOutcome.FAILED, "the deployment disappeared")
                 in_flight.pop(d.name)
                 changed = True
                 continue
@@ -392,7 +396,7 @@ class SetRollout:
             d.track = a.track
             if a.verdict == "pending":
                 continue
-            state: LedgerState = "succeeded" if a.verdict == "healthy" else a.verdict
+            state = DeviceOutcome.SUCCEEDED if a.verdict is Verdict.HEALTHY else DeviceOutcome(a.verdict)
             self._set(d, state, a.reason)
             in_flight.pop(d.name)
             changed = True
@@ -423,10 +427,10 @@ class SetRollout:
             self._set(d, out.state, out.reason)
         for d in self.devs.values():
             if d.state == "in_flight":  # took the update, was not rolled back: unverified
-                self._set(d, "failed", "the rollout stopped before its health check finished")
+                self._set(d, DeviceOutcome.FAILED, "the rollout stopped before its health check finished")
         n = sum(1 for d in self.devs.values() if d.state == "rolled_back")
         self._save(
-            state="failed",
+            state=RolloutState.FAILED,
             rolling_back=False,
             completed_at=rec.utc_now(),
             message=f"stopped: {reason}; rolled back {n} device(s)",

@@ -22,7 +22,6 @@ from reconciler.model.plan import Plan
 from reconciler.model.project import EmulatorTarget, Project
 from reconciler.output import is_interactive, stderr_console
 from reconciler.plan.build import make_plan
-from reconciler.plan.desired import MANIFEST_BLOCKS
 from reconciler.plan.groups import sample
 from reconciler.plan.render_markdown import LIMIT, render_markdown
 from reconciler.plan.render_text import render_text
@@ -158,8 +157,9 @@ def command(
     """Compare the manifests in PATH with the platform and print what would change.
 
     Exit 1 (after printing the plan) when a device is blocked by an error in the manifests
-    (unknown release, config type or device, missing slot, invalid content); a device blocked
-    only by its state (never enrolled, archived, drift to review) is not an error."""
+    (unknown release, config type or device, missing slot, invalid content) or by a drifted
+    deployment to review; a device blocked only for having no agent (never enrolled,
+    archived) is not an error."""
     if not path.exists():
         raise ReconcileError(f"{path}: no such directory")
     plan = asyncio.run(build(path, ref, base_ref, base_url))
@@ -181,8 +181,9 @@ def command(
         n = len(broken)
         click.echo(
             redact(
-                f"error: {n} device{'s' if n != 1 else ''} blocked by errors in the manifests "
-                f"(see the plan's exceptions; `reconcile validate --online` shows where): {sample(broken, 10)}"
+                f"error: {n} device{'s' if n != 1 else ''} blocked by errors in the manifests or by "
+                f"drift to review (see the plan's exceptions; `reconcile validate --online` shows "
+                f"where a manifest is wrong): {sample(broken, 10)}"
             ),
             err=True,
         )
@@ -194,5 +195,8 @@ def command(
 
 def manifest_blocked(plan: Plan) -> list[str]:
     """Devices blocked by a mistake in the manifests (unknown release, config type or device,
-    missing slot, invalid content), not by the fleet's state (no agent, archived, drift)."""
-    return [c.device for c in plan.changes if c.action == "blocked" and c.reason_code in MANIFEST_BLOCKS]
+    missing slot, invalid content) or a drifted deployment a person must review: the blocks
+    that fail `apply` too. A device with no agent (never enrolled, archived) is not one."""
+    return [
+        c.device for c in plan.changes if c.action == "blocked" and c.reason_code and c.reason_code.fails_run
+    ]

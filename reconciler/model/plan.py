@@ -7,16 +7,21 @@ round-trip through `schemas/plan.schema.json` (FORMAT_VERSION).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any
 
+from reconciler.model.enums import Action, BlockReason, DiffOp, Origin
 from reconciler.model.rollout import RolloutPlan
 
 FORMAT_VERSION = 2  # 2: rollouts carry the effective spec and the waves
 
-Action = Literal["noop", "deploy", "upgrade", "stage", "restage", "blocked"]
-ACTIONS: tuple[Action, ...] = ("deploy", "upgrade", "stage", "restage", "noop", "blocked")
-DiffOp = Literal["add", "remove", "change"]
-Origin = Literal["change", "drift", "change + drift"]
+ACTIONS: tuple[Action, ...] = (
+    Action.DEPLOY,
+    Action.UPGRADE,
+    Action.STAGE,
+    Action.RESTAGE,
+    Action.NOOP,
+    Action.BLOCKED,
+)  # the order plans list and count them in
 
 
 @dataclass(frozen=True)
@@ -63,7 +68,7 @@ class DeviceChange:
     origin: Origin | None = None  # with --base: from this branch's manifest change, or pre-existing drift
     drift_fields: tuple[str, ...] = ()  # with --base: the diff paths (and "release") drift accounts for
     diagnostics: tuple[str, ...] = ()  # e.g. enrollment error logs for inactive devices
-    reason_code: str | None = None  # why blocked: device-archived, not-enrolled, ... (plan.desired)
+    reason_code: BlockReason | None = None  # why blocked
 
 
 @dataclass(frozen=True)
@@ -128,7 +133,10 @@ def _change_to_dict(c: DeviceChange) -> dict[str, Any]:
 
 def _change_from_dict(d: dict[str, Any]) -> DeviceChange:
     d = dict(d)
-    d["config_diffs"] = tuple(ConfigDiff(**x) for x in d.get("config_diffs", []))
+    d["config_diffs"] = tuple(ConfigDiff(**{**x, "op": DiffOp(x["op"])}) for x in d.get("config_diffs", []))
     for k in ("instance_keys", "archive_ids", "diagnostics", "drift_fields"):
         d[k] = tuple(d.get(k, ()))
+    d["action"] = Action(d["action"])
+    for key, enum in (("reason_code", BlockReason), ("origin", Origin)):
+        d[key] = enum(d[key]) if d.get(key) is not None else None
     return DeviceChange(**d)

@@ -46,7 +46,7 @@ def test_a_device_blocked_by_the_manifests_exits_1_after_the_plan(
         code, out, err = invoke("plan", str(root), *extra)
         assert code == 1, (case, extra, out, err)
         assert "blocked" in out  # the plan is printed first, then the error
-        assert "blocked by errors in the manifests" in err and "Traceback" not in err
+        assert "blocked by errors in the manifests or by drift to review" in err and "Traceback" not in err
 
 
 def test_a_device_blocked_only_for_having_no_agent_is_not_an_error(emu: Harness, tmp_path: Path) -> None:

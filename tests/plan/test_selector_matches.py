@@ -82,4 +82,4 @@ def test_an_explicit_device_that_does_not_exist_is_an_error(emu: Harness, tmp_pa
     code, _, err = invoke("validate", str(root), "--online")
     assert code == 1 and "device 'agv-9' (DeploymentSet 'a') does not exist on the platform" in err
     code, out, err = invoke("plan", str(root))
-    assert code == 1 and "agv-9" in out and "blocked by errors in the manifests" in err
+    assert code == 1 and "agv-9" in out and "blocked by errors in the manifests or by drift to review" in err
