@@ -116,6 +116,9 @@ async def build(path: Path, ref: str | None, base_ref: str | None, base_url: str
     help="Save the plan as JSON for `reconcile apply`.",
 )
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when the plan has changes, 0 when none.")
+@click.option(
+    "--verbose", "-v", is_flag=True, help="Text: name every device of each line (default: the first 5)."
+)
 @click.option("--ref", metavar="REF", help="Plan the manifests at this git ref (no checkout).")
 @click.option(
     "--base",
@@ -148,6 +151,7 @@ def command(
     fmt: str,
     out: Path | None,
     detailed_exitcode: bool,
+    verbose: bool,
     ref: str | None,
     base_ref: str | None,
     base_url: str | None,
@@ -174,7 +178,7 @@ def command(
         # comments and logs); JSON stays exact because apply uploads that content.
         click.echo(redact(render_markdown(plan, full_plan=note, limit=max_chars)), nl=False)
     else:
-        click.echo(redact(render_text(plan)), nl=False)
+        click.echo(redact(render_text(plan, sample_size=None if verbose else 5)), nl=False)
     broken = manifest_blocked(plan)
     if broken:
         # After the plan, so the reviewer sees it; an error, so no gate reads it as "nothing to do".

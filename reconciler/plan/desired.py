@@ -236,16 +236,10 @@ def resolve(project: Project, live: LiveState) -> Desired:
             tuple[int, ...],
             tuple[str, LiveRelease | None, tuple[DesiredConfig, ...], BlockReason | None, str | None],
         ] = {}
+        overlaps: dict[str, list[str]] = {}  # earlier set -> devices this set also matches
         for name in names:
             if name in owner:
-                first = owner[name]
-                problems.append(
-                    Problem(
-                        f"device {name!r} is matched by DeploymentSets {first.name!r} "
-                        f"({_where(first.location, project)}) and {ds.name!r}",
-                        _where(ds.location, project),
-                    )
-                )
+                overlaps.setdefault(owner[name].name, []).append(name)
                 continue
             owner[name] = ds
             which = tuple(i for i, members in enumerate(override_members) if name in members)
@@ -263,6 +257,19 @@ def resolve(project: Project, live: LiveState) -> Desired:
                     configs=configs,
                     blocked=code,
                     reason=reason,
+                )
+            )
+        # One problem per pair of sets, however many devices they share.
+        by_name = {x.name: x for x in project.sets}
+        for other, shared in overlaps.items():
+            n = len(shared)
+            shown = ", ".join(repr(d) for d in shared[:10]) + (f", ... (+{n - 10} more)" if n > 10 else "")
+            who = f"device {shared[0]!r}" if n == 1 else f"each of {n} devices"
+            pair = f"DeploymentSets {other!r} ({_where(by_name[other].location, project)}) and {ds.name!r}"
+            problems.append(
+                Problem(
+                    f"{who} is matched by {pair}" + (f": {shown}" if n > 1 else ""),
+                    _where(ds.location, project),
                 )
             )
     devices.sort(key=lambda d: d.name)

@@ -82,6 +82,57 @@ def is_exception(c: DeviceChange) -> bool:
     return c.action == "blocked" or (c.action == "noop" and bool(c.reason))
 
 
+@dataclass(frozen=True)
+class ExceptionGroup:
+    """Blocked devices or noops of one DeploymentSet with the same reason, details and
+    diagnostics: one entry however many devices ("release '2.0.1' does not exist: 9 devices")."""
+
+    action: str
+    deployment_set: str | None
+    reason: str
+    lines: tuple[str, ...]
+    diagnostics: tuple[str, ...]
+    devices: tuple[DeviceChange, ...]
+
+    def title(self) -> str:
+        n = len(self.devices)
+        return f"{n} device{'s' if n != 1 else ''}"
+
+
+# A waiting staged deployment's reason names its id; devices waiting alike are one group.
+_WAITING = re.compile(r"^staged as \S+, waiting for someone to deploy it$")
+
+
+def exception_reason(c: DeviceChange) -> str:
+    reason = c.reason or ""
+    return "staged, waiting for someone to deploy it" if _WAITING.match(reason) else reason
+
+
+def group_exceptions(plan: Plan) -> list[ExceptionGroup]:
+    """Exceptions grouped by DeploymentSet, action, reason and details; blocked first, then
+    largest first."""
+    buckets: dict[tuple[str, str, str, tuple[str, ...], tuple[str, ...]], list[DeviceChange]] = {}
+    for c in plan.changes:
+        if not is_exception(c):
+            continue
+        lines = change_lines(c) if c.action == "blocked" else ()
+        key = (c.deployment_set or "", c.action, exception_reason(c), lines, tuple(c.diagnostics))
+        buckets.setdefault(key, []).append(c)
+    groups = [
+        ExceptionGroup(
+            action=k[1],
+            deployment_set=k[0] or None,
+            reason=k[2],
+            lines=k[3],
+            diagnostics=k[4],
+            devices=tuple(sorted(v, key=lambda d: d.device)),
+        )
+        for k, v in buckets.items()
+    ]
+    groups.sort(key=lambda g: (g.action != "blocked", -len(g.devices), g.reason, g.devices[0].device))
+    return groups
+
+
 _Key = tuple[str, str, str | None, str | None, tuple[str, ...], Origin | None]
 
 
@@ -125,7 +176,10 @@ def group_changes(plan: Plan) -> list[ChangeGroup]:
     return groups
 
 
-def sample(names: tuple[str, ...] | list[str], n: int = 5) -> str:
+def sample(names: tuple[str, ...] | list[str], n: int | None = 5) -> str:
+    """The first `n` names and how many more; every name when `n` is None."""
+    if n is None:
+        return ", ".join(names)
     shown = ", ".join(names[:n])
     return shown + (f", ... (+{len(names) - n} more)" if len(names) > n else "")
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from reconciler import strategies
 from reconciler.model.plan import Plan
 from reconciler.model.rollout import Activation, RolloutPlan
-from reconciler.plan.groups import change_lines, group_changes, is_exception, sample, summary_line
+from reconciler.plan.groups import group_changes, group_exceptions, sample, summary_line
 
 SYMBOL = {
     "deploy": "~",
@@ -31,7 +31,8 @@ def rollout_words(rollout: RolloutPlan | None) -> str:
     return words
 
 
-def render_text(plan: Plan, *, sample_size: int = 5) -> str:
+def render_text(plan: Plan, *, sample_size: int | None = 5) -> str:
+    """`sample_size` device names per line (None: every name, `plan --verbose`)."""
     out: list[str] = []
     # No commit or time here: the text must be the same for the same state (golden tests).
     if plan.target:
@@ -52,18 +53,22 @@ def render_text(plan: Plan, *, sample_size: int = 5) -> str:
             out.append(f"      {line}")
         if g.offline:
             out.append(f"      offline, will queue: {sample(list(g.offline), sample_size)}")
-    exceptions = [c for c in plan.changes if is_exception(c)]
+    exceptions = group_exceptions(plan)
     if exceptions:
         if out and out[-1] != "":
             out.append("")
         out.append("Exceptions:")
-        for c in exceptions:
-            where = f" ({c.deployment_set})" if c.deployment_set else ""
-            origin = f"  [{c.origin}]" if c.origin else ""
-            out.append(f"  {SYMBOL[c.action]} {c.device}{where}: {c.action}: {c.reason}{origin}")
-            for line in change_lines(c) if c.action == "blocked" else ():
+        for e in exceptions:
+            where = f" ({e.deployment_set})" if e.deployment_set else ""
+            if len(e.devices) == 1:
+                c = e.devices[0]
+                out.append(f"  {SYMBOL[e.action]} {c.device}{where}: {e.action}: {c.reason}")
+            else:
+                names = sample([d.device for d in e.devices], sample_size)
+                out.append(f"  {SYMBOL[e.action]} {e.action}: {e.reason}: {e.title()}{where}: {names}")
+            for line in e.lines:
                 out.append(f"      {line}")
-            for line in c.diagnostics:
+            for line in e.diagnostics:
                 out.append(f"      | {line}")
     if out and out[-1] != "":
         out.append("")
