@@ -13,11 +13,11 @@ from typing import Any
 
 import yaml
 
+from reconciler.commands.wiring import describe_target
 from reconciler.errors import redact
 from reconciler.model.plan import Plan, PlannedInstance
 from reconciler.model.project import Project, RemoteTarget
 from reconciler.plan.groups import summary_line
-from reconciler.platform.client import describe_target
 
 ROOT = Path(__file__).resolve().parents[1]
 

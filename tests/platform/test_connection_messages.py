@@ -11,6 +11,7 @@ import pytest
 
 from reconciler.errors import PlatformError
 from reconciler.platform.client import Platform
+from reconciler.platform.retry import RetryPolicy
 from tests.harness import BASE, RW_KEY, VERSION, Harness, example_fleet
 
 pytestmark = pytest.mark.anyio
@@ -18,7 +19,7 @@ pytestmark = pytest.mark.anyio
 
 @pytest.fixture(autouse=True)
 def _no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("reconciler.platform.client._backoff", lambda attempt: 0.0)
+    monkeypatch.setattr(RetryPolicy, "delay", lambda self, attempt, after=None: 0.0)
 
 
 async def read_devices(base_url: str, transport: httpx.AsyncBaseTransport | None = None) -> PlatformError:
@@ -26,7 +27,7 @@ async def read_devices(base_url: str, transport: httpx.AsyncBaseTransport | None
     sdk = miru_platform_sdk.AsyncMiru(
         api_key=RW_KEY, miru_version=VERSION, base_url=base_url, max_retries=0, http_client=http
     )
-    p = Platform(sdk=sdk, target="test", semaphore=asyncio.Semaphore(2))
+    p = Platform(sdk=sdk, target="test", semaphore=asyncio.Semaphore(2), http=http)
     try:
         with pytest.raises(PlatformError) as e:
             await p.read(lambda: sdk.devices.list(limit=1), what="reading devices")
