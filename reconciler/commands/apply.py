@@ -152,6 +152,23 @@ async def _fresh_plan(project: Project, path: Path, base_url: str | None) -> Pla
         return await make_plan(project, wired, commit=head_commit(path))
 
 
+def warn_no_commit(path: Path, *, saved: bool) -> None:
+    """Deployments name the commit they came from; without one they carry `commit=none`
+    and nobody can trace them to a change. Say so, and why, before anything is written."""
+    from reconciler.gitsource import why_no_commit
+
+    why = (
+        "the plan was made without a commit (uncommitted changes, or outside git)"
+        if saved
+        else (why_no_commit(path) or "no commit")
+    )
+    click.echo(
+        f"warning: deployments will carry commit=none: {why}; commit the manifests (and plan again) "
+        "so each deployment names the commit it came from",
+        err=True,
+    )
+
+
 def paused_plans(project: Project) -> list[Plan]:
     records = paused_records(project)
     if not records:
@@ -238,6 +255,8 @@ def command(
             if plan_file
             else asyncio.run(_fresh_plan(project, path, base_url))
         )
+        if plan.has_changes and plan.commit is None:
+            warn_no_commit(path, saved=plan_file is not None)
         if not plan.has_changes:
             blocked = blocked_changes(plan)
             nothing = ApplyResult(records=(), ledger=blocked_ledger(blocked), blocked=blocked)
