@@ -152,6 +152,29 @@ async def _fresh_plan(project: Project, path: Path, base_url: str | None) -> Pla
         return await make_plan(project, wired, commit=head_commit(path))
 
 
+def interrupted(project: Project, path: Path, plans: list[Plan]) -> ReconcileError:
+    """Ctrl-C during apply: which rollouts were left in flight, and the exact command that
+    resumes them (a rerun of the same plan continues each from its record)."""
+    left: list[rec.RolloutRecord] = []
+    for plan in plans:
+        digest = rec.plan_digest(plan)
+        for name in sorted({c.deployment_set for c in plan.changes if c.deployment_set}):
+            record = rec.load(project.root, rec.rollout_id(digest, name))
+            if record is not None and record.status.state in ("pending", "in_progress"):
+                left.append(record)
+    if not left:
+        return ReconcileError("interrupted before any rollout started: nothing is in flight")
+    shown = ", ".join(
+        f"{r.id} ({r.deployment_set}, wave {r.status.current_wave}/{r.status.total_waves})" for r in left
+    )
+    files = sorted({r.plan_file for r in left})
+    commands = " and ".join(f"`reconcile apply {path} --plan {path / f} --auto-approve`" for f in files)
+    return ReconcileError(
+        f"interrupted: rollout{'s' if len(left) != 1 else ''} left in flight: {shown}",
+        hint=f"resume with {commands} (devices already updated are not written again)",
+    )
+
+
 def warn_no_commit(path: Path, *, saved: bool) -> None:
     """Deployments name the commit they came from; without one they carry `commit=none`
     and nobody can trace them to a change. Say so, and why, before anything is written."""
@@ -224,7 +247,8 @@ def command(
     back every device that took it, unless no_auto_rollback.
 
     The record of each rollout is saved in .reconcile/rollouts/ (see `reconcile status`); a
-    rerun of the same plan resumes it. The ledger lists every device: succeeded, failed,
+    rerun of the same plan resumes it. Ctrl-C names the rollouts left in flight and the
+    command that resumes them. The ledger lists every device: succeeded, failed,
     rolled back, deferred, stale (changed since the plan) or not attempted (blocked devices
     last).
 
@@ -287,7 +311,10 @@ def command(
         plans = [plan]
     # A bar redrawn in place needs a real terminal; a dumb one (Emacs shell, some CI) gets lines.
     interactive = sys.stderr.isatty() and os.environ.get("TERM") != "dumb" and fmt == "text"
-    results = asyncio.run(_run(project, plans, base_url, promote, interactive, quiet=False))
+    try:
+        results = asyncio.run(_run(project, plans, base_url, promote, interactive, quiet=False))
+    except KeyboardInterrupt:
+        raise interrupted(project, path, plans) from None
     if paused is not None:
         results = only_promoted(results, paused)
     if fmt == "json":
