@@ -208,7 +208,7 @@ class _Validation:
     """Per-run caches: one validator per schema, one validation per (schema, content)."""
 
     validators: dict[str, Any] = field(default_factory=dict)
-    results: dict[tuple[str, str], tuple[str, list[str | int]] | None] = field(default_factory=dict)
+    results: dict[tuple[str, str], list[tuple[str, list[str | int]]]] = field(default_factory=dict)
     count: int = 0  # validations actually run (tests assert once per distinct content)
 
 
@@ -314,6 +314,7 @@ def _resolve_combo(
     by_slug = {s.config_type_slug: s for s in schemas}
     configs: list[DesiredConfig] = []
     filled: set[tuple[str, str]] = set()
+    invalid: Problem | None = None
     for slug, specs in specs_by_type.items():
         spec_loc = _where(specs[0].location, project)
         schema = by_slug.get(slug)
@@ -342,17 +343,15 @@ def _resolve_combo(
             by_slot.setdefault(slot, []).append(spec)
         for slot, slot_specs in sorted(by_slot.items()):
             result = _config(slug, slot, schema, slot_specs, cache, notes, project)
-            if isinstance(result, Problem):
-                findings.setdefault(("content", schema.id, result.message + str(result.location)), result)
-                return (
-                    version,
-                    release,
-                    (),
-                    BlockReason.CONTENT_INVALID,
-                    f"{result.message} ({result.location})",
-                )
+            if isinstance(result, list):  # every error of every config, not the first config's first
+                for p in result:
+                    findings.setdefault(("content", schema.id, p.message + str(p.location)), p)
+                invalid = invalid or result[0]
+                continue
             configs.append(result)
             filled.add((slug, slot))
+    if invalid is not None:
+        return version, release, (), BlockReason.CONTENT_INVALID, f"{invalid.message} ({invalid.location})"
     for schema in schemas:
         for s in schema.slots:
             if s.required and (schema.config_type_slug, s.key) not in filled:
@@ -383,20 +382,22 @@ def _config(
     cache: _Validation,
     notes: set[str],
     project: Project,
-) -> DesiredConfig | Problem:
+) -> DesiredConfig | list[Problem]:
     value = C.assemble(specs)
     loc = _where(specs[-1].location, project)
     try:
         data = C.canonical(value, schema.instance_format)
     except (C.ContentError, TypeError, ValueError) as e:
-        return Problem(f"{slug}: {e}", loc)
-    error = _validate(schema, value, data, cache, notes)
-    if error is not None:
-        message, parts = error
-        where = C.locate(parts, specs) or loc
-        path = C.json_path(parts)
-        where = Location(where.file, where.line, where.column, path)
-        return Problem(f"{slug}: content invalid at {path}: {message}", where)
+        return [Problem(f"{slug}: {e}", loc)]
+    errors = _validate(schema, value, data, cache, notes)
+    if errors:
+        problems = []
+        for message, parts in errors:
+            where = C.locate(parts, specs) or loc
+            path = C.json_path(parts)
+            where = Location(where.file, where.line, where.column, path)
+            problems.append(Problem(f"{slug}: content invalid at {path}: {message}", where))
+        return problems
     return DesiredConfig(
         config_type=slug,
         slot_key=slot,
@@ -410,10 +411,10 @@ def _config(
 
 def _validate(
     schema: LiveSchema, value: Any, data: str, cache: _Validation, notes: set[str]
-) -> tuple[str, list[str | int]] | None:
+) -> list[tuple[str, list[str | int]]]:
     if schema.language != "jsonschema":
         notes.add(f"{schema.config_type_slug}: {schema.language} schema, content not checked")
-        return None
+        return []
     key = (schema.id, data)
     if key in cache.results:
         return cache.results[key]
@@ -429,6 +430,6 @@ def _validate(
                 cache.validators[schema.id] = None
     validator = cache.validators[schema.id]
     cache.count += 1
-    result = None if validator is None else C.first_error(validator, value)
+    result = [] if validator is None else C.all_errors(validator, value)
     cache.results[key] = result
     return result
