@@ -87,6 +87,18 @@ class ValidationFailed(ReconcileError):
         return redact("\n".join(p.format_text(self.root) for p in self.problems))
 
 
+class PermissionDenied(ReconcileError):
+    """The API key may not make a write (401/403): the whole apply stops at once, nothing is
+    counted as a failed device and nothing is rolled back."""
+
+    def __init__(self, operation: str, scopes: str, status: int, detail: str):
+        super().__init__(
+            f"the API key may not {operation} (HTTP {status}: {detail}); it needs the scope {scopes}",
+            hint="use a key with the scopes `reconcile apply` needs (docs/ci.md lists them); nothing else was written",
+        )
+        self.operation, self.scopes, self.status = operation, scopes, status
+
+
 class PlatformError(ReconcileError):
     """The platform answered with an error or could not be reached."""
 

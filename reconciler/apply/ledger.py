@@ -22,7 +22,10 @@ OK_STATES = frozenset({DeviceOutcome.SUCCEEDED, DeviceOutcome.DEFERRED})
 # after a healthy canary wave (as its spec asked), and devices with no agent to deploy to
 # (the plan's block codes in `reconciler.plan.desired`).
 AWAITING_PROMOTION = "awaiting-promotion"
-NOT_A_FAILURE = frozenset({AWAITING_PROMOTION, *(str(r) for r in BlockReason if not r.fails_run)})
+# Content that failed and was rolled back is not rolled out again by a later apply: the plan and
+# the ledger say so, and the run that merely remembers it does not fail for it.
+HELD_BACK = "held-back"
+NOT_A_FAILURE = frozenset({AWAITING_PROMOTION, HELD_BACK, *(str(r) for r in BlockReason if not r.fails_run)})
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ import asyncio
 import json
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -125,8 +126,15 @@ def result_text(results: list[ApplyResult]) -> str:
     return "\n".join(lines) + "\n"
 
 
+@dataclass(frozen=True)
+class Flags:
+    promote: bool = False
+    retry_failed: bool = False
+    force: bool = False
+
+
 async def _run(
-    project: Project, plans: list[Plan], base_url: str | None, promote: bool, interactive: bool, quiet: bool
+    project: Project, plans: list[Plan], base_url: str | None, flags: Flags, interactive: bool, quiet: bool
 ) -> list[ApplyResult]:
     results = []
     async with session(project, base_url) as wired:
@@ -137,7 +145,9 @@ async def _run(
                     wired.platform,
                     root=project.root,
                     clock=wired.clock,
-                    promote=promote,
+                    promote=flags.promote,
+                    retry_failed=flags.retry_failed,
+                    force=flags.force,
                     reporter=reporter(interactive=interactive, quiet=quiet),
                 )
             )
@@ -158,8 +168,8 @@ def interrupted(project: Project, path: Path, plans: list[Plan]) -> ReconcileErr
     left: list[rec.RolloutRecord] = []
     for plan in plans:
         digest = rec.plan_digest(plan)
-        for name in sorted({c.deployment_set for c in plan.changes if c.deployment_set}):
-            record = rec.load(project.root, rec.rollout_id(digest, name))
+        for name, rollout in sorted(plan.rollouts.items()):
+            record = rec.load(project.root, rollout.id or rec.rollout_id(digest, name))
             if record is not None and record.status.state in ("pending", "in_progress"):
                 left.append(record)
     if not left:
@@ -192,28 +202,14 @@ def warn_no_commit(path: Path, *, saved: bool) -> None:
     )
 
 
-def paused_plans(project: Project) -> list[Plan]:
-    records = paused_records(project)
-    if not records:
-        raise ReconcileError("no paused rollout to promote", hint="`reconcile status` lists the rollouts")
-    files = sorted({r.plan_file for r in records})
-    return [rec.load_plan(project.root, f) for f in files]
-
-
-def paused_records(project: Project) -> list[rec.RolloutRecord]:
-    return [r for r in rec.list_records(project.root) if r.status.state == "paused"]
-
-
-def only_promoted(results: list[ApplyResult], paused: set[str]) -> list[ApplyResult]:
-    """`--promote` reports the rollouts it continued: the other sets of the same plans
-    finished in an earlier run and their ledgers were printed then."""
-    out = []
-    for r in results:
-        records = tuple(x for x in r.records if x.id in paused)
-        sets = {x.deployment_set for x in records}
-        ledger = tuple(e for e in r.ledger if e.deployment_set in sets and e.action != "blocked")
-        out.append(ApplyResult(records=records, ledger=ledger, requests=r.requests))
-    return out
+def promotable(plan: Plan) -> Plan:
+    """`--promote` continues what the platform shows paused: sets whose strategy would pause
+    before its next wave. Nothing paused is an error, not a silent success."""
+    if not any(strategies.awaiting_promotion(r) for r in plan.rollouts.values()):
+        raise ReconcileError(
+            "no paused rollout to promote", hint="`reconcile status` shows the rollouts on the platform"
+        )
+    return plan
 
 
 @click.command("apply")
@@ -226,10 +222,27 @@ def only_promoted(results: list[ApplyResult], paused: set[str]) -> list[ApplyRes
 )
 @click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation (required without a TTY).")
 @click.option("--promote", is_flag=True, help="Continue rollouts paused after a healthy canary wave.")
+@click.option(
+    "--retry-failed",
+    is_flag=True,
+    help="Roll out again content that failed and was rolled back (held back otherwise).",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Apply even while another apply is rolling out to the same DeploymentSet.",
+)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--base-url", help="Platform base URL (overrides reconcile.yaml; env MIRU_BASE_URL).")
 def command(
-    path: Path, plan_file: Path | None, auto_approve: bool, promote: bool, fmt: str, base_url: str | None
+    path: Path,
+    plan_file: Path | None,
+    auto_approve: bool,
+    promote: bool,
+    retry_failed: bool,
+    force: bool,
+    fmt: str,
+    base_url: str | None,
 ) -> int:
     """Apply the plan for PATH: config instances, then one rollout per DeploymentSet in
     waves, then archives of the staged deployments it replaces.
@@ -246,9 +259,13 @@ def command(
     max_failed_nodes_percent, max_error_rate; any failed canary) stops the rollout and rolls
     back every device that took it, unless no_auto_rollback.
 
-    The record of each rollout is saved in .reconcile/rollouts/ (see `reconcile status`); a
-    rerun of the same plan resumes it. Ctrl-C names the rollouts left in flight and the
-    command that resumes them. The ledger lists every device: succeeded, failed,
+    The platform is the state: every deployment carries a marker (set, rollout, wave,
+    commit) in its description, so an apply from any clone resumes, promotes or holds back
+    what earlier runs left. A rollout is named by its set and content; content that failed
+    and was rolled back is held back until it changes (or --retry-failed). Another apply
+    rolling out to the same set makes this one refuse (unless --force). A copy of each
+    rollout's record is kept in .reconcile/rollouts/ as a log. Ctrl-C names the rollouts
+    left in flight and the command that resumes them. The ledger lists every device: succeeded, failed,
     rolled back, deferred, stale (changed since the plan) or not attempted (blocked devices
     last).
 
@@ -269,10 +286,13 @@ def command(
         )
     project = load_path(path)
     show = stderr_console() if fmt == "json" else None
-    paused: set[str] | None = None
     if promote:
-        plans = [read_plan(plan_file, project, base_url)] if plan_file else paused_plans(project)
-        paused = {r.id for r in paused_records(project)}
+        fresh = (
+            read_plan(plan_file, project, base_url)
+            if plan_file
+            else asyncio.run(_fresh_plan(project, path, base_url))
+        )
+        plans = [promotable(fresh)]
     else:
         plan = (
             read_plan(plan_file, project, base_url)
@@ -311,12 +331,11 @@ def command(
         plans = [plan]
     # A bar redrawn in place needs a real terminal; a dumb one (Emacs shell, some CI) gets lines.
     interactive = sys.stderr.isatty() and os.environ.get("TERM") != "dumb" and fmt == "text"
+    flags = Flags(promote=promote, retry_failed=retry_failed, force=force)
     try:
-        results = asyncio.run(_run(project, plans, base_url, promote, interactive, quiet=False))
+        results = asyncio.run(_run(project, plans, base_url, flags, interactive, quiet=False))
     except KeyboardInterrupt:
         raise interrupted(project, path, plans) from None
-    if paused is not None:
-        results = only_promoted(results, paused)
     if fmt == "json":
         click.echo(json.dumps(result_json(results, describe_target(project, base_url)), indent=2))
     else:

@@ -5,9 +5,11 @@ golden file can pin it."""
 from __future__ import annotations
 
 from reconciler import strategies
+from reconciler.model.enums import SetRolloutState
 from reconciler.model.plan import Plan
 from reconciler.model.rollout import Activation, RolloutPlan
 from reconciler.plan.groups import group_changes, group_exceptions, sample, summary_line
+from reconciler.plan.rollout_state import state_of, state_words
 
 SYMBOL = {
     "deploy": "~",
@@ -28,7 +30,8 @@ def rollout_words(rollout: RolloutPlan | None) -> str:
     words = strategies.describe(rollout) if rollout.waves else rollout.spec.strategy
     if rollout.spec.activation is Activation.STAGE:
         words += "; release changes left staged"
-    return words
+    status = state_words(rollout)
+    return f"{words}; {status}" if status and state_of(rollout) is not SetRolloutState.COMPLETED else words
 
 
 def render_text(plan: Plan, *, sample_size: int | None = 5) -> str:
@@ -44,8 +47,10 @@ def render_text(plan: Plan, *, sample_size: int | None = 5) -> str:
             if current is not None:
                 out.append("")
             current = g.deployment_set
-            words = rollout_words(plan.rollouts.get(g.deployment_set))
+            rollout = plan.rollouts.get(g.deployment_set)
+            words = rollout_words(rollout)
             out.append(f"DeploymentSet {g.deployment_set}" + (f" ({words})" if words else ""))
+            out += [f"  note: {n}" for n in (rollout.notes if rollout else ())]
         origin = f"  [{g.origin}]" if g.origin else ""
         names = sample([d.device for d in g.devices], sample_size)
         out.append(f"  {SYMBOL[g.word]} {g.title()}: {names}{origin}")

@@ -16,6 +16,7 @@ from reconciler.model.rollout import RolloutSpec
 
 
 def save(root: Path, rid: str, state: rec.State, states: dict[str, LedgerState], message: str) -> None:
+    (root / "reconcile.yaml").write_text("target:\n  emulator:\n    db: .reconcile/emulator.db\n")
     devices = tuple(LedgerEntry(d, "east", "deploy", st, wave=1) for d, st in states.items())
     status = rec.RolloutStatus(
         state=state,
