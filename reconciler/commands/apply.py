@@ -23,6 +23,7 @@ from reconciler.apply.ledger import counts, render_text
 from reconciler.apply.progress import reporter
 from reconciler.commands.wiring import describe_target, normalize_url, session
 from reconciler.errors import EXIT_OK, Location, Problem, ReconcileError, ValidationFailed
+from reconciler.escape import LINE_LIMIT, terminal
 from reconciler.manifests import schema_check, yamlload
 from reconciler.manifests.loader import load_path
 from reconciler.model.plan import FORMAT_VERSION, Plan
@@ -114,9 +115,9 @@ def result_text(results: list[ApplyResult]) -> str:
         for x in r.records:
             s = x.status
             lines.append(
-                f"Rollout {x.id} ({x.deployment_set}, {x.spec.strategy}): {s.state}, "
+                f"Rollout {x.id} ({terminal(x.deployment_set)}, {x.spec.strategy}): {s.state}, "
                 f"{s.updated_nodes}/{s.total_nodes} updated, {s.failed_nodes} failed"
-                + (f" - {s.message}" if s.message else "")
+                + (f" - {terminal(s.message, LINE_LIMIT)}" if s.message else "")
             )
     ledger = [e for r in results for e in r.ledger]
     lines.append(render_text(ledger))
@@ -175,7 +176,8 @@ def interrupted(project: Project, path: Path, plans: list[Plan]) -> ReconcileErr
     if not left:
         return ReconcileError("interrupted before any rollout started: nothing is in flight")
     shown = ", ".join(
-        f"{r.id} ({r.deployment_set}, wave {r.status.current_wave}/{r.status.total_waves})" for r in left
+        f"{r.id} ({terminal(r.deployment_set)}, wave {r.status.current_wave}/{r.status.total_waves})"
+        for r in left
     )
     files = sorted({r.plan_file for r in left})
     commands = " and ".join(f"`reconcile apply {path} --plan {path / f} --auto-approve`" for f in files)
@@ -195,8 +197,8 @@ def warn_no_commit(path: Path, *, saved: bool) -> None:
         if saved
         else (why_no_commit(path) or "no commit")
     )
-    click.echo(
-        f"warning: deployments will carry commit=none: {why}; commit the manifests (and plan again) "
+    click.echo(  # file names are the repository's: escaped for the terminal
+        f"warning: deployments will carry commit=none: {terminal(why, LINE_LIMIT)}; commit the manifests (and plan again) "
         "so each deployment names the commit it came from",
         err=True,
     )

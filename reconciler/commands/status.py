@@ -13,6 +13,7 @@ import click
 from reconciler.apply import ledger
 from reconciler.apply import record as rec
 from reconciler.errors import EXIT_OK, ReconcileError
+from reconciler.escape import LINE_LIMIT, terminal
 from reconciler.manifests.loader import load_path
 from reconciler.model.plan import Plan
 from reconciler.model.project import Project
@@ -80,12 +81,14 @@ def command(path: Path, fmt: str, limit: int, base_url: str | None) -> int:
         doc = {"format_version": STATUS_FORMAT, "target": plan.target, "sets": _sets(plan)}
         click.echo(json.dumps({**doc, "rollouts": [r.to_dict() for r in records]}, indent=2))
         return EXIT_OK
-    click.echo(f"On the platform ({plan.target}):")
+    click.echo(f"On the platform ({terminal(plan.target)}):")
     for s in _sets(plan):
         message = s["message"] or ("nothing to roll out" if s["state"] == "unchanged" else "apply starts it")
-        click.echo(f"  {s['deployment_set']}  {s['rollout']}  {s['state']}: {message}")
+        click.echo(
+            f"  {terminal(s['deployment_set'])}  {s['rollout']}  {s['state']}: {terminal(message, LINE_LIMIT)}"
+        )
         for note in s["notes"]:
-            click.echo(f"    note: {note}")
+            click.echo(f"    note: {terminal(note, LINE_LIMIT)}")
     click.echo("")
     if not records:
         click.echo("Local log (.reconcile/rollouts/): empty in this checkout.")
@@ -100,13 +103,13 @@ def _echo_record(r: rec.RolloutRecord) -> None:
     s = r.status
     versions = r.to_version if r.from_version == r.to_version else f"{r.from_version} -> {r.to_version}"
     click.echo(
-        f"  {r.id}  {r.deployment_set}  {s.state}  {r.spec.strategy}  wave {s.current_wave}/"
+        f"  {r.id}  {terminal(r.deployment_set)}  {s.state}  {r.spec.strategy}  wave {s.current_wave}/"
         f"{s.total_waves}  {node_counts(r)}  "
-        f"{versions}  commit={(r.commit or 'none')[:12]}  {s.created_at}"
+        f"{terminal(versions)}  commit={(r.commit or 'none')[:12]}  {s.created_at}"
     )
     message = shown_message(r)
     if message:
-        click.echo(f"      {message}")
+        click.echo(f"      {terminal(message, LINE_LIMIT)}")
 
 
 def node_counts(r: rec.RolloutRecord) -> str:

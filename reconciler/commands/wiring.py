@@ -17,6 +17,7 @@ from reconciler.apply.clock import Clock, WallClock
 from reconciler.errors import ReconcileError
 from reconciler.model.project import EmulatorTarget, Project, RemoteTarget
 from reconciler.platform.client import Platform, checked_url, connect
+from reconciler.sensitive import checked_credential
 
 EMULATOR_ROOT = "http://emulator.local"  # the in-process emulator's (never resolved) host
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -78,6 +79,7 @@ def endpoint(project: Project, base_url: str | None = None) -> Endpoint:
             f"MIRU_API_KEY is not set; it is required to reach {url}",
             hint="export MIRU_API_KEY=<your key> (read from the environment only)",
         )
+    key = checked_credential("MIRU_API_KEY", key)
     return Endpoint(base_url=url, api_key=key, target=describe_target(project, base_url))
 
 

@@ -23,6 +23,7 @@ from reconciler.model.rollout import RolloutPlan, RolloutSpec
 from reconciler.plan import content as C
 from reconciler.plan import desired as D
 from reconciler.plan.diff import config_diffs, prefix
+from reconciler.sensitive import secret_fields
 
 RECONCILE_PREFIX = "reconcile "  # descriptions of deployments the reconciler created (apply writes them so)
 CHANGE_ACTIONS = tuple(a for a in Action if a.writes)
@@ -101,20 +102,23 @@ DiffCache = dict[tuple[Any, ...], tuple[ConfigDiff, ...]]
 
 
 def _diffs(
-    live_cfg: Mapping[tuple[str, str], tuple[str, Any]], dd: D.DesiredDevice, cache: DiffCache | None = None
+    live_cfg: Mapping[tuple[str, str], tuple[str, Any]],
+    dd: D.DesiredDevice,
+    cache: DiffCache | None = None,
+    live: LiveState | None = None,
 ) -> tuple[ConfigDiff, ...]:
     # Devices with the same live and desired content have the same diffs: computed once.
     sig = (tuple(sorted((k, v[0]) for k, v in live_cfg.items())), tuple(c.key for c in dd.configs))
     if cache is not None and sig in cache:
         return cache[sig]
-    result = _diffs_of(live_cfg, dd)
+    result = _diffs_of(live_cfg, dd, live)
     if cache is not None:
         cache[sig] = result
     return result
 
 
 def _diffs_of(
-    live_cfg: Mapping[tuple[str, str], tuple[str, Any]], dd: D.DesiredDevice
+    live_cfg: Mapping[tuple[str, str], tuple[str, Any]], dd: D.DesiredDevice, live: LiveState | None = None
 ) -> tuple[ConfigDiff, ...]:
     want = {(c.config_type, c.slot_key): c for c in dd.configs}
     out: list[ConfigDiff] = []
@@ -123,7 +127,8 @@ def _diffs_of(
         new = want.get(k)
         if have is not None and new is not None and have[0] == new.key:
             continue
-        out += config_diffs(prefix(*k), have[1] if have else None, new.content if new else None)
+        secret = secret_fields(live, new.schema_id if new else None)  # secret values stay out of plans
+        out += config_diffs(prefix(*k), have[1] if have else None, new.content if new else None, secret)
     return tuple(out)
 
 
@@ -164,7 +169,7 @@ def plan_device(
         current_version = live.releases[current_release].version
     live_cfg = _live_configs(live, target)
     want_keys = {c.key for c in dd.configs}
-    diffs = _diffs(live_cfg, dd, diff_cache)
+    diffs = _diffs(live_cfg, dd, diff_cache, live)
     staged = live.staged_deployments(dev.id)
     base = DeviceChange(
         device=dd.name,

@@ -24,6 +24,7 @@ from reconciler.model.live import LiveDevice, LiveRelease, LiveSchema, LiveState
 from reconciler.model.project import ConfigSpec, DeploymentSet, Project, Selector
 from reconciler.model.rollout import RolloutSpec
 from reconciler.plan import content as C
+from reconciler.sensitive import SecretFields
 
 
 @dataclass(frozen=True)
@@ -431,5 +432,9 @@ def _validate(
     validator = cache.validators[schema.id]
     cache.count += 1
     result = [] if validator is None else C.all_errors(validator, value)
+    if validator is not None:  # messages quote values: no secret in them (nor, later, in errors)
+        fields = SecretFields(validator.schema)
+        fields.leaves(value)
+        result = [(fields.scrub(message, value, tuple(parts)), parts) for message, parts in result]
     cache.results[key] = result
     return result

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from reconciler.escape import LINE_LIMIT, terminal
 from reconciler.model.enums import BlockReason
 from reconciler.model.live import LiveDeployment, LiveState
 from reconciler.model.plan import ConfigDiff, DeviceChange, Plan
@@ -157,6 +158,7 @@ def find_drift(plan: Plan, live: LiveState, failed: list[LiveDeployment] | None 
 
 
 def render_drift_text(report: DriftReport, *, sample_size: int = 5) -> str:
+    # Names and details come from the platform and the manifests: escaped for a terminal.
     if not report.items:
         return "No drift: the platform matches the manifests.\n"
     groups: dict[tuple[str, str], list[str]] = {}
@@ -166,20 +168,22 @@ def render_drift_text(report: DriftReport, *, sample_size: int = 5) -> str:
     for (kind, detail), names in sorted(groups.items(), key=lambda kv: (KINDS.index(kv[0][0]), kv[0][1])):
         if kind in ("config", "release"):
             n = len(names)
-            out.append(f"{kind}: {n} device{'s' if n != 1 else ''}: {sample(names, sample_size)}")
-            out.append(f"    live -> manifests: {detail}")
+            shown_names = sample([terminal(x) for x in names], sample_size)
+            out.append(f"{kind}: {n} device{'s' if n != 1 else ''}: {shown_names}")
+            out.append(f"    live -> manifests: {terminal(detail, LINE_LIMIT)}")
             shown = [i for i in report.items if i.kind == kind and i.detail == detail][:sample_size]
-            for i in shown:  # who made the live state, and when
+            for i in shown:  # who made the live state, and when (the description is the platform's: escaped)
                 if i.deployment_id:
+                    who = terminal(repr(i.description), LINE_LIMIT)
                     out.append(
-                        f"    {i.device}: live deployment {i.deployment_id} ({i.description!r}, {i.since})"
+                        f"    {terminal(i.device)}: live deployment {terminal(i.deployment_id)} ({who}, {terminal(i.since)})"
                     )
             if n > len(shown):
                 out.append(f"    ... (+{n - len(shown)} more: --format json lists every device)")
     for i in report.items:
         if i.kind not in ("config", "release"):
-            where = f" ({i.deployment_set})" if i.deployment_set else ""
-            out.append(f"{i.kind}: {i.device}{where}: {i.detail}")
+            where = f" ({terminal(i.deployment_set)})" if i.deployment_set else ""
+            out.append(f"{i.kind}: {terminal(i.device)}{where}: {terminal(i.detail, LINE_LIMIT)}")
     n = report.devices
     out += [
         "",

@@ -5,6 +5,7 @@ golden file can pin it."""
 from __future__ import annotations
 
 from reconciler import strategies
+from reconciler.escape import LINE_LIMIT, terminal
 from reconciler.model.enums import SetRolloutState
 from reconciler.model.plan import Plan
 from reconciler.model.rollout import Activation, RolloutPlan
@@ -34,12 +35,18 @@ def rollout_words(rollout: RolloutPlan | None) -> str:
     return f"{words}; {status}" if status and state_of(rollout) is not SetRolloutState.COMPLETED else words
 
 
+def _line(text: str) -> str:
+    return terminal(text, LINE_LIMIT)
+
+
 def render_text(plan: Plan, *, sample_size: int | None = 5) -> str:
-    """`sample_size` device names per line (None: every name, `plan --verbose`)."""
+    """`sample_size` device names per line (None: every name, `plan --verbose`). Every name,
+    version, reason and value in it goes through `reconciler.escape.terminal`: they come from
+    the platform and the manifests."""
     out: list[str] = []
     # No commit or time here: the text must be the same for the same state (golden tests).
     if plan.target:
-        out += [f"Target: {plan.target}", ""]
+        out += [f"Target: {terminal(plan.target)}", ""]
     groups = group_changes(plan)
     current = None
     for g in groups:
@@ -49,36 +56,41 @@ def render_text(plan: Plan, *, sample_size: int | None = 5) -> str:
             current = g.deployment_set
             rollout = plan.rollouts.get(g.deployment_set)
             words = rollout_words(rollout)
-            out.append(f"DeploymentSet {g.deployment_set}" + (f" ({words})" if words else ""))
-            out += [f"  note: {n}" for n in (rollout.notes if rollout else ())]
+            # The strategy's words name canary devices: escaped like any name.
+            shown = f" ({_line(words)})" if words else ""
+            out.append(f"DeploymentSet {terminal(g.deployment_set)}{shown}")
+            out += [f"  note: {_line(n)}" for n in (rollout.notes if rollout else ())]
         origin = f"  [{g.origin}]" if g.origin else ""
-        names = sample([d.device for d in g.devices], sample_size)
+        names = sample([terminal(d.device) for d in g.devices], sample_size)
         out.append(f"  {SYMBOL[g.word]} {g.title()}: {names}{origin}")
         for line in g.lines:
-            out.append(f"      {line}")
+            out.append(f"      {_line(line)}")
         if g.offline:
-            out.append(f"      offline, will queue: {sample(list(g.offline), sample_size)}")
+            out.append(f"      offline, will queue: {sample([terminal(n) for n in g.offline], sample_size)}")
     exceptions = group_exceptions(plan)
     if exceptions:
         if out and out[-1] != "":
             out.append("")
         out.append("Exceptions:")
         for e in exceptions:
-            where = f" ({e.deployment_set})" if e.deployment_set else ""
+            where = f" ({terminal(e.deployment_set)})" if e.deployment_set else ""
             if len(e.devices) == 1:
                 c = e.devices[0]
-                out.append(f"  {SYMBOL[e.action]} {c.device}{where}: {e.action}: {c.reason}")
+                out.append(
+                    f"  {SYMBOL[e.action]} {terminal(c.device)}{where}: {e.action}: {_line(c.reason or '')}"
+                )
             else:
-                names = sample([d.device for d in e.devices], sample_size)
-                out.append(f"  {SYMBOL[e.action]} {e.action}: {e.reason}: {e.title()}{where}: {names}")
+                names = sample([terminal(d.device) for d in e.devices], sample_size)
+                reason = _line(e.reason)
+                out.append(f"  {SYMBOL[e.action]} {e.action}: {reason}: {e.title()}{where}: {names}")
             for line in e.lines:
-                out.append(f"      {line}")
+                out.append(f"      {_line(line)}")
             for line in e.diagnostics:
-                out.append(f"      | {line}")
+                out.append(f"      | {_line(line)}")
     if out and out[-1] != "":
         out.append("")
     if plan.notes:  # content the release's schema cannot check (cue, opaque): said, not hidden
-        out += [f"Note: {n}" for n in plan.notes] + [""]
+        out += [f"Note: {_line(n)}" for n in plan.notes] + [""]
     if not plan.has_changes and not exceptions:
         out.append("No changes: the platform matches the manifests.")
     out.append(summary_line(plan))
