@@ -31,7 +31,6 @@ DEPLOYMENTS = Resource(
     "deployment",
     "deployment_id",
     views.deployments,
-    expand=("device", "release", "parent", "config_instances"),
     filters=("id", "device_id", "release_id"),
     enums={
         "target_status": ("staged", "deployed", "archived"),
@@ -205,7 +204,11 @@ def create_deployment(conn: sqlite3.Connection, body: dict[str, Any], at: float)
 
 def create(ctx: Ctx) -> Response:
     expand = DEPLOYMENTS.expansions(ctx)
-    deployment_id = create_deployment(ctx.conn, ctx.obj(), ctx.now)
+    body = ctx.obj()
+    # The spec: `deployments:stage` when staging, `deployments:deploy` when deploying.
+    if body.get("target_status") in ("staged", "deployed"):
+        ctx.require("deployments:stage" if body["target_status"] == "staged" else "deployments:deploy")
+    deployment_id = create_deployment(ctx.conn, body, ctx.now)
     return DEPLOYMENTS.one(ctx, DEPLOYMENTS.row(ctx.conn, deployment_id), expand)
 
 
@@ -264,7 +267,15 @@ routes = [
     Route("/deployments", api("deployments", DEPLOYMENTS.list), methods=["GET"]),
     Route("/deployments", api("deployments", create), methods=["POST"]),
     Route("/deployments/{deployment_id}", api("deployments", DEPLOYMENTS.get), methods=["GET"]),
-    Route("/deployments/{deployment_id}/deploy", api("deployments", deploy), methods=["POST"]),
-    Route("/deployments/{deployment_id}/archive", api("deployments", archive), methods=["POST"]),
+    Route(
+        "/deployments/{deployment_id}/deploy",
+        api("deployments", deploy, needs=("deployments:deploy",)),
+        methods=["POST"],
+    ),
+    Route(
+        "/deployments/{deployment_id}/archive",
+        api("deployments", archive, needs=("deployments:archive",)),
+        methods=["POST"],
+    ),
     Route("/deployments/{deployment_id}/drifts", api("deployments", drifts), methods=["GET"]),
 ]

@@ -19,7 +19,6 @@ DEVICES = Resource(
     "device",
     "device_id",
     views.devices,
-    expand=("current_deployment", "current_release", "group"),
     order={"id": "id", "created_at": "created_at", "status": "status"},
     filters=("id", "name", "agent_version", "current_release_id", "group_id"),
     enums={"status": STATUSES},
@@ -38,7 +37,7 @@ def create_device(
     device_id = new_id("dvc")
     conn.execute(
         "INSERT INTO devices (id, name, description, status, agent_version, group_id, created_at, "
-        "updated_at) VALUES (?, ?, '', ?, NULL, ?, ?, ?)",
+        "updated_at) VALUES (?, ?, NULL, ?, NULL, ?, ?, ?)",
         (device_id, name, status, group_id, at, at),
     )
     return DEVICES.row(conn, device_id)
@@ -72,5 +71,5 @@ routes = [
     Route("/devices", api("devices", create), methods=["POST"]),
     Route("/devices/{device_id}", api("devices", DEVICES.get), methods=["GET"]),
     Route("/devices/{device_id}", api("devices", update), methods=["PATCH"]),
-    Route("/devices/{device_id}/ping", api("devices", ping), methods=["POST"]),
+    Route("/devices/{device_id}/ping", api("devices", ping, needs=("devices:read",)), methods=["POST"]),
 ]

@@ -441,7 +441,7 @@ def _devices(
             (
                 device_id,
                 d["name"],
-                d.get("description", ""),
+                d.get("description"),
                 status,
                 agent_version,
                 group_id,

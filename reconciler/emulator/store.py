@@ -47,7 +47,7 @@ CREATE TABLE IF NOT EXISTS config_instances (
   created_at REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS config_instances_order ON config_instances (created_at, id);
 CREATE TABLE IF NOT EXISTS devices (
-  id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, description TEXT NOT NULL DEFAULT '',
+  id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, description TEXT,
   status TEXT NOT NULL, agent_version TEXT, group_id TEXT,
   last_connected_at REAL, last_disconnected_at REAL,
   created_at REAL NOT NULL, updated_at REAL NOT NULL,
@@ -112,7 +112,7 @@ class Store:
 
     conn: sqlite3.Connection
     path: str
-    api_keys: Mapping[str, str]
+    api_keys: Mapping[str, frozenset[str]]  # key -> scopes (the server's keys; the db may hold more)
     lock: threading.RLock = field(default_factory=threading.RLock)
     resets: list[Callable[[sqlite3.Connection], None]] = field(default_factory=list)
 
