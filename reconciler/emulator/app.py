@@ -31,6 +31,7 @@ from reconciler.emulator import (
     store,
 )
 from reconciler.emulator import clock as clock_mod
+from reconciler.emulator import platform as platform_mod
 from reconciler.emulator import seed as seed_mod
 from reconciler.emulator.http import error_response
 
@@ -107,6 +108,10 @@ def _build(
         with store.write(conn):
             created = store.initialize(conn, clock_mode)
             scopes.ensure_schema(conn)
+            if created:
+                overrides = platform_mod.from_env()
+                if overrides:
+                    platform_mod.save(conn, platform_mod.merged(platform_mod.DEFAULT, overrides))
             for name in OPTIONAL_MODULES:
                 module = _optional(name)
                 if module is not None and hasattr(module, "ensure_schema"):

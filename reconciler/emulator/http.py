@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Message, Send
 
-from reconciler.emulator import agents, clock, scopes, views
+from reconciler.emulator import agents, clock, platform, scopes, views
 from reconciler.emulator.store import Store
 
 # Only the version whose shapes the emulator answers in: an older version (tetons, the SDK's
@@ -247,7 +247,7 @@ def _endpoint(
             if request.method in ("POST", "PATCH", "PUT"):
                 raw = await request.body()
                 body = parse(raw) if raw.strip() else None
-            with store.lock:
+            with store.lock, platform.active(platform.load(store.conn)):
                 now = clock.now(store.conn)
                 agents.advance(store.conn, now)
                 return handler(Ctx(store, request, body, now, name, held))

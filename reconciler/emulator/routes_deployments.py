@@ -11,7 +11,7 @@ from typing import Any
 from starlette.responses import Response
 from starlette.routing import Route
 
-from reconciler.emulator import agents, views
+from reconciler.emulator import agents, platform, views
 from reconciler.emulator.http import (
     Ctx,
     api,
@@ -112,10 +112,10 @@ def _check_not_archived(device: sqlite3.Row) -> None:
         )
 
 
-def check_parent(device: sqlite3.Row, parent: Any) -> str | None:
+def check_parent(conn: sqlite3.Connection, device: sqlite3.Row, parent: Any) -> str | None:
     """The tristate token: omitted -> no check; null -> no current target; id -> equal to it.
     Returns the parent id to store (the current target when omitted)."""
-    current = device["target_deployment_id"]
+    current = platform.device_current(conn, device)[0]
     if parent is _UNSET:
         return str(current) if current else None
     if parent != current:
@@ -151,7 +151,19 @@ def create_deployment(conn: sqlite3.Connection, body: dict[str, Any], at: float)
         RELEASES.row(conn, release_id)
         _check_not_archived(device)
         check_instances(conn, release_id, instance_ids)
-        current_release = device["current_release_id"]
+        current_release = platform.device_current(conn, device)[1]
+        if (
+            target_status == "deployed"
+            and current_release is None
+            and platform.current().first_deploy == "staged_only"
+        ):
+            raise unprocessable(
+                "the device has no current release: its first deployment is staged, then deployed",
+                code="release_not_current",
+                device_id=device_id,
+                release_id=release_id,
+                current_release_id=None,
+            )
         if target_status == "deployed" and current_release not in (None, release_id):
             raise unprocessable(
                 "a deployment can be created as deployed only for the device's current release; "
@@ -169,7 +181,7 @@ def create_deployment(conn: sqlite3.Connection, body: dict[str, Any], at: float)
                 device_id=device_id,
                 release_id=release_id,
             )
-        parent_id = check_parent(device, parent)
+        parent_id = check_parent(conn, device, parent)
         deployment_id = new_id("dpl")
         conn.execute(
             "INSERT INTO deployments (id, device_id, release_id, description, parent_id, target_status, "

@@ -8,6 +8,7 @@ import sqlite3
 from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
+from reconciler.emulator import platform
 from reconciler.emulator.agents import merged_status
 from reconciler.emulator.store import iso
 
@@ -201,15 +202,16 @@ def groups(
 def devices(
     conn: sqlite3.Connection, rows: Sequence[Row], expand: Collection[str] = ()
 ) -> list[dict[str, Any]]:
+    currents = {r["id"]: platform.device_current(conn, r) for r in rows}
     deps: dict[str, dict[str, Any]] = {}
     if "current_deployment" in expand:
-        dep_rows = _by_id(conn, "deployments", (r["target_deployment_id"] for r in rows))
+        dep_rows = _by_id(conn, "deployments", (c[0] for c in currents.values()))
         deps = {
             d["id"]: d for d in deployments(conn, list(dep_rows.values()), sub(expand, "current_deployment"))
         }
     rels: dict[str, dict[str, Any]] = {}
     if "current_release" in expand:
-        rel_rows = _by_id(conn, "releases", (r["current_release_id"] for r in rows))
+        rel_rows = _by_id(conn, "releases", (c[1] for c in currents.values()))
         rels = {x["id"]: x for x in releases(conn, list(rel_rows.values()), sub(expand, "current_release"))}
     grps: dict[str, dict[str, Any]] = {}
     if "group" in expand:
@@ -231,9 +233,9 @@ def devices(
             "group_id": r["group_id"],
         }
         if "current_deployment" in expand:
-            body["current_deployment"] = deps.get(r["target_deployment_id"] or "")
+            body["current_deployment"] = deps.get(currents[r["id"]][0] or "")
         if "current_release" in expand:
-            body["current_release"] = rels.get(r["current_release_id"] or "")
+            body["current_release"] = rels.get(currents[r["id"]][1] or "")
         if "group" in expand:
             body["group"] = grps.get(r["group_id"] or "")
         out.append(body)

@@ -51,7 +51,9 @@ async def test_everglades_is_accepted(emu: Harness) -> None:
 
 
 @pytest.mark.parametrize("version", ["2026-03-09.tetons", "2026-05-06.rainier"])
-async def test_older_versions_are_refused_not_answered_in_everglades_shapes(emu: Harness, version: str) -> None:
+async def test_older_versions_are_refused_not_answered_in_everglades_shapes(
+    emu: Harness, version: str
+) -> None:
     """The emulator answers only in everglades shapes (docs/emulator.md, known differences)."""
     async with emu.http(version=version) as http:
         r = await http.get("/principal")
