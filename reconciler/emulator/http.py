@@ -290,8 +290,10 @@ def page_window(ctx: Ctx) -> tuple[int, int]:
 
 def order_sql(ctx: Ctx, allowed: Mapping[str, str], default: str = "created_at:desc", table: str = "") -> str:
     """ORDER BY for `order_by` (comma list of `field[:dir]`), as the docs' sorting page says: the
-    direction defaults to descending, and `id` ascending breaks ties unless `id` is already a
-    sort field, so paging never duplicates or skips rows that share a sort value."""
+    direction defaults to descending, and `id` breaks ties unless `id` is already a sort field,
+    so paging never duplicates or skips rows that share a sort value. The docs break ties by id
+    ascending (`sort_ties: id_asc`); the default keeps the last key's direction, which the
+    product still relies on (docs/emulator.md, platform switches)."""
     specs = ctx.values("order_by") or [default]
     prefix = f"{table}." if table else ""
     parts: list[str] = []
@@ -310,7 +312,10 @@ def order_sql(ctx: Ctx, allowed: Mapping[str, str], default: str = "created_at:d
         used.add(field)
         parts.append(f"{prefix}{allowed[field]} {direction.upper()}")
     if "id" not in used:
-        parts.append(f"{prefix}id ASC")
+        if platform.current().sort_ties == "id_asc":
+            parts.append(f"{prefix}id ASC")
+        else:
+            parts.append(f"{prefix}id {(specs[-1].partition(':')[2] or 'desc').upper()}")
     return ", ".join(parts)
 
 

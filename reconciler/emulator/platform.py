@@ -27,6 +27,9 @@ CHOICES: Mapping[str, tuple[str, ...]] = {
     "current_switch": ("create", "confirm"),
     # Ids: time-ordered (sorting by id sorts by creation) or random.
     "ids": ("time_ordered", "random"),
+    # Ties in `order_by` broken by id in the last key's direction (historical: with time-ordered
+    # ids, `created_at:desc` lists same-second rows newest first), or by id ascending (the docs).
+    "sort_ties": ("id_last_direction", "id_asc"),
     # Timestamps in answers: `auto` (seconds, or microseconds when there is a fraction).
     "timestamps": ("auto", "seconds", "milliseconds", "microseconds"),
 }
@@ -37,6 +40,7 @@ class Settings:
     first_deploy: str = "deployed"
     current_switch: str = "create"
     ids: str = "time_ordered"
+    sort_ties: str = "id_last_direction"
     timestamps: str = "auto"
 
     def as_dict(self) -> dict[str, str]:
@@ -74,7 +78,10 @@ def from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         value = json.loads(raw)
     except ValueError:
         raise PlatformError(f"{ENV} is not JSON: {raw[:80]!r}") from None
-    merged(DEFAULT, value)  # validate now, with the variable's name in the message
+    try:
+        merged(DEFAULT, value)
+    except PlatformError as e:
+        raise PlatformError(f"{ENV}: {e}") from None
     return dict(value)
 
 
