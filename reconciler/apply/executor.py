@@ -13,9 +13,11 @@ from reconciler.apply import record as rec
 from reconciler.apply.clock import Clock
 from reconciler.apply.ledger import LedgerEntry, exit_code
 from reconciler.apply.progress import Reporter, Silent
-from reconciler.apply.rollout import SetRollout, effective_spec
+from reconciler.apply.rollout import SetRollout
 from reconciler.errors import ReconcileError
+from reconciler.model.enums import DeviceOutcome, RolloutState
 from reconciler.model.plan import DeviceChange, Plan
+from reconciler.model.rollout import RolloutPlan
 from reconciler.platform import writes
 from reconciler.platform.client import Platform
 
@@ -49,12 +51,22 @@ def blocked_ledger(blocked: tuple[DeviceChange, ...]) -> tuple[LedgerEntry, ...]
             device=c.device,
             deployment_set=c.deployment_set or "-",
             action="blocked",
-            state="not_attempted",
+            state=DeviceOutcome.NOT_ATTEMPTED,
             reason=c.reason or "",
             reason_code=c.reason_code or "blocked",
         )
         for c in blocked
     )
+
+
+def check_waves(name: str, rollout: RolloutPlan, changes: list[DeviceChange]) -> None:
+    """Apply runs the waves as planned: each device to write to is in exactly one wave."""
+    planned, want = list(rollout.devices), {c.device for c in changes}
+    if len(planned) != len(set(planned)) or set(planned) != want:
+        raise ReconcileError(
+            f"the plan's waves for DeploymentSet {name} do not match its changes (the plan was edited or damaged)",
+            hint="make the plan again with `reconcile plan --out`",
+        )
 
 
 async def execute(
@@ -83,7 +95,9 @@ async def execute(
     rollouts: list[SetRollout] = []
     for name, changes in sorted(by_set.items()):
         rid = rec.rollout_id(digest, name)
-        spec = effective_spec(plan.rollouts[name])
+        rollout = plan.rollouts[name]
+        check_waves(name, rollout, changes)
+        spec = rollout.spec
         existing = rec.load(root, rid)
         if existing is not None and existing.status.state == "canceled":
             raise ReconcileError(
@@ -100,7 +114,9 @@ async def execute(
             plan_file=plan_file,
             from_version=_versions([c.release_from for c in changes]),
             to_version=_versions([c.release_to for c in changes]),
-            status=rec.RolloutStatus(state="pending", created_at=rec.utc_now(), total_nodes=len(changes)),
+            status=rec.RolloutStatus(
+                state=RolloutState.PENDING, created_at=rec.utc_now(), total_nodes=len(changes)
+            ),
         )
         if existing is None:
             rec.save(root, record)  # before any write: a rerun then knows to look for ours
@@ -110,7 +126,7 @@ async def execute(
             SetRollout(
                 name=name,
                 changes=changes,
-                spec=spec,
+                plan=rollout,
                 record=record,
                 resumed=existing is not None,
                 platform=platform,

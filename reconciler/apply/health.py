@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import Literal
 
-from reconciler.model.plan import RolloutSpec
-
-Verdict = Literal["pending", "healthy", "failed", "deferred"]
+from reconciler.model.enums import Verdict
+from reconciler.model.rollout import RolloutSpec
 
 
 @dataclass(frozen=True)
@@ -45,31 +43,35 @@ class Assessment:
 
 def assess(track: Track, obs: Observation, now: float, spec: RolloutSpec) -> Assessment:
     if obs.error_status == "failed":
-        return Assessment("failed", track, "the agent reported the deployment failed")
+        return Assessment(Verdict.FAILED, track, "the agent reported the deployment failed")
     if obs.activity_status == "deployed" and obs.target_status == "deployed":
         since = track.deployed_since if track.deployed_since is not None else now
         track = replace(track, deployed_since=since)
-        if now - since >= spec.min_healthy_time:
-            return Assessment("healthy", track)
-        return Assessment("pending", track)
+        if now - since >= spec.health_check.min_healthy_time:
+            return Assessment(Verdict.HEALTHY, track)
+        return Assessment(Verdict.PENDING, track)
     if track.deployed_since is not None:
         return Assessment(
-            "failed",
+            Verdict.FAILED,
             replace(track, deployed_since=None),
             f"left deployed during the healthy wait (now {obs.activity_status})",
         )
     if obs.target_status == "archived" or obs.activity_status in ("archived", "removing"):
-        return Assessment("failed", track, "the deployment was replaced or archived before it went live")
-    if obs.device_online is False:
-        return Assessment("deferred", track, "device offline; the deployment is queued until it returns")
-    if now - track.started_at >= spec.deadline:
         return Assessment(
-            "failed",
+            Verdict.FAILED, track, "the deployment was replaced or archived before it went live"
+        )
+    if obs.device_online is False:
+        return Assessment(
+            Verdict.DEFERRED, track, "device offline; the deployment is queued until it returns"
+        )
+    if now - track.started_at >= spec.health_check.deadline:
+        return Assessment(
+            Verdict.FAILED,
             track,
-            f"not deployed within the {spec.deadline:g}s deadline ({obs.activity_status}"
+            f"not deployed within the {spec.health_check.deadline:g}s deadline ({obs.activity_status}"
             f"{', retrying' if obs.error_status == 'retrying' else ''})",
         )
-    return Assessment("pending", track)
+    return Assessment(Verdict.PENDING, track)
 
 
 def needs_device_status(obs: Observation) -> bool:
@@ -94,9 +96,9 @@ def budget_crossed(spec: RolloutSpec, *, failed: int, finished: int, total: int)
             f"{failed}/{total} failed devices exceed "
             f"max_failed_nodes_percent={spec.max_failed_nodes_percent:g}"
         )
-    if spec.max_error_rate <= 0:
+    if spec.health_check.max_error_rate <= 0:
         return "a device failed and max_error_rate is 0"
-    min_sample = min(math.ceil(1.0 / spec.max_error_rate), total)
-    if finished >= min_sample and failed / finished > spec.max_error_rate:
-        return f"error rate {failed}/{finished} exceeds max_error_rate={spec.max_error_rate:g}"
+    min_sample = min(math.ceil(1.0 / spec.health_check.max_error_rate), total)
+    if finished >= min_sample and failed / finished > spec.health_check.max_error_rate:
+        return f"error rate {failed}/{finished} exceeds max_error_rate={spec.health_check.max_error_rate:g}"
     return None

@@ -10,17 +10,19 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import Any
+
+from reconciler.model.enums import BlockReason, DeviceOutcome
 
 # `in_flight` appears only in a saved record of a rollout that is still running (or crashed).
-LedgerState = Literal["succeeded", "failed", "rolled_back", "deferred", "stale", "not_attempted", "in_flight"]
-STATES: tuple[LedgerState, ...] = ("succeeded", "failed", "rolled_back", "deferred", "stale", "not_attempted")
-OK_STATES = frozenset({"succeeded", "deferred"})
+LedgerState = DeviceOutcome
+STATES = tuple(s for s in DeviceOutcome if s is not DeviceOutcome.IN_FLIGHT)
+OK_STATES = frozenset({DeviceOutcome.SUCCEEDED, DeviceOutcome.DEFERRED})
 # `reason_code`s of not-attempted devices that do not make apply fail: a rollout paused
 # after a healthy canary wave (as its spec asked), and devices with no agent to deploy to
 # (the plan's block codes in `reconciler.plan.desired`).
 AWAITING_PROMOTION = "awaiting-promotion"
-NOT_A_FAILURE = frozenset({AWAITING_PROMOTION, "device-archived", "not-enrolled"})
+NOT_A_FAILURE = frozenset({AWAITING_PROMOTION, *(str(r) for r in BlockReason if not r.fails_run)})
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,7 @@ class LedgerEntry:
             device=d["device"],
             deployment_set=d["deployment_set"],
             action=d["action"],
-            state=d["state"],
+            state=DeviceOutcome(d["state"]),
             wave=d.get("wave"),
             deployment_id=d.get("deployment_id"),
             rollback_deployment_id=d.get("rollback_deployment_id"),

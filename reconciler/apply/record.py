@@ -13,16 +13,18 @@ import json
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from reconciler.apply.ledger import LedgerEntry
 from reconciler.errors import Location, ReconcileError
 from reconciler.files import atomic_write
-from reconciler.model.plan import Plan, RolloutSpec
+from reconciler.model.enums import RolloutState
+from reconciler.model.plan import Plan
+from reconciler.model.rollout import RolloutSpec
 
-RECORD_FORMAT = 1
-State = Literal["pending", "in_progress", "paused", "completed", "failed", "canceled"]
-FINAL_STATES = frozenset({"completed", "failed", "canceled"})
+RECORD_FORMAT = 2  # 2: spec as RolloutSpec.to_dict (durations in seconds, strategy options flat)
+State = RolloutState
+FINAL_STATES = frozenset(s for s in RolloutState if s.final)
 
 
 def utc_now() -> str:
@@ -33,7 +35,7 @@ def utc_now() -> str:
 
 @dataclass(frozen=True)
 class RolloutStatus:
-    state: State = "pending"
+    state: State = RolloutState.PENDING
     current_wave: int = 0
     total_waves: int = 0
     canary_nodes: tuple[str, ...] = ()
@@ -66,7 +68,6 @@ class RolloutRecord:
     devices: tuple[LedgerEntry, ...] = field(default_factory=tuple)
 
     def to_dict(self) -> dict[str, Any]:
-        s = self.spec
         return {
             "format_version": RECORD_FORMAT,
             "id": self.id,
@@ -78,46 +79,17 @@ class RolloutRecord:
             "plan_file": self.plan_file,
             "from_version": self.from_version,
             "to_version": self.to_version,
-            "spec": {
-                "strategy": s.strategy,
-                "max_parallel": s.max_parallel,
-                "canary_count": s.canary_count,
-                "canary_percent": s.canary_percent,
-                "auto_promote": s.auto_promote,
-                "health_check": {
-                    "deadline": _dur(s.deadline),
-                    "min_healthy_time": _dur(s.min_healthy_time),
-                    "max_error_rate": s.max_error_rate,
-                },
-                "max_failed_nodes": s.max_failed_nodes,
-                "max_failed_nodes_percent": s.max_failed_nodes_percent,
-                "no_auto_rollback": s.no_auto_rollback,
-                "activation": s.activation,
-            },
+            "spec": self.spec.to_dict(),
             "status": {**self.status.__dict__, "canary_nodes": list(self.status.canary_nodes)},
             "devices": [e.to_dict() for e in self.devices],
         }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> RolloutRecord:
-        sp = d["spec"]
-        hc = sp.get("health_check", {})
-        spec = RolloutSpec(
-            strategy=sp["strategy"],
-            max_parallel=sp["max_parallel"],
-            canary_count=sp.get("canary_count"),
-            canary_percent=sp.get("canary_percent"),
-            auto_promote=sp.get("auto_promote", False),
-            deadline=_parse_dur(hc.get("deadline", "300s")),
-            min_healthy_time=_parse_dur(hc.get("min_healthy_time", "30s")),
-            max_error_rate=float(hc.get("max_error_rate", 0.1)),
-            max_failed_nodes=sp.get("max_failed_nodes", 10),
-            max_failed_nodes_percent=sp.get("max_failed_nodes_percent", 10.0),
-            no_auto_rollback=sp.get("no_auto_rollback", False),
-            activation=sp.get("activation", "deploy"),
-        )
+        spec = RolloutSpec.from_dict(d["spec"])
         st = dict(d["status"])
         st["canary_nodes"] = tuple(st.get("canary_nodes", ()))
+        st["state"] = RolloutState(st.get("state", RolloutState.PENDING))
         return cls(
             id=d["id"],
             type=d.get("type", "update"),
@@ -138,16 +110,6 @@ class RolloutRecord:
         now = utc_now()
         status = replace(self.status, **changes, revision=self.status.revision + 1, updated_at=now)
         return replace(self, status=status)
-
-
-def _dur(seconds: float) -> str:
-    return f"{seconds:g}s"
-
-
-def _parse_dur(text: str | float) -> float:
-    if isinstance(text, (int, float)):
-        return float(text)
-    return float(text.rstrip("s"))
 
 
 def plan_digest(plan: Plan) -> str:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler.apply.ledger import LedgerState
+from reconciler.model.enums import DeviceOutcome
 from reconciler.platform import writes
 from reconciler.platform.client import Platform
 
@@ -51,11 +52,13 @@ async def roll_back(platform: Platform, candidates: list[Candidate], desc: str) 
         mine: Any = ours.get(c.deployment_id or "")
         done = next((d for d in existing.get(c.device_id, []) if d.description == desc), None)
         if done is not None and done.target_status != "staged":
-            out[c.name] = Outcome("rolled_back", done.id, "rolled back to its previous deployment")
+            out[c.name] = Outcome(
+                DeviceOutcome.ROLLED_BACK, done.id, "rolled back to its previous deployment"
+            )
             return
         if done is not None:  # a crash came between staging the rollback and deploying it
             res = await writes.deploy(platform, done.id, device=c.name)
-            state: LedgerState = "rolled_back" if res.outcome == "done" else "failed"
+            state = DeviceOutcome.ROLLED_BACK if res.outcome == "done" else DeviceOutcome.FAILED
             out[c.name] = Outcome(
                 state,
                 done.id,
@@ -70,7 +73,7 @@ async def roll_back(platform: Platform, candidates: list[Candidate], desc: str) 
             return
         parent: Any = parents.get(c.parent_token or "")
         if parent is None:
-            out[c.name] = Outcome("failed", None, "no previous deployment to roll back to")
+            out[c.name] = Outcome(DeviceOutcome.FAILED, None, "no previous deployment to roll back to")
             return
         instance_ids = [ci.id for ci in (parent.config_instances or [])]
         same_release = parent.release_id == mine.release_id
@@ -87,9 +90,13 @@ async def roll_back(platform: Platform, candidates: list[Candidate], desc: str) 
         if res.outcome == "done" and not same_release and res.deployment_id:
             res = await writes.deploy(platform, res.deployment_id, device=c.name)
         if res.outcome == "done":
-            out[c.name] = Outcome("rolled_back", res.deployment_id, "rolled back to its previous deployment")
+            out[c.name] = Outcome(
+                DeviceOutcome.ROLLED_BACK, res.deployment_id, "rolled back to its previous deployment"
+            )
         else:
-            out[c.name] = Outcome("failed", res.deployment_id, f"rollback {res.outcome}: {res.reason}")
+            out[c.name] = Outcome(
+                DeviceOutcome.FAILED, res.deployment_id, f"rollback {res.outcome}: {res.reason}"
+            )
 
     await asyncio.gather(*(one(c) for c in todo))
     return out

@@ -9,19 +9,21 @@ rest the platform is asked what this rollout already wrote (matched on the descr
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from reconciler import strategies
 from reconciler.apply import record as rec
 from reconciler.apply.clock import Clock
 from reconciler.apply.health import Observation, Track, assess, budget_crossed, needs_device_status
 from reconciler.apply.ledger import AWAITING_PROMOTION, LedgerEntry, LedgerState
 from reconciler.apply.progress import Reporter
 from reconciler.apply.rollback import Candidate, roll_back
-from reconciler.apply.waves import WavePlan, plan_waves
 from reconciler.errors import PlatformError, ReconcileError
-from reconciler.model.plan import DeviceChange, RolloutSpec
+from reconciler.model.enums import DeviceOutcome, RolloutState, Verdict
+from reconciler.model.plan import DeviceChange
+from reconciler.model.rollout import Progress, RolloutPlan, RolloutSpec, StepKind
 from reconciler.platform import writes
 from reconciler.platform.client import Platform
 
@@ -35,7 +37,7 @@ class DeviceRun:
 
     change: DeviceChange
     wave: int
-    state: LedgerState = "not_attempted"
+    state: LedgerState = DeviceOutcome.NOT_ATTEMPTED
     deployment_id: str | None = None
     rollback_id: str | None = None
     reason: str = ""
@@ -72,7 +74,7 @@ class SetRollout:
 
     name: str
     changes: list[DeviceChange]
-    spec: RolloutSpec
+    plan: RolloutPlan  # the waves as planned and reviewed; executed as they are
     record: rec.RolloutRecord
     resumed: bool
     platform: Platform
@@ -83,8 +85,12 @@ class SetRollout:
     commit: str | None
     instance_ids: dict[str, str] = field(default_factory=dict)
     devs: dict[str, DeviceRun] = field(default_factory=dict)
+    _started_wave: int = 0
     in_flight: dict[str, DeviceRun] = field(default_factory=dict)
-    waves: WavePlan = field(default_factory=lambda: WavePlan(waves=(), window=0))
+
+    @property
+    def spec(self) -> RolloutSpec:
+        return self.plan.spec
 
     @property
     def desc(self) -> str:
@@ -119,9 +125,8 @@ class SetRollout:
     # --- the rollout ---------------------------------------------------------------------
 
     async def run(self) -> rec.RolloutRecord:
-        self.waves = plan_waves(self.spec, [c.device for c in self.changes])
         for c in self.changes:
-            self.devs[c.device] = DeviceRun(change=c, wave=self.waves.wave_of(c.device))
+            self.devs[c.device] = DeviceRun(change=c, wave=self.plan.wave_of(c.device))
         for e in self.record.devices:  # resume what an earlier run recorded
             d = self.devs.get(e.device)
             if d is not None:
@@ -145,7 +150,10 @@ class SetRollout:
             await self._roll_back(st.message.removeprefix("rolling back: "))
             return self.record
         self._save(
-            state="in_progress", total_waves=len(self.waves.waves), canary_nodes=self.waves.canary, message=""
+            state=RolloutState.IN_PROGRESS,
+            total_waves=len(self.plan.waves),
+            canary_nodes=self.plan.canaries,
+            message="",
         )
         reason = await self._waves()
         if reason == "paused":
@@ -155,7 +163,7 @@ class SetRollout:
                 self._not_attempted_reason("stopped: " + reason)
                 await self._drain()
                 self._save(
-                    state="failed",
+                    state=RolloutState.FAILED,
                     message=f"stopped: {reason} (no_auto_rollback)",
                     completed_at=rec.utc_now(),
                 )
@@ -164,7 +172,7 @@ class SetRollout:
                 await self._roll_back(reason)
             return self.record
         await self._archive_replaced()
-        self._save(state="completed", message="all devices done", completed_at=rec.utc_now())
+        self._save(state=RolloutState.COMPLETED, message="all devices done", completed_at=rec.utc_now())
         self.reporter.note(self.name, f"{self.record.id} completed")
         return self.record
 
@@ -180,10 +188,10 @@ class SetRollout:
             if own is not None:
                 d.deployment_id = own.id
                 d.own_target_status = own.target_status
-                d.state = "in_flight"
+                d.state = DeviceOutcome.IN_FLIGHT
             elif d.state == "in_flight":
                 # Recorded as written, but nothing of ours is there: start it again.
-                d.state, d.deployment_id = "not_attempted", None
+                d.state, d.deployment_id = DeviceOutcome.NOT_ATTEMPTED, None
 
     async def _adopt_own_staged(self) -> None:
         """A fresh plan made after a crashed upgrade lists the crashed run's staged deployment
@@ -222,80 +230,51 @@ class SetRollout:
             if d.state == "not_attempted":
                 d.reason, d.reason_code = reason, code
 
+    def _progress(self) -> Progress:
+        order = self.plan.devices
+        states = {n: self.devs[n].state for n in order}
+        return Progress(
+            pending=tuple(n for n in order if states[n] == "not_attempted"),
+            in_flight=frozenset(self.in_flight),
+            succeeded=frozenset(n for n, st in states.items() if st == "succeeded"),
+            failed=frozenset(n for n, st in states.items() if st == "failed"),
+            promoted=self.record.status.canary_promoted,
+            promote_requested=self.promote,
+        )
+
     async def _waves(self) -> str | None:
-        """Runs the waves; returns None when done, "paused", or why the rollout stopped."""
-        spec = self.spec
-        order = [n for w in self.waves.waves for n in w]
-        canaries = set(self.waves.canary)
-        canary_phase = spec.strategy == "canary" and not self.record.status.canary_promoted
-        queue = [n for n in order if self.devs[n].state == "not_attempted"]
-        in_flight = self.in_flight
+        """Runs the plan's waves, asking the strategy at each step what to do; returns None
+        when done, "paused", or why the rollout stopped."""
+        strategy = strategies.get(self.spec.strategy)
         # Resumed devices whose write landed: finish them first (deploy step, health).
-        resumed = [self.devs[n] for n in order if self.devs[n].state == "in_flight"]
-        await self._start_all(resumed, in_flight)
-        started_wave = max((d.wave for d in resumed), default=0)
+        resumed = [self.devs[n] for n in self.plan.devices if self.devs[n].state == "in_flight"]
+        await self._start_all(resumed, self.in_flight)
+        self._started_wave = max((d.wave for d in resumed), default=0)
         poll_failures = 0
         while True:
             # The budget is checked before any new device starts, so failures that free
             # slots never let the next wave begin.
-            stop = self._check_budget(canary_phase, canaries)
+            stop = self._check_budget()
             if stop:
                 return stop
-            if canary_phase:
-                startable = [n for n in queue if n in canaries]
-                limit = len(canaries)
-            else:
-                startable = queue
-                limit = self.waves.window
-            batch = startable[: max(0, limit - len(in_flight))]
-            if batch:
-                for n in batch:
-                    queue.remove(n)
-                for w in sorted({self.devs[n].wave for n in batch}):
-                    if w > started_wave:
-                        started_wave = w
-                        size = len(self.waves.waves[w - 1])
-                        self.reporter.wave(self.name, w, len(self.waves.waves), size)
-                        self._save(current_wave=w)
-                await self._start_all([self.devs[n] for n in batch], in_flight)
-                self._save(last_progress_time=rec.utc_now())
-                stop = self._check_budget(canary_phase, canaries)  # writes can fail outright
-                if stop:
-                    return stop
-            if (
-                canary_phase
-                and not any(n in canaries for n in queue)
-                and not any(n in canaries for n in in_flight)
-            ):
-                # Promotion needs evidence: canaries that were all offline (deferred) or
-                # changed since the plan (stale) proved nothing, so even auto_promote waits.
-                healthy = any(self.devs[n].state == "succeeded" for n in canaries)
-                if not queue:  # every device was a canary: nothing is left to promote
-                    canary_phase = False
-                    continue
-                if self.promote or (spec.auto_promote and healthy):
-                    canary_phase = False
-                    self.reporter.note(self.name, "canaries healthy: promoted")
-                    self._save(canary_promoted=True, message="canaries healthy; promoted")
-                    continue
-                why = (
-                    "canaries healthy"
-                    if healthy
-                    else "no canary became healthy (offline or changed since the plan)"
-                )
-                self._not_attempted_reason(
-                    "waiting for promotion (reconcile apply --promote)", AWAITING_PROMOTION
-                )
-                self._save(state="paused", message=f"{why}; run `reconcile apply --promote` to continue")
-                self.reporter.note(self.name, f"{why}; paused until `reconcile apply --promote`")
-                return "paused"
-            if not in_flight:
-                if not queue:
-                    return None
+            step = strategy.next_step(self.plan, self._progress())
+            if step.kind is StepKind.START:
+                await self._start_batch(step.devices)
                 continue
+            if step.kind is StepKind.PROMOTE:
+                self.reporter.note(self.name, "canaries healthy: promoted")
+                self._save(canary_promoted=True, message=step.reason)
+                continue
+            if step.kind is StepKind.PAUSE:
+                self._pause(step.reason)
+                return "paused"
+            if step.kind is StepKind.STOP:
+                return step.reason
+            if step.kind is StepKind.DONE:
+                return None
             await self.clock.sleep(self.clock.poll_interval)
             try:
-                changed = await self._poll(in_flight)
+                changed = await self._poll(self.in_flight)
                 poll_failures = 0
             except PlatformError as e:
                 # A failed poll is not a failed device: try again on the next tick.
@@ -305,6 +284,20 @@ class SetRollout:
                 continue
             if changed:
                 self._save(last_progress_time=rec.utc_now())
+
+    async def _start_batch(self, names: tuple[str, ...]) -> None:
+        for w in sorted({self.devs[n].wave for n in names}):
+            if w > self._started_wave:
+                self._started_wave = w
+                self.reporter.wave(self.name, w, len(self.plan.waves), len(self.plan.waves[w - 1].devices))
+                self._save(current_wave=w)
+        await self._start_all([self.devs[n] for n in names], self.in_flight)
+        self._save(last_progress_time=rec.utc_now())
+
+    def _pause(self, why: str) -> None:
+        self._not_attempted_reason("waiting for promotion (reconcile apply --promote)", AWAITING_PROMOTION)
+        self._save(state=RolloutState.PAUSED, message=f"{why}; run `reconcile apply --promote` to continue")
+        self.reporter.note(self.name, f"{why}; paused until `reconcile apply --promote`")
 
     async def _drain(self) -> None:
         """Stopped without rollback: start nothing more, but see the devices already
@@ -320,10 +313,8 @@ class SetRollout:
                 if failures >= MAX_POLL_FAILURES:
                     raise ReconcileError(f"cannot read deployment status: {e.message}") from None
 
-    def _check_budget(self, canary_phase: bool, canaries: set[str]) -> str | None:
+    def _check_budget(self) -> str | None:
         failed = sum(1 for d in self.devs.values() if d.state == "failed")
-        if canary_phase and any(self.devs[n].state == "failed" for n in canaries):
-            return "a canary device failed"
         finished = sum(1 for d in self.devs.values() if d.state in ("succeeded", "failed"))
         return budget_crossed(self.spec, failed=failed, finished=finished, total=len(self.devs))
 
@@ -339,17 +330,17 @@ class SetRollout:
         except PlatformError as e:
             # Reads kept failing, so whether the write landed is unknown: leave the device
             # for a rerun (which finds our deployment by its description) instead of guessing.
-            self._set(d, "not_attempted", f"platform error, rerun apply: {e.message}")
+            self._set(d, DeviceOutcome.NOT_ATTEMPTED, f"platform error, rerun apply: {e.message}")
 
     async def _start_one(self, d: DeviceRun) -> None:
         c = d.change
         try:
             instance_ids = [self.instance_ids[k] for k in c.instance_keys]
         except KeyError as e:
-            self._set(d, "failed", f"the plan has no config instance {e.args[0][:12]}")
+            self._set(d, DeviceOutcome.FAILED, f"the plan has no config instance {e.args[0][:12]}")
             return
         if c.release_to_id is None:
-            self._set(d, "failed", "the plan has no release id for this device")
+            self._set(d, DeviceOutcome.FAILED, "the plan has no release id for this device")
             return
         staged = c.action in ("upgrade", *STAGE_ONLY)
         if d.deployment_id is None:
@@ -364,22 +355,22 @@ class SetRollout:
                 parent_id=c.parent_token,
             )
             if res.outcome != "done":
-                self._set(d, res.outcome, res.reason)
+                self._set(d, DeviceOutcome(res.outcome), res.reason)
                 return
             d.deployment_id = res.deployment_id
             d.own_target_status = None if res.already else ("staged" if staged else "deployed")
         if c.action in STAGE_ONLY:
-            self._set(d, "succeeded", "staged")
+            self._set(d, DeviceOutcome.SUCCEEDED, "staged")
             return
         if c.action == "upgrade" and d.own_target_status != "deployed":
             assert d.deployment_id is not None
             res = await writes.deploy(self.platform, d.deployment_id, device=d.name)
             if res.outcome != "done":
-                self._set(d, res.outcome, res.reason)
+                self._set(d, DeviceOutcome(res.outcome), res.reason)
                 return
             d.own_target_status = "deployed"
         d.track = Track(started_at=self.clock.now())
-        self._set(d, "in_flight")
+        self._set(d, DeviceOutcome.IN_FLIGHT)
 
     async def _poll(self, in_flight: dict[str, DeviceRun]) -> bool:
         ids = [d.deployment_id for d in in_flight.values() if d.deployment_id]
@@ -395,7 +386,7 @@ class SetRollout:
         for d in list(in_flight.values()):
             dep = deps.get(d.deployment_id or "")
             if dep is None:
-                self._set(d, "failed", "the deployment disappeared")
+                self._set(d, DeviceOutcome.FAILED, "the deployment disappeared")
                 in_flight.pop(d.name)
                 changed = True
                 continue
@@ -405,7 +396,7 @@ class SetRollout:
             d.track = a.track
             if a.verdict == "pending":
                 continue
-            state: LedgerState = "succeeded" if a.verdict == "healthy" else a.verdict
+            state = DeviceOutcome.SUCCEEDED if a.verdict is Verdict.HEALTHY else DeviceOutcome(a.verdict)
             self._set(d, state, a.reason)
             in_flight.pop(d.name)
             changed = True
@@ -436,10 +427,10 @@ class SetRollout:
             self._set(d, out.state, out.reason)
         for d in self.devs.values():
             if d.state == "in_flight":  # took the update, was not rolled back: unverified
-                self._set(d, "failed", "the rollout stopped before its health check finished")
+                self._set(d, DeviceOutcome.FAILED, "the rollout stopped before its health check finished")
         n = sum(1 for d in self.devs.values() if d.state == "rolled_back")
         self._save(
-            state="failed",
+            state=RolloutState.FAILED,
             rolling_back=False,
             completed_at=rec.utc_now(),
             message=f"stopped: {reason}; rolled back {n} device(s)",
@@ -459,14 +450,6 @@ class SetRollout:
         for (d, a), res in zip(todo, results, strict=True):
             if res.outcome != "done":
                 self.reporter.note(self.name, f"{d.name}: could not archive {a}: {res.reason}")
-
-
-def effective_spec(spec: RolloutSpec) -> RolloutSpec:
-    """Seed 003: the health check is ignored for `immediate`: a device counts as done once
-    deployed (no healthy wait); the deadline and the failure budget still apply."""
-    if spec.strategy == "immediate":
-        return replace(spec, min_healthy_time=0.0)
-    return spec
 
 
 def _observe(dep: Any, online: bool | None = None) -> Observation:

@@ -15,6 +15,7 @@ from typing import Any
 
 import click
 
+from reconciler import strategies
 from reconciler.apply import record as rec
 from reconciler.apply.clock import clock_for
 from reconciler.apply.executor import ApplyResult, blocked_changes, blocked_ledger, execute
@@ -68,10 +69,18 @@ def _check_shape(path: Path, data: dict[str, Any]) -> None:
     file:line:col of every problem, before anything is written. The file is parsed again
     for positions only when it is wrong (the fast path is one validation)."""
     if next(schema_check.validator("plan.schema.json").iter_errors(data), None) is None:
-        return
+        found = [
+            (("rollouts", name, "spec", *key), message)
+            for name, rollout in sorted(data["rollouts"].items())
+            for key, message in strategies.spec_problems(rollout["spec"])
+        ]
+        if not found:
+            return
     docs, problems = yamlload.load_documents(path.read_bytes(), str(path))
     if docs and not problems:
-        problems = schema_check.check(docs[0], "plan.schema.json")
+        problems = schema_check.check(docs[0], "plan.schema.json") or [
+            Problem(f"{'.'.join(key)}: {message}", docs[0].loc(key)) for key, message in found
+        ]
     raise ValidationFailed(problems or [Problem("not a valid plan", Location(str(path)))])
 
 

@@ -5,5 +5,5 @@
 - `source`: the `Source` protocol (directory, git ref) and `DirSource`.
 - `yamlload`: safe YAML with positions; `configfiles`: config content by extension.
 - `schema_check`: the JSON Schemas in `schemas/`; `crosscheck`: rules across fields and files.
-- `merge`: JSON merge patch; `durations`: "30s" -> 30.0; `report`: text/json/github output.
+- `merge`: JSON merge patch; `report`: text/json/github output. (Durations: `reconciler.model.rollout`.)
 """

@@ -10,46 +10,38 @@ from collections.abc import Callable, Sequence
 from fnmatch import fnmatchcase
 from typing import Any
 
+from reconciler import strategies
 from reconciler.errors import Location, Problem
-from reconciler.manifests.durations import format_duration, parse_duration
 from reconciler.manifests.yamlload import Document, PathT
 from reconciler.model.project import DeploymentSet
+from reconciler.model.rollout import RolloutSpec, format_duration, parse_duration
 
 # Locates a rollout key (a path inside the rollout mapping) where it was written: the
 # DeploymentSet's own rollout, or the project's defaults.
 Locate = Callable[[PathT], Location]
 
-_CANARY_ONLY = ("canary_count", "canary_percent", "auto_promote")
-
 
 def rollout_problems(
     rollout: dict[str, Any], locate: Locate, *, own: dict[str, Any] | None = None
 ) -> list[Problem]:
-    """Contradictions in an effective rollout (defaults merged with the set's own).
-    `own` is the set's own rollout mapping: a contradiction between a default and a set's
-    value is reported at the set's value."""
+    """Contradictions in an effective rollout (defaults merged with the set's own), asked of
+    the strategy it names. `own` is the set's own rollout mapping: a contradiction between a
+    default and a set's value is reported at the set's value."""
     out: list[Problem] = []
-    strategy = rollout.get("strategy", "immediate")
+    name = str(rollout.get("strategy", RolloutSpec().strategy))
     own = own or {}
 
     def at(key: PathT, message: str) -> None:
         out.append(Problem(f"rollout.{'.'.join(str(k) for k in key)}: {message}", locate(key)))
 
-    if strategy != "canary":
-        for key in _CANARY_ONLY:
-            if key in rollout:
-                at((key,), f"only applies to strategy canary (strategy is {strategy})")
-    else:
-        if "canary_count" in rollout and "canary_percent" in rollout:
-            key = "canary_percent" if "canary_percent" in own or "canary_count" not in own else "canary_count"
-            at((key,), "set canary_count or canary_percent, not both")
-        elif "canary_count" not in rollout and "canary_percent" not in rollout:
-            at(("strategy",), "strategy canary needs canary_count or canary_percent")
-    if strategy == "immediate":
-        if "max_parallel" in rollout:
-            at(("max_parallel",), "only applies to strategies rolling and canary (strategy is immediate)")
-        if "health_check" in own:
-            at(("health_check",), "is ignored with strategy immediate; use rolling or canary, or remove it")
+    found = strategies.spec_problems(rollout)
+    for path, message in found:
+        at(path, message)
+    if name not in strategies.REGISTRY:
+        return out
+    strategy = strategies.get(name)
+    if not strategy.uses_health_check and "health_check" in own:
+        at(("health_check",), f"is ignored with strategy {name}; use rolling or canary, or remove it")
     health = rollout.get("health_check")
     if isinstance(health, dict):
         seconds: dict[str, float] = {}

@@ -15,15 +15,15 @@ import difflib
 import posixpath
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from glob import escape as glob_escape
 from pathlib import Path
 from typing import Any
 
+from reconciler import strategies
 from reconciler.errors import Location, Problem, ReconcileError, ValidationFailed
 from reconciler.manifests import crosscheck, schema_check
 from reconciler.manifests.configfiles import ConfigContent, content_format, parse_config
-from reconciler.manifests.durations import parse_duration
 from reconciler.manifests.source import DirSource, Source, SourceError, glob_match
 from reconciler.manifests.yamlload import Document, PathT, dotted, json_path, load_documents
 from reconciler.model.project import (
@@ -31,13 +31,12 @@ from reconciler.model.project import (
     DeploymentSet,
     EmulatorTarget,
     EnrollmentService,
-    HealthCheck,
     Override,
     Project,
     RemoteTarget,
-    Rollout,
     Selector,
 )
+from reconciler.model.rollout import Activation, RolloutSpec
 
 PROJECT_FILE = "reconcile.yaml"
 DEFAULT_GLOBS: tuple[str, ...] = ("**/*.yaml", "**/*.yml")  # the model's default
@@ -194,7 +193,7 @@ class _State:
         self.defaults_rollout = data.get("defaults", {}).get("rollout", {})
         self.defaults_doc = doc
         self.defaults_known = True
-        defaults = Rollout()
+        defaults = RolloutSpec()
         if self.defaults_rollout:
 
             def locate(key: PathT) -> Location:
@@ -203,7 +202,7 @@ class _State:
             found = crosscheck.rollout_problems(self.defaults_rollout, locate, own=self.defaults_rollout)
             self.problems.extend(Problem(f"defaults.{p.message}", p.location) for p in found)
             if not found:
-                defaults = _rollout(self.defaults_rollout)
+                defaults = RolloutSpec.from_dict(self.defaults_rollout)
         return Project(
             root=root,
             target=target,
@@ -294,6 +293,12 @@ class _State:
             rollout = spec.get("rollout") if isinstance(spec, dict) else None
             if isinstance(rollout, dict) and _clean(schema_problems, ("spec", "rollout")):
                 self.rollout(doc, rollout)
+            elif isinstance(rollout, dict):  # the strategy still names what the schema cannot see
+                self.problems.extend(
+                    doc.problem(f"spec.rollout.{'.'.join(key)}: {message}", ("spec", "rollout", *key))
+                    for key, message in strategies.spec_problems(rollout)
+                    if _clean(schema_problems, ("spec", "rollout", *key))
+                )
             configs = spec.get("configs") if isinstance(spec, dict) else None
             if isinstance(configs, dict):  # and the file references of well-formed configs
                 for slug, entry in configs.items():
@@ -302,10 +307,10 @@ class _State:
             return None
         return self.build_set(doc)
 
-    def rollout(self, doc: Document, own: dict[str, Any]) -> Rollout:
+    def rollout(self, doc: Document, own: dict[str, Any]) -> RolloutSpec:
         """The set's effective rollout (its own over the project defaults); contradictions
         are reported where they were written."""
-        effective = _merge_rollout(self.defaults_rollout, own)
+        effective = strategies.merge(self.defaults_rollout, own)
         defaults_doc = self.defaults_doc
 
         def locate(key: PathT) -> Location:
@@ -318,7 +323,7 @@ class _State:
             Problem(f"{'spec.' if p.location.file == doc.file else 'defaults.'}{p.message}", p.location)
             for p in found
         )
-        return Rollout() if found else _rollout(effective)
+        return RolloutSpec() if found else RolloutSpec.from_dict(effective)
 
     def build_set(self, doc: Document) -> DeploymentSet:
         data = doc.data
@@ -352,6 +357,7 @@ class _State:
                 )
             )
         rollout = self.rollout(doc, spec.get("rollout", {}))
+        rollout = replace(rollout, activation=Activation(spec.get("activation", RolloutSpec().activation)))
         s = DeploymentSet(
             name=data["metadata"]["name"],
             selector=selector,
@@ -359,7 +365,6 @@ class _State:
             configs=configs,
             overrides=tuple(overrides),
             rollout=rollout,
-            activation=spec.get("activation", "deploy"),
             location=doc.loc(("kind",), key=True),
             release_location=doc.loc(("spec", "release")),
         )
@@ -488,54 +493,6 @@ def _has(mapping: dict[str, Any], key: PathT) -> bool:
             return False
         cur = cur[k]
     return True
-
-
-def _merge_rollout(defaults: dict[str, Any], own: dict[str, Any]) -> dict[str, Any]:
-    """A set's rollout over the project defaults, field by field. Defaults that the set's
-    own strategy cannot use are not inherited (canary fields under rolling or immediate,
-    max_parallel under immediate), nor the other canary size when the set picks one;
-    health checks merge key by key."""
-    base = dict(defaults)
-    strategy = own.get("strategy", defaults.get("strategy", "immediate"))
-    if "strategy" in own and strategy != "canary":
-        for key in ("canary_count", "canary_percent", "auto_promote"):
-            base.pop(key, None)
-    if "strategy" in own and strategy == "immediate":
-        base.pop("max_parallel", None)
-    if "canary_count" in own:
-        base.pop("canary_percent", None)
-    if "canary_percent" in own:
-        base.pop("canary_count", None)
-    out: dict[str, Any] = {**base, **own}
-    if "health_check" in base and "health_check" in own:
-        out["health_check"] = {**base["health_check"], **own["health_check"]}
-    return out
-
-
-def _rollout(raw: dict[str, Any]) -> Rollout:
-    d = Rollout()
-    hc_raw = raw.get("health_check", {})
-    hc = HealthCheck(
-        deadline=parse_duration(hc_raw["deadline"]) if "deadline" in hc_raw else d.health_check.deadline,
-        min_healthy_time=(
-            parse_duration(hc_raw["min_healthy_time"])
-            if "min_healthy_time" in hc_raw
-            else d.health_check.min_healthy_time
-        ),
-        max_error_rate=float(hc_raw.get("max_error_rate", d.health_check.max_error_rate)),
-    )
-    percent = raw.get("canary_percent")
-    return Rollout(
-        strategy=raw.get("strategy", d.strategy),
-        max_parallel=int(raw.get("max_parallel", d.max_parallel)),
-        canary_count=raw.get("canary_count"),
-        canary_percent=float(percent) if percent is not None else None,
-        auto_promote=bool(raw.get("auto_promote", d.auto_promote)),
-        health_check=hc,
-        max_failed_nodes=int(raw.get("max_failed_nodes", d.max_failed_nodes)),
-        max_failed_nodes_percent=float(raw.get("max_failed_nodes_percent", d.max_failed_nodes_percent)),
-        no_auto_rollback=bool(raw.get("no_auto_rollback", d.no_auto_rollback)),
-    )
 
 
 def _secret_keys(value: Any, path: PathT) -> Iterator[PathT]:

@@ -7,14 +7,21 @@ round-trip through `schemas/plan.schema.json` (FORMAT_VERSION).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any
 
-FORMAT_VERSION = 1
+from reconciler.model.enums import Action, BlockReason, DiffOp, Origin
+from reconciler.model.rollout import RolloutPlan
 
-Action = Literal["noop", "deploy", "upgrade", "stage", "restage", "blocked"]
-ACTIONS: tuple[Action, ...] = ("deploy", "upgrade", "stage", "restage", "noop", "blocked")
-DiffOp = Literal["add", "remove", "change"]
-Origin = Literal["change", "drift"]
+FORMAT_VERSION = 2  # 2: rollouts carry the effective spec and the waves
+
+ACTIONS: tuple[Action, ...] = (
+    Action.DEPLOY,
+    Action.UPGRADE,
+    Action.STAGE,
+    Action.RESTAGE,
+    Action.NOOP,
+    Action.BLOCKED,
+)  # the order plans list and count them in
 
 
 @dataclass(frozen=True)
@@ -60,32 +67,14 @@ class DeviceChange:
     offline: bool = False  # the write will queue until the device is online
     origin: Origin | None = None  # with --base: from this branch's manifest change, or pre-existing drift
     diagnostics: tuple[str, ...] = ()  # e.g. enrollment error logs for inactive devices
-    reason_code: str | None = None  # why blocked: device-archived, not-enrolled, ... (plan.desired)
-
-
-@dataclass(frozen=True)
-class RolloutSpec:
-    """Seed 003 spec, per DeploymentSet, as plain data in the plan."""
-
-    strategy: str = "immediate"
-    max_parallel: int = 0
-    canary_count: int | None = None
-    canary_percent: float | None = None
-    auto_promote: bool = False
-    deadline: float = 300.0
-    min_healthy_time: float = 30.0
-    max_error_rate: float = 0.10
-    max_failed_nodes: int = 10
-    max_failed_nodes_percent: float = 10.0
-    no_auto_rollback: bool = False
-    activation: str = "deploy"
+    reason_code: BlockReason | None = None  # why blocked
 
 
 @dataclass(frozen=True)
 class Plan:
     changes: tuple[DeviceChange, ...]
     instances: tuple[PlannedInstance, ...] = ()
-    rollouts: dict[str, RolloutSpec] = field(default_factory=dict)  # DeploymentSet name -> spec
+    rollouts: dict[str, RolloutPlan] = field(default_factory=dict)  # DeploymentSet name -> its rollout
     commit: str | None = None  # git commit of the manifests, when known
     target: str = ""  # "emulator:<db>" or the base URL (never a key)
     created_at: str = ""
@@ -111,7 +100,7 @@ class Plan:
             "commit": self.commit,
             "target": self.target,
             "summary": self.summary(),
-            "rollouts": {k: asdict(v) for k, v in sorted(self.rollouts.items())},
+            "rollouts": {k: v.to_dict() for k, v in sorted(self.rollouts.items())},
             "instances": [asdict(i) for i in self.instances],
             "changes": [_change_to_dict(c) for c in self.changes],
             "notes": list(self.notes),
@@ -124,7 +113,7 @@ class Plan:
             created_at=str(data.get("created_at", "")),
             commit=data.get("commit"),
             target=str(data.get("target", "")),
-            rollouts={k: RolloutSpec(**v) for k, v in data.get("rollouts", {}).items()},
+            rollouts={k: RolloutPlan.from_dict(v) for k, v in data.get("rollouts", {}).items()},
             instances=tuple(PlannedInstance(**i) for i in data.get("instances", [])),
             changes=tuple(_change_from_dict(c) for c in data["changes"]),
             notes=tuple(str(n) for n in data.get("notes", ())),
@@ -142,7 +131,10 @@ def _change_to_dict(c: DeviceChange) -> dict[str, Any]:
 
 def _change_from_dict(d: dict[str, Any]) -> DeviceChange:
     d = dict(d)
-    d["config_diffs"] = tuple(ConfigDiff(**x) for x in d.get("config_diffs", []))
+    d["config_diffs"] = tuple(ConfigDiff(**{**x, "op": DiffOp(x["op"])}) for x in d.get("config_diffs", []))
     for k in ("instance_keys", "archive_ids", "diagnostics"):
         d[k] = tuple(d.get(k, ()))
+    d["action"] = Action(d["action"])
+    for key, enum in (("reason_code", BlockReason), ("origin", Origin)):
+        d[key] = enum(d[key]) if d.get(key) is not None else None
     return DeviceChange(**d)

@@ -1,7 +1,7 @@
 """The loaded, validated manifests as immutable data. The loader builds these;
 the planner reads them. Nothing here does I/O.
 
-Durations are seconds (floats); the loader parses "5m", "30s", "1h30m".
+Durations are seconds (floats); `RolloutSpec.from_dict` parses "5m", "30s", "1h30m".
 """
 
 from __future__ import annotations
@@ -11,32 +11,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from reconciler.errors import Location
+from reconciler.model.rollout import Activation, RolloutSpec
 
-Strategy = Literal["immediate", "rolling", "canary"]
-Activation = Literal["deploy", "stage"]
 ContentFormat = Literal["json", "yaml", "text"]
-
-
-@dataclass(frozen=True)
-class HealthCheck:
-    deadline: float = 300.0
-    min_healthy_time: float = 30.0
-    max_error_rate: float = 0.10
-
-
-@dataclass(frozen=True)
-class Rollout:
-    """Seed 003's rollout spec. Defaults are seed 003's defaults."""
-
-    strategy: Strategy = "immediate"
-    max_parallel: int = 0  # 0 = all at once
-    canary_count: int | None = None
-    canary_percent: float | None = None
-    auto_promote: bool = False
-    health_check: HealthCheck = field(default_factory=HealthCheck)
-    max_failed_nodes: int = 10
-    max_failed_nodes_percent: float = 10.0
-    no_auto_rollback: bool = False
 
 
 @dataclass(frozen=True)
@@ -98,10 +75,13 @@ class DeploymentSet:
     release: str
     configs: tuple[ConfigSpec, ...] = ()
     overrides: tuple[Override, ...] = ()
-    rollout: Rollout = field(default_factory=Rollout)
-    activation: Activation = "deploy"
+    rollout: RolloutSpec = field(default_factory=RolloutSpec)
     location: Location | None = None  # the document's `kind:` line
     release_location: Location | None = None
+
+    @property
+    def activation(self) -> Activation:
+        return self.rollout.activation
 
 
 @dataclass(frozen=True)
@@ -131,7 +111,7 @@ class Project:
     root: Path
     target: EmulatorTarget | RemoteTarget
     manifests: tuple[str, ...] = ("**/*.yaml", "**/*.yml")
-    rollout_defaults: Rollout = field(default_factory=Rollout)
+    rollout_defaults: RolloutSpec = field(default_factory=RolloutSpec)
     enrollment: EnrollmentService | None = None
     sets: tuple[DeploymentSet, ...] = ()
     project_file: str = "reconcile.yaml"

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import datetime as _dt
 import functools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from reconciler import strategies
 from reconciler.errors import ValidationFailed
+from reconciler.model.enums import Action, BlockReason
 from reconciler.model.live import LiveDeployment, LiveInstance, LiveState
-from reconciler.model.plan import Action, ConfigDiff, DeviceChange, Plan, PlannedInstance
+from reconciler.model.plan import ConfigDiff, DeviceChange, Plan, PlannedInstance
 from reconciler.model.project import Project
+from reconciler.model.rollout import RolloutPlan, RolloutSpec
 from reconciler.plan import content as C
 from reconciler.plan import desired as D
 from reconciler.plan.diff import config_diffs, prefix
@@ -23,15 +26,15 @@ from reconciler.platform.client import Platform
 from reconciler.platform.live import Progress, read_live_state
 
 RECONCILE_PREFIX = "reconcile "  # descriptions of deployments the reconciler created (APPLY's contract)
-CHANGE_ACTIONS: tuple[Action, ...] = ("deploy", "upgrade", "stage", "restage")
+CHANGE_ACTIONS = tuple(a for a in Action if a.writes)
 
 
-def _blocked(dd: D.DesiredDevice, code: str, reason: str, **extra: Any) -> DeviceChange:
+def _blocked(dd: D.DesiredDevice, code: BlockReason, reason: str, **extra: Any) -> DeviceChange:
     dev = dd.device
     return DeviceChange(
         device=dd.name,
         device_id=dev.id if dev else None,
-        action="blocked",
+        action=Action.BLOCKED,
         deployment_set=dd.deployment_set,
         release_from=dev.current_release_version if dev else None,
         release_to=dd.release_version,
@@ -139,16 +142,16 @@ def plan_device(
     if dev is None:
         return _blocked(
             dd,
-            D.DEVICE_UNKNOWN,
+            BlockReason.DEVICE_UNKNOWN,
             f"device {dd.name!r} is named in DeploymentSet "
             f"{dd.deployment_set!r} but does not exist on the platform",
         )
     if dev.status == "archived":
-        return _blocked(dd, D.DEVICE_ARCHIVED, "device is archived")
+        return _blocked(dd, BlockReason.DEVICE_ARCHIVED, "device is archived")
     if dev.status in ("inactive", "activating"):
         return _blocked(
             dd,
-            D.NOT_ENROLLED,
+            BlockReason.NOT_ENROLLED,
             f"device was never enrolled (status {dev.status}): no agent to deploy to",
             diagnostics=tuple((diagnostics or {}).get(dev.id, ())),
         )
@@ -167,7 +170,7 @@ def plan_device(
     base = DeviceChange(
         device=dd.name,
         device_id=dev.id,
-        action="noop",
+        action=Action.NOOP,
         deployment_set=dd.deployment_set,
         release_from=current_version,
         release_to=dd.release.version,
@@ -190,15 +193,15 @@ def plan_device(
                     sorted(f"{s.id} ({_version(live, s)}, {s.activity_status})" for s in staged)
                 )
                 note = f"staged deployment not in the manifests left alone: {versions} (see reconcile drift)"
-            return change("noop", reason=note)
-        return change("deploy")
+            return change(Action.NOOP, reason=note)
+        return change(Action.DEPLOY)
     # A release change.
     foreign_drift = [s for s in staged if s.activity_status == "drifted" and not _is_ours(s)]
     if foreign_drift:
         s = foreign_drift[0]
         return change(
-            "blocked",
-            reason_code=D.DRIFT_REVIEW,
+            Action.BLOCKED,
+            reason_code=BlockReason.DRIFT_REVIEW,
             reason=f"deployment {s.id} ({_version(live, s)}) is drifted: the device was patched "
             f"after it was staged ({s.description!r}); review it in the dashboard (archive it) "
             "and plan again",
@@ -210,11 +213,11 @@ def plan_device(
                 and s.activity_status == "staged"
                 and _instance_keys(live, s) == want_keys
             ):
-                return change("noop", reason=f"staged as {s.id}, waiting for someone to deploy it")
+                return change(Action.NOOP, reason=f"staged as {s.id}, waiting for someone to deploy it")
         if staged:
-            return change("restage", archive_ids=tuple(sorted(s.id for s in staged)))
-        return change("stage")
-    return change("upgrade", archive_ids=tuple(sorted(s.id for s in staged)))
+            return change(Action.RESTAGE, archive_ids=tuple(sorted(s.id for s in staged)))
+        return change(Action.STAGE)
+    return change(Action.UPGRADE, archive_ids=tuple(sorted(s.id for s in staged)))
 
 
 def _version(live: LiveState, dep: LiveDeployment) -> str:
@@ -265,12 +268,24 @@ def plan_from(
     return Plan(
         changes=tuple(changes),
         instances=tuple(ordered),
-        rollouts=dict(desired.rollouts),
+        rollouts=rollout_plans(desired.rollouts, changes),
         commit=commit,
         target=target,
         created_at=created_at,
         notes=tuple(desired.notes),
     )
+
+
+def rollout_plans(
+    specs: Mapping[str, RolloutSpec], changes: Sequence[DeviceChange]
+) -> dict[str, RolloutPlan]:
+    """Each set's waves, decided now so a reviewer sees which devices go first: the devices
+    apply will write to, in plan (name) order, split by the set's strategy."""
+    by_set: dict[str, list[str]] = {name: [] for name in specs}
+    for c in changes:
+        if c.action in CHANGE_ACTIONS and c.device_id and c.deployment_set in by_set:
+            by_set[c.deployment_set].append(c.device)
+    return {name: strategies.plan_rollout(spec, by_set[name]) for name, spec in specs.items()}
 
 
 def mark_origin(plan: Plan, head: D.Desired, base: D.Desired) -> Plan:

@@ -16,21 +16,13 @@ from typing import Any
 import jsonschema
 import yaml
 
+from reconciler import strategies
 from reconciler.errors import Location, Problem
+from reconciler.model.enums import BlockReason
 from reconciler.model.live import LiveDevice, LiveRelease, LiveSchema, LiveState
-from reconciler.model.plan import RolloutSpec
 from reconciler.model.project import ConfigSpec, DeploymentSet, Project, Selector
+from reconciler.model.rollout import RolloutSpec
 from reconciler.plan import content as C
-
-# Blocked reason codes (DeviceChange.reason_code); the text in `reason` says the rest.
-DEVICE_ARCHIVED = "device-archived"
-NOT_ENROLLED = "not-enrolled"
-RELEASE_UNKNOWN = "release-unknown"
-CONFIG_TYPE_UNKNOWN = "config-type-unknown"
-SLOT_MISSING = "slot-missing"
-CONTENT_INVALID = "content-invalid"
-DRIFT_REVIEW = "drift-review"
-DEVICE_UNKNOWN = "device-unknown"
 
 
 @dataclass(frozen=True)
@@ -53,7 +45,7 @@ class DesiredDevice:
     release_version: str
     release: LiveRelease | None
     configs: tuple[DesiredConfig, ...] = ()
-    blocked: str | None = None  # a reason code above
+    blocked: BlockReason | None = None
     reason: str | None = None
 
 
@@ -65,24 +57,6 @@ class Desired:
     notes: tuple[str, ...] = ()  # e.g. schemas whose language is not checked
     rollouts: Mapping[str, RolloutSpec] = field(default_factory=dict)
     validations: int = 0  # JSON Schema validations run (one per distinct schema and content)
-
-
-def rollout_spec(ds: DeploymentSet) -> RolloutSpec:
-    r = ds.rollout
-    return RolloutSpec(
-        strategy=r.strategy,
-        max_parallel=r.max_parallel,
-        canary_count=r.canary_count,
-        canary_percent=r.canary_percent,
-        auto_promote=r.auto_promote,
-        deadline=r.health_check.deadline,
-        min_healthy_time=r.health_check.min_healthy_time,
-        max_error_rate=r.health_check.max_error_rate,
-        max_failed_nodes=r.max_failed_nodes,
-        max_failed_nodes_percent=r.max_failed_nodes_percent,
-        no_auto_rollback=r.no_auto_rollback,
-        activation=ds.activation,
-    )
 
 
 def _where(loc: Location | None, project: Project) -> Location:
@@ -206,7 +180,8 @@ def resolve(project: Project, live: LiveState) -> Desired:
             for o in ds.overrides
         ]
         combos: dict[
-            tuple[int, ...], tuple[str, LiveRelease | None, tuple[DesiredConfig, ...], str | None, str | None]
+            tuple[int, ...],
+            tuple[str, LiveRelease | None, tuple[DesiredConfig, ...], BlockReason | None, str | None],
         ] = {}
         for name in names:
             if name in owner:
@@ -243,7 +218,7 @@ def resolve(project: Project, live: LiveState) -> Desired:
         problems=tuple(problems),
         findings=tuple(findings.values()),
         notes=tuple(sorted(notes)),
-        rollouts={ds.name: rollout_spec(ds) for ds in project.sets},
+        rollouts={ds.name: strategies.effective(ds.rollout) for ds in project.sets},
         validations=cache.count,
     )
 
@@ -256,7 +231,7 @@ def _resolve_combo(
     cache: _Validation,
     findings: dict[tuple[str, str, str], Problem],
     notes: set[str],
-) -> tuple[str, LiveRelease | None, tuple[DesiredConfig, ...], str | None, str | None]:
+) -> tuple[str, LiveRelease | None, tuple[DesiredConfig, ...], BlockReason | None, str | None]:
     """Release and configs for devices of `ds` matched by the overrides numbered `which`."""
     version, rel_loc = ds.release, ds.release_location or ds.location
     specs_by_type: dict[str, list[ConfigSpec]] = {}
@@ -273,7 +248,7 @@ def _resolve_combo(
     if release is None:
         msg = f"release {version!r} does not exist on the platform"
         findings.setdefault(("release", version, ""), Problem(msg, _where(rel_loc, project)))
-        return version, None, (), RELEASE_UNKNOWN, msg
+        return version, None, (), BlockReason.RELEASE_UNKNOWN, msg
 
     schemas = [live.schemas[s] for s in release.schema_ids if s in live.schemas]
     by_slug = {s.config_type_slug: s for s in schemas}
@@ -290,7 +265,7 @@ def _resolve_combo(
                 else f"config type {slug!r} does not exist on the platform"
             )
             findings.setdefault(("type", version, slug), Problem(msg, spec_loc))
-            return version, release, (), CONFIG_TYPE_UNKNOWN, msg
+            return version, release, (), BlockReason.CONFIG_TYPE_UNKNOWN, msg
         # Slots: specs naming no slot go to `default` (or the schema's only slot).
         by_slot: dict[str, list[ConfigSpec]] = {}
         for spec in specs:
@@ -303,13 +278,19 @@ def _resolve_combo(
                 findings.setdefault(
                     ("slot", version, f"{slug}/{spec.slot}"), Problem(msg, _where(spec.location, project))
                 )
-                return version, release, (), SLOT_MISSING, msg
+                return version, release, (), BlockReason.SLOT_MISSING, msg
             by_slot.setdefault(slot, []).append(spec)
         for slot, slot_specs in sorted(by_slot.items()):
             result = _config(slug, slot, schema, slot_specs, cache, notes, project)
             if isinstance(result, Problem):
                 findings.setdefault(("content", schema.id, result.message + str(result.location)), result)
-                return version, release, (), CONTENT_INVALID, f"{result.message} ({result.location})"
+                return (
+                    version,
+                    release,
+                    (),
+                    BlockReason.CONTENT_INVALID,
+                    f"{result.message} ({result.location})",
+                )
             configs.append(result)
             filled.add((slug, slot))
     for schema in schemas:
@@ -323,7 +304,7 @@ def _resolve_combo(
                     ("required", version, f"{schema.config_type_slug}/{s.key}"),
                     Problem(msg, _where(ds.location, project)),
                 )
-                return version, release, (), SLOT_MISSING, msg
+                return version, release, (), BlockReason.SLOT_MISSING, msg
     configs.sort(key=lambda c: (c.config_type, c.slot_key))
     return version, release, tuple(configs), None, None
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from deepdiff import DeepDiff
 
+from reconciler.model.enums import DiffOp
 from reconciler.model.plan import ConfigDiff
 
 _PART = re.compile(r"\[('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|\d+)\]")
@@ -42,21 +43,21 @@ def config_diffs(root: str, old: Any, new: Any) -> list[ConfigDiff]:
     if old is None and new is None:
         return []
     if old is None:
-        return [ConfigDiff("add", root, None, new)]
+        return [ConfigDiff(DiffOp.ADD, root, None, new)]
     if new is None:
-        return [ConfigDiff("remove", root, old, None)]
+        return [ConfigDiff(DiffOp.REMOVE, root, old, None)]
     if isinstance(old, str) or isinstance(new, str) or type(old) is not type(new):
-        return [] if old == new else [ConfigDiff("change", root, old, new)]
+        return [] if old == new else [ConfigDiff(DiffOp.CHANGE, root, old, new)]
     dd = DeepDiff(old, new, verbose_level=2, ignore_order=False)
     out: list[ConfigDiff] = []
     for kind, entries in dd.items():
         if kind in ("dictionary_item_added", "iterable_item_added"):
-            out += [ConfigDiff("add", _path(root, p), None, v) for p, v in entries.items()]
+            out += [ConfigDiff(DiffOp.ADD, _path(root, p), None, v) for p, v in entries.items()]
         elif kind in ("dictionary_item_removed", "iterable_item_removed"):
-            out += [ConfigDiff("remove", _path(root, p), v, None) for p, v in entries.items()]
+            out += [ConfigDiff(DiffOp.REMOVE, _path(root, p), v, None) for p, v in entries.items()]
         elif kind in ("values_changed", "type_changes"):
             out += [
-                ConfigDiff("change", _path(root, p), v.get("old_value"), v.get("new_value"))
+                ConfigDiff(DiffOp.CHANGE, _path(root, p), v.get("old_value"), v.get("new_value"))
                 for p, v in entries.items()
             ]
     return sorted(out, key=lambda d: (d.path, d.op))

@@ -8,9 +8,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from reconciler.model.enums import BlockReason
 from reconciler.model.live import LiveDeployment, LiveState
 from reconciler.model.plan import ConfigDiff, DeviceChange, Plan
-from reconciler.plan import desired as D
 from reconciler.plan.diff import describe
 from reconciler.plan.groups import sample
 
@@ -71,7 +71,7 @@ def find_drift(plan: Plan, live: LiveState, failed: list[LiveDeployment] | None 
     whose last attempt failed since their current target was set."""
     items: list[DriftItem] = []
     for c in plan.changes:
-        if c.action == "blocked" and c.reason_code == D.DEVICE_UNKNOWN:
+        if c.action == "blocked" and c.reason_code == BlockReason.DEVICE_UNKNOWN:
             items.append(_item(c, "missing-device", c.reason or ""))
             continue
         if c.action in ("upgrade", "stage", "restage"):

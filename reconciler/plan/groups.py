@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from reconciler.model.plan import ACTIONS, DeviceChange, Origin, Plan
+from reconciler.model.enums import Origin
+from reconciler.model.plan import ACTIONS, DeviceChange, Plan
 from reconciler.plan.diff import describe
 
 CHANGE_ORDER: dict[str, int] = {a: i for i, a in enumerate(ACTIONS)}

@@ -4,30 +4,21 @@ golden file can pin it."""
 
 from __future__ import annotations
 
-from reconciler.model.plan import Plan, RolloutSpec
+from reconciler import strategies
+from reconciler.model.plan import Plan
+from reconciler.model.rollout import Activation, RolloutPlan
 from reconciler.plan.groups import change_lines, group_changes, is_exception, sample, summary_line
 
 SYMBOL = {"deploy": "~", "upgrade": "^", "stage": "+", "restage": "+", "noop": "=", "blocked": "!"}
 
 
-def rollout_words(spec: RolloutSpec | None) -> str:
-    if spec is None:
+def rollout_words(rollout: RolloutPlan | None) -> str:
+    """What apply will do, in the strategy's words, with the devices that go first by name."""
+    if rollout is None:
         return ""
-    if spec.strategy == "rolling":
-        words = f"rolling, {spec.max_parallel or 'all'} at a time"
-    elif spec.strategy == "canary":
-        first = (
-            f"{spec.canary_count}"
-            if spec.canary_count is not None
-            else f"{spec.canary_percent:g}%"
-            if spec.canary_percent is not None
-            else "1"
-        )
-        then = "then auto-promote" if spec.auto_promote else "then pause for --promote"
-        words = f"canary {first} first, {then}"
-    else:
-        words = "immediate"
-    if spec.activation == "stage":
+    # A set with nothing to roll out has no waves to show: its strategy is enough.
+    words = strategies.describe(rollout) if rollout.waves else rollout.spec.strategy
+    if rollout.spec.activation is Activation.STAGE:
         words += "; release changes left staged"
     return words
 

@@ -23,7 +23,12 @@ HEALTH = {"deadline": "30s", "min_healthy_time": "2s"}
 
 def validate(instance: Any, schema_name: str) -> None:
     registry: Registry[Any] = Registry()
-    for name in ("rollout.schema.json", "apply-output.schema.json", "status-output.schema.json"):
+    for name in (
+        "rollout.schema.json",
+        "apply-output.schema.json",
+        "status-output.schema.json",
+        "plan.schema.json",
+    ):
         doc = json.loads((SCHEMAS / name).read_text())
         registry = registry.with_resource(doc["$id"], Resource.from_contents(doc))
     schema = json.loads((SCHEMAS / schema_name).read_text())
@@ -251,14 +256,19 @@ def test_a_damaged_plan_is_refused_with_file_line_col_and_nothing_written(
     save_plan(emu, root, plan_file)
     data = json.loads(plan_file.read_text())
     first = data["changes"][0]
+    spec = data["rollouts"]["all"]["spec"]
     cases = {
         "action.json": (
             {**data, "changes": [{**first, "action": "explode"}, *data["changes"][1:]]},
             "changes[0].action: expected one of",
         ),
         "spec.json": (
-            {**data, "rollouts": {"all": {**data["rollouts"]["all"], "max_parallel": "x"}}},
-            "rollouts.all.max_parallel: expected an integer",
+            {**data, "rollouts": {"all": {**data["rollouts"]["all"], "spec": {**spec, "max_parallel": "x"}}}},
+            "rollouts.all.spec.max_parallel: 'x' is not of type 'integer' (strategy canary)",
+        ),
+        "strategy.json": (
+            {**data, "rollouts": {"all": {**data["rollouts"]["all"], "spec": {**spec, "strategy": "yolo"}}}},
+            "rollouts.all.spec.strategy: expected one of immediate, rolling, canary; got 'yolo'",
         ),
         "device.json": (
             {**data, "changes": [{**first, "device": 1}]},
@@ -273,6 +283,16 @@ def test_a_damaged_plan_is_refused_with_file_line_col_and_nothing_written(
         assert result.exit_code == 1, (name, result.output)
         assert message in result.output and "Traceback" not in result.output, (name, result.output)
         assert re.search(rf"{re.escape(name)}:\d+:\d+: error: ", result.output), (name, result.output)
+    # waves that do not cover exactly the set's changes: apply runs the plan's waves or nothing
+    waves = {"kind": "batch", "devices": ["lab-arm-01"]}
+    (tmp_path / "waves.json").write_text(
+        json.dumps({**data, "rollouts": {"all": {**data["rollouts"]["all"], "waves": [waves]}}})
+    )
+    result = cli("apply", str(root), "--plan", str(tmp_path / "waves.json"), "--auto-approve")
+    assert (
+        result.exit_code == 1
+        and "the plan's waves for DeploymentSet all do not match its changes" in result.output
+    )
     # a set with changes but no rollout spec: never guessed (a canary set must not go out at once)
     (tmp_path / "nospec.json").write_text(json.dumps({**data, "rollouts": {}}))
     result = cli("apply", str(root), "--plan", str(tmp_path / "nospec.json"), "--auto-approve")

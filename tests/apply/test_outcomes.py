@@ -49,11 +49,12 @@ async def test_a_device_with_no_agent_does_not_fail_the_run(emu: Harness, tmp_pa
 
 
 async def test_immediate_does_not_wait_for_min_healthy_time(emu: Harness, tmp_path: Path) -> None:
-    """Seed 003: the health check is ignored for immediate; done once deployed."""
+    """The health check is ignored for immediate: a device is done once deployed."""
     await emu.seed(example_fleet(offline=[]))
     root = write_project(tmp_path / "p", emu, groups=("lab",))
     plan = await make(root)
-    assert plan.rollouts["all"].min_healthy_time == 30  # seed 003's default, unused here
+    # The plan shows the effective spec: no healthy wait for immediate.
+    assert plan.rollouts["all"].spec.health_check.min_healthy_time == 0
     before = (await emu.admin.get("/_emulator/clock")).json()
     result = await run(root, plan)
     after = (await emu.admin.get("/_emulator/clock")).json()
@@ -61,7 +62,7 @@ async def test_immediate_does_not_wait_for_min_healthy_time(emu: Harness, tmp_pa
     assert after["epoch"] - before["epoch"] < 30, (before, after)  # emulator seconds
     (record,) = result.records
     saved = rec.load(root, record.id)
-    assert saved is not None and saved.spec.min_healthy_time == 0
+    assert saved is not None and saved.spec.health_check.min_healthy_time == 0
 
 
 async def test_auto_promote_continues_after_healthy_canaries(emu: Harness, tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""Pure parts of apply: waves, health verdicts, the failure budget, records, ledger."""
+"""Pure parts of apply: health verdicts, the failure budget, records, ledger. (Waves:
+tests/strategies/.)"""
 
 from __future__ import annotations
 
@@ -6,37 +7,17 @@ import json
 from pathlib import Path
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from reconciler.apply import record as rec
 from reconciler.apply.health import Observation, Track, assess, budget_crossed
 from reconciler.apply.ledger import LedgerEntry, exit_code
-from reconciler.apply.waves import plan_waves
-from reconciler.model.plan import DeviceChange, Plan, RolloutSpec
+from reconciler.model.plan import DeviceChange, Plan
+from reconciler.model.rollout import HealthCheck, RolloutSpec
 
 DEVICES = [f"d{i:02d}" for i in range(10)]
 
 
-def test_immediate_is_one_wave() -> None:
-    w = plan_waves(RolloutSpec(strategy="immediate"), DEVICES)
-    assert w.waves == (tuple(DEVICES),) and w.window == 10
-
-
-def test_rolling_chunks_by_max_parallel() -> None:
-    w = plan_waves(RolloutSpec(strategy="rolling", max_parallel=4), DEVICES)
-    assert [len(x) for x in w.waves] == [4, 4, 2] and w.window == 4
-    assert w.wave_of("d05") == 2
-
-
-def test_canary_count_and_percent() -> None:
-    w = plan_waves(RolloutSpec(strategy="canary", canary_count=2, max_parallel=3), DEVICES)
-    assert w.canary == ("d00", "d01") and [len(x) for x in w.waves] == [2, 3, 3, 2]
-    w = plan_waves(RolloutSpec(strategy="canary", canary_percent=25), DEVICES)
-    assert len(w.canary) == 3 and [len(x) for x in w.waves] == [3, 7]
-
-
-SPEC = RolloutSpec(deadline=30, min_healthy_time=2)
+SPEC = RolloutSpec(health_check=HealthCheck(deadline=30, min_healthy_time=2))
 
 
 def test_healthy_only_after_min_healthy_time() -> None:
@@ -61,12 +42,18 @@ def test_failed_deadline_and_deferred() -> None:
 
 
 def test_budget() -> None:
-    spec = RolloutSpec(max_failed_nodes=2, max_failed_nodes_percent=50, max_error_rate=0.5)
+    spec = RolloutSpec(
+        max_failed_nodes=2, max_failed_nodes_percent=50, health_check=HealthCheck(max_error_rate=0.5)
+    )
     assert budget_crossed(spec, failed=2, finished=10, total=100) is None
     assert "max_failed_nodes=" in (budget_crossed(spec, failed=3, finished=10, total=100) or "")
-    spec = RolloutSpec(max_failed_nodes=100, max_failed_nodes_percent=10, max_error_rate=1)
+    spec = RolloutSpec(
+        max_failed_nodes=100, max_failed_nodes_percent=10, health_check=HealthCheck(max_error_rate=1)
+    )
     assert "percent" in (budget_crossed(spec, failed=3, finished=3, total=20) or "")
-    spec = RolloutSpec(max_failed_nodes=100, max_failed_nodes_percent=100, max_error_rate=0.1)
+    spec = RolloutSpec(
+        max_failed_nodes=100, max_failed_nodes_percent=100, health_check=HealthCheck(max_error_rate=0.1)
+    )
     # one early failure is not an error rate yet; 2 of 10 is
     assert budget_crossed(spec, failed=1, finished=1, total=100) is None
     assert "error rate" in (budget_crossed(spec, failed=2, finished=10, total=100) or "")
@@ -83,7 +70,7 @@ def test_record_round_trip_and_atomic_save(tmp_path: Path) -> None:
     r = rec.RolloutRecord(
         id=rid,
         deployment_set="s",
-        spec=RolloutSpec(strategy="canary", canary_count=1),
+        spec=RolloutSpec(strategy="canary", options={"canary_count": 1}),
         status=rec.RolloutStatus(created_at=rec.utc_now()),
         devices=(LedgerEntry("a", "s", "deploy", "succeeded", 1, "dpl_1"),),
     )
@@ -117,31 +104,6 @@ def test_exit_code() -> None:
     assert exit_code([ok, spare, archived]) == 0
     for code in ("content-invalid", "release-unknown", "drift-review", "slot-missing", "device-unknown"):
         assert exit_code([ok, LedgerEntry("g", "s", "blocked", "not_attempted", reason_code=code)]) == 1
-
-
-@given(
-    n=st.integers(0, 300),
-    strategy=st.sampled_from(["immediate", "rolling", "canary"]),
-    max_parallel=st.integers(0, 50),
-    canary_count=st.one_of(st.none(), st.integers(1, 400)),
-    canary_percent=st.one_of(st.none(), st.floats(0.1, 100)),
-)
-def test_waves_partition_devices_in_order(
-    n: int, strategy: str, max_parallel: int, canary_count: int | None, canary_percent: float | None
-) -> None:
-    devices = [f"d{i}" for i in range(n)]
-    spec = RolloutSpec(
-        strategy=strategy, max_parallel=max_parallel, canary_count=canary_count, canary_percent=canary_percent
-    )
-    w = plan_waves(spec, devices)
-    assert [d for wave in w.waves for d in wave] == devices
-    assert all(wave for wave in w.waves)
-    if n:
-        assert w.window >= 1
-    if strategy == "canary" and n:
-        assert 1 <= len(w.canary) <= n and w.waves[0] == w.canary
-    if strategy == "rolling" and max_parallel and n:
-        assert max(len(x) for x in w.waves) <= max_parallel
 
 
 def test_plain_progress_lines_go_to_stderr(capsys: pytest.CaptureFixture[str]) -> None:

@@ -57,7 +57,7 @@ def test_examples_load(examples: Path) -> None:
     wh = sets["warehouse-amrs"]
     assert wh.selector.groups == ("fleet",)
     assert wh.release == "v1.4.1"
-    assert wh.rollout.strategy == "rolling" and wh.rollout.max_parallel == 4
+    assert wh.rollout.strategy == "rolling" and wh.rollout.option("max_parallel", 0) == 4
     assert wh.rollout.health_check.deadline == 30.0 and wh.rollout.health_check.min_healthy_time == 2.0
     configs = {c.config_type: c for c in wh.configs}
     mc = configs["motion-control"]
@@ -83,7 +83,11 @@ def test_examples_load(examples: Path) -> None:
     assert wh.location.line == 4
     lab = sets["lab-canary"]
     assert lab.release == "v1.4.2"
-    assert lab.rollout.strategy == "canary" and lab.rollout.canary_count == 1 and lab.rollout.auto_promote
+    assert (
+        lab.rollout.strategy == "canary"
+        and lab.rollout.option("canary_count") == 1
+        and lab.rollout.option("auto_promote")
+    )
     lab_mc = next(c for c in lab.configs if c.config_type == "motion-control")
     assert merge_patch(lab_mc.base, lab_mc.values)["docking"] == {"approach_speed": 0.3}
 
@@ -117,15 +121,27 @@ def test_defaults_apply_and_set_wins(tmp_path: Path) -> None:
     project = load_path(tmp_path)
     assert project.target.base_url == "https://api.example.com/beta"  # type: ignore[union-attr]
     assert project.target.api_version == "2026-08-17.everglades"  # type: ignore[union-attr]
-    assert project.rollout_defaults.max_parallel == 8
+    assert project.rollout_defaults.option("max_parallel") == 8
     a, b, c, d = project.sets
-    assert (a.rollout.strategy, a.rollout.max_parallel, a.rollout.max_failed_nodes) == ("rolling", 8, 3)
+    assert (a.rollout.strategy, a.rollout.option("max_parallel", 0), a.rollout.max_failed_nodes) == (
+        "rolling",
+        8,
+        3,
+    )
     assert a.rollout.health_check.deadline == 300.0
-    assert b.rollout.max_parallel == 2
+    assert b.rollout.option("max_parallel", 0) == 2
     assert (b.rollout.health_check.deadline, b.rollout.health_check.min_healthy_time) == (300.0, 10.0)
-    assert (c.rollout.strategy, c.rollout.canary_percent, c.rollout.max_parallel) == ("canary", 10.0, 8)
+    assert (c.rollout.strategy, c.rollout.option("canary_percent"), c.rollout.option("max_parallel", 0)) == (
+        "canary",
+        10.0,
+        8,
+    )
     # A set that picks immediate does not inherit what immediate cannot use.
-    assert (d.rollout.strategy, d.rollout.max_parallel, d.rollout.max_failed_nodes) == ("immediate", 0, 3)
+    assert (d.rollout.strategy, d.rollout.option("max_parallel", 0), d.rollout.max_failed_nodes) == (
+        "immediate",
+        0,
+        3,
+    )
 
 
 def test_multi_document_and_slots(tmp_path: Path) -> None:

@@ -53,6 +53,6 @@ def test_examples_pass_the_schemas_as_an_editor_sees_them() -> None:
 
 
 def test_cross_file_reference_resolves_for_editors() -> None:
-    bad = {"target": {"emulator": {}}, "defaults": {"rollout": {"strategy": "sideways"}}}
+    bad = {"target": {"emulator": {}}, "defaults": {"rollout": {"strategy": 7}}}
     (error,) = editor_validator("reconcile.schema.json").iter_errors(bad)
     assert list(error.absolute_path) == ["defaults", "rollout", "strategy"]

@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from reconciler.errors import Location, Problem
-from reconciler.manifests.durations import format_duration, parse_duration
 from reconciler.manifests.merge import merge_patch
 from reconciler.manifests.report import render_github
 from reconciler.manifests.source import DirSource, SourceError, glob_match
 from reconciler.manifests.yamlload import MAX_NODES, json_path, load_documents
+from reconciler.model.rollout import format_duration, parse_duration
 
 # RFC 7386 appendix A.
 RFC7386 = [

@@ -32,6 +32,7 @@ from reconciler.model.project import (
     Project,
     Selector,
 )
+from reconciler.model.rollout import Activation, RolloutSpec
 from reconciler.plan import content as C
 from tests.harness import (
     LOCALIZATION_CONFIG,
@@ -261,10 +262,10 @@ def dset(
         release=release,
         configs=configs(mc_values),
         overrides=overrides,
-        activation=activation,
+        rollout=RolloutSpec(activation=Activation(activation)),
         location=loc(1),
         release_location=loc(8),
-    )  # type: ignore[arg-type]
+    )
 
 
 def project(*sets: DeploymentSet) -> Project:

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from reconciler.manifests.loader import load_path
+from reconciler.model.enums import BlockReason
 from reconciler.model.plan import Plan
-from reconciler.plan import desired as D
 from reconciler.plan.build import make_plan
 from reconciler.platform.client import connect
 from tests.harness import Harness, example_fleet
@@ -56,7 +56,7 @@ async def test_example_fleet_plan(emu: Harness, tmp_path: Path) -> None:
     lab = got["lab-arm-01"]
     assert lab.action == "upgrade" and (lab.release_from, lab.release_to) == ("v1.4.1", "v1.4.2")  # type: ignore[attr-defined]
     spare = got["amr-spare-01"]
-    assert spare.action == "blocked" and spare.reason_code == D.NOT_ENROLLED  # type: ignore[attr-defined]
+    assert spare.action == "blocked" and spare.reason_code == BlockReason.NOT_ENROLLED
     # enrollment diagnostics from the emulator's seed-001 API: the failed attempt's logs
     assert any("error" in line for line in spare.diagnostics)  # type: ignore[attr-defined]
     assert any("Installation failed - insufficient permissions" in x for x in spare.diagnostics)  # type: ignore[attr-defined]
@@ -151,36 +151,41 @@ async def test_stage_restage_and_drift_review(emu: Harness, tmp_path: Path) -> N
     got = changes(plan)
     assert got["lab-arm-01"].action == "restage" and got["lab-arm-01"].archive_ids == (staged1.id,)  # type: ignore[attr-defined]
     assert got["lab-arm-02"].action == "blocked"  # type: ignore[attr-defined]
-    assert got["lab-arm-02"].reason_code == D.DRIFT_REVIEW  # type: ignore[attr-defined]
+    assert got["lab-arm-02"].reason_code == BlockReason.DRIFT_REVIEW
     assert got["lab-arm-03"].action == "stage"  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize(
     ("manifest", "device", "code", "words"),
     [
-        (dset("x", release="v9.9.9"), "amr-east-01", D.RELEASE_UNKNOWN, "release 'v9.9.9' does not exist"),
+        (
+            dset("x", release="v9.9.9"),
+            "amr-east-01",
+            BlockReason.RELEASE_UNKNOWN,
+            "release 'v9.9.9' does not exist",
+        ),
         (
             dset("x", extra_configs="    camera:\n      values: {fps: 30}\n"),
             "amr-east-01",
-            D.CONFIG_TYPE_UNKNOWN,
+            BlockReason.CONFIG_TYPE_UNKNOWN,
             "config type 'camera' does not exist",
         ),
         (
             dset("x", configs="    motion-control:\n      file: ../configs/motion-control.json\n"),
             "amr-east-01",
-            D.SLOT_MISSING,
+            BlockReason.SLOT_MISSING,
             "'localization' slot 'default'",
         ),
         (
             dset("x", motion="values: {max_speed: 5}"),
             "amr-east-01",
-            D.CONTENT_INVALID,
+            BlockReason.CONTENT_INVALID,
             "content invalid at $.max_speed: 5 is greater than the maximum of 3",
         ),
         (
             dset("x", selector="devices: [amr-east-01, amr-ghost-01]"),
             "amr-ghost-01",
-            D.DEVICE_UNKNOWN,
+            BlockReason.DEVICE_UNKNOWN,
             "does not exist on the platform",
         ),
     ],
@@ -209,7 +214,7 @@ async def test_archived_device_is_blocked(emu: Harness, tmp_path: Path) -> None:
     await emu.patch_device("amr-west-01", status="archived")
     plan, _ = await plan_of(write_project(tmp_path / "p", emu.db))
     c = changes(plan)["amr-west-01"]
-    assert c.action == "blocked" and c.reason_code == D.DEVICE_ARCHIVED  # type: ignore[attr-defined]
+    assert c.action == "blocked" and c.reason_code == BlockReason.DEVICE_ARCHIVED
 
 
 async def test_second_plan_reuses_instance_created_in_between(emu: Harness, tmp_path: Path) -> None:

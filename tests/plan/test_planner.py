@@ -7,6 +7,7 @@ import dataclasses
 
 import pytest
 
+from reconciler.model.enums import BlockReason
 from reconciler.model.plan import ConfigDiff, Plan
 from reconciler.model.project import ConfigSpec, Override, Selector
 from reconciler.plan import desired as D
@@ -120,14 +121,18 @@ def test_drifted_deployment_by_someone_else_needs_review_ours_is_restaged() -> N
     plan, _ = plan_for(f, dset("lab", groups=("lab",), release="v1.4.2", activation="stage"))
     got = by_device(plan)
     assert got["lab-arm-01"].action == "blocked"  # type: ignore[attr-defined]
-    assert got["lab-arm-01"].reason_code == D.DRIFT_REVIEW  # type: ignore[attr-defined]
+    assert got["lab-arm-01"].reason_code == BlockReason.DRIFT_REVIEW
     assert "drifted" in got["lab-arm-01"].reason  # type: ignore[attr-defined]
     assert got["lab-arm-02"].action == "restage" and got["lab-arm-02"].archive_ids == (ours,)  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize(
     ("status", "code"),
-    [("archived", D.DEVICE_ARCHIVED), ("inactive", D.NOT_ENROLLED), ("activating", D.NOT_ENROLLED)],
+    [
+        ("archived", BlockReason.DEVICE_ARCHIVED),
+        ("inactive", BlockReason.NOT_ENROLLED),
+        ("activating", BlockReason.NOT_ENROLLED),
+    ],
 )
 def test_device_status_blocks(status: str, code: str) -> None:
     f = Fleet()
@@ -150,7 +155,7 @@ def test_release_unknown() -> None:
     f.device("amr-east-01")
     plan, desired = plan_for(f, dset(release="v9.9.9"))
     (c,) = plan.changes
-    assert c.reason_code == D.RELEASE_UNKNOWN and "v9.9.9" in (c.reason or "")
+    assert c.reason_code == BlockReason.RELEASE_UNKNOWN and "v9.9.9" in (c.reason or "")
     assert str(desired.findings[0].location) == "deploymentsets/warehouse.yaml:8:3"
 
 
@@ -160,7 +165,7 @@ def test_config_type_unknown_and_not_in_release() -> None:
     ds = dset()
     ds1 = dataclasses.replace(ds, configs=(*ds.configs, ConfigSpec("lidar", base={"a": 1}, location=loc(20))))
     plan, _desired = plan_for(f, ds1)
-    assert plan.changes[0].reason_code == D.CONFIG_TYPE_UNKNOWN
+    assert plan.changes[0].reason_code == BlockReason.CONFIG_TYPE_UNKNOWN
     assert "does not exist on the platform" in (plan.changes[0].reason or "")
     ds2 = dataclasses.replace(
         ds, configs=(*ds.configs, ConfigSpec("camera", base={"a": 1}, location=loc(20)))
@@ -175,7 +180,7 @@ def test_required_slot_missing() -> None:
     ds = dset()
     plan, _desired = plan_for(f, dataclasses.replace(ds, configs=ds.configs[:1]))
     (c,) = plan.changes
-    assert c.reason_code == D.SLOT_MISSING and "localization" in (c.reason or "")
+    assert c.reason_code == BlockReason.SLOT_MISSING and "localization" in (c.reason or "")
 
 
 def test_content_invalid_names_file_line_and_json_path() -> None:
@@ -183,7 +188,7 @@ def test_content_invalid_names_file_line_and_json_path() -> None:
     f.device("amr-east-01")
     plan, desired = plan_for(f, dset(mc_values={"max_speed": 5}))
     (c,) = plan.changes
-    assert c.action == "blocked" and c.reason_code == D.CONTENT_INVALID
+    assert c.action == "blocked" and c.reason_code == BlockReason.CONTENT_INVALID
     (problem,) = desired.findings
     assert problem.location.json_path == "$.max_speed"
     assert str(problem.location) == "deploymentsets/warehouse.yaml:10:3"  # the inline values' spec
@@ -206,7 +211,7 @@ def test_device_unknown_when_named() -> None:
     plan, _ = plan_for(f, dset(groups=(), devices=("amr-east-01", "amr-ghost-99")))
     got = by_device(plan)
     assert got["amr-ghost-99"].action == "blocked"  # type: ignore[attr-defined]
-    assert got["amr-ghost-99"].reason_code == D.DEVICE_UNKNOWN  # type: ignore[attr-defined]
+    assert got["amr-ghost-99"].reason_code == BlockReason.DEVICE_UNKNOWN
     assert got["amr-ghost-99"].device_id is None  # type: ignore[attr-defined]
 
 

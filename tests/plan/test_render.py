@@ -11,8 +11,9 @@ from pathlib import Path
 import jsonschema
 
 from reconciler.model.live import LiveState
-from reconciler.model.plan import ConfigDiff, DeviceChange, Plan, PlannedInstance, RolloutSpec
+from reconciler.model.plan import ConfigDiff, DeviceChange, Plan, PlannedInstance
 from reconciler.model.project import ConfigSpec, Override, Selector
+from reconciler.model.rollout import RolloutPlan, RolloutSpec
 from reconciler.plan import desired as D
 from reconciler.plan.build import plan_from
 from reconciler.plan.render_markdown import LIMIT, render_markdown
@@ -116,7 +117,7 @@ def big_plan(n: int = 20_000) -> Plan:
     return Plan(
         changes=changes + blocked,
         instances=(PlannedInstance("0" * 64, "motion-control", "cs", "default", "json", "{}"),),
-        rollouts={f"set-{i}": RolloutSpec() for i in range(7)},
+        rollouts={f"set-{i}": RolloutPlan(spec=RolloutSpec()) for i in range(7)},
     )
 
 
@@ -146,7 +147,7 @@ def test_markdown_bound_with_thousands_of_deployment_sets() -> None:
     many = Plan(
         changes=plan.changes,
         instances=plan.instances,
-        rollouts={f"site-{i:04d}-deploymentset": RolloutSpec() for i in range(3000)},
+        rollouts={f"site-{i:04d}-deploymentset": RolloutPlan(spec=RolloutSpec()) for i in range(3000)},
     )
     md = render_markdown(many)
     assert len(md) <= LIMIT

@@ -1,0 +1,120 @@
+"""Every state, action and reason as a str-Enum: compared, stored and printed as its value, so JSON
+and the platform's strings round-trip unchanged, and a typo is a type error instead of a silent
+miss."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Action(StrEnum):
+    """What the plan does to one device."""
+
+    NOOP = "noop"
+    DEPLOY = "deploy"  # same release, content changed
+    UPGRADE = "upgrade"  # release change: stage, then deploy in its wave
+    STAGE = "stage"  # release change left staged (activation: stage)
+    RESTAGE = "restage"  # a drifted or outdated staged deployment replaced
+    BLOCKED = "blocked"
+
+    @property
+    def writes(self) -> bool:
+        return self in (Action.DEPLOY, Action.UPGRADE, Action.STAGE, Action.RESTAGE)
+
+
+class BlockReason(StrEnum):
+    """Why the plan blocks a device (`DeviceChange.reason_code`); the reason text says the rest."""
+
+    DEVICE_ARCHIVED = "device-archived"
+    NOT_ENROLLED = "not-enrolled"
+    RELEASE_UNKNOWN = "release-unknown"
+    CONFIG_TYPE_UNKNOWN = "config-type-unknown"
+    SLOT_MISSING = "slot-missing"
+    CONTENT_INVALID = "content-invalid"
+    DRIFT_REVIEW = "drift-review"
+    DEVICE_UNKNOWN = "device-unknown"
+
+    @property
+    def fails_run(self) -> bool:
+        """A device with no agent to deploy to is not the manifests' fault; every other block is."""
+        return self not in (BlockReason.DEVICE_ARCHIVED, BlockReason.NOT_ENROLLED)
+
+
+class DiffOp(StrEnum):
+    ADD = "add"
+    REMOVE = "remove"
+    CHANGE = "change"
+
+
+class Origin(StrEnum):
+    """With `plan --base`: a change from this branch's manifests, or pre-existing drift."""
+
+    CHANGE = "change"
+    DRIFT = "drift"
+
+
+class DeviceStatus(StrEnum):
+    INACTIVE = "inactive"  # never enrolled: no agent
+    ACTIVATING = "activating"
+    ONLINE = "online"
+    OFFLINE = "offline"
+    ARCHIVED = "archived"
+
+    @property
+    def has_agent(self) -> bool:
+        return self in (DeviceStatus.ONLINE, DeviceStatus.OFFLINE)
+
+
+class TargetStatus(StrEnum):
+    STAGED = "staged"
+    DEPLOYED = "deployed"
+    ARCHIVED = "archived"
+
+
+class ActivityStatus(StrEnum):
+    DRIFTED = "drifted"
+    STAGED = "staged"
+    QUEUED = "queued"  # waiting for an offline device
+    DEPLOYED = "deployed"
+    REMOVING = "removing"
+    ARCHIVED = "archived"
+
+
+class ErrorStatus(StrEnum):
+    NONE = "none"
+    RETRYING = "retrying"
+    FAILED = "failed"
+
+
+class DeviceOutcome(StrEnum):
+    """A device's state in a rollout and in the ledger (in the order summaries count them)."""
+
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    ROLLED_BACK = "rolled_back"
+    DEFERRED = "deferred"  # offline before it took the update; it gets it when it returns
+    STALE = "stale"  # changed since the plan
+    NOT_ATTEMPTED = "not_attempted"
+    IN_FLIGHT = "in_flight"  # only in the record of a rollout still running (or crashed)
+
+
+class RolloutState(StrEnum):
+    PENDING = "pending"
+    IN_PROGRESS = "in_progress"
+    PAUSED = "paused"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELED = "canceled"
+
+    @property
+    def final(self) -> bool:
+        return self in (RolloutState.COMPLETED, RolloutState.FAILED, RolloutState.CANCELED)
+
+
+class Verdict(StrEnum):
+    """A device's health after a poll."""
+
+    PENDING = "pending"
+    HEALTHY = "healthy"
+    FAILED = "failed"
+    DEFERRED = "deferred"

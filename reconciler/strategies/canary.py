@@ -1,0 +1,92 @@
+"""`canary`: the first `canary_count` devices (or `canary_percent` of the set, at least one), in
+name order, go first, all together. When they are done: a failed canary stops the rollout; else
+`auto_promote` continues once one canary is healthy, or the rollout pauses for
+`reconcile apply --promote`. The rest then roll out `max_parallel` at a time (all at once when 0)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from reconciler.model.rollout import Progress, RolloutPlan, RolloutSpec, Step, StepKind, Wave, WaveKind
+from reconciler.strategies.base import OptionProblem, chunks, fill_defaults, names_sample, plural, window_step
+from reconciler.strategies.rolling import MAX_PARALLEL
+
+
+class Canary:
+    name = "canary"
+    options: Mapping[str, Mapping[str, Any]] = {
+        "canary_count": {"type": "integer", "minimum": 1},
+        "canary_percent": {"type": "number", "exclusiveMinimum": 0, "maximum": 100},
+        "auto_promote": {"type": "boolean", "default": False},
+        "max_parallel": MAX_PARALLEL,
+    }
+    exclusive: tuple[tuple[str, ...], ...] = (("canary_count", "canary_percent"),)
+    uses_health_check = True
+
+    def problems(self, options: Mapping[str, Any]) -> list[OptionProblem]:
+        if "canary_count" in options and "canary_percent" in options:
+            return [(("canary_percent",), "set canary_count or canary_percent, not both")]
+        if "canary_count" not in options and "canary_percent" not in options:
+            return [(("strategy",), "strategy canary needs canary_count or canary_percent")]
+        return []
+
+    def effective(self, spec: RolloutSpec) -> RolloutSpec:
+        return fill_defaults(spec, self.options)
+
+    def size(self, spec: RolloutSpec, total: int) -> int:
+        if total == 0:
+            return 0
+        if spec.option("canary_count"):
+            n = int(spec.option("canary_count"))
+        elif spec.option("canary_percent"):
+            n = math.ceil(total * float(spec.option("canary_percent")) / 100.0)
+        else:
+            n = 1
+        return max(1, min(total, n))
+
+    def plan(self, spec: RolloutSpec, devices: Sequence[str]) -> RolloutPlan:
+        if not devices:
+            return RolloutPlan(spec=spec)
+        k = self.size(spec, len(devices))
+        rest = devices[k:]
+        window = int(spec.option("max_parallel", 0)) or max(1, len(rest))
+        waves = (Wave(WaveKind.CANARY, tuple(devices[:k])), *chunks(rest, window))
+        return RolloutPlan(spec=spec, waves=waves, window=window)
+
+    def describe(self, plan: RolloutPlan) -> str:
+        canaries, rest = plan.canaries, len(plan.devices) - len(plan.canaries)
+        then = "auto-promote" if plan.spec.option("auto_promote") else "pause for --promote"
+        words = f"canaries: {names_sample(canaries)}; {then}"
+        if rest:
+            pace = "all at once" if plan.window >= rest else f"{plan.window} at a time"
+            words += f"; then {plural(rest, 'device')}, {pace}"
+        return words
+
+    def next_step(self, plan: RolloutPlan, progress: Progress) -> Step:
+        canaries = set(plan.canaries)
+        if canaries and not progress.promoted:
+            if canaries & progress.failed:
+                return Step(StepKind.STOP, reason="a canary device failed")
+            waiting = tuple(n for n in progress.pending if n in canaries)
+            if waiting:
+                return Step(StepKind.START, waiting)
+            if canaries & progress.in_flight:
+                return Step(StepKind.WAIT)
+            if any(n not in canaries for n in progress.pending):
+                # Promotion needs evidence: canaries that were all offline (deferred) or changed
+                # since the plan (stale) proved nothing, so even auto_promote waits.
+                healthy = bool(canaries & progress.succeeded)
+                if progress.promote_requested or (plan.spec.option("auto_promote") and healthy):
+                    return Step(StepKind.PROMOTE, reason="canaries healthy; promoted")
+                why = (
+                    "canaries healthy"
+                    if healthy
+                    else "no canary became healthy (offline or changed since the plan)"
+                )
+                return Step(StepKind.PAUSE, reason=why)
+        return window_step(plan.window, progress)
+
+
+STRATEGY = Canary()
