@@ -30,12 +30,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.bench_emulator import start_server  # noqa: E402  (the served emulator, loopback)
-from reconciler.apply.clock import clock_for  # noqa: E402
 from reconciler.apply.executor import execute  # noqa: E402
+from reconciler.commands.planning import make_plan  # noqa: E402
+from reconciler.commands.wiring import session  # noqa: E402
 from reconciler.manifests.loader import load_path  # noqa: E402
-from reconciler.plan.build import make_plan  # noqa: E402
 from reconciler.platform import writes  # noqa: E402,F401  (resolves the SDK's list models)
-from reconciler.platform.client import connect  # noqa: E402
 from tests.apply.helpers import write_project  # noqa: E402
 from tests.harness import example_fleet  # noqa: E402
 
@@ -65,10 +64,10 @@ async def run_apply(project_dir: Path, url: str) -> tuple[float, int, int]:
     os.environ["MIRU_API_KEY"] = KEY
     project = load_path(project_dir)
     started = time.perf_counter()
-    async with connect(project, base_url=f"{url}/beta") as platform:
-        plan = await make_plan(project, platform)
+    async with session(project, f"{url}/beta") as wired:
+        plan = await make_plan(project, wired)
         changed = sum(1 for c in plan.changes if c.action == "deploy")
-        result = await execute(plan, platform, root=project_dir, clock=await clock_for(platform))
+        result = await execute(plan, wired.platform, root=project_dir, clock=wired.clock)
     elapsed = time.perf_counter() - started
     if result.exit_code != 0:
         raise SystemExit(f"apply failed: {result.records[0].status.message}")

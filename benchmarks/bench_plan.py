@@ -31,11 +31,11 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from bench_emulator import PeakRss, start_server  # noqa: E402
 
+from reconciler.commands.planning import plan_with_state  # noqa: E402
+from reconciler.commands.wiring import session  # noqa: E402
 from reconciler.manifests.loader import load_path  # noqa: E402
-from reconciler.plan.build import plan_with_state  # noqa: E402
 from reconciler.plan.render_markdown import render_markdown  # noqa: E402
 from reconciler.plan.render_text import render_text  # noqa: E402
-from reconciler.platform.client import connect  # noqa: E402
 from reconciler.platform.live import minimum_requests  # noqa: E402
 from tests.harness import example_fleet  # noqa: E402
 
@@ -115,9 +115,9 @@ async def log_count(url: str, clear: bool = False) -> int:
 async def run_plan(project_dir: Path) -> dict[str, Any]:
     project = load_path(project_dir)
     cpu, wall = time.process_time(), time.perf_counter()
-    async with connect(project) as platform:
-        plan, desired, live = await plan_with_state(project, platform, created_at="")
-        made = platform.requests
+    async with session(project) as wired:
+        plan, desired, live = await plan_with_state(project, wired, created_at="")
+        made = wired.platform.requests
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     t = time.process_time()
     text, md = render_text(plan), render_markdown(plan)

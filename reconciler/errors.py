@@ -91,11 +91,18 @@ class PlatformError(ReconcileError):
     """The platform answered with an error or could not be reached."""
 
     def __init__(
-        self, message: str, *, status: int | None = None, hint: str | None = None, code: str | None = None
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        hint: str | None = None,
+        code: str | None = None,
+        retry_after: float | None = None,
     ):
         super().__init__(message, hint=hint)
         self.status = status
         self.code = code
+        self.retry_after = retry_after  # seconds the platform asked us to wait (Retry-After)
 
 
 def display_path(root: Path | str, file: str, cwd: Path | None = None) -> str:

@@ -1,4 +1,4 @@
-"""Manifests read from a git ref, without a checkout: LOADER's `Source` protocol over the
+"""Manifests read from a git ref, without a checkout: the manifest loader's `Source` protocol over the
 tree objects of a commit (gitpython). `plan --ref REF` and `plan --base REF` use it.
 
 Paths are relative to the project directory inside the repository (a project need not be

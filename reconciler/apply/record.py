@@ -1,4 +1,4 @@
-"""The rollout record: seed 003's deployment object (id, type, from/to, spec, status),
+"""The rollout record, shaped like the platform's rollout object (id, type, from/to, spec, status),
 one per DeploymentSet per plan, saved atomically as JSON under
 `<project root>/.reconcile/rollouts/<id>.json` (`schemas/rollout.schema.json`).
 
@@ -58,7 +58,7 @@ class RolloutRecord:
     deployment_set: str
     spec: RolloutSpec
     status: RolloutStatus
-    type: str = "update"  # seed 003's DeploymentType; a rollback is recorded inside the rollout
+    type: str = "update"  # the rollout object's DeploymentType; a rollback is recorded inside the rollout
     commit: str | None = None
     target: str = ""
     plan_digest: str = ""

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Any
 
 from reconciler.apply.ledger import LedgerState
 from reconciler.model.enums import DeviceOutcome
@@ -49,7 +48,7 @@ async def roll_back(platform: Platform, candidates: list[Candidate], desc: str) 
     existing = await writes.device_deployments(platform, [c.device_id for c in todo])
 
     async def one(c: Candidate) -> None:
-        mine: Any = ours.get(c.deployment_id or "")
+        mine = ours.get(c.deployment_id or "")
         done = next((d for d in existing.get(c.device_id, []) if d.description == desc), None)
         if done is not None and done.target_status != "staged":
             out[c.name] = Outcome(
@@ -71,18 +70,17 @@ async def roll_back(platform: Platform, candidates: list[Candidate], desc: str) 
             # The agent refused it (the device kept its previous deployment) or someone
             # replaced it: nothing of this rollout is on the device.
             return
-        parent: Any = parents.get(c.parent_token or "")
+        parent = parents.get(c.parent_token or "")
         if parent is None:
             out[c.name] = Outcome(DeviceOutcome.FAILED, None, "no previous deployment to roll back to")
             return
-        instance_ids = [ci.id for ci in (parent.config_instances or [])]
         same_release = parent.release_id == mine.release_id
         res = await writes.create_deployment(
             platform,
             device=c.name,
             device_id=c.device_id,
             release_id=parent.release_id,
-            instance_ids=instance_ids,
+            instance_ids=parent.instance_ids,
             desc=desc,
             target_status="deployed" if same_release else "staged",
             parent_id=mine.id,

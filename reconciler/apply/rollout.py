@@ -22,6 +22,7 @@ from reconciler.apply.progress import Reporter
 from reconciler.apply.rollback import Candidate, roll_back
 from reconciler.errors import PlatformError, ReconcileError
 from reconciler.model.enums import DeviceOutcome, RolloutState, Verdict
+from reconciler.model.live import LiveDeployment
 from reconciler.model.plan import DeviceChange
 from reconciler.model.rollout import Progress, RolloutPlan, RolloutSpec, StepKind
 from reconciler.platform import writes
@@ -220,7 +221,7 @@ class SetRollout:
                     and dep.target_status == "staged"
                     and dep.error_status == "none"
                     and dep.release_id == d.change.release_to_id
-                    and sorted(c.id for c in dep.config_instances or []) == want
+                    and sorted(dep.instance_ids) == want
                 ):
                     d.deployment_id, d.own_target_status = dep.id, "staged"
                     break
@@ -452,7 +453,7 @@ class SetRollout:
                 self.reporter.note(self.name, f"{d.name}: could not archive {a}: {res.reason}")
 
 
-def _observe(dep: Any, online: bool | None = None) -> Observation:
+def _observe(dep: LiveDeployment, online: bool | None = None) -> Observation:
     return Observation(
         activity_status=dep.activity_status,
         error_status=dep.error_status,

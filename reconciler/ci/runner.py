@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from reconciler.errors import redact
+from reconciler.workflow_commands import command
 
 # GitHub rejects a step summary over 1 MiB; keep a margin for the truncation note.
 SUMMARY_LIMIT_BYTES = 1024 * 1024 - 4096
@@ -126,20 +127,6 @@ def fit_bytes(text: str, limit: int) -> str:
     if "\n" in cut:
         cut = cut[: cut.rfind("\n")]
     return cut + note
-
-
-def _escape_data(value: str) -> str:
-    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _escape_property(value: str) -> str:
-    return _escape_data(value).replace(":", "%3A").replace(",", "%2C")
-
-
-def command(name: str, message: str = "", **properties: str | int | None) -> str:
-    """One workflow command line, e.g. `::error file=a.yaml,line=3,col=5::bad value`."""
-    props = ",".join(f"{k}={_escape_property(str(v))}" for k, v in properties.items() if v is not None)
-    return f"::{name}{' ' + props if props else ''}::{_escape_data(message)}"
 
 
 def annotation(

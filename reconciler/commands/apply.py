@@ -17,17 +17,16 @@ import click
 
 from reconciler import strategies
 from reconciler.apply import record as rec
-from reconciler.apply.clock import clock_for
 from reconciler.apply.executor import ApplyResult, blocked_changes, blocked_ledger, execute
 from reconciler.apply.ledger import counts, render_text
 from reconciler.apply.progress import reporter
+from reconciler.commands.wiring import describe_target, session
 from reconciler.errors import EXIT_OK, Location, Problem, ReconcileError, ValidationFailed
 from reconciler.manifests import schema_check, yamlload
 from reconciler.manifests.loader import load_path
 from reconciler.model.plan import FORMAT_VERSION, Plan
 from reconciler.model.project import Project
 from reconciler.output import stderr_console
-from reconciler.platform.client import connect, describe_target
 
 OUTPUT_FORMAT = 1
 
@@ -130,15 +129,14 @@ async def _run(
     project: Project, plans: list[Plan], base_url: str | None, promote: bool, interactive: bool, quiet: bool
 ) -> list[ApplyResult]:
     results = []
-    async with connect(project, base_url=base_url) as platform:
-        clock = await clock_for(platform)
+    async with session(project, base_url) as wired:
         for plan in plans:
             results.append(
                 await execute(
                     plan,
-                    platform,
+                    wired.platform,
                     root=project.root,
-                    clock=clock,
+                    clock=wired.clock,
                     promote=promote,
                     reporter=reporter(interactive=interactive, quiet=quiet),
                 )
@@ -147,11 +145,11 @@ async def _run(
 
 
 async def _fresh_plan(project: Project, path: Path, base_url: str | None) -> Plan:
+    from reconciler.commands.planning import make_plan
     from reconciler.gitsource import head_commit
-    from reconciler.plan.build import make_plan
 
-    async with connect(project, base_url=base_url) as platform:
-        return await make_plan(project, platform, commit=head_commit(path))
+    async with session(project, base_url) as wired:
+        return await make_plan(project, wired, commit=head_commit(path))
 
 
 def paused_plans(project: Project) -> list[Plan]:

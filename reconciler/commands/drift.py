@@ -10,19 +10,19 @@ from typing import Any
 import click
 
 from reconciler.commands.plan import live_progress, load_at
+from reconciler.commands.planning import plan_with_state
+from reconciler.commands.wiring import session
 from reconciler.errors import EXIT_CHANGES, EXIT_OK, ReconcileError, redact
-from reconciler.plan.build import plan_with_state
 from reconciler.plan.drift import DriftReport, find_drift, render_drift_text
-from reconciler.platform.client import connect
 from reconciler.platform.live import read_recent_failures
 
 
 async def build(path: Path, ref: str | None, base_url: str | None) -> DriftReport:
     project, commit = load_at(path, ref)
     with live_progress() as progress:
-        async with connect(project, base_url=base_url) as platform:
-            plan, _, live = await plan_with_state(project, platform, commit=commit, progress=progress)
-            failed = await read_recent_failures(platform)
+        async with session(project, base_url) as wired:
+            plan, _, live = await plan_with_state(project, wired, commit=commit, progress=progress)
+            failed = await read_recent_failures(wired.platform)
     return find_drift(plan, live, failed)
 
 

@@ -49,7 +49,7 @@ def command() -> None:
 def serve_command(db: str, seed: Path | None, host: str, port: int, api_key: str | None) -> None:
     """Serve the emulator: platform API under /beta, admin API under /_emulator,
     enrollment API under /v2. Real clock. Logs one line per request (never keys)."""
-    # The one place outside the emulator package that imports it (see the team brief).
+    # With commands/wiring.py, the only product module that imports the emulator (tests/test_layering.py).
     from reconciler.emulator.seed import SeedError
     from reconciler.emulator.serve import serve
     from reconciler.errors import ReconcileError

@@ -13,6 +13,8 @@ from typing import Any
 
 import click
 
+from reconciler.commands.planning import make_plan
+from reconciler.commands.wiring import session
 from reconciler.errors import EXIT_CHANGES, EXIT_OK, ReconcileError, redact
 from reconciler.files import atomic_write
 from reconciler.gitsource import head_commit, iter_sources
@@ -21,10 +23,8 @@ from reconciler.manifests.source import SourceError
 from reconciler.model.plan import Plan
 from reconciler.model.project import EmulatorTarget, Project
 from reconciler.output import is_interactive, stderr_console
-from reconciler.plan.build import make_plan
 from reconciler.plan.render_markdown import LIMIT, render_markdown
 from reconciler.plan.render_text import render_text
-from reconciler.platform.client import connect
 from reconciler.platform.live import Progress
 
 
@@ -95,8 +95,8 @@ async def build(path: Path, ref: str | None, base_ref: str | None, base_url: str
     project, commit = load_at(path, ref)
     base = load_base(path, base_ref) if base_ref else None
     with live_progress() as progress:
-        async with connect(project, base_url=base_url) as platform:
-            return await make_plan(project, platform, base=base, commit=commit, progress=progress)
+        async with session(project, base_url) as wired:
+            return await make_plan(project, wired, base=base, commit=commit, progress=progress)
 
 
 @click.command("plan")

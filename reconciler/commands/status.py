@@ -20,7 +20,7 @@ STATUS_FORMAT = 1
 def command(path: Path, fmt: str, limit: int) -> int:
     """Show the latest rollouts of the project in PATH (newest first).
 
-    States follow seed 003: pending, in_progress, paused (healthy canaries waiting for
+    States follow the platform's rollout object: pending, in_progress, paused (healthy canaries waiting for
     `reconcile apply --promote`), completed, failed (stopped by the failure budget; see the
     message for what was rolled back), canceled (superseded by a newer plan for the same
     DeploymentSet before it finished, e.g. after a crash). A rollout still in_progress

@@ -27,11 +27,11 @@ def collect_problems(path: Path) -> tuple[Project | None, list[Problem]]:
 
 async def online_checks(project: Project, base_url: str | None) -> list[Problem]:
     # Imported here: offline validation must not pay for (or depend on) the platform client.
-    from reconciler.plan.online import online_problems
-    from reconciler.platform.client import connect
+    from reconciler.commands.planning import online_problems
+    from reconciler.commands.wiring import session
 
-    async with connect(project, base_url=base_url) as platform:
-        return await online_problems(project, platform)
+    async with session(project, base_url) as wired:
+        return await online_problems(project, wired.platform)
 
 
 @click.command("validate")

@@ -1,4 +1,4 @@
-"""Seed 001's enrollment API: a device's enrollment history (agent installs), per client.
+"""The enrollment history service: a device's enrollment history (agent installs), per client.
 
     GET /v2/clients/{client_id}/devices/{device_id}/deployments
     GET /v2/clients/{client_id}/devices/{device_id}/deployments/{deployment_id}
@@ -28,7 +28,9 @@ from starlette.routing import Route
 
 from reconciler.emulator.store import Store
 
-DEFAULT_CLIENT_ID = "aa7cf840-9ca9-46a3-9778-9015d6580d50"  # the client in seed 001's examples
+DEFAULT_CLIENT_ID = (
+    "aa7cf840-9ca9-46a3-9778-9015d6580d50"  # the client in the enrollment service's documented examples
+)
 DEFAULT_TOKEN = "emulator-enrollment-token"
 STATUSES = ("success", "error", "pending")
 SORT_FIELDS = ("enrollment_date", "status", "created_at")

@@ -1,4 +1,4 @@
-"""Per-device agent events (`deployment.deployed`, `deployment.removed`) in seed 000's envelope.
+"""Per-device agent events (`deployment.deployed`, `deployment.removed`) in the platform's event envelope.
 
 The agent simulation appends rows to the `events` table as it moves deployments; this
 module only serves them. Delivery is at-least-once, like a webhook: a consumer keeps

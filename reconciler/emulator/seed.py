@@ -228,7 +228,7 @@ def _load_data(conn: sqlite3.Connection, data: Mapping[str, Any], at: float, bas
             releases[r["version"]] = create_release(conn, r["version"], ids, at)["id"]
     n_devices = _devices(conn, data.get("devices") or [], groups, releases, at)
     n_enrollments = _enrollments(conn, data.get("enrollments") or [])
-    if data.get("enrollment") is not None:  # EMU-EXTRA: enrollment API client id and tokens
+    if data.get("enrollment") is not None:  # the enrollment service: client id and tokens
         conn.execute(
             "INSERT OR REPLACE INTO meta (key, value) VALUES ('enrollment', ?)",
             (json.dumps(data["enrollment"]),),

@@ -75,12 +75,12 @@ CREATE TABLE IF NOT EXISTS git_commits (
   id TEXT PRIMARY KEY, sha TEXT NOT NULL, message TEXT NOT NULL,
   repository_owner TEXT NOT NULL, repository_name TEXT NOT NULL, repository_type TEXT NOT NULL,
   repository_url TEXT NOT NULL, commit_url TEXT NOT NULL, created_at REAL NOT NULL);
--- Device events in seed 000's envelope, ids increasing (EMU-EXTRA serves them).
+-- Device events in the platform's event envelope, ids increasing (served under /_emulator).
 CREATE TABLE IF NOT EXISTS events (
   id INTEGER PRIMARY KEY AUTOINCREMENT, device_id TEXT NOT NULL, type TEXT NOT NULL,
   occurred_at REAL NOT NULL, data TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS events_device ON events (device_id, id);
--- Enrollment history (seed 001), loaded from seeds (EMU-EXTRA serves it).
+-- Enrollment history (the enrollment service's records), loaded from seeds, served under /v2.
 CREATE TABLE IF NOT EXISTS enrollments (
   id TEXT PRIMARY KEY, device_id TEXT NOT NULL, status TEXT NOT NULL,
   enrollment_date TEXT NOT NULL, enrollment_token_id TEXT, user_id TEXT, error_logs TEXT,

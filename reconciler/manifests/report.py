@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.errors import Problem, display_path, redact
+from reconciler.workflow_commands import command
 
 
 def as_dicts(problems: Sequence[Problem], root: Path) -> list[dict[str, Any]]:
@@ -37,9 +38,6 @@ def render_json(problems: Sequence[Problem], root: Path) -> str:
 def render_github(problems: Sequence[Problem], root: Path) -> str:
     """`::error file=…,line=…,col=…::message` lines (GitHub's workflow commands), escaped
     as GitHub's toolkit does so a message cannot end the command early."""
-    # Imported here: the runner module is the action's, validate needs it only for this format.
-    from reconciler.ci.runner import command
-
     return "\n".join(
         command(d["severity"], d["message"], file=d["file"], line=d["line"], col=d["column"])
         for d in as_dicts(problems, root)

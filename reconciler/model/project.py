@@ -98,7 +98,7 @@ class RemoteTarget:
 
 @dataclass(frozen=True)
 class EnrollmentService:
-    """Seed 001's enrollment API, for diagnostics of inactive devices. Its bearer token
+    """The enrollment history service, for diagnostics of inactive devices. Its bearer token
     comes from the environment variable named by `token_env` only."""
 
     base_url: str

@@ -1,12 +1,11 @@
-"""The planner: desired (manifests) vs live (platform) -> Plan.
+"""The planner: desired (manifests) vs live (platform) -> Plan, pure.
 
-`plan_from` is pure; `make_plan` does the I/O around it (reading live state, enrollment
-diagnostics) and nothing else.
+Reading live state and enrollment diagnostics is the command layer's
+(`reconciler.commands.planning`); everything here works on data already read.
 """
 
 from __future__ import annotations
 
-import datetime as _dt
 import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -14,18 +13,15 @@ from typing import Any
 from reconciler import strategies
 from reconciler.errors import ValidationFailed
 from reconciler.model.enums import Action, BlockReason
-from reconciler.model.live import LiveDeployment, LiveInstance, LiveState
+from reconciler.model.live import LiveDeployment, LiveDevice, LiveInstance, LiveState
 from reconciler.model.plan import ConfigDiff, DeviceChange, Plan, PlannedInstance
 from reconciler.model.project import Project
 from reconciler.model.rollout import RolloutPlan, RolloutSpec
 from reconciler.plan import content as C
 from reconciler.plan import desired as D
 from reconciler.plan.diff import config_diffs, prefix
-from reconciler.plan.enrollment import enrollment_diagnostics
-from reconciler.platform.client import Platform
-from reconciler.platform.live import Progress, read_live_state
 
-RECONCILE_PREFIX = "reconcile "  # descriptions of deployments the reconciler created (APPLY's contract)
+RECONCILE_PREFIX = "reconcile "  # descriptions of deployments the reconciler created (apply writes them so)
 CHANGE_ACTIONS = tuple(a for a in Action if a.writes)
 
 
@@ -312,71 +308,19 @@ def desired_versions(project: Project) -> list[str]:
     return sorted(versions)
 
 
-async def read_for(
-    project: Project,
-    platform: Platform,
-    *,
-    extra: Project | None = None,
-    progress: Progress | None = None,
-    deployments: bool = True,
-) -> LiveState:
-    versions = set(desired_versions(project)) | (set(desired_versions(extra)) if extra else set())
-    return await read_live_state(
-        platform, release_versions=sorted(versions), progress=progress, with_deployments=deployments
-    )
-
-
-def now() -> str:
-    return _dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
-
-async def make_plan(
-    project: Project,
-    platform: Platform,
-    *,
-    base: Project | None = None,
-    commit: str | None = None,
-    progress: Progress | None = None,
-    created_at: str | None = None,
-) -> Plan:
-    """Read live state, resolve the manifests against it, plan. Manifest errors that only
-    show against the platform (unknown groups, a device in two sets) raise ValidationFailed."""
-    plan, _, _ = await plan_with_state(
-        project, platform, base=base, commit=commit, progress=progress, created_at=created_at
-    )
-    return plan
-
-
-async def plan_with_state(
-    project: Project,
-    platform: Platform,
-    *,
-    base: Project | None = None,
-    commit: str | None = None,
-    progress: Progress | None = None,
-    created_at: str | None = None,
-) -> tuple[Plan, D.Desired, LiveState]:
-    """`make_plan`, also returning what it was made from (for `drift`)."""
-    live = await read_for(project, platform, extra=base, progress=progress)
+def resolved(project: Project, live: LiveState) -> D.Desired:
+    """The manifests resolved against live state. Manifest errors that only show against the
+    platform (unknown groups, a device in two sets) raise ValidationFailed."""
     desired = D.resolve(project, live)
     if desired.problems:
         raise ValidationFailed(list(desired.problems), project.root)
-    diagnostics: dict[str, tuple[str, ...]] = {}
-    if project.enrollment is not None:
-        inactive = [
-            dd.device
-            for dd in desired.devices
-            if dd.device is not None and dd.device.status in ("inactive", "activating")
-        ]
-        diagnostics = await enrollment_diagnostics(project.enrollment, platform, inactive)
-    plan = plan_from(
-        desired,
-        live,
-        diagnostics=diagnostics,
-        commit=commit,
-        target=platform.target,
-        created_at=created_at if created_at is not None else now(),
-    )
-    if base is not None:
-        plan = mark_origin(plan, desired, D.resolve(base, live))
-    return plan, desired, live
+    return desired
+
+
+def unenrolled(desired: D.Desired) -> list[LiveDevice]:
+    """Desired devices with no working agent, whose enrollment history explains why."""
+    return [
+        dd.device
+        for dd in desired.devices
+        if dd.device is not None and dd.device.status in ("inactive", "activating")
+    ]

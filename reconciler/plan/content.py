@@ -62,7 +62,7 @@ def parse(data: str, instance_format: str) -> Any:
 
 
 def content_key(config_schema_id: str, slot_key: str, data: str) -> str:
-    """The content address of a config instance (see the brief's contract)."""
+    """The content address of a config instance (the same content for the same schema and slot is one instance)."""
     return hashlib.sha256(f"{config_schema_id}\0{slot_key}\0{data}".encode()).hexdigest()
 
 

@@ -2,21 +2,19 @@
 
 Groups and named devices exist, no device is matched by two DeploymentSets, releases and
 config types exist, the release has a schema and slot for every config, required slots
-are filled, and every distinct content is valid against its release's JSON Schema. Reads
-names and schemas only (no deployments, no config instance content).
+are filled, and every distinct content is valid against its release's JSON Schema. Works on
+live state read without deployments or config instance content (names and schemas only).
 """
 
 from __future__ import annotations
 
 from reconciler.errors import Location, Problem
+from reconciler.model.live import LiveState
 from reconciler.model.project import Project
 from reconciler.plan import desired as D
-from reconciler.plan.build import read_for
-from reconciler.platform.client import Platform
 
 
-async def online_problems(project: Project, platform: Platform) -> list[Problem]:
-    live = await read_for(project, platform, deployments=False)
+def online_problems(project: Project, live: LiveState) -> list[Problem]:
     desired = D.resolve(project, live)
     problems = list(desired.problems) + list(desired.findings)
     sets = {s.name: s for s in project.sets}

@@ -1,5 +1,5 @@
 """Every write `apply` makes, each sent exactly once per attempt through `Platform.write`,
-and never re-sent blindly.
+never re-sent blindly, and the reads that decide it.
 
 The platform has no idempotency keys, so each write has a way to tell whether an earlier
 attempt landed:
@@ -8,29 +8,23 @@ attempt landed:
 - deployments carry a description naming the rollout: after a 5xx/timeout, or a 409
   (parent_id mismatch), the device's deployments are listed and matched on it;
 - deploy/archive are read back (`target_status`) before a retry.
+When to wait and when to give up is `retry.py`'s one policy; paging is `paging.py`'s.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
-import random
-import signal
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
-
-import miru_platform_sdk as sdk
+from typing import Any, Literal
 
 from reconciler.errors import PlatformError
+from reconciler.model.live import LIVE_TARGETS, LiveDeployment, LiveDevice
 from reconciler.model.plan import PlannedInstance
+from reconciler.platform import convert as C
 from reconciler.platform.client import Platform
-
-WRITE_ATTEMPTS = 6
-READ_ROUNDS = 4
-PAGE = 100
-T = TypeVar("T")
+from reconciler.platform.paging import first_page, raw, read_where, walk
+from reconciler.platform.retry import CONFIRMING_READS, WRITES, Retry, retryable
 
 Outcome = Literal["done", "stale", "failed"]
 
@@ -47,98 +41,25 @@ def description(commit: str | None, deployment_set: str, rollout: str) -> str:
     return f"reconcile commit={commit or 'none'} set={deployment_set} rollout={rollout}"
 
 
-def _retryable(e: PlatformError) -> bool:
-    return e.status is None or e.status in (408, 429) or e.status >= 500
-
-
-def _backoff(attempt: int, error: PlatformError | None = None) -> float:
-    """Exponential backoff with jitter, or the platform's Retry-After when it sent one
-    (`Platform.write` maps the SDK error; the original stays on `__context__`)."""
-    delay = float(min(4.0, 0.1 * 2**attempt) * (0.5 + random.random() / 2))
-    original = error.__context__ if error is not None else None
-    if isinstance(original, sdk.APIStatusError):
-        value = original.response.headers.get("retry-after")
-        with contextlib.suppress(ValueError):
-            delay = max(delay, min(30.0, float(value))) if value is not None else delay
-    return delay
-
-
-# --- TEST HOOK (crash tests only) ------------------------------------------------------
-# RECONCILE_TEST_KILL_AFTER=<n>: the process SIGKILLs itself right after its n-th write
-# has been answered (before the answer is recorded anywhere), so tests can crash `apply`
-# deterministically at any point and check that a rerun converges. Unset in normal use.
-_writes_answered = 0
-
-
-def _test_kill_hook() -> None:
-    global _writes_answered
-    _writes_answered += 1
-    limit = os.environ.get("RECONCILE_TEST_KILL_AFTER")
-    if limit and _writes_answered >= int(limit):
-        os.kill(os.getpid(), signal.SIGKILL)
-
-
-# --- END TEST HOOK ----------------------------------------------------------------------
-
-
-async def _write(platform: Platform, call: Callable[[], Awaitable[T]], what: str) -> T:
-    try:
-        return await platform.write(call, what=what)
-    finally:
-        _test_kill_hook()
-
-
-def chunks(items: Sequence[str], size: int = PAGE) -> Iterable[Sequence[str]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
-
-
-async def list_all(platform: Platform, fetch: Callable[[int], Awaitable[Any]], what: str) -> list[Any]:
-    """Every page of a list call (`fetch(offset)` returns a page with `data` and `has_more`)."""
-    out: list[Any] = []
-    offset = 0
-    while True:
-        page = await hard_read(platform, lambda o=offset: fetch(o), what=what)  # type: ignore[misc]
-        out.extend(page.data)
-        if not page.has_more or not page.data:
-            return out
-        offset += len(page.data)
-
-
-async def hard_read(platform: Platform, call: Callable[[], Awaitable[T]], *, what: str) -> T:
-    """A read that decides whether a write landed must not give up on a burst of 429/5xx
-    (giving up there would crash the run mid-rollout): a few more rounds of `Platform.read`."""
-    for attempt in range(READ_ROUNDS):
-        try:
-            return await platform.read(call, what=what)
-        except PlatformError as e:
-            if not _retryable(e) or attempt == READ_ROUNDS - 1:
-                raise
-        await asyncio.sleep(_backoff(attempt + 2))
-    raise AssertionError("unreachable")
-
-
 # --- config instances ---------------------------------------------------------------------
 
 
 async def existing_instances(platform: Platform, schema_id: str, slot_key: str) -> dict[tuple[str, str], str]:
     """(format, data) -> id for every instance of this schema and slot (the oldest wins)."""
-    rows = await list_all(
+    rows = await walk(
         platform,
-        lambda o: platform.sdk.config_instances.list(
-            config_schema_id=[schema_id],
-            slot_key=[slot_key],
-            expand=["content"],
-            limit=PAGE,
-            offset=o,
-            order_by=["created_at:asc"],
-        ),
+        raw(platform.sdk.config_instances),
         what=f"list config instances of {schema_id}",
+        policy=CONFIRMING_READS,
+        config_schema_id=[schema_id],
+        slot_key=[slot_key],
+        expand=["content"],
+        order_by=["created_at:asc"],
     )
     found: dict[tuple[str, str], str] = {}
-    for r in rows:
-        if r.content is not None and r.slot_key == slot_key:
-            found.setdefault((r.content.format, r.content.data), r.id)
+    for inst in map(C.instance, rows):
+        if inst.format is not None and inst.data is not None and inst.slot_key == slot_key:
+            found.setdefault((inst.format, inst.data), inst.id)
     return found
 
 
@@ -162,112 +83,109 @@ async def ensure_instances(platform: Platform, instances: Sequence[PlannedInstan
 
 async def _create_instance(platform: Platform, inst: PlannedInstance) -> str:
     what = f"create config instance {inst.config_type} ({inst.key[:12]})"
-    error: PlatformError | None = None
-    for attempt in range(WRITE_ATTEMPTS):
+    retry = Retry(WRITES)
+    while True:
         try:
-            created = await _write(
-                platform,
+            created = await platform.write(
                 lambda: platform.sdk.config_instances.create(
                     config_schema_id=inst.config_schema_id,
                     slot_key=inst.slot_key,
                     content={"data": inst.data, "format": inst.format},  # type: ignore[typeddict-item]
                 ),
-                what,
+                what=what,
             )
             return str(created.id)
         except PlatformError as e:
-            if not _retryable(e) or attempt == WRITE_ATTEMPTS - 1:
+            # The answer was lost or refused: did it land anyway? Wait (it may still be
+            # committing), then read before re-sending.
+            if not await retry.wait(e):
                 raise
-            error = e
-        # The answer was lost or refused: did it land anyway? Wait (it may still be
-        # committing), then read before re-sending.
-        await asyncio.sleep(_backoff(attempt, error))
         found = await existing_instances(platform, inst.config_schema_id, inst.slot_key)
         if (inst.format, inst.data) in found:
             return found[(inst.format, inst.data)]
-    raise AssertionError("unreachable")
 
 
-# --- deployments ------------------------------------------------------------------------
+# --- reads that decide and follow deployments --------------------------------------------
 
 
 async def device_deployments(
     platform: Platform, device_ids: Sequence[str], *, live_only: bool = False
-) -> dict[str, list[Any]]:
+) -> dict[str, list[LiveDeployment]]:
     """device id -> its deployments (newest first), 100 devices per request.
     `live_only`: only those still staged or deployed (not archived)."""
-    out: dict[str, list[Any]] = {d: [] for d in device_ids}
-
-    async def batch(ids: Sequence[str]) -> None:
-        kwargs: dict[str, Any] = {"device_id": list(ids), "limit": PAGE, "order_by": ["created_at:desc"]}
-        if live_only:
-            kwargs["target_status"] = ["staged", "deployed"]
-        rows = await list_all(
-            platform, lambda o: platform.sdk.deployments.list(**kwargs, offset=o), what="list deployments"
-        )
-        for r in rows:
-            out.setdefault(r.device_id, []).append(r)
-
-    await asyncio.gather(*(batch(c) for c in chunks(list(device_ids))))
+    filters: dict[str, Any] = {"target_status": list(LIVE_TARGETS)} if live_only else {}
+    rows = await read_where(
+        platform,
+        raw(platform.sdk.deployments),
+        "device_id",
+        device_ids,
+        what="list deployments",
+        policy=CONFIRMING_READS,
+        order_by=["created_at:desc"],
+        **filters,
+    )
+    out: dict[str, list[LiveDeployment]] = {d: [] for d in device_ids}
+    for dep in map(C.deployment, rows):
+        out.setdefault(dep.device_id, []).append(dep)
     return out
 
 
-async def find_own(platform: Platform, device_id: str, desc: str, *, live_only: bool) -> Any | None:
-    """This rollout's deployment for the device, if one landed. Only the newest page is
-    read: the write being checked was sent moments ago, so it is among the newest."""
-    kwargs: dict[str, Any] = {"device_id": [device_id], "limit": PAGE, "order_by": ["created_at:desc"]}
-    if live_only:
-        kwargs["target_status"] = ["staged", "deployed"]
-    page = await hard_read(
-        platform, lambda: platform.sdk.deployments.list(**kwargs), what=f"read the deployments of {device_id}"
+async def _newest(platform: Platform, device_id: str, what: str, **filters: Any) -> list[LiveDeployment]:
+    """The device's newest page of deployments: a write checked moments ago is among them."""
+    rows = await first_page(
+        platform,
+        raw(platform.sdk.deployments),
+        what=what,
+        policy=CONFIRMING_READS,
+        device_id=[device_id],
+        order_by=["created_at:desc"],
+        **filters,
     )
-    return next((d for d in page.data if d.description == desc), None)
+    return [C.deployment(r) for r in rows]
+
+
+async def find_own(
+    platform: Platform, device_id: str, desc: str, *, live_only: bool
+) -> LiveDeployment | None:
+    """This rollout's deployment for the device, if one landed."""
+    filters: dict[str, Any] = {"target_status": list(LIVE_TARGETS)} if live_only else {}
+    deps = await _newest(platform, device_id, f"read the deployments of {device_id}", **filters)
+    return next((d for d in deps if d.description == desc), None)
 
 
 async def deployments_by_id(
     platform: Platform, ids: Sequence[str], *, expand: Sequence[str] = ()
-) -> dict[str, Any]:
+) -> dict[str, LiveDeployment]:
     """Poll many deployments at once: `id=` comma filters, 100 per request."""
-    out: dict[str, Any] = {}
-
-    async def batch(chunk: Sequence[str]) -> None:
-        kwargs: dict[str, Any] = {"id": list(chunk), "limit": PAGE}
-        if expand:
-            kwargs["expand"] = list(expand)
-        rows = await list_all(
-            platform, lambda o: platform.sdk.deployments.list(**kwargs, offset=o), what="poll deployments"
-        )
-        out.update({r.id: r for r in rows})
-
-    await asyncio.gather(*(batch(c) for c in chunks(sorted(set(ids)))))
-    return out
+    filters: dict[str, Any] = {"expand": list(expand)} if expand else {}
+    rows = await read_where(
+        platform,
+        raw(platform.sdk.deployments),
+        "id",
+        ids,
+        what="poll deployments",
+        policy=CONFIRMING_READS,
+        **filters,
+    )
+    return {d.id: d for d in map(C.deployment, rows)}
 
 
-async def devices_by_id(platform: Platform, ids: Sequence[str]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-
-    async def batch(chunk: Sequence[str]) -> None:
-        rows = await list_all(
-            platform,
-            lambda o: platform.sdk.devices.list(id=list(chunk), limit=PAGE, offset=o),
-            what="read devices",
-        )
-        out.update({r.id: r for r in rows})
-
-    await asyncio.gather(*(batch(c) for c in chunks(sorted(set(ids)))))
-    return out
+async def devices_by_id(platform: Platform, ids: Sequence[str]) -> dict[str, LiveDevice]:
+    rows = await read_where(
+        platform, raw(platform.sdk.devices), "id", ids, what="read devices", policy=CONFIRMING_READS
+    )
+    return {d.id: d for d in map(C.device, rows)}
 
 
 async def _target_moved(platform: Platform, device_id: str, parent_id: str | None) -> bool:
     """Whether the device's target deployment is no longer the one the plan was made against."""
-    page = await hard_read(
-        platform,
-        lambda: platform.sdk.deployments.list(
-            device_id=[device_id], target_status=["deployed"], limit=PAGE, order_by=["created_at:desc"]
-        ),
-        what=f"read the target deployment of {device_id}",
+    deps = await _newest(
+        platform, device_id, f"read the target deployment of {device_id}", target_status=["deployed"]
     )
-    return (page.data[0].id if page.data else None) != parent_id
+    return (deps[0].id if deps else None) != parent_id
+
+
+# --- deployments ------------------------------------------------------------------------
 
 
 async def create_deployment(
@@ -287,75 +205,75 @@ async def create_deployment(
     one) is ours, an earlier attempt landed, else the device is stale. 5xx/429/timeout:
     list the device's deployments and re-send only when nothing of ours landed."""
     what = f"create deployment for {device}"
-    last = ""
-    error: PlatformError | None = None
-    for attempt in range(WRITE_ATTEMPTS):
+    retry = Retry(WRITES)
+    fields: dict[str, Any] = {"device_id": device_id, "release_id": release_id, "description": desc}
+    fields.update(config_instance_ids=list(instance_ids), target_status=target_status, parent_id=parent_id)
+    while True:
         try:
-            created = await _write(
-                platform,
-                lambda: platform.sdk.deployments.create(
-                    device_id=device_id,
-                    release_id=release_id,
-                    config_instance_ids=list(instance_ids),
-                    description=desc,
-                    target_status=target_status,
-                    parent_id=parent_id,
-                ),
-                what,
-            )
+            created = await platform.write(lambda: platform.sdk.deployments.create(**fields), what=what)
             return WriteResult("done", created.id)
         except PlatformError as e:
-            if e.status == 409:
-                own = await find_own(platform, device_id, desc, live_only=True)
-                if own is not None:
-                    return WriteResult("done", own.id, already=True)
-                return WriteResult("stale", reason=f"{device} changed since the plan (parent_id mismatch)")
-            if not _retryable(e):
-                # The platform may check its rules (e.g. "stage only for another release")
-                # before the parent token: a refusal from a device that moved since the
-                # plan is the same staleness a 409 reports, not a failed device.
-                if (
-                    e.status is not None
-                    and e.status < 500
-                    and await _target_moved(platform, device_id, parent_id)
-                ):
-                    return WriteResult("stale", reason=f"{device} changed since the plan ({e.message})")
-                return WriteResult("failed", reason=e.message)
-            last, error = e.message, e
-        # Wait first: after a timeout the platform may still be committing the request, and
-        # a read that comes too early would see nothing and cause a duplicate.
-        await asyncio.sleep(_backoff(attempt, error))
-        own = await find_own(platform, device_id, desc, live_only=False)
+            if not retryable(e):
+                return await _refused(
+                    platform, e, device=device, device_id=device_id, desc=desc, parent_id=parent_id
+                )
+            # Wait first: after a timeout the platform may still be committing the request,
+            # and a read that comes too early would see nothing and cause a duplicate.
+            again = await retry.wait(e)
+            own = await find_own(platform, device_id, desc, live_only=False)
+            if own is not None:
+                return WriteResult("done", own.id, already=True)
+            if not again:
+                return WriteResult(
+                    "failed", reason=f"gave up after {retry.attempt + 1} attempts: {e.message}"
+                )
+
+
+async def _refused(
+    platform: Platform, e: PlatformError, *, device: str, device_id: str, desc: str, parent_id: str | None
+) -> WriteResult:
+    """A create the platform answered with a refusal (4xx): ours already, stale, or failed."""
+    if e.status == 409:
+        own = await find_own(platform, device_id, desc, live_only=True)
         if own is not None:
             return WriteResult("done", own.id, already=True)
-    return WriteResult("failed", reason=f"gave up after {WRITE_ATTEMPTS} attempts: {last}")
+        return WriteResult("stale", reason=f"{device} changed since the plan (parent_id mismatch)")
+    # The platform may check its rules (e.g. "stage only for another release") before the
+    # parent token: a refusal from a device that moved since the plan is the same staleness
+    # a 409 reports, not a failed device.
+    if e.status is not None and e.status < 500 and await _target_moved(platform, device_id, parent_id):
+        return WriteResult("stale", reason=f"{device} changed since the plan ({e.message})")
+    return WriteResult("failed", reason=e.message)
 
 
 async def _status_write(
     platform: Platform, *, deployment_id: str, want: str, what: str, call: Callable[[], Awaitable[Any]]
 ) -> WriteResult:
     """deploy/archive: send, and on any error read the deployment back before re-sending."""
-    last = ""
-    error: PlatformError | None = None
-    for attempt in range(WRITE_ATTEMPTS):
+    retry = Retry(WRITES)
+    while True:
         try:
-            await _write(platform, call, what)
+            await platform.write(call, what=what)
             return WriteResult("done", deployment_id)
         except PlatformError as e:
-            last, error = e.message, e
-            retry = _retryable(e)
+            error = e
         try:
-            d = await hard_read(platform, lambda: platform.sdk.deployments.retrieve(deployment_id), what=what)
+            d = C.deployment(
+                await platform.read(
+                    lambda: platform.sdk.deployments.retrieve(deployment_id),
+                    what=what,
+                    policy=CONFIRMING_READS,
+                )
+            )
         except PlatformError as e:
             return WriteResult("failed", deployment_id, reason=e.message)
         if d.target_status == want or (want == "deployed" and d.activity_status == "deployed"):
             return WriteResult("done", deployment_id, already=True)
-        if not retry:
-            if want == "deployed" and d.target_status == "archived":
-                return WriteResult("stale", deployment_id, reason=last)
-            return WriteResult("failed", deployment_id, reason=last)
-        await asyncio.sleep(_backoff(attempt, error))
-    return WriteResult("failed", deployment_id, reason=f"gave up after {WRITE_ATTEMPTS} attempts: {last}")
+        if not retryable(error) and want == "deployed" and d.target_status == "archived":
+            return WriteResult("stale", deployment_id, reason=error.message)
+        if not await retry.wait(error):
+            gave_up = f"gave up after {retry.attempt + 1} attempts: " if retryable(error) else ""
+            return WriteResult("failed", deployment_id, reason=gave_up + error.message)
 
 
 async def deploy(platform: Platform, deployment_id: str, *, device: str) -> WriteResult:

@@ -14,13 +14,13 @@ from typing import Any
 
 import yaml
 
-from reconciler.apply.clock import EmulatorClock, clock_for
 from reconciler.apply.executor import ApplyResult, execute
 from reconciler.apply.progress import Reporter, Silent
+from reconciler.commands.wiring import EmulatorClock, session
 from reconciler.manifests.loader import load_path
 from reconciler.model.plan import Plan
 from reconciler.model.project import Project
-from reconciler.platform.client import Platform, connect
+from reconciler.platform.client import Platform
 from tests.harness import Harness, example_configs
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -71,27 +71,26 @@ def write_project(
 
 @asynccontextmanager
 async def platform_for(project: Project) -> AsyncIterator[Platform]:
-    async with connect(project) as platform:
-        yield platform
+    async with session(project) as wired:
+        yield wired.platform
 
 
 async def make(root: Path) -> Plan:
-    from reconciler.plan.build import make_plan
+    from reconciler.commands.planning import make_plan
 
     project = load_path(root)
-    async with platform_for(project) as platform:
-        return await make_plan(project, platform)
+    async with session(project) as wired:
+        return await make_plan(project, wired)
 
 
 async def run(
     root: Path, plan: Plan, *, promote: bool = False, reporter: Reporter | None = None
 ) -> ApplyResult:
     project = load_path(root)
-    async with platform_for(project) as platform:
-        clock = await clock_for(platform)
-        assert isinstance(clock, EmulatorClock), "tests must advance the emulator clock, never sleep"
+    async with session(project) as wired:
+        assert isinstance(wired.clock, EmulatorClock), "tests must advance the emulator clock, never sleep"
         return await execute(
-            plan, platform, root=project.root, clock=clock, promote=promote, reporter=reporter
+            plan, wired.platform, root=project.root, clock=wired.clock, promote=promote, reporter=reporter
         )
 
 

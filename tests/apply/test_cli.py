@@ -172,7 +172,7 @@ def test_a_fresh_plan_is_shown_and_confirmed_on_a_terminal(emu: Harness, tmp_pat
 
     asyncio.run(emu.seed(example_fleet(offline=[])))
     root = write_project(tmp_path / "p", emu, groups=("lab",))
-    env = {k: v for k, v in os.environ.items() if k != "RECONCILE_TEST_KILL_AFTER"}
+    env = dict(os.environ)
     reconcile = str(Path(sys.executable).parent / "reconcile")
     code, shown = on_a_terminal([reconcile, "apply", str(root)], env, typed=b"n\n")
     assert code == 1 and b"~ deploy 3 devices" in shown and b"Apply this plan?" in shown

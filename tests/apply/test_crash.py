@@ -1,15 +1,14 @@
 """SIGKILL `reconcile apply` (a real subprocess, over the db file the test shares) at several
 points of a 200-device rollout, rerun it, and get the same result with no duplicates.
 
-Kill points are deterministic: the test hook `RECONCILE_TEST_KILL_AFTER=<n>` in
-`reconciler/platform/writes.py` makes the process SIGKILL itself right after its n-th write
-was answered, before anything about it is recorded.
+Kill points are deterministic: the process runs `reconcile` through `KILLER` below, which
+wraps the platform transport the wiring chose in one that SIGKILLs the process right after
+its n-th write was answered, before the product sees the answer. Product code has no hook.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -25,18 +24,50 @@ from tests.harness import Harness, example_fleet
 pytestmark = pytest.mark.anyio
 RECONCILE = str(Path(sys.executable).parent / "reconcile")
 
+# `python -c KILLER N ARGS...` runs `reconcile ARGS...`, killed after its N-th answered write
+# (a POST to the platform API: config instance and deployment creates, deploys, archives).
+KILLER = """
+import dataclasses, os, signal, sys
+import httpx
+from reconciler.commands import wiring
+
+class KillAtWrite(httpx.AsyncBaseTransport):
+    def __init__(self, inner, n):
+        self.inner, self.n, self.writes = inner, n, 0
+
+    async def handle_async_request(self, request):
+        response = await self.inner.handle_async_request(request)
+        if request.method != "GET" and request.url.path.startswith("/beta/"):
+            self.writes += 1
+            if self.writes >= self.n:
+                os.kill(os.getpid(), signal.SIGKILL)
+        return response
+
+    async def aclose(self):
+        await self.inner.aclose()
+
+n = int(sys.argv[1])
+chosen = wiring.endpoint
+
+def killing(*args, **kwargs):
+    ep = chosen(*args, **kwargs)
+    return dataclasses.replace(ep, transport=KillAtWrite(ep.transport or httpx.AsyncHTTPTransport(), n))
+
+wiring.endpoint = killing
+from reconciler.cli import main
+sys.argv = ["reconcile", *sys.argv[2:]]
+main()
+"""
+
 
 def reconcile_apply(
     root: Path, *args: str, kill_after: int | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """`reconcile apply ROOT --auto-approve ARGS` in a process of its own, killed (SIGKILL by
-    the test hook) after its `kill_after`-th answered write when given."""
-    env = {k: v for k, v in os.environ.items() if k != "RECONCILE_TEST_KILL_AFTER"}
-    if kill_after is not None:
-        env["RECONCILE_TEST_KILL_AFTER"] = str(kill_after)
+    """`reconcile apply ROOT --auto-approve ARGS` in a process of its own, SIGKILLed after its
+    `kill_after`-th answered write when given."""
+    command = [RECONCILE] if kill_after is None else [sys.executable, "-c", KILLER, str(kill_after)]
     return subprocess.run(
-        [RECONCILE, "apply", str(root), "--auto-approve", *args],
-        env=env,
+        [*command, "apply", str(root), "--auto-approve", *args],
         capture_output=True,
         text=True,
         timeout=300,

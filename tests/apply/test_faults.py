@@ -15,11 +15,11 @@ from typing import Any
 
 import pytest
 
-from reconciler.apply.clock import EmulatorClock, clock_for
 from reconciler.apply.executor import ApplyResult, execute
+from reconciler.commands.wiring import EmulatorClock, session
 from reconciler.manifests.loader import load_path
 from reconciler.model.plan import Plan
-from tests.apply.helpers import config_instances, deployments, make, platform_for, write_project
+from tests.apply.helpers import config_instances, deployments, make, write_project
 from tests.harness import Harness, example_fleet
 
 pytestmark = pytest.mark.anyio
@@ -71,13 +71,12 @@ class Bursty:
 
 async def run_under_faults(root: Path, plan: Plan, emu: Harness) -> tuple[ApplyResult, Bursty]:
     project = load_path(root)
-    async with platform_for(project) as platform:
-        inner = await clock_for(platform)
-        assert isinstance(inner, EmulatorClock)
-        clock = Bursty(inner, emu)
+    async with session(project) as wired:
+        assert isinstance(wired.clock, EmulatorClock)
+        clock = Bursty(wired.clock, emu)
         await emu.faults(FAULTS, seed=7)
         try:
-            result = await execute(plan, platform, root=project.root, clock=clock)
+            result = await execute(plan, wired.platform, root=project.root, clock=clock)
         finally:
             await clock.collect()
             await emu.faults([])

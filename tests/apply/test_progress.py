@@ -21,7 +21,7 @@ HEALTH = {"deadline": "30s", "min_healthy_time": "1s"}
 
 
 def env_without(*names: str, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in names and k != "RECONCILE_TEST_KILL_AFTER"}
+    env = {k: v for k, v in os.environ.items() if k not in names}
     return {**env, "TERM": "xterm", "COLUMNS": "120", **extra}
 
 

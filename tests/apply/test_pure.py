@@ -127,8 +127,9 @@ def test_write_backoff_honours_retry_after() -> None:
     import httpx
     import miru_platform_sdk as sdk
 
-    from reconciler.platform.client import map_error
-    from reconciler.platform.writes import _backoff
+    from reconciler.errors import PlatformError
+    from reconciler.platform.errors import map_error
+    from reconciler.platform.retry import WRITES
 
     response = httpx.Response(
         429, headers={"retry-after": "3"}, request=httpx.Request("POST", "http://x/beta/deployments")
@@ -139,5 +140,6 @@ def test_write_backoff_honours_retry_after() -> None:
         except sdk.APIStatusError as e:
             raise map_error(e, "create") from None  # what Platform.write does
     except Exception as mapped:
-        assert _backoff(0, mapped) == 3.0  # type: ignore[arg-type]
-    assert _backoff(0) < 1
+        assert isinstance(mapped, PlatformError)
+        assert WRITES.delay(0, mapped.retry_after) == 3.0
+    assert WRITES.delay(0) < 1

@@ -88,12 +88,12 @@ class _Sleeps:
 async def test_reads_retry_with_jittered_backoff_and_honour_retry_after(
     emu: Harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from reconciler.platform import client
+    from reconciler.platform import retry
 
     await emu.seed(example_fleet(offline=[]))
     root = write_project(tmp_path / "p", emu, groups=("lab",))
     sleeps = _Sleeps()
-    monkeypatch.setattr(client, "asyncio", sleeps)
+    monkeypatch.setattr(retry, "asyncio", sleeps)
     async with platform_for(load_path(root)) as platform:
         await emu.faults(
             [{"method": "GET", "path": "/beta/devices", "status": 429, "times": 2, "retry_after": 7}]

@@ -14,11 +14,13 @@ import pytest
 from click.testing import CliRunner
 
 from reconciler.cli import main
+from reconciler.commands.planning import make_plan
+from reconciler.commands.wiring import session
 from reconciler.errors import PlatformError
 from reconciler.manifests.loader import load_path
-from reconciler.plan.build import make_plan
-from reconciler.platform.client import Platform, connect
+from reconciler.platform.client import Platform
 from reconciler.platform.live import read_live_state
+from reconciler.platform.retry import RetryPolicy
 from tests.harness import RO_KEY, Harness, example_fleet
 from tests.plan.projects import write_project
 
@@ -26,7 +28,7 @@ pytestmark = pytest.mark.anyio
 
 
 def platform(sdk: miru_platform_sdk.AsyncMiru) -> Platform:
-    return Platform(sdk=sdk, target="test", semaphore=asyncio.Semaphore(4))
+    return Platform(sdk=sdk, target="test", semaphore=asyncio.Semaphore(4), http=httpx.AsyncClient())
 
 
 async def read_error(sdk: miru_platform_sdk.AsyncMiru) -> PlatformError:
@@ -69,7 +71,7 @@ async def test_400_hint_names_the_api_version(emu: Harness) -> None:
 @pytest.fixture
 def no_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     # Reads retry with backoff; a closed port fails at once, so waiting proves nothing here.
-    monkeypatch.setattr("reconciler.platform.client._backoff", lambda attempt: 0.0)
+    monkeypatch.setattr(RetryPolicy, "delay", lambda self, attempt, after=None: 0.0)
 
 
 @pytest.mark.usefixtures("no_backoff")
@@ -113,8 +115,8 @@ async def test_reads_are_retried_and_writes_are_not(emu: Harness, tmp_path: Path
     sent once (the SDK's blind retries are off): the caller decides how to recover."""
     await emu.seed(example_fleet(spare=False))
     project = load_path(write_project(tmp_path / "p", emu.db, enrollment=False))
-    async with connect(project) as p:
-        clean = await make_plan(project, p, created_at="")
+    async with session(project) as wired:
+        clean = await make_plan(project, wired, created_at="")
     await emu.admin.delete("/_emulator/requests")
     await emu.faults(
         [
@@ -122,8 +124,8 @@ async def test_reads_are_retried_and_writes_are_not(emu: Harness, tmp_path: Path
             {"method": "GET", "path": "/beta/deployments*", "status": 429, "times": 2},
         ]
     )
-    async with connect(project) as p:
-        faulted = await make_plan(project, p, created_at="")
+    async with session(project) as wired:
+        faulted = await make_plan(project, wired, created_at="")
     assert faulted == clean
     log = await emu.requests()
     assert log["by_route"]["GET /beta/devices"] == 2 and log["by_route"]["GET /beta/deployments"] == 3

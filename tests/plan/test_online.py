@@ -9,9 +9,9 @@ import pytest
 from click.testing import CliRunner
 
 from reconciler.cli import main
+from reconciler.commands.planning import online_problems
+from reconciler.commands.wiring import session
 from reconciler.manifests.loader import load_path
-from reconciler.plan.online import online_problems
-from reconciler.platform.client import connect
 from tests.harness import Harness, example_fleet
 from tests.plan.projects import dset, write_project
 
@@ -24,10 +24,10 @@ def _env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 async def problems_of(root: Path) -> list[str]:
     project = load_path(root)
-    async with connect(project) as platform:
-        found = await online_problems(project, platform)
+    async with session(project) as wired:
+        found = await online_problems(project, wired.platform)
         # names and schemas only: no deployments, no config instances
-        assert platform.requests <= 7
+        assert wired.platform.requests <= 7
     return [p.format_text() for p in found]
 
 

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.commands.planning import make_plan
+from reconciler.commands.wiring import session
 from reconciler.manifests.loader import load_path
 from reconciler.model.enums import BlockReason
 from reconciler.model.plan import Plan
-from reconciler.plan.build import make_plan
-from reconciler.platform.client import connect
 from tests.harness import Harness, example_fleet
 from tests.plan.projects import CLIENT_ID, ENROLLMENT_TOKEN, dset, write_project
 
@@ -28,9 +28,9 @@ def _token(monkeypatch: pytest.MonkeyPatch) -> None:
 
 async def plan_of(root: Path) -> tuple[Plan, int]:
     project = load_path(root)
-    async with connect(project) as platform:
-        plan = await make_plan(project, platform, created_at="")
-        return plan, platform.requests
+    async with session(project) as wired:
+        plan = await make_plan(project, wired, created_at="")
+        return plan, wired.platform.requests
 
 
 def changes(plan: Plan) -> dict[str, object]:

@@ -22,9 +22,9 @@ from reconciler.emulator import clock, store
 from reconciler.emulator import seed as emulator_seed
 from reconciler.model.live import LiveState
 from reconciler.model.project import EnrollmentService
-from reconciler.plan.enrollment import enrollment_diagnostics
 from reconciler.plan.render_markdown import LIMIT
 from reconciler.platform.client import Platform
+from reconciler.platform.enrollment import enrollment_diagnostics
 from reconciler.platform.live import PAGE, read_live_state
 from tests.harness import MOTION_CONFIG, RW_KEY, VERSION, Harness, example_fleet
 from tests.plan.projects import CLIENT_ID, ENROLLMENT_TOKEN, dset, served_emulator, write_project
