@@ -268,9 +268,10 @@ def drifts(ctx: Ctx) -> Response:
     row = DEPLOYMENTS.row(ctx.conn, ctx.path("deployment_id"))
     flt = new_filter()
     flt.add("device_id = ?", row["device_id"])
-    # Ids sort by creation (store.new_id), which stays exact when the manual clock stands still.
-    # Only later deployments can count: staging again archives an earlier staged one.
-    flt.add("id > ?", row["id"])
+    # Insertion order (SQLite's rowid), which stays exact when the manual clock stands still and
+    # when ids are random (the `ids: random` switch). Only later deployments can count: staging
+    # again archives an earlier staged one.
+    flt.add("rowid > (SELECT rowid FROM deployments WHERE id = ?)", row["id"])
     flt.add("queued_at IS NOT NULL")
     return DEPLOYMENTS.page(ctx, flt)
 

@@ -11,7 +11,7 @@ import pytest
 from reconciler.emulator import platform
 from reconciler.emulator.app import create_app
 from tests.emulator.conftest import Fleet
-from tests.harness import Harness, example_fleet, items
+from tests.harness import Harness, example_fleet, items, make_harness
 
 pytestmark = pytest.mark.anyio
 
@@ -29,9 +29,18 @@ async def _fresh_device(fleet: Fleet, name: str = "fresh-01") -> str:
     return str(state["id"])
 
 
-async def test_defaults_are_the_historical_behaviour(emu: Harness) -> None:
+async def test_defaults_are_the_historical_behaviour(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(platform.ENV, raising=False)  # the suite may run under another reading
+    emu = make_harness(str(tmp_path / "emulator.db"))
     body = (await emu.admin.get("/_emulator/platform")).json()
-    assert {k: body[k] for k in platform.CHOICES} == platform.DEFAULT.as_dict()
+    emu.close()
+    assert {k: body[k] for k in platform.CHOICES} == {
+        "first_deploy": "deployed",
+        "current_switch": "create",
+        "ids": "time_ordered",
+        "sort_ties": "id_last_direction",
+        "timestamps": "auto",
+    }
     assert body["choices"]["first_deploy"] == ["deployed", "staged_only"]
 
 
@@ -150,6 +159,7 @@ async def test_current_switch_confirm_offline_device_keeps_its_live_release(flee
 
 
 async def test_ids_time_ordered_sort_by_creation(emu: Harness) -> None:
+    await _switch(emu, ids="time_ordered")
     await emu.seed({"groups": [{"name": f"g{i:02d}"} for i in range(20)]})
     async with emu.http() as http:
         rows = (await http.get("/groups?limit=100&order_by=id:asc")).json()["data"]

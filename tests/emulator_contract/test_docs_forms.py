@@ -320,6 +320,8 @@ async def test_scopes_keys_from_the_seed(emu: Harness) -> None:
 async def test_sorting_ties_by_default_follow_the_last_key(emu: Harness) -> None:
     """The emulator's default (`sort_ties: id_last_direction`, docs/emulator.md): same-second
     rows of `created_at:desc` come newest first, because ids are time-ordered."""
+    switches = {"sort_ties": "id_last_direction", "ids": "time_ordered"}
+    assert (await emu.admin.post("/_emulator/platform", json=switches)).status_code == 200
     await _groups_in_two_seconds(emu)
     async with emu.http() as http:
         rows = (await http.get("/groups?order_by=created_at:desc")).json()["data"]
