@@ -69,7 +69,7 @@ class ReconcileError(Exception):
         text = f"{self.location}: error: {self.message}" if self.location else f"error: {self.message}"
         if self.hint:
             text += f"\nhint: {self.hint}"
-        return redact(text)
+        return _shown(text)
 
 
 class ValidationFailed(ReconcileError):
@@ -84,7 +84,19 @@ class ValidationFailed(ReconcileError):
         self.root = root
 
     def format_text(self) -> str:
-        return redact("\n".join(p.format_text(self.root) for p in self.problems))
+        return _shown("\n".join(p.format_text(self.root) for p in self.problems))
+
+
+class PermissionDenied(ReconcileError):
+    """The API key may not make a write (401/403): the whole apply stops at once, nothing is
+    counted as a failed device and nothing is rolled back."""
+
+    def __init__(self, operation: str, scopes: str, status: int, detail: str):
+        super().__init__(
+            f"the API key may not {operation} (HTTP {status}: {detail}); it needs the scope {scopes}",
+            hint="use a key with the scopes `reconcile apply` needs (docs/ci.md lists them); nothing else was written",
+        )
+        self.operation, self.scopes, self.status = operation, scopes, status
 
 
 class PlatformError(ReconcileError):
@@ -118,6 +130,25 @@ def display_path(root: Path | str, file: str, cwd: Path | None = None) -> str:
     return full
 
 
+def _shown(text: str) -> str:
+    # Errors quote names and values from the platform and the manifests; they go to a terminal.
+    from reconciler.escape import terminal_lines
+
+    return terminal_lines(redact(text))
+
+
+# Values of secret config fields seen in this run (reconciler.sensitive registers them), so
+# that an error or log line that quotes content (a platform error echoing what it was sent)
+# still shows none. Shorter values are left: they would redact ordinary words.
+_CONTENT_SECRETS: set[str] = set()
+CONTENT_SECRET_MIN = 8
+
+
+def remember_secret(value: object) -> None:
+    if isinstance(value, str) and len(value) >= CONTENT_SECRET_MIN:
+        _CONTENT_SECRETS.add(value)
+
+
 def redact(text: str) -> str:
     """Replace every known secret value with `***` (values shorter than 4 chars are left:
     they would redact ordinary words)."""
@@ -125,6 +156,8 @@ def redact(text: str) -> str:
         value = os.environ.get(name)
         if value and len(value) >= 4:
             text = text.replace(value, "***")
+    for value in sorted(_CONTENT_SECRETS, key=len, reverse=True):
+        text = text.replace(value, "***")
     # Authorization headers and X-API-Key values that might be echoed by a library.
     text = re.sub(r"(?i)(x-api-key|authorization)(['\"]?\s*[:=]\s*['\"]?)([^'\"\s,}]+)", r"\1\2***", text)
     return text

@@ -4,13 +4,8 @@ github` and by the GitHub Action's runner (`reconciler.ci`)."""
 
 from __future__ import annotations
 
-
-def escape_data(value: str) -> str:
-    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def escape_property(value: str) -> str:
-    return escape_data(value).replace(":", "%3A").replace(",", "%2C")
+from reconciler.escape import workflow_data as escape_data
+from reconciler.escape import workflow_property as escape_property
 
 
 def command(name: str, message: str = "", **properties: str | int | None) -> str:

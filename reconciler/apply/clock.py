@@ -16,6 +16,10 @@ class Clock(Protocol):
 
     def now(self) -> float: ...
 
+    def utc(self) -> float:
+        """Seconds since the epoch on the platform's clock (to age its timestamps)."""
+        ...
+
     async def sleep(self, seconds: float) -> None: ...
 
 
@@ -24,6 +28,9 @@ class WallClock:
 
     def now(self) -> float:
         return time.monotonic()
+
+    def utc(self) -> float:
+        return time.time()
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)

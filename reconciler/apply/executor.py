@@ -6,15 +6,16 @@ the ledger, with the devices the plan blocked at the end.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from reconciler.apply import guard
 from reconciler.apply import record as rec
 from reconciler.apply.clock import Clock
-from reconciler.apply.ledger import LedgerEntry, exit_code
+from reconciler.apply.ledger import HELD_BACK, LedgerEntry, exit_code
 from reconciler.apply.progress import Reporter, Silent
 from reconciler.apply.rollout import SetRollout
-from reconciler.errors import ReconcileError
+from reconciler.errors import PermissionDenied, ReconcileError
 from reconciler.model.enums import DeviceOutcome, RolloutState
 from reconciler.model.plan import DeviceChange, Plan
 from reconciler.model.rollout import RolloutPlan
@@ -77,6 +78,8 @@ async def execute(
     clock: Clock,
     reporter: Reporter | None = None,
     promote: bool = False,
+    retry_failed: bool = False,
+    force: bool = False,
 ) -> ApplyResult:
     reporter = reporter or Silent()
     digest = rec.plan_digest(plan)
@@ -91,63 +94,118 @@ async def execute(
             f"the plan has no rollout spec for DeploymentSet {', '.join(missing)}",
             hint="make the plan again with `reconcile plan --out`",
         )
-    plan_file = rec.save_plan(root, plan, digest) if by_set else ""
+    held: list[LedgerEntry] = []
     rollouts: list[SetRollout] = []
     for name, changes in sorted(by_set.items()):
-        rid = rec.rollout_id(digest, name)
         rollout = plan.rollouts[name]
         check_waves(name, rollout, changes)
-        spec = rollout.spec
-        existing = rec.load(root, rid)
-        if existing is not None and existing.status.state == "canceled":
-            raise ReconcileError(
-                f"rollout {rid} of this plan ({name}) was canceled: {existing.status.message}",
-                hint="make a new plan (`reconcile plan`) and apply that",
-            )
-        record = existing or rec.RolloutRecord(
-            id=rid,
-            deployment_set=name,
-            spec=spec,
-            commit=plan.commit,
-            target=plan.target,
-            plan_digest=digest,
-            plan_file=plan_file,
-            from_version=_versions([c.release_from for c in changes]),
-            to_version=_versions([c.release_to for c in changes]),
-            status=rec.RolloutStatus(
-                state=RolloutState.PENDING, created_at=rec.utc_now(), total_nodes=len(changes)
-            ),
-        )
-        if existing is None:
-            rec.save(root, record)  # before any write: a rerun then knows to look for ours
-            for old in rec.supersede(root, record):
-                reporter.note(name, f"{old.id} canceled: {old.status.message}")
+        if rollout.held and not retry_failed:
+            reporter.note(name, f"held back: {rollout.held}")
+            held += held_ledger(name, changes, rollout.held)
+            continue
         rollouts.append(
-            SetRollout(
-                name=name,
-                changes=changes,
-                plan=rollout,
-                record=record,
-                resumed=existing is not None,
-                platform=platform,
-                clock=clock,
-                root=root,
-                reporter=reporter,
-                promote=promote,
-                commit=plan.commit,
-            )
+            _set_rollout(plan, digest, root, name, changes, rollout, platform, clock, reporter, promote)
         )
+    if not force:
+        members: dict[str, list[str]] = {}
+        for c in plan.changes:
+            if c.device_id and c.deployment_set:
+                members.setdefault(c.deployment_set, []).append(c.device_id)
+        await guard.one_writer(platform, clock, [r for r in rollouts if r.will_write()], members)
     keys = {k for r in rollouts if r.will_write() for c in r.changes for k in c.instance_keys}
     instances = [i for i in plan.instances if i.key in keys]
     if instances:
         n = sum(1 for i in instances if not i.existing_id)
         reporter.note("apply", f"config instances: {n} to create")
     ids = await writes.ensure_instances(platform, instances)
+    plan_file = rec.save_plan(root, plan, digest) if rollouts else ""
     for r in rollouts:
         r.instance_ids = ids
+        if not r.resumed:
+            r.record = replace(r.record, plan_file=plan_file)
+            rec.save(root, r.record)  # before any deployment write: a rerun then looks for ours
+            for old in rec.supersede(root, r.record):
+                reporter.note(r.name, f"{old.id} canceled: {old.status.message}")
+    records = await _run_all(rollouts, root, reporter)
+    ledger = tuple(e for r in records for e in r.devices) + tuple(held) + blocked_ledger(blocked)
+    return ApplyResult(records=tuple(records), ledger=ledger, blocked=blocked, requests=platform.requests)
+
+
+async def _run_all(rollouts: list[SetRollout], root: Path, reporter: Reporter) -> list[rec.RolloutRecord]:
+    """Every set's rollout at once. A write the key may not make stops them all: the error is
+    the key's, not the devices', so nothing is counted failed or rolled back, and the records
+    this run started (with nothing written) are removed."""
+    tasks = [asyncio.create_task(r.run()) for r in rollouts]
     try:
-        records = await asyncio.gather(*(r.run() for r in rollouts))
+        return list(await asyncio.gather(*tasks))
+    except PermissionDenied:
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for r in rollouts:
+            if not r.resumed and not any(d.deployment_id for d in r.devs.values()):
+                rec.remove(root, r.record.id)
+        raise
     finally:
         reporter.close()
-    ledger = tuple(e for r in records for e in r.devices) + blocked_ledger(blocked)
-    return ApplyResult(records=tuple(records), ledger=ledger, blocked=blocked, requests=platform.requests)
+
+
+def _set_rollout(
+    plan: Plan,
+    digest: str,
+    root: Path,
+    name: str,
+    changes: list[DeviceChange],
+    rollout: RolloutPlan,
+    platform: Platform,
+    clock: Clock,
+    reporter: Reporter,
+    promote: bool,
+) -> SetRollout:
+    rid = rollout.id or rec.rollout_id(digest, name)
+    existing = rec.load(root, rid)
+    if existing is not None and existing.status.state == RolloutState.CANCELED:
+        raise ReconcileError(
+            f"rollout {rid} of this plan ({name}) was canceled: {existing.status.message}",
+            hint="make a new plan (`reconcile plan`) and apply that",
+        )
+    record = existing or rec.RolloutRecord(
+        id=rid,
+        deployment_set=name,
+        spec=rollout.spec,
+        commit=plan.commit,
+        target=plan.target,
+        plan_digest=digest,
+        from_version=_versions([c.release_from for c in changes]),
+        to_version=_versions([c.release_to for c in changes]),
+        status=rec.RolloutStatus(
+            state=RolloutState.PENDING, created_at=rec.utc_now(), total_nodes=len(changes)
+        ),
+    )
+    return SetRollout(
+        name=name,
+        changes=changes,
+        plan=rollout,
+        record=record,
+        resumed=existing is not None,
+        platform=platform,
+        clock=clock,
+        root=root,
+        reporter=reporter,
+        promote=promote,
+        commit=plan.commit,
+    )
+
+
+def held_ledger(name: str, changes: list[DeviceChange], why: str) -> list[LedgerEntry]:
+    return [
+        LedgerEntry(
+            device=c.device,
+            deployment_set=name,
+            action=c.action,
+            state=DeviceOutcome.NOT_ATTEMPTED,
+            reason=f"held back: {why}",
+            reason_code=HELD_BACK,
+        )
+        for c in changes
+    ]

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from reconciler.escape import LINE_LIMIT, terminal
 from reconciler.model.enums import BlockReason, DeviceOutcome
 
 # `in_flight` appears only in a saved record of a rollout that is still running (or crashed).
@@ -22,7 +23,10 @@ OK_STATES = frozenset({DeviceOutcome.SUCCEEDED, DeviceOutcome.DEFERRED})
 # after a healthy canary wave (as its spec asked), and devices with no agent to deploy to
 # (the plan's block codes in `reconciler.plan.desired`).
 AWAITING_PROMOTION = "awaiting-promotion"
-NOT_A_FAILURE = frozenset({AWAITING_PROMOTION, *(str(r) for r in BlockReason if not r.fails_run)})
+# Content that failed and was rolled back is not rolled out again by a later apply: the plan and
+# the ledger say so, and the run that merely remembers it does not fail for it.
+HELD_BACK = "held-back"
+NOT_A_FAILURE = frozenset({AWAITING_PROMOTION, HELD_BACK, *(str(r) for r in BlockReason if not r.fails_run)})
 
 
 @dataclass(frozen=True)
@@ -74,13 +78,15 @@ def exit_code(entries: Iterable[LedgerEntry]) -> int:
 def render_text(entries: list[LedgerEntry]) -> str:
     if not entries:
         return "No device changes."
-    width = max(len(e.device) for e in entries)
-    set_width = max(len(e.deployment_set) for e in entries)
+    # Names and reasons come from the platform and the manifests: escaped for a terminal.
+    width = max(len(terminal(e.device)) for e in entries)
+    set_width = max(len(terminal(e.deployment_set)) for e in entries)
     lines = []
     for e in sorted(entries, key=lambda x: (x.action == "blocked", x.deployment_set, x.wave or 0, x.device)):
         wave = f"wave {e.wave:<3}" if e.wave else "blocked " if e.action == "blocked" else "        "
-        detail = f"  {e.reason}" if e.reason else ""
-        line = f"  {e.device:<{width}}  {e.state:<13} {e.deployment_set:<{set_width}}  {wave}{detail}"
+        detail = f"  {terminal(e.reason, LINE_LIMIT)}" if e.reason else ""
+        device, dset = terminal(e.device), terminal(e.deployment_set)
+        line = f"  {device:<{width}}  {e.state:<13} {dset:<{set_width}}  {wave}{detail}"
         lines.append(line.rstrip())
     summary = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in counts(entries).items() if n)
     return "Ledger:\n" + "\n".join(lines) + f"\n{summary}"

@@ -10,6 +10,7 @@ from typing import Protocol
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
+from reconciler.escape import LINE_LIMIT, terminal
 from reconciler.output import stderr_console
 
 
@@ -47,17 +48,26 @@ class PlainLines:
         print(text, file=self._out, flush=True)
 
     def wave(self, deployment_set: str, wave: int, total_waves: int, devices: int) -> None:
-        self._line(f"[{deployment_set}] wave {wave}/{total_waves}: {devices} device{'s' * (devices != 1)}")
+        self._line(
+            f"[{terminal(deployment_set)}] wave {wave}/{total_waves}: {devices} device{'s' * (devices != 1)}"
+        )
 
     def device(self, deployment_set: str, device: str, state: str, reason: str = "") -> None:
         word = "started" if state == "in_flight" else state.replace("_", " ")
-        self._line(f"[{deployment_set}] {device}: {word}" + (f" ({reason})" if reason else ""))
+        self._line(_device_line(deployment_set, device, word, reason))
 
     def note(self, deployment_set: str, text: str) -> None:
-        self._line(f"[{deployment_set}] {text}")
+        self._line(f"[{terminal(deployment_set)}] {terminal(text, LINE_LIMIT)}")
 
     def close(self) -> None:
         pass
+
+
+def _device_line(deployment_set: str, device: str, word: str, reason: str) -> str:
+    # Names and reasons come from the platform and the manifests: escaped, and printed with
+    # markup off, so `[bold]` in a name stays text.
+    shown = f"[{terminal(deployment_set)}] {terminal(device)}: {word}"
+    return shown + (f" ({terminal(reason, LINE_LIMIT)})" if reason else "")
 
 
 class RichWaves:
@@ -66,7 +76,7 @@ class RichWaves:
     def __init__(self) -> None:
         self._console = stderr_console()
         self._progress = Progress(
-            TextColumn("{task.description}"),
+            TextColumn("{task.description}", markup=False),
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
@@ -82,7 +92,7 @@ class RichWaves:
         if key in self._tasks:  # a sliding window starts wave n+1 before wave n is all done
             self._progress.update(self._tasks[key], completed=self._totals[key])
         self._tasks[key] = self._progress.add_task(
-            f"{deployment_set} wave {wave}/{total_waves}", total=devices
+            f"{terminal(deployment_set)} wave {wave}/{total_waves}", total=devices
         )
         self._totals[key] = devices
 
@@ -91,10 +101,10 @@ class RichWaves:
         if task is not None and state != "in_flight":
             self._progress.advance(task)
         if state in ("failed", "stale", "rolled_back"):
-            self._console.print(f"[{deployment_set}] {device}: {state}" + (f" ({reason})" if reason else ""))
+            self._console.print(_device_line(deployment_set, device, state, reason), markup=False)
 
     def note(self, deployment_set: str, text: str) -> None:
-        self._console.print(f"[{deployment_set}] {text}")
+        self._console.print(f"[{terminal(deployment_set)}] {terminal(text, LINE_LIMIT)}", markup=False)
 
     def close(self) -> None:
         self._progress.stop()

@@ -206,6 +206,10 @@ def supersede(root: Path, newer: RolloutRecord) -> list[RolloutRecord]:
     return canceled
 
 
+def remove(root: Path, rid: str) -> None:
+    (rollouts_dir(root) / f"{rid}.json").unlink(missing_ok=True)
+
+
 def save_plan(root: Path, plan: Plan, digest: str) -> str:
     rel = f".reconcile/rollouts/plans/{digest[:16]}.json"
     path = root / rel

@@ -49,7 +49,9 @@ async def roll_back(platform: Platform, candidates: list[Candidate], desc: str) 
 
     async def one(c: Candidate) -> None:
         mine = ours.get(c.deployment_id or "")
-        done = next((d for d in existing.get(c.device_id, []) if d.description == desc), None)
+        done = next(
+            (d for d in existing.get(c.device_id, []) if writes.same_write(d.description, desc)), None
+        )
         if done is not None and done.target_status != "staged":
             out[c.name] = Outcome(
                 DeviceOutcome.ROLLED_BACK, done.id, "rolled back to its previous deployment"

@@ -23,6 +23,8 @@ from reconciler.apply.rollback import Candidate, roll_back
 from reconciler.errors import PlatformError, ReconcileError
 from reconciler.model.enums import DeviceOutcome, RolloutState, Verdict
 from reconciler.model.live import LiveDeployment
+from reconciler.model.marker import Marker
+from reconciler.model.marker import parse as parse_marker
 from reconciler.model.plan import DeviceChange
 from reconciler.model.rollout import Progress, RolloutPlan, RolloutSpec, StepKind
 from reconciler.platform import writes
@@ -95,7 +97,10 @@ class SetRollout:
 
     @property
     def desc(self) -> str:
-        return writes.description(self.commit, self.name, self.record.id)
+        return self.marker().text()
+
+    def marker(self, wave: int | None = None) -> Marker:
+        return Marker(deployment_set=self.name, rollout=self.record.id, commit=self.commit, wave=wave)
 
     def will_write(self) -> bool:
         st = self.record.status
@@ -185,7 +190,11 @@ class SetRollout:
             return
         found = await writes.device_deployments(self.platform, [d.device_id for d in todo])
         for d in todo:
-            own = next((x for x in found.get(d.device_id, []) if x.description == self.desc), None)
+            mine = self.marker()
+            own = next(
+                (x for x in found.get(d.device_id, []) if mine.same_rollout(parse_marker(x.description))),
+                None,
+            )
             if own is not None:
                 d.deployment_id = own.id
                 d.own_target_status = own.target_status
@@ -206,7 +215,7 @@ class SetRollout:
         ]
         if not todo:
             return
-        prefix = writes.description(self.commit, self.name, "")
+        ours = self.marker()
         found = await writes.deployments_by_id(
             self.platform, [a for d in todo for a in d.change.archive_ids], expand=["config_instances"]
         )
@@ -216,7 +225,7 @@ class SetRollout:
                 dep = found.get(a)
                 if (
                     dep is not None
-                    and dep.description.startswith(prefix)
+                    and _same_set_and_commit(ours, parse_marker(dep.description))
                     and dep.activity_status == "staged"
                     and dep.target_status == "staged"
                     and dep.error_status == "none"
@@ -351,7 +360,7 @@ class SetRollout:
                 device_id=d.device_id,
                 release_id=c.release_to_id,
                 instance_ids=instance_ids,
-                desc=self.desc,
+                desc=self.marker(d.wave).text(),
                 target_status="staged" if staged else "deployed",
                 parent_id=c.parent_token,
             )
@@ -407,7 +416,10 @@ class SetRollout:
         self._save(rolling_back=True, message=f"rolling back: {reason}")
         self.reporter.note(self.name, f"stopping: {reason}; rolling back")
         self._not_attempted_reason(f"not started: the rollout stopped ({reason})")
-        rb_desc = writes.description(self.commit, self.name, self.record.id + "-rollback")
+        why = "canary-failed" if reason.startswith("a canary") else "budget-crossed"
+        rb_desc = Marker(
+            self.name, f"{self.record.id}-rollback", self.commit, undo=self.record.id, why=why
+        ).text()
         candidates = [
             Candidate(
                 name=d.name,
@@ -451,6 +463,12 @@ class SetRollout:
         for (d, a), res in zip(todo, results, strict=True):
             if res.outcome != "done":
                 self.reporter.note(self.name, f"{d.name}: could not archive {a}: {res.reason}")
+
+
+def _same_set_and_commit(ours: Marker, theirs: Marker | None) -> bool:
+    if theirs is None or theirs.is_rollback:
+        return False
+    return (theirs.deployment_set, theirs.commit) == (ours.deployment_set, ours.commit)
 
 
 def _observe(dep: LiveDeployment, online: bool | None = None) -> Observation:

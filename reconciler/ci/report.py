@@ -6,8 +6,10 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from reconciler.ci.runner import RunnerEnv
+from reconciler.escape import LINE_LIMIT, md_block, md_code, md_text
 
 
 @dataclass(frozen=True)
@@ -58,23 +60,18 @@ def parse_problems(stdout: str) -> list[ValidationProblem] | None:
 
 
 def cell(text: str) -> str:
-    """Text safe inside a markdown table cell."""
-    return (
-        text.replace("\\", "\\\\")
-        .replace("|", "\\|")
-        .replace("\r", "")
-        .replace("<", "&lt;")
-        .replace(">", "&gt;")
-        .replace("\n", "<br>")
-    )
+    """Text safe inside a markdown table cell, a list item or a `<summary>` (md_text: no HTML,
+    link, mention or line break; `|` is escaped too)."""
+    return md_text(text, LINE_LIMIT)
 
 
 def file_link(env: RunnerEnv, problem: ValidationProblem) -> str:
-    label = f"`{problem.where}`"
+    label = md_code(problem.where).replace("|", "\\|")  # a pipe splits a table cell even in code
     if not (env.repository and env.head_sha and problem.file) or problem.file.startswith(("/", "..")):
         return label
     anchor = f"#L{problem.line}" if problem.line else ""
-    return f"[{label}]({env.server_url}/{env.repository}/blob/{env.head_sha}/{problem.file}{anchor})"
+    target = quote(f"{env.repository}/blob/{env.head_sha}/{problem.file}")
+    return f"[{label}]({env.server_url}/{target}{anchor})"
 
 
 def problems_markdown(env: RunnerEnv, path: str, problems: Sequence[ValidationProblem]) -> str:
@@ -85,13 +82,13 @@ def problems_markdown(env: RunnerEnv, path: str, problems: Sequence[ValidationPr
     rows = ["| | Where | Problem | JSON path |", "|---|---|---|---|"]
     for p in problems:
         icon = "❌" if p.severity == "error" else "⚠️"
-        json_path = f"`{cell(p.json_path)}`" if p.json_path else ""
+        json_path = md_code(p.json_path).replace("|", "\\|") if p.json_path else ""
         rows.append(f"| {icon} | {file_link(env, p)} | {cell(p.message)} | {json_path} |")
     table = "\n".join(rows) + "\n"
     if errors:
-        return f"### ❌ reconcile validate `{path}`: {counts}\n\n{table}"
+        return f"### ❌ reconcile validate {md_code(path)}: {counts}\n\n{table}"
     # Warnings alone do not block anything: keep them out of the way of the plan.
-    summary = f"⚠️ reconcile validate <code>{cell(path)}</code>: {counts}"
+    summary = f"⚠️ reconcile validate <code>{md_text(path)}</code>: {counts}"  # HTML: no markdown here
     return f"<details><summary>{summary}</summary>\n\n{table}\n</details>\n"
 
 
@@ -101,7 +98,7 @@ def _count(n: int, word: str) -> str:
 
 def failure_markdown(title: str, stderr: str) -> str:
     text = stderr.strip() or "(no output)"
-    return f"### ❌ {title}\n\n```text\n{text.replace('```', '` ` `')}\n```\n"
+    return f"### ❌ {title}\n\n{md_block(text)}"
 
 
 def artifact_note(env: RunnerEnv, file: str, artifact: str) -> str:
@@ -114,7 +111,7 @@ def artifact_note(env: RunnerEnv, file: str, artifact: str) -> str:
 
 
 def footer(env: RunnerEnv, command: str, path: str) -> str:
-    bits = [f"`reconcile {command}` for `{path}`"]
+    bits = [f"`reconcile {command}` for {md_code(path)}"]
     if env.head_sha:
         bits.append(f"commit {env.head_sha[:7]}")
     if env.run_url:
@@ -127,7 +124,7 @@ def apply_markdown(path: str, exitcode: int, stdout: str, stderr: str, artifact:
     devices that did not simply succeed. The full JSON is in the artifact, not the summary."""
     ok = exitcode == 0
     outcome = "succeeded" if ok else f"exit {exitcode}"
-    md = f"### {'✅' if ok else '❌'} reconcile apply `{path}`: {outcome}\n\n"
+    md = f"### {'✅' if ok else '❌'} reconcile apply {md_code(path)}: {outcome}\n\n"
     try:
         data: Any = json.loads(stdout)
     except ValueError:
@@ -149,7 +146,7 @@ def apply_markdown(path: str, exitcode: int, stdout: str, stderr: str, artifact:
                 if st.get("message"):
                     state += f" ({cell(str(st['message']))})"
                 md += (
-                    f"| `{cell(str(r.get('id', '')))}` | {cell(str(r.get('deployment_set', '')))} "
+                    f"| {cell(str(r.get('id', '')))} | {cell(str(r.get('deployment_set', '')))} "
                     f"| {cell(str(spec.get('strategy', '')))} | {cell(release)} | {state} "
                     f"| {st.get('updated_nodes', '?')}/{st.get('total_nodes', '?')} "
                     f"| {st.get('failed_nodes', '?')} |\n"
@@ -187,10 +184,10 @@ def _dict(value: Any) -> dict[str, Any]:
 
 def drift_markdown(path: str, exitcode: int, stdout: str, stderr: str) -> str:
     if exitcode == 0:
-        head = f"### ✅ reconcile drift `{path}`: live state matches the manifests\n\n"
+        head = f"### ✅ reconcile drift {md_code(path)}: live state matches the manifests\n\n"
     elif exitcode == 2:
-        head = f"### ⚠️ reconcile drift `{path}`: drift found\n\n"
+        head = f"### ⚠️ reconcile drift {md_code(path)}: drift found\n\n"
     else:
-        return failure_markdown(f"reconcile drift `{path}` failed (exit {exitcode})", stderr or stdout)
+        return failure_markdown(f"reconcile drift {md_code(path)} failed (exit {exitcode})", stderr or stdout)
     text = stdout.strip()
-    return head + (f"```text\n{text.replace('```', '` ` `')}\n```\n" if text else "")
+    return head + (md_block(text) if text else "")

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from reconciler.errors import redact
+from reconciler.escape import terminal_lines
 from reconciler.workflow_commands import command
 
 # GitHub rejects a step summary over 1 MiB; keep a margin for the truncation note.
@@ -129,6 +130,12 @@ def fit_bytes(text: str, limit: int) -> str:
     return cut + note
 
 
+def on_actions(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether a GitHub Actions runner reads this output. Elsewhere (another CI, a laptop)
+    workflow commands are plain text in a log: `::add-mask::<key>` would print the key."""
+    return (os.environ if environ is None else environ).get("GITHUB_ACTIONS") == "true"
+
+
 def annotation(
     severity: str,
     message: str,
@@ -139,12 +146,19 @@ def annotation(
     title: str | None = None,
 ) -> str:
     kind = severity if severity in ("error", "warning", "notice") else "error"
+    if not on_actions():
+        where = ":".join(str(x) for x in (file, line, column) if x is not None)
+        head = f"{title}: " if title else ""
+        return terminal_lines(f"{head}{where + ': ' if where else ''}{kind}: {redact(message)}")
     return command(kind, redact(message), title=title, file=file, line=line, col=column)
 
 
 def mask(values: list[str], out: TextIO | None = None) -> None:
     """Register secrets with the runner so it replaces them with *** in the log, one line
-    at a time (the runner masks per line)."""
+    at a time (the runner masks per line). Only on GitHub Actions: anywhere else the line
+    would print the secret in clear."""
+    if not on_actions():
+        return
     stream = out or sys.stdout
     for value in values:
         for line in value.splitlines():
@@ -156,7 +170,10 @@ def mask(values: list[str], out: TextIO | None = None) -> None:
 @contextmanager
 def commands_stopped(out: TextIO | None = None) -> Iterator[None]:
     """While echoing text we do not control (manifest content, plan output), stop the runner
-    from interpreting `::...::` lines in it as workflow commands."""
+    from interpreting `::...::` lines in it as workflow commands (on GitHub Actions only)."""
+    if not on_actions():
+        yield
+        return
     stream = out or sys.stdout
     token = secrets.token_hex(16)
     stream.write(f"::stop-commands::{token}\n")

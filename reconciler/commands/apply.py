@@ -10,18 +10,19 @@ import asyncio
 import json
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import click
 
 from reconciler import strategies
-from reconciler.apply import record as rec
 from reconciler.apply.executor import ApplyResult, blocked_changes, blocked_ledger, execute
 from reconciler.apply.ledger import counts, render_text
 from reconciler.apply.progress import reporter
 from reconciler.commands.wiring import describe_target, session
 from reconciler.errors import EXIT_OK, Location, Problem, ReconcileError, ValidationFailed
+from reconciler.escape import LINE_LIMIT, terminal
 from reconciler.manifests import schema_check, yamlload
 from reconciler.manifests.loader import load_path
 from reconciler.model.plan import FORMAT_VERSION, Plan
@@ -113,9 +114,9 @@ def result_text(results: list[ApplyResult]) -> str:
         for x in r.records:
             s = x.status
             lines.append(
-                f"Rollout {x.id} ({x.deployment_set}, {x.spec.strategy}): {s.state}, "
+                f"Rollout {x.id} ({terminal(x.deployment_set)}, {x.spec.strategy}): {s.state}, "
                 f"{s.updated_nodes}/{s.total_nodes} updated, {s.failed_nodes} failed"
-                + (f" - {s.message}" if s.message else "")
+                + (f" - {terminal(s.message, LINE_LIMIT)}" if s.message else "")
             )
     ledger = [e for r in results for e in r.ledger]
     lines.append(render_text(ledger))
@@ -125,8 +126,15 @@ def result_text(results: list[ApplyResult]) -> str:
     return "\n".join(lines) + "\n"
 
 
+@dataclass(frozen=True)
+class Flags:
+    promote: bool = False
+    retry_failed: bool = False
+    force: bool = False
+
+
 async def _run(
-    project: Project, plans: list[Plan], base_url: str | None, promote: bool, interactive: bool, quiet: bool
+    project: Project, plans: list[Plan], base_url: str | None, flags: Flags, interactive: bool, quiet: bool
 ) -> list[ApplyResult]:
     results = []
     async with session(project, base_url) as wired:
@@ -137,7 +145,9 @@ async def _run(
                     wired.platform,
                     root=project.root,
                     clock=wired.clock,
-                    promote=promote,
+                    promote=flags.promote,
+                    retry_failed=flags.retry_failed,
+                    force=flags.force,
                     reporter=reporter(interactive=interactive, quiet=quiet),
                 )
             )
@@ -152,12 +162,14 @@ async def _fresh_plan(project: Project, path: Path, base_url: str | None) -> Pla
         return await make_plan(project, wired, commit=head_commit(path))
 
 
-def paused_plans(project: Project) -> list[Plan]:
-    records = [r for r in rec.list_records(project.root) if r.status.state == "paused"]
-    if not records:
-        raise ReconcileError("no paused rollout to promote", hint="`reconcile status` lists the rollouts")
-    files = sorted({r.plan_file for r in records})
-    return [rec.load_plan(project.root, f) for f in files]
+def promotable(plan: Plan) -> Plan:
+    """`--promote` continues what the platform shows paused: sets whose strategy would pause
+    before its next wave. Nothing paused is an error, not a silent success."""
+    if not any(strategies.awaiting_promotion(r) for r in plan.rollouts.values()):
+        raise ReconcileError(
+            "no paused rollout to promote", hint="`reconcile status` shows the rollouts on the platform"
+        )
+    return plan
 
 
 @click.command("apply")
@@ -170,10 +182,27 @@ def paused_plans(project: Project) -> list[Plan]:
 )
 @click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation (required without a TTY).")
 @click.option("--promote", is_flag=True, help="Continue rollouts paused after a healthy canary wave.")
+@click.option(
+    "--retry-failed",
+    is_flag=True,
+    help="Roll out again content that failed and was rolled back (held back otherwise).",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Apply even while another apply is rolling out to the same DeploymentSet.",
+)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--base-url", help="Platform base URL (overrides reconcile.yaml; env MIRU_BASE_URL).")
 def command(
-    path: Path, plan_file: Path | None, auto_approve: bool, promote: bool, fmt: str, base_url: str | None
+    path: Path,
+    plan_file: Path | None,
+    auto_approve: bool,
+    promote: bool,
+    retry_failed: bool,
+    force: bool,
+    fmt: str,
+    base_url: str | None,
 ) -> int:
     """Apply the plan for PATH: config instances, then one rollout per DeploymentSet in
     waves, then archives of the staged deployments it replaces.
@@ -190,8 +219,12 @@ def command(
     max_failed_nodes_percent, max_error_rate; any failed canary) stops the rollout and rolls
     back every device that took it, unless no_auto_rollback.
 
-    The record of each rollout is saved in .reconcile/rollouts/ (see `reconcile status`); a
-    rerun of the same plan resumes it. The ledger lists every device: succeeded, failed,
+    The platform is the state: every deployment carries a marker (set, rollout, wave,
+    commit) in its description, so an apply from any clone resumes, promotes or holds back
+    what earlier runs left. A rollout is named by its set and content; content that failed
+    and was rolled back is held back until it changes (or --retry-failed). Another apply
+    rolling out to the same set makes this one refuse (unless --force). A copy of each
+    rollout's record is kept in .reconcile/rollouts/ as a log. The ledger lists every device: succeeded, failed,
     rolled back, deferred, stale (changed since the plan) or not attempted (blocked devices
     last).
 
@@ -213,7 +246,12 @@ def command(
     project = load_path(path)
     show = stderr_console() if fmt == "json" else None
     if promote:
-        plans = [read_plan(plan_file, project, base_url)] if plan_file else paused_plans(project)
+        fresh = (
+            read_plan(plan_file, project, base_url)
+            if plan_file
+            else asyncio.run(_fresh_plan(project, path, base_url))
+        )
+        plans = [promotable(fresh)]
     else:
         plan = (
             read_plan(plan_file, project, base_url)
@@ -250,7 +288,8 @@ def command(
         plans = [plan]
     # A bar redrawn in place needs a real terminal; a dumb one (Emacs shell, some CI) gets lines.
     interactive = sys.stderr.isatty() and os.environ.get("TERM") != "dumb" and fmt == "text"
-    results = asyncio.run(_run(project, plans, base_url, promote, interactive, quiet=False))
+    flags = Flags(promote=promote, retry_failed=retry_failed, force=force)
+    results = asyncio.run(_run(project, plans, base_url, flags, interactive, quiet=False))
     if fmt == "json":
         click.echo(json.dumps(result_json(results, describe_target(project, base_url)), indent=2))
     else:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +12,7 @@ from reconciler.commands.plan import live_progress, load_at
 from reconciler.commands.planning import plan_with_state
 from reconciler.commands.wiring import session
 from reconciler.errors import EXIT_CHANGES, EXIT_OK, ReconcileError, redact
+from reconciler.escape import json_text, terminal_lines
 from reconciler.plan.drift import DriftReport, find_drift, render_drift_text
 from reconciler.platform.live import read_recent_failures
 
@@ -40,7 +40,7 @@ def command(path: Path, fmt: str, ref: str | None, base_url: str | None) -> int:
     report = asyncio.run(build(path, ref, base_url))
     if fmt == "json":
         data: dict[str, Any] = report.to_dict()
-        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        click.echo(json_text(data))
     else:
-        click.echo(redact(render_drift_text(report)), nl=False)
+        click.echo(terminal_lines(redact(render_drift_text(report)), limit=None), nl=False)
     return EXIT_CHANGES if report.items else EXIT_OK

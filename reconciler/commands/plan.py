@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import sys
 from collections.abc import Iterator
@@ -16,6 +15,7 @@ import click
 from reconciler.commands.planning import make_plan
 from reconciler.commands.wiring import session
 from reconciler.errors import EXIT_CHANGES, EXIT_OK, ReconcileError, redact
+from reconciler.escape import json_text, terminal_lines
 from reconciler.files import atomic_write
 from reconciler.gitsource import head_commit, iter_sources
 from reconciler.manifests.loader import PROJECT_FILE, load_path, load_project
@@ -88,7 +88,7 @@ def write_plan(path: Path, text: str) -> None:
 
 
 def plan_json(plan: Plan) -> str:
-    return json.dumps(plan.to_dict(), indent=2, ensure_ascii=False) + "\n"
+    return json_text(plan.to_dict()) + "\n"
 
 
 async def build(path: Path, ref: str | None, base_ref: str | None, base_url: str | None) -> Plan:
@@ -162,9 +162,12 @@ def command(
         note = full_plan_note or (f"`{out}`" if out else here)
         # Human formats are redacted (a key pasted into config content stays out of PR
         # comments and logs); JSON stays exact because apply uploads that content.
-        click.echo(redact(render_markdown(plan, full_plan=note, limit=max_chars)), nl=False)
+        click.echo(
+            terminal_lines(redact(render_markdown(plan, full_plan=note, limit=max_chars)), limit=None),
+            nl=False,
+        )
     else:
-        click.echo(redact(render_text(plan)), nl=False)
+        click.echo(terminal_lines(redact(render_text(plan)), limit=None), nl=False)
     if detailed_exitcode and plan.has_changes:
         return EXIT_CHANGES
     return EXIT_OK

@@ -1,62 +1,110 @@
-"""`reconcile status`: the latest rollouts recorded under `.reconcile/rollouts/`."""
+"""`reconcile status`: where each DeploymentSet's rollout stands on the platform (from any clone),
+then this checkout's local log of rollouts under `.reconcile/rollouts/`."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 
 from reconciler.apply import record as rec
 from reconciler.errors import EXIT_OK, ReconcileError
+from reconciler.escape import LINE_LIMIT, terminal
+from reconciler.manifests.loader import load_path
+from reconciler.model.plan import Plan
+from reconciler.model.project import Project
+from reconciler.plan.rollout_state import state_of, state_words
 
-STATUS_FORMAT = 1
+STATUS_FORMAT = 2  # 2: `sets` from the platform; `rollouts` is the local log
+
+
+async def _plan(project: Project, base_url: str | None) -> Plan:
+    from reconciler.commands.planning import make_plan
+    from reconciler.commands.wiring import session
+
+    async with session(project, base_url) as wired:
+        return await make_plan(project, wired)
+
+
+def _sets(plan: Plan) -> list[dict[str, Any]]:
+    return [
+        {
+            "deployment_set": name,
+            "rollout": r.id,
+            "state": str(state_of(r)),
+            "strategy": r.spec.strategy,
+            "devices_done": list(r.done),
+            "devices_to_update": list(r.devices),
+            "canaries": list(r.canaries),
+            "held": r.held,
+            "notes": list(r.notes),
+            "message": state_words(r),
+        }
+        for name, r in sorted(plan.rollouts.items())
+    ]
 
 
 @click.command("status")
 @click.argument("path", default=".", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.option("--limit", default=10, show_default=True, help="How many rollouts to show (newest first).")
-def command(path: Path, fmt: str, limit: int) -> int:
-    """Show the latest rollouts of the project in PATH (newest first).
+@click.option(
+    "--limit",
+    default=10,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="How many local rollout records to show (newest first).",
+)
+@click.option("--base-url", help="Platform base URL (overrides reconcile.yaml; env MIRU_BASE_URL).")
+def command(path: Path, fmt: str, limit: int, base_url: str | None) -> int:
+    """Show where each DeploymentSet's rollout stands, read from the platform, so every clone
+    and every teammate sees the same: unchanged, pending (apply starts it), in_progress (some
+    devices run it; apply continues), paused (its canaries run it; `reconcile apply
+    --promote` continues), held (this content failed and was rolled back; apply leaves the set
+    alone until the content changes or `--retry-failed`), completed.
 
-    States follow the platform's rollout object: pending, in_progress, paused (healthy canaries waiting for
-    `reconcile apply --promote`), completed, failed (stopped by the failure budget; see the
-    message for what was rolled back), canceled (superseded by a newer plan for the same
-    DeploymentSet before it finished, e.g. after a crash). A rollout still in_progress
-    with no apply running was interrupted: rerun its saved plan to resume it."""
+    Then this checkout's local log (.reconcile/rollouts/, newest first): what applies run from
+    here recorded (pending, in_progress, paused, completed, failed, canceled). It is a log,
+    not the state: deleting it changes no outcome."""
     if not path.is_dir():
         raise ReconcileError(f"{path}: no such directory")
+    project = load_path(path)
+    plan = asyncio.run(_plan(project, base_url))
     records, unreadable = rec.read_records(path)
-    records = records[: max(0, limit)]
+    records = records[:limit]
     for e in unreadable:  # shown, not fatal: one damaged file must not hide the other rollouts
         click.echo(e.format_text().replace(": error: ", ": warning: ", 1), err=True)
     if fmt == "json":
-        click.echo(
-            json.dumps(
-                {"format_version": STATUS_FORMAT, "rollouts": [r.to_dict() for r in records]}, indent=2
-            )
-        )
+        doc = {"format_version": STATUS_FORMAT, "target": plan.target, "sets": _sets(plan)}
+        click.echo(json.dumps({**doc, "rollouts": [r.to_dict() for r in records]}, indent=2))
         return EXIT_OK
+    click.echo(f"On the platform ({terminal(plan.target)}):")
+    for s in _sets(plan):
+        message = s["message"] or ("nothing to roll out" if s["state"] == "unchanged" else "apply starts it")
+        click.echo(
+            f"  {terminal(s['deployment_set'])}  {s['rollout']}  {s['state']}: {terminal(message, LINE_LIMIT)}"
+        )
+        for note in s["notes"]:
+            click.echo(f"    note: {terminal(note, LINE_LIMIT)}")
+    click.echo("")
     if not records:
-        click.echo("No rollouts yet (`reconcile apply` records them in .reconcile/rollouts/).")
+        click.echo("Local log (.reconcile/rollouts/): empty in this checkout.")
         return EXIT_OK
+    click.echo("Local log (.reconcile/rollouts/, this checkout only; the platform above is the state):")
     for r in records:
-        s = r.status
-        versions = r.to_version if r.from_version == r.to_version else f"{r.from_version} -> {r.to_version}"
-        click.echo(
-            f"{r.id}  {r.deployment_set}  {s.state}  {r.spec.strategy}  wave {s.current_wave}/"
-            f"{s.total_waves}  {s.updated_nodes}/{s.total_nodes} updated, {s.failed_nodes} failed  "
-            f"{versions}  commit={(r.commit or 'none')[:12]}  {s.created_at}"
-        )
-        if s.message:
-            click.echo(f"    {s.message}")
-        if s.state in ("pending", "in_progress"):
-            # A record cannot tell a running apply from one that died: say how to resume.
-            click.echo(
-                f"    last progress {s.last_progress_time or s.updated_at}; if no apply is running, "
-                f"resume with `reconcile apply {path} --plan {path / r.plan_file} --auto-approve`"
-            )
-        elif s.state == "paused":
-            click.echo(f"    continue with `reconcile apply {path} --promote`")
+        _echo_record(r)
     return EXIT_OK
+
+
+def _echo_record(r: rec.RolloutRecord) -> None:
+    s = r.status
+    versions = r.to_version if r.from_version == r.to_version else f"{r.from_version} -> {r.to_version}"
+    click.echo(
+        f"  {r.id}  {terminal(r.deployment_set)}  {s.state}  {r.spec.strategy}  wave {s.current_wave}/"
+        f"{s.total_waves}  {s.updated_nodes}/{s.total_nodes} updated, {s.failed_nodes} failed  "
+        f"{terminal(versions)}  commit={(r.commit or 'none')[:12]}  {s.created_at}"
+    )
+    if s.message:
+        click.echo(f"      {terminal(s.message, LINE_LIMIT)}")

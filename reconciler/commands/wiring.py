@@ -9,6 +9,7 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -16,8 +17,10 @@ from reconciler.apply.clock import Clock, WallClock
 from reconciler.errors import ReconcileError
 from reconciler.model.project import EmulatorTarget, Project, RemoteTarget
 from reconciler.platform.client import Platform, checked_url, connect
+from reconciler.sensitive import checked_credential
 
 EMULATOR_ROOT = "http://emulator.local"  # the in-process emulator's (never resolved) host
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
 EMULATOR_KEY = "emulator-local-rw"  # its built-in read-write key
 EMULATOR_ENROLLMENT_TOKEN = "emulator-enrollment-token"  # its enrollment service's built-in token
 
@@ -63,6 +66,7 @@ def endpoint(project: Project, base_url: str | None = None) -> Endpoint:
             f"MIRU_API_KEY is not set; it is required to reach {url}",
             hint="export MIRU_API_KEY=<your key> (read from the environment only)",
         )
+    key = checked_credential("MIRU_API_KEY", key)
     return Endpoint(base_url=url, api_key=key, target=describe_target(project, base_url))
 
 
@@ -93,8 +97,23 @@ async def session(project: Project, base_url: str | None = None) -> AsyncIterato
     """The platform the project targets, with its clock and enrollment token."""
     ep = endpoint(project, base_url)
     async with connect(ep.base_url, api_key=ep.api_key, transport=ep.transport, target=ep.target) as platform:
-        clock: Clock = EmulatorClock(platform.http, EMULATOR_ROOT) if ep.manual_clock else WallClock()
+        clock = await _clock(platform, ep)
         yield Session(platform=platform, clock=clock, enrollment_token=ep.enrollment_token)
+
+
+async def _clock(platform: Platform, ep: Endpoint) -> Clock:
+    """An emulator on a manual clock (embedded, or served on this machine's loopback) is waited
+    on by advancing its clock; anything else, a real platform included, by wall time."""
+    root = ep.base_url.removesuffix("/").removesuffix("/beta")
+    if not ep.manual_clock and urlsplit(root).hostname not in LOOPBACK:
+        return WallClock()
+    try:
+        answer = await platform.http.get(root + "/_emulator/clock", headers={"X-API-Key": ep.api_key})
+        state = answer.json() if answer.status_code == 200 else {}
+        manual, epoch = state.get("mode") == "manual", float(state.get("epoch", 0.0))
+    except (httpx.HTTPError, ValueError, TypeError, AttributeError):
+        manual, epoch = False, 0.0
+    return EmulatorClock(platform.http, root, ep.api_key, epoch=epoch) if manual else WallClock()
 
 
 class EmulatorClock:
@@ -103,12 +122,17 @@ class EmulatorClock:
 
     poll_interval = 1.0
 
-    def __init__(self, http: httpx.AsyncClient, root_url: str, api_key: str = EMULATOR_KEY):
+    def __init__(
+        self, http: httpx.AsyncClient, root_url: str, api_key: str = EMULATOR_KEY, epoch: float = 0.0
+    ):
         self._http, self._url, self._key = http, root_url.rstrip("/") + "/_emulator/tick", api_key
-        self._now = 0.0
+        self._now, self._epoch = 0.0, epoch
 
     def now(self) -> float:
         return self._now
+
+    def utc(self) -> float:
+        return self._epoch + self._now
 
     async def sleep(self, seconds: float) -> None:
         response = await self._http.post(

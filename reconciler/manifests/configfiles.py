@@ -4,7 +4,9 @@ content problem can point into the file), anything else is UTF-8 text kept as is
 from __future__ import annotations
 
 import json
+import math
 import posixpath
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,6 +77,9 @@ def parse_config(raw: bytes, rel: str) -> tuple[ConfigContent | None, list[Probl
             json_path(p): Location(rel, line, col, json_path(p)) for p, (line, col) in doc.positions.items()
         }
         return ConfigContent("yaml", doc.data, locations), []
+    non_finite = _non_finite_numbers(text, rel)
+    if non_finite:
+        return None, non_finite
     try:
         data = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)
     except _Duplicate as e:
@@ -84,6 +89,30 @@ def parse_config(raw: bytes, rel: str) -> tuple[ConfigContent | None, list[Probl
     except (ValueError, RecursionError) as e:
         return None, [Problem(f"not valid JSON: {e}", Location(rel, 1, 1))]
     return ConfigContent("json", data, _json_locations(text, rel)), []
+
+
+# Outside strings: a number, or the constants Python's json reads but JSON does not have.
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"?|-?(?:Infinity|NaN)|-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?')
+
+
+def _non_finite_numbers(text: str, rel: str) -> list[Problem]:
+    """Every number JSON cannot hold (`1e400` reads as infinity, `NaN`, `Infinity`), at its
+    line and column: json.loads would accept or stop at the first."""
+    problems = []
+    for m in _JSON_TOKEN.finditer(text):
+        token = m.group()
+        if token.startswith('"'):
+            continue
+        if token.lstrip("-") in ("Infinity", "NaN"):
+            what = f"{token} is not a number JSON can hold"
+        elif not math.isfinite(float(token)):
+            what = f"{token} is too large for a number (it would be read as infinity)"
+        else:
+            continue
+        line = text.count("\n", 0, m.start()) + 1
+        col = m.start() - (text.rfind("\n", 0, m.start()) + 1) + 1
+        problems.append(Problem(what, Location(rel, line, col)))
+    return problems
 
 
 def _find_key(text: str, rel: str, key: str) -> Location:

@@ -3,12 +3,12 @@ and GitHub Actions (workflow-command annotations)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from reconciler.errors import Problem, display_path, redact
+from reconciler.escape import json_text, terminal_lines
 from reconciler.workflow_commands import command
 
 
@@ -28,11 +28,11 @@ def as_dicts(problems: Sequence[Problem], root: Path) -> list[dict[str, Any]]:
 
 def render_text(problems: Sequence[Problem], root: Path) -> str:
     # The same lines plan and apply print for a ValidationFailed (Problem.format_text).
-    return "\n".join(redact(p.format_text(root)) for p in problems)
+    return terminal_lines("\n".join(redact(p.format_text(root)) for p in problems))
 
 
 def render_json(problems: Sequence[Problem], root: Path) -> str:
-    return json.dumps(as_dicts(problems, root), indent=2, ensure_ascii=False)
+    return json_text(as_dicts(problems, root))
 
 
 def render_github(problems: Sequence[Problem], root: Path) -> str:

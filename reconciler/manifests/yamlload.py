@@ -272,8 +272,12 @@ class _Builder:
         except (ValueError, KeyError, yaml.YAMLError):
             raise self._fail(f"{node.value!r} is not a valid {_short_tag(tag)[2:]}", node) from None
         if not math.isfinite(value):
-            # JSON (config content, plans) cannot hold it, so it is refused where it is written.
-            raise self._fail(f"{node.value!r} is not a finite number", node)
+            # JSON (config content, plans) cannot hold it, so it is refused where it is written;
+            # every one of them, so the rest of the document is still read.
+            line, col = _pos(node)
+            where = Location(self.file, line, col, json_path(self.current))
+            self.problems.append(Problem(f"{node.value!r} is not a finite number", where))
+            return None
         return value
 
     def _pairs(self, node: MappingNode, depth: int) -> Iterator[tuple[Node, Node, bool]]:

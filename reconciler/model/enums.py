@@ -118,3 +118,14 @@ class Verdict(StrEnum):
     HEALTHY = "healthy"
     FAILED = "failed"
     DEFERRED = "deferred"
+
+
+class SetRolloutState(StrEnum):
+    """Where a DeploymentSet's rollout stands, as the platform shows it."""
+
+    UNCHANGED = "unchanged"  # nothing to roll out
+    PENDING = "pending"  # apply starts it
+    IN_PROGRESS = "in_progress"  # some devices run it, apply continues with the rest
+    PAUSED = "paused"  # the canaries run it; `reconcile apply --promote` continues
+    HELD = "held"  # this content failed and was rolled back; apply leaves the set alone
+    COMPLETED = "completed"  # every device of the set runs it

@@ -169,14 +169,15 @@ class RolloutPlan:
     spec: RolloutSpec
     waves: tuple[Wave, ...] = ()
     window: int = 0
+    id: str = ""  # named by the set and its content (`marker.rollout_id`): the same from every clone
+    canaries: tuple[str, ...] = ()  # every canary device, those already running the content too
+    done: tuple[str, ...] = ()  # the set's devices already running the content (no write needed)
+    held: str = ""  # why apply leaves the set alone (this content failed and was rolled back)
+    notes: tuple[str, ...] = ()  # what the platform says about earlier rollouts of the set
 
     @property
     def devices(self) -> tuple[str, ...]:
         return tuple(n for w in self.waves for n in w.devices)
-
-    @property
-    def canaries(self) -> tuple[str, ...]:
-        return tuple(n for w in self.waves if w.kind is WaveKind.CANARY for n in w.devices)
 
     def wave_of(self, device: str) -> int:
         for i, wave in enumerate(self.waves, start=1):
@@ -186,17 +187,27 @@ class RolloutPlan:
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "id": self.id,
             "spec": self.spec.to_dict(),
             "window": self.window,
             "waves": [w.to_dict() for w in self.waves],
+            "canaries": list(self.canaries),
+            "done": list(self.done),
+            "held": self.held,
+            "notes": list(self.notes),
         }
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> RolloutPlan:
         return cls(
+            id=str(d.get("id", "")),
             spec=RolloutSpec.from_dict(d["spec"]),
             window=int(d.get("window", 0)),
             waves=tuple(Wave.from_dict(w) for w in d.get("waves", ())),
+            canaries=tuple(str(x) for x in d.get("canaries", ())),
+            done=tuple(str(x) for x in d.get("done", ())),
+            held=str(d.get("held", "")),
+            notes=tuple(str(x) for x in d.get("notes", ())),
         )
 
 

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from reconciler import strategies
 from reconciler.errors import ValidationFailed
+from reconciler.model import marker
 from reconciler.model.enums import Action, BlockReason
 from reconciler.model.live import LiveDeployment, LiveDevice, LiveInstance, LiveState
 from reconciler.model.plan import ConfigDiff, DeviceChange, Plan, PlannedInstance
@@ -20,6 +22,7 @@ from reconciler.model.rollout import RolloutPlan, RolloutSpec
 from reconciler.plan import content as C
 from reconciler.plan import desired as D
 from reconciler.plan.diff import config_diffs, prefix
+from reconciler.sensitive import secret_fields
 
 RECONCILE_PREFIX = "reconcile "  # descriptions of deployments the reconciler created (apply writes them so)
 CHANGE_ACTIONS = tuple(a for a in Action if a.writes)
@@ -98,20 +101,23 @@ DiffCache = dict[tuple[Any, ...], tuple[ConfigDiff, ...]]
 
 
 def _diffs(
-    live_cfg: Mapping[tuple[str, str], tuple[str, Any]], dd: D.DesiredDevice, cache: DiffCache | None = None
+    live_cfg: Mapping[tuple[str, str], tuple[str, Any]],
+    dd: D.DesiredDevice,
+    cache: DiffCache | None = None,
+    live: LiveState | None = None,
 ) -> tuple[ConfigDiff, ...]:
     # Devices with the same live and desired content have the same diffs: computed once.
     sig = (tuple(sorted((k, v[0]) for k, v in live_cfg.items())), tuple(c.key for c in dd.configs))
     if cache is not None and sig in cache:
         return cache[sig]
-    result = _diffs_of(live_cfg, dd)
+    result = _diffs_of(live_cfg, dd, live)
     if cache is not None:
         cache[sig] = result
     return result
 
 
 def _diffs_of(
-    live_cfg: Mapping[tuple[str, str], tuple[str, Any]], dd: D.DesiredDevice
+    live_cfg: Mapping[tuple[str, str], tuple[str, Any]], dd: D.DesiredDevice, live: LiveState | None = None
 ) -> tuple[ConfigDiff, ...]:
     want = {(c.config_type, c.slot_key): c for c in dd.configs}
     out: list[ConfigDiff] = []
@@ -120,7 +126,8 @@ def _diffs_of(
         new = want.get(k)
         if have is not None and new is not None and have[0] == new.key:
             continue
-        out += config_diffs(prefix(*k), have[1] if have else None, new.content if new else None)
+        secret = secret_fields(live, new.schema_id if new else None)  # secret values stay out of plans
+        out += config_diffs(prefix(*k), have[1] if have else None, new.content if new else None, secret)
     return tuple(out)
 
 
@@ -161,7 +168,7 @@ def plan_device(
         current_version = live.releases[current_release].version
     live_cfg = _live_configs(live, target)
     want_keys = {c.key for c in dd.configs}
-    diffs = _diffs(live_cfg, dd, diff_cache)
+    diffs = _diffs(live_cfg, dd, diff_cache, live)
     staged = live.staged_deployments(dev.id)
     base = DeviceChange(
         device=dd.name,
@@ -264,7 +271,7 @@ def plan_from(
     return Plan(
         changes=tuple(changes),
         instances=tuple(ordered),
-        rollouts=rollout_plans(desired.rollouts, changes),
+        rollouts=rollout_plans(desired.rollouts, changes, live),
         commit=commit,
         target=target,
         created_at=created_at,
@@ -273,15 +280,58 @@ def plan_from(
 
 
 def rollout_plans(
-    specs: Mapping[str, RolloutSpec], changes: Sequence[DeviceChange]
+    specs: Mapping[str, RolloutSpec], changes: Sequence[DeviceChange], live: LiveState
 ) -> dict[str, RolloutPlan]:
-    """Each set's waves, decided now so a reviewer sees which devices go first: the devices
-    apply will write to, in plan (name) order, split by the set's strategy."""
-    by_set: dict[str, list[str]] = {name: [] for name in specs}
+    """Each set's rollout, decided now so a reviewer sees which devices go first: the devices
+    apply will write to, in plan (name) order, split by the set's strategy. What earlier runs
+    left on the platform (the markers in deployment descriptions) counts: devices this same
+    rollout already updated count toward its canary phase, and content that failed and was
+    rolled back is held back."""
+    by_set: dict[str, list[DeviceChange]] = {name: [] for name in specs}
     for c in changes:
-        if c.action in CHANGE_ACTIONS and c.device_id and c.deployment_set in by_set:
-            by_set[c.deployment_set].append(c.device)
-    return {name: strategies.plan_rollout(spec, by_set[name]) for name, spec in specs.items()}
+        if c.deployment_set in by_set and c.action != Action.BLOCKED:
+            by_set[c.deployment_set].append(c)
+    out = {}
+    for name, spec in specs.items():
+        mine = by_set[name]
+        rid = marker.rollout_id(name, [(c.release_to, c.instance_keys) for c in mine])
+        markers = {c.device: _target_marker(live, c.device) for c in mine}
+        ours = {d for d, m in markers.items() if m is not None and m.rollout == rid}
+        done = [c.device for c in mine if c.action == Action.NOOP and c.device in ours]
+        todo = [c.device for c in mine if Action(c.action).writes and c.device_id]
+        plan = strategies.plan_rollout(spec, todo, done)
+        out[name] = replace(plan, id=rid, held=_held(rid, markers), notes=_earlier(name, rid, markers))
+    return out
+
+
+def _target_marker(live: LiveState, device: str) -> marker.Marker | None:
+    dev = live.devices.get(device)
+    target = live.target_deployment(dev) if dev else None
+    return marker.parse(target.description) if target else None
+
+
+def _held(rid: str, markers: Mapping[str, marker.Marker | None]) -> str:
+    undone = sorted(d for d, m in markers.items() if m is not None and m.undo == rid)
+    if not undone:
+        return ""
+    why = next(m.why for d, m in markers.items() if d == undone[0] and m is not None) or "failed"
+    return (
+        f"rollout {rid} of this content failed ({why.replace('-', ' ')}) and was rolled back on "
+        f"{', '.join(undone[:5])}{' …' if len(undone) > 5 else ''}; change the content, or apply with --retry-failed"
+    )
+
+
+def _earlier(name: str, rid: str, markers: Mapping[str, marker.Marker | None]) -> tuple[str, ...]:
+    """Other rollouts of this set still on some of its devices: content the manifests moved on from."""
+    seen: dict[str, list[str]] = {}
+    for device, m in markers.items():
+        if m is not None and m.deployment_set == name and not m.is_rollback and m.rollout != rid:
+            seen.setdefault(m.rollout, []).append(device)
+    return tuple(
+        f"earlier rollout {r} reached {len(ds)} of {len(markers)} devices; this content starts its own rollout"
+        for r, ds in sorted(seen.items())
+        if len(ds) < len(markers)
+    )
 
 
 def mark_origin(plan: Plan, head: D.Desired, base: D.Desired) -> Plan:

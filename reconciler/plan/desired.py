@@ -23,6 +23,7 @@ from reconciler.model.live import LiveDevice, LiveRelease, LiveSchema, LiveState
 from reconciler.model.project import ConfigSpec, DeploymentSet, Project, Selector
 from reconciler.model.rollout import RolloutSpec
 from reconciler.plan import content as C
+from reconciler.sensitive import SecretFields
 
 
 @dataclass(frozen=True)
@@ -370,5 +371,10 @@ def _validate(
     validator = cache.validators[schema.id]
     cache.count += 1
     result = None if validator is None else C.first_error(validator, value)
+    if validator is not None:  # messages quote values: no secret in them (nor, later, in errors)
+        fields = SecretFields(validator.schema)
+        fields.leaves(value)
+        if result is not None:
+            result = (fields.scrub(result[0], value, tuple(result[1])), result[1])
     cache.results[key] = result
     return result

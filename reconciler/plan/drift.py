@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from reconciler.escape import LINE_LIMIT, terminal
 from reconciler.model.enums import BlockReason
 from reconciler.model.live import LiveDeployment, LiveState
 from reconciler.model.plan import ConfigDiff, DeviceChange, Plan
@@ -143,6 +144,7 @@ def find_drift(plan: Plan, live: LiveState, failed: list[LiveDeployment] | None 
 
 
 def render_drift_text(report: DriftReport, *, sample_size: int = 5) -> str:
+    # Names and details come from the platform and the manifests: escaped for a terminal.
     if not report.items:
         return "No drift: the platform matches the manifests.\n"
     groups: dict[tuple[str, str], list[str]] = {}
@@ -152,12 +154,13 @@ def render_drift_text(report: DriftReport, *, sample_size: int = 5) -> str:
     for (kind, detail), names in sorted(groups.items(), key=lambda kv: (KINDS.index(kv[0][0]), kv[0][1])):
         if kind in ("config", "release"):
             n = len(names)
-            out.append(f"{kind}: {n} device{'s' if n != 1 else ''}: {sample(names, sample_size)}")
-            out.append(f"    live -> manifests: {detail}")
+            shown = sample([terminal(x) for x in names], sample_size)
+            out.append(f"{kind}: {n} device{'s' if n != 1 else ''}: {shown}")
+            out.append(f"    live -> manifests: {terminal(detail, LINE_LIMIT)}")
     for i in report.items:
         if i.kind not in ("config", "release"):
-            where = f" ({i.deployment_set})" if i.deployment_set else ""
-            out.append(f"{i.kind}: {i.device}{where}: {i.detail}")
+            where = f" ({terminal(i.deployment_set)})" if i.deployment_set else ""
+            out.append(f"{i.kind}: {terminal(i.device)}{where}: {terminal(i.detail, LINE_LIMIT)}")
     n = report.devices
     out += [
         "",

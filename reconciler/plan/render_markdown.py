@@ -5,6 +5,7 @@ the full plan is. However large the fleet, the result fits."""
 
 from __future__ import annotations
 
+from reconciler.escape import LINE_LIMIT, md_code, md_text
 from reconciler.model.plan import DeviceChange, Plan
 from reconciler.plan.groups import ChangeGroup, change_lines, group_changes, is_exception, summary_line
 from reconciler.plan.render_text import rollout_words
@@ -21,25 +22,21 @@ def size(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
-def _code(text: str) -> str:
-    # Inline code that survives backticks in values.
-    fence = "``" if "`" in text else "`"
-    return f"{fence}{text}{fence}" if fence == "`" else f"{fence} {text} {fence}"
-
-
-def _escape(text: str) -> str:
-    return text.replace("<", "&lt;").replace(">", "&gt;")
-
-
 def _group_block(g: ChangeGroup) -> str:
-    names = [d.device for d in g.devices]
-    title = f"{g.deployment_set}: {g.title()}"
+    # Every name, version, reason and value goes through `reconciler.escape` (md_text outside
+    # code, md_code inside): anyone who can name a device writes into this comment.
+    names = [md_text(d.device) for d in g.devices]
+    title = f"{md_text(g.deployment_set)}: {g.title()}"
     if g.lines:
-        title += " — " + _escape(g.lines[0]) + (f" (+{len(g.lines) - 1} more)" if len(g.lines) > 1 else "")
+        title += (
+            " — "
+            + md_text(g.lines[0], LINE_LIMIT)
+            + (f" (+{len(g.lines) - 1} more)" if len(g.lines) > 1 else "")
+        )
     if g.origin:
         title += f" [{g.origin}]"
     body = [f"<details><summary>{title}</summary>", ""]
-    body += [f"- {_code(line)}" for line in g.lines[:LINES_PER_GROUP]]
+    body += [f"- {md_code(line)}" for line in g.lines[:LINES_PER_GROUP]]
     if len(g.lines) > LINES_PER_GROUP:
         body.append(f"- … {len(g.lines) - LINES_PER_GROUP} more changes")
     shown = ", ".join(names[:NAMES_PER_GROUP])
@@ -54,10 +51,10 @@ def _group_block(g: ChangeGroup) -> str:
 
 
 def _exception_block(c: DeviceChange) -> str:
-    where = f" ({c.deployment_set})" if c.deployment_set else ""
-    lines = [f"- **{c.device}**{where}: {c.action}: {_escape(c.reason or '')}"]
-    lines += [f"  - {_code(x)}" for x in (change_lines(c) if c.action == "blocked" else ())]
-    lines += [f"  - {_code(x)}" for x in c.diagnostics[:10]]
+    where = f" ({md_text(c.deployment_set)})" if c.deployment_set else ""
+    lines = [f"- **{md_text(c.device)}**{where}: {c.action}: {md_text(c.reason or '', LINE_LIMIT)}"]
+    lines += [f"  - {md_code(x)}" for x in (change_lines(c) if c.action == "blocked" else ())]
+    lines += [f"  - {md_code(x)}" for x in c.diagnostics[:10]]
     return "\n".join(lines) + "\n"
 
 
@@ -66,7 +63,7 @@ def _rollouts_line(plan: Plan) -> str:
     line = "Rollouts: "
     items = sorted(plan.rollouts.items())
     for i, (name, spec) in enumerate(items):
-        entry = f"{'; ' if i else ''}{name}: {rollout_words(spec)}"
+        entry = f"{'; ' if i else ''}{md_text(name)}: {md_text(rollout_words(spec), LINE_LIMIT)}"
         if len(line) + len(entry) > ROLLOUTS_CHARS:
             return line + f"; … (+{len(items) - i} more DeploymentSets)"
         line += entry
@@ -80,9 +77,9 @@ def render_markdown(
     head = ["### reconcile plan", "", f"**{summary_line(plan)}**", ""]
     meta = []
     if plan.target:
-        meta.append(f"target `{plan.target}`")
+        meta.append(f"target {md_code(plan.target)}")
     if plan.commit:
-        meta.append(f"commit `{plan.commit[:12]}`")
+        meta.append(f"commit {md_code(plan.commit[:12])}")
     if meta:
         head += [", ".join(meta), ""]
     if plan.rollouts:
@@ -100,7 +97,7 @@ def render_markdown(
     if offline:
         head += [f"Offline (their deployments will queue): {offline}", ""]
     if plan.notes:  # content the release's schema cannot check (cue, opaque)
-        head += ["Note: " + "; ".join(_escape(n) for n in plan.notes), ""]
+        head += ["Note: " + "; ".join(md_text(n, LINE_LIMIT) for n in plan.notes), ""]
     if not groups and not exceptions:
         head.append("No changes: the platform matches the manifests.")
     text = "\n".join(head) + "\n"

@@ -5,9 +5,12 @@ golden file can pin it."""
 from __future__ import annotations
 
 from reconciler import strategies
+from reconciler.escape import LINE_LIMIT, terminal
+from reconciler.model.enums import SetRolloutState
 from reconciler.model.plan import Plan
 from reconciler.model.rollout import Activation, RolloutPlan
 from reconciler.plan.groups import change_lines, group_changes, is_exception, sample, summary_line
+from reconciler.plan.rollout_state import state_of, state_words
 
 SYMBOL = {"deploy": "~", "upgrade": "^", "stage": "+", "restage": "+", "noop": "=", "blocked": "!"}
 
@@ -20,14 +23,21 @@ def rollout_words(rollout: RolloutPlan | None) -> str:
     words = strategies.describe(rollout) if rollout.waves else rollout.spec.strategy
     if rollout.spec.activation is Activation.STAGE:
         words += "; release changes left staged"
-    return words
+    status = state_words(rollout)
+    return f"{words}; {status}" if status and state_of(rollout) is not SetRolloutState.COMPLETED else words
+
+
+def _line(text: str) -> str:
+    return terminal(text, LINE_LIMIT)
 
 
 def render_text(plan: Plan, *, sample_size: int = 5) -> str:
+    """Every name, version, reason and value in it goes through `reconciler.escape.terminal`:
+    they come from the platform and the manifests."""
     out: list[str] = []
     # No commit or time here: the text must be the same for the same state (golden tests).
     if plan.target:
-        out += [f"Target: {plan.target}", ""]
+        out += [f"Target: {terminal(plan.target)}", ""]
     groups = group_changes(plan)
     current = None
     for g in groups:
@@ -35,32 +45,38 @@ def render_text(plan: Plan, *, sample_size: int = 5) -> str:
             if current is not None:
                 out.append("")
             current = g.deployment_set
-            words = rollout_words(plan.rollouts.get(g.deployment_set))
-            out.append(f"DeploymentSet {g.deployment_set}" + (f" ({words})" if words else ""))
+            rollout = plan.rollouts.get(g.deployment_set)
+            words = rollout_words(rollout)
+            # The strategy's words name canary devices: escaped like any name.
+            shown = f" ({_line(words)})" if words else ""
+            out.append(f"DeploymentSet {terminal(g.deployment_set)}{shown}")
+            out += [f"  note: {_line(n)}" for n in (rollout.notes if rollout else ())]
         origin = f"  [{g.origin}]" if g.origin else ""
-        names = sample([d.device for d in g.devices], sample_size)
+        names = sample([terminal(d.device) for d in g.devices], sample_size)
         out.append(f"  {SYMBOL[g.action]} {g.title()}: {names}{origin}")
         for line in g.lines:
-            out.append(f"      {line}")
+            out.append(f"      {_line(line)}")
         if g.offline:
-            out.append(f"      offline, will queue: {sample(list(g.offline), sample_size)}")
+            out.append(f"      offline, will queue: {sample([terminal(n) for n in g.offline], sample_size)}")
     exceptions = [c for c in plan.changes if is_exception(c)]
     if exceptions:
         if out and out[-1] != "":
             out.append("")
         out.append("Exceptions:")
         for c in exceptions:
-            where = f" ({c.deployment_set})" if c.deployment_set else ""
+            where = f" ({terminal(c.deployment_set)})" if c.deployment_set else ""
             origin = f"  [{c.origin}]" if c.origin else ""
-            out.append(f"  {SYMBOL[c.action]} {c.device}{where}: {c.action}: {c.reason}{origin}")
+            out.append(
+                f"  {SYMBOL[c.action]} {terminal(c.device)}{where}: {c.action}: {_line(c.reason or '')}{origin}"
+            )
             for line in change_lines(c) if c.action == "blocked" else ():
-                out.append(f"      {line}")
+                out.append(f"      {_line(line)}")
             for line in c.diagnostics:
-                out.append(f"      | {line}")
+                out.append(f"      | {_line(line)}")
     if out and out[-1] != "":
         out.append("")
     if plan.notes:  # content the release's schema cannot check (cue, opaque): said, not hidden
-        out += [f"Note: {n}" for n in plan.notes] + [""]
+        out += [f"Note: {_line(n)}" for n in plan.notes] + [""]
     if not plan.has_changes and not exceptions:
         out.append("No changes: the platform matches the manifests.")
     out.append(summary_line(plan))

@@ -18,10 +18,11 @@ from typing import Any
 
 import httpx
 
-from reconciler.errors import redact
+from reconciler.errors import ReconcileError, redact
 from reconciler.model.live import LiveDevice
 from reconciler.model.project import EnrollmentService
 from reconciler.platform.client import Platform
+from reconciler.sensitive import checked_credential
 
 MAX_LOG_LINES = 20
 
@@ -42,6 +43,10 @@ async def enrollment_diagnostics(
         base = str(platform_url.copy_with(path=base, query=None))
     same_host = httpx.URL(base).netloc == platform_url.netloc
     token = os.environ.get(service.token_env) or (default_token if same_host else None)
+    try:
+        token = checked_credential(service.token_env, token) if token else None
+    except ReconcileError as e:  # diagnostics never fail a plan: the problem is the diagnostic
+        return {d.id: (f"(enrollment service: {e.message})",) for d in devices}
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     async with _client(platform, same_host) as client:
 

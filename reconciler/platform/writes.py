@@ -16,9 +16,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
-from reconciler.errors import PlatformError
+from reconciler.errors import PermissionDenied, PlatformError
+from reconciler.model import marker
 from reconciler.model.live import LIVE_TARGETS, LiveDeployment, LiveDevice
 from reconciler.model.plan import PlannedInstance
 from reconciler.platform import convert as C
@@ -27,6 +28,7 @@ from reconciler.platform.paging import first_page, raw, read_where, walk
 from reconciler.platform.retry import CONFIRMING_READS, WRITES, Retry, retryable
 
 Outcome = Literal["done", "stale", "failed"]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -37,8 +39,20 @@ class WriteResult:
     already: bool = False  # an earlier attempt (this run or a crashed one) had landed
 
 
-def description(commit: str | None, deployment_set: str, rollout: str) -> str:
-    return f"reconcile commit={commit or 'none'} set={deployment_set} rollout={rollout}"
+def same_write(description: str, desc: str) -> bool:
+    """Written by the same rollout: markers name it (a device's wave may differ between two
+    plans of one rollout); anything else must match exactly."""
+    mine, theirs = marker.parse(desc), marker.parse(description)
+    return mine.same_rollout(theirs) if mine is not None else description == desc
+
+
+async def _write(platform: Platform, call: Callable[[], Awaitable[T]], *, what: str, scopes: str) -> T:
+    try:
+        return await platform.write(call, what=what)
+    except PlatformError as e:
+        if e.status in (401, 403):  # no retry and no read-back can make this write succeed
+            raise PermissionDenied(what, scopes, e.status, e.message) from None
+        raise
 
 
 # --- config instances ---------------------------------------------------------------------
@@ -86,13 +100,15 @@ async def _create_instance(platform: Platform, inst: PlannedInstance) -> str:
     retry = Retry(WRITES)
     while True:
         try:
-            created = await platform.write(
+            created = await _write(
+                platform,
                 lambda: platform.sdk.config_instances.create(
                     config_schema_id=inst.config_schema_id,
                     slot_key=inst.slot_key,
                     content={"data": inst.data, "format": inst.format},  # type: ignore[typeddict-item]
                 ),
                 what=what,
+                scopes="config_instances:write",
             )
             return str(created.id)
         except PlatformError as e:
@@ -150,7 +166,7 @@ async def find_own(
     """This rollout's deployment for the device, if one landed."""
     filters: dict[str, Any] = {"target_status": list(LIVE_TARGETS)} if live_only else {}
     deps = await _newest(platform, device_id, f"read the deployments of {device_id}", **filters)
-    return next((d for d in deps if d.description == desc), None)
+    return next((d for d in deps if same_write(d.description, desc)), None)
 
 
 async def deployments_by_id(
@@ -210,7 +226,10 @@ async def create_deployment(
     fields.update(config_instance_ids=list(instance_ids), target_status=target_status, parent_id=parent_id)
     while True:
         try:
-            created = await platform.write(lambda: platform.sdk.deployments.create(**fields), what=what)
+            scopes = f"deployments:write and deployments:{'stage' if target_status == 'staged' else 'deploy'}"
+            created = await _write(
+                platform, lambda: platform.sdk.deployments.create(**fields), what=what, scopes=scopes
+            )
             return WriteResult("done", created.id)
         except PlatformError as e:
             if not retryable(e):
@@ -253,7 +272,12 @@ async def _status_write(
     retry = Retry(WRITES)
     while True:
         try:
-            await platform.write(call, what=what)
+            await _write(
+                platform,
+                call,
+                what=what,
+                scopes=f"deployments:{'deploy' if want == 'deployed' else 'archive'}",
+            )
             return WriteResult("done", deployment_id)
         except PlatformError as e:
             error = e

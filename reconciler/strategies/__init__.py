@@ -13,7 +13,7 @@ from typing import Any
 
 import jsonschema
 
-from reconciler.model.rollout import COMMON_FIELDS, RolloutPlan, RolloutSpec
+from reconciler.model.rollout import COMMON_FIELDS, Progress, RolloutPlan, RolloutSpec, StepKind
 from reconciler.strategies import canary, immediate, rolling
 from reconciler.strategies.base import Strategy
 
@@ -45,8 +45,15 @@ def effective(spec: RolloutSpec) -> RolloutSpec:
     return get(spec.strategy).effective(spec)
 
 
-def plan_rollout(spec: RolloutSpec, devices: Sequence[str]) -> RolloutPlan:
-    return get(spec.strategy).plan(effective(spec), devices)
+def plan_rollout(spec: RolloutSpec, devices: Sequence[str], done: Sequence[str] = ()) -> RolloutPlan:
+    return get(spec.strategy).plan(effective(spec), devices, done)
+
+
+def awaiting_promotion(plan: RolloutPlan) -> bool:
+    """Whether the set's rollout stops for `reconcile apply --promote` before writing anything
+    (its canary phase is over on the platform, and nothing promoted it yet)."""
+    start = Progress(pending=plan.devices, in_flight=frozenset(), succeeded=frozenset(), failed=frozenset())
+    return bool(plan.devices) and get(plan.spec.strategy).next_step(plan, start).kind is StepKind.PAUSE
 
 
 def describe(plan: RolloutPlan) -> str:

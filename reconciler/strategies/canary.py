@@ -46,19 +46,29 @@ class Canary:
             n = 1
         return max(1, min(total, n))
 
-    def plan(self, spec: RolloutSpec, devices: Sequence[str]) -> RolloutPlan:
+    def plan(self, spec: RolloutSpec, devices: Sequence[str], done: Sequence[str] = ()) -> RolloutPlan:
+        """Canaries are the first devices of the whole set in name order, so every clone picks the
+        same ones; those already running the content count toward the canary phase."""
         if not devices:
-            return RolloutPlan(spec=spec)
-        k = self.size(spec, len(devices))
-        rest = devices[k:]
+            return RolloutPlan(spec=spec, done=tuple(done))
+        everyone = sorted({*devices, *done})
+        canaries = tuple(everyone[: self.size(spec, len(everyone))])
+        first = tuple(d for d in devices if d in canaries)
+        rest = [d for d in devices if d not in canaries]
         window = int(spec.option("max_parallel", 0)) or max(1, len(rest))
-        waves = (Wave(WaveKind.CANARY, tuple(devices[:k])), *chunks(rest, window))
-        return RolloutPlan(spec=spec, waves=waves, window=window)
+        waves = ((Wave(WaveKind.CANARY, first),) if first else ()) + chunks(rest, window)
+        return RolloutPlan(spec=spec, waves=waves, window=window, canaries=canaries, done=tuple(done))
 
     def describe(self, plan: RolloutPlan) -> str:
-        canaries, rest = plan.canaries, len(plan.devices) - len(plan.canaries)
+        canaries, rest = plan.canaries, len([d for d in plan.devices if d not in plan.canaries])
         then = "auto-promote" if plan.spec.option("auto_promote") else "pause for --promote"
-        words = f"canaries: {names_sample(canaries)}; {then}"
+        running = [d for d in canaries if d in plan.done]
+        already = (
+            f" ({names_sample(running)} already run{'s' if len(running) == 1 else ''} it)" if running else ""
+        )
+        words = f"canaries: {names_sample(canaries)}{already}; {then}"
+        if _promoted(plan):
+            words = f"canaries: {names_sample(canaries)} done; promoted"
         if rest:
             pace = "all at once" if plan.window >= rest else f"{plan.window} at a time"
             words += f"; then {plural(rest, 'device')}, {pace}"
@@ -66,7 +76,7 @@ class Canary:
 
     def next_step(self, plan: RolloutPlan, progress: Progress) -> Step:
         canaries = set(plan.canaries)
-        if canaries and not progress.promoted:
+        if canaries and not (progress.promoted or _promoted(plan)):
             if canaries & progress.failed:
                 return Step(StepKind.STOP, reason="a canary device failed")
             waiting = tuple(n for n in progress.pending if n in canaries)
@@ -77,7 +87,7 @@ class Canary:
             if any(n not in canaries for n in progress.pending):
                 # Promotion needs evidence: canaries that were all offline (deferred) or changed
                 # since the plan (stale) proved nothing, so even auto_promote waits.
-                healthy = bool(canaries & progress.succeeded)
+                healthy = bool(canaries & (progress.succeeded | set(plan.done)))
                 if progress.promote_requested or (plan.spec.option("auto_promote") and healthy):
                     return Step(StepKind.PROMOTE, reason="canaries healthy; promoted")
                 why = (
@@ -87,6 +97,12 @@ class Canary:
                 )
                 return Step(StepKind.PAUSE, reason=why)
         return window_step(plan.window, progress)
+
+
+def _promoted(plan: RolloutPlan) -> bool:
+    """A device beyond the canaries already runs the content: the canary phase was passed (in
+    another run, perhaps from another clone), so it is not entered again."""
+    return any(d not in plan.canaries for d in plan.done)
 
 
 STRATEGY = Canary()

@@ -23,7 +23,7 @@ class Immediate:
     def effective(self, spec: RolloutSpec) -> RolloutSpec:
         return replace(spec, health_check=replace(spec.health_check or HealthCheck(), min_healthy_time=0.0))
 
-    def plan(self, spec: RolloutSpec, devices: Sequence[str]) -> RolloutPlan:
+    def plan(self, spec: RolloutSpec, devices: Sequence[str], done: Sequence[str] = ()) -> RolloutPlan:
         return RolloutPlan(spec=spec, waves=chunks(devices, len(devices)), window=len(devices))
 
     def describe(self, plan: RolloutPlan) -> str:

@@ -30,7 +30,7 @@ class Rolling:
     def effective(self, spec: RolloutSpec) -> RolloutSpec:
         return fill_defaults(spec, self.options)
 
-    def plan(self, spec: RolloutSpec, devices: Sequence[str]) -> RolloutPlan:
+    def plan(self, spec: RolloutSpec, devices: Sequence[str], done: Sequence[str] = ()) -> RolloutPlan:
         window = int(spec.option("max_parallel", 0)) or len(devices)
         return RolloutPlan(spec=spec, waves=chunks(devices, window), window=window)
 

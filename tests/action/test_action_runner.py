@@ -22,7 +22,8 @@ def test_outputs_survive_newlines_and_delimiter_lookalikes(tmp_path: Path) -> No
     assert parse_output_file(out) == {**values, "exitcode": "2"}
 
 
-def test_annotation_escaping() -> None:
+def test_annotation_escaping(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
     line = runner.annotation("error", "50% bad\nsecond line", file="a,b:c.yaml", line=3, column=7, title="t")
     assert line == "::error title=t,file=a%2Cb%3Ac.yaml,line=3,col=7::50%25 bad%0Asecond line"
     assert runner.annotation("warning", "w") == "::warning::w"
@@ -50,7 +51,8 @@ def test_summary_stays_under_githubs_limit(tmp_path: Path) -> None:
     assert all(ln.endswith("✅ |") for ln in text.splitlines() if ln.startswith("| row"))
 
 
-def test_mask_and_stop_commands() -> None:
+def test_mask_and_stop_commands(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
     buf = io.StringIO()
     runner.mask(["tok-1", "multi\nline"], buf)
     assert buf.getvalue().splitlines() == ["::add-mask::tok-1", "::add-mask::multi", "::add-mask::line"]
@@ -109,7 +111,7 @@ def test_problem_table_escapes_cells() -> None:
     assert problems is not None
     md = report.problems_markdown(runner.RunnerEnv(), "fleet", problems)
     assert "1 error, 1 warning" in md and md.startswith("### ❌")
-    assert "expected a\\|b<br>&lt;got&gt;" in md
+    assert "expected a&#124;b &lt;got&gt;" in md
     assert "`a.yaml:2:5`" in md and "`b.yaml`" in md
     assert report.parse_problems("error: not json") is None
     assert report.parse_problems('{"not": "a list"}') is None

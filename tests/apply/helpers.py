@@ -147,3 +147,11 @@ def on_a_terminal(args: list[str], env: dict[str, str], typed: bytes = b"") -> t
         out += chunk
     os.close(master)
     return proc.wait(timeout=120), out
+
+
+def is_rollback(description: str) -> bool:
+    """A deployment reconcile wrote to roll back a rollout (its marker names the rollout undone)."""
+    from reconciler.model.marker import parse
+
+    m = parse(description)
+    return m is not None and m.is_rollback

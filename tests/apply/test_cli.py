@@ -14,6 +14,8 @@ from click.testing import CliRunner
 from referencing import Registry, Resource
 
 from reconciler.cli import main
+from reconciler.model.marker import Marker
+from reconciler.model.marker import parse as parse_marker
 from tests.apply.helpers import deployments, make, write_project
 from tests.harness import Harness, example_fleet
 
@@ -113,12 +115,16 @@ def test_canary_pause_then_promote_through_the_cli(emu: Harness, tmp_path: Path)
     assert "paused" in first.output and "--promote" in first.output
     assert "2 not attempted" in first.output
     status = cli("status", str(root))
-    assert "paused" in status.output and "continue with `reconcile apply" in status.output
+    assert "paused: 1 device(s) run it; `reconcile apply --promote` continues with 2 more" in status.output, (
+        status.output
+    )
     promoted = cli("apply", str(root), "--promote", "--format", "json")
     assert promoted.exit_code == 0, promoted.output
     out = json.loads(promoted.stdout)
     validate(out, "apply-output.schema.json")
-    assert out["rollouts"][0]["status"]["state"] == "completed" and out["summary"]["succeeded"] == 3
+    # The promotion plans afresh from the platform: the canary already runs the content (no write),
+    # the two others are the ones promoted, in the same rollout.
+    assert out["rollouts"][0]["status"]["state"] == "completed" and out["summary"]["succeeded"] == 2
     nothing = cli("apply", str(root), "--promote")
     assert nothing.exit_code == 1 and "no paused rollout" in nothing.output
 
@@ -161,7 +167,10 @@ def test_every_deployment_names_the_commit_set_and_rollout(emu: Harness, tmp_pat
     assert record["commit"] == sha
     mine = [d for d in asyncio.run(deployments(emu)) if d.description.startswith("reconcile ")]
     assert len(mine) == 3
-    assert {d.description for d in mine} == {f"reconcile commit={sha} set=all rollout={record['id']}"}
+    assert {d.description for d in mine} == {
+        f"reconcile set=all rollout={record['id']} wave=1 commit={sha[:12]}"
+    }
+    assert {parse_marker(d.description) for d in mine} == {Marker("all", record["id"], sha[:12], wave=1)}
 
 
 def test_a_fresh_plan_is_shown_and_confirmed_on_a_terminal(emu: Harness, tmp_path: Path) -> None:
@@ -231,7 +240,8 @@ def test_help_and_docs_cover_strategies_health_budget_record_ledger_and_exit_cod
         "docs/apply.md",
     ):
         assert word in shown, word
-    assert "canceled" in cli("status", "--help").output
+    status_help = cli("status", "--help").output
+    assert all(w in status_help for w in ("read from the platform", "held", "--promote", "canceled"))
     doc = (Path(__file__).resolve().parents[2] / "docs" / "apply.md").read_text()
     for heading in (
         "## Strategies",
@@ -316,7 +326,7 @@ def test_a_damaged_record_is_reported_with_its_place_and_hides_nothing_else(
     # a new rollout is not blocked by someone else's damaged file
     write_project(root, emu, groups=("lab",), max_speed=1.3)
     assert cli("apply", str(root), "--auto-approve").exit_code == 0
-    # --promote must read every record, so there it is an error (exit 1, no traceback)
+    # --promote reads the platform, not the records: a damaged log file changes nothing there
     promote = cli("apply", str(root), "--promote")
-    assert promote.exit_code == 1 and "ro-broken.json:2:" in promote.output
+    assert promote.exit_code == 1 and "no paused rollout to promote" in promote.output
     assert "Traceback" not in promote.output

@@ -56,6 +56,9 @@ class Bursty:
     def now(self) -> float:
         return self.inner.now()
 
+    def utc(self) -> float:
+        return self.inner.utc()
+
     async def collect(self) -> None:
         rules = (await self.emu.admin.get("/_emulator/faults")).json()["rules"]
         for r in rules:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from reconciler.apply import record as rec
-from tests.apply.helpers import deployments, make, run, write_project
+from tests.apply.helpers import deployments, is_rollback, make, run, write_project
 from tests.harness import Harness, example_fleet
 
 pytestmark = pytest.mark.anyio
@@ -168,7 +168,7 @@ async def test_budget_crossed_in_wave_3_rolls_back_waves_1_to_3(emu: Harness, tm
         assert now[name] != before[name]
         assert await instance_ids(emu, now[name] or "") == await instance_ids(emu, before[name] or "")
     # rollback deployments are marked as such, so a rerun never confuses them with the update
-    rb = [d for d in own(await deployments(emu)) if d.description.endswith("-rollback")]
+    rb = [d for d in own(await deployments(emu)) if is_rollback(d.description)]
     assert len(rb) == 7
     assert len({d.created_at for d in rb}) == 1  # all at once: no waves, no health wait between them
 
@@ -315,7 +315,7 @@ async def test_no_auto_rollback_stops_without_rolling_back(emu: Harness, tmp_pat
     assert states[:4] == ["succeeded", "succeeded", "failed", "succeeded"]
     assert set(states[4:]) == {"not_attempted"}
     assert "no_auto_rollback" in result.records[0].status.message
-    assert not [d for d in own(await deployments(emu)) if d.description.endswith("-rollback")]
+    assert not [d for d in own(await deployments(emu)) if is_rollback(d.description)]
     assert result.exit_code == 1
 
 

@@ -82,7 +82,7 @@ def test_plan_json_validates_against_schema_and_round_trips() -> None:
 def test_markdown_small_plan_is_complete() -> None:
     md = render_markdown(example_plan())
     assert "Cut to fit" not in md
-    assert "<details>" in md and "amr-spare-01" in md and "motion-control.max_speed: 1.0 -&gt; 1.2" in md
+    assert "<details>" in md and "amr-spare-01" in md and "`motion-control.max_speed: 1.0 -> 1.2`" in md
 
 
 def big_plan(n: int = 20_000) -> Plan:

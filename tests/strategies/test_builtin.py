@@ -89,7 +89,7 @@ def test_the_plan_round_trips_through_json() -> None:
 def test_waves_partition_devices_in_order(
     n: int, strategy: str, max_parallel: int, size: dict[str, float]
 ) -> None:
-    devices = [f"d{i}" for i in range(n)]
+    devices = [f"d{i:03d}" for i in range(n)]  # names in plan (name) order
     options: dict[str, object] = {"max_parallel": max_parallel} if strategy != "immediate" else {}
     if strategy == "canary":
         options.update(size)

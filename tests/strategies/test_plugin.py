@@ -38,7 +38,7 @@ class Solo:
     def effective(self, spec: RolloutSpec) -> RolloutSpec:
         return fill_defaults(spec, self.options)
 
-    def plan(self, spec: RolloutSpec, devices: Sequence[str]) -> RolloutPlan:
+    def plan(self, spec: RolloutSpec, devices: Sequence[str], done: Sequence[str] = ()) -> RolloutPlan:
         order = list(reversed(devices)) if spec.option("reverse") else list(devices)
         return RolloutPlan(spec=spec, waves=tuple(Wave(WaveKind.BATCH, (d,)) for d in order), window=1)
 

@@ -1,0 +1,88 @@
+"""One writer per DeploymentSet: an apply that finds another rollout of the same set in flight on
+the platform refuses (unless `--force`) instead of racing it.
+
+In flight means: a deployment that reconcile wrote for the set (its marker says so) is still on
+its way to a device that is online (deployed but not yet live, or retrying), and it was written
+less than the rollout's health deadline ago. A rollout abandoned by a crash stops counting once
+its deadline has passed, and the next apply resumes it (the same content names the same rollout,
+so its earlier writes are recognised, not duplicated). The checkout's own record of an unfinished
+rollout with the same id marks it as this checkout's crashed run, resumed at once.
+
+This complements the workflow's concurrency group (docs/ci.md): that one queues applies of one
+repository; this one also keeps apart runs that no group covers (two repositories, a laptop).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from reconciler.apply.clock import Clock
+from reconciler.apply.rollout import SetRollout
+from reconciler.errors import ReconcileError
+from reconciler.model import marker
+from reconciler.model.enums import ActivityStatus, ErrorStatus, TargetStatus
+from reconciler.model.rollout import format_duration
+from reconciler.platform import writes
+from reconciler.platform.client import Platform
+
+SETTLED = (ActivityStatus.DEPLOYED, ActivityStatus.ARCHIVED, ActivityStatus.REMOVING)
+
+
+def _seconds(stamp: str) -> float:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+
+
+def _unsettled(d: Any) -> bool:
+    if d.error_status == ErrorStatus.RETRYING:
+        return True
+    if d.error_status == ErrorStatus.FAILED:
+        return False
+    # A staged deployment is where a stage-only rollout ends (and an upgrade's stage step lasts
+    # one request): only a deployment on its way to a device counts.
+    return d.target_status == TargetStatus.DEPLOYED and d.activity_status not in SETTLED
+
+
+def in_flight(
+    rollout: SetRollout, deployments: dict[str, list[Any]], online: set[str], now: float
+) -> tuple[marker.Marker, float] | None:
+    """The newest unsettled deployment another run wrote for this set: (its marker, its age)."""
+    deadline = rollout.spec.health_check.deadline
+    found: list[tuple[float, marker.Marker]] = []
+    for device_id, rows in deployments.items():
+        for d in rows:
+            m = marker.parse(d.description)
+            if m is None or m.deployment_set != rollout.name or device_id not in online or not _unsettled(d):
+                continue
+            age = now - _seconds(str(d.created_at))
+            if age < deadline and not (rollout.resumed and m.rollout.startswith(rollout.record.id)):
+                found.append((age, m))
+    if not found:
+        return None
+    age, m = min(found, key=lambda x: x[0])
+    return m, age
+
+
+async def one_writer(
+    platform: Platform, clock: Clock, rollouts: Sequence[SetRollout], devices: Mapping[str, Sequence[str]]
+) -> None:
+    """`devices`: DeploymentSet -> the ids of all its devices (the unchanged ones too: a run in
+    flight may have just updated them)."""
+    ids = sorted({i for r in rollouts for i in devices.get(r.name, ())})
+    if not ids:
+        return
+    deployments = await writes.device_deployments(platform, ids, live_only=True)
+    found = await writes.devices_by_id(platform, ids)
+    online = {i for i, d in found.items() if d.status == "online"}
+    now = clock.utc()
+    busy = [(r, hit) for r in rollouts if (hit := in_flight(r, deployments, online, now)) is not None]
+    if busy:
+        lines = [
+            f"{r.name}: rollout {m.rollout} (commit {m.commit or 'none'}) wrote {format_duration(round(age))} ago"
+            for r, (m, age) in busy
+        ]
+        raise ReconcileError(
+            "another apply is rolling out to these DeploymentSets now: " + "; ".join(lines),
+            hint="wait for it (`reconcile status`), or pass --force if that run is gone",
+        )

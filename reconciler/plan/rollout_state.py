@@ -1,0 +1,33 @@
+"""Where each DeploymentSet's rollout stands, read off a plan (which read it off the platform):
+shown by `plan` and `status`, the same words from every clone."""
+
+from __future__ import annotations
+
+from reconciler import strategies
+from reconciler.model.enums import SetRolloutState
+from reconciler.model.rollout import RolloutPlan
+
+
+def state_of(rollout: RolloutPlan) -> SetRolloutState:
+    if rollout.held:
+        return SetRolloutState.HELD
+    if strategies.awaiting_promotion(rollout):
+        return SetRolloutState.PAUSED
+    if rollout.devices:
+        return SetRolloutState.IN_PROGRESS if rollout.done else SetRolloutState.PENDING
+    return SetRolloutState.COMPLETED if rollout.done else SetRolloutState.UNCHANGED
+
+
+def state_words(rollout: RolloutPlan) -> str:
+    """What the platform shows and what apply will do about it ('' when there is nothing to say)."""
+    state = state_of(rollout)
+    n_done, n_todo = len(rollout.done), len(rollout.devices)
+    if state is SetRolloutState.HELD:
+        return f"held back: {rollout.held}"
+    if state is SetRolloutState.PAUSED:
+        return f"paused: {n_done} device(s) run it; `reconcile apply --promote` continues with {n_todo} more"
+    if state is SetRolloutState.IN_PROGRESS:
+        return f"in progress: {n_done} device(s) run it; apply continues with {n_todo} more"
+    if state is SetRolloutState.COMPLETED:
+        return f"completed: {n_done} device(s) run it"
+    return ""
