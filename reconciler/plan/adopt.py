@@ -11,6 +11,7 @@ deployment, content that cannot be read back) are listed as YAML comments.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -128,7 +129,9 @@ def read_device(live: LiveState, dev: LiveDevice) -> Imported | str:
     return Imported(dev.name, dev.group_id, release.version, configs)
 
 
+@functools.lru_cache(maxsize=4096)
 def _content(data: str, fmt: str) -> Content | None:
+    # Cached: ten thousand devices usually share a handful of distinct instances.
     if fmt in ("json", "jsonc", "yaml"):
         value = C.parse(data, fmt)
         if value is data and isinstance(value, str) and not _is_string_doc(data, fmt):
