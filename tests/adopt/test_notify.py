@@ -96,3 +96,17 @@ def test_watch_announces_a_paused_canary(
     kinds = [b["body"]["event"] for b in receiver.bodies]
     assert kinds == ["blocked", "rollout_paused"]  # sent once each, though both last two rounds
     assert receiver.bodies[0]["body"]["devices"] == ["amr-spare-01"]
+
+
+def test_a_url_written_in_the_project_file_is_refused_without_being_printed(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from reconciler.cli import main
+
+    (tmp_path / "reconcile.yaml").write_text(
+        f"target: {{emulator: {{}}}}\nnotify:\n  - url: {URL}\n  - url_env: {URL}\n"
+    )
+    result = CliRunner().invoke(main, ["validate", str(tmp_path)])
+    assert result.exit_code == 1 and "notify[0].url: unknown key" in result.output
+    assert "url_env names an environment variable" in result.output
+    assert "very-secret-token" not in result.output
