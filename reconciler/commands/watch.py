@@ -30,7 +30,6 @@ from reconciler.model.plan import Plan
 from reconciler.model.project import Webhook
 from reconciler.plan.drift import DriftReport, find_drift
 from reconciler.platform import notify
-from reconciler.platform.live import read_recent_failures
 
 Mode = Literal["report", "apply", "drift-only"]
 MAX_BACKOFF = 3600.0
@@ -126,8 +125,7 @@ async def one_round(opts: Options, number: int, stop: Callable[[], bool], *, tra
         project, r.commit = load_at(opts.path, opts.ref)
         async with session(project, opts.base_url) as wired:
             plan, _, live = await plan_with_state(project, wired, commit=r.commit)
-            failed = await read_recent_failures(wired.platform)
-            r.plan, r.drift = plan, find_drift(plan, live, failed)
+            r.plan, r.drift = plan, find_drift(plan, live, list(live.failed))
             if opts.mode == "apply" and plan.has_changes and not stop():
                 r.applied = await execute(
                     plan, wired.platform, root=project.root, clock=wired.clock, stop=stop
