@@ -33,6 +33,10 @@ def mixed_fleet(n: int) -> dict[str, Any]:
             del configs["operator-notes"]  # an optional slot left empty
         if i % 23 == 0:
             configs["operator-notes"] = f"Dock {i % 3}: mind the step.\n"
+        if i % 4 == 2 and i % 9:  # most lab devices carry a key the others lack (removed by `null`)
+            configs["localization"]["frame"] = "map"
+        if i == 2:  # a null value: no merge patch can set it, so a DeploymentSet of its own
+            configs["localization"]["frame"] = None
         release = "v1.4.2" if i % 5 == 0 else "v1.4.1"
         if release == "v1.4.2" and i % 3 == 0:
             configs["motion-control"]["docking"] = {"approach_speed": 0.3}

@@ -69,6 +69,12 @@ def test_per_device_differences_are_overrides_with_the_fewest_values(emu: Harnes
         "groups": ["warehouse-east"],
         "exclude": {"devices": ["spare-000", "spare-001"]},
     }
+    lab = yaml.safe_load((root / "deploymentsets" / "lab.yaml").read_text())
+    removed = [o for o in lab["spec"]["overrides"] if o.get("configs", {}).get("localization")]
+    assert {"values": {"frame": None}} in [o["configs"]["localization"] for o in removed]
+    assert "robot-00002" in lab["spec"]["selector"]["exclude"]["devices"]
+    alone = yaml.safe_load((root / "deploymentsets" / "lab-2.yaml").read_text())
+    assert alone["spec"]["selector"] == {"devices": ["robot-00002"]}
     fleet = yaml.safe_load((root / "deploymentsets" / "fleet.yaml").read_text())
     assert fleet["spec"]["selector"]["exclude"]["groups"] == ["warehouse-east", "warehouse-west"]
     assert plan_json(root)["summary"]["noop"] == 60
@@ -94,10 +100,10 @@ def test_import_narrowed_to_devices_names_them(emu: Harness, tmp_path: Path) -> 
     sets = {p.stem: yaml.safe_load(p.read_text()) for p in (root / "deploymentsets").glob("*.yaml")}
     assert sets["lab"]["spec"]["selector"] == {"devices": ["lab-arm-01"]}
     assert plan_json(root)["summary"]["noop"] == 2
-    unknown = cli(
-        "import", str(tmp_path / "other"), "--group", "nope", "--base-url", "http://127.0.0.1:9/beta"
-    )
-    assert unknown.exit_code == 1
+    other = emulator_project(tmp_path / "other", emu)
+    unknown = cli("import", str(other), "--group", "nope")
+    assert unknown.exit_code == 1 and "not on the platform: 'nope'" in unknown.output
+    assert not (other / "deploymentsets").exists()
 
 
 def test_hostile_device_names_stay_inside_their_comment(emu: Harness, tmp_path: Path) -> None:
