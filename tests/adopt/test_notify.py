@@ -110,3 +110,31 @@ def test_a_url_written_in_the_project_file_is_refused_without_being_printed(tmp_
     assert result.exit_code == 1 and "notify[0].url: unknown key" in result.output
     assert "url_env names an environment variable" in result.output
     assert "very-secret-token" not in result.output
+
+
+def test_watch_announces_a_rollback_and_holds_the_failed_content_back(
+    emu: Harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asyncio.run(emu.seed(example_fleet(offline=[])))
+    asyncio.run(emu.patch_device("lab-arm-02", agent={"behaviour": "fail"}))
+    receiver = Receiver()
+    monkeypatch.setenv("HOOK", receiver.url("/ops"))
+    rollout = {
+        "strategy": "rolling",
+        "max_parallel": 1,
+        "health_check": {"deadline": "30s", "min_healthy_time": "2s"},
+    }
+    root = write_project(tmp_path / "p", emu, groups=("lab",), rollout=rollout)
+    project = yaml.safe_load((root / "reconcile.yaml").read_text())
+    project["notify"] = [{"url_env": "HOOK", "format": "raw", "events": ["rolled_back", "rollout_failed"]}]
+    (root / "reconcile.yaml").write_text(yaml.safe_dump(project))
+    try:
+        _, lines, _ = rounds(watch.Options(path=root, interval=60, mode="apply"), {}, last=2)
+    finally:
+        receiver.close()
+    assert lines[0]["applied"]["exit_code"] == 1
+    events = [b["body"] for b in receiver.bodies]
+    assert [e["event"] for e in events] == ["rolled_back"]
+    assert events[0]["set"] == "all" and events[0]["devices"]
+    # The next round does not roll the failed content out again: the plan holds it back.
+    assert lines[1]["plan"]["deploy"] == 3 and lines[1]["applied"]["rollouts"] == []
