@@ -19,7 +19,7 @@ from typing import Any, Literal
 import click
 
 from reconciler.apply.executor import ApplyResult, execute
-from reconciler.commands.plan import load_at
+from reconciler.commands.plan import load_at, load_base
 from reconciler.commands.planning import plan_with_state
 from reconciler.commands.wiring import session
 from reconciler.errors import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, ReconcileError, redact
@@ -28,7 +28,7 @@ from reconciler.gitsource import open_repo
 from reconciler.model.enums import RolloutState
 from reconciler.model.plan import Plan
 from reconciler.model.project import Webhook
-from reconciler.plan.drift import DriftReport, find_drift
+from reconciler.plan.drift import DriftItem, DriftReport, find_drift
 from reconciler.platform import notify
 
 Mode = Literal["report", "apply", "drift-only"]
@@ -61,12 +61,23 @@ class Round:
     stopped: bool = False
     hooks: tuple[Webhook, ...] = ()
 
+    @property
+    def pushed(self) -> set[str]:
+        """Devices whose change comes from commits new since the last round (not drift)."""
+        changes = self.plan.changes if self.plan is not None else ()
+        return {c.device for c in changes if c.origin == "change"}
+
+    @property
+    def drifted(self) -> list[DriftItem]:
+        pushed = self.pushed
+        return [i for i in (self.drift.items if self.drift else ()) if i.device not in pushed]
+
     def exit_code(self, mode: Mode) -> int:
         if self.error is not None:
             return EXIT_ERROR
         if self.applied is not None:
             return self.applied.exit_code
-        return EXIT_CHANGES if mode != "apply" and self.drift is not None and self.drift.items else EXIT_OK
+        return EXIT_CHANGES if mode != "apply" and self.drifted else EXIT_OK
 
     def line(self, mode: Mode, next_in: float | None) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -75,6 +86,7 @@ class Round:
             "mode": mode,
             "commit": self.commit,
             "drift": None,
+            "pushed": 0,
             "plan": None,
             "applied": None,
             "events": [e.kind for e in self.events],
@@ -84,7 +96,9 @@ class Round:
             "next_in": next_in,
         }
         if self.drift is not None:
-            out["drift"] = {"devices": self.drift.devices, "items": len(self.drift.items)}
+            items = self.drifted
+            out["drift"] = {"devices": len({i.device for i in items}), "items": len(items)}
+            out["pushed"] = len(self.pushed)
         if self.plan is not None and mode != "drift-only":
             out["plan"] = self.plan.summary()
         if self.applied is not None:
@@ -117,14 +131,20 @@ def fetch(path: Path, ref: str) -> None:
         raise ReconcileError(f"git fetch {remote} failed ({type(e).__name__})") from None
 
 
-async def one_round(opts: Options, number: int, stop: Callable[[], bool], *, transport: Any = None) -> Round:
+async def one_round(
+    opts: Options, number: int, stop: Callable[[], bool], previous: str | None = None
+) -> Round:
+    """One round. `previous`: the commit the last good round read; when the ref has moved
+    since, what the new commits change is pushed work, not drift."""
     r = Round(number)
     try:
         if opts.ref:
             await asyncio.to_thread(fetch, opts.path, opts.ref)
         project, r.commit = load_at(opts.path, opts.ref)
+        moved = opts.ref is not None and previous is not None and previous != r.commit
+        base = load_base(opts.path, previous) if moved and previous else None
         async with session(project, opts.base_url) as wired:
-            plan, _, live = await plan_with_state(project, wired, commit=r.commit)
+            plan, _, live = await plan_with_state(project, wired, base=base, commit=r.commit)
             r.plan, r.drift = plan, find_drift(plan, live, list(live.failed))
             if opts.mode == "apply" and plan.has_changes and not stop():
                 r.applied = await execute(
@@ -144,10 +164,11 @@ def events(r: Round, mode: Mode, target: str) -> list[notify.Event]:
     def event(kind: str, text: str, **details: Any) -> notify.Event:
         return notify.Event(kind, text, target=target, commit=r.commit, details=details)
 
-    if r.drift is not None and r.drift.items:
-        names = sorted({i.device for i in r.drift.items})
+    drifted = r.drifted
+    if drifted:
+        names = sorted({i.device for i in drifted})
         healed = " (healing)" if r.applied is not None else ""
-        items = [{"device": i.device, "kind": i.kind, "detail": i.detail} for i in r.drift.items[:SHOWN]]
+        items = [{"device": i.device, "kind": i.kind, "detail": i.detail} for i in drifted[:SHOWN]]
         out.append(
             event(
                 "drift",
@@ -212,11 +233,12 @@ async def run(
 ) -> int:
     """Rounds until --once, or until `wait` says stop. A webhook hears an event once while
     it lasts: the same drift found again next round is logged, not sent again."""
-    errors, number, last = 0, 0, set()
+    errors, number, last, previous = 0, 0, set(), None
     while True:
         number += 1
-        r = await one_round(opts, number, stop)
+        r = await one_round(opts, number, stop, previous)
         errors = errors + 1 if r.error is not None else 0
+        previous = r.commit if r.error is None else previous
         if r.error is None:  # a failed round says nothing about what is still wrong
             r.events, last = [e for e in r.events if _key(e) not in last], {_key(e) for e in r.events}
         r.notify_problems = await notify.send(r.hooks, r.events, transport=transport)
