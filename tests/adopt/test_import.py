@@ -122,3 +122,26 @@ def test_diff_is_the_smallest_merge_patch() -> None:
     want = {"a": 1, "b": {"c": 3, "d": [1, 2]}, "f": True}
     assert diff(base, want) == {"b": {"c": 3}, "e": None, "f": True}
     assert diff({"a": 1}, {"a": 1.0}) == {"a": 1.0}  # 1 and 1.0 are different JSON
+
+
+def test_the_written_project_file_names_the_platform_and_no_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from reconciler.commands.adopt import project_file, source_project
+    from reconciler.manifests.loader import load_path
+    from reconciler.model.project import RemoteTarget
+
+    monkeypatch.delenv("MIRU_BASE_URL", raising=False)
+    monkeypatch.setenv("MIRU_API_KEY", "not-in-any-file-0123456789")
+    project, write = source_project(tmp_path, "https://api.example.com/beta")
+    assert write
+    (tmp_path / "reconcile.yaml").write_text(project_file(project))
+    loaded = load_path(tmp_path)
+    assert loaded.target == RemoteTarget("https://api.example.com/beta")
+    assert loaded.manifests == ("deploymentsets/**/*.yaml",)
+    assert "not-in-any-file" not in (tmp_path / "reconcile.yaml").read_text()
+    monkeypatch.delenv("MIRU_API_KEY")
+    empty = tmp_path / "empty"
+    result = cli("import", str(empty), "--base-url", "https://api.example.com/beta")
+    assert result.exit_code == 1 and "MIRU_API_KEY is not set" in result.output
+    assert list(empty.iterdir()) == []
