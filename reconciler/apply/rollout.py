@@ -9,6 +9,7 @@ rest the platform is asked what this rollout already wrote (matched on the descr
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,10 @@ from reconciler.platform.client import Platform
 
 STAGE_ONLY = ("stage", "restage")
 MAX_POLL_FAILURES = 20
+
+
+def _never() -> bool:
+    return False
 
 
 @dataclass
@@ -91,6 +96,9 @@ class SetRollout:
     devs: dict[str, DeviceRun] = field(default_factory=dict)
     _started_wave: int = 0
     in_flight: dict[str, DeviceRun] = field(default_factory=dict)
+    # Asked to stop (`reconcile watch` on SIGTERM): start no device more. A device started
+    # gets all its writes (stage and deploy), so none is left half-applied; a rerun continues.
+    stop: Callable[[], bool] = _never
 
     @property
     def spec(self) -> RolloutSpec:
@@ -273,6 +281,9 @@ class SetRollout:
                 return stop
             step = strategy.next_step(self.plan, self._progress())
             if step.kind is StepKind.START:
+                if self.stop():
+                    self._not_attempted_reason("not started: reconcile was asked to stop; a rerun continues")
+                    return "paused"
                 await self._start_batch(step.devices)
                 continue
             if step.kind is StepKind.PROMOTE:
