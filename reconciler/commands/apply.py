@@ -21,6 +21,7 @@ from reconciler.apply import record as rec
 from reconciler.apply.executor import ApplyResult, blocked_changes, blocked_ledger, execute
 from reconciler.apply.ledger import counts, render_text
 from reconciler.apply.progress import reporter
+from reconciler.commands.sealed import unseal
 from reconciler.commands.wiring import describe_target, normalize_url, session
 from reconciler.errors import EXIT_OK, Location, Problem, ReconcileError, ValidationFailed
 from reconciler.escape import LINE_LIMIT, terminal
@@ -204,6 +205,11 @@ def warn_no_commit(path: Path, *, saved: bool) -> None:
     )
 
 
+def saved_plan(plan_file: Path, path: Path, project: Project, base_url: str | None) -> Plan:
+    """A saved plan, its sealed (secret) contents read again from the manifests."""
+    return asyncio.run(unseal(read_plan(plan_file, project, base_url), path, project, base_url))
+
+
 def promotable(plan: Plan) -> Plan:
     """`--promote` continues what the platform shows paused: sets whose strategy would pause
     before its next wave. Nothing paused is an error, not a silent success."""
@@ -290,14 +296,14 @@ def command(
     show = stderr_console() if fmt == "json" else None
     if promote:
         fresh = (
-            read_plan(plan_file, project, base_url)
+            saved_plan(plan_file, path, project, base_url)
             if plan_file
             else asyncio.run(_fresh_plan(project, path, base_url))
         )
         plans = [promotable(fresh)]
     else:
         plan = (
-            read_plan(plan_file, project, base_url)
+            saved_plan(plan_file, path, project, base_url)
             if plan_file
             else asyncio.run(_fresh_plan(project, path, base_url))
         )

@@ -46,8 +46,17 @@ class PlannedInstance:
     config_schema_id: str
     slot_key: str
     format: str  # instance_format
-    data: str  # canonical content, exactly as it will be uploaded
+    data: str  # canonical content, exactly as it will be uploaded ("" in a saved plan when sealed)
     existing_id: str | None = None
+    # Holds a secret field: a saved plan keeps only the content's digest (`key`), and apply reads
+    # the content again from the manifests, refusing when it is not what was reviewed.
+    sealed: bool = False
+
+    def saved(self) -> dict[str, Any]:
+        d = asdict(self)
+        if self.sealed:
+            d["data"] = ""
+        return d
 
 
 @dataclass(frozen=True)
@@ -102,7 +111,7 @@ class Plan:
             "target": self.target,
             "summary": self.summary(),
             "rollouts": {k: v.to_dict() for k, v in sorted(self.rollouts.items())},
-            "instances": [asdict(i) for i in self.instances],
+            "instances": [i.saved() for i in self.instances],
             "changes": [_change_to_dict(c) for c in self.changes],
             "notes": list(self.notes),
         }

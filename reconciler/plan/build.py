@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from reconciler import strategies
+import yaml
+
+from reconciler import sensitive, strategies
 from reconciler.errors import ValidationFailed
 from reconciler.model import marker
 from reconciler.model.enums import Action, BlockReason, Origin
@@ -267,6 +270,7 @@ def plan_from(
                     format=cfg.instance_format,
                     data=cfg.data,
                     existing_id=existing.get(cfg.key),
+                    sealed=_has_secrets(live, cfg.schema_id, cfg.instance_format, cfg.data),
                 )
     ordered = sorted(instances.values(), key=lambda i: (i.config_type, i.slot_key, i.key))
     return Plan(
@@ -280,6 +284,16 @@ def plan_from(
         notes=tuple(desired.notes)
         + tuple(f"{p.location}: {p.message}" for p in desired.findings if p.severity == "warning"),
     )
+
+
+def _has_secrets(live: LiveState, schema_id: str, fmt: str, data: str) -> bool:
+    if fmt not in ("json", "yaml"):
+        return False  # text content cannot be inspected field by field
+    try:
+        content = json.loads(data) if fmt == "json" else yaml.safe_load(data)
+    except (ValueError, yaml.YAMLError):
+        return False
+    return sensitive.secret_fields(live, schema_id).has_secrets(content)
 
 
 def rollout_plans(
