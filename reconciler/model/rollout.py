@@ -148,17 +148,34 @@ class WaveKind(StrEnum):
     BATCH = "batch"  # the next devices in order; a sliding window carries on into the next wave
 
 
+# Device name -> the names of its group and of every group above it: what a selector in a
+# rollout (`canary: {groups: [...]}`, `waves: [{groups: [...]}]`) matches against.
+DeviceGroups = Mapping[str, frozenset[str]]
+
+
 @dataclass(frozen=True)
 class Wave:
     kind: WaveKind
     devices: tuple[str, ...]  # device names, in start order
+    label: str = ""  # what chose these devices, for review ("groups plant-north", "25%")
+    gated: bool = False  # starts only when every earlier wave is finished (explicit waves)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": str(self.kind), "devices": list(self.devices)}
+        out: dict[str, Any] = {"kind": str(self.kind), "devices": list(self.devices)}
+        if self.label:
+            out["label"] = self.label
+        if self.gated:
+            out["gated"] = True
+        return out
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Wave:
-        return cls(kind=WaveKind(d["kind"]), devices=tuple(str(x) for x in d["devices"]))
+        return cls(
+            kind=WaveKind(d["kind"]),
+            devices=tuple(str(x) for x in d["devices"]),
+            label=str(d.get("label", "")),
+            gated=bool(d.get("gated", False)),
+        )
 
 
 @dataclass(frozen=True)

@@ -299,9 +299,16 @@ def rollout_plans(
         ours = {d for d, m in markers.items() if m is not None and m.rollout == rid}
         done = [c.device for c in mine if c.action == Action.NOOP and c.device in ours]
         todo = [c.device for c in mine if Action(c.action).writes and c.device_id]
-        plan = strategies.plan_rollout(spec, todo, done)
-        out[name] = replace(plan, id=rid, held=_held(rid, markers), notes=_earlier(name, rid, markers))
+        groups = {c.device: _groups_of(live, c.device) for c in mine}
+        plan = strategies.plan_rollout(spec, todo, done, groups)
+        notes = plan.notes + _earlier(name, rid, markers)
+        out[name] = replace(plan, id=rid, held=_held(rid, markers), notes=notes)
     return out
+
+
+def _groups_of(live: LiveState, device: str) -> frozenset[str]:
+    dev = live.devices.get(device)
+    return live.group_names(dev) if dev else frozenset()
 
 
 def _target_marker(live: LiveState, device: str) -> marker.Marker | None:

@@ -13,7 +13,7 @@ from typing import Any
 
 import jsonschema
 
-from reconciler.model.rollout import COMMON_FIELDS, Progress, RolloutPlan, RolloutSpec, StepKind
+from reconciler.model.rollout import COMMON_FIELDS, DeviceGroups, Progress, RolloutPlan, RolloutSpec, StepKind
 from reconciler.strategies import canary, immediate, rolling
 from reconciler.strategies.base import Strategy
 
@@ -45,8 +45,10 @@ def effective(spec: RolloutSpec) -> RolloutSpec:
     return get(spec.strategy).effective(spec)
 
 
-def plan_rollout(spec: RolloutSpec, devices: Sequence[str], done: Sequence[str] = ()) -> RolloutPlan:
-    return get(spec.strategy).plan(effective(spec), devices, done)
+def plan_rollout(
+    spec: RolloutSpec, devices: Sequence[str], done: Sequence[str] = (), groups: DeviceGroups | None = None
+) -> RolloutPlan:
+    return get(spec.strategy).plan(effective(spec), devices, done, groups=groups or {})
 
 
 def awaiting_promotion(plan: RolloutPlan) -> bool:
