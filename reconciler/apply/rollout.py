@@ -90,6 +90,7 @@ class SetRollout:
     devs: dict[str, DeviceRun] = field(default_factory=dict)
     _started_wave: int = 0
     in_flight: dict[str, DeviceRun] = field(default_factory=dict)
+    _starts: list[float] = field(default_factory=list)  # when each device was started (max_per_minute)
 
     @property
     def spec(self) -> RolloutSpec:
@@ -269,8 +270,15 @@ class SetRollout:
                 return stop
             step = strategy.next_step(self.plan, self._progress())
             if step.kind is StepKind.START:
-                await self._start_batch(step.devices)
-                continue
+                paced = self._paced(step.devices)
+                if paced:
+                    await self._start_batch(paced)
+                    continue
+                if not self.in_flight:  # nothing to watch: wait for the minute to free a start
+                    await self.clock.sleep(
+                        max(self.clock.poll_interval, self._starts[0] + 60.0 - self.clock.now())
+                    )
+                    continue
             if step.kind is StepKind.PROMOTE:
                 self.reporter.note(self.name, "canaries healthy: promoted")
                 self._save(canary_promoted=True, message=step.reason)
@@ -295,7 +303,18 @@ class SetRollout:
             if changed:
                 self._save(last_progress_time=rec.utc_now())
 
+    def _paced(self, names: tuple[str, ...]) -> tuple[str, ...]:
+        """The devices `max_per_minute` lets start now: it counts starts in the last minute on
+        the executor's clock, whatever wave they were in."""
+        limit = self.spec.max_per_minute
+        if not limit:
+            return names
+        now = self.clock.now()
+        self._starts = [t for t in self._starts if t > now - 60.0]
+        return names[: max(0, limit - len(self._starts))]
+
     async def _start_batch(self, names: tuple[str, ...]) -> None:
+        self._starts += [self.clock.now()] * len(names)
         for w in sorted({self.devs[n].wave for n in names}):
             if w > self._started_wave:
                 self._started_wave = w

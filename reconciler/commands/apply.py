@@ -19,6 +19,7 @@ import click
 from reconciler import strategies
 from reconciler.apply.executor import ApplyResult, blocked_changes, blocked_ledger, execute
 from reconciler.apply.ledger import counts, render_text
+from reconciler.apply.limits import check_blast_radius
 from reconciler.apply.progress import reporter
 from reconciler.commands.wiring import describe_target, session
 from reconciler.errors import EXIT_OK, Location, Problem, ReconcileError, ValidationFailed
@@ -192,6 +193,12 @@ def promotable(plan: Plan) -> Plan:
     is_flag=True,
     help="Apply even while another apply is rolling out to the same DeploymentSet.",
 )
+@click.option(
+    "--allow-large",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Accept changing up to N devices when the plan changes more than limits.max_devices_per_apply.",
+)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--base-url", help="Platform base URL (overrides reconcile.yaml; env MIRU_BASE_URL).")
 def command(
@@ -201,6 +208,7 @@ def command(
     promote: bool,
     retry_failed: bool,
     force: bool,
+    allow_large: int | None,
     fmt: str,
     base_url: str | None,
 ) -> int:
@@ -283,6 +291,7 @@ def command(
                 show.print(text, end="", markup=False)
             else:
                 click.echo(text, nl=False)
+        check_blast_radius(plan, project.max_devices_per_apply, allow_large)
         if confirm and not click.confirm("Apply this plan?", default=False):
             raise ReconcileError("not applied")
         plans = [plan]

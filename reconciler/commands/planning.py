@@ -4,6 +4,7 @@ hand it to the pure planner. Shared by `plan`, `drift`, `apply` and `validate --
 from __future__ import annotations
 
 import datetime as _dt
+from dataclasses import replace
 
 from reconciler.commands.wiring import Session
 from reconciler.errors import Problem
@@ -82,6 +83,8 @@ async def plan_with_state(
     )
     if base is not None:
         plan = mark_origin(plan, desired, D.resolve(base, live))
+    if project.max_devices_per_apply:
+        plan = replace(plan, max_devices_per_apply=project.max_devices_per_apply)
     return plan, desired, live
 
 

@@ -77,6 +77,7 @@ def load_project(source: Source, root: Path) -> Project:
         enrollment=project.enrollment,
         sets=tuple(sets),
         project_file=project.project_file,
+        max_devices_per_apply=project.max_devices_per_apply,
     )
 
 
@@ -210,6 +211,7 @@ class _State:
             rollout_defaults=defaults,
             enrollment=enrollment,
             project_file=PROJECT_FILE,
+            max_devices_per_apply=int((data.get("limits") or {}).get("max_devices_per_apply", 0)),
         )
 
     # -- manifests -----------------------------------------------------------------------

@@ -115,3 +115,4 @@ class Project:
     enrollment: EnrollmentService | None = None
     sets: tuple[DeploymentSet, ...] = ()
     project_file: str = "reconcile.yaml"
+    max_devices_per_apply: int = 0  # `limits.max_devices_per_apply`: a larger apply needs --allow-large

@@ -93,6 +93,7 @@ COMMON_FIELDS = (
     "max_failed_nodes_percent",
     "no_auto_rollback",
     "activation",
+    "max_per_minute",
 )
 
 
@@ -108,6 +109,7 @@ class RolloutSpec:
     max_failed_nodes_percent: float = 10.0
     no_auto_rollback: bool = False
     activation: Activation = Activation.DEPLOY
+    max_per_minute: int = 0  # devices started per minute across waves, on the executor's clock (0 = no limit)
 
     def option(self, name: str, default: Any = None) -> Any:
         return self.options.get(name, default)
@@ -125,6 +127,8 @@ class RolloutSpec:
             "max_failed_nodes_percent": self.max_failed_nodes_percent,
             "no_auto_rollback": self.no_auto_rollback,
             "activation": str(self.activation),
+            # Only when set: plans and records written before the field existed stay the same.
+            **({"max_per_minute": self.max_per_minute} if self.max_per_minute else {}),
         }
 
     @classmethod
@@ -140,6 +144,7 @@ class RolloutSpec:
             max_failed_nodes_percent=float(d.get("max_failed_nodes_percent", base.max_failed_nodes_percent)),
             no_auto_rollback=bool(d.get("no_auto_rollback", base.no_auto_rollback)),
             activation=Activation(d.get("activation", base.activation)),
+            max_per_minute=int(d.get("max_per_minute", base.max_per_minute)),
         )
 
 

@@ -9,7 +9,7 @@ from reconciler.escape import LINE_LIMIT, terminal
 from reconciler.model.enums import SetRolloutState
 from reconciler.model.plan import Plan
 from reconciler.model.rollout import Activation, RolloutPlan
-from reconciler.plan.groups import change_lines, group_changes, is_exception, sample, summary_line
+from reconciler.plan.groups import change_lines, group_changes, is_exception, limit_line, sample, summary_line
 from reconciler.plan.rollout_state import state_of, state_words
 
 SYMBOL = {"deploy": "~", "upgrade": "^", "stage": "+", "restage": "+", "noop": "=", "blocked": "!"}
@@ -23,6 +23,8 @@ def rollout_words(rollout: RolloutPlan | None) -> str:
     words = strategies.describe(rollout) if rollout.waves else rollout.spec.strategy
     if rollout.spec.activation is Activation.STAGE:
         words += "; release changes left staged"
+    if rollout.spec.max_per_minute and rollout.waves:
+        words += f"; at most {rollout.spec.max_per_minute} device(s) started a minute"
     status = state_words(rollout)
     return f"{words}; {status}" if status and state_of(rollout) is not SetRolloutState.COMPLETED else words
 
@@ -79,5 +81,8 @@ def render_text(plan: Plan, *, sample_size: int = 5) -> str:
         out += [f"Note: {_line(n)}" for n in plan.notes] + [""]
     if not plan.has_changes and not exceptions:
         out.append("No changes: the platform matches the manifests.")
+    limit = limit_line(plan)
+    if limit:
+        out.append(limit)
     out.append(summary_line(plan))
     return "\n".join(out) + "\n"
