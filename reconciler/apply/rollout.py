@@ -17,7 +17,7 @@ from reconciler import strategies
 from reconciler.apply import record as rec
 from reconciler.apply.clock import Clock
 from reconciler.apply.health import Observation, Track, assess, budget_crossed, needs_device_status
-from reconciler.apply.ledger import AWAITING_PROMOTION, LedgerEntry, LedgerState
+from reconciler.apply.ledger import AWAITING_PROMOTION, WAITING_FOR_WINDOW, LedgerEntry, LedgerState
 from reconciler.apply.progress import Reporter
 from reconciler.apply.rollback import Candidate, roll_back
 from reconciler.errors import PlatformError, ReconcileError
@@ -27,6 +27,7 @@ from reconciler.model.marker import Marker
 from reconciler.model.marker import parse as parse_marker
 from reconciler.model.plan import DeviceChange
 from reconciler.model.rollout import Progress, RolloutPlan, RolloutSpec, StepKind
+from reconciler.model.windows import allowed, next_allowed, utc_words
 from reconciler.platform import writes
 from reconciler.platform.client import Platform
 
@@ -163,7 +164,7 @@ class SetRollout:
             message="",
         )
         reason = await self._waves()
-        if reason == "paused":
+        if reason in ("paused", "waiting"):
             return self.record
         if reason is not None:
             if self.spec.no_auto_rollback:
@@ -241,11 +242,22 @@ class SetRollout:
             if d.state == "not_attempted":
                 d.reason, d.reason_code = reason, code
 
+    def _open(self, names: tuple[str, ...]) -> tuple[str, ...]:
+        """Those of `names` whose maintenance windows let them start now (all, without windows)."""
+        if not self.spec.windows:
+            return names
+        at = self.clock.utc()
+        return tuple(n for n in names if allowed(self.plan.windows_for(n), at))
+
     def _progress(self) -> Progress:
         order = self.plan.devices
         states = {n: self.devs[n].state for n in order}
+        pending = tuple(n for n in order if states[n] == "not_attempted")
+        opened = set(self._open(pending))
+        # Devices inside their window first, so a closed one never holds an open one back.
+        pending = tuple(n for n in pending if n in opened) + tuple(n for n in pending if n not in opened)
         return Progress(
-            pending=tuple(n for n in order if states[n] == "not_attempted"),
+            pending=pending,
             in_flight=frozenset(self.in_flight),
             succeeded=frozenset(n for n, st in states.items() if st == "succeeded"),
             failed=frozenset(n for n, st in states.items() if st == "failed"),
@@ -270,11 +282,15 @@ class SetRollout:
                 return stop
             step = strategy.next_step(self.plan, self._progress())
             if step.kind is StepKind.START:
-                paced = self._paced(step.devices)
+                opened = self._open(step.devices)
+                if not opened and not self.in_flight:
+                    self._wait_for_window(step.devices)
+                    return "waiting"
+                paced = self._paced(opened)
                 if paced:
                     await self._start_batch(paced)
                     continue
-                if not self.in_flight:  # nothing to watch: wait for the minute to free a start
+                if opened and not self.in_flight:  # nothing to watch: wait for the minute to free a start
                     await self.clock.sleep(
                         max(self.clock.poll_interval, self._starts[0] + 60.0 - self.clock.now())
                     )
@@ -322,6 +338,17 @@ class SetRollout:
                 self._save(current_wave=w)
         await self._start_all([self.devs[n] for n in names], self.in_flight)
         self._save(last_progress_time=rec.utc_now())
+
+    def _wait_for_window(self, names: tuple[str, ...]) -> None:
+        """No device the strategy would start is inside its maintenance window: end this run
+        (the platform keeps what it did; the next apply continues) and say when one opens."""
+        at = self.clock.utc()
+        times = [t for t in (next_allowed(self.plan.windows_for(n), at) for n in names) if t is not None]
+        when = f"the next opens {utc_words(min(times))}" if times else "none opens within two weeks"
+        why = f"waiting for a maintenance window: {when}"
+        self._not_attempted_reason(why, WAITING_FOR_WINDOW)
+        self._save(state=RolloutState.WAITING_FOR_WINDOW, message=f"{why}; apply again then to continue")
+        self.reporter.note(self.name, f"{why}; apply again then to continue")
 
     def _pause(self, why: str) -> None:
         self._not_attempted_reason("waiting for promotion (reconcile apply --promote)", AWAITING_PROMOTION)

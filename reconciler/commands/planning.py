@@ -80,6 +80,7 @@ async def plan_with_state(
         commit=commit,
         target=platform.target,
         created_at=created_at if created_at is not None else now(),
+        now=session.clock.utc(),
     )
     if base is not None:
         plan = mark_origin(plan, desired, D.resolve(base, live))

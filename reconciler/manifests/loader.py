@@ -297,7 +297,9 @@ class _State:
                 self.rollout(doc, rollout)
             elif isinstance(rollout, dict):  # the strategy still names what the schema cannot see
                 self.problems.extend(
-                    doc.problem(f"spec.rollout.{'.'.join(key)}: {message}", ("spec", "rollout", *key))
+                    doc.problem(
+                        f"spec.rollout.{'.'.join(str(k) for k in key)}: {message}", ("spec", "rollout", *key)
+                    )
                     for key, message in strategies.spec_problems(rollout)
                     if _clean(schema_problems, ("spec", "rollout", *key))
                 )

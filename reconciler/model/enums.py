@@ -102,6 +102,7 @@ class RolloutState(StrEnum):
     PENDING = "pending"
     IN_PROGRESS = "in_progress"
     PAUSED = "paused"
+    WAITING_FOR_WINDOW = "waiting_for_window"  # a maintenance window is closed; the next apply continues
     COMPLETED = "completed"
     FAILED = "failed"
     CANCELED = "canceled"

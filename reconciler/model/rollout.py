@@ -15,6 +15,8 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
+from reconciler.model.windows import MaintenanceWindow
+
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
 # The same grammar as the JSON Schemas' duration pattern.
@@ -94,6 +96,7 @@ COMMON_FIELDS = (
     "no_auto_rollback",
     "activation",
     "max_per_minute",
+    "windows",
 )
 
 
@@ -110,6 +113,7 @@ class RolloutSpec:
     no_auto_rollback: bool = False
     activation: Activation = Activation.DEPLOY
     max_per_minute: int = 0  # devices started per minute across waves, on the executor's clock (0 = no limit)
+    windows: tuple[MaintenanceWindow, ...] = ()  # when a device may start (none: any time)
 
     def option(self, name: str, default: Any = None) -> Any:
         return self.options.get(name, default)
@@ -129,6 +133,7 @@ class RolloutSpec:
             "activation": str(self.activation),
             # Only when set: plans and records written before the field existed stay the same.
             **({"max_per_minute": self.max_per_minute} if self.max_per_minute else {}),
+            **({"windows": [w.to_dict() for w in self.windows]} if self.windows else {}),
         }
 
     @classmethod
@@ -145,6 +150,7 @@ class RolloutSpec:
             no_auto_rollback=bool(d.get("no_auto_rollback", base.no_auto_rollback)),
             activation=Activation(d.get("activation", base.activation)),
             max_per_minute=int(d.get("max_per_minute", base.max_per_minute)),
+            windows=tuple(MaintenanceWindow.from_dict(w) for w in d.get("windows") or ()),
         )
 
 
@@ -164,6 +170,7 @@ class Wave:
     devices: tuple[str, ...]  # device names, in start order
     label: str = ""  # what chose these devices, for review ("groups plant-north", "25%")
     gated: bool = False  # starts only when every earlier wave is finished (explicit waves)
+    opens: str = ""  # with maintenance windows: when its first device may start, as planned
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"kind": str(self.kind), "devices": list(self.devices)}
@@ -171,6 +178,8 @@ class Wave:
             out["label"] = self.label
         if self.gated:
             out["gated"] = True
+        if self.opens:
+            out["opens"] = self.opens
         return out
 
     @classmethod
@@ -180,6 +189,7 @@ class Wave:
             devices=tuple(str(x) for x in d["devices"]),
             label=str(d.get("label", "")),
             gated=bool(d.get("gated", False)),
+            opens=str(d.get("opens", "")),
         )
 
 
@@ -196,10 +206,19 @@ class RolloutPlan:
     done: tuple[str, ...] = ()  # the set's devices already running the content (no write needed)
     held: str = ""  # why apply leaves the set alone (this content failed and was rolled back)
     notes: tuple[str, ...] = ()  # what the platform says about earlier rollouts of the set
+    # Per maintenance window of the spec: the devices its selector matched (None: every device).
+    window_scopes: tuple[tuple[str, ...] | None, ...] = ()
 
     @property
     def devices(self) -> tuple[str, ...]:
         return tuple(n for w in self.waves for n in w.devices)
+
+    def windows_for(self, device: str) -> tuple[MaintenanceWindow, ...]:
+        """The maintenance windows that apply to `device`."""
+        scopes = self.window_scopes or (None,) * len(self.spec.windows)
+        return tuple(
+            w for w, scope in zip(self.spec.windows, scopes, strict=False) if scope is None or device in scope
+        )
 
     def wave_of(self, device: str) -> int:
         for i, wave in enumerate(self.waves, start=1):
@@ -217,6 +236,11 @@ class RolloutPlan:
             "done": list(self.done),
             "held": self.held,
             "notes": list(self.notes),
+            **(
+                {"window_scopes": [None if s is None else list(s) for s in self.window_scopes]}
+                if self.window_scopes
+                else {}
+            ),
         }
 
     @classmethod
@@ -230,6 +254,9 @@ class RolloutPlan:
             done=tuple(str(x) for x in d.get("done", ())),
             held=str(d.get("held", "")),
             notes=tuple(str(x) for x in d.get("notes", ())),
+            window_scopes=tuple(
+                None if s is None else tuple(str(x) for x in s) for s in d.get("window_scopes", ())
+            ),
         )
 
 

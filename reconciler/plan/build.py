@@ -22,6 +22,7 @@ from reconciler.model.rollout import RolloutPlan, RolloutSpec
 from reconciler.plan import content as C
 from reconciler.plan import desired as D
 from reconciler.plan.diff import config_diffs, prefix
+from reconciler.plan.windows import with_windows
 from reconciler.sensitive import secret_fields
 
 RECONCILE_PREFIX = "reconcile "  # descriptions of deployments the reconciler created (apply writes them so)
@@ -236,9 +237,11 @@ def plan_from(
     commit: str | None = None,
     target: str = "",
     created_at: str = "",
+    now: float | None = None,
 ) -> Plan:
     """The plan for `desired` against `live`: one DeviceChange per desired device, sorted by
-    name, and the config instances the changes need (reusing identical live ones)."""
+    name, and the config instances the changes need (reusing identical live ones). `now` is the
+    platform's time (seconds since the epoch), for when maintenance windows let waves start."""
     cache: DiffCache = {}
     changes = [plan_device(dd, live, diagnostics, cache) for dd in desired.devices]
     existing: dict[str, str] = {}
@@ -271,7 +274,7 @@ def plan_from(
     return Plan(
         changes=tuple(changes),
         instances=tuple(ordered),
-        rollouts=rollout_plans(desired.rollouts, changes, live),
+        rollouts=rollout_plans(desired.rollouts, changes, live, now),
         commit=commit,
         target=target,
         created_at=created_at,
@@ -280,7 +283,10 @@ def plan_from(
 
 
 def rollout_plans(
-    specs: Mapping[str, RolloutSpec], changes: Sequence[DeviceChange], live: LiveState
+    specs: Mapping[str, RolloutSpec],
+    changes: Sequence[DeviceChange],
+    live: LiveState,
+    now: float | None = None,
 ) -> dict[str, RolloutPlan]:
     """Each set's rollout, decided now so a reviewer sees which devices go first: the devices
     apply will write to, in plan (name) order, split by the set's strategy. What earlier runs
@@ -302,7 +308,7 @@ def rollout_plans(
         groups = {c.device: _groups_of(live, c.device) for c in mine}
         plan = strategies.plan_rollout(spec, todo, done, groups)
         notes = plan.notes + _earlier(name, rid, markers)
-        out[name] = replace(plan, id=rid, held=_held(rid, markers), notes=notes)
+        out[name] = with_windows(replace(plan, id=rid, held=_held(rid, markers), notes=notes), groups, now)
     return out
 
 

@@ -25,8 +25,16 @@ def rollout_words(rollout: RolloutPlan | None) -> str:
         words += "; release changes left staged"
     if rollout.spec.max_per_minute and rollout.waves:
         words += f"; at most {rollout.spec.max_per_minute} device(s) started a minute"
+    if rollout.spec.windows and rollout.waves:
+        words += "; windows: " + ", ".join(w.words() for w in rollout.spec.windows)
+        opens = [f"wave {i} {_opens(w.opens)}" for i, w in enumerate(rollout.waves, start=1) if w.opens]
+        words += f" ({', '.join(opens)})" if opens else ""
     status = state_words(rollout)
     return f"{words}; {status}" if status and state_of(rollout) is not SetRolloutState.COMPLETED else words
+
+
+def _opens(opens: str) -> str:
+    return "can start now" if opens == "now" else f"opens {opens}" if opens[:1].isdigit() else opens
 
 
 def _line(text: str) -> str:
