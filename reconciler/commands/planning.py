@@ -16,7 +16,7 @@ from reconciler.plan import online
 from reconciler.plan.build import desired_versions, mark_origin, plan_from, resolved, unenrolled
 from reconciler.platform.client import Platform
 from reconciler.platform.enrollment import enrollment_diagnostics
-from reconciler.platform.live import Progress, read_live_state
+from reconciler.platform.live import Progress, read_live_state, read_recent_failures
 
 
 async def read_for(
@@ -67,6 +67,7 @@ async def plan_with_state(
     """`make_plan`, also returning what it was made from (for `drift`)."""
     platform = session.platform
     live = await read_for(project, platform, extra=base, progress=progress)
+    live = replace(live, failed=tuple(await read_recent_failures(platform)))
     desired = resolved(project, live)
     diagnostics: dict[str, tuple[str, ...]] = {}
     if project.enrollment is not None:
