@@ -9,14 +9,21 @@ rest the platform is asked what this rollout already wrote (matched on the descr
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from reconciler import strategies
 from reconciler.apply import record as rec
 from reconciler.apply.clock import Clock
-from reconciler.apply.health import Observation, Track, assess, budget_crossed, needs_device_status
+from reconciler.apply.health import (
+    Observation,
+    Track,
+    assess,
+    budget_crossed,
+    needs_device_status,
+    probe_failure,
+)
 from reconciler.apply.ledger import AWAITING_PROMOTION, WAITING_FOR_WINDOW, LedgerEntry, LedgerState
 from reconciler.apply.progress import Reporter
 from reconciler.apply.rollback import Candidate, roll_back
@@ -28,7 +35,7 @@ from reconciler.model.marker import parse as parse_marker
 from reconciler.model.plan import DeviceChange
 from reconciler.model.rollout import Progress, RolloutPlan, RolloutSpec, StepKind
 from reconciler.model.windows import allowed, next_allowed, utc_words
-from reconciler.platform import writes
+from reconciler.platform import probe, writes
 from reconciler.platform.client import Platform
 
 STAGE_ONLY = ("stage", "restage")
@@ -450,13 +457,26 @@ class SetRollout:
             obs = _observe(dep, None if dev is None else dev.status == "online")
             a = assess(d.track or Track(started_at=now), obs, now, self.spec)
             d.track = a.track
-            if a.verdict == "pending":
+            reason = a.reason
+            deployed = a.verdict in (Verdict.HEALTHY, Verdict.PENDING) and a.track.deployed_since is not None
+            failed = await self._probe(d) if deployed else None
+            if failed is not None:
+                a, reason = replace(a, verdict=Verdict.FAILED), failed
+            if a.verdict is Verdict.PENDING:
                 continue
             state = DeviceOutcome.SUCCEEDED if a.verdict is Verdict.HEALTHY else DeviceOutcome(a.verdict)
-            self._set(d, state, a.reason)
+            self._set(d, state, reason)
             in_flight.pop(d.name)
             changed = True
         return changed
+
+    async def _probe(self, d: DeviceRun) -> str | None:
+        """Asked while the device is deployed, through min_healthy_time: why it fails, or None."""
+        check = self.spec.health_check.probe
+        if check is None:
+            return None
+        answer = await probe.ask(self.platform, check, device_name=d.name, device_id=d.device_id)
+        return probe_failure(check, answer.status, answer.body, answer.error)
 
     async def _roll_back(self, reason: str) -> None:
         self._save(rolling_back=True, message=f"rolling back: {reason}")

@@ -66,16 +66,49 @@ class Activation(StrEnum):
 
 
 @dataclass(frozen=True)
+class Probe:
+    """An HTTP check of each device, asked once its deployment is deployed and on every poll
+    through `min_healthy_time`: `url` with `{device_name}` and `{device_id}` filled in (a path
+    starting with `/` is on the platform's host), answered with `status`, and when `field` is
+    set, a JSON body whose `field` (a dotted path) equals `equals`."""
+
+    url: str
+    status: int = 200
+    field: str | None = None
+    equals: Any = None
+    timeout: float = 5.0
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"url": self.url, "status": self.status, "timeout": self.timeout}
+        if self.field is not None:
+            out["json"] = {"field": self.field, "equals": self.equals}
+        return out
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Probe:
+        cond = d.get("json") or {}
+        return cls(
+            url=str(d["url"]),
+            status=int(d.get("status", 200)),
+            field=str(cond["field"]) if "field" in cond else None,
+            equals=cond.get("equals"),
+            timeout=seconds(d.get("timeout", 5.0)),
+        )
+
+
+@dataclass(frozen=True)
 class HealthCheck:
     deadline: float = 300.0  # seconds a device may take to become healthy
     min_healthy_time: float = 30.0  # seconds it must stay deployed to count as healthy
     max_error_rate: float = 0.10
+    probe: Probe | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "deadline": self.deadline,
             "min_healthy_time": self.min_healthy_time,
             "max_error_rate": self.max_error_rate,
+            **({"probe": self.probe.to_dict()} if self.probe else {}),
         }
 
     @classmethod
@@ -85,6 +118,7 @@ class HealthCheck:
             deadline=seconds(d.get("deadline", base.deadline)),
             min_healthy_time=seconds(d.get("min_healthy_time", base.min_healthy_time)),
             max_error_rate=float(d.get("max_error_rate", base.max_error_rate)),
+            probe=Probe.from_dict(d["probe"]) if d.get("probe") else None,
         )
 
 
