@@ -366,6 +366,7 @@ class _State:
                     release=raw.get("release"),
                     configs=self.config_specs(doc, raw.get("configs", {}), (*path, "configs")),
                     location=doc.loc(path),
+                    hold=bool(raw.get("hold", False)),
                 )
             )
         rollout = self.rollout(doc, spec.get("rollout", {}))

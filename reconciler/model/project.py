@@ -66,6 +66,7 @@ class Override:
     release: str | None = None
     configs: tuple[ConfigSpec, ...] = ()
     location: Location | None = None
+    hold: bool = False  # these devices are kept out of rollouts (e.g. under repair)
 
 
 @dataclass(frozen=True)
