@@ -347,6 +347,8 @@ def _held(rid: str, markers: Mapping[str, marker.Marker | None], failed: Sequenc
     why = next((m.why for m in markers.values() if m is not None and m.undo == rid and m.why), None)
     where = ", ".join([*failed[:5], *(["…"] if len(failed) > 5 else [])])
     parts = [f"failed on {where}" if failed else f"failed ({(why or 'failed').replace('-', ' ')})"]
+    if why == "aborted" and not failed:  # `apply --abort --revert`: a person's decision, not a failure
+        parts = ["was aborted"]
     if undone:
         parts.append(f"was rolled back on {', '.join(undone[:5])}{' …' if len(undone) > 5 else ''}")
     return f"rollout {rid} of this content {' and '.join(parts)}; change the content, or apply with --retry-failed"
