@@ -15,6 +15,7 @@ from reconciler.model.rollout import Progress, RolloutPlan, RolloutSpec, StepKin
 from reconciler.plan.render_markdown import render_markdown
 from reconciler.plan.render_text import render_text
 from tests.apply.helpers import Notes, make, run, write_project
+from tests.apply.test_cli import validate
 from tests.harness import Harness, example_fleet
 
 HEALTH = {"deadline": "30s", "min_healthy_time": "2s"}
@@ -159,6 +160,7 @@ async def test_a_canary_by_group_and_waves_by_site_run_in_order_on_the_emulator(
     assert "canaries: amr-west-06, lab-arm-01, lab-arm-02, lab-arm-03; auto-promote" in text
     assert "wave 2 (groups warehouse-west): amr-west-01" in text
     assert "wave 3 (100%): amr-east-01" in render_markdown(plan)
+    validate(plan.to_dict(), "plan.schema.json")
     waves = plan.to_dict()["rollouts"]["all"]["waves"]
     assert [w.get("label") for w in waves] == ["canaries", "groups warehouse-west", "100%"]
     notes = Notes()

@@ -14,6 +14,7 @@ from reconciler.errors import ValidationFailed
 from reconciler.manifests.loader import load_path
 from reconciler.model.rollout import Probe
 from tests.apply.helpers import deployments, is_rollback, make, run, write_project
+from tests.apply.test_cli import validate
 from tests.harness import Harness, example_fleet
 
 PROBE = {"url": "/_emulator/probe/{device_name}", "json": {"field": "state", "equals": "ok"}, "timeout": "2s"}
@@ -61,6 +62,7 @@ async def test_a_probe_failing_on_one_canary_stops_the_rollout_and_rolls_back(
         url="/_emulator/probe/{device_name}", field="state", equals="ok", timeout=2.0
     )
     assert plan.to_dict()["rollouts"]["all"]["spec"]["health_check"]["probe"]["json"] == PROBE["json"]
+    validate(plan.to_dict(), "plan.schema.json")
     result = await run(root, plan)
     assert result.exit_code == 1
     (record,) = result.records

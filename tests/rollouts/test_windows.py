@@ -15,6 +15,7 @@ from reconciler.manifests.loader import load_path
 from reconciler.model.windows import MaintenanceWindow, allowed, next_allowed
 from reconciler.plan.render_text import render_text
 from tests.apply.helpers import deployments, make, run, write_project
+from tests.apply.test_cli import validate
 from tests.harness import Harness, example_fleet
 
 BERLIN, CHICAGO = "Europe/Berlin", "America/Chicago"
@@ -120,6 +121,11 @@ async def test_two_sites_in_two_timezones_wait_for_their_window_and_the_next_app
     plan = await make(root)
     rollout = plan.rollouts["all"]
     assert [w.opens for w in rollout.waves] == ["now", "2026-01-02T04:00:00Z"]
+    validate(plan.to_dict(), "plan.schema.json")  # windows, scopes and openings are documented
+    assert plan.to_dict()["rollouts"]["all"]["window_scopes"] == [
+        [f"amr-east-0{i}" for i in range(1, 9)],
+        [f"amr-west-0{i}" for i in range(1, 7)],
+    ]
     text = render_text(plan)
     assert "windows: allow daily 22:00-05:00 Europe/Berlin for groups warehouse-east" in text
     assert "(wave 1 can start now, wave 2 opens 2026-01-02T04:00:00Z)" in text
@@ -127,6 +133,7 @@ async def test_two_sites_in_two_timezones_wait_for_their_window_and_the_next_app
     assert first.exit_code == 0  # waiting for a window is not a failure
     (record,) = first.records
     assert record.status.state == "waiting_for_window"
+    validate(record.to_dict(), "rollout.schema.json")
     assert "the next opens Fri 2026-01-02 04:00 UTC" in record.status.message
     states = {e.device: (e.state, e.reason_code) for e in first.ledger}
     assert {states[f"amr-east-0{i}"][0] for i in range(1, 9)} == {"succeeded"}
