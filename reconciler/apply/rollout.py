@@ -35,7 +35,7 @@ from reconciler.model.marker import Marker
 from reconciler.model.marker import parse as parse_marker
 from reconciler.model.plan import DeviceChange
 from reconciler.model.rollout import Progress, RolloutPlan, RolloutSpec, StepKind
-from reconciler.model.windows import allowed, next_allowed, utc_words
+from reconciler.model.windows import MaintenanceWindow, allowed, next_allowed, utc_words
 from reconciler.platform import probe, writes
 from reconciler.platform.client import Platform
 
@@ -266,7 +266,15 @@ class SetRollout:
         if not self.spec.windows:
             return names
         at = self.clock.utc()
-        return tuple(n for n in names if allowed(self.plan.windows_for(n), at))
+        verdicts: dict[tuple[MaintenanceWindow, ...], bool] = {}  # devices share a few window sets
+        out = []
+        for n in names:
+            windows = self.plan.windows_for(n)
+            if windows not in verdicts:
+                verdicts[windows] = allowed(windows, at)
+            if verdicts[windows]:
+                out.append(n)
+        return tuple(out)
 
     def _progress(self) -> Progress:
         order = self.plan.devices

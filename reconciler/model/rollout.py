@@ -9,6 +9,7 @@ defaults in its module under `reconciler/strategies/`.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -249,10 +250,16 @@ class RolloutPlan:
 
     def windows_for(self, device: str) -> tuple[MaintenanceWindow, ...]:
         """The maintenance windows that apply to `device`."""
-        scopes = self.window_scopes or (None,) * len(self.spec.windows)
+        scopes = self._scope_sets
         return tuple(
             w for w, scope in zip(self.spec.windows, scopes, strict=False) if scope is None or device in scope
         )
+
+    @functools.cached_property
+    def _scope_sets(self) -> tuple[frozenset[str] | None, ...]:
+        # Sets, not the tuples: a rollout of thousands of devices asks this at every step.
+        scopes = self.window_scopes or (None,) * len(self.spec.windows)
+        return tuple(None if s is None else frozenset(s) for s in scopes)
 
     def wave_of(self, device: str) -> int:
         for i, wave in enumerate(self.waves, start=1):

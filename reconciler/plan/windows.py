@@ -7,7 +7,7 @@ import datetime as dt
 from dataclasses import replace
 
 from reconciler.model.rollout import DeviceGroups, RolloutPlan
-from reconciler.model.windows import next_allowed
+from reconciler.model.windows import MaintenanceWindow, next_allowed
 
 
 def with_windows(plan: RolloutPlan, groups: DeviceGroups, now: float | None) -> RolloutPlan:
@@ -25,8 +25,14 @@ def with_windows(plan: RolloutPlan, groups: DeviceGroups, now: float | None) -> 
     if now is None:
         return plan
     waves = []
+    cache: dict[tuple[MaintenanceWindow, ...], float | None] = {}  # devices share a few window sets
     for wave in plan.waves:
-        times = [next_allowed(plan.windows_for(d), now) for d in wave.devices]
+        times = []
+        for d in wave.devices:
+            windows = plan.windows_for(d)
+            if windows not in cache:
+                cache[windows] = next_allowed(windows, now)
+            times.append(cache[windows])
         known = [t for t in times if t is not None]
         opens = "now" if now in known else _iso(min(known)) if known else "not within two weeks"
         waves.append(replace(wave, opens=opens))
