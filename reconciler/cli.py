@@ -52,9 +52,9 @@ def main() -> None:
 
 
 def _register() -> None:
-    from reconciler.commands import apply, drift, emulator, plan, status, validate
+    from reconciler.commands import apply, drift, emulator, plan, sets, status, validate
 
-    for module in (validate, plan, drift, apply, status, emulator):
+    for module in (validate, plan, drift, apply, status, sets, emulator):
         main.add_command(module.command)
 
 

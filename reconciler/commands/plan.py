@@ -44,7 +44,7 @@ def load_base(path: Path, ref: str) -> Project:
         source.read_bytes(PROJECT_FILE)
     except SourceError:
         return Project(root=path, target=EmulatorTarget())
-    return load_project(source, path)
+    return load_project(source, path, require_sets=False)
 
 
 @contextmanager
