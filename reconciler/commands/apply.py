@@ -20,6 +20,7 @@ from reconciler import strategies
 from reconciler.apply.executor import ApplyResult, blocked_changes, blocked_ledger, execute
 from reconciler.apply.ledger import counts, render_text
 from reconciler.apply.progress import reporter
+from reconciler.commands.options import selection, selection_options
 from reconciler.commands.wiring import describe_target, session
 from reconciler.errors import EXIT_OK, Location, Problem, ReconcileError, ValidationFailed
 from reconciler.escape import LINE_LIMIT, terminal
@@ -28,6 +29,7 @@ from reconciler.manifests.loader import load_path
 from reconciler.model.plan import FORMAT_VERSION, Plan
 from reconciler.model.project import Project
 from reconciler.output import stderr_console
+from reconciler.plan.selection import Selection
 
 OUTPUT_FORMAT = 1
 
@@ -154,12 +156,12 @@ async def _run(
     return results
 
 
-async def _fresh_plan(project: Project, path: Path, base_url: str | None) -> Plan:
+async def _fresh_plan(project: Project, path: Path, base_url: str | None, chosen: Selection) -> Plan:
     from reconciler.commands.planning import make_plan
     from reconciler.gitsource import head_commit
 
     async with session(project, base_url) as wired:
-        return await make_plan(project, wired, commit=head_commit(path))
+        return await make_plan(project, wired, commit=head_commit(path), selection=chosen)
 
 
 def promotable(plan: Plan) -> Plan:
@@ -194,6 +196,7 @@ def promotable(plan: Plan) -> Plan:
 )
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--base-url", help="Platform base URL (overrides reconcile.yaml; env MIRU_BASE_URL).")
+@selection_options
 def command(
     path: Path,
     plan_file: Path | None,
@@ -203,6 +206,8 @@ def command(
     force: bool,
     fmt: str,
     base_url: str | None,
+    sets: tuple[str, ...],
+    devices: tuple[str, ...],
 ) -> int:
     """Apply the plan for PATH: config instances, then one rollout per DeploymentSet in
     waves, then archives of the staged deployments it replaces.
@@ -243,20 +248,26 @@ def command(
             "refusing to apply without confirmation: stdin is not a terminal",
             hint="review the plan, then pass --auto-approve",
         )
+    chosen = selection(sets, devices)
+    if chosen.active and plan_file is not None:
+        raise ReconcileError(
+            f"{chosen.words()} cannot narrow a saved plan: it is applied as it was reviewed",
+            hint="make the plan with the same --set/--device (`reconcile plan --set NAME --out FILE`)",
+        )
     project = load_path(path)
     show = stderr_console() if fmt == "json" else None
     if promote:
         fresh = (
             read_plan(plan_file, project, base_url)
             if plan_file
-            else asyncio.run(_fresh_plan(project, path, base_url))
+            else asyncio.run(_fresh_plan(project, path, base_url, chosen))
         )
         plans = [promotable(fresh)]
     else:
         plan = (
             read_plan(plan_file, project, base_url)
             if plan_file
-            else asyncio.run(_fresh_plan(project, path, base_url))
+            else asyncio.run(_fresh_plan(project, path, base_url, chosen))
         )
         if not plan.has_changes:
             blocked = blocked_changes(plan)

@@ -8,21 +8,28 @@ from typing import Any
 
 import click
 
+from reconciler.commands.options import selection, selection_options
 from reconciler.commands.plan import live_progress, load_at
 from reconciler.commands.planning import plan_with_state
 from reconciler.commands.wiring import session
 from reconciler.errors import EXIT_CHANGES, EXIT_OK, ReconcileError, redact
 from reconciler.escape import json_text, terminal_lines
 from reconciler.plan.drift import DriftReport, find_drift, render_drift_text
+from reconciler.plan.selection import EVERYTHING, Selection
 from reconciler.platform.live import read_recent_failures
 
 
-async def build(path: Path, ref: str | None, base_url: str | None) -> DriftReport:
+async def build(
+    path: Path, ref: str | None, base_url: str | None, chosen: Selection = EVERYTHING
+) -> DriftReport:
     project, commit = load_at(path, ref)
     with live_progress() as progress:
         async with session(project, base_url) as wired:
-            plan, _, live = await plan_with_state(project, wired, commit=commit, progress=progress)
-            failed = await read_recent_failures(wired.platform)
+            plan, _, live = await plan_with_state(
+                project, wired, commit=commit, progress=progress, selection=chosen
+            )
+            ids = [c.device_id for c in plan.changes if c.device_id] if chosen.active else None
+            failed = await read_recent_failures(wired.platform, ids)
     return find_drift(plan, live, failed)
 
 
@@ -33,11 +40,19 @@ async def build(path: Path, ref: str | None, base_url: str | None) -> DriftRepor
 @click.option(
     "--base-url", metavar="URL", help="Platform base URL (overrides reconcile.yaml; env MIRU_BASE_URL)."
 )
-def command(path: Path, fmt: str, ref: str | None, base_url: str | None) -> int:
+@selection_options
+def command(
+    path: Path,
+    fmt: str,
+    ref: str | None,
+    base_url: str | None,
+    sets: tuple[str, ...],
+    devices: tuple[str, ...],
+) -> int:
     """Report devices whose live state differs from the manifests in PATH (exit 2 when any)."""
     if not path.exists():
         raise ReconcileError(f"{path}: no such directory")
-    report = asyncio.run(build(path, ref, base_url))
+    report = asyncio.run(build(path, ref, base_url, selection(sets, devices)))
     if fmt == "json":
         data: dict[str, Any] = report.to_dict()
         click.echo(json_text(data))

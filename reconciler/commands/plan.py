@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from reconciler.commands.options import selection, selection_options
 from reconciler.commands.planning import make_plan
 from reconciler.commands.wiring import session
 from reconciler.errors import EXIT_CHANGES, EXIT_OK, ReconcileError, redact
@@ -25,6 +26,7 @@ from reconciler.model.project import EmulatorTarget, Project
 from reconciler.output import is_interactive, stderr_console
 from reconciler.plan.render_markdown import LIMIT, render_markdown
 from reconciler.plan.render_text import render_text
+from reconciler.plan.selection import EVERYTHING, Selection
 from reconciler.platform.live import Progress
 
 
@@ -91,12 +93,20 @@ def plan_json(plan: Plan) -> str:
     return json_text(plan.to_dict()) + "\n"
 
 
-async def build(path: Path, ref: str | None, base_ref: str | None, base_url: str | None) -> Plan:
+async def build(
+    path: Path,
+    ref: str | None,
+    base_ref: str | None,
+    base_url: str | None,
+    chosen: Selection = EVERYTHING,
+) -> Plan:
     project, commit = load_at(path, ref)
     base = load_base(path, base_ref) if base_ref else None
     with live_progress() as progress:
         async with session(project, base_url) as wired:
-            return await make_plan(project, wired, base=base, commit=commit, progress=progress)
+            return await make_plan(
+                project, wired, base=base, commit=commit, progress=progress, selection=chosen
+            )
 
 
 @click.command("plan")
@@ -138,6 +148,7 @@ async def build(path: Path, ref: str | None, base_ref: str | None, base_url: str
     help="Markdown: the most characters (UTF-16 units, as GitHub counts) the plan may take; "
     "less than GitHub's comment limit leaves room for text around it.",
 )
+@selection_options
 def command(
     path: Path,
     fmt: str,
@@ -148,11 +159,13 @@ def command(
     base_url: str | None,
     full_plan_note: str | None,
     max_chars: int,
+    sets: tuple[str, ...],
+    devices: tuple[str, ...],
 ) -> int:
     """Compare the manifests in PATH with the platform and print what would change."""
     if not path.exists():
         raise ReconcileError(f"{path}: no such directory")
-    plan = asyncio.run(build(path, ref, base_ref, base_url))
+    plan = asyncio.run(build(path, ref, base_ref, base_url, selection(sets, devices)))
     if out is not None:
         write_plan(out, plan_json(plan))
     if fmt == "json":

@@ -7,7 +7,7 @@ Reading live state and enrollment diagnostics is the command layer's
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -358,10 +358,10 @@ def desired_versions(project: Project) -> list[str]:
     return sorted(versions)
 
 
-def resolved(project: Project, live: LiveState) -> D.Desired:
-    """The manifests resolved against live state. Manifest errors that only show against the
-    platform (unknown groups, a device in two sets) raise ValidationFailed."""
-    desired = D.resolve(project, live)
+def resolved(project: Project, live: LiveState, only: Collection[str] | None = None) -> D.Desired:
+    """The manifests resolved against live state (`only`: the sets to plan). Manifest errors
+    that only show against the platform (unknown groups, a device in two sets) raise ValidationFailed."""
+    desired = D.resolve(project, live, only)
     if desired.problems:
         raise ValidationFailed(list(desired.problems), project.root)
     return desired

@@ -9,7 +9,7 @@ put in canonical form and validated once per distinct (schema, content), so a fl
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,6 +58,7 @@ class Desired:
     notes: tuple[str, ...] = ()  # e.g. schemas whose language is not checked
     rollouts: Mapping[str, RolloutSpec] = field(default_factory=dict)
     validations: int = 0  # JSON Schema validations run (one per distinct schema and content)
+    unmanaged: tuple[str, ...] = ()  # devices read that no DeploymentSet selects, by name
 
 
 def _where(loc: Location | None, project: Project) -> Location:
@@ -67,7 +68,7 @@ def _where(loc: Location | None, project: Project) -> Location:
 # --- selection -------------------------------------------------------------------------------
 
 
-def _descendants(live: LiveState) -> dict[str, set[str]]:
+def descendants(live: LiveState) -> dict[str, set[str]]:
     """group id -> itself and every group below it."""
     children: dict[str, list[str]] = {}
     for g in live.groups.values():
@@ -165,16 +166,25 @@ class _Validation:
     count: int = 0  # validations actually run (tests assert once per distinct content)
 
 
-def resolve(project: Project, live: LiveState) -> Desired:
+def resolve(project: Project, live: LiveState, only: Collection[str] | None = None) -> Desired:
+    """`only`: the DeploymentSets to plan (`--set`); the others still claim their devices, so a
+    device that a planned set shares with another is reported, but their own problems are not
+    (each shard of a fleet answers for its sets)."""
     problems: list[Problem] = []
     findings: dict[tuple[str, str, str], Problem] = {}
     notes: set[str] = set()
-    below = _descendants(live)
+    below = descendants(live)
     cache = _Validation()
     owner: dict[str, DeploymentSet] = {}
     devices: list[DesiredDevice] = []
     for ds in project.sets:
         loc = _where(ds.selector.location or ds.location, project)
+        if only is not None and ds.name not in only:
+            for name in select(ds.selector, live, below, loc, []):
+                first = owner.setdefault(name, ds)
+                if first is not ds and first.name in only:
+                    problems.append(_two_sets(name, first, ds, project))
+            continue
         names = select(ds.selector, live, below, loc, problems)
         override_members = [
             set(select(o.selector, live, below, _where(o.location, project), problems, within=names))
@@ -186,14 +196,7 @@ def resolve(project: Project, live: LiveState) -> Desired:
         ] = {}
         for name in names:
             if name in owner:
-                first = owner[name]
-                problems.append(
-                    Problem(
-                        f"device {name!r} is matched by DeploymentSets {first.name!r} "
-                        f"({_where(first.location, project)}) and {ds.name!r}",
-                        _where(ds.location, project),
-                    )
-                )
+                problems.append(_two_sets(name, owner[name], ds, project))
                 continue
             owner[name] = ds
             which = tuple(i for i, members in enumerate(override_members) if name in members)
@@ -214,13 +217,23 @@ def resolve(project: Project, live: LiveState) -> Desired:
                 )
             )
     devices.sort(key=lambda d: d.name)
+    planned = project.sets if only is None else [ds for ds in project.sets if ds.name in only]
     return Desired(
         devices=tuple(devices),
         problems=tuple(problems),
         findings=tuple(findings.values()),
         notes=tuple(sorted(notes)),
-        rollouts={ds.name: strategies.effective(ds.rollout) for ds in project.sets},
+        rollouts={ds.name: strategies.effective(ds.rollout) for ds in planned},
         validations=cache.count,
+        unmanaged=tuple(sorted(n for n in live.devices if n not in owner)),
+    )
+
+
+def _two_sets(name: str, first: DeploymentSet, ds: DeploymentSet, project: Project) -> Problem:
+    return Problem(
+        f"device {name!r} is matched by DeploymentSets {first.name!r} "
+        f"({_where(first.location, project)}) and {ds.name!r}",
+        _where(ds.location, project),
     )
 
 
