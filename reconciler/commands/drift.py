@@ -40,16 +40,19 @@ async def build(
 @click.option(
     "--base-url", metavar="URL", help="Platform base URL (overrides reconcile.yaml; env MIRU_BASE_URL)."
 )
+@click.option("-v", "--verbose", is_flag=True, help="List the devices no DeploymentSet selects by name.")
 @selection_options
 def command(
     path: Path,
     fmt: str,
     ref: str | None,
     base_url: str | None,
+    verbose: bool,
     sets: tuple[str, ...],
     devices: tuple[str, ...],
 ) -> int:
-    """Report devices whose live state differs from the manifests in PATH (exit 2 when any)."""
+    """Report devices whose live state differs from the manifests in PATH (exit 2 when any,
+    or when devices no DeploymentSet selects are found and reconcile.yaml says unmanaged: error)."""
     if not path.exists():
         raise ReconcileError(f"{path}: no such directory")
     report = asyncio.run(build(path, ref, base_url, selection(sets, devices)))
@@ -57,5 +60,5 @@ def command(
         data: dict[str, Any] = report.to_dict()
         click.echo(json_text(data))
     else:
-        click.echo(terminal_lines(redact(render_drift_text(report)), limit=None), nl=False)
-    return EXIT_CHANGES if report.items else EXIT_OK
+        click.echo(terminal_lines(redact(render_drift_text(report, verbose=verbose)), limit=None), nl=False)
+    return EXIT_CHANGES if report.failing else EXIT_OK

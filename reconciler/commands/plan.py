@@ -148,6 +148,7 @@ async def build(
     help="Markdown: the most characters (UTF-16 units, as GitHub counts) the plan may take; "
     "less than GitHub's comment limit leaves room for text around it.",
 )
+@click.option("-v", "--verbose", is_flag=True, help="List the devices no DeploymentSet selects by name.")
 @selection_options
 def command(
     path: Path,
@@ -159,6 +160,7 @@ def command(
     base_url: str | None,
     full_plan_note: str | None,
     max_chars: int,
+    verbose: bool,
     sets: tuple[str, ...],
     devices: tuple[str, ...],
 ) -> int:
@@ -176,11 +178,13 @@ def command(
         # Human formats are redacted (a key pasted into config content stays out of PR
         # comments and logs); JSON stays exact because apply uploads that content.
         click.echo(
-            terminal_lines(redact(render_markdown(plan, full_plan=note, limit=max_chars)), limit=None),
+            terminal_lines(
+                redact(render_markdown(plan, full_plan=note, limit=max_chars, verbose=verbose)), limit=None
+            ),
             nl=False,
         )
     else:
-        click.echo(terminal_lines(redact(render_text(plan)), limit=None), nl=False)
+        click.echo(terminal_lines(redact(render_text(plan, verbose=verbose)), limit=None), nl=False)
     if detailed_exitcode and plan.has_changes:
         return EXIT_CHANGES
     return EXIT_OK

@@ -15,6 +15,7 @@ from reconciler.plan import desired as D
 from reconciler.plan import online
 from reconciler.plan import selection as S
 from reconciler.plan.build import desired_versions, mark_origin, plan_from, resolved, unenrolled
+from reconciler.plan.unmanaged import find_unmanaged
 from reconciler.platform.client import Platform
 from reconciler.platform.enrollment import enrollment_diagnostics
 from reconciler.platform.live import Progress, read_live_state
@@ -99,8 +100,19 @@ async def plan_with_state(
         target=platform.target,
         created_at=created_at if created_at is not None else now(),
     )
-    if base is not None:
-        plan = mark_origin(plan, desired, D.resolve(base, live))
+    base_desired = D.resolve(base, live) if base is not None else None
+    if base_desired is not None:
+        plan = mark_origin(plan, desired, base_desired)
+    if not selection.active:  # a part of the fleet cannot tell what no set selects
+        found = find_unmanaged(
+            project.unmanaged,
+            chosen,
+            desired,
+            live,
+            base_desired,
+            [ds.name for ds in base.sets] if base is not None else (),
+        )
+        plan = replace(plan, unmanaged=found)
     return plan, desired, live
 
 

@@ -80,6 +80,7 @@ def load_project(source: Source, root: Path, *, require_sets: bool = True) -> Pr
         enrollment=project.enrollment,
         sets=tuple(sets),
         project_file=project.project_file,
+        unmanaged=project.unmanaged,
     )
 
 
@@ -215,6 +216,7 @@ class _State:
             rollout_defaults=defaults,
             enrollment=enrollment,
             project_file=PROJECT_FILE,
+            unmanaged=data.get("unmanaged", "warn"),
         )
 
     # -- manifests -----------------------------------------------------------------------

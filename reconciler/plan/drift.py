@@ -11,9 +11,10 @@ from typing import Any
 from reconciler.escape import LINE_LIMIT, terminal
 from reconciler.model.enums import BlockReason
 from reconciler.model.live import LiveDeployment, LiveState
-from reconciler.model.plan import ConfigDiff, DeviceChange, Plan
+from reconciler.model.plan import ConfigDiff, DeviceChange, Plan, Unmanaged
 from reconciler.plan.diff import describe
 from reconciler.plan.groups import sample
+from reconciler.plan.unmanaged import render_unmanaged_text
 
 FORMAT_VERSION = 1
 KINDS = ("config", "release", "staged", "drifted", "failed", "retrying", "missing-device")
@@ -35,6 +36,13 @@ class DriftReport:
     items: tuple[DriftItem, ...]
     target: str = ""
     commit: str | None = None
+    unmanaged: Unmanaged | None = None  # None: a --set/--device run
+
+    @property
+    def failing(self) -> bool:
+        """Exit 2: drift, or devices nobody manages where reconcile.yaml says unmanaged: error."""
+        u = self.unmanaged
+        return bool(self.items) or (u is not None and u.policy == "error" and u.found)
 
     @property
     def devices(self) -> int:
@@ -48,6 +56,7 @@ class DriftReport:
             "commit": self.commit,
             "summary": {"devices": self.devices, "items": len(self.items), "by_kind": by_kind},
             "items": [{**asdict(i), "config_diffs": [asdict(d) for d in i.config_diffs]} for i in self.items],
+            "unmanaged": self.unmanaged.to_dict() if self.unmanaged is not None else None,
         }
 
 
@@ -140,13 +149,14 @@ def find_drift(plan: Plan, live: LiveState, failed: list[LiveDeployment] | None 
                 )
             )
     items.sort(key=lambda i: (i.device, KINDS.index(i.kind), i.deployment_id or ""))
-    return DriftReport(items=tuple(items), target=plan.target, commit=plan.commit)
+    return DriftReport(items=tuple(items), target=plan.target, commit=plan.commit, unmanaged=plan.unmanaged)
 
 
-def render_drift_text(report: DriftReport, *, sample_size: int = 5) -> str:
+def render_drift_text(report: DriftReport, *, sample_size: int = 5, verbose: bool = False) -> str:
     # Names and details come from the platform and the manifests: escaped for a terminal.
+    unmanaged = render_unmanaged_text(report.unmanaged, verbose=verbose)
     if not report.items:
-        return "No drift: the platform matches the manifests.\n"
+        return "\n".join(["No drift: the platform matches the manifests.", *unmanaged]) + "\n"
     groups: dict[tuple[str, str], list[str]] = {}
     for i in report.items:
         groups.setdefault((i.kind, i.detail if i.kind in ("config", "release") else ""), []).append(i.device)
@@ -166,5 +176,6 @@ def render_drift_text(report: DriftReport, *, sample_size: int = 5) -> str:
         "",
         f"Drift: {n} device{'s' if n != 1 else ''} differ{'s' if n == 1 else ''} from the manifests "
         f"({len(report.items)} finding{'s' if len(report.items) != 1 else ''}).",
+        *unmanaged,
     ]
     return "\n".join(out) + "\n"

@@ -11,6 +11,7 @@ from reconciler.model.plan import Plan
 from reconciler.model.rollout import Activation, RolloutPlan
 from reconciler.plan.groups import change_lines, group_changes, is_exception, sample, summary_line
 from reconciler.plan.rollout_state import state_of, state_words
+from reconciler.plan.unmanaged import render_unmanaged_text
 
 SYMBOL = {"deploy": "~", "upgrade": "^", "stage": "+", "restage": "+", "noop": "=", "blocked": "!"}
 
@@ -31,9 +32,9 @@ def _line(text: str) -> str:
     return terminal(text, LINE_LIMIT)
 
 
-def render_text(plan: Plan, *, sample_size: int = 5) -> str:
+def render_text(plan: Plan, *, sample_size: int = 5, verbose: bool = False) -> str:
     """Every name, version, reason and value in it goes through `reconciler.escape.terminal`:
-    they come from the platform and the manifests."""
+    they come from the platform and the manifests. `verbose` lists unmanaged devices by name."""
     out: list[str] = []
     # No commit or time here: the text must be the same for the same state (golden tests).
     if plan.target:
@@ -75,6 +76,9 @@ def render_text(plan: Plan, *, sample_size: int = 5) -> str:
                 out.append(f"      | {_line(line)}")
     if out and out[-1] != "":
         out.append("")
+    unmanaged = render_unmanaged_text(plan.unmanaged, verbose=verbose)
+    if unmanaged:
+        out += [*unmanaged, ""]
     if plan.notes:  # content the release's schema cannot check (cue, opaque): said, not hidden
         out += [f"Note: {_line(n)}" for n in plan.notes] + [""]
     if not plan.has_changes and not exceptions:
