@@ -29,7 +29,7 @@ from reconciler.manifests.loader import load_path
 from reconciler.model.plan import FORMAT_VERSION, Plan
 from reconciler.model.project import Project
 from reconciler.output import stderr_console
-from reconciler.plan.selection import Selection
+from reconciler.plan.selection import Selection, narrow_plan
 
 OUTPUT_FORMAT = 1
 
@@ -249,23 +249,18 @@ def command(
             hint="review the plan, then pass --auto-approve",
         )
     chosen = selection(sets, devices)
-    if chosen.active and plan_file is not None:
-        raise ReconcileError(
-            f"{chosen.words()} cannot narrow a saved plan: it is applied as it was reviewed",
-            hint="make the plan with the same --set/--device (`reconcile plan --set NAME --out FILE`)",
-        )
     project = load_path(path)
     show = stderr_console() if fmt == "json" else None
     if promote:
         fresh = (
-            read_plan(plan_file, project, base_url)
+            narrow_plan(read_plan(plan_file, project, base_url), chosen)
             if plan_file
             else asyncio.run(_fresh_plan(project, path, base_url, chosen))
         )
         plans = [promotable(fresh)]
     else:
         plan = (
-            read_plan(plan_file, project, base_url)
+            narrow_plan(read_plan(plan_file, project, base_url), chosen)
             if plan_file
             else asyncio.run(_fresh_plan(project, path, base_url, chosen))
         )

@@ -10,7 +10,9 @@ from dataclasses import dataclass, replace
 from functools import partial
 
 from reconciler.errors import Location, ReconcileError
+from reconciler.model.enums import Action
 from reconciler.model.live import DeviceScope, LiveDevice, LiveGroup, LiveState
+from reconciler.model.plan import Plan
 from reconciler.model.project import Project
 from reconciler.plan import desired as D
 
@@ -103,3 +105,38 @@ def narrow(desired: D.Desired, selection: Selection) -> D.Desired:
             )
     kept = tuple(dd for dd in desired.devices if _matches(dd.name, selection.devices))
     return replace(desired, devices=kept)
+
+
+def narrow_plan(plan: Plan, selection: Selection) -> Plan:
+    """A saved plan cut to the chosen sets, whole: each set's rollout is what was reviewed,
+    so `--device` may only drop devices it would not write to (a plan made with that `--device`)."""
+    if not selection.active:
+        return plan
+    names = set(plan.rollouts) | {c.deployment_set for c in plan.changes if c.deployment_set}
+    for glob in selection.sets:
+        if not any(fnmatch.fnmatchcase(n, glob) for n in names):
+            raise ReconcileError(f"--set {glob!r} matches no DeploymentSet of the saved plan")
+    kept = {n for n in names if not selection.sets or _matches(n, selection.sets)}
+    changes = [c for c in plan.changes if c.deployment_set in kept]
+    if selection.devices:
+        for glob in selection.devices:
+            if not any(fnmatch.fnmatchcase(c.device, glob) for c in changes):
+                raise ReconcileError(f"--device {glob!r} matches no device of the saved plan")
+        outside = [
+            c.device for c in changes if Action(c.action).writes and not _matches(c.device, selection.devices)
+        ]
+        if outside:
+            raise ReconcileError(
+                f"--device cannot split the saved plan's rollouts: it also writes to {', '.join(outside[:5])}"
+                + (f" and {len(outside) - 5} more" if len(outside) > 5 else ""),
+                hint="make the plan with the same --device (`reconcile plan --device NAME --out FILE`)",
+            )
+        changes = [c for c in changes if _matches(c.device, selection.devices)]
+    keys = {k for c in changes for k in c.instance_keys}
+    return replace(
+        plan,
+        changes=tuple(changes),
+        rollouts={k: v for k, v in plan.rollouts.items() if k in kept},
+        instances=tuple(i for i in plan.instances if i.key in keys),
+        unmanaged=None,
+    )

@@ -38,9 +38,14 @@ def _lint(files: list[Path], cwd: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_there_are_three_example_workflows() -> None:
+def test_there_are_four_example_workflows() -> None:
     names = {p.name for p in WORKFLOWS}
-    assert names == {"plan-on-pull-request.yml", "apply-on-push.yml", "nightly-drift.yml"}
+    assert names == {
+        "plan-on-pull-request.yml",
+        "apply-on-push.yml",
+        "nightly-drift.yml",
+        "sharded-by-set.yml",
+    }
 
 
 def test_example_workflows_pass_actionlint_as_shipped() -> None:

@@ -138,8 +138,20 @@ def test_apply_one_set_leaves_the_others_alone(emu: Harness, tmp_path: Path) -> 
     assert {c["action"] for c in after["changes"] if c["device"].startswith("lab-")} == {"noop"}
     saved = tmp_path / "plan.json"
     saved.write_text(json.dumps(after))
-    refused = cli("apply", str(root), "--plan", str(saved), "--set", "east", "--auto-approve")
-    assert refused.exit_code == 1 and "cannot narrow a saved plan" in refused.output
+    # A saved plan is cut to whole sets (each rollout as reviewed), never split by device.
+    split = cli("apply", str(root), "--plan", str(saved), "--device", "amr-east-01", "--auto-approve")
+    assert split.exit_code == 1 and "--device cannot split the saved plan's rollouts" in split.output
+    east = cli(
+        "apply", str(root), "--plan", str(saved), "--set", "east", "--auto-approve", "--format", "json"
+    )
+    assert east.exit_code == 0, east.output
+    assert [r["deployment_set"] for r in json.loads(east.stdout)["rollouts"]] == ["east"]
+    left = {
+        c["device"]
+        for c in json.loads(cli("plan", str(root), "--format", "json").stdout)["changes"]
+        if c["action"] == "deploy"
+    }
+    assert left and all(d.startswith("amr-west") for d in left)
 
 
 def test_promote_one_paused_set_only(emu: Harness, tmp_path: Path) -> None:
