@@ -16,7 +16,6 @@ from reconciler.errors import EXIT_CHANGES, EXIT_OK, ReconcileError, redact
 from reconciler.escape import json_text, terminal_lines
 from reconciler.plan.drift import DriftReport, find_drift, render_drift_text
 from reconciler.plan.selection import EVERYTHING, Selection
-from reconciler.platform.live import read_recent_failures
 
 
 async def build(
@@ -28,9 +27,7 @@ async def build(
             plan, _, live = await plan_with_state(
                 project, wired, commit=commit, progress=progress, selection=chosen
             )
-            ids = [c.device_id for c in plan.changes if c.device_id] if chosen.active else None
-            failed = await read_recent_failures(wired.platform, ids)
-    return find_drift(plan, live, failed)
+    return find_drift(plan, live, list(live.failed))  # read while planning (of the selection's devices)
 
 
 @click.command("drift")

@@ -18,7 +18,7 @@ from reconciler.plan.build import desired_versions, mark_origin, plan_from, reso
 from reconciler.plan.unmanaged import find_unmanaged
 from reconciler.platform.client import Platform
 from reconciler.platform.enrollment import enrollment_diagnostics
-from reconciler.platform.live import Progress, read_live_state
+from reconciler.platform.live import Progress, read_live_state, read_recent_failures
 
 
 async def read_for(
@@ -87,6 +87,9 @@ async def plan_with_state(
     scope = S.scope(project, selection, chosen)
     live = await read_for(wanted, platform, extra=base, progress=progress, scope=scope)
     desired = S.narrow(resolved(project, live, only=chosen if selection.active else None), selection)
+    # A part of the fleet: the failures of its devices, not the fleet's newest hundred.
+    ids = [dd.device.id for dd in desired.devices if dd.device] if selection.active else None
+    live = replace(live, failed=tuple(await read_recent_failures(platform, ids)))
     diagnostics: dict[str, tuple[str, ...]] = {}
     if project.enrollment is not None:
         diagnostics = await enrollment_diagnostics(

@@ -99,6 +99,9 @@ class LiveState:
     instances: Mapping[str, LiveInstance]  # by id, with content
     requests: int = 0  # requests spent reading this state
     by_device: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # device id -> deployment ids
+    # The most recent failed deployments (archived, so not among `deployments`): what failed and
+    # was rolled back is not rolled out again.
+    failed: tuple[LiveDeployment, ...] = ()
 
     # Small lookups the planner needs; the maps are small enough to scan.
     def release_by_version(self, version: str) -> LiveRelease | None:

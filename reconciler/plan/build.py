@@ -300,7 +300,8 @@ def rollout_plans(
         done = [c.device for c in mine if c.action == Action.NOOP and c.device in ours]
         todo = [c.device for c in mine if Action(c.action).writes and c.device_id]
         plan = strategies.plan_rollout(spec, todo, done)
-        out[name] = replace(plan, id=rid, held=_held(rid, markers), notes=_earlier(name, rid, markers))
+        held = "" if ours else _held(rid, markers, _failures(live, name, rid, {c.device_id for c in mine}))
+        out[name] = replace(plan, id=rid, done=tuple(done), held=held, notes=_earlier(name, rid, markers))
     return out
 
 
@@ -310,15 +311,29 @@ def _target_marker(live: LiveState, device: str) -> marker.Marker | None:
     return marker.parse(target.description) if target else None
 
 
-def _held(rid: str, markers: Mapping[str, marker.Marker | None]) -> str:
+def _failures(live: LiveState, name: str, rid: str, device_ids: set[str | None]) -> list[str]:
+    """Devices of the set where this rollout's deployment failed (the platform keeps them archived)."""
+    names = {d.id: d.name for d in live.devices.values()}
+    out = set()
+    for d in live.failed:
+        m = marker.parse(d.description)
+        if m is not None and (m.deployment_set, m.rollout) == (name, rid) and d.device_id in device_ids:
+            out.add(names.get(d.device_id, d.device_id))
+    return sorted(out)
+
+
+def _held(rid: str, markers: Mapping[str, marker.Marker | None], failed: Sequence[str]) -> str:
+    """Why this content is not rolled out again: it failed (and whatever took it was rolled back),
+    and no device of the set runs it now."""
     undone = sorted(d for d, m in markers.items() if m is not None and m.undo == rid)
-    if not undone:
+    if not undone and not failed:
         return ""
-    why = next(m.why for d, m in markers.items() if d == undone[0] and m is not None) or "failed"
-    return (
-        f"rollout {rid} of this content failed ({why.replace('-', ' ')}) and was rolled back on "
-        f"{', '.join(undone[:5])}{' …' if len(undone) > 5 else ''}; change the content, or apply with --retry-failed"
-    )
+    why = next((m.why for m in markers.values() if m is not None and m.undo == rid and m.why), None)
+    where = ", ".join([*failed[:5], *(["…"] if len(failed) > 5 else [])])
+    parts = [f"failed on {where}" if failed else f"failed ({(why or 'failed').replace('-', ' ')})"]
+    if undone:
+        parts.append(f"was rolled back on {', '.join(undone[:5])}{' …' if len(undone) > 5 else ''}")
+    return f"rollout {rid} of this content {' and '.join(parts)}; change the content, or apply with --retry-failed"
 
 
 def _earlier(name: str, rid: str, markers: Mapping[str, marker.Marker | None]) -> tuple[str, ...]:

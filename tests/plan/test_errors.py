@@ -128,7 +128,8 @@ async def test_reads_are_retried_and_writes_are_not(emu: Harness, tmp_path: Path
         faulted = await make_plan(project, wired, created_at="")
     assert faulted == clean
     log = await emu.requests()
-    assert log["by_route"]["GET /beta/devices"] == 2 and log["by_route"]["GET /beta/deployments"] == 3
+    # deployments: the faulted page twice, then the newest failed ones (failure memory)
+    assert log["by_route"]["GET /beta/devices"] == 2 and log["by_route"]["GET /beta/deployments"] == 4
     assert log["by_status"]["503"] == 1 and log["by_status"]["429"] == 2
 
     await emu.faults([{"method": "POST", "path": "/beta/config_instances*", "status": 503, "times": 1}])

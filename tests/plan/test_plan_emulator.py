@@ -249,7 +249,7 @@ async def test_plan_does_not_write(emu: Harness, tmp_path: Path) -> None:
     # reading live state: one page per list (17 devices, 17 deployments, 3 distinct instances), the
     # few fixed reads, and one "recent instances" page per desired schema
     assert log["by_route"]["GET /beta/devices"] == 1
-    assert log["by_route"]["GET /beta/deployments"] == 1
+    assert log["by_route"]["GET /beta/deployments"] == 2  # live ones, and the newest failed ones
 
 
 async def test_enrollment_token_from_any_token_env_never_shown(
