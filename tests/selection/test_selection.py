@@ -51,15 +51,17 @@ def test_plan_a_set_reads_its_groups_devices_and_their_deployments_only(emu: Har
     root = three_sets(emu, tmp_path / "p")
     full, every = reads(emu, "plan", str(root), "--format", "json")
     assert full.exit_code == 0, full.output
-    assert every["GET /beta/devices"] == 9 and every["GET /beta/deployments"] == 9
+    # deployments: 9 pages of live ones, and one of the newest failed ones
+    assert every["GET /beta/devices"] == 9 and every["GET /beta/deployments"] == 9 + 1
 
     lab, some = reads(emu, "plan", str(root), "--set", "lab", "--format", "json")
     assert lab.exit_code == 0, lab.output
     plan = json.loads(lab.stdout)
     assert {c["device"][:7] for c in plan["changes"]} == {"lab-arm"} and len(plan["changes"]) == 150
     assert list(plan["rollouts"]) == ["lab"] and plan["summary"]["deploy"] == 150
-    # 150 devices by group_id (2 pages), their deployments by device_id (2 chunks): not 9 + 9
-    assert some["GET /beta/devices"] == 2 and some["GET /beta/deployments"] == 2
+    # 150 devices by group_id (2 pages), their deployments and failures by device_id (2 chunks
+    # each): not 9 + 10
+    assert some["GET /beta/devices"] == 2 and some["GET /beta/deployments"] == 2 + 2
 
     globbed, _ = reads(emu, "plan", str(root), "--set", "e*", "--set", "w*", "--format", "json")
     assert json.loads(globbed.stdout)["summary"]["deploy"] == 700
@@ -75,7 +77,7 @@ def test_plan_devices_by_name_or_by_pattern(emu: Harness, tmp_path: Path) -> Non
     plan = json.loads(named.stdout)
     assert [c["device"] for c in plan["changes"]] == ["amr-west-300", "lab-arm-007"]
     assert sorted(plan["rollouts"]) == ["east", "lab", "west"]  # every set, two devices
-    assert by_name["GET /beta/devices"] == 1 and by_name["GET /beta/deployments"] == 1
+    assert by_name["GET /beta/devices"] == 1 and by_name["GET /beta/deployments"] == 1 + 1
 
     # A pattern needs every device's name (the API filters by exact names only), but
     # deployments are still read for the matching devices only.
@@ -83,7 +85,7 @@ def test_plan_devices_by_name_or_by_pattern(emu: Harness, tmp_path: Path) -> Non
     assert [c["device"] for c in json.loads(pattern.stdout)["changes"]] == [
         f"lab-arm-00{i}" for i in range(1, 6)
     ]
-    assert by_pattern["GET /beta/devices"] == 9 and by_pattern["GET /beta/deployments"] == 1
+    assert by_pattern["GET /beta/devices"] == 9 and by_pattern["GET /beta/deployments"] == 1 + 1
 
     both, _ = reads(emu, "plan", str(root), "--set", "lab", "--device", "*-00[12]", "--format", "json")
     assert [c["device"] for c in json.loads(both.stdout)["changes"]] == ["lab-arm-001", "lab-arm-002"]
