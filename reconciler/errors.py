@@ -158,6 +158,12 @@ def redact(text: str) -> str:
             text = text.replace(value, "***")
     for value in sorted(_CONTENT_SECRETS, key=len, reverse=True):
         text = text.replace(value, "***")
-    # Authorization headers and X-API-Key values that might be echoed by a library.
-    text = re.sub(r"(?i)(x-api-key|authorization)(['\"]?\s*[:=]\s*['\"]?)([^'\"\s,}]+)", r"\1\2***", text)
+    # Authorization headers and X-API-Key values that might be echoed by a library: the value
+    # goes, the scheme name (`Bearer`) stays, so the reader still sees what kind of credential;
+    # a placeholder (`<token>`) in a hint is not a value.
+    text = re.sub(
+        r"(?i)(x-api-key|authorization)(['\"]?\s*[:=]\s*['\"]?)((?:bearer|basic|token|digest)\s+)?(?!<|(?:bearer|basic|token|digest)\s)([^'\"\s,}]+)",
+        r"\1\2\3***",
+        text,
+    )
     return text

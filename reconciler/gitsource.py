@@ -136,6 +136,30 @@ def head_commit(path: Path) -> str | None:
     return None if dirty else sha
 
 
+def why_no_commit(path: Path) -> str | None:
+    """Why `head_commit` has no sha for `path`, in words (None when it has one): not a git
+    repository, no commits yet, or the files with uncommitted changes."""
+    found = open_repo(path)
+    if found is None:
+        return f"{path} is not inside a git repository"
+    repo, rel = found
+    try:
+        repo.head.commit  # noqa: B018 (raises when there is no commit)
+    except ValueError:
+        return "the repository has no commits yet"
+    where = rel or None
+    if not repo.is_dirty(path=where, untracked_files=True):
+        return None
+    changed = {d.a_path or d.b_path for d in repo.index.diff(None, paths=where)}
+    changed |= {d.a_path or d.b_path for d in repo.index.diff("HEAD", paths=where)}
+    changed |= set(
+        repo.untracked_files if not rel else [f for f in repo.untracked_files if f.startswith(rel)]
+    )
+    names = sorted(str(n) for n in changed if n)
+    shown = ", ".join(names[:5]) + (f", ... (+{len(names) - 5} more)" if len(names) > 5 else "")
+    return f"the working tree has uncommitted changes ({shown})"
+
+
 def iter_sources(path: Path, refs: Sequence[str]) -> Iterator[GitSource]:
     found = open_repo(path)
     if found is None:

@@ -114,10 +114,10 @@ async def execute(
         await guard.one_writer(platform, clock, [r for r in rollouts if r.will_write()], members)
     keys = {k for r in rollouts if r.will_write() for c in r.changes for k in c.instance_keys}
     instances = [i for i in plan.instances if i.key in keys]
-    if instances:
-        n = sum(1 for i in instances if not i.existing_id)
-        reporter.note("apply", f"config instances: {n} to create")
-    ids = await writes.ensure_instances(platform, instances)
+    created: list[str] = []
+    ids = await writes.ensure_instances(platform, instances, created)
+    if created:  # counted after the fact: a resumed or promoted rollout reuses what it made
+        reporter.note("apply", f"config instances: {len(created)} created")
     plan_file = rec.save_plan(root, plan, digest) if rollouts else ""
     for r in rollouts:
         r.instance_ids = ids

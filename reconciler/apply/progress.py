@@ -71,7 +71,8 @@ def _device_line(deployment_set: str, device: str, word: str, reason: str) -> st
 
 
 class RichWaves:
-    """A progress bar per (set, wave), advanced as devices finish."""
+    """A progress bar per (set, wave). A device is credited to the wave it started in: with a
+    sliding window, wave n's devices may finish after wave n+1 has begun."""
 
     def __init__(self) -> None:
         self._console = stderr_console()
@@ -83,23 +84,28 @@ class RichWaves:
             console=self._console,
             transient=False,
         )
-        self._tasks: dict[str, TaskID] = {}
-        self._totals: dict[str, int] = {}
+        self._current: dict[str, TaskID] = {}  # set -> its latest wave's bar
+        self._started: dict[tuple[str, str], TaskID] = {}  # (set, device) -> the bar it counts on
+        self._done: set[tuple[str, str]] = set()  # counted once, whatever follows (rolled back)
+        self._room: dict[TaskID, int] = {}  # devices a bar has yet to count
         self._progress.start()
 
     def wave(self, deployment_set: str, wave: int, total_waves: int, devices: int) -> None:
-        key = deployment_set
-        if key in self._tasks:  # a sliding window starts wave n+1 before wave n is all done
-            self._progress.update(self._tasks[key], completed=self._totals[key])
-        self._tasks[key] = self._progress.add_task(
-            f"{terminal(deployment_set)} wave {wave}/{total_waves}", total=devices
-        )
-        self._totals[key] = devices
+        task = self._progress.add_task(f"{terminal(deployment_set)} wave {wave}/{total_waves}", total=devices)
+        self._current[deployment_set] = task
+        self._room[task] = devices
 
     def device(self, deployment_set: str, device: str, state: str, reason: str = "") -> None:
-        task = self._tasks.get(deployment_set)
-        if task is not None and state != "in_flight":
-            self._progress.advance(task)
+        key = (deployment_set, device)
+        task = self._started.get(key, self._current.get(deployment_set))
+        if state == "in_flight":
+            if task is not None:
+                self._started.setdefault(key, task)
+        elif task is not None and key not in self._done:
+            self._done.add(key)
+            if self._room[task] > 0:
+                self._room[task] -= 1
+                self._progress.advance(task)
         if state in ("failed", "stale", "rolled_back"):
             self._console.print(_device_line(deployment_set, device, state, reason), markup=False)
 

@@ -287,6 +287,9 @@ def run(inputs: Inputs, env: RunnerEnv, out: TextIO | None = None) -> Outcome:
     )
     if p.code not in (0, 2):
         md = report.failure_markdown(f"reconcile plan `{inputs.path}` failed (exit {p.code})", p.stderr)
+        if p.stdout.startswith("### reconcile plan"):  # printed, then failed (a blocked device): show both
+            _keep(workdir / "plan.md", p.stdout)
+            md += "\n" + p.stdout
         stream.write(
             annotation("error", _first_line(p.stderr, "reconcile plan failed"), title="reconcile plan") + "\n"
         )

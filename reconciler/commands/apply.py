@@ -17,11 +17,12 @@ from typing import Any
 import click
 
 from reconciler import strategies
+from reconciler.apply import record as rec
 from reconciler.apply.executor import ApplyResult, blocked_changes, blocked_ledger, execute
 from reconciler.apply.ledger import counts, render_text
 from reconciler.apply.progress import reporter
 from reconciler.commands.options import selection, selection_options
-from reconciler.commands.wiring import describe_target, session
+from reconciler.commands.wiring import describe_target, normalize_url, session
 from reconciler.errors import EXIT_OK, Location, Problem, ReconcileError, ValidationFailed
 from reconciler.escape import LINE_LIMIT, terminal
 from reconciler.manifests import schema_check, yamlload
@@ -54,7 +55,7 @@ def read_plan(path: Path, project: Project, base_url: str | None) -> Plan:
         )
     _check_shape(path, data)
     target = describe_target(project, base_url)
-    if data.get("target") != target:
+    if normalize_url(str(data.get("target"))) != target:
         raise ReconcileError(
             f"the plan was made for {data.get('target')!r}, not {target!r}",
             location=Location(str(path)),
@@ -164,6 +165,47 @@ async def _fresh_plan(project: Project, path: Path, base_url: str | None, chosen
         return await make_plan(project, wired, commit=head_commit(path), selection=chosen)
 
 
+def interrupted(project: Project, path: Path, plans: list[Plan]) -> ReconcileError:
+    """Ctrl-C during apply: which rollouts were left in flight, and the exact command that
+    resumes them (a rerun of the same plan continues each from its record)."""
+    left: list[rec.RolloutRecord] = []
+    for plan in plans:
+        digest = rec.plan_digest(plan)
+        for name, rollout in sorted(plan.rollouts.items()):
+            record = rec.load(project.root, rollout.id or rec.rollout_id(digest, name))
+            if record is not None and record.status.state in ("pending", "in_progress"):
+                left.append(record)
+    if not left:
+        return ReconcileError("interrupted before any rollout started: nothing is in flight")
+    shown = ", ".join(
+        f"{r.id} ({terminal(r.deployment_set)}, wave {r.status.current_wave}/{r.status.total_waves})"
+        for r in left
+    )
+    files = sorted({r.plan_file for r in left})
+    commands = " and ".join(f"`reconcile apply {path} --plan {path / f} --auto-approve`" for f in files)
+    return ReconcileError(
+        f"interrupted: rollout{'s' if len(left) != 1 else ''} left in flight: {shown}",
+        hint=f"resume with {commands} (devices already updated are not written again)",
+    )
+
+
+def warn_no_commit(path: Path, *, saved: bool) -> None:
+    """Deployments name the commit they came from; without one they carry `commit=none`
+    and nobody can trace them to a change. Say so, and why, before anything is written."""
+    from reconciler.gitsource import why_no_commit
+
+    why = (
+        "the plan was made without a commit (uncommitted changes, or outside git)"
+        if saved
+        else (why_no_commit(path) or "no commit")
+    )
+    click.echo(  # file names are the repository's: escaped for the terminal
+        f"warning: deployments will carry commit=none: {terminal(why, LINE_LIMIT)}; commit the manifests (and plan again) "
+        "so each deployment names the commit it came from",
+        err=True,
+    )
+
+
 def promotable(plan: Plan) -> Plan:
     """`--promote` continues what the platform shows paused: sets whose strategy would pause
     before its next wave. Nothing paused is an error, not a silent success."""
@@ -229,7 +271,8 @@ def command(
     what earlier runs left. A rollout is named by its set and content; content that failed
     and was rolled back is held back until it changes (or --retry-failed). Another apply
     rolling out to the same set makes this one refuse (unless --force). A copy of each
-    rollout's record is kept in .reconcile/rollouts/ as a log. The ledger lists every device: succeeded, failed,
+    rollout's record is kept in .reconcile/rollouts/ as a log. Ctrl-C names the rollouts
+    left in flight and the command that resumes them. The ledger lists every device: succeeded, failed,
     rolled back, deferred, stale (changed since the plan) or not attempted (blocked devices
     last).
 
@@ -264,6 +307,8 @@ def command(
             if plan_file
             else asyncio.run(_fresh_plan(project, path, base_url, chosen))
         )
+        if plan.has_changes and plan.commit is None:
+            warn_no_commit(path, saved=plan_file is not None)
         if not plan.has_changes:
             blocked = blocked_changes(plan)
             nothing = ApplyResult(records=(), ledger=blocked_ledger(blocked), blocked=blocked)
@@ -295,7 +340,10 @@ def command(
     # A bar redrawn in place needs a real terminal; a dumb one (Emacs shell, some CI) gets lines.
     interactive = sys.stderr.isatty() and os.environ.get("TERM") != "dumb" and fmt == "text"
     flags = Flags(promote=promote, retry_failed=retry_failed, force=force)
-    results = asyncio.run(_run(project, plans, base_url, flags, interactive, quiet=False))
+    try:
+        results = asyncio.run(_run(project, plans, base_url, flags, interactive, quiet=False))
+    except KeyboardInterrupt:
+        raise interrupted(project, path, plans) from None
     if fmt == "json":
         click.echo(json.dumps(result_json(results, describe_target(project, base_url)), indent=2))
     else:

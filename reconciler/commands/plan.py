@@ -15,7 +15,7 @@ import click
 from reconciler.commands.options import selection, selection_options
 from reconciler.commands.planning import make_plan
 from reconciler.commands.wiring import session
-from reconciler.errors import EXIT_CHANGES, EXIT_OK, ReconcileError, redact
+from reconciler.errors import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, ReconcileError, redact
 from reconciler.escape import json_text, terminal_lines
 from reconciler.files import atomic_write
 from reconciler.gitsource import head_commit, iter_sources
@@ -24,6 +24,7 @@ from reconciler.manifests.source import SourceError
 from reconciler.model.plan import Plan
 from reconciler.model.project import EmulatorTarget, Project
 from reconciler.output import is_interactive, stderr_console
+from reconciler.plan.groups import sample
 from reconciler.plan.render_markdown import LIMIT, render_markdown
 from reconciler.plan.render_text import render_text
 from reconciler.plan.selection import EVERYTHING, Selection
@@ -125,9 +126,19 @@ async def build(
     help="Save the plan as JSON for `reconcile apply`.",
 )
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when the plan has changes, 0 when none.")
+@click.option(
+    "--verbose",
+    "-v",
+    is_flag=True,
+    help="Name every device of each line (default: the first 5) and the devices no DeploymentSet selects.",
+)
 @click.option("--ref", metavar="REF", help="Plan the manifests at this git ref (no checkout).")
 @click.option(
-    "--base", "base_ref", metavar="REF", help="Mark each change as this branch's change or drift against REF."
+    "--base",
+    "base_ref",
+    metavar="REF",
+    help="Mark each changed field as this branch's [change] or pre-existing [drift] (the manifests "
+    "at REF want it too); a device with both is [change + drift]. Blocked devices get no mark.",
 )
 @click.option(
     "--base-url", metavar="URL", help="Platform base URL (overrides reconcile.yaml; env MIRU_BASE_URL)."
@@ -148,23 +159,27 @@ async def build(
     help="Markdown: the most characters (UTF-16 units, as GitHub counts) the plan may take; "
     "less than GitHub's comment limit leaves room for text around it.",
 )
-@click.option("-v", "--verbose", is_flag=True, help="List the devices no DeploymentSet selects by name.")
 @selection_options
 def command(
     path: Path,
     fmt: str,
     out: Path | None,
     detailed_exitcode: bool,
+    verbose: bool,
     ref: str | None,
     base_ref: str | None,
     base_url: str | None,
     full_plan_note: str | None,
     max_chars: int,
-    verbose: bool,
     sets: tuple[str, ...],
     devices: tuple[str, ...],
 ) -> int:
-    """Compare the manifests in PATH with the platform and print what would change."""
+    """Compare the manifests in PATH with the platform and print what would change.
+
+    Exit 1 (after printing the plan) when a device is blocked by an error in the manifests
+    (unknown release, config type or device, missing slot, invalid content) or by a drifted
+    deployment to review; a device blocked only for having no agent (never enrolled,
+    archived) is not an error."""
     if not path.exists():
         raise ReconcileError(f"{path}: no such directory")
     plan = asyncio.run(build(path, ref, base_ref, base_url, selection(sets, devices)))
@@ -184,7 +199,32 @@ def command(
             nl=False,
         )
     else:
-        click.echo(terminal_lines(redact(render_text(plan, verbose=verbose)), limit=None), nl=False)
+        click.echo(
+            terminal_lines(redact(render_text(plan, sample_size=None if verbose else 5)), limit=None),
+            nl=False,
+        )
+    broken = manifest_blocked(plan)
+    if broken:
+        # After the plan, so the reviewer sees it; an error, so no gate reads it as "nothing to do".
+        n = len(broken)
+        click.echo(
+            redact(
+                f"error: {n} device{'s' if n != 1 else ''} blocked by errors in the manifests or by "
+                f"drift to review (see the plan's exceptions; `reconcile validate --online` shows "
+                f"where a manifest is wrong): {terminal_lines(sample(broken, 10), limit=None)}"
+            ),
+            err=True,
+        )
+        return EXIT_ERROR
     if detailed_exitcode and plan.has_changes:
         return EXIT_CHANGES
     return EXIT_OK
+
+
+def manifest_blocked(plan: Plan) -> list[str]:
+    """Devices blocked by a mistake in the manifests (unknown release, config type or device,
+    missing slot, invalid content) or a drifted deployment a person must review: the blocks
+    that fail `apply` too. A device with no agent (never enrolled, archived) is not one."""
+    return [
+        c.device for c in plan.changes if c.action == "blocked" and c.reason_code and c.reason_code.fails_run
+    ]

@@ -86,7 +86,8 @@ async def plan_with_state(
     wanted = replace(project, sets=tuple(ds for ds in project.sets if ds.name in chosen))
     scope = S.scope(project, selection, chosen)
     live = await read_for(wanted, platform, extra=base, progress=progress, scope=scope)
-    desired = S.narrow(resolved(project, live, only=chosen if selection.active else None), selection)
+    only = chosen if selection.active else None
+    desired = S.narrow(resolved(project, live, only, partial=S.by_name(selection)), selection)
     # A part of the fleet: the failures of its devices, not the fleet's newest hundred.
     ids = [dd.device.id for dd in desired.devices if dd.device] if selection.active else None
     live = replace(live, failed=tuple(await read_recent_failures(platform, ids)))

@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from reconciler.apply import ledger
 from reconciler.apply import record as rec
 from reconciler.commands.options import selection, selection_options
 from reconciler.errors import EXIT_OK, ReconcileError
@@ -111,8 +112,41 @@ def _echo_record(r: rec.RolloutRecord) -> None:
     versions = r.to_version if r.from_version == r.to_version else f"{r.from_version} -> {r.to_version}"
     click.echo(
         f"  {r.id}  {terminal(r.deployment_set)}  {s.state}  {r.spec.strategy}  wave {s.current_wave}/"
-        f"{s.total_waves}  {s.updated_nodes}/{s.total_nodes} updated, {s.failed_nodes} failed  "
+        f"{s.total_waves}  {node_counts(r)}  "
         f"{terminal(versions)}  commit={(r.commit or 'none')[:12]}  {s.created_at}"
     )
-    if s.message:
-        click.echo(f"      {terminal(s.message, LINE_LIMIT)}")
+    message = shown_message(r)
+    if message:
+        click.echo(f"      {terminal(message, LINE_LIMIT)}")
+
+
+def node_counts(r: rec.RolloutRecord) -> str:
+    """`5/8 updated, 2 failed, 4 rolled back`: from the devices' ledger when the record has
+    one (a rolled-back device did not fail: it was healthy and was taken back)."""
+    s = r.status
+    if not r.devices:
+        return f"{s.updated_nodes}/{s.total_nodes} updated, {s.failed_nodes} failed"
+    c = ledger.counts(r.devices)
+    rest = [f"{c[k]} {k.replace('_', ' ')}" for k in ("rolled_back", "stale", "deferred") if c[k]]
+    return ", ".join([f"{c['succeeded']}/{len(r.devices)} updated", f"{c['failed']} failed", *rest])
+
+
+def shown_message(r: rec.RolloutRecord) -> str:
+    """The record's message; for a completed rollout whose devices are not all done, what is
+    left (a deferred device takes the update when it returns; a stale one needs a new plan)."""
+    s = r.status
+    if s.state != "completed" or not r.devices:
+        return s.message
+    c = ledger.counts(r.devices)
+    left = {k: n for k, n in c.items() if k != "succeeded" and n}
+    if not left:
+        return s.message
+    why = {
+        "deferred": "offline, they get the update when they return",
+        "stale": "changed since the plan, plan again",
+        "not_attempted": "not started",
+        "failed": "failed",
+        "rolled_back": "rolled back",
+    }
+    parts = [f"{n} {k.replace('_', ' ')} ({why[k]})" for k, n in left.items()]
+    return f"{c['succeeded']} of {len(r.devices)} devices updated; " + ", ".join(parts)

@@ -48,7 +48,8 @@ async def online_checks(project: Project, base_url: str | None) -> list[Problem]
     "--online",
     is_flag=True,
     help="Also check against the platform: groups, devices, releases and config types exist, "
-    "content is valid for the release's schemas. Reads only.",
+    "every override device or pattern matches a device of its set, content is valid for the "
+    "release's schemas. Reads only.",
 )
 @click.option(
     "--base-url", help="Platform base URL for --online (overrides reconcile.yaml; env MIRU_BASE_URL)."

@@ -46,10 +46,23 @@ def describe_target(project: Project, base_url: str | None = None) -> str:
     """The target as plans record it: a saved plan is applied only to the same target."""
     base_url = base_url or os.environ.get("MIRU_BASE_URL")
     if base_url:
-        return base_url
+        return normalize_url(base_url)
     if isinstance(project.target, RemoteTarget):
-        return project.target.base_url
+        return normalize_url(project.target.base_url)
     return f"emulator:{project.target.db}"
+
+
+def normalize_url(url: str) -> str:
+    """One spelling per target (`HTTPS://Host/beta/` is `https://host/beta`), so a plan saved
+    with one spelling applies with another."""
+    url = url.strip()
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, ValueError, TypeError):
+        return url.rstrip("/")
+    if not parsed.scheme or not parsed.host:
+        return url.rstrip("/")
+    return str(parsed.copy_with(path=parsed.path.rstrip("/") or "")).rstrip("/")
 
 
 def endpoint(project: Project, base_url: str | None = None) -> Endpoint:

@@ -8,7 +8,7 @@ from typing import Any
 from starlette.responses import Response
 from starlette.routing import Route
 
-from reconciler.emulator import agents, clock, seed, store, views
+from reconciler.emulator import agents, clock, platform, scopes, seed, store, views
 from reconciler.emulator.http import ApiError, Ctx, admin, invalid, not_found, ok
 
 DEVICE_STATUSES = ("online", "offline", "inactive", "activating", "archived")
@@ -126,6 +126,49 @@ def get_clock(ctx: Ctx) -> Response:
     return ok(clock.describe(ctx.conn))
 
 
+def get_platform(ctx: Ctx) -> Response:
+    return ok(
+        {**platform.load(ctx.conn).as_dict(), "choices": {k: list(v) for k, v in platform.CHOICES.items()}}
+    )
+
+
+def set_platform(ctx: Ctx) -> Response:
+    """Change some switches (the others keep their value); applies from the next request."""
+    try:
+        settings = platform.merged(platform.load(ctx.conn), ctx.obj())
+    except platform.PlatformError as e:
+        raise invalid(str(e), field="platform") from None
+    with store.write(ctx.conn):
+        platform.save(ctx.conn, settings)
+    return ok(settings.as_dict())
+
+
+def add_api_key(ctx: Ctx) -> Response:
+    """A key with exactly the scopes given (kept in the db: every process serving it accepts it)."""
+    body = ctx.obj()
+    key, name, wanted = body.get("key"), body.get("name"), body.get("scopes")
+    if not isinstance(key, str) or len(key) < 8:
+        raise invalid("key must be a string of at least 8 characters", field="key")
+    if name is not None and (not isinstance(name, str) or not name):
+        raise invalid("name must be a non-empty string", field="name")
+    if not isinstance(wanted, list) or not all(isinstance(s, str) for s in wanted):
+        raise invalid("scopes must be a list of scope names", field="scopes")
+    try:
+        held = scopes.resolve(wanted)
+    except scopes.ScopeError as e:
+        raise invalid(str(e), field="scopes", allowed=sorted(scopes.ALL_SCOPES | {scopes.ADMIN})) from None
+    if key in ctx.store.api_keys:
+        raise invalid("that key is one of the server's own keys", field="key")
+    label = name or f"key {len(scopes.list_keys(ctx.conn)) + 1}"
+    with store.write(ctx.conn):
+        scopes.add_key(ctx.conn, key, label, held)
+    return ok({"name": label, "scopes": sorted(held)})
+
+
+def list_api_keys(ctx: Ctx) -> Response:
+    return ok({"keys": scopes.list_keys(ctx.conn)})
+
+
 routes = [
     Route("/reset", admin(reset), methods=["POST"]),
     Route("/seed", admin(load_seed, parse=parse_seed), methods=["POST"]),
@@ -133,4 +176,8 @@ routes = [
     Route("/devices/{device}", admin(get_device), methods=["GET"]),
     Route("/tick", admin(tick), methods=["POST"]),
     Route("/clock", admin(get_clock), methods=["GET"]),
+    Route("/platform", admin(get_platform), methods=["GET"]),
+    Route("/platform", admin(set_platform), methods=["POST"]),
+    Route("/api_keys", admin(list_api_keys), methods=["GET"]),
+    Route("/api_keys", admin(add_api_key), methods=["POST"]),
 ]

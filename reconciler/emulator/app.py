@@ -8,7 +8,7 @@ the app and `store=`), and each module's `routes()` (absolute paths: /_emulator/
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from types import ModuleType
 
@@ -27,9 +27,11 @@ from reconciler.emulator import (
     routes_groups,
     routes_misc,
     routes_releases,
+    scopes,
     store,
 )
 from reconciler.emulator import clock as clock_mod
+from reconciler.emulator import platform as platform_mod
 from reconciler.emulator import seed as seed_mod
 from reconciler.emulator.http import error_response
 
@@ -73,29 +75,43 @@ async def _server_error(request: Request, exc: Exception) -> Response:
 
 
 def create_app(
-    db: str, *, seed: str | Path | None = None, api_keys: Mapping[str, str] | None = None, clock: str = "real"
+    db: str,
+    *,
+    seed: str | Path | None = None,
+    api_keys: Mapping[str, str | Collection[str]] | None = None,
+    clock: str = "real",
 ) -> Starlette:
     """Open (or create) the emulator over `db` (a file path or ":memory:").
 
-    `seed` is loaded only when the db is new; `clock` ("real" | "manual") is fixed when the
+    `api_keys` maps each key to a role (`rw`: every scope, `ro`: every read scope) or to a list
+    of scopes; without it the built-in keys. `seed` is loaded only when the db is new; `clock` ("real" | "manual") is fixed when the
     db is created and stored in it, so apps and processes sharing a file share the clock."""
     return _build(db, seed, api_keys, clock)
 
 
 def _build(
-    db: str, seed_file: str | Path | None, api_keys: Mapping[str, str] | None, clock_mode: str
+    db: str,
+    seed_file: str | Path | None,
+    api_keys: Mapping[str, str | Collection[str]] | None,
+    clock_mode: str,
 ) -> Starlette:
     if clock_mode not in clock_mod.MODES:
         raise ValueError(f"clock must be one of {', '.join(clock_mod.MODES)}, not {clock_mode!r}")
-    keys = dict(api_keys) if api_keys is not None else dict(store.BUILTIN_KEYS)
-    bad = {k: v for k, v in keys.items() if v not in ("rw", "ro")}
-    if bad:
-        raise ValueError("api_keys roles must be 'rw' or 'ro'")
+    given = api_keys if api_keys is not None else store.BUILTIN_KEYS
+    try:
+        keys = {key: scopes.resolve(spec) for key, spec in given.items()}
+    except scopes.ScopeError as e:
+        raise ValueError(f"api_keys: {e}") from None
     conn = store.connect(db)
     try:
         # Schema and seed in one transaction: a bad seed leaves the db new, not half-seeded.
         with store.write(conn):
             created = store.initialize(conn, clock_mode)
+            scopes.ensure_schema(conn)
+            if created:
+                overrides = platform_mod.from_env()
+                if overrides:
+                    platform_mod.save(conn, platform_mod.merged(platform_mod.DEFAULT, overrides))
             for name in OPTIONAL_MODULES:
                 module = _optional(name)
                 if module is not None and hasattr(module, "ensure_schema"):

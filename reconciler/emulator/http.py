@@ -7,6 +7,7 @@ no await happens inside a transaction, so each request is atomic within a proces
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -16,10 +17,17 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Message, Send
 
-from reconciler.emulator import agents, clock
+from reconciler.emulator import agents, clock, platform, scopes, views
 from reconciler.emulator.store import Store
 
-VERSIONS = ("2026-03-09.tetons", "2026-05-06.rainier", "2026-08-17.everglades")
+# Only the version whose shapes the emulator answers in: an older version (tetons, the SDK's
+# default; rainier) is refused rather than answered in everglades shapes it did not ask for.
+VERSIONS = ("2026-08-17.everglades",)
+OLDER_VERSIONS = ("2026-03-09.tetons", "2026-05-06.rainier")
+# The docs' multi-value separator is `|`; commas (the spec's `style: form, explode: false`, which
+# the SDK sends) and repeated keys work too.
+SEPARATORS = re.compile(r"[|,]")
+MAX_EXPAND_DEPTH = 4  # "expand[]=field1.field2.field3.field4 is the maximum depth"
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 100
 MAX_OFFSET = 2**62  # SQLite integers are 64-bit: a larger offset is clamped, not a 500
@@ -75,7 +83,8 @@ class Ctx:
     request: Request
     body: Any
     now: float
-    role: str
+    key_name: str
+    scopes: frozenset[str]
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -85,11 +94,16 @@ class Ctx:
         return str(self.request.path_params[name])
 
     def values(self, name: str) -> list[str]:
-        """A multi-value query parameter: comma lists and repeated keys both work."""
+        """A multi-value query parameter: `a|b`, `a,b` and repeated keys (also as `name[]`)."""
         out: list[str] = []
-        for raw in self.request.query_params.getlist(name):
-            out.extend(v.strip() for v in raw.split(",") if v.strip())
+        for key in (name, f"{name}[]"):
+            for raw in self.request.query_params.getlist(key):
+                out.extend(v.strip() for v in SEPARATORS.split(raw) if v.strip())
         return out
+
+    def require(self, *needed: str) -> None:
+        """403 unless the key holds every scope in `needed` (or its resource's `manage`)."""
+        check_scopes(self.scopes, needed)
 
     def enum_values(self, name: str, allowed: Iterable[str]) -> list[str]:
         """A multi-value filter over an enum: unknown values are a 400, as the spec's enums say."""
@@ -99,15 +113,27 @@ class Ctx:
             raise invalid(f"unknown {name} value(s): {', '.join(unknown)}", param=name, allowed=list(allowed))
         return values
 
-    def expand(self, allowed: Iterable[str]) -> set[str]:
-        wanted = set(self.values("expand"))
-        unknown = wanted - set(allowed)
-        if unknown:
-            raise invalid(
-                f"unknown expand value(s): {', '.join(sorted(unknown))}",
-                param="expand",
-                allowed=sorted(allowed),
-            )
+    def expand(self, resource: str, extra: Iterable[str] = ()) -> set[str]:
+        """The request's expansions of `resource` (a table name in `views.EXPANSIONS`):
+        `expand=a&expand=b`, `expand[]=a`, `expand=a,b`; nested ones as dotted paths
+        (`release.config_schemas`, at most four fields). A nested path expands its prefixes too,
+        as the docs say. `extra` are top-level-only values (`total_count` on lists)."""
+        wanted: set[str] = set()
+        for path in self.values("expand"):
+            fields = path.split(".")
+            if len(fields) > MAX_EXPAND_DEPTH:
+                raise invalid(
+                    f"expand value {path!r} nests deeper than {MAX_EXPAND_DEPTH} levels",
+                    param="expand",
+                    max_depth=MAX_EXPAND_DEPTH,
+                )
+            options: Mapping[str, str | None] = {**views.EXPANSIONS[resource], **dict.fromkeys(extra)}
+            for depth, name in enumerate(fields):
+                if name not in options:
+                    raise invalid(f"unknown expand value {path!r}", param="expand", allowed=sorted(options))
+                child = options[name]
+                options = views.EXPANSIONS[child] if child else {}
+                wanted.add(".".join(fields[: depth + 1]))
         return wanted
 
     def obj(self) -> dict[str, Any]:
@@ -133,14 +159,38 @@ class StatusCapture:
         await self.send(message)
 
 
-def key_role(store: Store, request: Request) -> str:
+def key_scopes(store: Store, request: Request) -> tuple[str, frozenset[str]]:
+    """(name, scopes) of the request's key: the server's keys first, then the db's (seed and
+    admin API). 401 without a key or for an unknown one."""
     key = request.headers.get("x-api-key")
     if not key:
         raise ApiError(401, "unauthorized", "missing X-API-Key header")
-    role = store.api_keys.get(key)
-    if role is None:
+    held = store.api_keys.get(key)
+    if held is not None:
+        return key_label(held), held
+    found = scopes.stored_key(store.conn, key)
+    if found is None:
         raise ApiError(401, "unauthorized", "unknown API key")
-    return role
+    return found
+
+
+def key_label(held: frozenset[str]) -> str:
+    if held == scopes.ROLES["rw"]:
+        return "Emulator read-write key"
+    if held == scopes.ROLES["ro"]:
+        return "Emulator read-only key"
+    return "Emulator key"
+
+
+def check_scopes(held: frozenset[str], needed: Iterable[str]) -> None:
+    lacking = scopes.missing(held, needed)
+    if lacking:
+        raise ApiError(
+            403,
+            "forbidden",
+            f"the API key lacks the {', '.join(lacking)} scope{'s' if len(lacking) > 1 else ''}",
+            {"scope": lacking[0], "missing_scopes": lacking},
+        )
 
 
 def _no_constants(name: str) -> Any:
@@ -159,27 +209,31 @@ def parse_json(raw: bytes) -> Any:
         raise invalid("the request body is not valid JSON") from None
 
 
-def _version_and_scope(resource: str) -> Callable[[Request, str], None]:
-    def check(request: Request, role: str) -> None:
+def _version_and_scope(
+    resource: str, needs: Sequence[str] | None
+) -> Callable[[Request, frozenset[str]], None]:
+    def check(request: Request, held: frozenset[str]) -> None:
         version = request.headers.get("miru-version")
         if not version:
             raise invalid("missing Miru-Version header", supported=list(VERSIONS))
         if version not in VERSIONS:
-            raise invalid(f"unsupported Miru-Version {version!r}", supported=list(VERSIONS))
-        if request.method not in ("GET", "HEAD") and role != "rw":
-            scope = f"{resource}:write"
-            raise ApiError(403, "forbidden", f"the API key lacks the {scope} scope", {"scope": scope})
+            why = " (the emulator answers only in everglades shapes)" if version in OLDER_VERSIONS else ""
+            raise invalid(f"unsupported Miru-Version {version!r}{why}", supported=list(VERSIONS))
+        if needs is not None:
+            check_scopes(held, needs)
+        else:
+            check_scopes(held, [f"{resource}:{'read' if request.method in ('GET', 'HEAD') else 'write'}"])
 
     return check
 
 
-def _admin_scope(request: Request, role: str) -> None:
-    if role != "rw":
-        raise ApiError(403, "forbidden", "the admin API needs a read-write key", {"scope": "emulator:admin"})
+def _admin_scope(request: Request, held: frozenset[str]) -> None:
+    if not scopes.has(held, scopes.ADMIN):
+        raise ApiError(403, "forbidden", "the admin API needs a read-write key", {"scope": scopes.ADMIN})
 
 
 def _endpoint(
-    handler: Handler, check: Callable[[Request, str], None], parse: BodyParser
+    handler: Handler, check: Callable[[Request, frozenset[str]], None], parse: BodyParser
 ) -> Callable[[Request], Any]:
     """Auth (401), the caller's `check` (400/403), the body, then the handler under the
     store lock after the agent simulation has caught up with the clock."""
@@ -187,25 +241,26 @@ def _endpoint(
     async def endpoint(request: Request) -> Response:
         store: Store = request.app.state.store
         try:
-            role = key_role(store, request)
-            check(request, role)
+            name, held = key_scopes(store, request)
+            check(request, held)
             body = None
             if request.method in ("POST", "PATCH", "PUT"):
                 raw = await request.body()
                 body = parse(raw) if raw.strip() else None
-            with store.lock:
+            with store.lock, platform.active(platform.load(store.conn)):
                 now = clock.now(store.conn)
                 agents.advance(store.conn, now)
-                return handler(Ctx(store, request, body, now, role))
+                return handler(Ctx(store, request, body, now, name, held))
         except ApiError as e:
             return e.response()
 
     return endpoint
 
 
-def api(resource: str, handler: Handler) -> Callable[[Request], Any]:
-    """Wrap a platform API handler: auth (401/403 by `<resource>:write` scope), Miru-Version (400)."""
-    return _endpoint(handler, _version_and_scope(resource), parse_json)
+def api(resource: str, handler: Handler, *, needs: Sequence[str] | None = None) -> Callable[[Request], Any]:
+    """Wrap a platform API handler: auth (401), Miru-Version (400), scopes (403): `needs`, by
+    default `<resource>:read` for GET and `<resource>:write` otherwise (the spec's tables)."""
+    return _endpoint(handler, _version_and_scope(resource, needs), parse_json)
 
 
 def admin(handler: Handler, *, parse: BodyParser = parse_json) -> Callable[[Request], Any]:
@@ -234,15 +289,18 @@ def page_window(ctx: Ctx) -> tuple[int, int]:
 
 
 def order_sql(ctx: Ctx, allowed: Mapping[str, str], default: str = "created_at:desc", table: str = "") -> str:
-    """ORDER BY for `order_by` (comma list of field:dir), always ending with an id tie-break
-    so paging never duplicates or skips rows that share a sort value."""
+    """ORDER BY for `order_by` (comma list of `field[:dir]`), as the docs' sorting page says: the
+    direction defaults to descending, and `id` breaks ties unless `id` is already a sort field,
+    so paging never duplicates or skips rows that share a sort value. The docs break ties by id
+    ascending (`sort_ties: id_asc`); the default keeps the last key's direction, which the
+    product still relies on (docs/emulator.md, platform switches)."""
     specs = ctx.values("order_by") or [default]
     prefix = f"{table}." if table else ""
     parts: list[str] = []
     used: set[str] = set()
     for spec in specs:
         field, _, direction = spec.partition(":")
-        direction = direction or "asc"
+        direction = direction or "desc"
         if field not in allowed or direction not in ("asc", "desc"):
             raise invalid(
                 f"unknown order_by value {spec!r}",
@@ -254,8 +312,10 @@ def order_sql(ctx: Ctx, allowed: Mapping[str, str], default: str = "created_at:d
         used.add(field)
         parts.append(f"{prefix}{allowed[field]} {direction.upper()}")
     if "id" not in used:
-        last = specs[-1].partition(":")[2] or "asc"
-        parts.append(f"{prefix}id {last.upper()}")
+        if platform.current().sort_ties == "id_asc":
+            parts.append(f"{prefix}id ASC")
+        else:
+            parts.append(f"{prefix}id {(specs[-1].partition(':')[2] or 'desc').upper()}")
     return ", ".join(parts)
 
 

@@ -24,8 +24,7 @@ class Resource:
     table: str
     what: str  # in messages: "device", "config schema"
     param: str  # the path parameter holding the id
-    render: Render
-    expand: tuple[str, ...] = ()
+    render: Render  # its expansions are views.EXPANSIONS[table]
     order: Mapping[str, str] = field(default_factory=lambda: BY_ID_AND_CREATION)  # order_by field -> column
     filters: tuple[str, ...] = ("id",)  # comma-list filters on the column of the same name
     enums: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # filters with known values
@@ -41,7 +40,7 @@ class Resource:
     def expansions(self, ctx: Ctx) -> set[str]:
         """The request's `expand` (400 for a value the resource does not have). Handlers that
         write ask for it first, so a bad `expand` never follows a committed write."""
-        return ctx.expand(self.expand)
+        return ctx.expand(self.table)
 
     def one(self, ctx: Ctx, row: sqlite3.Row, expand: Collection[str]) -> JSONResponse:
         return ok(self.render(ctx.conn, [row], expand)[0])
@@ -78,7 +77,7 @@ class Resource:
 
     def page(self, ctx: Ctx, flt: Filter) -> JSONResponse:
         """A page of the rows `flt` selects, ignoring query filters."""
-        expand = ctx.expand(("total_count", *self.expand))
+        expand = ctx.expand(self.table, ("total_count",))
         return list_page(
             ctx,
             self.table,

@@ -30,7 +30,6 @@ CONFIG_SCHEMAS = Resource(
     "config schema",
     "config_schema_id",
     views.config_schemas,
-    expand=("documents", "config_type"),
     filters=("id", "config_type_id"),
 )
 CONFIG_INSTANCES = Resource(
@@ -38,7 +37,6 @@ CONFIG_INSTANCES = Resource(
     "config instance",
     "config_instance_id",
     views.config_instances,
-    expand=("content", "config_schema", "config_type"),
     filters=("id", "config_schema_id", "config_type_id", "slot_key"),
 )
 
@@ -84,12 +82,25 @@ def schema_digest(
             "format": fmt,
             "instance_format": instance_format,
             "instance_slots": slots,
-            "documents": [{"name": d["name"], "data": d["data"]} for d in documents],
+            "documents": [
+                {"name": d["name"], "data": _canonical(d["data"], language, fmt)} for d in documents
+            ],
         },
         sort_keys=True,
         separators=(",", ":"),
     )
     return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _canonical(data: str, language: str, fmt: str) -> Any:
+    """A JSON Schema document as the value it parses to, so the digest ignores formatting
+    (whitespace, key order, JSON vs YAML spelling); other languages' text as written."""
+    if language != "jsonschema":
+        return data
+    try:
+        return content.parse(data, "yaml" if fmt == "yaml" else "json")
+    except content.ContentError:
+        return data
 
 
 def normalize_slots(raw: Any, slug: str, schema_format: str, *, strict: bool) -> list[dict[str, Any]]:

@@ -11,7 +11,7 @@ from typing import Any
 from starlette.responses import Response
 from starlette.routing import Route
 
-from reconciler.emulator import agents, views
+from reconciler.emulator import agents, platform, views
 from reconciler.emulator.http import (
     Ctx,
     api,
@@ -31,7 +31,6 @@ DEPLOYMENTS = Resource(
     "deployment",
     "deployment_id",
     views.deployments,
-    expand=("device", "release", "parent", "config_instances"),
     filters=("id", "device_id", "release_id"),
     enums={
         "target_status": ("staged", "deployed", "archived"),
@@ -113,10 +112,10 @@ def _check_not_archived(device: sqlite3.Row) -> None:
         )
 
 
-def check_parent(device: sqlite3.Row, parent: Any) -> str | None:
+def check_parent(conn: sqlite3.Connection, device: sqlite3.Row, parent: Any) -> str | None:
     """The tristate token: omitted -> no check; null -> no current target; id -> equal to it.
     Returns the parent id to store (the current target when omitted)."""
-    current = device["target_deployment_id"]
+    current = platform.device_current(conn, device)[0]
     if parent is _UNSET:
         return str(current) if current else None
     if parent != current:
@@ -152,7 +151,19 @@ def create_deployment(conn: sqlite3.Connection, body: dict[str, Any], at: float)
         RELEASES.row(conn, release_id)
         _check_not_archived(device)
         check_instances(conn, release_id, instance_ids)
-        current_release = device["current_release_id"]
+        current_release = platform.device_current(conn, device)[1]
+        if (
+            target_status == "deployed"
+            and current_release is None
+            and platform.current().first_deploy == "staged_only"
+        ):
+            raise unprocessable(
+                "the device has no current release: its first deployment is staged, then deployed",
+                code="release_not_current",
+                device_id=device_id,
+                release_id=release_id,
+                current_release_id=None,
+            )
         if target_status == "deployed" and current_release not in (None, release_id):
             raise unprocessable(
                 "a deployment can be created as deployed only for the device's current release; "
@@ -170,7 +181,7 @@ def create_deployment(conn: sqlite3.Connection, body: dict[str, Any], at: float)
                 device_id=device_id,
                 release_id=release_id,
             )
-        parent_id = check_parent(device, parent)
+        parent_id = check_parent(conn, device, parent)
         deployment_id = new_id("dpl")
         conn.execute(
             "INSERT INTO deployments (id, device_id, release_id, description, parent_id, target_status, "
@@ -205,7 +216,11 @@ def create_deployment(conn: sqlite3.Connection, body: dict[str, Any], at: float)
 
 def create(ctx: Ctx) -> Response:
     expand = DEPLOYMENTS.expansions(ctx)
-    deployment_id = create_deployment(ctx.conn, ctx.obj(), ctx.now)
+    body = ctx.obj()
+    # The spec: `deployments:stage` when staging, `deployments:deploy` when deploying.
+    if body.get("target_status") in ("staged", "deployed"):
+        ctx.require("deployments:stage" if body["target_status"] == "staged" else "deployments:deploy")
+    deployment_id = create_deployment(ctx.conn, body, ctx.now)
     return DEPLOYMENTS.one(ctx, DEPLOYMENTS.row(ctx.conn, deployment_id), expand)
 
 
@@ -253,9 +268,10 @@ def drifts(ctx: Ctx) -> Response:
     row = DEPLOYMENTS.row(ctx.conn, ctx.path("deployment_id"))
     flt = new_filter()
     flt.add("device_id = ?", row["device_id"])
-    # Ids sort by creation (store.new_id), which stays exact when the manual clock stands still.
-    # Only later deployments can count: staging again archives an earlier staged one.
-    flt.add("id > ?", row["id"])
+    # Insertion order (SQLite's rowid), which stays exact when the manual clock stands still and
+    # when ids are random (the `ids: random` switch). Only later deployments can count: staging
+    # again archives an earlier staged one.
+    flt.add("rowid > (SELECT rowid FROM deployments WHERE id = ?)", row["id"])
     flt.add("queued_at IS NOT NULL")
     return DEPLOYMENTS.page(ctx, flt)
 
@@ -264,7 +280,15 @@ routes = [
     Route("/deployments", api("deployments", DEPLOYMENTS.list), methods=["GET"]),
     Route("/deployments", api("deployments", create), methods=["POST"]),
     Route("/deployments/{deployment_id}", api("deployments", DEPLOYMENTS.get), methods=["GET"]),
-    Route("/deployments/{deployment_id}/deploy", api("deployments", deploy), methods=["POST"]),
-    Route("/deployments/{deployment_id}/archive", api("deployments", archive), methods=["POST"]),
+    Route(
+        "/deployments/{deployment_id}/deploy",
+        api("deployments", deploy, needs=("deployments:deploy",)),
+        methods=["POST"],
+    ),
+    Route(
+        "/deployments/{deployment_id}/archive",
+        api("deployments", archive, needs=("deployments:archive",)),
+        methods=["POST"],
+    ),
     Route("/deployments/{deployment_id}/drifts", api("deployments", drifts), methods=["GET"]),
 ]

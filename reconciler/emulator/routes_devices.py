@@ -8,8 +8,8 @@ import sqlite3
 from starlette.responses import Response
 from starlette.routing import Route
 
-from reconciler.emulator import views
-from reconciler.emulator.http import Ctx, api, conflict, invalid, ok, req_str
+from reconciler.emulator import platform, views
+from reconciler.emulator.http import Ctx, api, conflict, invalid, new_filter, ok, req_str
 from reconciler.emulator.resources import Resource
 from reconciler.emulator.store import new_id, write
 
@@ -19,9 +19,8 @@ DEVICES = Resource(
     "device",
     "device_id",
     views.devices,
-    expand=("current_deployment", "current_release", "group"),
     order={"id": "id", "created_at": "created_at", "status": "status"},
-    filters=("id", "name", "agent_version", "current_release_id", "group_id"),
+    filters=("id", "name", "agent_version", "group_id"),
     enums={"status": STATUSES},
 )
 
@@ -38,7 +37,7 @@ def create_device(
     device_id = new_id("dvc")
     conn.execute(
         "INSERT INTO devices (id, name, description, status, agent_version, group_id, created_at, "
-        "updated_at) VALUES (?, ?, '', ?, NULL, ?, ?, ?)",
+        "updated_at) VALUES (?, ?, NULL, ?, NULL, ?, ?, ?)",
         (device_id, name, status, group_id, at, at),
     )
     return DEVICES.row(conn, device_id)
@@ -50,6 +49,22 @@ def create(ctx: Ctx) -> Response:
     with write(ctx.conn):
         row = create_device(ctx.conn, req_str(body, "name"), ctx.now)
     return DEVICES.one(ctx, row, expand)
+
+
+def list_(ctx: Ctx) -> Response:
+    """`current_release_id` filters by the current release under the active reading (the
+    target's, or the confirmed deployment's with `current_switch: confirm`)."""
+    flt = new_filter()
+    releases = ctx.values("current_release_id")
+    if releases:
+        marks = ", ".join("?" for _ in releases)
+        if platform.current().current_switch == "create":
+            flt.add(f"current_release_id IN ({marks})", *releases)
+        else:
+            flt.add(
+                f"live_deployment_id IN (SELECT id FROM deployments WHERE release_id IN ({marks}))", *releases
+            )
+    return DEVICES.list(ctx, flt)
 
 
 def update(ctx: Ctx) -> Response:
@@ -68,9 +83,9 @@ def ping(ctx: Ctx) -> Response:
 
 
 routes = [
-    Route("/devices", api("devices", DEVICES.list), methods=["GET"]),
+    Route("/devices", api("devices", list_), methods=["GET"]),
     Route("/devices", api("devices", create), methods=["POST"]),
     Route("/devices/{device_id}", api("devices", DEVICES.get), methods=["GET"]),
     Route("/devices/{device_id}", api("devices", update), methods=["PATCH"]),
-    Route("/devices/{device_id}/ping", api("devices", ping), methods=["POST"]),
+    Route("/devices/{device_id}/ping", api("devices", ping, needs=("devices:read",)), methods=["POST"]),
 ]

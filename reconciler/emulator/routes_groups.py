@@ -17,7 +17,6 @@ GROUPS = Resource(
     "group",
     "group_id",
     views.groups,
-    expand=("parent",),
     order={"id": "id", "created_at": "created_at", "updated_at": "updated_at", "name": "name"},
     filters=("id", "name"),
 )
@@ -36,9 +35,36 @@ def _check_name(conn: sqlite3.Connection, name: str, parent_id: str | None, own_
         )
 
 
+MAX_DEPTH = 12  # "The tree can be up to 12 levels deep, counting the top-level group."
+
+
+def _check_depth(conn: sqlite3.Connection, parent_id: str | None, height: int, group_id: str | None) -> None:
+    """422 when a subtree `height` levels tall under `parent_id` would pass MAX_DEPTH."""
+    depth = len(ancestors(conn, parent_id)) + height
+    if depth > MAX_DEPTH:
+        raise unprocessable(
+            f"groups nest at most {MAX_DEPTH} levels deep (this would make {depth})",
+            code="group_too_deep",
+            parent_id=parent_id,
+            group_id=group_id,
+            max_depth=MAX_DEPTH,
+        )
+
+
+def subtree_height(conn: sqlite3.Connection, group_id: str) -> int:
+    row = conn.execute(
+        "WITH RECURSIVE t(id, level) AS (SELECT ?, 1 UNION ALL "
+        "SELECT g.id, t.level + 1 FROM groups g JOIN t ON g.parent_id = t.id WHERE t.level < 64) "
+        "SELECT MAX(level) FROM t",
+        (group_id,),
+    ).fetchone()
+    return int(row[0])
+
+
 def create_group(conn: sqlite3.Connection, name: str, parent_id: str | None, at: float) -> sqlite3.Row:
     if parent_id is not None:
         GROUPS.row(conn, parent_id)
+        _check_depth(conn, parent_id, 1, None)
     _check_name(conn, name, parent_id, None)
     group_id = new_id("grp")
     conn.execute("INSERT INTO groups VALUES (?, ?, ?, ?, ?)", (group_id, name, parent_id, at, at))
@@ -83,6 +109,7 @@ def move(ctx: Ctx) -> Response:
                     group_id=row["id"],
                     parent_id=parent_id,
                 )
+            _check_depth(ctx.conn, parent_id, subtree_height(ctx.conn, row["id"]), row["id"])
         _check_name(ctx.conn, row["name"], parent_id, row["id"])
         ctx.conn.execute(
             "UPDATE groups SET parent_id = ?, updated_at = ? WHERE id = ?", (parent_id, ctx.now, row["id"])

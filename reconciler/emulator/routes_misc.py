@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 
 from starlette.responses import Response
 from starlette.routing import Route
 
-from reconciler.emulator import views
+from reconciler.emulator import scopes, views
 from reconciler.emulator.http import Ctx, api, ok, req_str, unprocessable
 from reconciler.emulator.resources import Resource
 from reconciler.emulator.store import iso, new_id, write
@@ -24,8 +25,10 @@ _HOSTS = {"github.com": "github", "gitlab.com": "gitlab", "bitbucket.org": "bitb
 
 
 def principal(ctx: Ctx) -> Response:
-    name = "Emulator read-write key" if ctx.role == "rw" else "Emulator read-only key"
-    return ok({"object": "principal", "id": f"prn_emulator_{ctx.role}", "name": name})
+    suffix = {scopes.ROLES["rw"]: "rw", scopes.ROLES["ro"]: "ro"}.get(ctx.scopes)
+    if suffix is None:
+        suffix = hashlib.sha256(ctx.key_name.encode()).hexdigest()[:12]
+    return ok({"object": "principal", "id": f"prn_emulator_{suffix}", "name": ctx.key_name})
 
 
 def provisioning_token(ctx: Ctx) -> Response:
@@ -67,8 +70,16 @@ def create_commit(ctx: Ctx) -> Response:
 
 
 routes = [
-    Route("/principal", api("principal", principal), methods=["GET"]),
-    Route("/provisioning_tokens", api("provisioning_tokens", provisioning_token), methods=["POST"]),
+    Route("/principal", api("principal", principal, needs=()), methods=["GET"]),
+    Route(
+        "/provisioning_tokens",
+        api(
+            "provisioning_tokens",
+            provisioning_token,
+            needs=("devices:provision", "provisioning_tokens:write"),
+        ),
+        methods=["POST"],
+    ),
     Route("/git_commits", api("git_commits", GIT_COMMITS.list), methods=["GET"]),
     Route("/git_commits", api("git_commits", create_commit), methods=["POST"]),
     Route("/git_commits/{git_commit_id}", api("git_commits", GIT_COMMITS.get), methods=["GET"]),

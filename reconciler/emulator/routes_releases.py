@@ -15,9 +15,7 @@ from reconciler.emulator.http import Ctx, api, conflict, invalid, req_str, unpro
 from reconciler.emulator.resources import Resource
 from reconciler.emulator.store import new_id, write
 
-RELEASES = Resource(
-    "releases", "release", "release_id", views.releases, expand=("config_schemas",), filters=("id", "version")
-)
+RELEASES = Resource("releases", "release", "release_id", views.releases, filters=("id", "version"))
 
 
 def create_release(

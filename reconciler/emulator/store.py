@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from reconciler.emulator import platform
+
 SCHEMA_VERSION = "1"
 
 SCHEMA = """
@@ -47,7 +49,7 @@ CREATE TABLE IF NOT EXISTS config_instances (
   created_at REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS config_instances_order ON config_instances (created_at, id);
 CREATE TABLE IF NOT EXISTS devices (
-  id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, description TEXT NOT NULL DEFAULT '',
+  id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, description TEXT,
   status TEXT NOT NULL, agent_version TEXT, group_id TEXT,
   last_connected_at REAL, last_disconnected_at REAL,
   created_at REAL NOT NULL, updated_at REAL NOT NULL,
@@ -112,7 +114,7 @@ class Store:
 
     conn: sqlite3.Connection
     path: str
-    api_keys: Mapping[str, str]
+    api_keys: Mapping[str, frozenset[str]]  # key -> scopes (the server's keys; the db may hold more)
     lock: threading.RLock = field(default_factory=threading.RLock)
     resets: list[Callable[[sqlite3.Connection], None]] = field(default_factory=list)
 
@@ -178,7 +180,10 @@ _last_ns = 0
 
 def new_id(prefix: str) -> str:
     """`<prefix>_<24 hex>`: a monotonic time part then randomness, so sorting by id is
-    sorting by creation (a stable tie-break for equal timestamps under a manual clock)."""
+    sorting by creation (a stable tie-break for equal timestamps under a manual clock); with
+    the `ids: random` switch, 24 random hex digits, as real ids carry no order."""
+    if platform.current().ids == "random":
+        return f"{prefix}_{secrets.token_hex(12)}"
     global _last_ns
     with _id_lock:
         _last_ns = max(_last_ns + 1, time.time_ns())
@@ -190,7 +195,13 @@ def iso(ts: float | None) -> str | None:
     if ts is None:
         return None
     moment = datetime.fromtimestamp(ts, UTC)
-    spec = "seconds" if moment.microsecond == 0 else "microseconds"
+    precision = platform.current().timestamps
+    if precision == "auto":
+        spec = "seconds" if moment.microsecond == 0 else "microseconds"
+    else:
+        spec = {"seconds": "seconds", "milliseconds": "milliseconds", "microseconds": "microseconds"}[
+            precision
+        ]
     return moment.isoformat(timespec=spec).replace("+00:00", "Z")
 
 

@@ -8,10 +8,35 @@ import sqlite3
 from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
+from reconciler.emulator import platform
 from reconciler.emulator.agents import merged_status
 from reconciler.emulator.store import iso
 
 Row = sqlite3.Row
+
+# What each resource (by table) can expand: field -> the expanded object's resource (None for a
+# leaf). Nested expansions follow it (`expand=release.config_schemas.config_type`).
+EXPANSIONS: dict[str, dict[str, str | None]] = {
+    "config_types": {},
+    "config_schemas": {"documents": None, "config_type": "config_types"},
+    "config_instances": {"content": None, "config_schema": "config_schemas", "config_type": "config_types"},
+    "releases": {"config_schemas": "config_schemas"},
+    "groups": {"parent": "groups"},
+    "devices": {"current_deployment": "deployments", "current_release": "releases", "group": "groups"},
+    "deployments": {
+        "device": "devices",
+        "release": "releases",
+        "parent": "deployments",
+        "config_instances": "config_instances",
+    },
+    "git_commits": {},
+}
+
+
+def sub(expand: Collection[str], field: str) -> set[str]:
+    """The expansions nested under `field`: {"release.config_schemas"} -> {"config_schemas"}."""
+    prefix = field + "."
+    return {e[len(prefix) :] for e in expand if e.startswith(prefix)}
 
 
 def _by_id(conn: sqlite3.Connection, table: str, ids: Iterable[str | None]) -> dict[str, Row]:
@@ -86,7 +111,7 @@ def config_instances(
     schemas: dict[str, dict[str, Any]] = {}
     if "config_schema" in expand:
         schema_rows = _by_id(conn, "config_schemas", (r["config_schema_id"] for r in rows))
-        rendered = config_schemas(conn, list(schema_rows.values()))
+        rendered = config_schemas(conn, list(schema_rows.values()), sub(expand, "config_schema"))
         schemas = {s["id"]: s for s in rendered}
     out = []
     for r in rows:
@@ -140,7 +165,9 @@ def releases(
         if "config_schemas" in expand:
             ids = release_schema_ids(conn, r["id"])
             by_id = _by_id(conn, "config_schemas", ids)
-            body["config_schemas"] = config_schemas(conn, [by_id[i] for i in ids])
+            body["config_schemas"] = config_schemas(
+                conn, [by_id[i] for i in ids], sub(expand, "config_schemas")
+            )
         out.append(body)
     return out
 
@@ -164,7 +191,7 @@ def groups(
         }
         if "parent" in expand:
             p = parents.get(r["parent_id"]) if r["parent_id"] else None
-            body["parent"] = groups(conn, [p])[0] if p is not None else None
+            body["parent"] = groups(conn, [p], sub(expand, "parent"))[0] if p is not None else None
         out.append(body)
     return out
 
@@ -175,18 +202,21 @@ def groups(
 def devices(
     conn: sqlite3.Connection, rows: Sequence[Row], expand: Collection[str] = ()
 ) -> list[dict[str, Any]]:
+    currents = {r["id"]: platform.device_current(conn, r) for r in rows}
     deps: dict[str, dict[str, Any]] = {}
     if "current_deployment" in expand:
-        dep_rows = _by_id(conn, "deployments", (r["target_deployment_id"] for r in rows))
-        deps = {d["id"]: d for d in deployments(conn, list(dep_rows.values()))}
+        dep_rows = _by_id(conn, "deployments", (c[0] for c in currents.values()))
+        deps = {
+            d["id"]: d for d in deployments(conn, list(dep_rows.values()), sub(expand, "current_deployment"))
+        }
     rels: dict[str, dict[str, Any]] = {}
     if "current_release" in expand:
-        rel_rows = _by_id(conn, "releases", (r["current_release_id"] for r in rows))
-        rels = {x["id"]: x for x in releases(conn, list(rel_rows.values()))}
+        rel_rows = _by_id(conn, "releases", (c[1] for c in currents.values()))
+        rels = {x["id"]: x for x in releases(conn, list(rel_rows.values()), sub(expand, "current_release"))}
     grps: dict[str, dict[str, Any]] = {}
     if "group" in expand:
         grp_rows = _by_id(conn, "groups", (r["group_id"] for r in rows))
-        grps = {g["id"]: g for g in groups(conn, list(grp_rows.values()))}
+        grps = {g["id"]: g for g in groups(conn, list(grp_rows.values()), sub(expand, "group"))}
     out = []
     for r in rows:
         body: dict[str, Any] = {
@@ -203,9 +233,9 @@ def devices(
             "group_id": r["group_id"],
         }
         if "current_deployment" in expand:
-            body["current_deployment"] = deps.get(r["target_deployment_id"] or "")
+            body["current_deployment"] = deps.get(currents[r["id"]][0] or "")
         if "current_release" in expand:
-            body["current_release"] = rels.get(r["current_release_id"] or "")
+            body["current_release"] = rels.get(currents[r["id"]][1] or "")
         if "group" in expand:
             body["group"] = grps.get(r["group_id"] or "")
         out.append(body)
@@ -235,20 +265,23 @@ def deployments(
     devs: dict[str, dict[str, Any]] = {}
     if "device" in expand:
         dev_rows = _by_id(conn, "devices", (r["device_id"] for r in rows))
-        devs = {d["id"]: d for d in devices(conn, list(dev_rows.values()))}
+        devs = {d["id"]: d for d in devices(conn, list(dev_rows.values()), sub(expand, "device"))}
     rels: dict[str, dict[str, Any]] = {}
     if "release" in expand:
         rel_rows = _by_id(conn, "releases", (r["release_id"] for r in rows))
-        rels = {x["id"]: x for x in releases(conn, list(rel_rows.values()))}
+        rels = {x["id"]: x for x in releases(conn, list(rel_rows.values()), sub(expand, "release"))}
     parents: dict[str, dict[str, Any]] = {}
     if "parent" in expand:
         par_rows = _by_id(conn, "deployments", (r["parent_id"] for r in rows))
-        parents = {p["id"]: p for p in deployments(conn, list(par_rows.values()))}
+        parents = {p["id"]: p for p in deployments(conn, list(par_rows.values()), sub(expand, "parent"))}
     instances: dict[str, list[dict[str, Any]]] = {}
     if "config_instances" in expand:
         ids = deployment_instance_ids(conn, [r["id"] for r in rows])
         inst_rows = _by_id(conn, "config_instances", (i for v in ids.values() for i in v))
-        rendered = {x["id"]: x for x in config_instances(conn, list(inst_rows.values()))}
+        rendered = {
+            x["id"]: x
+            for x in config_instances(conn, list(inst_rows.values()), sub(expand, "config_instances"))
+        }
         instances = {d: [rendered[i] for i in v] for d, v in ids.items()}
     out = []
     for r in rows:

@@ -150,24 +150,31 @@ def _matching(pattern: str, names: list[str]) -> list[str]:
     return out
 
 
-def set_problems(sets: Sequence[tuple[DeploymentSet, Document]]) -> list[Problem]:
-    """Across documents: unique DeploymentSet names; no device named explicitly by two sets,
-    or named by one and matched by another's name pattern (group membership needs the
-    platform and is checked by the planner)."""
+def name_problems(named: Sequence[tuple[str, Document]]) -> list[Problem]:
+    """Across documents, whether or not they are otherwise valid: unique DeploymentSet names."""
     out: list[Problem] = []
     names: dict[str, Location] = {}
-    devices: dict[str, tuple[str, Document, int]] = {}  # device -> (set, document, index)
-    for s, doc in sets:
-        first = names.get(s.name)
+    for name, doc in named:
+        first = names.get(name)
         if first is not None:
             out.append(
                 doc.problem(
-                    f"DeploymentSet name {s.name!r} is already used at {first.file}:{first.line}",
+                    f"DeploymentSet name {name!r} is already used at {first.file}:{first.line}",
                     ("metadata", "name"),
                 )
             )
         else:
-            names[s.name] = doc.loc(("metadata", "name"))
+            names[name] = doc.loc(("metadata", "name"))
+    return out
+
+
+def set_problems(sets: Sequence[tuple[DeploymentSet, Document]]) -> list[Problem]:
+    """Across documents: no device named explicitly by two sets, or named by one and matched
+    by another's name pattern (group membership needs the platform and is checked by the
+    planner)."""
+    out: list[Problem] = []
+    devices: dict[str, tuple[str, Document, int]] = {}  # device -> (set, document, index)
+    for s, doc in sets:
         for j, device in enumerate(s.selector.devices):
             if device in devices and devices[device][0] != s.name:
                 other, other_doc, k = devices[device]

@@ -101,6 +101,9 @@ class _State:
     # False when reconcile.yaml exists but is broken: the defaults are unknown, so sets'
     # rollouts are not checked against them (that would report contradictions that are not).
     defaults_known: bool = True
+    # Every DeploymentSet document's name, well-formed or not: a duplicate name is reported
+    # in the same run as the other document's schema errors.
+    named: list[tuple[str, Document]] = field(default_factory=list)
 
     # -- reconcile.yaml ------------------------------------------------------------------
     def project_file(self, root: Path) -> Project:
@@ -310,6 +313,7 @@ class _State:
         for rel, problems in unparsed.items():
             if rel not in self.configs:
                 outer.extend(problems)
+        self.problems.extend(crosscheck.name_problems(self.named))
         self.problems.extend(crosscheck.set_problems(built))
         return [s for s, _ in built]
 
@@ -332,6 +336,9 @@ class _State:
         if kind != KIND:
             self.problems.append(doc.problem(f"kind: unknown kind {kind!r}; expected {KIND}", ("kind",)))
             return None
+        meta = data.get("metadata")
+        if isinstance(meta, dict) and isinstance(meta.get("name"), str):
+            self.named.append((meta["name"], doc))
         schema_problems = schema_check.check(doc, "deploymentset.schema.json")
         if schema_problems:
             self.problems.extend(schema_problems)
@@ -397,6 +404,7 @@ class _State:
                         devices=tuple(raw.get("devices", ())),
                         patterns=tuple(raw.get("patterns", ())),
                         location=doc.loc(path),
+                        item_locations=_item_locations(doc, raw, path),
                     ),
                     release=raw.get("release"),
                     configs=self.config_specs(doc, raw.get("configs", {}), (*path, "configs")),
@@ -565,12 +573,14 @@ def _kind(value: Any) -> str:
 __all__ = ["DEFAULT_GLOBS", "PROJECT_FILE", "content_format", "glob_match", "load_path", "load_project"]
 
 
-def _item_locations(doc: Document, raw_sel: dict[str, Any]) -> dict[str, Location]:
+def _item_locations(
+    doc: Document, raw_sel: dict[str, Any], at: PathT = ("spec", "selector")
+) -> dict[str, Location]:
     out: dict[str, Location] = {}
     excl = raw_sel.get("exclude", {})
     for prefix, base, mapping in (
-        ("", ("spec", "selector"), raw_sel),
-        ("exclude.", ("spec", "selector", "exclude"), excl),
+        ("", at, raw_sel),
+        ("exclude.", (*at, "exclude"), excl),
     ):
         for key in ("groups", "devices", "patterns"):
             for i, name in enumerate(mapping.get(key, ())):

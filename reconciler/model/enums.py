@@ -47,10 +47,12 @@ class DiffOp(StrEnum):
 
 
 class Origin(StrEnum):
-    """With `plan --base`: a change from this branch's manifests, or pre-existing drift."""
+    """With `plan --base`: a change from this branch's manifests, pre-existing drift, or a
+    device with both (`DeviceChange.drift_fields` says which field is which)."""
 
     CHANGE = "change"
     DRIFT = "drift"
+    CHANGE_AND_DRIFT = "change + drift"
 
 
 class DeviceStatus(StrEnum):

@@ -66,6 +66,7 @@ class DeviceChange:
     reason: str | None = None  # for blocked (and for noteworthy noops)
     offline: bool = False  # the write will queue until the device is online
     origin: Origin | None = None  # with --base: from this branch's manifest change, or pre-existing drift
+    drift_fields: tuple[str, ...] = ()  # with --base: the diff paths (and "release") drift accounts for
     diagnostics: tuple[str, ...] = ()  # e.g. enrollment error logs for inactive devices
     reason_code: BlockReason | None = None  # why blocked
 
@@ -189,13 +190,14 @@ def _change_to_dict(c: DeviceChange) -> dict[str, Any]:
     d["instance_keys"] = list(c.instance_keys)
     d["archive_ids"] = list(c.archive_ids)
     d["diagnostics"] = list(c.diagnostics)
+    d["drift_fields"] = list(c.drift_fields)
     return d
 
 
 def _change_from_dict(d: dict[str, Any]) -> DeviceChange:
     d = dict(d)
     d["config_diffs"] = tuple(ConfigDiff(**{**x, "op": DiffOp(x["op"])}) for x in d.get("config_diffs", []))
-    for k in ("instance_keys", "archive_ids", "diagnostics"):
+    for k in ("instance_keys", "archive_ids", "diagnostics", "drift_fields"):
         d[k] = tuple(d.get(k, ()))
     d["action"] = Action(d["action"])
     for key, enum in (("reason_code", BlockReason), ("origin", Origin)):

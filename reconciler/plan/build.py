@@ -6,6 +6,7 @@ Reading live state and enrollment diagnostics is the command layer's
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
@@ -14,7 +15,7 @@ from typing import Any
 from reconciler import strategies
 from reconciler.errors import ValidationFailed
 from reconciler.model import marker
-from reconciler.model.enums import Action, BlockReason
+from reconciler.model.enums import Action, BlockReason, Origin
 from reconciler.model.live import LiveDeployment, LiveDevice, LiveInstance, LiveState
 from reconciler.model.plan import ConfigDiff, DeviceChange, Plan, PlannedInstance
 from reconciler.model.project import Project
@@ -275,7 +276,9 @@ def plan_from(
         commit=commit,
         target=target,
         created_at=created_at,
-        notes=tuple(desired.notes),
+        # Selector entries that match no device: said in the plan, not an error.
+        notes=tuple(desired.notes)
+        + tuple(f"{p.location}: {p.message}" for p in desired.findings if p.severity == "warning"),
     )
 
 
@@ -350,17 +353,72 @@ def _earlier(name: str, rid: str, markers: Mapping[str, marker.Marker | None]) -
 
 
 def mark_origin(plan: Plan, head: D.Desired, base: D.Desired) -> Plan:
-    """With `--base`: a change is `change` when this branch's manifests changed that device's
-    desired state, `drift` when the base manifests would make the same change."""
-    base_state = {dd.name: _fingerprint(dd) for dd in base.devices}
-    head_state = {dd.name: _fingerprint(dd) for dd in head.devices}
+    """With `--base`, per field: a diff is this branch's `change` when the base manifests want
+    another value there, `drift` when they want the same one (the live value was changed
+    outside git). A device with both is `change + drift`, so a reviewer sees that a merge
+    overwrites a manual fix. Blocked devices get no origin."""
+    heads = {dd.name: dd for dd in head.devices}
+    bases = {dd.name: dd for dd in base.devices}
+    cache: dict[tuple[Any, ...], tuple[str, ...]] = {}
     out = []
     for ch in plan.changes:
-        if ch.action in CHANGE_ACTIONS or ch.action == "blocked":
-            same = base_state.get(ch.device) == head_state.get(ch.device)
-            ch = DeviceChange(**{**ch.__dict__, "origin": "drift" if same else "change"})
+        if ch.action in CHANGE_ACTIONS and ch.device in heads:
+            ch = _with_origin(ch, heads[ch.device], bases.get(ch.device), cache)
         out.append(ch)
     return Plan(**{**plan.__dict__, "changes": tuple(out)})
+
+
+def _with_origin(
+    ch: DeviceChange,
+    hd: D.DesiredDevice,
+    bd: D.DesiredDevice | None,
+    cache: dict[tuple[Any, ...], tuple[str, ...]],
+) -> DeviceChange:
+    fields = [d.path for d in ch.config_diffs]
+    if ch.release_from != ch.release_to:
+        fields.append("release")
+    if bd is None or bd.blocked is not None or not fields:
+        same = bd is not None and _fingerprint(bd) == _fingerprint(hd)
+        return dataclasses.replace(ch, origin=Origin.DRIFT if same else Origin.CHANGE)
+    changed = _changed_paths(hd, bd, cache)
+    drift = tuple(
+        f
+        for f in fields
+        if (f == "release" and bd.release_version == hd.release_version)
+        or (f != "release" and not any(_related(f, p) for p in changed))
+    )
+    origin = (
+        Origin.DRIFT if len(drift) == len(fields) else Origin.CHANGE_AND_DRIFT if drift else Origin.CHANGE
+    )
+    return dataclasses.replace(
+        ch, origin=origin, drift_fields=drift if origin == Origin.CHANGE_AND_DRIFT else ()
+    )
+
+
+def _changed_paths(
+    hd: D.DesiredDevice, bd: D.DesiredDevice, cache: dict[tuple[Any, ...], tuple[str, ...]]
+) -> tuple[str, ...]:
+    """The config paths whose desired value differs between the base and this branch."""
+    sig = (tuple(c.key for c in hd.configs), tuple(c.key for c in bd.configs))
+    if sig not in cache:
+        want = {(c.config_type, c.slot_key): c for c in hd.configs}
+        had = {(c.config_type, c.slot_key): c for c in bd.configs}
+        paths: list[str] = []
+        for k in sorted(set(want) | set(had)):
+            h, b = want.get(k), had.get(k)
+            if h is not None and b is not None and h.key == b.key:
+                continue
+            paths += [
+                d.path for d in config_diffs(prefix(*k), b.content if b else None, h.content if h else None)
+            ]
+        cache[sig] = tuple(paths)
+    return cache[sig]
+
+
+def _related(a: str, b: str) -> bool:
+    """One path is the other or lies under it (`x.safety` and `x.safety.mode`)."""
+    short, long = sorted((a, b), key=len)
+    return long == short or long.startswith((short + ".", short + "["))
 
 
 def _fingerprint(dd: D.DesiredDevice) -> tuple[Any, ...]:
@@ -373,10 +431,13 @@ def desired_versions(project: Project) -> list[str]:
     return sorted(versions)
 
 
-def resolved(project: Project, live: LiveState, only: Collection[str] | None = None) -> D.Desired:
-    """The manifests resolved against live state (`only`: the sets to plan). Manifest errors
-    that only show against the platform (unknown groups, a device in two sets) raise ValidationFailed."""
-    desired = D.resolve(project, live, only)
+def resolved(
+    project: Project, live: LiveState, only: Collection[str] | None = None, *, partial: bool = False
+) -> D.Desired:
+    """The manifests resolved against live state (`only`: the sets to plan; `partial`: only some
+    of their devices were read). Manifest errors that only show against the platform (unknown
+    groups, a device in two sets) raise ValidationFailed."""
+    desired = D.resolve(project, live, only, partial=partial)
     if desired.problems:
         raise ValidationFailed(list(desired.problems), project.root)
     return desired

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -93,12 +94,40 @@ def first_error(
     return error.message, list(error.absolute_path)
 
 
+def all_errors(validator: jsonschema.protocols.Validator, content: Any) -> list[tuple[str, list[str | int]]]:
+    """Every validation error as (message, path), in path order. A key the schema does not
+    allow is reported at that key (jsonschema puts it at the object holding it)."""
+    out: dict[tuple[str, str], tuple[str, list[str | int]]] = {}
+    for error in validator.iter_errors(content):
+        path: list[str | int] = list(error.absolute_path)
+        found: list[tuple[str, list[str | int]]] = [
+            (f"{key!r} is not allowed here", [*path, key]) for key in _unexpected_keys(error)
+        ] or [(error.message, path)]
+        for message, at in found:
+            out.setdefault((json_path(at), message), (message, at))
+    return [out[k] for k in sorted(out)]
+
+
+def _unexpected_keys(error: jsonschema.exceptions.ValidationError) -> list[str]:
+    if error.validator != "additionalProperties" or not isinstance(error.instance, dict):
+        return []
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    known = set(schema.get("properties", {}))
+    patterns = list(schema.get("patternProperties", {}))
+    return sorted(
+        k
+        for k in error.instance
+        if isinstance(k, str) and k not in known and not any(re.search(p, k) for p in patterns)
+    )
+
+
 def locate(parts: Sequence[str | int], specs: Sequence[ConfigSpec]) -> Location | None:
     """Where in the manifests the value at `parts` comes from: the last spec whose inline
     values set it (the spec's own line), else a file that holds it (its line in that file),
-    else the first spec's declaration."""
+    else the first spec's declaration. An object or list that an override only added keys to
+    is not the override's: the error about it goes to the file (or spec) that holds it."""
     for spec in reversed(specs):
-        if spec.values is not None and _has(spec.values, parts):
+        if spec.values is not None and _has(spec.values, parts) and _sets(spec.values, parts, specs):
             return spec.location
         if spec.base is not None and _has(spec.base, parts):
             for n in range(len(parts), -1, -1):
@@ -107,6 +136,25 @@ def locate(parts: Sequence[str | int], specs: Sequence[ConfigSpec]) -> Location 
                     return loc
             return Location(spec.file) if spec.file else spec.location
     return next((s.location for s in specs if s.location is not None), None)
+
+
+def _sets(values: Any, parts: Sequence[str | int], specs: Sequence[ConfigSpec]) -> bool:
+    """Whether inline `values` set the value at `parts` itself: a scalar, or a container no
+    file or earlier spec holds (merged containers belong to whoever wrote them first)."""
+    value = _at(values, parts)
+    if not isinstance(value, (dict, list)):
+        return True
+    return not any(
+        (s.base is not None and _has(s.base, parts))
+        or (s.values is not None and s.values is not values and _has(s.values, parts))
+        for s in specs
+    )
+
+
+def _at(value: Any, parts: Sequence[str | int]) -> Any:
+    for part in parts:
+        value = value[part]
+    return value
 
 
 def _has(value: Any, parts: Sequence[str | int]) -> bool:

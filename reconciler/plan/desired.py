@@ -8,6 +8,7 @@ put in canonical form and validated once per distinct (schema, content), so a fl
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -154,6 +155,53 @@ def select(
     return sorted(out)
 
 
+def _unmatched_selector_items(
+    ds: DeploymentSet, live: LiveState, below: Mapping[str, set[str]], loc: Location
+) -> list[Problem]:
+    """Warnings: a group or pattern of the set's selector that matches no device (an unknown
+    group is an error elsewhere; an unknown device name plans as blocked)."""
+    sel, out = ds.selector, []
+    for name in sel.groups:
+        g = live.group_by_name(name)
+        if g is not None and not any(d.group_id in below[g.id] for d in live.devices.values()):
+            where = sel.item_locations.get(f"groups/{name}", loc)
+            out.append(Problem(f"group {name!r} has no devices", where, severity="warning"))
+    for pattern in sel.patterns:
+        if not any(fnmatch.fnmatchcase(n, pattern) for n in live.devices):
+            where = sel.item_locations.get(f"patterns/{pattern}", loc)
+            out.append(Problem(f"pattern {pattern!r} matches no device", where, severity="warning"))
+    return out
+
+
+def _unmatched_override_targets(ds: DeploymentSet, names: list[str], project: Project) -> list[Problem]:
+    """Errors: an override device or pattern that matches none of the set's devices. Ignoring
+    it would silently plan that device back to the set's values (a typo drops a speed limit)."""
+    out: list[Problem] = []
+    members = set(names)
+    for i, o in enumerate(ds.overrides):
+        loc = _where(o.location, project)
+        for name in o.selector.devices:
+            if name not in members:
+                close = difflib.get_close_matches(name, names, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                out.append(
+                    Problem(
+                        f"overrides[{i}]: device {name!r} is not one of DeploymentSet {ds.name!r}'s "
+                        f"devices{hint}",
+                        o.selector.item_locations.get(f"devices/{name}", loc),
+                    )
+                )
+        for pattern in o.selector.patterns:
+            if not any(fnmatch.fnmatchcase(n, pattern) for n in names):
+                out.append(
+                    Problem(
+                        f"overrides[{i}]: pattern {pattern!r} matches none of DeploymentSet {ds.name!r}'s devices",
+                        o.selector.item_locations.get(f"patterns/{pattern}", loc),
+                    )
+                )
+    return out
+
+
 # --- resolution ------------------------------------------------------------------------------
 
 
@@ -162,15 +210,19 @@ class _Validation:
     """Per-run caches: one validator per schema, one validation per (schema, content)."""
 
     validators: dict[str, Any] = field(default_factory=dict)
-    results: dict[tuple[str, str], tuple[str, list[str | int]] | None] = field(default_factory=dict)
+    results: dict[tuple[str, str], list[tuple[str, list[str | int]]]] = field(default_factory=dict)
     count: int = 0  # validations actually run (tests assert once per distinct content)
 
 
-def resolve(project: Project, live: LiveState, only: Collection[str] | None = None) -> Desired:
+def resolve(
+    project: Project, live: LiveState, only: Collection[str] | None = None, *, partial: bool = False
+) -> Desired:
     """`only`: the DeploymentSets to plan (`--set`); the others still claim their devices, so a
     device that a planned set shares with another is reported, but their own problems are not
-    (each shard of a fleet answers for its sets)."""
+    (each shard of a fleet answers for its sets). `partial`: `live` holds only some of the
+    planned sets' devices (`--device NAME`), so what matches nothing there proves nothing."""
     problems: list[Problem] = []
+    warnings: list[Problem] = []
     findings: dict[tuple[str, str, str], Problem] = {}
     notes: set[str] = set()
     below = descendants(live)
@@ -180,12 +232,19 @@ def resolve(project: Project, live: LiveState, only: Collection[str] | None = No
     for ds in project.sets:
         loc = _where(ds.selector.location or ds.location, project)
         if only is not None and ds.name not in only:
+            shared: dict[str, list[str]] = {}
             for name in select(ds.selector, live, below, loc, []):
                 first = owner.setdefault(name, ds)
                 if first is not ds and first.name in only:
-                    problems.append(_two_sets(name, first, ds, project))
+                    shared.setdefault(first.name, []).append(name)
+            problems += _overlap_problems(ds, shared, project)
             continue
+        before = len(problems)
         names = select(ds.selector, live, below, loc, problems)
+        if not partial:
+            warnings += _unmatched_selector_items(ds, live, below, loc)
+        if len(problems) == before and not partial:  # an unknown group explains devices missing from the set
+            problems += _unmatched_override_targets(ds, names, project)
         override_members = [
             set(select(o.selector, live, below, _where(o.location, project), problems, within=names))
             for o in ds.overrides
@@ -194,9 +253,10 @@ def resolve(project: Project, live: LiveState, only: Collection[str] | None = No
             tuple[int, ...],
             tuple[str, LiveRelease | None, tuple[DesiredConfig, ...], BlockReason | None, str | None],
         ] = {}
+        overlaps: dict[str, list[str]] = {}  # earlier set -> devices this set also matches
         for name in names:
             if name in owner:
-                problems.append(_two_sets(name, owner[name], ds, project))
+                overlaps.setdefault(owner[name].name, []).append(name)
                 continue
             owner[name] = ds
             which = tuple(i for i, members in enumerate(override_members) if name in members)
@@ -216,12 +276,13 @@ def resolve(project: Project, live: LiveState, only: Collection[str] | None = No
                     reason=reason,
                 )
             )
+        problems += _overlap_problems(ds, overlaps, project)
     devices.sort(key=lambda d: d.name)
     planned = project.sets if only is None else [ds for ds in project.sets if ds.name in only]
     return Desired(
         devices=tuple(devices),
         problems=tuple(problems),
-        findings=tuple(findings.values()),
+        findings=tuple(findings.values()) + tuple(warnings),
         notes=tuple(sorted(notes)),
         rollouts={ds.name: strategies.effective(ds.rollout) for ds in planned},
         validations=cache.count,
@@ -229,12 +290,24 @@ def resolve(project: Project, live: LiveState, only: Collection[str] | None = No
     )
 
 
-def _two_sets(name: str, first: DeploymentSet, ds: DeploymentSet, project: Project) -> Problem:
-    return Problem(
-        f"device {name!r} is matched by DeploymentSets {first.name!r} "
-        f"({_where(first.location, project)}) and {ds.name!r}",
-        _where(ds.location, project),
-    )
+def _overlap_problems(
+    ds: DeploymentSet, overlaps: Mapping[str, list[str]], project: Project
+) -> list[Problem]:
+    """One problem per pair of sets (`overlaps`: earlier set -> devices `ds` also matches),
+    however many devices they share."""
+    by_name = {x.name: x for x in project.sets}
+    out = []
+    for other, shared in overlaps.items():
+        n = len(shared)
+        shown = ", ".join(repr(d) for d in shared[:10]) + (f", ... (+{n - 10} more)" if n > 10 else "")
+        who = f"device {shared[0]!r}" if n == 1 else f"each of {n} devices"
+        pair = f"DeploymentSets {other!r} ({_where(by_name[other].location, project)}) and {ds.name!r}"
+        out.append(
+            Problem(
+                f"{who} is matched by {pair}" + (f": {shown}" if n > 1 else ""), _where(ds.location, project)
+            )
+        )
+    return out
 
 
 def _resolve_combo(
@@ -268,6 +341,7 @@ def _resolve_combo(
     by_slug = {s.config_type_slug: s for s in schemas}
     configs: list[DesiredConfig] = []
     filled: set[tuple[str, str]] = set()
+    invalid: Problem | None = None
     for slug, specs in specs_by_type.items():
         spec_loc = _where(specs[0].location, project)
         schema = by_slug.get(slug)
@@ -296,17 +370,15 @@ def _resolve_combo(
             by_slot.setdefault(slot, []).append(spec)
         for slot, slot_specs in sorted(by_slot.items()):
             result = _config(slug, slot, schema, slot_specs, cache, notes, project)
-            if isinstance(result, Problem):
-                findings.setdefault(("content", schema.id, result.message + str(result.location)), result)
-                return (
-                    version,
-                    release,
-                    (),
-                    BlockReason.CONTENT_INVALID,
-                    f"{result.message} ({result.location})",
-                )
+            if isinstance(result, list):  # every error of every config, not the first config's first
+                for p in result:
+                    findings.setdefault(("content", schema.id, p.message + str(p.location)), p)
+                invalid = invalid or result[0]
+                continue
             configs.append(result)
             filled.add((slug, slot))
+    if invalid is not None:
+        return version, release, (), BlockReason.CONTENT_INVALID, f"{invalid.message} ({invalid.location})"
     for schema in schemas:
         for s in schema.slots:
             if s.required and (schema.config_type_slug, s.key) not in filled:
@@ -337,20 +409,22 @@ def _config(
     cache: _Validation,
     notes: set[str],
     project: Project,
-) -> DesiredConfig | Problem:
+) -> DesiredConfig | list[Problem]:
     value = C.assemble(specs)
     loc = _where(specs[-1].location, project)
     try:
         data = C.canonical(value, schema.instance_format)
     except (C.ContentError, TypeError, ValueError) as e:
-        return Problem(f"{slug}: {e}", loc)
-    error = _validate(schema, value, data, cache, notes)
-    if error is not None:
-        message, parts = error
-        where = C.locate(parts, specs) or loc
-        path = C.json_path(parts)
-        where = Location(where.file, where.line, where.column, path)
-        return Problem(f"{slug}: content invalid at {path}: {message}", where)
+        return [Problem(f"{slug}: {e}", loc)]
+    errors = _validate(schema, value, data, cache, notes)
+    if errors:
+        problems = []
+        for message, parts in errors:
+            where = C.locate(parts, specs) or loc
+            path = C.json_path(parts)
+            where = Location(where.file, where.line, where.column, path)
+            problems.append(Problem(f"{slug}: content invalid at {path}: {message}", where))
+        return problems
     return DesiredConfig(
         config_type=slug,
         slot_key=slot,
@@ -364,10 +438,10 @@ def _config(
 
 def _validate(
     schema: LiveSchema, value: Any, data: str, cache: _Validation, notes: set[str]
-) -> tuple[str, list[str | int]] | None:
+) -> list[tuple[str, list[str | int]]]:
     if schema.language != "jsonschema":
         notes.add(f"{schema.config_type_slug}: {schema.language} schema, content not checked")
-        return None
+        return []
     key = (schema.id, data)
     if key in cache.results:
         return cache.results[key]
@@ -383,11 +457,10 @@ def _validate(
                 cache.validators[schema.id] = None
     validator = cache.validators[schema.id]
     cache.count += 1
-    result = None if validator is None else C.first_error(validator, value)
+    result = [] if validator is None else C.all_errors(validator, value)
     if validator is not None:  # messages quote values: no secret in them (nor, later, in errors)
         fields = SecretFields(validator.schema)
         fields.leaves(value)
-        if result is not None:
-            result = (fields.scrub(result[0], value, tuple(result[1])), result[1])
+        result = [(fields.scrub(message, value, tuple(parts)), parts) for message, parts in result]
     cache.results[key] = result
     return result

@@ -29,6 +29,10 @@ class DriftItem:
     detail: str
     config_diffs: tuple[ConfigDiff, ...] = ()  # live -> manifests
     deployment_id: str | None = None
+    # config and release drift: who made the live deployment and when (its description and
+    # creation time), as the platform shows them
+    description: str | None = None
+    since: str | None = None
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,13 @@ def find_drift(plan: Plan, live: LiveState, failed: list[LiveDeployment] | None 
         if c.action == "blocked" and c.reason_code == BlockReason.DEVICE_UNKNOWN:
             items.append(_item(c, "missing-device", c.reason or ""))
             continue
+        dev = live.devices.get(c.device)
+        current = live.target_deployment(dev) if dev else None
+        who: dict[str, Any] = (
+            {"deployment_id": current.id, "description": current.description, "since": current.created_at}
+            if current
+            else {}
+        )
         if c.action in ("upgrade", "stage", "restage"):
             items.append(
                 _item(
@@ -91,11 +102,14 @@ def find_drift(plan: Plan, live: LiveState, failed: list[LiveDeployment] | None 
                     "release",
                     f"live {c.release_from or '(none)'}, manifests {c.release_to}",
                     config_diffs=c.config_diffs,
+                    **who,
                 )
             )
-        elif c.action == "deploy":
+        elif c.action == "deploy" or (c.action == "noop" and c.config_diffs):
+            # A noop with diffs: `activation: stage` with the manifests' deployment staged and
+            # waiting. The live config still differs (a dashboard hotfix among it) and is said.
             detail = "; ".join(describe(d) for d in c.config_diffs) or "config content differs"
-            items.append(_item(c, "config", detail, config_diffs=c.config_diffs))
+            items.append(_item(c, "config", detail, config_diffs=c.config_diffs, **who))
         if c.device_id is None:
             continue
         for dep in live.deployments_of(c.device_id):
@@ -164,9 +178,18 @@ def render_drift_text(report: DriftReport, *, sample_size: int = 5, verbose: boo
     for (kind, detail), names in sorted(groups.items(), key=lambda kv: (KINDS.index(kv[0][0]), kv[0][1])):
         if kind in ("config", "release"):
             n = len(names)
-            shown = sample([terminal(x) for x in names], sample_size)
-            out.append(f"{kind}: {n} device{'s' if n != 1 else ''}: {shown}")
+            shown_names = sample([terminal(x) for x in names], sample_size)
+            out.append(f"{kind}: {n} device{'s' if n != 1 else ''}: {shown_names}")
             out.append(f"    live -> manifests: {terminal(detail, LINE_LIMIT)}")
+            shown = [i for i in report.items if i.kind == kind and i.detail == detail][:sample_size]
+            for i in shown:  # who made the live state, and when (the description is the platform's: escaped)
+                if i.deployment_id:
+                    who = terminal(repr(i.description), LINE_LIMIT)
+                    out.append(
+                        f"    {terminal(i.device)}: live deployment {terminal(i.deployment_id)} ({who}, {terminal(i.since)})"
+                    )
+            if n > len(shown):
+                out.append(f"    ... (+{n - len(shown)} more: --format json lists every device)")
     for i in report.items:
         if i.kind not in ("config", "release"):
             where = f" ({terminal(i.deployment_set)})" if i.deployment_set else ""

@@ -3,6 +3,7 @@ change and config diffs are one line in a rendered plan ("480 devices")."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from reconciler.model.enums import Origin
@@ -26,9 +27,31 @@ class ChangeGroup:
     def offline(self) -> tuple[str, ...]:
         return tuple(d.device for d in self.devices if d.offline)
 
+    @property
+    def word(self) -> str:
+        """The action as a reviewer reads it: an upgrade to an older release is a downgrade."""
+        return (
+            "downgrade"
+            if self.action == "upgrade" and is_downgrade(self.release_from, self.release_to)
+            else self.action
+        )
+
     def title(self) -> str:
         n = len(self.devices)
-        return f"{self.action} {n} device{'s' if n != 1 else ''}"
+        return f"{self.word} {n} device{'s' if n != 1 else ''}"
+
+
+_VERSION = re.compile(r"^v?(\d+(?:\.\d+)*)(?:[-+].*)?$")
+
+
+def is_downgrade(old: str | None, new: str | None) -> bool:
+    """`2.2.0 -> 2.1.0` (numeric parts compared; versions that are not numbers are not
+    ordered, so never called a downgrade)."""
+    a = _VERSION.match(old or "")
+    b = _VERSION.match(new or "")
+    if a is None or b is None:
+        return False
+    return tuple(int(x) for x in b.group(1).split(".")) < tuple(int(x) for x in a.group(1).split("."))
 
 
 def release_line(c: DeviceChange) -> str | None:
@@ -40,16 +63,74 @@ def release_line(c: DeviceChange) -> str | None:
 
 
 def change_lines(c: DeviceChange) -> tuple[str, ...]:
-    lines = [x for x in (release_line(c),) if x]
+    # A device with both this branch's changes and drift says which line is which.
+    def tag(field: str) -> str:
+        if c.origin != "change + drift":
+            return ""
+        return "  [drift]" if field in c.drift_fields else "  [change]"
+
+    rel = release_line(c)
+    lines = [rel + tag("release")] if rel else []
     if c.archive_ids:  # a reviewer should see that someone's staged deployment goes away (ids in JSON)
         lines.append("replaces the device's staged deployment (archived)")
-    lines += [describe(d) for d in c.config_diffs]
+    lines += [describe(d) + tag(d.path) for d in c.config_diffs]
     return tuple(lines)
 
 
 def is_exception(c: DeviceChange) -> bool:
     """Shown one by one in full: blocked devices and noops with something to say."""
     return c.action == "blocked" or (c.action == "noop" and bool(c.reason))
+
+
+@dataclass(frozen=True)
+class ExceptionGroup:
+    """Blocked devices or noops of one DeploymentSet with the same reason, details and
+    diagnostics: one entry however many devices ("release '2.0.1' does not exist: 9 devices")."""
+
+    action: str
+    deployment_set: str | None
+    reason: str
+    lines: tuple[str, ...]
+    diagnostics: tuple[str, ...]
+    devices: tuple[DeviceChange, ...]
+
+    def title(self) -> str:
+        n = len(self.devices)
+        return f"{n} device{'s' if n != 1 else ''}"
+
+
+# A waiting staged deployment's reason names its id; devices waiting alike are one group.
+_WAITING = re.compile(r"^staged as \S+, waiting for someone to deploy it$")
+
+
+def exception_reason(c: DeviceChange) -> str:
+    reason = c.reason or ""
+    return "staged, waiting for someone to deploy it" if _WAITING.match(reason) else reason
+
+
+def group_exceptions(plan: Plan) -> list[ExceptionGroup]:
+    """Exceptions grouped by DeploymentSet, action, reason and details; blocked first, then
+    largest first."""
+    buckets: dict[tuple[str, str, str, tuple[str, ...], tuple[str, ...]], list[DeviceChange]] = {}
+    for c in plan.changes:
+        if not is_exception(c):
+            continue
+        lines = change_lines(c) if c.action == "blocked" else ()
+        key = (c.deployment_set or "", c.action, exception_reason(c), lines, tuple(c.diagnostics))
+        buckets.setdefault(key, []).append(c)
+    groups = [
+        ExceptionGroup(
+            action=k[1],
+            deployment_set=k[0] or None,
+            reason=k[2],
+            lines=k[3],
+            diagnostics=k[4],
+            devices=tuple(sorted(v, key=lambda d: d.device)),
+        )
+        for k, v in buckets.items()
+    ]
+    groups.sort(key=lambda g: (g.action != "blocked", -len(g.devices), g.reason, g.devices[0].device))
+    return groups
 
 
 _Key = tuple[str, str, str | None, str | None, tuple[str, ...], Origin | None]
@@ -95,15 +176,23 @@ def group_changes(plan: Plan) -> list[ChangeGroup]:
     return groups
 
 
-def sample(names: tuple[str, ...] | list[str], n: int = 5) -> str:
+def sample(names: tuple[str, ...] | list[str], n: int | None = 5) -> str:
+    """The first `n` names and how many more; every name when `n` is None."""
+    if n is None:
+        return ", ".join(names)
     shown = ", ".join(names[:n])
     return shown + (f", ... (+{len(names) - n} more)" if len(names) > n else "")
 
 
 def summary_line(plan: Plan) -> str:
     s = plan.summary()
+    down = sum(
+        1 for c in plan.changes if c.action == "upgrade" and is_downgrade(c.release_from, c.release_to)
+    )
+    upgrades = f"{s['upgrade'] - down} to upgrade" + (f", {down} to downgrade" if down else "")
+    n = s["instances_to_create"]
     return (
-        f"Plan: {s['deploy']} to deploy, {s['upgrade']} to upgrade, {s['stage']} to stage, "
-        f"{s['restage']} to restage, {s['instances_to_create']} config instances to create. "
+        f"Plan: {s['deploy']} to deploy, {upgrades}, {s['stage']} to stage, "
+        f"{s['restage']} to restage, {n} config instance{'s' if n != 1 else ''} to create. "
         f"{s['noop']} unchanged, {s['blocked']} blocked."
     )

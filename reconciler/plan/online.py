@@ -18,13 +18,24 @@ def online_problems(project: Project, live: LiveState) -> list[Problem]:
     desired = D.resolve(project, live)
     problems = list(desired.problems) + list(desired.findings)
     sets = {s.name: s for s in project.sets}
+    missing: dict[str, list[str]] = {}
     for dd in desired.devices:
         if dd.device is None:
-            ds = sets[dd.deployment_set]
-            loc = ds.selector.location or ds.location or Location(project.project_file)
-            problems.append(
-                Problem(f"device {dd.name!r} (DeploymentSet {ds.name!r}) does not exist on the platform", loc)
+            missing.setdefault(dd.deployment_set, []).append(dd.name)
+    for name, devices in missing.items():
+        ds = sets[name]
+        if len(devices) == 1:  # at the entry that names it
+            loc = ds.selector.item_locations.get(f"devices/{devices[0]}") or ds.selector.location
+            message = f"device {devices[0]!r} (DeploymentSet {name!r}) does not exist on the platform"
+        else:  # one problem per set, however many names (GitHub shows ten annotations a step)
+            loc = ds.selector.location
+            shown = ", ".join(repr(d) for d in devices[:10]) + (
+                f", ... (+{len(devices) - 10} more)" if len(devices) > 10 else ""
             )
+            message = (
+                f"{len(devices)} devices of DeploymentSet {name!r} do not exist on the platform: {shown}"
+            )
+        problems.append(Problem(message, loc or ds.location or Location(project.project_file)))
     for note in desired.notes:
         problems.append(Problem(note, Location(project.project_file), severity="warning"))
     # Two DeploymentSets (or two releases' schemas) reading one invalid file find the same

@@ -6,8 +6,8 @@ the full plan is. However large the fleet, the result fits."""
 from __future__ import annotations
 
 from reconciler.escape import LINE_LIMIT, md_code, md_text
-from reconciler.model.plan import DeviceChange, Plan, Unmanaged
-from reconciler.plan.groups import ChangeGroup, change_lines, group_changes, is_exception, summary_line
+from reconciler.model.plan import Plan, Unmanaged
+from reconciler.plan.groups import ChangeGroup, ExceptionGroup, group_changes, group_exceptions, summary_line
 from reconciler.plan.render_text import rollout_words
 from reconciler.plan.unmanaged import count_words, removed_words
 
@@ -46,18 +46,28 @@ def _group_block(g: ChangeGroup) -> str:
     more = f", … (+{len(names) - NAMES_PER_GROUP} more)" if len(names) > NAMES_PER_GROUP else ""
     body += ["", f"Devices: {shown}{more}"]
     if g.offline:
-        body.append(f"\nOffline (will queue): {len(g.offline)}")
+        off = ", ".join(md_text(n) for n in g.offline[:NAMES_PER_GROUP])
+        more = f", … (+{len(g.offline) - NAMES_PER_GROUP} more)" if len(g.offline) > NAMES_PER_GROUP else ""
+        body.append(f"\nOffline (will queue): {len(g.offline)}: {off}{more}")
     # A blank line after </details>: GitHub ends an HTML block only at a blank line, so a
     # heading straight after it would render as literal text.
     body += ["", "</details>", "", ""]
     return "\n".join(body)
 
 
-def _exception_block(c: DeviceChange) -> str:
-    where = f" ({md_text(c.deployment_set)})" if c.deployment_set else ""
-    lines = [f"- **{md_text(c.device)}**{where}: {c.action}: {md_text(c.reason or '', LINE_LIMIT)}"]
-    lines += [f"  - {md_code(x)}" for x in (change_lines(c) if c.action == "blocked" else ())]
-    lines += [f"  - {md_code(x)}" for x in c.diagnostics[:10]]
+def _exception_block(e: ExceptionGroup) -> str:
+    where = f" ({md_text(e.deployment_set)})" if e.deployment_set else ""
+    if len(e.devices) == 1:
+        c = e.devices[0]
+        lines = [f"- **{md_text(c.device)}**{where}: {c.action}: {md_text(c.reason or '', LINE_LIMIT)}"]
+    else:
+        names = [md_text(d.device) for d in e.devices]
+        shown = ", ".join(names[:NAMES_PER_GROUP])
+        more = f", … (+{len(names) - NAMES_PER_GROUP} more)" if len(names) > NAMES_PER_GROUP else ""
+        reason = md_text(e.reason, LINE_LIMIT)
+        lines = [f"- {e.action}: {reason}: **{e.title()}**{where}: {shown}{more}"]
+    lines += [f"  - {md_code(x)}" for x in e.lines]
+    lines += [f"  - {md_code(x)}" for x in e.diagnostics[:10]]
     return "\n".join(lines) + "\n"
 
 
@@ -114,7 +124,7 @@ def render_markdown(
     if plan.rollouts:
         head += [_rollouts_line(plan), ""]
     groups = group_changes(plan)
-    exceptions = [c for c in plan.changes if is_exception(c)]
+    exceptions = group_exceptions(plan)
     blocked: dict[str, int] = {}
     for c in plan.changes:
         if c.action == "blocked":
@@ -149,20 +159,23 @@ def render_markdown(
         used += size(block)
     left_exc = 0
     if exceptions and not left_groups:
-        header = f"#### Exceptions ({len(exceptions)})\n\n<details><summary>show</summary>\n\n"
+        n = sum(len(e.devices) for e in exceptions)
+        header = (
+            f"#### Exceptions ({n} device{'s' if n != 1 else ''})\n\n<details><summary>show</summary>\n\n"
+        )
         footer = "\n</details>\n\n"
         used += size(header) + size(footer)
         exc_parts = []
-        for i, c in enumerate(exceptions):
-            block = _exception_block(c)
+        for i, e in enumerate(exceptions):
+            block = _exception_block(e)
             if used + size(block) > budget:
-                left_exc = len(exceptions) - i
+                left_exc = sum(len(x.devices) for x in exceptions[i:])
                 break
             exc_parts.append(block)
             used += size(block)
         parts += [header, *exc_parts, footer]
     elif exceptions:
-        left_exc = len(exceptions)
+        left_exc = sum(len(x.devices) for x in exceptions)
     text += "".join(parts)
     if left_groups or left_exc:
         cut = []

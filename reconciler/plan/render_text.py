@@ -9,11 +9,19 @@ from reconciler.escape import LINE_LIMIT, terminal
 from reconciler.model.enums import SetRolloutState
 from reconciler.model.plan import Plan
 from reconciler.model.rollout import Activation, RolloutPlan
-from reconciler.plan.groups import change_lines, group_changes, is_exception, sample, summary_line
+from reconciler.plan.groups import group_changes, group_exceptions, sample, summary_line
 from reconciler.plan.rollout_state import state_of, state_words
 from reconciler.plan.unmanaged import render_unmanaged_text
 
-SYMBOL = {"deploy": "~", "upgrade": "^", "stage": "+", "restage": "+", "noop": "=", "blocked": "!"}
+SYMBOL = {
+    "deploy": "~",
+    "upgrade": "^",
+    "downgrade": "v",
+    "stage": "+",
+    "restage": "+",
+    "noop": "=",
+    "blocked": "!",
+}
 
 
 def rollout_words(rollout: RolloutPlan | None) -> str:
@@ -32,9 +40,10 @@ def _line(text: str) -> str:
     return terminal(text, LINE_LIMIT)
 
 
-def render_text(plan: Plan, *, sample_size: int = 5, verbose: bool = False) -> str:
-    """Every name, version, reason and value in it goes through `reconciler.escape.terminal`:
-    they come from the platform and the manifests. `verbose` lists unmanaged devices by name."""
+def render_text(plan: Plan, *, sample_size: int | None = 5) -> str:
+    """`sample_size` device names per line (None: every name, `plan --verbose`, which also lists
+    the devices no DeploymentSet selects). Every name, version, reason and value in it goes
+    through `reconciler.escape.terminal`: they come from the platform and the manifests."""
     out: list[str] = []
     # No commit or time here: the text must be the same for the same state (golden tests).
     if plan.target:
@@ -54,29 +63,34 @@ def render_text(plan: Plan, *, sample_size: int = 5, verbose: bool = False) -> s
             out += [f"  note: {_line(n)}" for n in (rollout.notes if rollout else ())]
         origin = f"  [{g.origin}]" if g.origin else ""
         names = sample([terminal(d.device) for d in g.devices], sample_size)
-        out.append(f"  {SYMBOL[g.action]} {g.title()}: {names}{origin}")
+        out.append(f"  {SYMBOL[g.word]} {g.title()}: {names}{origin}")
         for line in g.lines:
             out.append(f"      {_line(line)}")
         if g.offline:
             out.append(f"      offline, will queue: {sample([terminal(n) for n in g.offline], sample_size)}")
-    exceptions = [c for c in plan.changes if is_exception(c)]
+    exceptions = group_exceptions(plan)
     if exceptions:
         if out and out[-1] != "":
             out.append("")
         out.append("Exceptions:")
-        for c in exceptions:
-            where = f" ({terminal(c.deployment_set)})" if c.deployment_set else ""
-            origin = f"  [{c.origin}]" if c.origin else ""
-            out.append(
-                f"  {SYMBOL[c.action]} {terminal(c.device)}{where}: {c.action}: {_line(c.reason or '')}{origin}"
-            )
-            for line in change_lines(c) if c.action == "blocked" else ():
+        for e in exceptions:
+            where = f" ({terminal(e.deployment_set)})" if e.deployment_set else ""
+            if len(e.devices) == 1:
+                c = e.devices[0]
+                out.append(
+                    f"  {SYMBOL[e.action]} {terminal(c.device)}{where}: {e.action}: {_line(c.reason or '')}"
+                )
+            else:
+                names = sample([terminal(d.device) for d in e.devices], sample_size)
+                reason = _line(e.reason)
+                out.append(f"  {SYMBOL[e.action]} {e.action}: {reason}: {e.title()}{where}: {names}")
+            for line in e.lines:
                 out.append(f"      {_line(line)}")
-            for line in c.diagnostics:
+            for line in e.diagnostics:
                 out.append(f"      | {_line(line)}")
     if out and out[-1] != "":
         out.append("")
-    unmanaged = render_unmanaged_text(plan.unmanaged, verbose=verbose)
+    unmanaged = render_unmanaged_text(plan.unmanaged, verbose=sample_size is None)
     if unmanaged:
         out += [*unmanaged, ""]
     if plan.notes:  # content the release's schema cannot check (cue, opaque): said, not hidden

@@ -61,7 +61,7 @@ def scope(project: Project, selection: Selection, chosen: Collection[str]) -> De
     if not selection.active:
         return None
     pick = partial(chosen_devices, project, selection, frozenset(chosen))
-    if selection.devices and not any(_MAGIC & set(g) for g in selection.devices):
+    if by_name(selection):
         return DeviceScope(names=tuple(sorted(set(selection.devices))), chosen=pick)
     sets = [ds for ds in project.sets if ds.name in chosen]
     if selection.sets and not any(ds.selector.patterns for ds in sets):
@@ -69,6 +69,11 @@ def scope(project: Project, selection: Selection, chosen: Collection[str]) -> De
         names = sorted({n for ds in sets for n in ds.selector.devices})
         return DeviceScope(groups=tuple(groups), names=tuple(names), chosen=pick)
     return DeviceScope(every=True, chosen=pick)
+
+
+def by_name(selection: Selection) -> bool:
+    """Whether `--device` names exact devices, which are then all that is read of the sets."""
+    return bool(selection.devices) and not any(_MAGIC & set(g) for g in selection.devices)
 
 
 def chosen_devices(

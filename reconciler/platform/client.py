@@ -64,7 +64,7 @@ class Platform:
             try:
                 return await call()
             except (sdk.APIStatusError, sdk.APIConnectionError) as e:
-                raise map_error(e, what) from None
+                raise map_error(e, what, str(self.sdk.base_url).rstrip("/")) from None
 
 
 @asynccontextmanager

@@ -77,9 +77,12 @@ async def existing_instances(platform: Platform, schema_id: str, slot_key: str) 
     return found
 
 
-async def ensure_instances(platform: Platform, instances: Sequence[PlannedInstance]) -> dict[str, str]:
+async def ensure_instances(
+    platform: Platform, instances: Sequence[PlannedInstance], created: list[str] | None = None
+) -> dict[str, str]:
     """Planned instance key -> platform id, creating only those with no identical content on
-    the platform (so a rerun after a crash reuses what an earlier run created)."""
+    the platform (so a rerun after a crash reuses what an earlier run created). The keys of
+    those created are appended to `created`."""
     ids = {i.key: i.existing_id for i in instances if i.existing_id}
     todo = [i for i in instances if not i.existing_id]
     groups: dict[tuple[str, str], list[PlannedInstance]] = {}
@@ -89,7 +92,12 @@ async def ensure_instances(platform: Platform, instances: Sequence[PlannedInstan
     async def one_group(schema_id: str, slot_key: str, group: list[PlannedInstance]) -> None:
         found = await existing_instances(platform, schema_id, slot_key)
         for inst in group:
-            ids[inst.key] = found.get((inst.format, inst.data)) or await _create_instance(platform, inst)
+            have = found.get((inst.format, inst.data))
+            if have is None:
+                have = await _create_instance(platform, inst)
+                if created is not None:
+                    created.append(inst.key)
+            ids[inst.key] = have
 
     await asyncio.gather(*(one_group(s, k, g) for (s, k), g in groups.items()))
     return ids
@@ -201,6 +209,29 @@ async def _target_moved(platform: Platform, device_id: str, parent_id: str | Non
     return (deps[0].id if deps else None) != parent_id
 
 
+async def changed_since_plan(platform: Platform, device_id: str) -> str:
+    """A stale device's reason in the user's words: what the device holds now ("changed since
+    the plan: now on release v1.4.2, deployment d-1 ('dashboard edit')"), not the platform's
+    refusal text."""
+    words = "changed since the plan"
+    try:
+        d = await platform.read(
+            lambda: platform.sdk.devices.retrieve(
+                device_id, expand=["current_deployment", "current_release"]
+            ),
+            what=f"read device {device_id}",
+            policy=CONFIRMING_READS,
+        )
+    except PlatformError:
+        return words
+    version = C.optional(C.get(d, "current_release"), "version")
+    dep = C.get(d, "current_deployment")
+    now = f"now on release {version}" if version else "now with no release"
+    if dep is not None:
+        now += f", deployment {C.text(dep, 'id')} ({C.text(dep, 'description')!r})"
+    return f"{words}: {now}"
+
+
 # --- deployments ------------------------------------------------------------------------
 
 
@@ -256,12 +287,12 @@ async def _refused(
         own = await find_own(platform, device_id, desc, live_only=True)
         if own is not None:
             return WriteResult("done", own.id, already=True)
-        return WriteResult("stale", reason=f"{device} changed since the plan (parent_id mismatch)")
+        return WriteResult("stale", reason=await changed_since_plan(platform, device_id))
     # The platform may check its rules (e.g. "stage only for another release") before the
     # parent token: a refusal from a device that moved since the plan is the same staleness
     # a 409 reports, not a failed device.
     if e.status is not None and e.status < 500 and await _target_moved(platform, device_id, parent_id):
-        return WriteResult("stale", reason=f"{device} changed since the plan ({e.message})")
+        return WriteResult("stale", reason=await changed_since_plan(platform, device_id))
     return WriteResult("failed", reason=e.message)
 
 
@@ -294,7 +325,8 @@ async def _status_write(
         if d.target_status == want or (want == "deployed" and d.activity_status == "deployed"):
             return WriteResult("done", deployment_id, already=True)
         if not retryable(error) and want == "deployed" and d.target_status == "archived":
-            return WriteResult("stale", deployment_id, reason=error.message)
+            now = await changed_since_plan(platform, d.device_id)
+            return WriteResult("stale", deployment_id, reason=f"{now}; the staged deployment was archived")
         if not await retry.wait(error):
             gave_up = f"gave up after {retry.attempt + 1} attempts: " if retryable(error) else ""
             return WriteResult("failed", deployment_id, reason=gave_up + error.message)

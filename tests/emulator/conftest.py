@@ -62,3 +62,10 @@ async def fleet(emu: Harness) -> Fleet:
             schemas[(rel["version"], types[s["config_type_id"]])] = s["id"]
     devices = {d["name"]: d["id"] for d in items(await sdk.devices.list(limit=100))}
     return Fleet(emu, sdk, releases, schemas, devices)
+
+
+@pytest.fixture(autouse=True)
+def _default_reading(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The emulator's own tests check its default reading, or set the switches they test;
+    RECONCILE_EMULATOR_PLATFORM is for running the product's scenarios under another one."""
+    monkeypatch.delenv("RECONCILE_EMULATOR_PLATFORM", raising=False)

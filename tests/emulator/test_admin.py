@@ -73,7 +73,7 @@ def test_real_clock_follows_wall_time_plus_ticks(tmp_path: Path) -> None:
 def test_bad_options_are_rejected(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="clock"):
         create_app(str(tmp_path / "a.db"), clock="fast")
-    with pytest.raises(ValueError, match="roles"):
+    with pytest.raises(ValueError, match="unknown role 'admin'"):
         create_app(str(tmp_path / "b.db"), api_keys={"k": "admin"})
 
 

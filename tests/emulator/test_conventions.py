@@ -45,10 +45,21 @@ async def test_admin_api_needs_a_rw_key(emu: Harness) -> None:
     assert r.status_code == 401
 
 
-@pytest.mark.parametrize("version", ["2026-03-09.tetons", "2026-05-06.rainier", "2026-08-17.everglades"])
-async def test_known_versions_are_accepted(emu: Harness, version: str) -> None:
-    async with emu.http(version=version) as http:
+async def test_everglades_is_accepted(emu: Harness) -> None:
+    async with emu.http(version="2026-08-17.everglades") as http:
         assert (await http.get("/principal")).status_code == 200
+
+
+@pytest.mark.parametrize("version", ["2026-03-09.tetons", "2026-05-06.rainier"])
+async def test_older_versions_are_refused_not_answered_in_everglades_shapes(
+    emu: Harness, version: str
+) -> None:
+    """The emulator answers only in everglades shapes (docs/emulator.md, known differences)."""
+    async with emu.http(version=version) as http:
+        r = await http.get("/principal")
+    assert r.status_code == 400
+    assert "everglades" in r.json()["error"]["message"]
+    assert r.json()["error"]["params"]["supported"] == ["2026-08-17.everglades"]
 
 
 @pytest.mark.parametrize("version", [None, "2025-01-01.nope", ""])

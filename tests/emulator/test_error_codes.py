@@ -131,6 +131,17 @@ async def _scenarios(fleet: Fleet, http: httpx.AsyncClient) -> list[tuple[httpx.
         {"group_id": groups["fleet"]},
         json={"parent_id": groups["warehouse-east"]},
     )
+    parent = groups["lab"]
+    for level in range(2, 13):  # lab is level 1: the docs allow 12 levels, counting the top one
+        created = await http.post("/groups", json={"name": f"level-{level}", "parent_id": parent})
+        assert created.status_code == 200, created.text
+        parent = created.json()["id"]
+    await call(
+        "POST",
+        "/groups",
+        {"parent_id": parent, "max_depth": 12},
+        json={"name": "level-13", "parent_id": parent},
+    )
     await fleet.emu.patch_device("amr-east-03", status="archived")
     await call(
         "POST",

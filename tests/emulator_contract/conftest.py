@@ -62,3 +62,10 @@ async def checked(
             http_client=http_client,
         )
         yield client, transport
+
+
+@pytest.fixture(autouse=True)
+def _default_reading(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The emulator's own tests check its default reading, or set the switches they test;
+    RECONCILE_EMULATOR_PLATFORM is for running the product's scenarios under another one."""
+    monkeypatch.delenv("RECONCILE_EMULATOR_PLATFORM", raising=False)

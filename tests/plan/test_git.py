@@ -96,7 +96,7 @@ def test_base_without_the_project_marks_every_change_as_this_branchs(
     )
     r.git.checkout("-f", "feature")
     data = plan_json(str(project), "--base", "empty")
-    origins = {c["origin"] for c in data["changes"] if c["action"] != "noop"}  # type: ignore[attr-defined]
+    origins = {c["origin"] for c in data["changes"] if c["action"] not in ("noop", "blocked")}  # type: ignore[attr-defined]
     assert origins == {"change"}
 
 
