@@ -176,3 +176,17 @@ def test_promote_one_paused_set_only(emu: Harness, tmp_path: Path) -> None:
         for s in json.loads(cli("status", str(root), "--format", "json").stdout)["sets"]
     }
     assert status == {"lab": "paused", "west": "completed"}
+
+
+def test_device_by_name_plans_with_overrides_of_other_devices(emu: Harness, tmp_path: Path) -> None:
+    """`--device NAME` reads that device only: an override naming another device of the set is
+    not a typo there (the full run checks it against every device)."""
+    asyncio.run(emu.seed(example_fleet()))
+    root = tmp_path / "p"
+    override = [{"devices": ["amr-east-02"], "configs": {"motion-control": {"values": {"max_speed": 0.5}}}}]
+    write_project(root, emu, name="east", groups=("warehouse-east",), extra={"overrides": override})
+    one = cli("plan", str(root), "--device", "amr-east-01", "--format", "json")
+    assert one.exit_code == 0, one.output
+    assert [c["device"] for c in json.loads(one.stdout)["changes"]] == ["amr-east-01"]
+    two = cli("plan", str(root), "--device", "amr-east-02")
+    assert two.exit_code == 0 and "motion-control.max_speed: 1.0 -> 0.5" in two.stdout
