@@ -129,3 +129,7 @@ def test_unmanaged_names_are_escaped(emu: Harness, tmp_path: Path) -> None:
     root = east_and_lab(emu, tmp_path / "p")
     out = cli("plan", str(root), "--verbose").stdout
     assert "\x1b" not in out and "\x07" not in out and "warehouse-west 7" in out
+    md = cli("plan", str(root), "--verbose", "--format", "markdown").stdout
+    assert "\x1b" not in md and "\x07" not in md and "<summary>Unmanaged devices</summary>" in md
+    drift = cli("drift", str(root), "--verbose").stdout
+    assert "\x1b" not in drift and "\x07" not in drift and "warehouse-west 7" in drift
