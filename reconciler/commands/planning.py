@@ -88,9 +88,9 @@ async def plan_with_state(
     live = await read_for(wanted, platform, extra=base, progress=progress, scope=scope)
     only = chosen if selection.active else None
     desired = S.narrow(resolved(project, live, only, partial=S.by_name(selection)), selection)
-    # A part of the fleet: the failures of its devices, not the fleet's newest hundred.
-    ids = [dd.device.id for dd in desired.devices if dd.device] if selection.active else None
-    live = replace(live, failed=tuple(await read_recent_failures(platform, ids)))
+    # The fleet's newest failures, whatever the selection (one request): a shard then judges
+    # its sets exactly as a run over the whole fleet would.
+    live = replace(live, failed=tuple(await read_recent_failures(platform)))
     diagnostics: dict[str, tuple[str, ...]] = {}
     if project.enrollment is not None:
         diagnostics = await enrollment_diagnostics(

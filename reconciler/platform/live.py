@@ -283,31 +283,16 @@ async def _recent_instances(platform: Platform, schema_ids: Sequence[str]) -> li
     )
 
 
-async def read_recent_failures(
-    platform: Platform, device_ids: Sequence[str] | None = None
-) -> list[LiveDeployment]:
+async def read_recent_failures(platform: Platform) -> list[LiveDeployment]:
     """The 100 most recent failed deployments (one request; failed ones are archived, so
-    `read_live_state` does not see them): enough to tell which devices' last attempt failed.
-    With `device_ids` (a selection), the 100 most recent of each 100 of those devices."""
-
-    async def newest(**where: Any) -> list[Any]:
-        return await first_page(
-            platform,
-            raw(platform.sdk.deployments),
-            what="reading deployments",
-            error_status=["failed"],
-            order_by=["created_at:desc"],
-            **where,
-        )
-
-    if device_ids is None:
-        rows = await newest()
-    else:
-        ids = sorted(set(device_ids))
-        chunks = await asyncio.gather(
-            *(newest(device_id=ids[i : i + PAGE]) for i in range(0, len(ids), PAGE))
-        )
-        rows = sorted((r for c in chunks for r in c), key=lambda r: C.text(r, "created_at"), reverse=True)
+    `read_live_state` does not see them): enough to tell which devices' last attempt failed."""
+    rows = await first_page(
+        platform,
+        raw(platform.sdk.deployments),
+        what="reading deployments",
+        error_status=["failed"],
+        order_by=["created_at:desc"],
+    )
     return [C.deployment(d) for d in rows]
 
 
