@@ -9,6 +9,7 @@ rest the platform is asked what this rollout already wrote (matched on the descr
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from reconciler.apply.ledger import AWAITING_PROMOTION, LedgerEntry, LedgerState
 from reconciler.apply.progress import Reporter
 from reconciler.apply.rollback import Candidate, roll_back
 from reconciler.errors import PlatformError, ReconcileError
-from reconciler.model.enums import DeviceOutcome, RolloutState, Verdict
+from reconciler.model.enums import ActivityStatus, DeviceOutcome, RolloutState, Verdict
 from reconciler.model.live import LiveDeployment
 from reconciler.model.marker import Marker
 from reconciler.model.marker import parse as parse_marker
@@ -32,6 +33,10 @@ from reconciler.platform.client import Platform
 
 STAGE_ONLY = ("stage", "restage")
 MAX_POLL_FAILURES = 20
+
+
+def _never() -> bool:
+    return False
 
 
 @dataclass
@@ -47,6 +52,7 @@ class DeviceRun:
     reason_code: str | None = None
     track: Track | None = None
     own_target_status: str | None = None  # of our deployment found on resume
+    may_land: bool = False  # failed at its deadline while still on its way: it could land later
 
     @property
     def name(self) -> str:
@@ -90,6 +96,9 @@ class SetRollout:
     devs: dict[str, DeviceRun] = field(default_factory=dict)
     _started_wave: int = 0
     in_flight: dict[str, DeviceRun] = field(default_factory=dict)
+    # Asked to stop (`reconcile watch` on SIGTERM): start no device more. A device started
+    # gets all its writes (stage and deploy), so none is left half-applied; a rerun continues.
+    stop: Callable[[], bool] = _never
 
     @property
     def spec(self) -> RolloutSpec:
@@ -116,7 +125,9 @@ class SetRollout:
         entries = tuple(d.entry(self.name) for d in self.devs.values())
         counted = {
             "updated_nodes": sum(1 for d in self.devs.values() if d.state == "succeeded"),
-            "failed_nodes": sum(1 for d in self.devs.values() if d.state in ("failed", "rolled_back")),
+            "failed_nodes": sum(
+                1 for d in self.devs.values() if d.state in ("failed", "rolled_back", "rollback_issued")
+            ),
             "total_nodes": len(self.devs),
         }
         self.record = rec.RolloutRecord(**{**self.record.__dict__, "devices": entries}).with_status(
@@ -177,6 +188,7 @@ class SetRollout:
             else:
                 await self._roll_back(reason)
             return self.record
+        await self._revert_late()
         await self._archive_replaced()
         self._save(state=RolloutState.COMPLETED, message="all devices done", completed_at=rec.utc_now())
         self.reporter.note(self.name, f"{self.record.id} completed")
@@ -269,6 +281,9 @@ class SetRollout:
                 return stop
             step = strategy.next_step(self.plan, self._progress())
             if step.kind is StepKind.START:
+                if self.stop():
+                    self._not_attempted_reason("not started: reconcile was asked to stop; a rerun continues")
+                    return "paused"
                 await self._start_batch(step.devices)
                 continue
             if step.kind is StepKind.PROMOTE:
@@ -408,6 +423,10 @@ class SetRollout:
                 continue
             state = DeviceOutcome.SUCCEEDED if a.verdict is Verdict.HEALTHY else DeviceOutcome(a.verdict)
             self._set(d, state, a.reason)
+            d.may_land = state is DeviceOutcome.FAILED and dep.activity_status in (
+                ActivityStatus.QUEUED,
+                ActivityStatus.STAGED,
+            )
             in_flight.pop(d.name)
             changed = True
         return changed
@@ -431,23 +450,82 @@ class SetRollout:
             for d in self.devs.values()
             if d.deployment_id
             and d.change.action not in STAGE_ONLY
-            and d.state in ("succeeded", "in_flight", "deferred", "failed", "rolled_back")
+            and d.state in ("succeeded", "in_flight", "deferred", "failed", "rolled_back", "rollback_issued")
         ]
         outcomes = await roll_back(self.platform, candidates, rb_desc)
         for name, out in outcomes.items():
             d = self.devs[name]
             d.rollback_id = out.rollback_id or d.rollback_id
-            self._set(d, out.state, out.reason)
+            if out.state is DeviceOutcome.ROLLED_BACK:  # written: rolled back once the device says so
+                self._set(
+                    d, DeviceOutcome.ROLLBACK_ISSUED, f"rollback {d.rollback_id} issued; not confirmed yet"
+                )
+            else:
+                self._set(d, out.state, out.reason)
+        await self._confirm_rollbacks()
         for d in self.devs.values():
             if d.state == "in_flight":  # took the update, was not rolled back: unverified
                 self._set(d, DeviceOutcome.FAILED, "the rollout stopped before its health check finished")
-        n = sum(1 for d in self.devs.values() if d.state == "rolled_back")
+        n = sum(1 for d in self.devs.values() if d.state == DeviceOutcome.ROLLED_BACK)
+        issued = sum(1 for d in self.devs.values() if d.state == DeviceOutcome.ROLLBACK_ISSUED)
         self._save(
             state=RolloutState.FAILED,
             rolling_back=False,
             completed_at=rec.utc_now(),
-            message=f"stopped: {reason}; rolled back {n} device(s)",
+            message=f"stopped: {reason}; rolled back {n} device(s)"
+            + (f", rollback issued and not yet confirmed on {issued}" if issued else ""),
         )
+
+    async def _revert_late(self) -> None:
+        """A deployment that missed its deadline but is still queued would land later, unwatched,
+        when the failure budget was not crossed. Each is rolled back on its own (unless
+        no_auto_rollback), so what the ledger calls failed never goes live behind it."""
+        late = [d for d in self.devs.values() if d.may_land and d.deployment_id]
+        if not late or self.spec.no_auto_rollback:
+            for d in late:
+                d.reason += "; still queued: it may go live later (no_auto_rollback)"
+            return
+        desc = Marker(
+            self.name, f"{self.record.id}-rollback", self.commit, undo=self.record.id, why="deadline"
+        ).text()
+        candidates = [
+            Candidate(d.name, d.device_id, d.deployment_id, d.change.parent_token, d.rollback_id)
+            for d in late
+        ]
+        for name, out in (await roll_back(self.platform, candidates, desc)).items():
+            d = self.devs[name]
+            d.rollback_id = out.rollback_id or d.rollback_id
+            if out.state is DeviceOutcome.ROLLED_BACK:
+                self._set(
+                    d,
+                    DeviceOutcome.ROLLBACK_ISSUED,
+                    f"missed its deadline while queued; rollback {d.rollback_id} issued",
+                )
+        await self._confirm_rollbacks()
+
+    async def _confirm_rollbacks(self) -> None:
+        """A rollback is `rolled_back` only once the device runs its previous deployment again;
+        until then (an offline device, an agent still retrying) it is `rollback_issued`. Online
+        devices are waited for up to the health deadline."""
+        waiting = {
+            d.rollback_id: d
+            for d in self.devs.values()
+            if d.state == DeviceOutcome.ROLLBACK_ISSUED and d.rollback_id
+        }
+        started = self.clock.now()
+        while waiting:
+            found = await writes.deployments_by_id(self.platform, list(waiting))
+            for rid, dep in found.items():
+                d = waiting[rid]
+                if dep.activity_status == ActivityStatus.DEPLOYED:
+                    self._set(d, DeviceOutcome.ROLLED_BACK, "rolled back to its previous deployment")
+                    waiting.pop(rid)
+                else:
+                    why = "missed its deadline while queued; " if d.may_land else ""
+                    d.reason = f"{why}rollback {rid} issued; the device has not confirmed it ({dep.status})"
+            if not waiting or self.clock.now() - started >= self.spec.health_check.deadline:
+                return
+            await self.clock.sleep(self.clock.poll_interval)
 
     async def _archive_replaced(self) -> None:
         """Staged/drifted deployments the plan said this write replaces (best effort: a

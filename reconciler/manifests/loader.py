@@ -27,6 +27,7 @@ from reconciler.manifests.configfiles import ConfigContent, content_format, pars
 from reconciler.manifests.source import DirSource, Source, SourceError, glob_match
 from reconciler.manifests.yamlload import Document, PathT, dotted, json_path, load_documents
 from reconciler.model.project import (
+    NOTIFY_EVENTS,
     ConfigSpec,
     DeploymentSet,
     EmulatorTarget,
@@ -35,6 +36,7 @@ from reconciler.model.project import (
     Project,
     RemoteTarget,
     Selector,
+    Webhook,
 )
 from reconciler.model.rollout import Activation, RolloutSpec
 
@@ -78,6 +80,7 @@ def load_project(source: Source, root: Path, *, require_sets: bool = True) -> Pr
         manifests=project.manifests,
         rollout_defaults=project.rollout_defaults,
         enrollment=project.enrollment,
+        notify=project.notify,
         sets=tuple(sets),
         project_file=project.project_file,
         unmanaged=project.unmanaged,
@@ -199,6 +202,14 @@ class _State:
                 client_id=enr["client_id"],
                 token_env=enr.get("token_env", EnrollmentService.token_env),
             )
+        notify = tuple(
+            Webhook(
+                url_env=w["url_env"],
+                format="raw" if w.get("format") == "raw" else "slack",
+                events=tuple(w.get("events") or NOTIFY_EVENTS),
+            )
+            for w in data.get("notify") or []
+        )
         self.defaults_rollout = data.get("defaults", {}).get("rollout", {})
         self.defaults_doc = doc
         self.defaults_known = True
@@ -220,6 +231,7 @@ class _State:
             enrollment=enrollment,
             project_file=PROJECT_FILE,
             unmanaged=data.get("unmanaged", "warn"),
+            notify=notify,
         )
 
     # -- manifests -----------------------------------------------------------------------

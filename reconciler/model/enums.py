@@ -106,7 +106,8 @@ class DeviceOutcome(StrEnum):
 
     SUCCEEDED = "succeeded"
     FAILED = "failed"
-    ROLLED_BACK = "rolled_back"
+    ROLLED_BACK = "rolled_back"  # the device confirmed its previous deployment is live again
+    ROLLBACK_ISSUED = "rollback_issued"  # the rollback deployment is written, not yet confirmed
     DEFERRED = "deferred"  # offline before it took the update; it gets it when it returns
     STALE = "stale"  # changed since the plan
     NOT_ATTEMPTED = "not_attempted"

@@ -107,6 +107,20 @@ class EnrollmentService:
     token_env: str = "ENROLLMENT_TOKEN"
 
 
+NOTIFY_EVENTS = ("drift", "rollout_paused", "rollout_failed", "rolled_back", "blocked")
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """Where `reconcile watch` posts events. The URL is a secret (it authorizes posting):
+    it is read from the environment variable `url_env` only and never printed. `format`
+    `slack` posts a Slack-compatible `{"text": ...}` body, `raw` the event as JSON."""
+
+    url_env: str
+    format: Literal["slack", "raw"] = "slack"
+    events: tuple[str, ...] = NOTIFY_EVENTS
+
+
 @dataclass(frozen=True)
 class Project:
     root: Path
@@ -117,3 +131,4 @@ class Project:
     sets: tuple[DeploymentSet, ...] = ()
     project_file: str = "reconcile.yaml"
     unmanaged: UnmanagedPolicy = "warn"
+    notify: tuple[Webhook, ...] = ()

@@ -78,7 +78,8 @@ class Canary:
         canaries = set(plan.canaries)
         if canaries and not (progress.promoted or _promoted(plan)):
             if canaries & progress.failed:
-                return Step(StepKind.STOP, reason="a canary device failed")
+                names = ", ".join(sorted(canaries & progress.failed))
+                return Step(StepKind.STOP, reason=f"a canary device failed ({names})")
             waiting = tuple(n for n in progress.pending if n in canaries)
             if waiting:
                 return Step(StepKind.START, waiting)
