@@ -49,8 +49,9 @@ _SECRET_KEY = re.compile(r"(?i)(api[_-]?key|apikey|token|secret|passw(or)?d|cred
 _ALLOWED_SECRETISH = {"token_env"}
 
 
-def load_path(path: Path) -> Project:
-    """Load the project in a directory (or the directory of a `reconcile.yaml`)."""
+def load_path(path: Path, *, require_sets: bool = True) -> Project:
+    """Load the project in a directory (or the directory of a `reconcile.yaml`); see
+    `load_project` for `require_sets`."""
     path = Path(path)
     if path.is_file() and path.name == PROJECT_FILE:
         path = path.parent
@@ -59,7 +60,7 @@ def load_path(path: Path) -> Project:
         raise ReconcileError(
             f"{what}; pass the directory that holds {PROJECT_FILE}", location=Location(str(path.absolute()))
         )
-    return load_project(DirSource(path), path)
+    return load_project(DirSource(path), path, require_sets=require_sets)
 
 
 def load_project(source: Source, root: Path, *, require_sets: bool = True) -> Project:
