@@ -27,7 +27,7 @@ async def build(
             plan, _, live = await plan_with_state(
                 project, wired, commit=commit, progress=progress, selection=chosen
             )
-    return find_drift(plan, live, list(live.failed))  # read while planning (of the selection's devices)
+    return find_drift(plan, live, list(live.failed))
 
 
 @click.command("drift")
@@ -48,8 +48,10 @@ def command(
     sets: tuple[str, ...],
     devices: tuple[str, ...],
 ) -> int:
-    """Report devices whose live state differs from the manifests in PATH (exit 2 when any,
-    or when devices no DeploymentSet selects are found and reconcile.yaml says unmanaged: error)."""
+    """Report devices whose live state differs from the manifests in PATH (exit 2 when any, or
+    when devices no DeploymentSet selects are found and reconcile.yaml says unmanaged: error),
+    and the rollouts the platform shows paused (waiting for `reconcile apply --promote`) or held
+    back (their content failed and was rolled back)."""
     if not path.exists():
         raise ReconcileError(f"{path}: no such directory")
     report = asyncio.run(build(path, ref, base_url, selection(sets, devices)))
