@@ -103,6 +103,7 @@ async def plan_with_state(
         commit=commit,
         target=platform.target,
         created_at=created_at if created_at is not None else now(),
+        now=session.clock.utc(),
     )
     base_desired = D.resolve(base, live) if base is not None else None
     if base_desired is not None:
@@ -117,6 +118,8 @@ async def plan_with_state(
             [ds.name for ds in base.sets] if base is not None else (),
         )
         plan = replace(plan, unmanaged=found)
+    if project.max_devices_per_apply:
+        plan = replace(plan, max_devices_per_apply=project.max_devices_per_apply)
     return plan, desired, live
 
 

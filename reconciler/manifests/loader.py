@@ -85,6 +85,7 @@ def load_project(source: Source, root: Path, *, require_sets: bool = True) -> Pr
         sets=tuple(sets),
         project_file=project.project_file,
         unmanaged=project.unmanaged,
+        max_devices_per_apply=project.max_devices_per_apply,
     )
 
 
@@ -232,6 +233,7 @@ class _State:
             enrollment=enrollment,
             project_file=PROJECT_FILE,
             unmanaged=data.get("unmanaged", "warn"),
+            max_devices_per_apply=int((data.get("limits") or {}).get("max_devices_per_apply", 0)),
             notify=notify,
         )
 
@@ -362,7 +364,9 @@ class _State:
                 self.rollout(doc, rollout)
             elif isinstance(rollout, dict):  # the strategy still names what the schema cannot see
                 self.problems.extend(
-                    doc.problem(f"spec.rollout.{'.'.join(key)}: {message}", ("spec", "rollout", *key))
+                    doc.problem(
+                        f"spec.rollout.{'.'.join(str(k) for k in key)}: {message}", ("spec", "rollout", *key)
+                    )
                     for key, message in strategies.spec_problems(rollout)
                     if _clean(schema_problems, ("spec", "rollout", *key))
                 )
@@ -422,6 +426,7 @@ class _State:
                     release=raw.get("release"),
                     configs=self.config_specs(doc, raw.get("configs", {}), (*path, "configs")),
                     location=doc.loc(path),
+                    hold=bool(raw.get("hold", False)),
                 )
             )
         rollout = self.rollout(doc, spec.get("rollout", {}))

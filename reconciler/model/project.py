@@ -67,6 +67,7 @@ class Override:
     release: str | None = None
     configs: tuple[ConfigSpec, ...] = ()
     location: Location | None = None
+    hold: bool = False  # these devices are kept out of rollouts (e.g. under repair)
 
 
 @dataclass(frozen=True)
@@ -131,4 +132,5 @@ class Project:
     sets: tuple[DeploymentSet, ...] = ()
     project_file: str = "reconcile.yaml"
     unmanaged: UnmanagedPolicy = "warn"
+    max_devices_per_apply: int = 0  # `limits.max_devices_per_apply`: a larger apply needs --allow-large
     notify: tuple[Webhook, ...] = ()
