@@ -55,7 +55,17 @@ class Origin(StrEnum):
     CHANGE_AND_DRIFT = "change + drift"
 
 
-class DeviceStatus(StrEnum):
+class _FromPlatform(StrEnum):
+    """A status the platform reports: a value this version does not know (a newer platform) is
+    UNKNOWN, handled as the safest reading, never a crash."""
+
+    @classmethod
+    def _missing_(cls, value: object) -> StrEnum:
+        return cls("unknown")
+
+
+class DeviceStatus(_FromPlatform):
+    UNKNOWN = "unknown"
     INACTIVE = "inactive"  # never enrolled: no agent
     ACTIVATING = "activating"
     ONLINE = "online"
@@ -67,13 +77,15 @@ class DeviceStatus(StrEnum):
         return self in (DeviceStatus.ONLINE, DeviceStatus.OFFLINE)
 
 
-class TargetStatus(StrEnum):
+class TargetStatus(_FromPlatform):
+    UNKNOWN = "unknown"
     STAGED = "staged"
     DEPLOYED = "deployed"
     ARCHIVED = "archived"
 
 
-class ActivityStatus(StrEnum):
+class ActivityStatus(_FromPlatform):
+    UNKNOWN = "unknown"
     DRIFTED = "drifted"
     STAGED = "staged"
     QUEUED = "queued"  # waiting for an offline device
@@ -82,7 +94,8 @@ class ActivityStatus(StrEnum):
     ARCHIVED = "archived"
 
 
-class ErrorStatus(StrEnum):
+class ErrorStatus(_FromPlatform):
+    UNKNOWN = "unknown"
     NONE = "none"
     RETRYING = "retrying"
     FAILED = "failed"

@@ -6,6 +6,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from reconciler.model.enums import ActivityStatus, DeviceStatus, ErrorStatus, TargetStatus
+
 LIVE_TARGETS = ("staged", "deployed")  # non-archived deployments (drifted ones have target staged)
 
 
@@ -68,10 +70,10 @@ class LiveDeployment:
     id: str
     device_id: str
     release_id: str
-    target_status: str
-    activity_status: str
-    error_status: str
-    status: str
+    target_status: TargetStatus
+    activity_status: ActivityStatus
+    error_status: ErrorStatus
+    status: str  # the platform's merged status (an error wins over the activity), as shown
     description: str
     instance_ids: tuple[str, ...]
     created_at: str = ""
@@ -106,7 +108,7 @@ def newest(deployments: Iterable[LiveDeployment]) -> LiveDeployment | None:
 class LiveDevice:
     id: str
     name: str
-    status: str  # inactive | activating | online | offline | archived
+    status: DeviceStatus
     group_id: str | None
     current_release_id: str | None = None
     current_release_version: str | None = None

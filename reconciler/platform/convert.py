@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from reconciler.model.enums import ActivityStatus, DeviceStatus, ErrorStatus, TargetStatus
 from reconciler.model.live import (
     LiveConfigType,
     LiveDeployment,
@@ -78,9 +79,9 @@ def deployment(d: Any) -> LiveDeployment:
         id=text(d, "id"),
         device_id=text(d, "device_id"),
         release_id=text(d, "release_id"),
-        target_status=text(d, "target_status"),
-        activity_status=text(d, "activity_status"),
-        error_status=text(d, "error_status") or "none",
+        target_status=TargetStatus(text(d, "target_status")),
+        activity_status=ActivityStatus(text(d, "activity_status")),
+        error_status=ErrorStatus(text(d, "error_status") or "none"),
         status=text(d, "status"),
         description=text(d, "description"),
         instance_ids=tuple(text(i, "id") for i in (get(d, "config_instances") or [])),
@@ -108,7 +109,7 @@ def device(d: Any) -> LiveDevice:
     return LiveDevice(
         id=text(d, "id"),
         name=text(d, "name"),
-        status=text(d, "status"),
+        status=DeviceStatus(text(d, "status")),
         group_id=optional(d, "group_id"),
         current_release_id=optional(current, "id") if current is not None else None,
         current_release_version=optional(current, "version") if current is not None else None,
