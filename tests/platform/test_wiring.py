@@ -80,6 +80,7 @@ async def test_an_enrollment_service_on_mirus_host_gets_no_request_and_no_token(
 ) -> None:
     """Against Miru the enrollment service is configured by its own absolute URL: a path on the
     API's host (the emulator's shape) is a diagnostic, and the token is never sent there."""
+    from reconciler.model.enums import DeviceStatus
     from reconciler.model.live import LiveDevice
     from reconciler.model.project import EnrollmentService
     from reconciler.platform.enrollment import enrollment_diagnostics
@@ -92,7 +93,7 @@ async def test_an_enrollment_service_on_mirus_host_gets_no_request_and_no_token(
         return httpx.Response(200, json={"data": [], "total_count": 0, "next_cursor": None})
 
     service = EnrollmentService(base_url=base_url, client_id="c-1")
-    device = LiveDevice(id="dvc_1", name="amr-1", status="inactive", group_id=None)
+    device = LiveDevice(id="dvc_1", name="amr-1", status=DeviceStatus.INACTIVE, group_id=None)
     async with connect(
         "https://api.example.test/beta", api_key="k-123", transport=httpx.MockTransport(answer)
     ) as platform:
