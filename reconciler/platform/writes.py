@@ -239,26 +239,31 @@ async def _target_moved(platform: Platform, device_id: str, parent_id: str | Non
 
 
 async def changed_since_plan(platform: Platform, device_id: str) -> str:
-    """A stale device's reason in the user's words: what the device holds now ("changed since
-    the plan: now on release v1.4.2, deployment d-1 ('dashboard edit')"), not the platform's
-    refusal text."""
+    """A stale device's reason in the user's words: what the device is meant to run now ("changed
+    since the plan: now on release v1.4.2, deployment d-1 ('dashboard edit')"), not the
+    platform's refusal text. Its target deployment, not the one it reports as current, which
+    may lag until the agent confirms the new one."""
     words = "changed since the plan"
     try:
-        d = await platform.read(
-            lambda: platform.sdk.devices.retrieve(
-                device_id, expand=["current_deployment", "current_release"]
-            ),
-            what=f"read device {device_id}",
+        rows = await first_page(
+            platform,
+            raw(platform.sdk.deployments),
+            what=f"read the target deployment of {device_id}",
             policy=CONFIRMING_READS,
+            device_id=[device_id],
+            target_status=["deployed"],
+            expand=["release"],
+            order_by=["created_at:desc"],
         )
     except PlatformError:
         return words
-    version = C.optional(C.get(d, "current_release"), "version")
-    dep = C.get(d, "current_deployment")
-    now = f"now on release {version}" if version else "now with no release"
-    if dep is not None:
-        now += f", deployment {C.text(dep, 'id')} ({C.text(dep, 'description')!r})"
-    return f"{words}: {now}"
+    target = newest(map(C.deployment, rows))
+    if target is None:
+        return f"{words}: now with no release"
+    row = next(r for r in rows if C.text(r, "id") == target.id)
+    version = C.optional(C.get(row, "release"), "version")
+    now = f"now on release {version}" if version else "now on another release"
+    return f"{words}: {now}, deployment {target.id} ({target.description!r})"
 
 
 # --- deployments ------------------------------------------------------------------------
