@@ -66,7 +66,8 @@ async def existing_instances(
     slot. The read is bounded by what is wanted, not by the schema's history (a fleet edited from
     the dashboard piles up instances): newest first, until every wanted content is found or one
     page more than they could fill has been read. What an earlier attempt of this apply
-    created is among the newest; an older identical instance left unused is simply not reused."""
+    created is among the newest (unless a page of others shares its creation instant); an
+    older identical instance left unused is simply not reused: a duplicate, never a wrong one."""
     want = set(wanted)
     found: dict[tuple[str, str], str] = {}
     fetch = raw(platform.sdk.config_instances)

@@ -36,6 +36,7 @@ async def test_a_long_instance_history_costs_no_more_reads(emu: Harness, tmp_pat
                 "format": planned.format,
             },  # type: ignore[typeddict-item]
         )
+    await emu.tick(1)  # the edits came before this apply (same-instant rows have no order)
     await emu.admin.delete("/_emulator/requests")
     result = await run(root, plan)
     assert result.exit_code == 0, result.ledger
