@@ -52,9 +52,9 @@ def main() -> None:
 
 
 def _register() -> None:
-    from reconciler.commands import apply, doctor, drift, emulator, plan, status, validate
+    from reconciler.commands import adopt, apply, doctor, drift, emulator, plan, status, validate, watch
 
-    for module in (validate, plan, drift, apply, status, doctor, emulator):
+    for module in (validate, plan, drift, apply, status, adopt, watch, doctor, emulator):
         main.add_command(module.command)
 
 

@@ -6,6 +6,7 @@ the ledger, with the devices the plan blocked at the end.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -80,6 +81,7 @@ async def execute(
     promote: bool = False,
     retry_failed: bool = False,
     force: bool = False,
+    stop: Callable[[], bool] | None = None,
 ) -> ApplyResult:
     reporter = reporter or Silent()
     digest = rec.plan_digest(plan)
@@ -114,6 +116,9 @@ async def execute(
         await guard.one_writer(platform, clock, [r for r in rollouts if r.will_write()], members)
     keys = {k for r in rollouts if r.will_write() for c in r.changes for k in c.instance_keys}
     instances = [i for i in plan.instances if i.key in keys]
+    unread = sorted({i.config_type for i in instances if i.sealed and not i.data})
+    if unread:  # a saved plan's secret content is a digest: never upload it empty
+        raise ReconcileError(f"the plan holds the secret content of {', '.join(unread)} only as a digest")
     created: list[str] = []
     ids = await writes.ensure_instances(platform, instances, created)
     if created:  # counted after the fact: a resumed or promoted rollout reuses what it made
@@ -126,6 +131,8 @@ async def execute(
             rec.save(root, r.record)  # before any deployment write: a rerun then looks for ours
             for old in rec.supersede(root, r.record):
                 reporter.note(r.name, f"{old.id} canceled: {old.status.message}")
+    for r in rollouts:
+        r.stop = stop or r.stop
     records = await _run_all(rollouts, root, reporter)
     ledger = tuple(e for r in records for e in r.devices) + tuple(held) + blocked_ledger(blocked)
     return ApplyResult(records=tuple(records), ledger=ledger, blocked=blocked, requests=platform.requests)

@@ -106,7 +106,7 @@ class RichWaves:
             if self._room[task] > 0:
                 self._room[task] -= 1
                 self._progress.advance(task)
-        if state in ("failed", "stale", "rolled_back"):
+        if state in ("failed", "stale", "rolled_back", "rollback_issued"):
             self._console.print(_device_line(deployment_set, device, state, reason), markup=False)
 
     def note(self, deployment_set: str, text: str) -> None:

@@ -13,7 +13,7 @@ from reconciler.commands.wiring import session
 from reconciler.errors import EXIT_OK, ReconcileError
 from reconciler.escape import terminal
 from reconciler.manifests.loader import load_path
-from reconciler.platform.probe import Report, probe
+from reconciler.platform.account_probe import Report, probe
 
 DOCTOR_FORMAT = 1
 

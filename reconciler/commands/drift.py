@@ -14,7 +14,6 @@ from reconciler.commands.wiring import session
 from reconciler.errors import EXIT_CHANGES, EXIT_OK, ReconcileError, redact
 from reconciler.escape import json_text, terminal_lines
 from reconciler.plan.drift import DriftReport, find_drift, render_drift_text
-from reconciler.platform.live import read_recent_failures
 
 
 async def build(path: Path, ref: str | None, base_url: str | None) -> DriftReport:
@@ -22,8 +21,7 @@ async def build(path: Path, ref: str | None, base_url: str | None) -> DriftRepor
     with live_progress() as progress:
         async with session(project, base_url) as wired:
             plan, _, live = await plan_with_state(project, wired, commit=commit, progress=progress)
-            failed = await read_recent_failures(wired.platform)
-    return find_drift(plan, live, failed)
+    return find_drift(plan, live, list(live.failed))
 
 
 @click.command("drift")
@@ -34,7 +32,9 @@ async def build(path: Path, ref: str | None, base_url: str | None) -> DriftRepor
     "--base-url", metavar="URL", help="Platform base URL (overrides reconcile.yaml; env MIRU_BASE_URL)."
 )
 def command(path: Path, fmt: str, ref: str | None, base_url: str | None) -> int:
-    """Report devices whose live state differs from the manifests in PATH (exit 2 when any)."""
+    """Report devices whose live state differs from the manifests in PATH (exit 2 when any), and
+    the rollouts the platform shows paused (waiting for `reconcile apply --promote`) or held
+    back (their content failed and was rolled back)."""
     if not path.exists():
         raise ReconcileError(f"{path}: no such directory")
     report = asyncio.run(build(path, ref, base_url))

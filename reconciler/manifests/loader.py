@@ -27,6 +27,7 @@ from reconciler.manifests.configfiles import ConfigContent, content_format, pars
 from reconciler.manifests.source import DirSource, Source, SourceError, glob_match
 from reconciler.manifests.yamlload import Document, PathT, dotted, json_path, load_documents
 from reconciler.model.project import (
+    NOTIFY_EVENTS,
     ConfigSpec,
     DeploymentSet,
     EmulatorTarget,
@@ -35,6 +36,7 @@ from reconciler.model.project import (
     Project,
     RemoteTarget,
     Selector,
+    Webhook,
 )
 from reconciler.model.rollout import Activation, RolloutSpec
 
@@ -75,8 +77,10 @@ def load_project(source: Source, root: Path) -> Project:
         manifests=project.manifests,
         rollout_defaults=project.rollout_defaults,
         enrollment=project.enrollment,
+        notify=project.notify,
         sets=tuple(sets),
         project_file=project.project_file,
+        max_devices_per_apply=project.max_devices_per_apply,
     )
 
 
@@ -193,6 +197,14 @@ class _State:
                 client_id=enr["client_id"],
                 token_env=enr.get("token_env", EnrollmentService.token_env),
             )
+        notify = tuple(
+            Webhook(
+                url_env=w["url_env"],
+                format="raw" if w.get("format") == "raw" else "slack",
+                events=tuple(w.get("events") or NOTIFY_EVENTS),
+            )
+            for w in data.get("notify") or []
+        )
         self.defaults_rollout = data.get("defaults", {}).get("rollout", {})
         self.defaults_doc = doc
         self.defaults_known = True
@@ -213,6 +225,8 @@ class _State:
             rollout_defaults=defaults,
             enrollment=enrollment,
             project_file=PROJECT_FILE,
+            max_devices_per_apply=int((data.get("limits") or {}).get("max_devices_per_apply", 0)),
+            notify=notify,
         )
 
     # -- manifests -----------------------------------------------------------------------
@@ -302,7 +316,9 @@ class _State:
                 self.rollout(doc, rollout)
             elif isinstance(rollout, dict):  # the strategy still names what the schema cannot see
                 self.problems.extend(
-                    doc.problem(f"spec.rollout.{'.'.join(key)}: {message}", ("spec", "rollout", *key))
+                    doc.problem(
+                        f"spec.rollout.{'.'.join(str(k) for k in key)}: {message}", ("spec", "rollout", *key)
+                    )
                     for key, message in strategies.spec_problems(rollout)
                     if _clean(schema_problems, ("spec", "rollout", *key))
                 )
@@ -362,6 +378,7 @@ class _State:
                     release=raw.get("release"),
                     configs=self.config_specs(doc, raw.get("configs", {}), (*path, "configs")),
                     location=doc.loc(path),
+                    hold=bool(raw.get("hold", False)),
                 )
             )
         rollout = self.rollout(doc, spec.get("rollout", {}))

@@ -33,11 +33,13 @@ class BlockReason(StrEnum):
     CONTENT_INVALID = "content-invalid"
     DRIFT_REVIEW = "drift-review"
     DEVICE_UNKNOWN = "device-unknown"
+    HELD = "held"  # `hold: true` in the set's overrides: kept out of rollouts on purpose
 
     @property
     def fails_run(self) -> bool:
-        """A device with no agent to deploy to is not the manifests' fault; every other block is."""
-        return self not in (BlockReason.DEVICE_ARCHIVED, BlockReason.NOT_ENROLLED)
+        """A device with no agent to deploy to is not the manifests' fault, and a held one is
+        left alone on purpose; every other block is a fault."""
+        return self not in (BlockReason.DEVICE_ARCHIVED, BlockReason.NOT_ENROLLED, BlockReason.HELD)
 
 
 class DiffOp(StrEnum):
@@ -106,7 +108,8 @@ class DeviceOutcome(StrEnum):
 
     SUCCEEDED = "succeeded"
     FAILED = "failed"
-    ROLLED_BACK = "rolled_back"
+    ROLLED_BACK = "rolled_back"  # the device confirmed its previous deployment is live again
+    ROLLBACK_ISSUED = "rollback_issued"  # the rollback deployment is written, not yet confirmed
     DEFERRED = "deferred"  # offline before it took the update; it gets it when it returns
     STALE = "stale"  # changed since the plan
     NOT_ATTEMPTED = "not_attempted"
@@ -117,6 +120,7 @@ class RolloutState(StrEnum):
     PENDING = "pending"
     IN_PROGRESS = "in_progress"
     PAUSED = "paused"
+    WAITING_FOR_WINDOW = "waiting_for_window"  # a maintenance window is closed; the next apply continues
     COMPLETED = "completed"
     FAILED = "failed"
     CANCELED = "canceled"

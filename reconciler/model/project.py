@@ -66,6 +66,7 @@ class Override:
     release: str | None = None
     configs: tuple[ConfigSpec, ...] = ()
     location: Location | None = None
+    hold: bool = False  # these devices are kept out of rollouts (e.g. under repair)
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,20 @@ class EnrollmentService:
     token_env: str = "ENROLLMENT_TOKEN"
 
 
+NOTIFY_EVENTS = ("drift", "rollout_paused", "rollout_failed", "rolled_back", "blocked")
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """Where `reconcile watch` posts events. The URL is a secret (it authorizes posting):
+    it is read from the environment variable `url_env` only and never printed. `format`
+    `slack` posts a Slack-compatible `{"text": ...}` body, `raw` the event as JSON."""
+
+    url_env: str
+    format: Literal["slack", "raw"] = "slack"
+    events: tuple[str, ...] = NOTIFY_EVENTS
+
+
 @dataclass(frozen=True)
 class Project:
     root: Path
@@ -115,3 +130,5 @@ class Project:
     enrollment: EnrollmentService | None = None
     sets: tuple[DeploymentSet, ...] = ()
     project_file: str = "reconcile.yaml"
+    max_devices_per_apply: int = 0  # `limits.max_devices_per_apply`: a larger apply needs --allow-large
+    notify: tuple[Webhook, ...] = ()

@@ -9,11 +9,12 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from reconciler.escape import LINE_LIMIT, terminal
-from reconciler.model.enums import BlockReason
+from reconciler.model.enums import BlockReason, SetRolloutState
 from reconciler.model.live import LiveDeployment, LiveState, parse_time
 from reconciler.model.plan import ConfigDiff, DeviceChange, Plan
 from reconciler.plan.diff import describe
 from reconciler.plan.groups import sample
+from reconciler.plan.rollout_state import state_of, state_words
 
 FORMAT_VERSION = 1
 KINDS = ("config", "release", "staged", "drifted", "failed", "retrying", "missing-device")
@@ -39,6 +40,8 @@ class DriftReport:
     items: tuple[DriftItem, ...]
     target: str = ""
     commit: str | None = None
+    # Rollouts the platform shows paused or held back: (set, rollout id, state, what to do)
+    rollouts: tuple[tuple[str, str, str, str], ...] = ()
 
     @property
     def devices(self) -> int:
@@ -52,6 +55,10 @@ class DriftReport:
             "commit": self.commit,
             "summary": {"devices": self.devices, "items": len(self.items), "by_kind": by_kind},
             "items": [{**asdict(i), "config_diffs": [asdict(d) for d in i.config_diffs]} for i in self.items],
+            "rollouts": [
+                {"deployment_set": name, "rollout": rid, "state": state, "message": message}
+                for name, rid, state, message in self.rollouts
+            ],
         }
 
 
@@ -158,7 +165,13 @@ def find_drift(plan: Plan, live: LiveState, failed: list[LiveDeployment] | None 
                 )
             )
     items.sort(key=lambda i: (i.device, KINDS.index(i.kind), i.deployment_id or ""))
-    return DriftReport(items=tuple(items), target=plan.target, commit=plan.commit)
+    stuck = (SetRolloutState.PAUSED, SetRolloutState.HELD)
+    rollouts = tuple(
+        (name, r.id, str(state_of(r)), state_words(r))
+        for name, r in sorted(plan.rollouts.items())
+        if state_of(r) in stuck
+    )
+    return DriftReport(items=tuple(items), target=plan.target, commit=plan.commit, rollouts=rollouts)
 
 
 def render_drift_text(report: DriftReport, *, sample_size: int = 5) -> str:
@@ -188,6 +201,8 @@ def render_drift_text(report: DriftReport, *, sample_size: int = 5) -> str:
         if i.kind not in ("config", "release"):
             where = f" ({terminal(i.deployment_set)})" if i.deployment_set else ""
             out.append(f"{i.kind}: {terminal(i.device)}{where}: {terminal(i.detail, LINE_LIMIT)}")
+    for name, rid, state, message in report.rollouts:
+        out.append(f"rollout {state}: {terminal(name)} ({rid}): {terminal(message, LINE_LIMIT)}")
     n = report.devices
     out += [
         "",

@@ -226,3 +226,31 @@ async def test_a_set_made_only_of_canaries_completes_without_a_pause(emu: Harnes
         "lab-arm-03",
     )
     assert {e.state for e in result.ledger} == {"succeeded"} and result.exit_code == 0
+
+
+async def test_a_deployment_that_missed_its_deadline_while_queued_never_lands_behind_the_ledger(
+    emu: Harness, tmp_path: Path
+) -> None:
+    """The budget is not crossed, so the rollout completes; the device that missed its deadline
+    still has its deployment queued. It is rolled back on its own, so what the ledger calls
+    failed does not go live later, unwatched."""
+    await emu.seed(example_fleet(offline=[]))
+    await emu.patch_device("lab-arm-02", agent={"delay": 100})  # slower than the 30 s deadline
+    rollout = {
+        "strategy": "rolling",
+        "max_parallel": 3,
+        "max_failed_nodes": 5,
+        "max_failed_nodes_percent": 100,
+        "health_check": {**HEALTH, "max_error_rate": 1},
+    }
+    root = write_project(tmp_path / "p", emu, groups=("lab",), rollout=rollout)
+    result = await run(root, await make(root))
+    late = next(e for e in result.ledger if e.device == "lab-arm-02")
+    assert late.state in ("rollback_issued", "rolled_back") and late.rollback_deployment_id
+    assert late.state == "rolled_back" or "missed its deadline while queued" in late.reason
+    ours = late.deployment_id
+    await emu.tick(300)  # long after the agent would have applied the late deployment
+    sdk = emu.sdk()
+    assert (await sdk.deployments.retrieve(ours or "")).activity_status != "deployed"
+    rollback = await sdk.deployments.retrieve(late.rollback_deployment_id or "")
+    assert rollback.activity_status == "deployed"

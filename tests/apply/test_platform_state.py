@@ -127,6 +127,11 @@ async def test_pause_status_unrelated_change_promote_then_converged(emu: Harness
     shown = {s["deployment_set"]: s for s in json.loads(status.stdout)["sets"]}
     assert shown["lab-canary"]["state"] == "paused" and shown["lab-canary"]["devices_done"] == ["lab-arm-01"]
     assert shown["warehouse"]["state"] == "completed"
+    drift = fleet.run("drift", ".")  # the nightly check names the paused rollout
+    assert (
+        drift.returncode == 2
+        and f"rollout paused: lab-canary ({shown['lab-canary']['rollout']})" in drift.stdout
+    )
 
     # An unrelated merge: the paused canary set is left alone, no further lab arm is upgraded.
     fleet.commit(lab=("v1.4.2", 1.0, LAB), warehouse=(1.3,))
@@ -159,6 +164,9 @@ async def test_a_failed_and_rolled_back_content_is_held_back(emu: Harness, fleet
     fleet.commit(lab=("v1.4.2", 1.0, LAB), warehouse=(1.3,))  # an unrelated merge
     plan = fleet.run("plan", ".")
     assert "held back: rollout ro-" in plan.stdout and "of this content failed on lab-arm-01" in plan.stdout
+    drift = fleet.run("drift", ".", "--format", "json")
+    (held,) = json.loads(drift.stdout)["rollouts"]
+    assert (held["deployment_set"], held["state"]) == ("lab-canary", "held")
     again = fleet.run("apply", ".", "--auto-approve")
     assert again.returncode == 0, again.stdout + again.stderr
     written = [d for d in await deployments(emu) if d.id not in before]

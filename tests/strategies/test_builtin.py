@@ -61,7 +61,7 @@ def test_canary_names_its_devices_and_pauses_for_promotion() -> None:
     after = canary.next_step(plan, _progress(plan, succeeded=["d00", "d01"], promoted=True))
     assert after.devices == ("d02", "d03", "d04")
     stop = canary.next_step(plan, _progress(plan, failed=["d01"], succeeded=["d00"]))
-    assert (stop.kind, stop.reason) == (StepKind.STOP, "a canary device failed")
+    assert (stop.kind, stop.reason) == (StepKind.STOP, "a canary device failed (d01)")
 
 
 def test_canary_percent_and_auto_promote() -> None:
