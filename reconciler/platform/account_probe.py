@@ -163,16 +163,7 @@ async def _sorting(r: _Reader) -> list[Finding]:
         out.append(Finding("order_by default direction", UNKNOWN, f"HTTP {status}, neither order"))
     status, body = await r.get("deployments?limit=100&order_by=created_at:desc")
     out.append(_ties(_rows(body)))
-    ids_in_time = [str(get(d, "id")) for d in asc]
-    ordered = ids_in_time == sorted(ids_in_time)
-    out.append(
-        Finding(
-            "ids sort by creation time",
-            "yes" if ordered else "no",
-            f"over {len(asc)} deployments",
-            ("ids", "time_ordered" if ordered else "random"),
-        )
-    )
+    out.append(_id_order(asc))
     out.append(_precision(_times(asc)))
     return out
 
@@ -192,6 +183,18 @@ def _ties(desc: Sequence[Any]) -> Finding:
     if all(g == sorted(g, reverse=True) for g in tied):
         return Finding(what, "id descending", "the last key's direction", ("sort_ties", "id_last_direction"))
     return Finding(what, "not by id", f"{len(tied)} tied group(s) follow neither id order")
+
+
+def _id_order(rows: Sequence[Any]) -> Finding:
+    """Whether ids sort by creation: every pair of rows created at different instants."""
+    timed = [(parse_time(str(get(d, "created_at", ""))), str(get(d, "id"))) for d in rows]
+    pairs = [(a[1], b[1]) for a in timed for b in timed if a[0] < b[0]]
+    what = "ids sort by creation time"
+    if len(pairs) < 20:
+        return Finding(what, UNKNOWN, f"only {len(pairs)} pairs of deployments created at different times")
+    ordered = all(x < y for x, y in pairs)
+    switch = ("ids", "time_ordered" if ordered else "random")
+    return Finding(what, "yes" if ordered else "no", f"over {len(pairs)} pairs", switch)
 
 
 def _precision(stamps: Sequence[str]) -> Finding:

@@ -42,15 +42,18 @@ async def test_doctor_tells_the_readings_apart(
     (dev,) = (await sdk.devices.list(name=["amr-east-02"], expand=["current_deployment"])).data
     assert dev.current_deployment is not None
     cur = await sdk.deployments.retrieve(dev.current_deployment.id, expand=["config_instances"])
-    await emu.tick(1)
-    await sdk.deployments.create(
-        device_id=dev.id,
-        release_id=cur.release_id,
-        description="by hand",
-        config_instance_ids=[c.id for c in cur.config_instances or []],
-        target_status="deployed",
-        parent_id=cur.id,
-    )
+    parent = cur.id
+    for _ in range(5):  # created at five instants: do ids sort by creation?
+        await emu.tick(1)
+        made = await sdk.deployments.create(
+            device_id=dev.id,
+            release_id=cur.release_id,
+            description="by hand",
+            config_instance_ids=[c.id for c in cur.config_instances or []],
+            target_status="deployed",
+            parent_id=parent,
+        )
+        parent = made.id
     await emu.admin.delete("/_emulator/requests")
     root = write_project(tmp_path / "p", emu.db, enrollment=False)
     result = await asyncio.to_thread(CliRunner().invoke, main, ["doctor", str(root), "--format", "json"])
