@@ -46,6 +46,9 @@ async def roll_back(platform: Platform, candidates: list[Candidate], desc: str) 
     )
     # An earlier (crashed) run may have written some rollbacks already.
     existing = await writes.device_deployments(platform, [c.device_id for c in todo])
+    # The release the platform calls current decides staged or deployed; it may still be the
+    # previous one while ours is queued (a platform that switches when the agent confirms).
+    devices = await writes.devices_by_id(platform, [c.device_id for c in todo], expand=["current_release"])
 
     async def one(c: Candidate) -> None:
         mine = ours.get(c.deployment_id or "")
@@ -76,7 +79,8 @@ async def roll_back(platform: Platform, candidates: list[Candidate], desc: str) 
         if parent is None:
             out[c.name] = Outcome(DeviceOutcome.FAILED, None, "no previous deployment to roll back to")
             return
-        same_release = parent.release_id == mine.release_id
+        dev = devices.get(c.device_id)
+        same_release = parent.release_id == (dev.current_release_id if dev else mine.release_id)
         res = await writes.create_deployment(
             platform,
             device=c.name,

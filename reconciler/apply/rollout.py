@@ -459,7 +459,8 @@ class SetRollout:
         if c.release_to_id is None:
             self._set(d, DeviceOutcome.FAILED, "the plan has no release id for this device")
             return
-        staged = c.action in ("upgrade", *STAGE_ONLY)
+        two_step = c.action == "upgrade" or first_deployment(c)
+        staged = two_step or c.action in STAGE_ONLY
         if d.deployment_id is None:
             res = await writes.create_deployment(
                 self.platform,
@@ -479,7 +480,7 @@ class SetRollout:
         if c.action in STAGE_ONLY:
             self._set(d, DeviceOutcome.SUCCEEDED, "staged")
             return
-        if c.action == "upgrade" and d.own_target_status != "deployed":
+        if two_step and d.own_target_status != "deployed":
             assert d.deployment_id is not None
             res = await writes.deploy(self.platform, d.deployment_id, device=d.name)
             if res.outcome != "done":
@@ -646,6 +647,13 @@ class SetRollout:
         for (d, a), res in zip(todo, results, strict=True):
             if res.outcome != "done":
                 self.reporter.note(self.name, f"{d.name}: could not archive {a}: {res.reason}")
+
+
+def first_deployment(c: DeviceChange) -> bool:
+    """A device with no release and no deployment yet. Whether the platform takes its first
+    deployment created `deployed` is open in the docs, so it is always staged, then deployed,
+    which every reading accepts."""
+    return c.action == "deploy" and c.parent_token is None and c.release_from is None
 
 
 def _same_set_and_commit(ours: Marker, theirs: Marker | None) -> bool:

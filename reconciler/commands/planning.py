@@ -94,7 +94,11 @@ async def plan_with_state(
     diagnostics: dict[str, tuple[str, ...]] = {}
     if project.enrollment is not None:
         diagnostics = await enrollment_diagnostics(
-            project.enrollment, platform, unenrolled(desired), default_token=session.enrollment_token
+            project.enrollment,
+            platform,
+            unenrolled(desired),
+            default_token=session.enrollment_token,
+            on_platform_host=session.enrollment_on_host,
         )
     plan = plan_from(
         desired,

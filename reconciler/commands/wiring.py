@@ -33,6 +33,9 @@ class Endpoint:  # how to reach the platform a command targets
     transport: httpx.AsyncBaseTransport | None = None  # None: the network
     manual_clock: bool = False  # an emulator whose time moves only when told to
     enrollment_token: str | None = None  # for the enrollment service on the platform's host
+    # An enrollment service may be a path on the platform's host only on an emulator (embedded
+    # or on this machine's loopback): Miru's API host never receives an enrollment token.
+    enrollment_on_host: bool = False
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,7 @@ class Session:
     platform: Platform
     clock: Clock
     enrollment_token: str | None = None
+    enrollment_on_host: bool = False
 
 
 def describe_target(project: Project, base_url: str | None = None) -> str:
@@ -80,7 +84,10 @@ def endpoint(project: Project, base_url: str | None = None) -> Endpoint:
             hint="export MIRU_API_KEY=<your key> (read from the environment only)",
         )
     key = checked_credential("MIRU_API_KEY", key)
-    return Endpoint(base_url=url, api_key=key, target=describe_target(project, base_url))
+    loopback = urlsplit(url).hostname in LOOPBACK
+    return Endpoint(
+        base_url=url, api_key=key, target=describe_target(project, base_url), enrollment_on_host=loopback
+    )
 
 
 def _embedded(project: Project, target: EmulatorTarget) -> Endpoint:
@@ -102,6 +109,7 @@ def _embedded(project: Project, target: EmulatorTarget) -> Endpoint:
         transport=httpx.ASGITransport(app=app),
         manual_clock=clock.mode(app.state.store.conn) == "manual",
         enrollment_token=EMULATOR_ENROLLMENT_TOKEN,
+        enrollment_on_host=True,
     )
 
 
@@ -111,7 +119,12 @@ async def session(project: Project, base_url: str | None = None) -> AsyncIterato
     ep = endpoint(project, base_url)
     async with connect(ep.base_url, api_key=ep.api_key, transport=ep.transport, target=ep.target) as platform:
         clock = await _clock(platform, ep)
-        yield Session(platform=platform, clock=clock, enrollment_token=ep.enrollment_token)
+        yield Session(
+            platform=platform,
+            clock=clock,
+            enrollment_token=ep.enrollment_token,
+            enrollment_on_host=ep.enrollment_on_host,
+        )
 
 
 async def _clock(platform: Platform, ep: Endpoint) -> Clock:

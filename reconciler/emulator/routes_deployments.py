@@ -114,8 +114,10 @@ def _check_not_archived(device: sqlite3.Row) -> None:
 
 def check_parent(conn: sqlite3.Connection, device: sqlite3.Row, parent: Any) -> str | None:
     """The tristate token: omitted -> no check; null -> no current target; id -> equal to it.
-    Returns the parent id to store (the current target when omitted)."""
-    current = platform.device_current(conn, device)[0]
+    Returns the parent id to store (the current target when omitted). The spec compares it
+    with the device's `target_deployment_id` under every reading of "current" (even when the
+    device still reports the deployment its agent last confirmed)."""
+    current = device["target_deployment_id"]
     if parent is _UNSET:
         return str(current) if current else None
     if parent != current:

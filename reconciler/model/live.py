@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from reconciler.model.enums import ActivityStatus, DeviceStatus, ErrorStatus, TargetStatus
 
@@ -79,6 +80,30 @@ class LiveDeployment:
     parent_id: str | None = None
 
 
+def parse_time(stamp: str) -> datetime:
+    """A platform timestamp as a datetime (any precision, `Z` or an offset); unparseable or
+    empty is the oldest. Never compared as text: '..:01Z' > '..:01.5Z' as strings."""
+    try:
+        t = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    except ValueError:
+        return datetime.min.replace(tzinfo=UTC)
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
+
+
+def newest(deployments: Iterable[LiveDeployment]) -> LiveDeployment | None:
+    """The most recently created deployment. Same-instant ties are broken by the parent chain
+    (a deployment created with another as its parent came after it), never by id: ids need
+    not sort by time."""
+    deps = list(deployments)
+    if not deps:
+        return None
+    latest = max(parse_time(d.created_at) for d in deps)
+    tied = [d for d in deps if parse_time(d.created_at) == latest]
+    parents = {d.parent_id for d in tied}
+    heads = [d for d in tied if d.id not in parents] or tied
+    return min(heads, key=lambda d: d.id)  # only truly unordered ties are left: any fixed pick
+
+
 @dataclass(frozen=True)
 class LiveDevice:
     id: str
@@ -132,9 +157,9 @@ class LiveState:
     def target_deployment(self, device: LiveDevice) -> LiveDeployment | None:
         """The device's current target: the live deployment with target_status deployed (the
         API's `target_deployment_id`, the parent_id token), else its current deployment."""
-        deployed = [d for d in self.deployments_of(device.id) if d.target_status == "deployed"]
-        if deployed:
-            return max(deployed, key=lambda d: (d.created_at, d.id))
+        found = newest(d for d in self.deployments_of(device.id) if d.target_status == "deployed")
+        if found is not None:
+            return found
         if device.current_deployment_id:
             return self.deployments.get(device.current_deployment_id)
         return None

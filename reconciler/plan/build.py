@@ -167,8 +167,10 @@ def plan_device(
         return _blocked(dd, dd.blocked, dd.reason or dd.blocked)
     assert dd.release is not None
     target = live.target_deployment(dev)
-    current_release = dev.current_release_id or (target.release_id if target else None)
-    current_version = dev.current_release_version
+    # The target's release, not the one the device reports: a platform may report the old
+    # release until the agent confirms the new one, and re-planning a queued upgrade repeats it.
+    current_release = target.release_id if target else dev.current_release_id
+    current_version = dev.current_release_version if current_release == dev.current_release_id else None
     if current_version is None and current_release is not None and current_release in live.releases:
         current_version = live.releases[current_release].version
     live_cfg = _live_configs(live, target)

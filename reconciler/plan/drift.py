@@ -10,7 +10,7 @@ from typing import Any
 
 from reconciler.escape import LINE_LIMIT, terminal
 from reconciler.model.enums import BlockReason, SetRolloutState
-from reconciler.model.live import LiveDeployment, LiveState
+from reconciler.model.live import LiveDeployment, LiveState, parse_time
 from reconciler.model.plan import ConfigDiff, DeviceChange, Plan, Unmanaged
 from reconciler.plan.diff import describe
 from reconciler.plan.groups import sample
@@ -150,7 +150,7 @@ def find_drift(plan: Plan, live: LiveState, failed: list[LiveDeployment] | None 
                 )
     by_id = {c.device_id: c for c in plan.changes if c.device_id}
     seen: set[str] = set()
-    for dep in failed or []:
+    for dep in sorted(failed or [], key=lambda d: parse_time(d.created_at), reverse=True):
         owner = by_id.get(dep.device_id)
         if owner is None or dep.device_id in seen:
             continue
@@ -158,7 +158,11 @@ def find_drift(plan: Plan, live: LiveState, failed: list[LiveDeployment] | None 
         dev = live.devices.get(owner.device)
         target = live.target_deployment(dev) if dev else None
         # Failed on top of the current target (its parent), or newer than it: not yet superseded.
-        if target is None or dep.parent_id == target.id or dep.created_at > target.created_at:
+        if (
+            target is None
+            or dep.parent_id == target.id
+            or parse_time(dep.created_at) > parse_time(target.created_at)
+        ):
             kept = target.id if target else "no deployment"
             what = f"{dep.id} ({_version(live, dep)})"
             items.append(

@@ -2,10 +2,12 @@
 enrollment attempt and, when that failed, the attempt's error logs. Diagnostics never fail
 a plan: a service that cannot be reached becomes a diagnostic line itself.
 
-A `base_url` on the platform's own host, or starting with `/`, is reached through the
-platform's HTTP client (and so its transport: an in-process platform works too). The token
-comes from the environment (`token_env`), else from the caller's `default_token`, which is
-only ever sent to the platform's own host.
+The service is configured by its own absolute URL. Only against an emulator
+(`on_platform_host`) may `base_url` be a path (`/v2`) or a URL on the platform's own host; it
+is then reached through the platform's HTTP client (and so its transport: an in-process
+platform works too). Against Miru, such a `base_url` is a diagnostic and nothing is sent, so
+an enrollment token never reaches Miru's API host. The token comes from the environment
+(`token_env`), else from the caller's `default_token`, sent only to an emulator's host.
 """
 
 from __future__ import annotations
@@ -33,8 +35,10 @@ async def enrollment_diagnostics(
     devices: Sequence[LiveDevice],
     *,
     default_token: str | None = None,
+    on_platform_host: bool = False,
 ) -> dict[str, tuple[str, ...]]:
-    """device id -> diagnostic lines."""
+    """device id -> diagnostic lines. `on_platform_host`: the platform is an emulator, whose
+    host also serves the enrollment service."""
     if not devices:
         return {}
     platform_url = httpx.URL(str(platform.sdk.base_url))
@@ -42,6 +46,13 @@ async def enrollment_diagnostics(
     if base.startswith("/"):
         base = str(platform_url.copy_with(path=base, query=None))
     same_host = httpx.URL(base).netloc == platform_url.netloc
+    if same_host and not on_platform_host:
+        line = (
+            f"(enrollment service: enrollment.base_url {service.base_url!r} is on the Miru API's host; "
+            "set the service's own absolute URL (a path on the platform's host is only for the "
+            "emulator); nothing was sent)"
+        )
+        return {d.id: (line,) for d in devices}
     token = os.environ.get(service.token_env) or (default_token if same_host else None)
     try:
         token = checked_credential(service.token_env, token) if token else None

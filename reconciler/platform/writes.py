@@ -3,7 +3,7 @@ never re-sent blindly, and the reads that decide it.
 
 The platform has no idempotency keys, so each write has a way to tell whether an earlier
 attempt landed:
-- config instances are content-addressed: list the schema+slot's instances and match
+- config instances are content-addressed: list the schema+slot's newest instances and match
   content before creating (and before any retry);
 - deployments carry a description naming the rollout: after a 5xx/timeout, or a 409
   (parent_id mismatch), the device's deployments are listed and matched on it;
@@ -14,17 +14,18 @@ When to wait and when to give up is `retry.py`'s one policy; paging is `paging.p
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+import math
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
 from reconciler.errors import PermissionDenied, PlatformError
 from reconciler.model import marker
-from reconciler.model.live import LIVE_TARGETS, LiveDeployment, LiveDevice
+from reconciler.model.live import LIVE_TARGETS, LiveDeployment, LiveDevice, newest
 from reconciler.model.plan import PlannedInstance
 from reconciler.platform import convert as C
 from reconciler.platform.client import Platform
-from reconciler.platform.paging import first_page, raw, read_where, walk
+from reconciler.platform.paging import PAGE, first_page, raw, read_where
 from reconciler.platform.retry import CONFIRMING_READS, WRITES, Retry, retryable
 
 Outcome = Literal["done", "stale", "failed"]
@@ -58,22 +59,40 @@ async def _write(platform: Platform, call: Callable[[], Awaitable[T]], *, what: 
 # --- config instances ---------------------------------------------------------------------
 
 
-async def existing_instances(platform: Platform, schema_id: str, slot_key: str) -> dict[tuple[str, str], str]:
-    """(format, data) -> id for every instance of this schema and slot (the oldest wins)."""
-    rows = await walk(
-        platform,
-        raw(platform.sdk.config_instances),
-        what=f"list config instances of {schema_id}",
-        policy=CONFIRMING_READS,
-        config_schema_id=[schema_id],
-        slot_key=[slot_key],
-        expand=["content"],
-        order_by=["created_at:asc"],
-    )
+async def existing_instances(
+    platform: Platform, schema_id: str, slot_key: str, wanted: Collection[tuple[str, str]]
+) -> dict[tuple[str, str], str]:
+    """(format, data) -> id of the `wanted` contents already on the platform for this schema and
+    slot. The read is bounded by what is wanted, not by the schema's history (a fleet edited from
+    the dashboard piles up instances): newest first, until every wanted content is found or one
+    page more than they could fill has been read. What an earlier attempt of this apply
+    created is among the newest (unless a page of others shares its creation instant); an
+    older identical instance left unused is simply not reused: a duplicate, never a wrong one."""
+    want = set(wanted)
     found: dict[tuple[str, str], str] = {}
-    for inst in map(C.instance, rows):
-        if inst.format is not None and inst.data is not None and inst.slot_key == slot_key:
-            found.setdefault((inst.format, inst.data), inst.id)
+    fetch = raw(platform.sdk.config_instances)
+    what = f"list config instances of {schema_id}"
+    pages = math.ceil(len(want) / PAGE) + 1
+    for n in range(pages):
+        page = await platform.read(
+            lambda n=n: fetch(  # type: ignore[misc]
+                limit=PAGE,
+                offset=n * PAGE,
+                config_schema_id=[schema_id],
+                slot_key=[slot_key],
+                expand=["content"],
+                order_by=["created_at:desc"],
+            ),
+            what=what,
+            policy=CONFIRMING_READS,
+        )
+        rows = list(C.get(page, "data") or [])
+        for inst in map(C.instance, rows):
+            key = (inst.format or "", inst.data or "")
+            if inst.data is not None and inst.slot_key == slot_key and key in want:
+                found.setdefault(key, inst.id)
+        if len(found) == len(want) or not rows or not C.get(page, "has_more"):
+            break
     return found
 
 
@@ -90,7 +109,7 @@ async def ensure_instances(
         groups.setdefault((inst.config_schema_id, inst.slot_key), []).append(inst)
 
     async def one_group(schema_id: str, slot_key: str, group: list[PlannedInstance]) -> None:
-        found = await existing_instances(platform, schema_id, slot_key)
+        found = await existing_instances(platform, schema_id, slot_key, {(i.format, i.data) for i in group})
         for inst in group:
             have = found.get((inst.format, inst.data))
             if have is None:
@@ -124,8 +143,9 @@ async def _create_instance(platform: Platform, inst: PlannedInstance) -> str:
             # committing), then read before re-sending.
             if not await retry.wait(e):
                 raise
-        found = await existing_instances(platform, inst.config_schema_id, inst.slot_key)
-        if (inst.format, inst.data) in found:
+        key = (inst.format, inst.data)
+        found = await existing_instances(platform, inst.config_schema_id, inst.slot_key, [key])
+        if key in found:
             return found[(inst.format, inst.data)]
 
 
@@ -194,9 +214,18 @@ async def deployments_by_id(
     return {d.id: d for d in map(C.deployment, rows)}
 
 
-async def devices_by_id(platform: Platform, ids: Sequence[str]) -> dict[str, LiveDevice]:
+async def devices_by_id(
+    platform: Platform, ids: Sequence[str], *, expand: Sequence[str] = ()
+) -> dict[str, LiveDevice]:
+    filters: dict[str, Any] = {"expand": list(expand)} if expand else {}
     rows = await read_where(
-        platform, raw(platform.sdk.devices), "id", ids, what="read devices", policy=CONFIRMING_READS
+        platform,
+        raw(platform.sdk.devices),
+        "id",
+        ids,
+        what="read devices",
+        policy=CONFIRMING_READS,
+        **filters,
     )
     return {d.id: d for d in map(C.device, rows)}
 
@@ -206,30 +235,36 @@ async def _target_moved(platform: Platform, device_id: str, parent_id: str | Non
     deps = await _newest(
         platform, device_id, f"read the target deployment of {device_id}", target_status=["deployed"]
     )
-    return (deps[0].id if deps else None) != parent_id
+    target = newest(deps)
+    return (target.id if target else None) != parent_id
 
 
 async def changed_since_plan(platform: Platform, device_id: str) -> str:
-    """A stale device's reason in the user's words: what the device holds now ("changed since
-    the plan: now on release v1.4.2, deployment d-1 ('dashboard edit')"), not the platform's
-    refusal text."""
+    """A stale device's reason in the user's words: what the device is meant to run now ("changed
+    since the plan: now on release v1.4.2, deployment d-1 ('dashboard edit')"), not the
+    platform's refusal text. Its target deployment, not the one it reports as current, which
+    may lag until the agent confirms the new one."""
     words = "changed since the plan"
     try:
-        d = await platform.read(
-            lambda: platform.sdk.devices.retrieve(
-                device_id, expand=["current_deployment", "current_release"]
-            ),
-            what=f"read device {device_id}",
+        rows = await first_page(
+            platform,
+            raw(platform.sdk.deployments),
+            what=f"read the target deployment of {device_id}",
             policy=CONFIRMING_READS,
+            device_id=[device_id],
+            target_status=["deployed"],
+            expand=["release"],
+            order_by=["created_at:desc"],
         )
     except PlatformError:
         return words
-    version = C.optional(C.get(d, "current_release"), "version")
-    dep = C.get(d, "current_deployment")
-    now = f"now on release {version}" if version else "now with no release"
-    if dep is not None:
-        now += f", deployment {C.text(dep, 'id')} ({C.text(dep, 'description')!r})"
-    return f"{words}: {now}"
+    target = newest(map(C.deployment, rows))
+    if target is None:
+        return f"{words}: now with no release"
+    row = next(r for r in rows if C.text(r, "id") == target.id)
+    version = C.optional(C.get(row, "release"), "version")
+    now = f"now on release {version}" if version else "now on another release"
+    return f"{words}: {now}, deployment {target.id} ({target.description!r})"
 
 
 # --- deployments ------------------------------------------------------------------------

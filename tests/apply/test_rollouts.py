@@ -129,6 +129,7 @@ async def test_failing_canary_stops_before_wave_2_and_rolls_back(emu: Harness, t
     assert all(s == "not_attempted" for d, s in states.items() if d not in ("amr-east-01", "amr-east-02"))
     assert result.records[0].status.state == "failed" and result.records[0].status.current_wave == 1
     assert result.exit_code == 1
+    await emu.tick(5)  # the rollbacks land: a platform may report them only once confirmed
     now = await targets(emu)
     for name in before:
         if name not in ("amr-east-01", "amr-east-02"):
@@ -162,6 +163,7 @@ async def test_budget_crossed_in_wave_3_rolls_back_waves_1_to_3(emu: Harness, tm
     # the third never went live (its agent retries), nor does its rollback yet: issued, not confirmed
     assert [states[n] for n in wave3] == ["failed", "failed", "rollback_issued"]
     assert all(states[n] == "not_attempted" for n in order[9:])
+    await emu.tick(5)  # the rollbacks land: a platform may report them only once confirmed
     now = await targets(emu)
     for name in order[9:]:
         assert now[name] == before[name], name

@@ -132,7 +132,8 @@ async def test_current_switch_confirm_reports_the_live_deployment_until_the_agen
     on_old = await fleet.sdk.devices.list(current_release_id=[fleet.releases["v1.4.1"]], limit=100)
     assert fleet.devices["amr-east-01"] in {d["id"] for d in items(on_old)}
     async with fleet.emu.http() as http:
-        # parent_id is checked against the confirmed deployment, not the queued one.
+        # parent_id is checked against the target deployment (the spec's target_deployment_id),
+        # even while the device still reports the confirmed one.
         r = await http.post(
             "/deployments",
             json={
@@ -141,10 +142,10 @@ async def test_current_switch_confirm_reports_the_live_deployment_until_the_agen
                 "device_id": fleet.devices["amr-east-01"],
                 "release_id": fleet.releases["v1.4.2"],
                 "config_instance_ids": await fleet.instances("v1.4.2", max_speed=1.2),
-                "parent_id": new,
+                "parent_id": old,
             },
         )
-        assert r.status_code == 409 and r.json()["error"]["params"]["current_deployment_id"] == old
+        assert r.status_code == 409 and r.json()["error"]["params"]["current_deployment_id"] == new
     await fleet.emu.tick(1)
     assert await _current(fleet, "amr-east-01") == (new, "v1.4.2")
     on_new = await fleet.sdk.devices.list(current_release_id=[fleet.releases["v1.4.2"]], limit=100)

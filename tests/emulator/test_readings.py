@@ -1,8 +1,6 @@
 """Representative product scenarios (plan, apply immediate with a release upgrade and a device's
 first deployment, drift) under every combination of the platform switches (docs/emulator.md,
-"Platform switches"). Combinations the product cannot pass yet are strict xfails naming why,
-so a product fix turns them into failures that ask for the mark to go. The whole apply, plan
-and drift suite also runs under one switch at a time with RECONCILE_EMULATOR_PLATFORM."""
+"Platform switches"); the product passes under every one. The whole apply, plan and drift suite also runs under one switch at a time with RECONCILE_EMULATOR_PLATFORM."""
 
 from __future__ import annotations
 
@@ -28,25 +26,13 @@ AXES: dict[str, tuple[str, ...]] = {
     "sort_ties": ("id_last_direction", "id_asc"),
     "timestamps": ("auto", "seconds", "milliseconds", "microseconds"),
 }
-# Why the product fails under a switch value (filled from the single-switch runs; see the
-# report in docs/emulator.md, "The product under each reading").
-KNOWN: dict[tuple[str, str], str] = {
-    ("first_deploy", "staged_only"): (
-        "the plan's `deploy` for a device with no current release is created target_status=deployed "
-        "(422 release_not_current); the product does not stage then deploy it, and the wave's failure "
-        "rolls the other devices back"
-    ),
-}
 
 
 def _combinations() -> list[Any]:
     out = []
     for values in itertools.product(*AXES.values()):
         switches = dict(zip(AXES, values, strict=True))
-        reasons = [why for (name, value), why in KNOWN.items() if switches[name] == value]
-        marks = [pytest.mark.xfail(strict=True, reason="; ".join(reasons))] if reasons else []
-        label = "-".join(values)
-        out.append(pytest.param(switches, id=label, marks=marks))
+        out.append(pytest.param(switches, id="-".join(values)))
     return out
 
 

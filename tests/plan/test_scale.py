@@ -201,7 +201,9 @@ def test_enrollment_diagnostics_for_many_devices_stay_within_the_limit(
             service = EnrollmentService(base_url="/v2", client_id=CLIENT_ID)
             return {
                 live_name(live, k): v
-                for k, v in (await enrollment_diagnostics(service, platform, inactive)).items()
+                for k, v in (
+                    await enrollment_diagnostics(service, platform, inactive, on_platform_host=True)
+                ).items()
             }
 
     def live_name(live: LiveState, device_id: str) -> str:

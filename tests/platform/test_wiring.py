@@ -76,3 +76,45 @@ async def test_the_embedded_emulator_gets_its_clock_and_token(
     monkeypatch.setenv("MIRU_API_KEY", "k-123")
     ep = endpoint(project, "https://api.example.test/beta")
     assert ep.enrollment_token is None and not ep.manual_clock and ep.transport is None
+
+
+@pytest.mark.parametrize("base_url", ["/v2", "https://api.example.test/v2"])
+async def test_an_enrollment_service_on_mirus_host_gets_no_request_and_no_token(
+    base_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Against Miru the enrollment service is configured by its own absolute URL: a path on the
+    API's host (the emulator's shape) is a diagnostic, and the token is never sent there."""
+    from reconciler.model.enums import DeviceStatus
+    from reconciler.model.live import LiveDevice
+    from reconciler.model.project import EnrollmentService
+    from reconciler.platform.enrollment import enrollment_diagnostics
+
+    monkeypatch.setenv("ENROLLMENT_TOKEN", "enroll-secret-123")
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json={"data": [], "total_count": 0, "next_cursor": None})
+
+    service = EnrollmentService(base_url=base_url, client_id="c-1")
+    device = LiveDevice(id="dvc_1", name="amr-1", status=DeviceStatus.INACTIVE, group_id=None)
+    async with connect(
+        "https://api.example.test/beta", api_key="k-123", transport=httpx.MockTransport(answer)
+    ) as platform:
+        found = await enrollment_diagnostics(service, platform, [device], default_token="emulator-token")
+        assert seen == []
+        (line,) = found["dvc_1"]
+        assert "the service's own absolute URL" in line and "nothing was sent" in line
+        # An emulator's host serves the service too: there the path is reached, with the token.
+        found = await enrollment_diagnostics(service, platform, [device], on_platform_host=True)
+        assert found["dvc_1"] == ("no enrollment attempt on record: the agent was never installed",)
+        assert seen[0].headers["authorization"] == "Bearer enroll-secret-123"
+
+
+def test_only_an_emulator_target_may_serve_enrollment_on_its_host(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MIRU_API_KEY", "k-123")
+    project = load_path(_project(tmp_path / "p", "  base_url: https://api.example.test/beta\n"))
+    assert not endpoint(project, "https://api.example.test/beta").enrollment_on_host
+    assert endpoint(project, "http://127.0.0.1:8765/beta").enrollment_on_host
