@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from reconciler.emulator import platform
+from reconciler.emulator.pages import PageCache
 
 SCHEMA_VERSION = "1"
 
@@ -117,6 +118,7 @@ class Store:
     api_keys: Mapping[str, frozenset[str]]  # key -> scopes (the server's keys; the db may hold more)
     lock: threading.RLock = field(default_factory=threading.RLock)
     resets: list[Callable[[sqlite3.Connection], None]] = field(default_factory=list)
+    pages: PageCache = field(default_factory=PageCache)  # cursors that spare OFFSET scans
 
 
 def connect(path: str) -> sqlite3.Connection:
