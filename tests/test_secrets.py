@@ -174,7 +174,8 @@ def test_no_secret_value_in_any_output_or_file(world: tuple[Path, Outputs, list[
     _, out, _ = world
     assert any(k.startswith("file ") and "rollouts" in k for k in out), sorted(out)
     for where, text in out.items():
-        shown = without_instance_data(text) if "json" in where or where.endswith(".json") else text
+        # Every file too: the saved plan (a CI artifact) keeps secret content as a digest only.
+        shown = without_instance_data(text) if "stdout" in where and "json" in where else text
         for secret in SECRETS:
             assert secret not in shown, f"{secret} in {where}"
 
@@ -198,8 +199,24 @@ def test_apply_deploys_the_real_values(world: tuple[Path, Outputs, list[Any]]) -
     contents = [json.loads(i.content.data) for i in deployed if i.content.format == "json"]
     want = {**NEW_FILE, **NEW_INLINE}
     assert want in contents, contents
+    # The saved plan sealed it (digest only); apply read it again from the manifests.
     saved = json.loads(out[next(k for k in out if k.endswith("plan.json"))])
-    assert any(json.loads(i["data"]) == want for i in saved["instances"] if i["config_type"] == "app")
+    (app,) = [i for i in saved["instances"] if i["config_type"] == "app"]
+    assert app["sealed"] is True and app["data"] == ""
+
+
+def test_a_sealed_plan_whose_content_changed_is_refused(
+    world: tuple[Path, Outputs, list[Any]], tmp_path: Path
+) -> None:
+    root, out, _ = world
+    saved = json.loads(out[next(k for k in out if k.endswith("plan.json"))])
+    (app,) = [i for i in saved["instances"] if i["config_type"] == "app"]
+    app["key"] = "0" * 64  # content the manifests do not hold any more
+    edited = tmp_path / "edited.json"
+    edited.write_text(json.dumps(saved))
+    r = CliRunner().invoke(main, ["apply", str(root), "--plan", str(edited), "--auto-approve"])
+    assert r.exit_code == 1 and "only as a digest" in r.stderr, r.output
+    assert "Traceback" not in r.output
 
 
 def test_a_secret_that_fails_its_schema_is_reported_without_its_value(emu: Harness, tmp_path: Path) -> None:

@@ -116,6 +116,9 @@ async def execute(
         await guard.one_writer(platform, clock, [r for r in rollouts if r.will_write()], members)
     keys = {k for r in rollouts if r.will_write() for c in r.changes for k in c.instance_keys}
     instances = [i for i in plan.instances if i.key in keys]
+    unread = sorted({i.config_type for i in instances if i.sealed and not i.data})
+    if unread:  # a saved plan's secret content is a digest: never upload it empty
+        raise ReconcileError(f"the plan holds the secret content of {', '.join(unread)} only as a digest")
     created: list[str] = []
     ids = await writes.ensure_instances(platform, instances, created)
     if created:  # counted after the fact: a resumed or promoted rollout reuses what it made

@@ -9,11 +9,13 @@ offline before it took the update; its deployment stays queued and lands when it
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, replace
+from typing import Any
 
 from reconciler.model.enums import Verdict
-from reconciler.model.rollout import RolloutSpec
+from reconciler.model.rollout import Probe, RolloutSpec
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,28 @@ def assess(track: Track, obs: Observation, now: float, spec: RolloutSpec) -> Ass
             f"{', retrying' if obs.error_status == 'retrying' else ''})",
         )
     return Assessment(Verdict.PENDING, track)
+
+
+def probe_failure(probe: Probe, status: int | None, body: str, error: str = "") -> str | None:
+    """Why a probe answer fails the device (None: it passes). The body is hostile: only a short
+    excerpt of a value is quoted, and renderers escape it like any platform text."""
+    if status is None:
+        return f"health probe: {error or 'no answer'}"
+    if status != probe.status:
+        return f"health probe answered HTTP {status}, expected {probe.status}"
+    if probe.field is None:
+        return None
+    try:
+        value: Any = json.loads(body)
+    except ValueError:
+        return "health probe: the answer is not JSON"
+    for part in probe.field.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return f"health probe: no field {probe.field!r} in the answer"
+        value = value[part]
+    if value != probe.equals:
+        return f"health probe: {probe.field} is {json.dumps(value)[:40]}, expected {json.dumps(probe.equals)[:40]}"
+    return None
 
 
 def needs_device_status(obs: Observation) -> bool:

@@ -26,7 +26,11 @@ AWAITING_PROMOTION = "awaiting-promotion"
 # Content that failed and was rolled back is not rolled out again by a later apply: the plan and
 # the ledger say so, and the run that merely remembers it does not fail for it.
 HELD_BACK = "held-back"
-NOT_A_FAILURE = frozenset({AWAITING_PROMOTION, HELD_BACK, *(str(r) for r in BlockReason if not r.fails_run)})
+# A maintenance window is closed: the rollout waits for the next apply inside one.
+WAITING_FOR_WINDOW = "waiting-for-window"
+NOT_A_FAILURE = frozenset(
+    {AWAITING_PROMOTION, HELD_BACK, WAITING_FOR_WINDOW, *(str(r) for r in BlockReason if not r.fails_run)}
+)
 
 
 @dataclass(frozen=True)

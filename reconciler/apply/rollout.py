@@ -10,15 +10,22 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from reconciler import strategies
 from reconciler.apply import record as rec
 from reconciler.apply.clock import Clock
-from reconciler.apply.health import Observation, Track, assess, budget_crossed, needs_device_status
-from reconciler.apply.ledger import AWAITING_PROMOTION, LedgerEntry, LedgerState
+from reconciler.apply.health import (
+    Observation,
+    Track,
+    assess,
+    budget_crossed,
+    needs_device_status,
+    probe_failure,
+)
+from reconciler.apply.ledger import AWAITING_PROMOTION, WAITING_FOR_WINDOW, LedgerEntry, LedgerState
 from reconciler.apply.progress import Reporter
 from reconciler.apply.rollback import Candidate, roll_back
 from reconciler.errors import PlatformError, ReconcileError
@@ -28,7 +35,8 @@ from reconciler.model.marker import Marker
 from reconciler.model.marker import parse as parse_marker
 from reconciler.model.plan import DeviceChange
 from reconciler.model.rollout import Progress, RolloutPlan, RolloutSpec, StepKind
-from reconciler.platform import writes
+from reconciler.model.windows import MaintenanceWindow, allowed, next_allowed, utc_words
+from reconciler.platform import probe, writes
 from reconciler.platform.client import Platform
 
 STAGE_ONLY = ("stage", "restage")
@@ -96,6 +104,7 @@ class SetRollout:
     devs: dict[str, DeviceRun] = field(default_factory=dict)
     _started_wave: int = 0
     in_flight: dict[str, DeviceRun] = field(default_factory=dict)
+    _starts: list[float] = field(default_factory=list)  # when each device was started (max_per_minute)
     # Asked to stop (`reconcile watch` on SIGTERM): start no device more. A device started
     # gets all its writes (stage and deploy), so none is left half-applied; a rerun continues.
     stop: Callable[[], bool] = _never
@@ -184,7 +193,7 @@ class SetRollout:
             message="",
         )
         reason = await self._waves()
-        if reason == "paused":
+        if reason in ("paused", "waiting"):
             return self.record
         if reason is not None:
             if self.spec.no_auto_rollback:
@@ -263,11 +272,30 @@ class SetRollout:
             if d.state == "not_attempted":
                 d.reason, d.reason_code = reason, code
 
+    def _open(self, names: tuple[str, ...]) -> tuple[str, ...]:
+        """Those of `names` whose maintenance windows let them start now (all, without windows)."""
+        if not self.spec.windows:
+            return names
+        at = self.clock.utc()
+        verdicts: dict[tuple[MaintenanceWindow, ...], bool] = {}  # devices share a few window sets
+        out = []
+        for n in names:
+            windows = self.plan.windows_for(n)
+            if windows not in verdicts:
+                verdicts[windows] = allowed(windows, at)
+            if verdicts[windows]:
+                out.append(n)
+        return tuple(out)
+
     def _progress(self) -> Progress:
         order = self.plan.devices
         states = {n: self.devs[n].state for n in order}
+        pending = tuple(n for n in order if states[n] == "not_attempted")
+        opened = set(self._open(pending))
+        # Devices inside their window first, so a closed one never holds an open one back.
+        pending = tuple(n for n in pending if n in opened) + tuple(n for n in pending if n not in opened)
         return Progress(
-            pending=tuple(n for n in order if states[n] == "not_attempted"),
+            pending=pending,
             in_flight=frozenset(self.in_flight),
             succeeded=frozenset(n for n, st in states.items() if st == "succeeded"),
             failed=frozenset(n for n, st in states.items() if st == "failed"),
@@ -295,8 +323,19 @@ class SetRollout:
                 if self.stop():
                     self._not_attempted_reason("not started: reconcile was asked to stop; a rerun continues")
                     return "paused"
-                await self._start_batch(step.devices)
-                continue
+                opened = self._open(step.devices)
+                if not opened and not self.in_flight:
+                    self._wait_for_window(step.devices)
+                    return "waiting"
+                paced = self._paced(opened)
+                if paced:
+                    await self._start_batch(paced)
+                    continue
+                if opened and not self.in_flight:  # nothing to watch: wait for the minute to free a start
+                    await self.clock.sleep(
+                        max(self.clock.poll_interval, self._starts[0] + 60.0 - self.clock.now())
+                    )
+                    continue
             if step.kind is StepKind.PROMOTE:
                 self.reporter.note(self.name, "canaries healthy: promoted")
                 self._save(canary_promoted=True, message=step.reason)
@@ -321,7 +360,18 @@ class SetRollout:
             if changed:
                 self._save(last_progress_time=rec.utc_now())
 
+    def _paced(self, names: tuple[str, ...]) -> tuple[str, ...]:
+        """The devices `max_per_minute` lets start now: it counts starts in the last minute on
+        the executor's clock, whatever wave they were in."""
+        limit = self.spec.max_per_minute
+        if not limit:
+            return names
+        now = self.clock.now()
+        self._starts = [t for t in self._starts if t > now - 60.0]
+        return names[: max(0, limit - len(self._starts))]
+
     async def _start_batch(self, names: tuple[str, ...]) -> None:
+        self._starts += [self.clock.now()] * len(names)
         for w in sorted({self.devs[n].wave for n in names}):
             if w > self._started_wave:
                 self._started_wave = w
@@ -329,6 +379,17 @@ class SetRollout:
                 self._save(current_wave=w)
         await self._start_all([self.devs[n] for n in names], self.in_flight)
         self._save(last_progress_time=rec.utc_now())
+
+    def _wait_for_window(self, names: tuple[str, ...]) -> None:
+        """No device the strategy would start is inside its maintenance window: end this run
+        (the platform keeps what it did; the next apply continues) and say when one opens."""
+        at = self.clock.utc()
+        times = [t for t in (next_allowed(self.plan.windows_for(n), at) for n in names) if t is not None]
+        when = f"the next opens {utc_words(min(times))}" if times else "none opens within two weeks"
+        why = f"waiting for a maintenance window: {when}"
+        self._not_attempted_reason(why, WAITING_FOR_WINDOW)
+        self._save(state=RolloutState.WAITING_FOR_WINDOW, message=f"{why}; apply again then to continue")
+        self.reporter.note(self.name, f"{why}; apply again then to continue")
 
     def _pause(self, why: str) -> None:
         self._not_attempted_reason("waiting for promotion (reconcile apply --promote)", AWAITING_PROMOTION)
@@ -430,10 +491,15 @@ class SetRollout:
             obs = _observe(dep, None if dev is None else dev.status == "online")
             a = assess(d.track or Track(started_at=now), obs, now, self.spec)
             d.track = a.track
-            if a.verdict == "pending":
+            reason = a.reason
+            deployed = a.verdict in (Verdict.HEALTHY, Verdict.PENDING) and a.track.deployed_since is not None
+            failed = await self._probe(d) if deployed else None
+            if failed is not None:
+                a, reason = replace(a, verdict=Verdict.FAILED), failed
+            if a.verdict is Verdict.PENDING:
                 continue
             state = DeviceOutcome.SUCCEEDED if a.verdict is Verdict.HEALTHY else DeviceOutcome(a.verdict)
-            self._set(d, state, a.reason)
+            self._set(d, state, reason)
             d.may_land = state is DeviceOutcome.FAILED and dep.activity_status in (
                 ActivityStatus.QUEUED,
                 ActivityStatus.STAGED,
@@ -441,6 +507,14 @@ class SetRollout:
             in_flight.pop(d.name)
             changed = True
         return changed
+
+    async def _probe(self, d: DeviceRun) -> str | None:
+        """Asked while the device is deployed, through min_healthy_time: why it fails, or None."""
+        check = self.spec.health_check.probe
+        if check is None:
+            return None
+        answer = await probe.ask(self.platform, check, device_name=d.name, device_id=d.device_id)
+        return probe_failure(check, answer.status, answer.body, answer.error)
 
     async def _roll_back(self, reason: str) -> None:
         self._save(rolling_back=True, message=f"rolling back: {reason}")

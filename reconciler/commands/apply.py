@@ -18,9 +18,12 @@ import click
 
 from reconciler import strategies
 from reconciler.apply import record as rec
+from reconciler.apply.abort import abort_revert, aborted_set
 from reconciler.apply.executor import ApplyResult, blocked_changes, blocked_ledger, execute
 from reconciler.apply.ledger import counts, render_text
+from reconciler.apply.limits import check_blast_radius
 from reconciler.apply.progress import reporter
+from reconciler.commands.sealed import unseal
 from reconciler.commands.wiring import describe_target, normalize_url, session
 from reconciler.errors import EXIT_OK, Location, Problem, ReconcileError, ValidationFailed
 from reconciler.escape import LINE_LIMIT, terminal
@@ -204,6 +207,11 @@ def warn_no_commit(path: Path, *, saved: bool) -> None:
     )
 
 
+def saved_plan(plan_file: Path, path: Path, project: Project, base_url: str | None) -> Plan:
+    """A saved plan, its sealed (secret) contents read again from the manifests."""
+    return asyncio.run(unseal(read_plan(plan_file, project, base_url), path, project, base_url))
+
+
 def promotable(plan: Plan) -> Plan:
     """`--promote` continues what the platform shows paused: sets whose strategy would pause
     before its next wave. Nothing paused is an error, not a silent success."""
@@ -212,6 +220,45 @@ def promotable(plan: Plan) -> Plan:
             "no paused rollout to promote", hint="`reconcile status` shows the rollouts on the platform"
         )
     return plan
+
+
+def _abort(
+    project: Project,
+    path: Path,
+    plan_file: Path | None,
+    base_url: str | None,
+    name: str | None,
+    revert: bool,
+    fmt: str,
+    confirm: bool,
+) -> int:
+    if name is None or not revert:
+        raise ReconcileError(
+            "--abort SET needs --revert (roll the set's devices back)",
+            hint="`reconcile apply --abort SET --revert`",
+        )
+    plan = (
+        read_plan(plan_file, project, base_url)
+        if plan_file
+        else asyncio.run(_fresh_plan(project, path, base_url))
+    )
+    aborted_set(plan, name)
+    question = f"Roll back the {len(plan.rollouts[name].done)} device(s) that run {terminal(name)}'s rollout?"
+    if confirm and not click.confirm(question, default=False):
+        raise ReconcileError("not aborted")
+
+    async def go() -> ApplyResult:
+        async with session(project, base_url) as wired:
+            return ApplyResult(records=(), ledger=await abort_revert(plan, wired.platform, name))
+
+    result = asyncio.run(go())
+    if fmt == "json":
+        click.echo(json.dumps(result_json([result], plan.target), indent=2))
+    else:
+        n = sum(1 for e in result.ledger if e.state == "rolled_back")
+        click.echo(f"Aborted {terminal(name)}'s rollout {plan.rollouts[name].id}: rolled back {n} device(s).")
+        click.echo(render_text(list(result.ledger)))
+    return EXIT_OK if all(e.state == "rolled_back" for e in result.ledger) else result.exit_code
 
 
 @click.command("apply")
@@ -234,6 +281,19 @@ def promotable(plan: Plan) -> Plan:
     is_flag=True,
     help="Apply even while another apply is rolling out to the same DeploymentSet.",
 )
+@click.option(
+    "--allow-large",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Accept changing up to N devices when the plan changes more than limits.max_devices_per_apply.",
+)
+@click.option(
+    "--abort",
+    "abort_set",
+    metavar="SET",
+    help="Stop SET's rollout; with --revert, every device that runs it goes back to its previous deployment.",
+)
+@click.option("--revert", is_flag=True, help="With --abort: roll the set's devices back (the rollback path).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--base-url", help="Platform base URL (overrides reconcile.yaml; env MIRU_BASE_URL).")
 def command(
@@ -243,6 +303,9 @@ def command(
     promote: bool,
     retry_failed: bool,
     force: bool,
+    allow_large: int | None,
+    abort_set: str | None,
+    revert: bool,
     fmt: str,
     base_url: str | None,
 ) -> int:
@@ -288,16 +351,18 @@ def command(
         )
     project = load_path(path)
     show = stderr_console() if fmt == "json" else None
+    if abort_set is not None or revert:
+        return _abort(project, path, plan_file, base_url, abort_set, revert, fmt, confirm)
     if promote:
         fresh = (
-            read_plan(plan_file, project, base_url)
+            saved_plan(plan_file, path, project, base_url)
             if plan_file
             else asyncio.run(_fresh_plan(project, path, base_url))
         )
         plans = [promotable(fresh)]
     else:
         plan = (
-            read_plan(plan_file, project, base_url)
+            saved_plan(plan_file, path, project, base_url)
             if plan_file
             else asyncio.run(_fresh_plan(project, path, base_url))
         )
@@ -328,6 +393,7 @@ def command(
                 show.print(text, end="", markup=False)
             else:
                 click.echo(text, nl=False)
+        check_blast_radius(plan, project.max_devices_per_apply, allow_large)
         if confirm and not click.confirm("Apply this plan?", default=False):
             raise ReconcileError("not applied")
         plans = [plan]

@@ -81,9 +81,12 @@ async def plan_with_state(
         commit=commit,
         target=platform.target,
         created_at=created_at if created_at is not None else now(),
+        now=session.clock.utc(),
     )
     if base is not None:
         plan = mark_origin(plan, desired, D.resolve(base, live))
+    if project.max_devices_per_apply:
+        plan = replace(plan, max_devices_per_apply=project.max_devices_per_apply)
     return plan, desired, live
 
 

@@ -45,7 +45,7 @@ PLATFORM_ROUTES: list[BaseRoute] = [
 ]
 
 
-OPTIONAL_MODULES = ("requestlog", "faults", "events", "enrollment")
+OPTIONAL_MODULES = ("requestlog", "faults", "events", "enrollment", "routes_probe")
 
 
 def _optional(module: str) -> ModuleType | None:
@@ -132,7 +132,7 @@ def _build(
             middleware.append(Middleware(getattr(module, mw), store=state))
             routes.extend(module.routes())
             state.resets.append(module.reset)
-    for name in ("events", "enrollment"):
+    for name in ("events", "enrollment", "routes_probe"):
         module = _optional(name)
         if module is not None:
             routes.extend(module.routes())

@@ -80,6 +80,7 @@ def load_project(source: Source, root: Path) -> Project:
         notify=project.notify,
         sets=tuple(sets),
         project_file=project.project_file,
+        max_devices_per_apply=project.max_devices_per_apply,
     )
 
 
@@ -224,6 +225,7 @@ class _State:
             rollout_defaults=defaults,
             enrollment=enrollment,
             project_file=PROJECT_FILE,
+            max_devices_per_apply=int((data.get("limits") or {}).get("max_devices_per_apply", 0)),
             notify=notify,
         )
 
@@ -314,7 +316,9 @@ class _State:
                 self.rollout(doc, rollout)
             elif isinstance(rollout, dict):  # the strategy still names what the schema cannot see
                 self.problems.extend(
-                    doc.problem(f"spec.rollout.{'.'.join(key)}: {message}", ("spec", "rollout", *key))
+                    doc.problem(
+                        f"spec.rollout.{'.'.join(str(k) for k in key)}: {message}", ("spec", "rollout", *key)
+                    )
                     for key, message in strategies.spec_problems(rollout)
                     if _clean(schema_problems, ("spec", "rollout", *key))
                 )
@@ -374,6 +378,7 @@ class _State:
                     release=raw.get("release"),
                     configs=self.config_specs(doc, raw.get("configs", {}), (*path, "configs")),
                     location=doc.loc(path),
+                    hold=bool(raw.get("hold", False)),
                 )
             )
         rollout = self.rollout(doc, spec.get("rollout", {}))

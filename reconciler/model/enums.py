@@ -33,11 +33,13 @@ class BlockReason(StrEnum):
     CONTENT_INVALID = "content-invalid"
     DRIFT_REVIEW = "drift-review"
     DEVICE_UNKNOWN = "device-unknown"
+    HELD = "held"  # `hold: true` in the set's overrides: kept out of rollouts on purpose
 
     @property
     def fails_run(self) -> bool:
-        """A device with no agent to deploy to is not the manifests' fault; every other block is."""
-        return self not in (BlockReason.DEVICE_ARCHIVED, BlockReason.NOT_ENROLLED)
+        """A device with no agent to deploy to is not the manifests' fault, and a held one is
+        left alone on purpose; every other block is a fault."""
+        return self not in (BlockReason.DEVICE_ARCHIVED, BlockReason.NOT_ENROLLED, BlockReason.HELD)
 
 
 class DiffOp(StrEnum):
@@ -118,6 +120,7 @@ class RolloutState(StrEnum):
     PENDING = "pending"
     IN_PROGRESS = "in_progress"
     PAUSED = "paused"
+    WAITING_FOR_WINDOW = "waiting_for_window"  # a maintenance window is closed; the next apply continues
     COMPLETED = "completed"
     FAILED = "failed"
     CANCELED = "canceled"

@@ -112,6 +112,17 @@ class LiveState:
     def group_by_name(self, name: str) -> LiveGroup | None:
         return next((g for g in self.groups.values() if g.name == name), None)
 
+    def group_names(self, device: LiveDevice) -> frozenset[str]:
+        """The names of the device's group and of every group above it."""
+        out: set[str] = set()
+        seen: set[str] = set()  # a cycle in hostile data must not loop forever
+        gid = device.group_id
+        while gid and gid in self.groups and gid not in seen:
+            seen.add(gid)
+            out.add(self.groups[gid].name)
+            gid = self.groups[gid].parent_id
+        return frozenset(out)
+
     def type_by_slug(self, slug: str) -> LiveConfigType | None:
         return next((t for t in self.config_types.values() if t.slug == slug), None)
 

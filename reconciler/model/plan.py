@@ -46,8 +46,17 @@ class PlannedInstance:
     config_schema_id: str
     slot_key: str
     format: str  # instance_format
-    data: str  # canonical content, exactly as it will be uploaded
+    data: str  # canonical content, exactly as it will be uploaded ("" in a saved plan when sealed)
     existing_id: str | None = None
+    # Holds a secret field: a saved plan keeps only the content's digest (`key`), and apply reads
+    # the content again from the manifests, refusing when it is not what was reviewed.
+    sealed: bool = False
+
+    def saved(self) -> dict[str, Any]:
+        d = asdict(self)
+        if self.sealed:
+            d["data"] = ""
+        return d
 
 
 @dataclass(frozen=True)
@@ -81,6 +90,7 @@ class Plan:
     created_at: str = ""
     format_version: int = FORMAT_VERSION
     notes: tuple[str, ...] = ()  # what was not checked (content of cue or opaque schemas)
+    max_devices_per_apply: int = 0  # the project's `limits.max_devices_per_apply` (0 = none)
 
     def summary(self) -> dict[str, int]:
         counts: dict[str, int] = {a: 0 for a in ACTIONS}
@@ -88,6 +98,11 @@ class Plan:
             counts[c.action] += 1
         counts["instances_to_create"] = sum(1 for i in self.instances if i.existing_id is None)
         return counts
+
+    @property
+    def devices_to_change(self) -> int:
+        """Devices apply would write to: the number the blast-radius limit counts."""
+        return sum(1 for c in self.changes if Action(c.action).writes)
 
     @property
     def has_changes(self) -> bool:
@@ -102,9 +117,19 @@ class Plan:
             "target": self.target,
             "summary": self.summary(),
             "rollouts": {k: v.to_dict() for k, v in sorted(self.rollouts.items())},
-            "instances": [asdict(i) for i in self.instances],
+            "instances": [i.saved() for i in self.instances],
             "changes": [_change_to_dict(c) for c in self.changes],
             "notes": list(self.notes),
+            **(
+                {
+                    "limits": {
+                        "max_devices_per_apply": self.max_devices_per_apply,
+                        "devices": self.devices_to_change,
+                    }
+                }
+                if self.max_devices_per_apply
+                else {}
+            ),
         }
 
     @classmethod
@@ -118,6 +143,7 @@ class Plan:
             instances=tuple(PlannedInstance(**i) for i in data.get("instances", [])),
             changes=tuple(_change_from_dict(c) for c in data["changes"]),
             notes=tuple(str(n) for n in data.get("notes", ())),
+            max_devices_per_apply=int((data.get("limits") or {}).get("max_devices_per_apply", 0)),
         )
 
 

@@ -66,6 +66,7 @@ class Override:
     release: str | None = None
     configs: tuple[ConfigSpec, ...] = ()
     location: Location | None = None
+    hold: bool = False  # these devices are kept out of rollouts (e.g. under repair)
 
 
 @dataclass(frozen=True)
@@ -129,4 +130,5 @@ class Project:
     enrollment: EnrollmentService | None = None
     sets: tuple[DeploymentSet, ...] = ()
     project_file: str = "reconcile.yaml"
+    max_devices_per_apply: int = 0  # `limits.max_devices_per_apply`: a larger apply needs --allow-large
     notify: tuple[Webhook, ...] = ()

@@ -9,11 +9,14 @@ defaults in its module under `reconciler/strategies/`.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
+
+from reconciler.model.windows import MaintenanceWindow
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 _PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
@@ -64,16 +67,49 @@ class Activation(StrEnum):
 
 
 @dataclass(frozen=True)
+class Probe:
+    """An HTTP check of each device, asked once its deployment is deployed and on every poll
+    through `min_healthy_time`: `url` with `{device_name}` and `{device_id}` filled in (a path
+    starting with `/` is on the platform's host), answered with `status`, and when `field` is
+    set, a JSON body whose `field` (a dotted path) equals `equals`."""
+
+    url: str
+    status: int = 200
+    field: str | None = None
+    equals: Any = None
+    timeout: float = 5.0
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"url": self.url, "status": self.status, "timeout": self.timeout}
+        if self.field is not None:
+            out["json"] = {"field": self.field, "equals": self.equals}
+        return out
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Probe:
+        cond = d.get("json") or {}
+        return cls(
+            url=str(d["url"]),
+            status=int(d.get("status", 200)),
+            field=str(cond["field"]) if "field" in cond else None,
+            equals=cond.get("equals"),
+            timeout=seconds(d.get("timeout", 5.0)),
+        )
+
+
+@dataclass(frozen=True)
 class HealthCheck:
     deadline: float = 300.0  # seconds a device may take to become healthy
     min_healthy_time: float = 30.0  # seconds it must stay deployed to count as healthy
     max_error_rate: float = 0.10
+    probe: Probe | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "deadline": self.deadline,
             "min_healthy_time": self.min_healthy_time,
             "max_error_rate": self.max_error_rate,
+            **({"probe": self.probe.to_dict()} if self.probe else {}),
         }
 
     @classmethod
@@ -83,6 +119,7 @@ class HealthCheck:
             deadline=seconds(d.get("deadline", base.deadline)),
             min_healthy_time=seconds(d.get("min_healthy_time", base.min_healthy_time)),
             max_error_rate=float(d.get("max_error_rate", base.max_error_rate)),
+            probe=Probe.from_dict(d["probe"]) if d.get("probe") else None,
         )
 
 
@@ -93,6 +130,8 @@ COMMON_FIELDS = (
     "max_failed_nodes_percent",
     "no_auto_rollback",
     "activation",
+    "max_per_minute",
+    "windows",
 )
 
 
@@ -108,6 +147,8 @@ class RolloutSpec:
     max_failed_nodes_percent: float = 10.0
     no_auto_rollback: bool = False
     activation: Activation = Activation.DEPLOY
+    max_per_minute: int = 0  # devices started per minute across waves, on the executor's clock (0 = no limit)
+    windows: tuple[MaintenanceWindow, ...] = ()  # when a device may start (none: any time)
 
     def option(self, name: str, default: Any = None) -> Any:
         return self.options.get(name, default)
@@ -125,6 +166,9 @@ class RolloutSpec:
             "max_failed_nodes_percent": self.max_failed_nodes_percent,
             "no_auto_rollback": self.no_auto_rollback,
             "activation": str(self.activation),
+            # Only when set: plans and records written before the field existed stay the same.
+            **({"max_per_minute": self.max_per_minute} if self.max_per_minute else {}),
+            **({"windows": [w.to_dict() for w in self.windows]} if self.windows else {}),
         }
 
     @classmethod
@@ -140,6 +184,8 @@ class RolloutSpec:
             max_failed_nodes_percent=float(d.get("max_failed_nodes_percent", base.max_failed_nodes_percent)),
             no_auto_rollback=bool(d.get("no_auto_rollback", base.no_auto_rollback)),
             activation=Activation(d.get("activation", base.activation)),
+            max_per_minute=int(d.get("max_per_minute", base.max_per_minute)),
+            windows=tuple(MaintenanceWindow.from_dict(w) for w in d.get("windows") or ()),
         )
 
 
@@ -148,17 +194,38 @@ class WaveKind(StrEnum):
     BATCH = "batch"  # the next devices in order; a sliding window carries on into the next wave
 
 
+# Device name -> the names of its group and of every group above it: what a selector in a
+# rollout (`canary: {groups: [...]}`, `waves: [{groups: [...]}]`) matches against.
+DeviceGroups = Mapping[str, frozenset[str]]
+
+
 @dataclass(frozen=True)
 class Wave:
     kind: WaveKind
     devices: tuple[str, ...]  # device names, in start order
+    label: str = ""  # what chose these devices, for review ("groups plant-north", "25%")
+    gated: bool = False  # starts only when every earlier wave is finished (explicit waves)
+    opens: str = ""  # with maintenance windows: when its first device may start, as planned
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": str(self.kind), "devices": list(self.devices)}
+        out: dict[str, Any] = {"kind": str(self.kind), "devices": list(self.devices)}
+        if self.label:
+            out["label"] = self.label
+        if self.gated:
+            out["gated"] = True
+        if self.opens:
+            out["opens"] = self.opens
+        return out
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Wave:
-        return cls(kind=WaveKind(d["kind"]), devices=tuple(str(x) for x in d["devices"]))
+        return cls(
+            kind=WaveKind(d["kind"]),
+            devices=tuple(str(x) for x in d["devices"]),
+            label=str(d.get("label", "")),
+            gated=bool(d.get("gated", False)),
+            opens=str(d.get("opens", "")),
+        )
 
 
 @dataclass(frozen=True)
@@ -174,10 +241,25 @@ class RolloutPlan:
     done: tuple[str, ...] = ()  # the set's devices already running the content (no write needed)
     held: str = ""  # why apply leaves the set alone (this content failed and was rolled back)
     notes: tuple[str, ...] = ()  # what the platform says about earlier rollouts of the set
+    # Per maintenance window of the spec: the devices its selector matched (None: every device).
+    window_scopes: tuple[tuple[str, ...] | None, ...] = ()
 
     @property
     def devices(self) -> tuple[str, ...]:
         return tuple(n for w in self.waves for n in w.devices)
+
+    def windows_for(self, device: str) -> tuple[MaintenanceWindow, ...]:
+        """The maintenance windows that apply to `device`."""
+        scopes = self._scope_sets
+        return tuple(
+            w for w, scope in zip(self.spec.windows, scopes, strict=False) if scope is None or device in scope
+        )
+
+    @functools.cached_property
+    def _scope_sets(self) -> tuple[frozenset[str] | None, ...]:
+        # Sets, not the tuples: a rollout of thousands of devices asks this at every step.
+        scopes = self.window_scopes or (None,) * len(self.spec.windows)
+        return tuple(None if s is None else frozenset(s) for s in scopes)
 
     def wave_of(self, device: str) -> int:
         for i, wave in enumerate(self.waves, start=1):
@@ -195,6 +277,11 @@ class RolloutPlan:
             "done": list(self.done),
             "held": self.held,
             "notes": list(self.notes),
+            **(
+                {"window_scopes": [None if s is None else list(s) for s in self.window_scopes]}
+                if self.window_scopes
+                else {}
+            ),
         }
 
     @classmethod
@@ -208,6 +295,9 @@ class RolloutPlan:
             done=tuple(str(x) for x in d.get("done", ())),
             held=str(d.get("held", "")),
             notes=tuple(str(x) for x in d.get("notes", ())),
+            window_scopes=tuple(
+                None if s is None else tuple(str(x) for x in s) for s in d.get("window_scopes", ())
+            ),
         )
 
 

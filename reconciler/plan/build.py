@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from reconciler import strategies
+import yaml
+
+from reconciler import sensitive, strategies
 from reconciler.errors import ValidationFailed
 from reconciler.model import marker
 from reconciler.model.enums import Action, BlockReason, Origin
@@ -23,6 +26,7 @@ from reconciler.model.rollout import RolloutPlan, RolloutSpec
 from reconciler.plan import content as C
 from reconciler.plan import desired as D
 from reconciler.plan.diff import config_diffs, prefix
+from reconciler.plan.windows import with_windows
 from reconciler.sensitive import secret_fields
 
 RECONCILE_PREFIX = "reconcile "  # descriptions of deployments the reconciler created (apply writes them so)
@@ -237,9 +241,11 @@ def plan_from(
     commit: str | None = None,
     target: str = "",
     created_at: str = "",
+    now: float | None = None,
 ) -> Plan:
     """The plan for `desired` against `live`: one DeviceChange per desired device, sorted by
-    name, and the config instances the changes need (reusing identical live ones)."""
+    name, and the config instances the changes need (reusing identical live ones). `now` is the
+    platform's time (seconds since the epoch), for when maintenance windows let waves start."""
     cache: DiffCache = {}
     changes = [plan_device(dd, live, diagnostics, cache) for dd in desired.devices]
     existing: dict[str, str] = {}
@@ -267,12 +273,13 @@ def plan_from(
                     format=cfg.instance_format,
                     data=cfg.data,
                     existing_id=existing.get(cfg.key),
+                    sealed=_has_secrets(live, cfg.schema_id, cfg.instance_format, cfg.data),
                 )
     ordered = sorted(instances.values(), key=lambda i: (i.config_type, i.slot_key, i.key))
     return Plan(
         changes=tuple(changes),
         instances=tuple(ordered),
-        rollouts=rollout_plans(desired.rollouts, changes, live),
+        rollouts=rollout_plans(desired.rollouts, changes, live, now),
         commit=commit,
         target=target,
         created_at=created_at,
@@ -282,8 +289,21 @@ def plan_from(
     )
 
 
+def _has_secrets(live: LiveState, schema_id: str, fmt: str, data: str) -> bool:
+    if fmt not in ("json", "yaml"):
+        return False  # text content cannot be inspected field by field
+    try:
+        content = json.loads(data) if fmt == "json" else yaml.safe_load(data)
+    except (ValueError, yaml.YAMLError):
+        return False
+    return sensitive.secret_fields(live, schema_id).has_secrets(content)
+
+
 def rollout_plans(
-    specs: Mapping[str, RolloutSpec], changes: Sequence[DeviceChange], live: LiveState
+    specs: Mapping[str, RolloutSpec],
+    changes: Sequence[DeviceChange],
+    live: LiveState,
+    now: float | None = None,
 ) -> dict[str, RolloutPlan]:
     """Each set's rollout, decided now so a reviewer sees which devices go first: the devices
     apply will write to, in plan (name) order, split by the set's strategy. What earlier runs
@@ -302,10 +322,17 @@ def rollout_plans(
         ours = {d for d, m in markers.items() if m is not None and m.rollout == rid}
         done = [c.device for c in mine if c.action == Action.NOOP and c.device in ours]
         todo = [c.device for c in mine if Action(c.action).writes and c.device_id]
-        plan = strategies.plan_rollout(spec, todo, done)
+        groups = {c.device: _groups_of(live, c.device) for c in mine}
+        plan = strategies.plan_rollout(spec, todo, done, groups)
         held = "" if ours else _held(rid, markers, _failures(live, name, rid, {c.device_id for c in mine}))
-        out[name] = replace(plan, id=rid, done=tuple(done), held=held, notes=_earlier(name, rid, markers))
+        notes = plan.notes + _earlier(name, rid, markers)
+        out[name] = with_windows(replace(plan, id=rid, done=tuple(done), held=held, notes=notes), groups, now)
     return out
+
+
+def _groups_of(live: LiveState, device: str) -> frozenset[str]:
+    dev = live.devices.get(device)
+    return live.group_names(dev) if dev else frozenset()
 
 
 def _target_marker(live: LiveState, device: str) -> marker.Marker | None:
@@ -334,6 +361,8 @@ def _held(rid: str, markers: Mapping[str, marker.Marker | None], failed: Sequenc
     why = next((m.why for m in markers.values() if m is not None and m.undo == rid and m.why), None)
     where = ", ".join([*failed[:5], *(["…"] if len(failed) > 5 else [])])
     parts = [f"failed on {where}" if failed else f"failed ({(why or 'failed').replace('-', ' ')})"]
+    if why == "aborted" and not failed:  # `apply --abort --revert`: a person's decision, not a failure
+        parts = ["was aborted"]
     if undone:
         parts.append(f"was rolled back on {', '.join(undone[:5])}{' …' if len(undone) > 5 else ''}")
     return f"rollout {rid} of this content {' and '.join(parts)}; change the content, or apply with --retry-failed"

@@ -247,6 +247,10 @@ def resolve(project: Project, live: LiveState) -> Desired:
             if which not in combos:
                 combos[which] = _resolve_combo(project, ds, which, live, cache, findings, notes)
             version, release, configs, code, reason = combos[which]
+            held = [i for i in which if ds.overrides[i].hold]
+            if held and code is None:
+                code = BlockReason.HELD
+                reason = f"held by overrides[{held[0]}] (hold: true): kept out of rollouts until the hold is removed"
             devices.append(
                 DesiredDevice(
                     name=name,

@@ -184,6 +184,19 @@ def sample(names: tuple[str, ...] | list[str], n: int | None = 5) -> str:
     return shown + (f", ... (+{len(names) - n} more)" if len(names) > n else "")
 
 
+def limit_line(plan: Plan) -> str | None:
+    """The blast-radius limit against this plan's device count, when the project sets one."""
+    limit, n = plan.max_devices_per_apply, plan.devices_to_change
+    if not limit:
+        return None
+    if n > limit:
+        return (
+            f"Limit: this plan changes {n} devices, more than the {limit} per apply that reconcile.yaml "
+            f"allows: apply refuses unless given --allow-large {n}"
+        )
+    return f"Limit: this plan changes {n} of at most {limit} devices per apply"
+
+
 def summary_line(plan: Plan) -> str:
     s = plan.summary()
     down = sum(

@@ -7,7 +7,14 @@ from __future__ import annotations
 
 from reconciler.escape import LINE_LIMIT, md_code, md_text
 from reconciler.model.plan import Plan
-from reconciler.plan.groups import ChangeGroup, ExceptionGroup, group_changes, group_exceptions, summary_line
+from reconciler.plan.groups import (
+    ChangeGroup,
+    ExceptionGroup,
+    group_changes,
+    group_exceptions,
+    limit_line,
+    summary_line,
+)
 from reconciler.plan.render_text import rollout_words
 
 LIMIT = 65_536
@@ -94,6 +101,9 @@ def render_markdown(
         head += [", ".join(meta), ""]
     if plan.rollouts:
         head += [_rollouts_line(plan), ""]
+    limit_words = limit_line(plan)
+    if limit_words:  # the reviewer sees the count the apply will be refused or allowed on
+        head += [md_text(limit_words), ""]
     groups = group_changes(plan)
     exceptions = group_exceptions(plan)
     blocked: dict[str, int] = {}

@@ -9,7 +9,7 @@ from reconciler.escape import LINE_LIMIT, terminal
 from reconciler.model.enums import SetRolloutState
 from reconciler.model.plan import Plan
 from reconciler.model.rollout import Activation, RolloutPlan
-from reconciler.plan.groups import group_changes, group_exceptions, sample, summary_line
+from reconciler.plan.groups import group_changes, group_exceptions, limit_line, sample, summary_line
 from reconciler.plan.rollout_state import state_of, state_words
 
 SYMBOL = {
@@ -31,8 +31,18 @@ def rollout_words(rollout: RolloutPlan | None) -> str:
     words = strategies.describe(rollout) if rollout.waves else rollout.spec.strategy
     if rollout.spec.activation is Activation.STAGE:
         words += "; release changes left staged"
+    if rollout.spec.max_per_minute and rollout.waves:
+        words += f"; at most {rollout.spec.max_per_minute} device(s) started a minute"
+    if rollout.spec.windows and rollout.waves:
+        words += "; windows: " + ", ".join(w.words() for w in rollout.spec.windows)
+        opens = [f"wave {i} {_opens(w.opens)}" for i, w in enumerate(rollout.waves, start=1) if w.opens]
+        words += f" ({', '.join(opens)})" if opens else ""
     status = state_words(rollout)
     return f"{words}; {status}" if status and state_of(rollout) is not SetRolloutState.COMPLETED else words
+
+
+def _opens(opens: str) -> str:
+    return "can start now" if opens == "now" else f"opens {opens}" if opens[:1].isdigit() else opens
 
 
 def _line(text: str) -> str:
@@ -93,5 +103,8 @@ def render_text(plan: Plan, *, sample_size: int | None = 5) -> str:
         out += [f"Note: {_line(n)}" for n in plan.notes] + [""]
     if not plan.has_changes and not exceptions:
         out.append("No changes: the platform matches the manifests.")
+    limit = limit_line(plan)
+    if limit:
+        out.append(limit)
     out.append(summary_line(plan))
     return "\n".join(out) + "\n"

@@ -13,7 +13,8 @@ from typing import Any
 
 import jsonschema
 
-from reconciler.model.rollout import COMMON_FIELDS, Progress, RolloutPlan, RolloutSpec, StepKind
+from reconciler.model import windows
+from reconciler.model.rollout import COMMON_FIELDS, DeviceGroups, Progress, RolloutPlan, RolloutSpec, StepKind
 from reconciler.strategies import canary, immediate, rolling
 from reconciler.strategies.base import Strategy
 
@@ -45,8 +46,10 @@ def effective(spec: RolloutSpec) -> RolloutSpec:
     return get(spec.strategy).effective(spec)
 
 
-def plan_rollout(spec: RolloutSpec, devices: Sequence[str], done: Sequence[str] = ()) -> RolloutPlan:
-    return get(spec.strategy).plan(effective(spec), devices, done)
+def plan_rollout(
+    spec: RolloutSpec, devices: Sequence[str], done: Sequence[str] = (), groups: DeviceGroups | None = None
+) -> RolloutPlan:
+    return get(spec.strategy).plan(effective(spec), devices, done, groups=groups or {})
 
 
 def awaiting_promotion(plan: RolloutPlan) -> bool:
@@ -60,16 +63,26 @@ def describe(plan: RolloutPlan) -> str:
     return get(plan.spec.strategy).describe(plan)
 
 
-def spec_problems(spec: Mapping[str, Any]) -> list[tuple[tuple[str, ...], str]]:
+def spec_problems(spec: Mapping[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
     """Problems with a rollout mapping's strategy and its options (each at its key), as the
     manifests write them or a saved plan stores them."""
+    common: list[tuple[tuple[str | int, ...], str]] = [
+        (("windows", i, *key), message)
+        for i, w in enumerate(spec.get("windows") or ())
+        if isinstance(w, Mapping)
+        for key, message in windows.problems(w)
+    ]
+    return common + _strategy_problems(spec)
+
+
+def _strategy_problems(spec: Mapping[str, Any]) -> list[tuple[tuple[str | int, ...], str]]:
     name = str(spec.get("strategy", RolloutSpec().strategy))
     options = {k: v for k, v in spec.items() if k not in COMMON_FIELDS}
     if name not in REGISTRY:
         unknown = [((k,), "is not a rollout field") for k in options if k not in option_names()]
         return [(("strategy",), f"expected one of {', '.join(REGISTRY)}; got {name!r}"), *unknown]
     strategy = REGISTRY[name]
-    out: list[tuple[tuple[str, ...], str]] = []
+    out: list[tuple[tuple[str | int, ...], str]] = []
     for key, value in options.items():
         if key not in strategy.options:
             users = users_of(key)

@@ -1,7 +1,7 @@
 """`canary`: the first `canary_count` devices (or `canary_percent` of the set, at least one), in
-name order, go first, all together. When they are done: a failed canary stops the rollout; else
+name order, or the devices a `canary` selector chooses by name and group, go first, all together. When they are done: a failed canary stops the rollout; else
 `auto_promote` continues once one canary is healthy, or the rollout pauses for
-`reconcile apply --promote`. The rest then roll out `max_parallel` at a time (all at once when 0)."""
+`reconcile apply --promote`. The rest then roll out `max_parallel` at a time (all at once when 0), or by explicit `waves`."""
 
 from __future__ import annotations
 
@@ -9,8 +9,30 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from reconciler.model.rollout import Progress, RolloutPlan, RolloutSpec, Step, StepKind, Wave, WaveKind
-from reconciler.strategies.base import OptionProblem, chunks, fill_defaults, names_sample, plural, window_step
+from reconciler.model.rollout import (
+    DeviceGroups,
+    Progress,
+    RolloutPlan,
+    RolloutSpec,
+    Step,
+    StepKind,
+    Wave,
+    WaveKind,
+)
+from reconciler.strategies.base import (
+    SELECTOR,
+    WAVES,
+    OptionProblem,
+    chunks,
+    describe_waves,
+    explicit_waves,
+    fill_defaults,
+    gated_step,
+    names_sample,
+    plural,
+    selected,
+    window_step,
+)
 from reconciler.strategies.rolling import MAX_PARALLEL
 
 
@@ -19,17 +41,25 @@ class Canary:
     options: Mapping[str, Mapping[str, Any]] = {
         "canary_count": {"type": "integer", "minimum": 1},
         "canary_percent": {"type": "number", "exclusiveMinimum": 0, "maximum": 100},
+        "canary": SELECTOR,
         "auto_promote": {"type": "boolean", "default": False},
         "max_parallel": MAX_PARALLEL,
+        "waves": WAVES,
     }
-    exclusive: tuple[tuple[str, ...], ...] = (("canary_count", "canary_percent"),)
+    exclusive: tuple[tuple[str, ...], ...] = (("canary_count", "canary_percent", "canary"),)
     uses_health_check = True
 
     def problems(self, options: Mapping[str, Any]) -> list[OptionProblem]:
-        if "canary_count" in options and "canary_percent" in options:
-            return [(("canary_percent",), "set canary_count or canary_percent, not both")]
-        if "canary_count" not in options and "canary_percent" not in options:
-            return [(("strategy",), "strategy canary needs canary_count or canary_percent")]
+        chosen = [k for k in self.exclusive[0] if k in options]
+        if len(chosen) > 1:
+            return [
+                (
+                    (chosen[1],),
+                    f"set one of canary_count, canary_percent or canary, not {' and '.join(chosen)}",
+                )
+            ]
+        if not chosen:
+            return [(("strategy",), "strategy canary needs canary_count, canary_percent or canary")]
         return []
 
     def effective(self, spec: RolloutSpec) -> RolloutSpec:
@@ -46,18 +76,47 @@ class Canary:
             n = 1
         return max(1, min(total, n))
 
-    def plan(self, spec: RolloutSpec, devices: Sequence[str], done: Sequence[str] = ()) -> RolloutPlan:
-        """Canaries are the first devices of the whole set in name order, so every clone picks the
-        same ones; those already running the content count toward the canary phase."""
+    def plan(
+        self,
+        spec: RolloutSpec,
+        devices: Sequence[str],
+        done: Sequence[str] = (),
+        groups: DeviceGroups | None = None,
+    ) -> RolloutPlan:
+        """Canaries are the first devices of the whole set in name order (or those the `canary`
+        selector picks, in name order), so every clone picks the same ones; those already running
+        the content count toward the canary phase."""
         if not devices:
             return RolloutPlan(spec=spec, done=tuple(done))
         everyone = sorted({*devices, *done})
-        canaries = tuple(everyone[: self.size(spec, len(everyone))])
+        chooser = spec.option("canary")
+        notes: tuple[str, ...] = ()
+        if chooser:
+            canaries = tuple(selected(chooser, everyone, groups or {}))
+            missing = sorted(set(chooser.get("devices") or ()) - set(everyone))
+            if missing:
+                notes += (f"canary devices not in this set's rollout: {names_sample(missing)}",)
+            if not canaries:
+                notes += ("the canary selector picks no device of this set: no canary phase",)
+        else:
+            canaries = tuple(everyone[: self.size(spec, len(everyone))])
         first = tuple(d for d in devices if d in canaries)
         rest = [d for d in devices if d not in canaries]
-        window = int(spec.option("max_parallel", 0)) or max(1, len(rest))
-        waves = ((Wave(WaveKind.CANARY, first),) if first else ()) + chunks(rest, window)
-        return RolloutPlan(spec=spec, waves=waves, window=window, canaries=canaries, done=tuple(done))
+        if spec.option("waves"):
+            later = explicit_waves(
+                spec.option("waves"), rest, [d for d in done if d not in canaries], groups or {}
+            )
+            window = int(spec.option("max_parallel", 0)) or max(
+                [len(first), *(len(w.devices) for w in later)]
+            )
+        else:
+            window = int(spec.option("max_parallel", 0)) or max(1, len(rest))
+            later = chunks(rest, window)
+        label = "canaries" if chooser else ""
+        waves = ((Wave(WaveKind.CANARY, first, label=label),) if first else ()) + later
+        return RolloutPlan(
+            spec=spec, waves=waves, window=window, canaries=canaries, done=tuple(done), notes=notes
+        )
 
     def describe(self, plan: RolloutPlan) -> str:
         canaries, rest = plan.canaries, len([d for d in plan.devices if d not in plan.canaries])
@@ -69,7 +128,10 @@ class Canary:
         words = f"canaries: {names_sample(canaries)}{already}; {then}"
         if _promoted(plan):
             words = f"canaries: {names_sample(canaries)} done; promoted"
-        if rest:
+        if rest and plan.spec.option("waves"):
+            later = [w for w in plan.waves if w.kind is not WaveKind.CANARY]
+            words += f"; then by waves, each after the last: {describe_waves(later, len(plan.waves) - len(later) + 1)}"
+        elif rest:
             pace = "all at once" if plan.window >= rest else f"{plan.window} at a time"
             words += f"; then {plural(rest, 'device')}, {pace}"
         return words
@@ -97,7 +159,7 @@ class Canary:
                     else "no canary became healthy (offline or changed since the plan)"
                 )
                 return Step(StepKind.PAUSE, reason=why)
-        return window_step(plan.window, progress)
+        return gated_step(plan, progress) if plan.spec.option("waves") else window_step(plan.window, progress)
 
 
 def _promoted(plan: RolloutPlan) -> bool:

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from reconciler.model.rollout import HealthCheck, Progress, RolloutPlan, RolloutSpec, Step
+from reconciler.model.rollout import DeviceGroups, HealthCheck, Progress, RolloutPlan, RolloutSpec, Step
 from reconciler.strategies.base import OptionProblem, chunks, plural, window_step
 
 
@@ -23,7 +23,13 @@ class Immediate:
     def effective(self, spec: RolloutSpec) -> RolloutSpec:
         return replace(spec, health_check=replace(spec.health_check or HealthCheck(), min_healthy_time=0.0))
 
-    def plan(self, spec: RolloutSpec, devices: Sequence[str], done: Sequence[str] = ()) -> RolloutPlan:
+    def plan(
+        self,
+        spec: RolloutSpec,
+        devices: Sequence[str],
+        done: Sequence[str] = (),
+        groups: DeviceGroups | None = None,
+    ) -> RolloutPlan:
         return RolloutPlan(spec=spec, waves=chunks(devices, len(devices)), window=len(devices))
 
     def describe(self, plan: RolloutPlan) -> str:

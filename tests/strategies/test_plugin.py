@@ -15,7 +15,7 @@ import pytest
 from reconciler import strategies
 from reconciler.errors import ValidationFailed
 from reconciler.manifests.loader import load_path
-from reconciler.model.rollout import Progress, RolloutPlan, RolloutSpec, Step, Wave, WaveKind
+from reconciler.model.rollout import DeviceGroups, Progress, RolloutPlan, RolloutSpec, Step, Wave, WaveKind
 from reconciler.plan.render_markdown import render_markdown
 from reconciler.plan.render_text import render_text
 from reconciler.strategies.base import OptionProblem, fill_defaults, window_step
@@ -38,7 +38,13 @@ class Solo:
     def effective(self, spec: RolloutSpec) -> RolloutSpec:
         return fill_defaults(spec, self.options)
 
-    def plan(self, spec: RolloutSpec, devices: Sequence[str], done: Sequence[str] = ()) -> RolloutPlan:
+    def plan(
+        self,
+        spec: RolloutSpec,
+        devices: Sequence[str],
+        done: Sequence[str] = (),
+        groups: DeviceGroups | None = None,
+    ) -> RolloutPlan:
         order = list(reversed(devices)) if spec.option("reverse") else list(devices)
         return RolloutPlan(spec=spec, waves=tuple(Wave(WaveKind.BATCH, (d,)) for d in order), window=1)
 
