@@ -88,7 +88,7 @@ class RolloutRecord:
             "to_version": self.to_version,
             "spec": self.spec.to_dict(),
             "status": {**self.status.__dict__, "canary_nodes": list(self.status.canary_nodes)},
-            "devices": [e.to_dict() for e in self.devices],
+            "devices": [journal.entry_dict(e) for e in self.devices],
         }
 
     @classmethod
