@@ -28,8 +28,7 @@ from types import SimpleNamespace
 from typing import Any
 
 ROOT = Path(os.environ.get("RECONCILE_SOURCE") or Path(__file__).resolve().parents[1])
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(ROOT))  # first: the code measured (its `tests` helpers too)
 
 from reconciler.apply import rollout as rollout_mod  # noqa: E402
 from reconciler.apply.executor import execute  # noqa: E402
@@ -114,7 +113,7 @@ def main() -> None:
     )
     parser.add_argument("--sizes", default="10000,20000")
     args = parser.parse_args()
-    print(f"code: {ROOT}")
+    print(f"code: {Path(sys.modules['reconciler'].__file__ or '').parent}")
     for n in (int(x) for x in args.sizes.split(",")):
         timed = Timed()
         with tempfile.TemporaryDirectory(prefix="bench-records-") as t:
