@@ -52,9 +52,9 @@ def main() -> None:
 
 
 def _register() -> None:
-    from reconciler.commands import adopt, apply, drift, emulator, plan, status, validate, watch
+    from reconciler.commands import adopt, apply, drift, emulator, plan, sets, status, validate, watch
 
-    for module in (validate, plan, drift, apply, status, adopt, watch, emulator):
+    for module in (validate, plan, drift, apply, status, sets, adopt, watch, emulator):
         main.add_command(module.command)
 
 

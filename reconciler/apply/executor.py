@@ -108,12 +108,11 @@ async def execute(
         rollouts.append(
             _set_rollout(plan, digest, root, name, changes, rollout, platform, clock, reporter, promote)
         )
-    if not force:
-        members: dict[str, list[str]] = {}
-        for c in plan.changes:
-            if c.device_id and c.deployment_set:
-                members.setdefault(c.deployment_set, []).append(c.device_id)
-        await guard.one_writer(platform, clock, [r for r in rollouts if r.will_write()], members)
+    members: dict[str, list[str]] = {}
+    for c in plan.changes:
+        if c.device_id and c.deployment_set:
+            members.setdefault(c.deployment_set, []).append(c.device_id)
+    await guard.one_writer(platform, clock, [r for r in rollouts if r.will_write()], members, force=force)
     keys = {k for r in rollouts if r.will_write() for c in r.changes for k in c.instance_keys}
     instances = [i for i in plan.instances if i.key in keys]
     unread = sorted({i.config_type for i in instances if i.sealed and not i.data})

@@ -16,10 +16,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reconciler.apply.clock import Clock
-from reconciler.apply.rollout import SetRollout
 from reconciler.errors import ReconcileError
 from reconciler.model import marker
 from reconciler.model.enums import ActivityStatus, ErrorStatus, TargetStatus
@@ -27,6 +26,10 @@ from reconciler.model.rollout import format_duration
 from reconciler.platform import writes
 from reconciler.platform.client import Platform
 
+if TYPE_CHECKING:  # the rollout engine asks this module, and this module reads its state
+    from reconciler.apply.rollout import SetRollout
+
+YIELDED = "yielded"  # reason code: stopped for another apply of the same rollout
 SETTLED = (ActivityStatus.DEPLOYED, ActivityStatus.ARCHIVED, ActivityStatus.REMOVING)
 
 
@@ -65,14 +68,24 @@ def in_flight(
 
 
 async def one_writer(
-    platform: Platform, clock: Clock, rollouts: Sequence[SetRollout], devices: Mapping[str, Sequence[str]]
+    platform: Platform,
+    clock: Clock,
+    rollouts: Sequence[SetRollout],
+    devices: Mapping[str, Sequence[str]],
+    *,
+    force: bool = False,
 ) -> None:
     """`devices`: DeploymentSet -> the ids of all its devices (the unchanged ones too: a run in
-    flight may have just updated them)."""
+    flight may have just updated them). Each rollout also keeps what was there before it wrote
+    anything, so a competitor is told apart from history (`other_run`)."""
     ids = sorted({i for r in rollouts for i in devices.get(r.name, ())})
     if not ids:
         return
     deployments = await writes.device_deployments(platform, ids, live_only=True)
+    for r in rollouts:
+        r.before = frozenset(d.id for i in devices.get(r.name, ()) for d in deployments.get(i, []))
+    if force:
+        return
     found = await writes.devices_by_id(platform, ids)
     online = {i for i, d in found.items() if d.status == "online"}
     now = clock.utc()
@@ -86,3 +99,34 @@ async def one_writer(
             "another apply is rolling out to these DeploymentSets now: " + "; ".join(lines),
             hint="wait for it (`reconcile status`), or pass --force if that run is gone",
         )
+
+
+async def other_run(rollout: SetRollout) -> str | None:
+    """Another apply process writing this rollout right now that this one should leave it to:
+    its run wrote to the set's devices within the health deadline, and either this run wrote
+    nothing (its creates found the other's deployments) or the other's run id is smaller."""
+    ids = [d.device_id for d in rollout.devs.values()]
+    deployments = await writes.device_deployments(rollout.platform, ids, live_only=True)
+    now, deadline = rollout.clock.utc(), rollout.spec.health_check.deadline
+    runs: set[str] = set()
+    for rows in deployments.values():
+        for d in rows:
+            m = marker.parse(d.description)
+            # what was there before this run wrote was the one-writer check's business (or a
+            # crashed run this one resumes): only writes since then are a competitor's
+            recent = d.id not in rollout.before and now - _seconds(str(d.created_at)) < deadline
+            mine = m is not None and m.run == rollout.run_id
+            # another run counts only while its writes are still landing (a paused or finished
+            # run of the same rollout is history, not a competitor)
+            if (
+                m is not None
+                and m.rollout == rollout.record.id
+                and m.run
+                and recent
+                and (mine or _unsettled(d))
+            ):
+                runs.add(m.run)
+    others = sorted(runs - {rollout.run_id})
+    if not others:
+        return None
+    return others[0] if rollout.run_id not in runs or others[0] < rollout.run_id else None

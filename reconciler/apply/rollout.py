@@ -9,12 +9,14 @@ rest the platform is asked what this rollout already wrote (matched on the descr
 from __future__ import annotations
 
 import asyncio
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from reconciler import strategies
+from reconciler.apply import guard
 from reconciler.apply import record as rec
 from reconciler.apply.clock import Clock
 from reconciler.apply.health import (
@@ -103,6 +105,9 @@ class SetRollout:
     instance_ids: dict[str, str] = field(default_factory=dict)
     devs: dict[str, DeviceRun] = field(default_factory=dict)
     _started_wave: int = 0
+    run_id: str = field(default_factory=lambda: secrets.token_hex(4))  # this process's writes
+    _contest_checked: bool = False
+    before: frozenset[str] = frozenset()  # the set's live deployments before this run wrote
     in_flight: dict[str, DeviceRun] = field(default_factory=dict)
     _starts: list[float] = field(default_factory=list)  # when each device was started (max_per_minute)
     # Asked to stop (`reconcile watch` on SIGTERM): start no device more. A device started
@@ -118,7 +123,10 @@ class SetRollout:
         return self.marker().text()
 
     def marker(self, wave: int | None = None) -> Marker:
-        return Marker(deployment_set=self.name, rollout=self.record.id, commit=self.commit, wave=wave)
+        run = self.run_id if wave is not None else None
+        return Marker(
+            deployment_set=self.name, rollout=self.record.id, commit=self.commit, wave=wave, run=run
+        )
 
     def will_write(self) -> bool:
         st = self.record.status
@@ -194,6 +202,12 @@ class SetRollout:
         )
         reason = await self._waves()
         if reason in ("paused", "waiting"):
+            return self.record
+        if reason == "yielded":
+            await self._drain()  # what this run already started is the same rollout: see it through
+            self._save(
+                state=RolloutState.CANCELED, message=self.record.status.message, completed_at=rec.utc_now()
+            )
             return self.record
         if reason is not None:
             if self.spec.no_auto_rollback:
@@ -330,6 +344,8 @@ class SetRollout:
                 paced = self._paced(opened)
                 if paced:
                     await self._start_batch(paced)
+                    if not self._contest_checked and await self._yields():
+                        return "yielded"
                     continue
                 if opened and not self.in_flight:  # nothing to watch: wait for the minute to free a start
                     await self.clock.sleep(
@@ -390,6 +406,21 @@ class SetRollout:
         self._not_attempted_reason(why, WAITING_FOR_WINDOW)
         self._save(state=RolloutState.WAITING_FOR_WINDOW, message=f"{why}; apply again then to continue")
         self.reporter.note(self.name, f"{why}; apply again then to continue")
+
+    async def _yields(self) -> bool:
+        """Two applies started at once on one set: neither saw the other before writing, so after
+        its first writes each looks again. The run that wrote nothing there, or the one with the
+        larger run id, stops (its devices in flight are watched to the end: the same rollout),
+        and the other carries on alone."""
+        self._contest_checked = True
+        other = await guard.other_run(self)
+        if other is None:
+            return False
+        why = f"another apply (run {other}) started this rollout at the same time; it carries on"
+        self._not_attempted_reason(f"not started: {why}", guard.YIELDED)
+        self._save(message=f"stopped: {why}")
+        self.reporter.note(self.name, f"stopping: {why}")
+        return True
 
     def _pause(self, why: str) -> None:
         self._not_attempted_reason("waiting for promotion (reconcile apply --promote)", AWAITING_PROMOTION)

@@ -262,7 +262,7 @@ def run(inputs: Inputs, env: RunnerEnv, out: TextIO | None = None) -> Outcome:
 
     # 2. Plan (apply executes exactly this plan).
     plan_json = workdir / "plan.json"
-    plan_args = inputs.args if inputs.command == "plan" else ()
+    plan_args = inputs.args if inputs.command == "plan" else _selection_args(inputs.args)
     # Leave room for the comment's marker and footer, so the plan's own cut (which says what was
     # left out) is the only cut, rather than fit_comment cutting the plan a second time.
     room = (
@@ -371,3 +371,14 @@ def _upsert(inputs: Inputs, env: RunnerEnv, pr: int, markdown: str, out: TextIO,
         )
         return
     out.write(f"PR comment {result.action}: {result.url or result.id}\n")
+
+
+def _selection_args(args: tuple[str, ...] | list[str]) -> list[str]:
+    """`--set`/`--device` of apply's args, for the plan it applies: a shard plans its part only."""
+    out: list[str] = []
+    for i, a in enumerate(args):
+        if a in ("--set", "--device") and i + 1 < len(args):
+            out += [a, args[i + 1]]
+        elif a.startswith(("--set=", "--device=")):
+            out.append(a)
+    return out

@@ -43,7 +43,7 @@ def source_project(path: Path, base_url: str | None) -> tuple[Project, bool]:
     if url:
         return Project(root=path, target=RemoteTarget(base_url=url)), True
     if (path / PROJECT_FILE).exists():
-        return load_path(path), False
+        return load_path(path, require_sets=False), False  # import writes the first sets
     raise ReconcileError(
         f"{path}: which platform? neither --base-url nor MIRU_BASE_URL is set and there is no {PROJECT_FILE}",
         hint=f"pass --base-url https://..., or write a {PROJECT_FILE} with only its target",

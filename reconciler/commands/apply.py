@@ -23,6 +23,7 @@ from reconciler.apply.executor import ApplyResult, blocked_changes, blocked_ledg
 from reconciler.apply.ledger import counts, render_text
 from reconciler.apply.limits import check_blast_radius
 from reconciler.apply.progress import reporter
+from reconciler.commands.options import selection, selection_options
 from reconciler.commands.sealed import unseal
 from reconciler.commands.wiring import describe_target, normalize_url, session
 from reconciler.errors import EXIT_OK, Location, Problem, ReconcileError, ValidationFailed
@@ -32,6 +33,7 @@ from reconciler.manifests.loader import load_path
 from reconciler.model.plan import FORMAT_VERSION, Plan
 from reconciler.model.project import Project
 from reconciler.output import stderr_console
+from reconciler.plan.selection import Selection, narrow_plan
 
 OUTPUT_FORMAT = 1
 
@@ -158,12 +160,12 @@ async def _run(
     return results
 
 
-async def _fresh_plan(project: Project, path: Path, base_url: str | None) -> Plan:
+async def _fresh_plan(project: Project, path: Path, base_url: str | None, chosen: Selection) -> Plan:
     from reconciler.commands.planning import make_plan
     from reconciler.gitsource import head_commit
 
     async with session(project, base_url) as wired:
-        return await make_plan(project, wired, commit=head_commit(path))
+        return await make_plan(project, wired, commit=head_commit(path), selection=chosen)
 
 
 def interrupted(project: Project, path: Path, plans: list[Plan]) -> ReconcileError:
@@ -240,7 +242,7 @@ def _abort(
     plan = (
         read_plan(plan_file, project, base_url)
         if plan_file
-        else asyncio.run(_fresh_plan(project, path, base_url))
+        else asyncio.run(_fresh_plan(project, path, base_url, Selection()))
     )
     aborted_set(plan, name)
     question = f"Roll back the {len(plan.rollouts[name].done)} device(s) that run {terminal(name)}'s rollout?"
@@ -296,6 +298,7 @@ def _abort(
 @click.option("--revert", is_flag=True, help="With --abort: roll the set's devices back (the rollback path).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--base-url", help="Platform base URL (overrides reconcile.yaml; env MIRU_BASE_URL).")
+@selection_options
 def command(
     path: Path,
     plan_file: Path | None,
@@ -308,6 +311,8 @@ def command(
     revert: bool,
     fmt: str,
     base_url: str | None,
+    sets: tuple[str, ...],
+    devices: tuple[str, ...],
 ) -> int:
     """Apply the plan for PATH: config instances, then one rollout per DeploymentSet in
     waves, then archives of the staged deployments it replaces.
@@ -349,22 +354,23 @@ def command(
             "refusing to apply without confirmation: stdin is not a terminal",
             hint="review the plan, then pass --auto-approve",
         )
+    chosen = selection(sets, devices)
     project = load_path(path)
     show = stderr_console() if fmt == "json" else None
     if abort_set is not None or revert:
         return _abort(project, path, plan_file, base_url, abort_set, revert, fmt, confirm)
     if promote:
         fresh = (
-            saved_plan(plan_file, path, project, base_url)
+            narrow_plan(saved_plan(plan_file, path, project, base_url), chosen)
             if plan_file
-            else asyncio.run(_fresh_plan(project, path, base_url))
+            else asyncio.run(_fresh_plan(project, path, base_url, chosen))
         )
         plans = [promotable(fresh)]
     else:
         plan = (
-            saved_plan(plan_file, path, project, base_url)
+            narrow_plan(saved_plan(plan_file, path, project, base_url), chosen)
             if plan_file
-            else asyncio.run(_fresh_plan(project, path, base_url))
+            else asyncio.run(_fresh_plan(project, path, base_url, chosen))
         )
         if plan.has_changes and plan.commit is None:
             warn_no_commit(path, saved=plan_file is not None)

@@ -8,19 +8,25 @@ from typing import Any
 
 import click
 
+from reconciler.commands.options import selection, selection_options
 from reconciler.commands.plan import live_progress, load_at
 from reconciler.commands.planning import plan_with_state
 from reconciler.commands.wiring import session
 from reconciler.errors import EXIT_CHANGES, EXIT_OK, ReconcileError, redact
 from reconciler.escape import json_text, terminal_lines
 from reconciler.plan.drift import DriftReport, find_drift, render_drift_text
+from reconciler.plan.selection import EVERYTHING, Selection
 
 
-async def build(path: Path, ref: str | None, base_url: str | None) -> DriftReport:
+async def build(
+    path: Path, ref: str | None, base_url: str | None, chosen: Selection = EVERYTHING
+) -> DriftReport:
     project, commit = load_at(path, ref)
     with live_progress() as progress:
         async with session(project, base_url) as wired:
-            plan, _, live = await plan_with_state(project, wired, commit=commit, progress=progress)
+            plan, _, live = await plan_with_state(
+                project, wired, commit=commit, progress=progress, selection=chosen
+            )
     return find_drift(plan, live, list(live.failed))
 
 
@@ -31,16 +37,27 @@ async def build(path: Path, ref: str | None, base_url: str | None) -> DriftRepor
 @click.option(
     "--base-url", metavar="URL", help="Platform base URL (overrides reconcile.yaml; env MIRU_BASE_URL)."
 )
-def command(path: Path, fmt: str, ref: str | None, base_url: str | None) -> int:
-    """Report devices whose live state differs from the manifests in PATH (exit 2 when any), and
-    the rollouts the platform shows paused (waiting for `reconcile apply --promote`) or held
+@click.option("-v", "--verbose", is_flag=True, help="List the devices no DeploymentSet selects by name.")
+@selection_options
+def command(
+    path: Path,
+    fmt: str,
+    ref: str | None,
+    base_url: str | None,
+    verbose: bool,
+    sets: tuple[str, ...],
+    devices: tuple[str, ...],
+) -> int:
+    """Report devices whose live state differs from the manifests in PATH (exit 2 when any, or
+    when devices no DeploymentSet selects are found and reconcile.yaml says unmanaged: error),
+    and the rollouts the platform shows paused (waiting for `reconcile apply --promote`) or held
     back (their content failed and was rolled back)."""
     if not path.exists():
         raise ReconcileError(f"{path}: no such directory")
-    report = asyncio.run(build(path, ref, base_url))
+    report = asyncio.run(build(path, ref, base_url, selection(sets, devices)))
     if fmt == "json":
         data: dict[str, Any] = report.to_dict()
         click.echo(json_text(data))
     else:
-        click.echo(terminal_lines(redact(render_drift_text(report)), limit=None), nl=False)
-    return EXIT_CHANGES if report.items else EXIT_OK
+        click.echo(terminal_lines(redact(render_drift_text(report, verbose=verbose)), limit=None), nl=False)
+    return EXIT_CHANGES if report.failing else EXIT_OK

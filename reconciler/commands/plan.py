@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from reconciler.commands.options import selection, selection_options
 from reconciler.commands.planning import make_plan
 from reconciler.commands.wiring import session
 from reconciler.errors import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, ReconcileError, redact
@@ -26,6 +27,7 @@ from reconciler.output import is_interactive, stderr_console
 from reconciler.plan.groups import sample
 from reconciler.plan.render_markdown import LIMIT, render_markdown
 from reconciler.plan.render_text import render_text
+from reconciler.plan.selection import EVERYTHING, Selection
 from reconciler.platform.live import Progress
 
 
@@ -45,7 +47,7 @@ def load_base(path: Path, ref: str) -> Project:
         source.read_bytes(PROJECT_FILE)
     except SourceError:
         return Project(root=path, target=EmulatorTarget())
-    return load_project(source, path)
+    return load_project(source, path, require_sets=False)
 
 
 @contextmanager
@@ -92,12 +94,20 @@ def plan_json(plan: Plan) -> str:
     return json_text(plan.to_dict()) + "\n"
 
 
-async def build(path: Path, ref: str | None, base_ref: str | None, base_url: str | None) -> Plan:
+async def build(
+    path: Path,
+    ref: str | None,
+    base_ref: str | None,
+    base_url: str | None,
+    chosen: Selection = EVERYTHING,
+) -> Plan:
     project, commit = load_at(path, ref)
     base = load_base(path, base_ref) if base_ref else None
     with live_progress() as progress:
         async with session(project, base_url) as wired:
-            return await make_plan(project, wired, base=base, commit=commit, progress=progress)
+            return await make_plan(
+                project, wired, base=base, commit=commit, progress=progress, selection=chosen
+            )
 
 
 @click.command("plan")
@@ -117,7 +127,10 @@ async def build(path: Path, ref: str | None, base_ref: str | None, base_url: str
 )
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when the plan has changes, 0 when none.")
 @click.option(
-    "--verbose", "-v", is_flag=True, help="Text: name every device of each line (default: the first 5)."
+    "--verbose",
+    "-v",
+    is_flag=True,
+    help="Name every device of each line (default: the first 5) and the devices no DeploymentSet selects.",
 )
 @click.option("--ref", metavar="REF", help="Plan the manifests at this git ref (no checkout).")
 @click.option(
@@ -146,6 +159,7 @@ async def build(path: Path, ref: str | None, base_ref: str | None, base_url: str
     help="Markdown: the most characters (UTF-16 units, as GitHub counts) the plan may take; "
     "less than GitHub's comment limit leaves room for text around it.",
 )
+@selection_options
 def command(
     path: Path,
     fmt: str,
@@ -157,6 +171,8 @@ def command(
     base_url: str | None,
     full_plan_note: str | None,
     max_chars: int,
+    sets: tuple[str, ...],
+    devices: tuple[str, ...],
 ) -> int:
     """Compare the manifests in PATH with the platform and print what would change.
 
@@ -166,7 +182,7 @@ def command(
     archived) is not an error."""
     if not path.exists():
         raise ReconcileError(f"{path}: no such directory")
-    plan = asyncio.run(build(path, ref, base_ref, base_url))
+    plan = asyncio.run(build(path, ref, base_ref, base_url, selection(sets, devices)))
     if out is not None:
         write_plan(out, plan_json(plan))
     if fmt == "json":
@@ -177,7 +193,9 @@ def command(
         # Human formats are redacted (a key pasted into config content stays out of PR
         # comments and logs); JSON stays exact because apply uploads that content.
         click.echo(
-            terminal_lines(redact(render_markdown(plan, full_plan=note, limit=max_chars)), limit=None),
+            terminal_lines(
+                redact(render_markdown(plan, full_plan=note, limit=max_chars, verbose=verbose)), limit=None
+            ),
             nl=False,
         )
     else:

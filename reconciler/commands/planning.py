@@ -8,12 +8,14 @@ from dataclasses import replace
 
 from reconciler.commands.wiring import Session
 from reconciler.errors import Problem
-from reconciler.model.live import LiveState
+from reconciler.model.live import DeviceScope, LiveState
 from reconciler.model.plan import Plan
 from reconciler.model.project import Project
 from reconciler.plan import desired as D
 from reconciler.plan import online
+from reconciler.plan import selection as S
 from reconciler.plan.build import desired_versions, mark_origin, plan_from, resolved, unenrolled
+from reconciler.plan.unmanaged import find_unmanaged
 from reconciler.platform.client import Platform
 from reconciler.platform.enrollment import enrollment_diagnostics
 from reconciler.platform.live import Progress, read_live_state, read_recent_failures
@@ -26,11 +28,16 @@ async def read_for(
     extra: Project | None = None,
     progress: Progress | None = None,
     deployments: bool = True,
+    scope: DeviceScope | None = None,
 ) -> LiveState:
     """Live state for the releases the project (and `extra`, e.g. the `--base` manifests) asks for."""
     versions = set(desired_versions(project)) | (set(desired_versions(extra)) if extra else set())
     return await read_live_state(
-        platform, release_versions=sorted(versions), progress=progress, with_deployments=deployments
+        platform,
+        release_versions=sorted(versions),
+        progress=progress,
+        with_deployments=deployments,
+        scope=scope,
     )
 
 
@@ -46,11 +53,18 @@ async def make_plan(
     commit: str | None = None,
     progress: Progress | None = None,
     created_at: str | None = None,
+    selection: S.Selection = S.EVERYTHING,
 ) -> Plan:
     """Read live state, resolve the manifests against it, plan. Manifest errors that only
     show against the platform (unknown groups, a device in two sets) raise ValidationFailed."""
     plan, _, _ = await plan_with_state(
-        project, session, base=base, commit=commit, progress=progress, created_at=created_at
+        project,
+        session,
+        base=base,
+        commit=commit,
+        progress=progress,
+        created_at=created_at,
+        selection=selection,
     )
     return plan
 
@@ -63,12 +77,20 @@ async def plan_with_state(
     commit: str | None = None,
     progress: Progress | None = None,
     created_at: str | None = None,
+    selection: S.Selection = S.EVERYTHING,
 ) -> tuple[Plan, D.Desired, LiveState]:
-    """`make_plan`, also returning what it was made from (for `drift`)."""
+    """`make_plan`, also returning what it was made from (for `drift`). A `selection` plans
+    part of the fleet and reads only what that part needs."""
     platform = session.platform
-    live = await read_for(project, platform, extra=base, progress=progress)
+    chosen = S.chosen_sets(project, selection)
+    wanted = replace(project, sets=tuple(ds for ds in project.sets if ds.name in chosen))
+    scope = S.scope(project, selection, chosen)
+    live = await read_for(wanted, platform, extra=base, progress=progress, scope=scope)
+    only = chosen if selection.active else None
+    desired = S.narrow(resolved(project, live, only, partial=S.by_name(selection)), selection)
+    # The fleet's newest failures, whatever the selection (one request): a shard then judges
+    # its sets exactly as a run over the whole fleet would.
     live = replace(live, failed=tuple(await read_recent_failures(platform)))
-    desired = resolved(project, live)
     diagnostics: dict[str, tuple[str, ...]] = {}
     if project.enrollment is not None:
         diagnostics = await enrollment_diagnostics(
@@ -83,8 +105,19 @@ async def plan_with_state(
         created_at=created_at if created_at is not None else now(),
         now=session.clock.utc(),
     )
-    if base is not None:
-        plan = mark_origin(plan, desired, D.resolve(base, live))
+    base_desired = D.resolve(base, live) if base is not None else None
+    if base_desired is not None:
+        plan = mark_origin(plan, desired, base_desired)
+    if not selection.active:  # a part of the fleet cannot tell what no set selects
+        found = find_unmanaged(
+            project.unmanaged,
+            chosen,
+            desired,
+            live,
+            base_desired,
+            [ds.name for ds in base.sets] if base is not None else (),
+        )
+        plan = replace(plan, unmanaged=found)
     if project.max_devices_per_apply:
         plan = replace(plan, max_devices_per_apply=project.max_devices_per_apply)
     return plan, desired, live

@@ -12,22 +12,24 @@ import click
 
 from reconciler.apply import ledger
 from reconciler.apply import record as rec
+from reconciler.commands.options import selection, selection_options
 from reconciler.errors import EXIT_OK, ReconcileError
 from reconciler.escape import LINE_LIMIT, terminal
 from reconciler.manifests.loader import load_path
 from reconciler.model.plan import Plan
 from reconciler.model.project import Project
 from reconciler.plan.rollout_state import state_of, state_words
+from reconciler.plan.selection import Selection
 
 STATUS_FORMAT = 2  # 2: `sets` from the platform; `rollouts` is the local log
 
 
-async def _plan(project: Project, base_url: str | None) -> Plan:
+async def _plan(project: Project, base_url: str | None, chosen: Selection) -> Plan:
     from reconciler.commands.planning import make_plan
     from reconciler.commands.wiring import session
 
     async with session(project, base_url) as wired:
-        return await make_plan(project, wired)
+        return await make_plan(project, wired, selection=chosen)
 
 
 def _sets(plan: Plan) -> list[dict[str, Any]]:
@@ -59,7 +61,10 @@ def _sets(plan: Plan) -> list[dict[str, Any]]:
     help="How many local rollout records to show (newest first).",
 )
 @click.option("--base-url", help="Platform base URL (overrides reconcile.yaml; env MIRU_BASE_URL).")
-def command(path: Path, fmt: str, limit: int, base_url: str | None) -> int:
+@selection_options
+def command(
+    path: Path, fmt: str, limit: int, base_url: str | None, sets: tuple[str, ...], devices: tuple[str, ...]
+) -> int:
     """Show where each DeploymentSet's rollout stands, read from the platform, so every clone
     and every teammate sees the same: unchanged, pending (apply starts it), in_progress (some
     devices run it; apply continues), paused (its canaries run it; `reconcile apply
@@ -72,8 +77,11 @@ def command(path: Path, fmt: str, limit: int, base_url: str | None) -> int:
     if not path.is_dir():
         raise ReconcileError(f"{path}: no such directory")
     project = load_path(path)
-    plan = asyncio.run(_plan(project, base_url))
+    chosen = selection(sets, devices)
+    plan = asyncio.run(_plan(project, base_url, chosen))
     records, unreadable = rec.read_records(path)
+    if chosen.sets:  # the local log of the chosen sets only
+        records = [r for r in records if r.deployment_set in plan.rollouts]
     records = records[:limit]
     for e in unreadable:  # shown, not fatal: one damaged file must not hide the other rollouts
         click.echo(e.format_text().replace(": error: ", ": warning: ", 1), err=True)

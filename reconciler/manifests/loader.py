@@ -49,8 +49,9 @@ _SECRET_KEY = re.compile(r"(?i)(api[_-]?key|apikey|token|secret|passw(or)?d|cred
 _ALLOWED_SECRETISH = {"token_env"}
 
 
-def load_path(path: Path) -> Project:
-    """Load the project in a directory (or the directory of a `reconcile.yaml`)."""
+def load_path(path: Path, *, require_sets: bool = True) -> Project:
+    """Load the project in a directory (or the directory of a `reconcile.yaml`); see
+    `load_project` for `require_sets`."""
     path = Path(path)
     if path.is_file() and path.name == PROJECT_FILE:
         path = path.parent
@@ -59,15 +60,18 @@ def load_path(path: Path) -> Project:
         raise ReconcileError(
             f"{what}; pass the directory that holds {PROJECT_FILE}", location=Location(str(path.absolute()))
         )
-    return load_project(DirSource(path), path)
+    return load_project(DirSource(path), path, require_sets=require_sets)
 
 
-def load_project(source: Source, root: Path) -> Project:
+def load_project(source: Source, root: Path, *, require_sets: bool = True) -> Project:
     """Load and check everything that needs no platform. Raises `ValidationFailed` with
-    every problem found (sorted by file, line, column)."""
+    every problem found (sorted by file, line, column). A `manifests:` glob that matches no
+    file, or a project with no DeploymentSet, is a problem (a typo in a glob would otherwise
+    turn every check off in silence) unless `require_sets` is False (the `--base` ref, whose
+    mistakes the branch may be fixing)."""
     state = _State(source)
     project = state.project_file(root)
-    sets = state.manifests(project)
+    sets = state.manifests(project, require_sets=require_sets)
     problems = sorted(set(state.problems), key=_order)
     if problems:
         raise ValidationFailed(problems, root)
@@ -80,6 +84,7 @@ def load_project(source: Source, root: Path) -> Project:
         notify=project.notify,
         sets=tuple(sets),
         project_file=project.project_file,
+        unmanaged=project.unmanaged,
         max_devices_per_apply=project.max_devices_per_apply,
     )
 
@@ -97,6 +102,7 @@ class _State:
     defaults_doc: Document | None = None
     defaults_rollout: dict[str, Any] = field(default_factory=dict)
     seed: str | None = None
+    project_doc: Document | None = None  # reconcile.yaml, once it parsed as a mapping
     # False when reconcile.yaml exists but is broken: the defaults are unknown, so sets'
     # rollouts are not checked against them (that would report contradictions that are not).
     defaults_known: bool = True
@@ -138,6 +144,7 @@ class _State:
                 doc.problem(f"{PROJECT_FILE} must be a mapping (target, manifests, defaults)")
             )
             return fallback
+        self.project_doc = doc
         secrets = list(_secret_keys(doc.data, ()))
         for path in secrets:
             where = (
@@ -225,18 +232,59 @@ class _State:
             rollout_defaults=defaults,
             enrollment=enrollment,
             project_file=PROJECT_FILE,
+            unmanaged=data.get("unmanaged", "warn"),
             max_devices_per_apply=int((data.get("limits") or {}).get("max_devices_per_apply", 0)),
             notify=notify,
         )
 
     # -- manifests -----------------------------------------------------------------------
-    def manifests(self, project: Project) -> list[DeploymentSet]:
+    def manifests(self, project: Project, *, require_sets: bool = True) -> list[DeploymentSet]:
         skip = {PROJECT_FILE, *([self.seed] if self.seed else [])}
         try:
             files = [f for f in self.source.glob(project.manifests) if f not in skip]
         except SourceError as e:
             self.problems.append(Problem(e.message, Location(PROJECT_FILE)))
             return []
+        if require_sets and not self.problems:  # a broken reconcile.yaml is reported first
+            self.unmatched_globs(project, files)
+        sets = self.manifest_sets(files)
+        if require_sets and not sets and not self.problems:
+            self.problems.append(self.no_sets(project, files))
+        return sets
+
+    def _globs_written(self) -> bool:
+        doc = self.project_doc
+        return doc is not None and isinstance(doc.data.get("manifests"), list)
+
+    def unmatched_globs(self, project: Project, files: list[str]) -> None:
+        """Each glob written in reconcile.yaml must match a file (defaults need not). The
+        `.yaml` and `.yml` spellings of one glob count as one: listing both is the usual way to
+        accept either extension, and only one of them needs to find files."""
+        if not self._globs_written() or self.project_doc is None:
+            return
+        matched = {_spelling(g) for g in project.manifests if any(glob_match(g, f) for f in files)}
+        for i, g in enumerate(project.manifests):
+            if _spelling(g) not in matched:
+                self.problems.append(
+                    self.project_doc.problem(
+                        f"manifests[{i}]: {g!r} matches no file; DeploymentSets it should find "
+                        "would be neither planned nor checked for drift",
+                        ("manifests", i),
+                    )
+                )
+
+    def no_sets(self, project: Project, files: list[str]) -> Problem:
+        globs = ", ".join(repr(g) for g in project.manifests)
+        message = (
+            f"no DeploymentSet found in the {len(files)} file{'s' if len(files) != 1 else ''} "
+            f"matched by manifests ({globs}); a project manages devices through at least one"
+        )
+        doc = self.project_doc
+        if doc is None:
+            return Problem(message, Location(PROJECT_FILE))
+        return doc.problem(message, ("manifests",) if self._globs_written() else ())
+
+    def manifest_sets(self, files: list[str]) -> list[DeploymentSet]:
         unparsed: dict[str, list[Problem]] = {}
         per_file: dict[str, tuple[list[Problem], list[tuple[DeploymentSet, Document]], bool]] = {}
         outer = self.problems
@@ -493,6 +541,10 @@ class _State:
             self.configs[rel] = (content, problems)
             self.problems.extend(problems)
         return self.configs[rel][0]
+
+
+def _spelling(glob: str) -> str:
+    return glob[: -len(".yml")] + ".yaml" if glob.endswith(".yml") else glob
 
 
 def _close_match(rel: str, candidates: list[str]) -> str:

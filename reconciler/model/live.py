@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 
 from reconciler.model.enums import ActivityStatus, DeviceStatus, ErrorStatus, TargetStatus
@@ -141,3 +141,15 @@ class LiveState:
 
     def staged_deployments(self, device_id: str) -> list[LiveDeployment]:
         return [d for d in self.deployments_of(device_id) if d.target_status == "staged"]
+
+
+@dataclass(frozen=True)
+class DeviceScope:
+    """The part of the fleet a run reads (`--set`, `--device`): the devices in `groups` (by
+    name, subgroups included) or named in `names`, or every device when `every`; then
+    deployments only for the devices `chosen` picks from those (names)."""
+
+    groups: tuple[str, ...] = ()
+    names: tuple[str, ...] = ()
+    every: bool = False
+    chosen: Callable[[Mapping[str, LiveDevice], Mapping[str, LiveGroup]], Collection[str]] | None = None

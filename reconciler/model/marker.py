@@ -2,7 +2,7 @@
 the state, so any clone can tell which rollout wrote a deployment, for which DeploymentSet and
 commit, in which wave, and which rollout a rollback undoes.
 
-    reconcile set=lab-canary rollout=ro-3f2a9c0d1e4b wave=1 commit=1a2b3c4d5e6f
+    reconcile set=lab-canary rollout=ro-3f2a9c0d1e4b wave=1 run=5c1e09aa commit=1a2b3c4d5e6f
     reconcile set=lab-canary rollout=ro-3f2a9c0d1e4b-rollback undo=ro-3f2a9c0d1e4b why=canary-failed commit=1a2b3c4d5e6f
 
 Short and readable in Miru's dashboard. Parsed strictly: anything else (a description written by
@@ -22,12 +22,13 @@ _VALUES = {
     "set": r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}",
     "rollout": rf"{_ROLLOUT}(-rollback)?",
     "wave": r"[1-9][0-9]{0,5}",
+    "run": r"[0-9a-f]{8}",
     "commit": r"[0-9a-f]{7,40}|none",
     "undo": _ROLLOUT,
     "why": r"[a-z][a-z0-9-]{0,39}",
 }
 _PATTERNS = {k: re.compile(v) for k, v in _VALUES.items()}
-_ORDER = ("set", "rollout", "wave", "undo", "why", "commit")
+_ORDER = ("set", "rollout", "wave", "run", "undo", "why", "commit")
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class Marker:
     wave: int | None = None
     undo: str | None = None  # for a rollback: the rollout it undoes
     why: str | None = None  # for a rollback: a reason code, e.g. canary-failed, budget-crossed
+    run: str | None = None  # which apply process wrote it: two started at once tell each other apart
 
     @property
     def is_rollback(self) -> bool:
@@ -48,6 +50,7 @@ class Marker:
             "set": self.deployment_set,
             "rollout": self.rollout,
             "wave": None if self.wave is None else str(self.wave),
+            "run": self.run,
             "undo": self.undo,
             "why": self.why,
             "commit": (self.commit or "none")[:12],
@@ -85,6 +88,7 @@ def parse(description: str | None) -> Marker | None:
         wave=int(fields["wave"]) if "wave" in fields else None,
         undo=fields.get("undo"),
         why=fields.get("why"),
+        run=fields.get("run"),
     )
 
 

@@ -81,6 +81,66 @@ class DeviceChange:
 
 
 @dataclass(frozen=True)
+class UnmanagedDevice:
+    device: str
+    group: str | None  # the group's name; None: in no group
+    status: str
+
+
+@dataclass(frozen=True)
+class RemovedSet:
+    """A DeploymentSet the platform's markers (or the `--base` manifests) know and the
+    manifests no longer have: its devices keep their config and nobody manages them."""
+
+    name: str
+    devices: tuple[str, ...]  # its devices that no set selects now
+    found_in: tuple[str, ...]  # "platform" (deployment markers), "base" (the --base manifests)
+
+
+@dataclass(frozen=True)
+class Unmanaged:
+    """Devices no DeploymentSet selects (archived ones aside), and removed sets. `policy` is
+    reconcile.yaml's `unmanaged:` (ignore, warn, error)."""
+
+    policy: str = "warn"
+    devices: tuple[UnmanagedDevice, ...] = ()
+    removed_sets: tuple[RemovedSet, ...] = ()
+
+    def by_group(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for d in self.devices:
+            counts[d.group or ""] = counts.get(d.group or "", 0) + 1
+        return dict(sorted(counts.items()))
+
+    @property
+    def found(self) -> bool:
+        return bool(self.devices or self.removed_sets)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "policy": self.policy,
+            "count": len(self.devices),
+            "by_group": self.by_group(),
+            "devices": [asdict(d) for d in self.devices],
+            "removed_sets": [
+                {"name": r.name, "devices": list(r.devices), "found_in": list(r.found_in)}
+                for r in self.removed_sets
+            ],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Unmanaged:
+        return cls(
+            policy=str(data.get("policy", "warn")),
+            devices=tuple(UnmanagedDevice(**d) for d in data.get("devices", ())),
+            removed_sets=tuple(
+                RemovedSet(name=r["name"], devices=tuple(r["devices"]), found_in=tuple(r["found_in"]))
+                for r in data.get("removed_sets", ())
+            ),
+        )
+
+
+@dataclass(frozen=True)
 class Plan:
     changes: tuple[DeviceChange, ...]
     instances: tuple[PlannedInstance, ...] = ()
@@ -90,6 +150,7 @@ class Plan:
     created_at: str = ""
     format_version: int = FORMAT_VERSION
     notes: tuple[str, ...] = ()  # what was not checked (content of cue or opaque schemas)
+    unmanaged: Unmanaged | None = None  # None: a --set/--device run, which looks at its part only
     max_devices_per_apply: int = 0  # the project's `limits.max_devices_per_apply` (0 = none)
 
     def summary(self) -> dict[str, int]:
@@ -120,6 +181,7 @@ class Plan:
             "instances": [i.saved() for i in self.instances],
             "changes": [_change_to_dict(c) for c in self.changes],
             "notes": list(self.notes),
+            "unmanaged": self.unmanaged.to_dict() if self.unmanaged is not None else None,
             **(
                 {
                     "limits": {
@@ -143,6 +205,7 @@ class Plan:
             instances=tuple(PlannedInstance(**i) for i in data.get("instances", [])),
             changes=tuple(_change_from_dict(c) for c in data["changes"]),
             notes=tuple(str(n) for n in data.get("notes", ())),
+            unmanaged=Unmanaged.from_dict(data["unmanaged"]) if data.get("unmanaged") else None,
             max_devices_per_apply=int((data.get("limits") or {}).get("max_devices_per_apply", 0)),
         )
 

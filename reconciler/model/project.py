@@ -14,6 +14,7 @@ from reconciler.errors import Location
 from reconciler.model.rollout import Activation, RolloutSpec
 
 ContentFormat = Literal["json", "yaml", "text"]
+UnmanagedPolicy = Literal["ignore", "warn", "error"]  # devices no DeploymentSet selects
 
 
 @dataclass(frozen=True)
@@ -130,5 +131,6 @@ class Project:
     enrollment: EnrollmentService | None = None
     sets: tuple[DeploymentSet, ...] = ()
     project_file: str = "reconcile.yaml"
+    unmanaged: UnmanagedPolicy = "warn"
     max_devices_per_apply: int = 0  # `limits.max_devices_per_apply`: a larger apply needs --allow-large
     notify: tuple[Webhook, ...] = ()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -460,10 +460,13 @@ def desired_versions(project: Project) -> list[str]:
     return sorted(versions)
 
 
-def resolved(project: Project, live: LiveState) -> D.Desired:
-    """The manifests resolved against live state. Manifest errors that only show against the
-    platform (unknown groups, a device in two sets) raise ValidationFailed."""
-    desired = D.resolve(project, live)
+def resolved(
+    project: Project, live: LiveState, only: Collection[str] | None = None, *, partial: bool = False
+) -> D.Desired:
+    """The manifests resolved against live state (`only`: the sets to plan; `partial`: only some
+    of their devices were read). Manifest errors that only show against the platform (unknown
+    groups, a device in two sets) raise ValidationFailed."""
+    desired = D.resolve(project, live, only, partial=partial)
     if desired.problems:
         raise ValidationFailed(list(desired.problems), project.root)
     return desired

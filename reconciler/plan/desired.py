@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,6 +59,7 @@ class Desired:
     notes: tuple[str, ...] = ()  # e.g. schemas whose language is not checked
     rollouts: Mapping[str, RolloutSpec] = field(default_factory=dict)
     validations: int = 0  # JSON Schema validations run (one per distinct schema and content)
+    unmanaged: tuple[str, ...] = ()  # devices read that no DeploymentSet selects, by name
 
 
 def _where(loc: Location | None, project: Project) -> Location:
@@ -68,7 +69,7 @@ def _where(loc: Location | None, project: Project) -> Location:
 # --- selection -------------------------------------------------------------------------------
 
 
-def _descendants(live: LiveState) -> dict[str, set[str]]:
+def descendants(live: LiveState) -> dict[str, set[str]]:
     """group id -> itself and every group below it."""
     children: dict[str, list[str]] = {}
     for g in live.groups.values():
@@ -213,21 +214,36 @@ class _Validation:
     count: int = 0  # validations actually run (tests assert once per distinct content)
 
 
-def resolve(project: Project, live: LiveState) -> Desired:
+def resolve(
+    project: Project, live: LiveState, only: Collection[str] | None = None, *, partial: bool = False
+) -> Desired:
+    """`only`: the DeploymentSets to plan (`--set`); the others still claim their devices, so a
+    device that a planned set shares with another is reported, but their own problems are not
+    (each shard of a fleet answers for its sets). `partial`: `live` holds only some of the
+    planned sets' devices (`--device NAME`), so what matches nothing there proves nothing."""
     problems: list[Problem] = []
     warnings: list[Problem] = []
     findings: dict[tuple[str, str, str], Problem] = {}
     notes: set[str] = set()
-    below = _descendants(live)
+    below = descendants(live)
     cache = _Validation()
     owner: dict[str, DeploymentSet] = {}
     devices: list[DesiredDevice] = []
     for ds in project.sets:
         loc = _where(ds.selector.location or ds.location, project)
+        if only is not None and ds.name not in only:
+            shared: dict[str, list[str]] = {}
+            for name in select(ds.selector, live, below, loc, []):
+                first = owner.setdefault(name, ds)
+                if first is not ds and first.name in only:
+                    shared.setdefault(first.name, []).append(name)
+            problems += _overlap_problems(ds, shared, project)
+            continue
         before = len(problems)
         names = select(ds.selector, live, below, loc, problems)
-        warnings += _unmatched_selector_items(ds, live, below, loc)
-        if len(problems) == before:  # an unknown group already explains devices missing from the set
+        if not partial:
+            warnings += _unmatched_selector_items(ds, live, below, loc)
+        if len(problems) == before and not partial:  # an unknown group explains devices missing from the set
             problems += _unmatched_override_targets(ds, names, project)
         override_members = [
             set(select(o.selector, live, below, _where(o.location, project), problems, within=names))
@@ -264,28 +280,38 @@ def resolve(project: Project, live: LiveState) -> Desired:
                     reason=reason,
                 )
             )
-        # One problem per pair of sets, however many devices they share.
-        by_name = {x.name: x for x in project.sets}
-        for other, shared in overlaps.items():
-            n = len(shared)
-            shown = ", ".join(repr(d) for d in shared[:10]) + (f", ... (+{n - 10} more)" if n > 10 else "")
-            who = f"device {shared[0]!r}" if n == 1 else f"each of {n} devices"
-            pair = f"DeploymentSets {other!r} ({_where(by_name[other].location, project)}) and {ds.name!r}"
-            problems.append(
-                Problem(
-                    f"{who} is matched by {pair}" + (f": {shown}" if n > 1 else ""),
-                    _where(ds.location, project),
-                )
-            )
+        problems += _overlap_problems(ds, overlaps, project)
     devices.sort(key=lambda d: d.name)
+    planned = project.sets if only is None else [ds for ds in project.sets if ds.name in only]
     return Desired(
         devices=tuple(devices),
         problems=tuple(problems),
         findings=tuple(findings.values()) + tuple(warnings),
         notes=tuple(sorted(notes)),
-        rollouts={ds.name: strategies.effective(ds.rollout) for ds in project.sets},
+        rollouts={ds.name: strategies.effective(ds.rollout) for ds in planned},
         validations=cache.count,
+        unmanaged=tuple(sorted(n for n in live.devices if n not in owner)),
     )
+
+
+def _overlap_problems(
+    ds: DeploymentSet, overlaps: Mapping[str, list[str]], project: Project
+) -> list[Problem]:
+    """One problem per pair of sets (`overlaps`: earlier set -> devices `ds` also matches),
+    however many devices they share."""
+    by_name = {x.name: x for x in project.sets}
+    out = []
+    for other, shared in overlaps.items():
+        n = len(shared)
+        shown = ", ".join(repr(d) for d in shared[:10]) + (f", ... (+{n - 10} more)" if n > 10 else "")
+        who = f"device {shared[0]!r}" if n == 1 else f"each of {n} devices"
+        pair = f"DeploymentSets {other!r} ({_where(by_name[other].location, project)}) and {ds.name!r}"
+        out.append(
+            Problem(
+                f"{who} is matched by {pair}" + (f": {shown}" if n > 1 else ""), _where(ds.location, project)
+            )
+        )
+    return out
 
 
 def _resolve_combo(

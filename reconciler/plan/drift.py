@@ -11,10 +11,11 @@ from typing import Any
 from reconciler.escape import LINE_LIMIT, terminal
 from reconciler.model.enums import BlockReason, SetRolloutState
 from reconciler.model.live import LiveDeployment, LiveState
-from reconciler.model.plan import ConfigDiff, DeviceChange, Plan
+from reconciler.model.plan import ConfigDiff, DeviceChange, Plan, Unmanaged
 from reconciler.plan.diff import describe
 from reconciler.plan.groups import sample
 from reconciler.plan.rollout_state import state_of, state_words
+from reconciler.plan.unmanaged import render_unmanaged_text
 
 FORMAT_VERSION = 1
 KINDS = ("config", "release", "staged", "drifted", "failed", "retrying", "missing-device")
@@ -42,6 +43,13 @@ class DriftReport:
     commit: str | None = None
     # Rollouts the platform shows paused or held back: (set, rollout id, state, what to do)
     rollouts: tuple[tuple[str, str, str, str], ...] = ()
+    unmanaged: Unmanaged | None = None  # None: a --set/--device run
+
+    @property
+    def failing(self) -> bool:
+        """Exit 2: drift, or devices nobody manages where reconcile.yaml says unmanaged: error."""
+        u = self.unmanaged
+        return bool(self.items) or (u is not None and u.policy == "error" and u.found)
 
     @property
     def devices(self) -> int:
@@ -59,6 +67,7 @@ class DriftReport:
                 {"deployment_set": name, "rollout": rid, "state": state, "message": message}
                 for name, rid, state, message in self.rollouts
             ],
+            "unmanaged": self.unmanaged.to_dict() if self.unmanaged is not None else None,
         }
 
 
@@ -167,13 +176,20 @@ def find_drift(plan: Plan, live: LiveState, failed: list[LiveDeployment] | None 
         for name, r in sorted(plan.rollouts.items())
         if state_of(r) in stuck
     )
-    return DriftReport(items=tuple(items), target=plan.target, commit=plan.commit, rollouts=rollouts)
+    return DriftReport(
+        items=tuple(items),
+        target=plan.target,
+        commit=plan.commit,
+        rollouts=rollouts,
+        unmanaged=plan.unmanaged,
+    )
 
 
-def render_drift_text(report: DriftReport, *, sample_size: int = 5) -> str:
+def render_drift_text(report: DriftReport, *, sample_size: int = 5, verbose: bool = False) -> str:
     # Names and details come from the platform and the manifests: escaped for a terminal.
+    unmanaged = render_unmanaged_text(report.unmanaged, verbose=verbose)
     if not report.items:
-        return "No drift: the platform matches the manifests.\n"
+        return "\n".join(["No drift: the platform matches the manifests.", *unmanaged]) + "\n"
     groups: dict[tuple[str, str], list[str]] = {}
     for i in report.items:
         groups.setdefault((i.kind, i.detail if i.kind in ("config", "release") else ""), []).append(i.device)
@@ -204,5 +220,6 @@ def render_drift_text(report: DriftReport, *, sample_size: int = 5) -> str:
         "",
         f"Drift: {n} device{'s' if n != 1 else ''} differ{'s' if n == 1 else ''} from the manifests "
         f"({len(report.items)} finding{'s' if len(report.items) != 1 else ''}).",
+        *unmanaged,
     ]
     return "\n".join(out) + "\n"

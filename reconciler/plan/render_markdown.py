@@ -6,7 +6,7 @@ the full plan is. However large the fleet, the result fits."""
 from __future__ import annotations
 
 from reconciler.escape import LINE_LIMIT, md_code, md_text
-from reconciler.model.plan import Plan
+from reconciler.model.plan import Plan, Unmanaged
 from reconciler.plan.groups import (
     ChangeGroup,
     ExceptionGroup,
@@ -16,11 +16,14 @@ from reconciler.plan.groups import (
     summary_line,
 )
 from reconciler.plan.render_text import rollout_words
+from reconciler.plan.unmanaged import count_words, removed_words
 
 LIMIT = 65_536
 NAMES_PER_GROUP = 200  # device names listed inside one group's <details>
 LINES_PER_GROUP = 40  # diff lines shown for one group
 ROLLOUTS_CHARS = 2000  # the header's list of DeploymentSets and their rollouts
+UNMANAGED_CHARS = 4000  # unmanaged device names listed with --verbose
+REMOVED_SHOWN = 20  # removed DeploymentSets named one per line
 
 
 def size(text: str) -> int:
@@ -87,10 +90,36 @@ def _rollouts_line(plan: Plan) -> str:
     return line
 
 
+def _unmanaged(u: Unmanaged | None, verbose: bool) -> list[str]:
+    """Bounded however many devices and sets: counts per group, removed sets, names with --verbose."""
+    if u is None or u.policy == "ignore" or not u.found:
+        return []
+    label = "**Error (`unmanaged: error`):**" if u.policy == "error" else "**Warning:**"
+    lines = [f"{label} {md_text(count_words(u), LINE_LIMIT)}"] if u.devices else []
+    lines += [f"{label} {md_text(removed_words(r), LINE_LIMIT)}" for r in u.removed_sets[:REMOVED_SHOWN]]
+    if len(u.removed_sets) > REMOVED_SHOWN:
+        lines.append(f"… {len(u.removed_sets) - REMOVED_SHOWN} more removed DeploymentSets")
+    if verbose and u.devices:
+        names = ""
+        for i, d in enumerate(u.devices):
+            entry = f"{', ' if i else ''}{md_text(d.device)}"
+            if size(names) + size(entry) > UNMANAGED_CHARS:
+                names += f", … (+{len(u.devices) - i} more)"
+                break
+            names += entry
+        lines += ["", "<details><summary>Unmanaged devices</summary>", "", names, "", "</details>"]
+    return [*lines, ""]
+
+
 def render_markdown(
-    plan: Plan, *, full_plan: str = "the JSON plan (`reconcile plan --format json`)", limit: int = LIMIT
+    plan: Plan,
+    *,
+    full_plan: str = "the JSON plan (`reconcile plan --format json`)",
+    limit: int = LIMIT,
+    verbose: bool = False,
 ) -> str:
-    """`full_plan` names where readers find everything (e.g. the workflow artifact)."""
+    """`full_plan` names where readers find everything (e.g. the workflow artifact);
+    `verbose` lists unmanaged devices by name."""
     head = ["### reconcile plan", "", f"**{summary_line(plan)}**", ""]
     meta = []
     if plan.target:
@@ -116,6 +145,7 @@ def render_markdown(
     offline = sum(1 for c in plan.changes if c.offline and c.action not in ("noop", "blocked"))
     if offline:
         head += [f"Offline (their deployments will queue): {offline}", ""]
+    head += _unmanaged(plan.unmanaged, verbose)
     if plan.notes:  # content the release's schema cannot check (cue, opaque)
         head += ["Note: " + "; ".join(md_text(n, LINE_LIMIT) for n in plan.notes), ""]
     if not groups and not exceptions:

@@ -11,6 +11,7 @@ from reconciler.model.plan import Plan
 from reconciler.model.rollout import Activation, RolloutPlan
 from reconciler.plan.groups import group_changes, group_exceptions, limit_line, sample, summary_line
 from reconciler.plan.rollout_state import state_of, state_words
+from reconciler.plan.unmanaged import render_unmanaged_text
 
 SYMBOL = {
     "deploy": "~",
@@ -50,9 +51,9 @@ def _line(text: str) -> str:
 
 
 def render_text(plan: Plan, *, sample_size: int | None = 5) -> str:
-    """`sample_size` device names per line (None: every name, `plan --verbose`). Every name,
-    version, reason and value in it goes through `reconciler.escape.terminal`: they come from
-    the platform and the manifests."""
+    """`sample_size` device names per line (None: every name, `plan --verbose`, which also lists
+    the devices no DeploymentSet selects). Every name, version, reason and value in it goes
+    through `reconciler.escape.terminal`: they come from the platform and the manifests."""
     out: list[str] = []
     # No commit or time here: the text must be the same for the same state (golden tests).
     if plan.target:
@@ -99,6 +100,9 @@ def render_text(plan: Plan, *, sample_size: int | None = 5) -> str:
                 out.append(f"      | {_line(line)}")
     if out and out[-1] != "":
         out.append("")
+    unmanaged = render_unmanaged_text(plan.unmanaged, verbose=sample_size is None)
+    if unmanaged:
+        out += [*unmanaged, ""]
     if plan.notes:  # content the release's schema cannot check (cue, opaque): said, not hidden
         out += [f"Note: {_line(n)}" for n in plan.notes] + [""]
     if not plan.has_changes and not exceptions:

@@ -15,8 +15,10 @@ from typing import Any
 
 from reconciler.model.live import (
     LIVE_TARGETS,
+    DeviceScope,
     LiveDeployment,
     LiveDevice,
+    LiveGroup,
     LiveInstance,
     LiveRelease,
     LiveState,
@@ -39,15 +41,19 @@ async def read_live_state(
     progress: Progress | None = None,
     recent_instances: bool = True,
     with_deployments: bool = True,
+    scope: DeviceScope | None = None,
 ) -> LiveState:
     """Read everything the planner needs.
 
     `release_versions`: the releases the manifests ask for (their schemas are read with
     their documents). `with_deployments=False` skips deployments and config instances (for
     checks that need names, not content: `validate --online`). `recent_instances` also reads
-    the newest 100 instances of the desired schemas (one request).
+    the newest 100 instances of the desired schemas (one request). `scope` reads part of the
+    fleet: its devices by `group_id` or `name` filters (every device only when a selector or
+    `--device` needs name patterns), and deployments only of the devices it picks, by
+    `device_id`, so the cost follows the selection rather than the fleet.
     """
-    reader = _Reader(platform, progress, recent_instances, with_deployments)
+    reader = _Reader(platform, progress, recent_instances, with_deployments, scope)
     try:
         return await reader.read(sorted(set(release_versions)))
     except BaseException:
@@ -65,6 +71,7 @@ class _Reader:
     progress: Progress | None
     recent_instances: bool
     with_deployments: bool
+    scope: DeviceScope | None = None
     tasks: list[asyncio.Task[list[Any]]] = field(default_factory=list)
 
     def start(self, coro: Awaitable[list[Any]]) -> asyncio.Task[list[Any]]:
@@ -77,21 +84,31 @@ class _Reader:
         platform, progress, start = self.platform, self.progress, self.platform.requests
         groups_t = self.start(_by_id_order(platform, platform.sdk.groups, "reading groups"))
         types_t = self.start(_by_id_order(platform, platform.sdk.config_types, "reading config types"))
-        devices_t = self.start(_devices(platform, progress))
-        deps_t = self.start(_deployments(platform, progress) if self.with_deployments else _nothing())
+        scope = self.scope
+        if scope is None:
+            devices_t = self.start(_devices(platform, progress))
+            deps_t = self.start(_deployments(platform, progress) if self.with_deployments else _nothing())
+        else:
+            devices_t = self.start(_scoped_devices(platform, progress, scope, groups_t))
         wanted = await _wanted_releases(platform, versions)
         schema_ids = sorted({sid for r in wanted for sid in r.schema_ids})
         schemas_t = self.start(_schemas(platform, schema_ids))
         recent = self.with_deployments and self.recent_instances
         recent_t = self.start(_recent_instances(platform, schema_ids) if recent else _nothing())
         devices = {d.name: d for d in map(C.device, await devices_t)}
+        groups = {g.id: g for g in map(C.group, await groups_t)}
+        if scope is not None:
+            picked = devices if scope.chosen is None else scope.chosen(devices, groups)
+            ids = sorted(devices[n].id for n in picked if n in devices)
+            wanted_deps = _deployments_of(platform, progress, ids) if self.with_deployments else _nothing()
+            deps_t = self.start(wanted_deps)
         deployments = {d.id: d for d in map(C.deployment, await deps_t)}
         instances_t = self.start(_instances(platform, deployments.values(), progress))
         types = {t.id: t for t in map(C.config_type, await types_t)}
         slugs = {t.id: t.slug for t in types.values()}
         return LiveState(
             devices=devices,
-            groups={g.id: g for g in map(C.group, await groups_t)},
+            groups=groups,
             config_types=types,
             releases=await _releases(platform, wanted, devices.values(), deployments.values()),
             schemas={x.id: x for x in (C.schema(item, slugs) for item in await schemas_t)},
@@ -139,6 +156,55 @@ async def _deployments(platform: Platform, progress: Progress | None) -> list[An
     return await read_all(
         platform,
         raw(platform.sdk.deployments),
+        what="reading deployments",
+        progress=progress,
+        expand=["config_instances"],
+        target_status=list(LIVE_TARGETS),
+        order_by=["id:asc"],
+    )
+
+
+async def _scoped_devices(
+    platform: Platform, progress: Progress | None, scope: DeviceScope, groups_t: Awaitable[list[Any]]
+) -> list[Any]:
+    if scope.every:
+        return await _devices(platform, progress)
+    group_ids = _below([C.group(g) for g in await groups_t], scope.groups)
+    fetch = raw(platform.sdk.devices)
+    params: dict[str, Any] = {"expand": ["current_deployment", "current_release"], "order_by": ["id:asc"]}
+    by_group, by_name = await asyncio.gather(
+        read_where(
+            platform, fetch, "group_id", group_ids, what="reading devices", progress=progress, **params
+        ),
+        read_where(platform, fetch, "name", scope.names, what="reading devices", progress=progress, **params),
+    )
+    # A device both in a group and named: once.
+    return list({C.text(d, "id"): d for d in by_group + by_name}.values())
+
+
+def _below(groups: Iterable[LiveGroup], names: Iterable[str]) -> list[str]:
+    """Ids of the named groups and of every group under them (a selector's group covers its subgroups)."""
+    children: dict[str | None, list[str]] = {}
+    by_name: dict[str, list[str]] = {}
+    for g in groups:
+        children.setdefault(g.parent_id, []).append(g.id)
+        by_name.setdefault(g.name, []).append(g.id)
+    out: set[str] = set()
+    stack = [gid for n in names for gid in by_name.get(n, ())]
+    while stack:
+        gid = stack.pop()
+        if gid not in out:
+            out.add(gid)
+            stack.extend(children.get(gid, ()))
+    return sorted(out)
+
+
+async def _deployments_of(platform: Platform, progress: Progress | None, device_ids: list[str]) -> list[Any]:
+    return await read_where(
+        platform,
+        raw(platform.sdk.deployments),
+        "device_id",
+        device_ids,
         what="reading deployments",
         progress=progress,
         expand=["config_instances"],

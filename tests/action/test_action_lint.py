@@ -45,6 +45,7 @@ def test_the_example_workflows_are_there() -> None:
         "apply-on-push.yml",
         "nightly-drift.yml",
         "promote.yml",
+        "sharded-by-set.yml",
         "converge-scheduled.yml",  # runs the container image (`reconcile watch --once`), not the action
     } <= names
 

@@ -400,3 +400,23 @@ def test_cut_problem_comment_points_at_validate_json(
     ), body[-600:]
     [artifact] = run.artifacts
     assert len(json.loads((Path(artifact["path"]) / "validate.json").read_text())) == len(broken)
+
+
+def test_a_shard_applies_its_set_only(
+    workspace: Path, tmp_path: Path, github: tuple[GitHubState, str]
+) -> None:
+    """The sharded workflow's apply job: `args: --set NAME` reaches the plan apply executes,
+    so the shard plans (and reads) its set only and applies exactly that."""
+    _, url = github
+    run = run_action(
+        {"command": "apply", "path": "examples", "api-key": API_KEY, "args": "--set lab-canary"},
+        workspace=workspace,
+        env=_push(tmp_path, url),
+        tmp=tmp_path,
+    )
+    assert not run.failed, run.log
+    [artifact] = run.artifacts
+    plan = json.loads((Path(artifact["path"]) / "plan.json").read_text())
+    assert list(plan["rollouts"]) == ["lab-canary"]
+    assert {c["deployment_set"] for c in plan["changes"]} == {"lab-canary"}
+    assert "| lab-canary | canary |" in run.summary and "warehouse-amrs" not in run.summary

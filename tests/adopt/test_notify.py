@@ -63,13 +63,13 @@ def test_notify_in_the_project_file(tmp_path: Path) -> None:
             }
         )
     )
-    project = load_path(tmp_path)
+    project = load_path(tmp_path, require_sets=False)
     assert project.notify == (Webhook("SLACK_URL", "slack", NOTIFY_EVENTS), Webhook("OPS", "raw", ("drift",)))
     (tmp_path / "reconcile.yaml").write_text(
         yaml.safe_dump({"target": {"emulator": {}}, "notify": [{"url_env": URL}]})
     )
     with pytest.raises(ValidationFailed) as e:
-        load_path(tmp_path)
+        load_path(tmp_path, require_sets=False)
     assert "reconcile.yaml:" in str(e.value.problems[0].location)
 
 

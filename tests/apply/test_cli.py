@@ -167,10 +167,13 @@ def test_every_deployment_names_the_commit_set_and_rollout(emu: Harness, tmp_pat
     assert record["commit"] == sha
     mine = [d for d in asyncio.run(deployments(emu)) if d.description.startswith("reconcile ")]
     assert len(mine) == 3
-    assert {d.description for d in mine} == {
-        f"reconcile set=all rollout={record['id']} wave=1 commit={sha[:12]}"
-    }
-    assert {parse_marker(d.description) for d in mine} == {Marker("all", record["id"], sha[:12], wave=1)}
+    markers = {parse_marker(d.description) for d in mine}
+    (run,) = {m.run for m in markers if m is not None}  # the one apply process that wrote them
+    assert markers == {Marker("all", record["id"], sha[:12], wave=1, run=run)}
+    assert all(
+        d.description == f"reconcile set=all rollout={record['id']} wave=1 run={run} commit={sha[:12]}"
+        for d in mine
+    )
 
 
 def test_a_fresh_plan_is_shown_and_confirmed_on_a_terminal(emu: Harness, tmp_path: Path) -> None:

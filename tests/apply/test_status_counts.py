@@ -17,6 +17,10 @@ from reconciler.model.rollout import RolloutSpec
 
 def save(root: Path, rid: str, state: rec.State, states: dict[str, LedgerState], message: str) -> None:
     (root / "reconcile.yaml").write_text("target:\n  emulator:\n    db: .reconcile/emulator.db\n")
+    (root / "east.yaml").write_text(  # a project manages devices through at least one set
+        "apiVersion: reconciler/v1\nkind: DeploymentSet\nmetadata: {name: east}\n"
+        "spec: {selector: {devices: [a]}, release: v1}\n"
+    )
     devices = tuple(LedgerEntry(d, "east", "deploy", st, wave=1) for d, st in states.items())
     status = rec.RolloutStatus(
         state=state,

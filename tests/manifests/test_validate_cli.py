@@ -144,6 +144,9 @@ def test_online_without_api_key_is_a_clear_error(tmp_path: Path, monkeypatch: py
     monkeypatch.delenv("MIRU_API_KEY", raising=False)
     monkeypatch.delenv("MIRU_BASE_URL", raising=False)
     (tmp_path / "reconcile.yaml").write_text("target: {base_url: 'http://127.0.0.1:9/beta'}\n")
+    (tmp_path / "lab.yaml").write_text(
+        "apiVersion: reconciler/v1\nkind: DeploymentSet\nmetadata: {name: lab}\nspec: {selector: {groups: [lab]}, release: v1.4.1}\n"
+    )
     monkeypatch.chdir(tmp_path)
     assert run(".")[0] == 0  # offline there is nothing to reach
     code, _, err = run(".", "--online")

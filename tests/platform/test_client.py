@@ -28,6 +28,9 @@ def test_without_retry_after_the_delay_is_jittered_backoff() -> None:
 @pytest.mark.parametrize("url", ["http://[::1", "ftp://example.com/beta", "example.com/beta"])
 def test_a_bad_base_url_is_a_user_error(url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "reconcile.yaml").write_text("target:\n  emulator: {}\n")
+    (tmp_path / "lab.yaml").write_text(
+        "apiVersion: reconciler/v1\nkind: DeploymentSet\nmetadata: {name: lab}\nspec: {selector: {groups: [lab]}, release: v1.4.1}\n"
+    )
     monkeypatch.setenv("MIRU_API_KEY", "sk-live-0123456789")
     result = CliRunner().invoke(main, ["plan", str(tmp_path), "--base-url", url])
     assert result.exit_code == 1, result.output

@@ -35,9 +35,13 @@ async def test_connect_sends_through_the_callers_transport() -> None:
     assert request.headers["x-api-key"] == "k-123" and request.headers["miru-version"].endswith("everglades")
 
 
+LAB_SET = "apiVersion: reconciler/v1\nkind: DeploymentSet\nmetadata: {name: lab}\nspec: {selector: {groups: [lab]}, release: v1.4.1}\n"
+
+
 def _project(root: Path, target: str) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     (root / "reconcile.yaml").write_text(f"target:\n{target}")
+    (root / "lab.yaml").write_text(LAB_SET)
     return root
 
 
