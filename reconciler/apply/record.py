@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from reconciler.apply import journal
 from reconciler.apply.ledger import LedgerEntry
 from reconciler.errors import Location, ReconcileError
 from reconciler.files import atomic_write
@@ -25,6 +28,10 @@ from reconciler.model.rollout import RolloutSpec
 RECORD_FORMAT = 2  # 2: spec as RolloutSpec.to_dict (durations in seconds, strategy options flat)
 State = RolloutState
 FINAL_STATES = frozenset(s for s in RolloutState if s.final)
+# A finished rollout of at most this many devices is folded into its record at once (a few
+# ms); a larger one by a thread, so the event loop (other sets' rollouts) is not held.
+FOLD_AT_ONCE = 1_000
+_lock = threading.Lock()  # the journals are appended from the event loop and folded from threads
 
 
 def utc_now() -> str:
@@ -81,7 +88,7 @@ class RolloutRecord:
             "to_version": self.to_version,
             "spec": self.spec.to_dict(),
             "status": {**self.status.__dict__, "canary_nodes": list(self.status.canary_nodes)},
-            "devices": [e.to_dict() for e in self.devices],
+            "devices": [journal.entry_dict(e) for e in self.devices],
         }
 
     @classmethod
@@ -128,7 +135,59 @@ def rollouts_dir(root: Path) -> Path:
 
 
 def save(root: Path, record: RolloutRecord) -> None:
-    atomic_write(rollouts_dir(root) / f"{record.id}.json", json.dumps(record.to_dict(), indent=2) + "\n")
+    """Write the whole record (and forget its journal, which it now contains)."""
+    path = rollouts_dir(root) / f"{record.id}.json"
+    with _lock:
+        _write_whole(path, record)
+        journal.forget(path)
+        journal.start(path, record)
+
+
+def _write_whole(path: Path, record: RolloutRecord) -> None:
+    atomic_write(path, json.dumps(record.to_dict(), indent=2) + "\n")
+
+
+def known_entries(root: Path, record: RolloutRecord) -> dict[str, LedgerEntry]:
+    """The device entries as last saved, by device (what `append` compares against)."""
+    path = rollouts_dir(root) / f"{record.id}.json"
+    with _lock:
+        return journal.start(path, record).entries
+
+
+def append(
+    root: Path, record: RolloutRecord, changed: Iterable[LedgerEntry], devices: Collection[str]
+) -> RolloutRecord:
+    """Save a state change by appending it (the new status and the device entries that
+    changed) to the record's journal, not by rewriting the whole record: a rollout's
+    bookkeeping stays linear in its devices. `record.devices` is ignored; the returned record
+    carries an entry for each of `devices` (entries of others, from an earlier plan of the same
+    rollout, are dropped). A finished rollout's journal is folded into the record by a
+    background thread (the event loop is never held by a whole-record write)."""
+    path = rollouts_dir(root) / f"{record.id}.json"
+    with _lock:
+        if not path.exists():
+            whole = replace(record, devices=tuple(journal.merged(record, changed, devices)))
+            _write_whole(path, whole)
+            journal.forget(path)
+            journal.start(path, whole)
+            return whole
+        whole = replace(record, devices=journal.append(path, record, changed, devices))
+    if record.status.state in FINAL_STATES:
+        _compact(path, whole)
+    return whole
+
+
+def _compact(path: Path, whole: RolloutRecord) -> None:
+    def compact() -> None:
+        _write_whole(path, whole)
+        with _lock:
+            journal.folded(path, whole.status.revision)
+
+    if len(whole.devices) <= FOLD_AT_ONCE:
+        compact()
+        return
+    # Not a daemon: the interpreter waits for it at exit, so the record is complete on disk.
+    threading.Thread(target=compact, name=f"compact {whole.id}").start()
 
 
 def load(root: Path, rid: str) -> RolloutRecord | None:
@@ -141,7 +200,8 @@ def load(root: Path, rid: str) -> RolloutRecord | None:
 def _read(path: Path) -> RolloutRecord:
     hint = "delete the file if it is not needed"
     try:
-        return RolloutRecord.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        base = RolloutRecord.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        return journal.replay(path, base)
     except json.JSONDecodeError as e:
         raise ReconcileError(
             f"not a readable rollout record: {e.msg}",
@@ -207,7 +267,10 @@ def supersede(root: Path, newer: RolloutRecord) -> list[RolloutRecord]:
 
 
 def remove(root: Path, rid: str) -> None:
-    (rollouts_dir(root) / f"{rid}.json").unlink(missing_ok=True)
+    path = rollouts_dir(root) / f"{rid}.json"
+    with _lock:
+        path.unlink(missing_ok=True)
+        journal.forget(path)
 
 
 def save_plan(root: Path, plan: Plan, digest: str) -> str:

@@ -139,18 +139,29 @@ class SetRollout:
     # --- record --------------------------------------------------------------------------
 
     def _save(self, **status: Any) -> None:
-        entries = tuple(d.entry(self.name) for d in self.devs.values())
-        counted = {
-            "updated_nodes": sum(1 for d in self.devs.values() if d.state == "succeeded"),
-            "failed_nodes": sum(
-                1 for d in self.devs.values() if d.state in ("failed", "rolled_back", "rollback_issued")
-            ),
-            "total_nodes": len(self.devs),
-        }
-        self.record = rec.RolloutRecord(**{**self.record.__dict__, "devices": entries}).with_status(
-            **counted, **status
-        )
-        rec.save(self.root, self.record)
+        # Only the devices whose entry changed since the last save are written (appended to
+        # the record's journal): saving stays cheap however many devices the rollout has.
+        known = rec.known_entries(self.root, self.record)
+        changed: list[LedgerEntry] = []
+        updated = failed = 0
+        for d in self.devs.values():
+            if d.state == "succeeded":
+                updated += 1
+            elif d.state in ("failed", "rolled_back", "rollback_issued"):
+                failed += 1
+            e = known.get(d.name)
+            if (
+                e is None
+                or e.state != d.state
+                or e.deployment_id != d.deployment_id
+                or e.rollback_deployment_id != d.rollback_id
+                or e.reason != d.reason
+                or e.reason_code != d.reason_code
+                or e.wave != d.wave
+            ):
+                changed.append(d.entry(self.name))
+        counted = {"updated_nodes": updated, "failed_nodes": failed, "total_nodes": len(self.devs)}
+        self.record = rec.append(self.root, self.record.with_status(**counted, **status), changed, self.devs)
 
     def _set(self, d: DeviceRun, state: LedgerState, reason: str = "") -> None:
         d.state, d.reason, d.reason_code = state, reason, None

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Message, Send
 
-from reconciler.emulator import agents, clock, platform, scopes, views
+from reconciler.emulator import agents, clock, pages, platform, scopes, views
 from reconciler.emulator.store import Store
 
 # Only the version whose shapes the emulator answers in: an older version (tetons, the SDK's
@@ -350,9 +350,7 @@ def list_page(
     total_count: bool,
 ) -> JSONResponse:
     offset, limit = page_window(ctx)
-    rows = ctx.conn.execute(
-        f"SELECT * FROM {table}{flt.sql()} ORDER BY {order} LIMIT ? OFFSET ?", [*flt.args, limit + 1, offset]
-    ).fetchall()
+    rows = pages.fetch(ctx.conn, ctx.store.pages, table, flt.sql(), flt.args, order, offset, limit + 1)
     has_more = len(rows) > limit
     body: dict[str, Any] = {"object": "list", "limit": limit, "offset": offset, "has_more": has_more}
     if total_count:

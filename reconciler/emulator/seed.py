@@ -21,7 +21,7 @@ from reconciler.emulator.http import ApiError
 from reconciler.emulator.routes_configs import create_schema, create_type
 from reconciler.emulator.routes_groups import create_group
 from reconciler.emulator.routes_releases import create_release
-from reconciler.emulator.store import new_id, write
+from reconciler.emulator.store import new_id, new_ids, write
 
 DEFAULT_AGENT_VERSION = "v0.9.2"
 
@@ -64,6 +64,9 @@ def _validator() -> jsonschema.protocols.Validator:
 
 
 def parse(text: str | bytes) -> dict[str, Any]:
+    data = _json_object(text)
+    if data is not None:
+        return data
     try:
         data = yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as e:
@@ -73,6 +76,24 @@ def parse(text: str | bytes) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise SeedError("a seed must be a mapping with groups, config_types, ... keys")
     return data
+
+
+def _json_object(text: str | bytes) -> dict[str, Any] | None:
+    """A seed written as JSON, parsed by `json` (JSON is YAML, but libyaml takes about 1 s per
+    1,000 devices with configs; `json` 100 times less). Anything else is left to YAML, whose
+    errors carry the line and column."""
+    head = text.lstrip()[:1]
+    if head not in ("{", b"{"):
+        return None
+    try:
+        data = json.loads(text, parse_constant=_no_constant)
+    except (ValueError, RecursionError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")  # YAML reads NaN/Infinity as strings: let it
 
 
 def read(path: str | Path) -> dict[str, Any]:
@@ -126,12 +147,14 @@ def locate(text: str, message: str) -> tuple[int, int] | None:
     return mark.line + 1, mark.column + 1
 
 
-def check(data: Mapping[str, Any]) -> None:
+def check(data: Mapping[str, Any]) -> list[str]:
     """Validate against seed.schema.json. Fleets repeat one device shape thousands of times,
-    so each distinct shape (a device without its name) is validated once, at its first index."""
+    so each distinct shape (a device without its name) is validated once, at its first index.
+    Returns each device's shape, so loading resolves a shape's configs once too."""
     devices = data.get("devices")
     sample: dict[str, Any] = dict(data)
     where: list[int] = []
+    keys: list[str] = []
     if isinstance(devices, list):
         shapes: dict[str, int] = {}
         for i, d in enumerate(devices):
@@ -140,6 +163,7 @@ def check(data: Mapping[str, Any]) -> None:
             else:
                 key = f"#{i}"
             shapes.setdefault(key, i)
+            keys.append(key)
         where = list(shapes.values())
         sample["devices"] = [devices[i] for i in where]
     errors = sorted(_validator().iter_errors(sample), key=lambda e: list(map(str, e.absolute_path)))
@@ -152,6 +176,7 @@ def check(data: Mapping[str, Any]) -> None:
             text = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path) or "."
             lines.append(f"{text.lstrip('.') or '(top)'}: {e.message}")
         raise SeedError("invalid seed:\n  " + "\n  ".join(lines))
+    return keys
 
 
 def load(
@@ -165,7 +190,7 @@ def load(
     """Validate and load a seed into the db (additive). Returns counts per kind.
     `allow_files=False` (seeds sent over HTTP) refuses `document_file`: the admin API must not
     read the server's files for whoever holds the (public, built-in) read-write key."""
-    check(data)
+    shapes = check(data)
     if not allow_files:
         for i, entry in enumerate(data.get("config_schemas") or []):
             if "document_file" in entry:
@@ -175,7 +200,7 @@ def load(
                 )
     try:
         with write(conn):
-            return _load(conn, data, at, base_dir or Path.cwd())
+            return _load(conn, data, at, base_dir or Path.cwd(), shapes)
     except ApiError as e:
         raise SeedError(f"{e.message} ({json.dumps(e.params)})") from None
 
@@ -189,7 +214,9 @@ def _entry(kind: str, i: int) -> Iterator[None]:
         raise SeedError(f"{kind}[{i}]: {e.message}") from None
 
 
-def _load(conn: sqlite3.Connection, data: Mapping[str, Any], at: float, base: Path) -> dict[str, int]:
+def _load(
+    conn: sqlite3.Connection, data: Mapping[str, Any], at: float, base: Path, shapes: list[str]
+) -> dict[str, int]:
     if data.get("platform") is not None:
         # The environment's switches win: the test suite runs a seed under another reading.
         try:
@@ -200,10 +227,12 @@ def _load(conn: sqlite3.Connection, data: Mapping[str, Any], at: float, base: Pa
     for i, k in enumerate(data.get("api_keys") or []):
         scopes.add_key(conn, k["key"], k.get("name") or f"seed key {i}", frozenset(k["scopes"]))
     with platform.active(platform.load(conn)):
-        return _load_data(conn, data, at, base)
+        return _load_data(conn, data, at, base, shapes)
 
 
-def _load_data(conn: sqlite3.Connection, data: Mapping[str, Any], at: float, base: Path) -> dict[str, int]:
+def _load_data(
+    conn: sqlite3.Connection, data: Mapping[str, Any], at: float, base: Path, shapes: list[str]
+) -> dict[str, int]:
     groups = _groups(conn, data.get("groups") or [], at)
     types = {r["slug"]: r for r in conn.execute("SELECT * FROM config_types")}
     for i, t in enumerate(data.get("config_types") or []):
@@ -226,7 +255,7 @@ def _load_data(conn: sqlite3.Connection, data: Mapping[str, Any], at: float, bas
             ids.append(schemas[ref])
         with _entry("releases", i):
             releases[r["version"]] = create_release(conn, r["version"], ids, at)["id"]
-    n_devices = _devices(conn, data.get("devices") or [], groups, releases, at)
+    n_devices = _devices(conn, data.get("devices") or [], shapes, groups, releases, at)
     n_enrollments = _enrollments(conn, data.get("enrollments") or [])
     if data.get("enrollment") is not None:  # the enrollment service: client id and tokens
         conn.execute(
@@ -337,6 +366,7 @@ def _schemas(
 def _devices(
     conn: sqlite3.Connection,
     entries: list[dict[str, Any]],
+    shapes: list[str],
     groups: dict[str, str],
     releases: dict[str, str],
     at: float,
@@ -351,6 +381,10 @@ def _devices(
     deployment_rows: list[tuple[Any, ...]] = []
     link_rows: list[tuple[Any, ...]] = []
     instance_rows: list[tuple[Any, ...]] = []
+    # Fleets repeat a few (release, configs) shapes: each is resolved to instances once.
+    resolved: dict[str, list[str]] = {}
+    device_ids = iter(new_ids("dvc", len(entries)))
+    deployment_ids = iter(new_ids("dpl", len(entries)))
     for i, d in enumerate(entries):
         where = f"devices[{i}] ({d['name']})"
         if d["name"] in taken:
@@ -363,7 +397,7 @@ def _devices(
             group_id = groups[d["group"]]
         status = d.get("status", "online")
         agent = d.get("agent") or {}
-        device_id = d.get("id") or new_id("dvc")
+        device_id = d.get("id") or next(device_ids)
         if device_id in taken_ids:
             raise SeedError(f"{where}.id: a device with id {device_id!r} already exists")
         taken_ids.add(device_id)
@@ -376,59 +410,23 @@ def _devices(
             if d["release"] not in releases:
                 raise SeedError(f"{where}.release: unknown release {d['release']!r}")
             release_id = releases[d["release"]]
-            if release_id not in release_slots:
-                release_slots[release_id] = _slots_of(conn, release_id)
-            chosen: list[str] = []
-            used: set[str] = set()
-            for schema, slot in release_slots[release_id]:
-                slug, key = schema["slug"], slot["key"]
-                name = f"{slug}/{key}" if f"{slug}/{key}" in configs else slug
-                if name not in configs or (
-                    name == slug and key != _single_slot(release_slots[release_id], schema["id"])
-                ):
-                    if slot["required"]:
-                        raise SeedError(f"{where}.configs: required slot {slug}/{key} has no value")
-                    continue
-                used.add(name)
-                value_key = (schema["instance_format"], json.dumps(configs[name], sort_keys=True))
-                if value_key not in texts:
-                    texts[value_key] = content.serialize(configs[name], schema["instance_format"])
-                text = texts[value_key]
-                if (schema["id"], text) not in validated:
-                    try:
-                        content.validate(
-                            text,
-                            schema["instance_format"],
-                            schema["language"],
-                            json.loads(schema["documents"]),
-                            schema["format"],
-                        )
-                    except content.ContentError as e:
-                        paths = ", ".join(f"{x['path']}: {x['message']}" for x in e.errors)
-                        raise SeedError(f"{where}.configs.{name}: {paths}") from None
-                    validated.add((schema["id"], text))
-                ident = (schema["id"], key, text)
-                if ident not in instances:
-                    instances[ident] = new_id("cfg_inst")
-                    instance_rows.append(
-                        (
-                            instances[ident],
-                            schema["id"],
-                            schema["config_type_id"],
-                            key,
-                            slot["filepath"],
-                            schema["instance_format"],
-                            text,
-                            at,
-                        )
-                    )
-                chosen.append(instances[ident])
-            unknown = set(configs) - used
-            if unknown:
-                raise SeedError(
-                    f"{where}.configs: {', '.join(sorted(unknown))} not in release {d['release']}"
+            shape = shapes[i]  # the whole device but its name: the same release and configs
+            chosen = resolved.get(shape)
+            if chosen is None:
+                chosen = resolved[shape] = _instances(
+                    conn,
+                    where,
+                    d["release"],
+                    release_id,
+                    configs,
+                    release_slots,
+                    texts,
+                    validated,
+                    instances,
+                    instance_rows,
+                    at,
                 )
-            target = new_id("dpl")
+            target = next(deployment_ids)
             deployment_rows.append(
                 (
                     target,
@@ -477,6 +475,74 @@ def _devices(
     )
     conn.executemany("INSERT INTO deployment_instances VALUES (?, ?, ?)", link_rows)
     return len(device_rows)
+
+
+def _instances(
+    conn: sqlite3.Connection,
+    where: str,
+    release: str,
+    release_id: str,
+    configs: Mapping[str, Any],
+    release_slots: dict[str, list[tuple[sqlite3.Row, dict[str, Any]]]],
+    texts: dict[tuple[str, str], str],
+    validated: set[tuple[str, str]],
+    instances: dict[tuple[str, str, str], str],
+    instance_rows: list[tuple[Any, ...]],
+    at: float,
+) -> list[str]:
+    """The config instances a device of `release` with `configs` deploys (new ones appended
+    to `instance_rows`), after validating each value against its schema."""
+    if release_id not in release_slots:
+        release_slots[release_id] = _slots_of(conn, release_id)
+    chosen: list[str] = []
+    used: set[str] = set()
+    for schema, slot in release_slots[release_id]:
+        slug, key = schema["slug"], slot["key"]
+        name = f"{slug}/{key}" if f"{slug}/{key}" in configs else slug
+        if name not in configs or (
+            name == slug and key != _single_slot(release_slots[release_id], schema["id"])
+        ):
+            if slot["required"]:
+                raise SeedError(f"{where}.configs: required slot {slug}/{key} has no value")
+            continue
+        used.add(name)
+        value_key = (schema["instance_format"], json.dumps(configs[name], sort_keys=True))
+        if value_key not in texts:
+            texts[value_key] = content.serialize(configs[name], schema["instance_format"])
+        text = texts[value_key]
+        if (schema["id"], text) not in validated:
+            try:
+                content.validate(
+                    text,
+                    schema["instance_format"],
+                    schema["language"],
+                    json.loads(schema["documents"]),
+                    schema["format"],
+                )
+            except content.ContentError as e:
+                paths = ", ".join(f"{x['path']}: {x['message']}" for x in e.errors)
+                raise SeedError(f"{where}.configs.{name}: {paths}") from None
+            validated.add((schema["id"], text))
+        ident = (schema["id"], key, text)
+        if ident not in instances:
+            instances[ident] = new_id("cfg_inst")
+            instance_rows.append(
+                (
+                    instances[ident],
+                    schema["id"],
+                    schema["config_type_id"],
+                    key,
+                    slot["filepath"],
+                    schema["instance_format"],
+                    text,
+                    at,
+                )
+            )
+        chosen.append(instances[ident])
+    unknown = set(configs) - used
+    if unknown:
+        raise SeedError(f"{where}.configs: {', '.join(sorted(unknown))} not in release {release}")
+    return chosen
 
 
 def _slots_of(conn: sqlite3.Connection, release_id: str) -> list[tuple[sqlite3.Row, dict[str, Any]]]:

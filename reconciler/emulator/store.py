@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from reconciler.emulator import platform
+from reconciler.emulator.pages import PageCache
 
 SCHEMA_VERSION = "1"
 
@@ -117,6 +118,7 @@ class Store:
     api_keys: Mapping[str, frozenset[str]]  # key -> scopes (the server's keys; the db may hold more)
     lock: threading.RLock = field(default_factory=threading.RLock)
     resets: list[Callable[[sqlite3.Connection], None]] = field(default_factory=list)
+    pages: PageCache = field(default_factory=PageCache)  # cursors that spare OFFSET scans
 
 
 def connect(path: str) -> sqlite3.Connection:
@@ -189,6 +191,19 @@ def new_id(prefix: str) -> str:
         _last_ns = max(_last_ns + 1, time.time_ns())
         ns = _last_ns
     return f"{prefix}_{ns:016x}{secrets.token_hex(4)}"
+
+
+def new_ids(prefix: str, count: int) -> list[str]:
+    """`count` ids as `new_id` makes them, drawn at once (seeding 100,000 devices)."""
+    if platform.current().ids == "random":
+        noise = secrets.token_hex(12 * count)
+        return [f"{prefix}_{noise[24 * k : 24 * k + 24]}" for k in range(count)]
+    global _last_ns
+    with _id_lock:
+        first = max(_last_ns + 1, time.time_ns())
+        _last_ns = first + count - 1
+    noise = secrets.token_hex(4 * count)
+    return [f"{prefix}_{first + k:016x}{noise[8 * k : 8 * k + 8]}" for k in range(count)]
 
 
 def iso(ts: float | None) -> str | None:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.apply import record as rec
 from reconciler.model.marker import parse as parse_marker
 from tests.apply.helpers import config_instances, deployments, is_rollback, make, write_project
 from tests.harness import Harness, example_fleet
@@ -145,7 +146,9 @@ async def test_sigkill_during_rollback_then_rerun_finishes_it_once(emu: Harness,
     killed = apply_process(root, plan_file, 13)
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
     (record_file,) = (root / ".reconcile" / "rollouts").glob("ro-*.json")
-    assert json.loads(record_file.read_text())["status"]["rolling_back"] is True
+    # The record as read back (the file and its journal of changes since).
+    saved = rec.load(root, record_file.stem)
+    assert saved is not None and saved.status.rolling_back is True
     done = apply_process(root, plan_file, None)
     assert done.returncode == 1, done.stderr[-2000:]
     out = json.loads(done.stdout)
