@@ -15,13 +15,13 @@ repository; this one also keeps apart runs that no group covers (two repositorie
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from reconciler.apply.clock import Clock
 from reconciler.errors import ReconcileError
 from reconciler.model import marker
 from reconciler.model.enums import ActivityStatus, ErrorStatus, TargetStatus
+from reconciler.model.live import parse_time
 from reconciler.model.rollout import format_duration
 from reconciler.platform import writes
 from reconciler.platform.client import Platform
@@ -34,7 +34,8 @@ SETTLED = (ActivityStatus.DEPLOYED, ActivityStatus.ARCHIVED, ActivityStatus.REMO
 
 
 def _seconds(stamp: str) -> float:
-    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+    """An unreadable timestamp (hostile or malformed) counts as long ago: never a traceback."""
+    return parse_time(stamp).timestamp()
 
 
 def _unsettled(d: Any) -> bool:

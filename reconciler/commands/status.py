@@ -92,8 +92,6 @@ def command(
     click.echo(f"On the platform ({terminal(plan.target)}):")
     for s in _sets(plan):
         message = s["message"] or ("nothing to roll out" if s["state"] == "unchanged" else "apply starts it")
-        # the words already start with the state ("paused: ...", "held back: ..."): said once
-        message = message.removeprefix(f"{s['state']}: ").removeprefix("held back: ")
         click.echo(
             f"  {terminal(s['deployment_set'])}  {s['rollout']}  {s['state']}: {terminal(message, LINE_LIMIT)}"
         )

@@ -59,7 +59,8 @@ class Origin(StrEnum):
 
 class _FromPlatform(StrEnum):
     """A status the platform reports: a value this version does not know (a newer platform) is
-    UNKNOWN, handled as the safest reading, never a crash."""
+    UNKNOWN rather than a crash (a device UNKNOWN is planned like one with an agent; its
+    deployment's health is judged by the deadline)."""
 
     @classmethod
     def _missing_(cls, value: object) -> StrEnum:

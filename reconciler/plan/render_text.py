@@ -10,7 +10,7 @@ from reconciler.model.enums import SetRolloutState
 from reconciler.model.plan import Plan
 from reconciler.model.rollout import Activation, RolloutPlan
 from reconciler.plan.groups import group_changes, group_exceptions, limit_line, sample, summary_line
-from reconciler.plan.rollout_state import state_of, state_words
+from reconciler.plan.rollout_state import state_line, state_of
 from reconciler.plan.unmanaged import render_unmanaged_text
 
 SYMBOL = {
@@ -38,7 +38,7 @@ def rollout_words(rollout: RolloutPlan | None) -> str:
         words += "; windows: " + ", ".join(w.words() for w in rollout.spec.windows)
         opens = [f"wave {i} {_opens(w.opens)}" for i, w in enumerate(rollout.waves, start=1) if w.opens]
         words += f" ({', '.join(opens)})" if opens else ""
-    status = state_words(rollout)
+    status = state_line(rollout)
     return f"{words}; {status}" if status and state_of(rollout) is not SetRolloutState.COMPLETED else words
 
 

@@ -197,36 +197,25 @@ async def find_own(
     return next((d for d in deps if same_write(d.description, desc)), None)
 
 
+async def _by_id(
+    platform: Platform, resource: Any, ids: Sequence[str], what: str, expand: Sequence[str]
+) -> list[Any]:
+    """Many objects at once: `id=` comma filters, 100 per request, read until they answer."""
+    filters: dict[str, Any] = {"expand": list(expand)} if expand else {}
+    return await read_where(platform, raw(resource), "id", ids, what=what, policy=CONFIRMING_READS, **filters)
+
+
 async def deployments_by_id(
     platform: Platform, ids: Sequence[str], *, expand: Sequence[str] = ()
 ) -> dict[str, LiveDeployment]:
-    """Poll many deployments at once: `id=` comma filters, 100 per request."""
-    filters: dict[str, Any] = {"expand": list(expand)} if expand else {}
-    rows = await read_where(
-        platform,
-        raw(platform.sdk.deployments),
-        "id",
-        ids,
-        what="poll deployments",
-        policy=CONFIRMING_READS,
-        **filters,
-    )
+    rows = await _by_id(platform, platform.sdk.deployments, ids, "poll deployments", expand)
     return {d.id: d for d in map(C.deployment, rows)}
 
 
 async def devices_by_id(
     platform: Platform, ids: Sequence[str], *, expand: Sequence[str] = ()
 ) -> dict[str, LiveDevice]:
-    filters: dict[str, Any] = {"expand": list(expand)} if expand else {}
-    rows = await read_where(
-        platform,
-        raw(platform.sdk.devices),
-        "id",
-        ids,
-        what="read devices",
-        policy=CONFIRMING_READS,
-        **filters,
-    )
+    rows = await _by_id(platform, platform.sdk.devices, ids, "read devices", expand)
     return {d.id: d for d in map(C.device, rows)}
 
 
