@@ -103,9 +103,8 @@ async def one_writer(
 
 
 async def other_run(rollout: SetRollout) -> str | None:
-    """Another apply process writing this rollout right now that this one should leave it to:
-    its run wrote to the set's devices within the health deadline, and either this run wrote
-    nothing (its creates found the other's deployments) or the other's run id is smaller."""
+    """Another apply process writing this rollout right now: a run that wrote to the set's devices
+    since this one started (what was there before, a paused or finished run, is history)."""
     ids = [d.device_id for d in rollout.devs.values()]
     deployments = await writes.device_deployments(rollout.platform, ids, live_only=True)
     now, deadline = rollout.clock.utc(), rollout.spec.health_check.deadline
@@ -116,18 +115,9 @@ async def other_run(rollout: SetRollout) -> str | None:
             # what was there before this run wrote was the one-writer check's business (or a
             # crashed run this one resumes): only writes since then are a competitor's
             recent = d.id not in rollout.before and now - _seconds(str(d.created_at)) < deadline
-            mine = m is not None and m.run == rollout.run_id
-            # another run counts only while its writes are still landing (a paused or finished
-            # run of the same rollout is history, not a competitor)
-            if (
-                m is not None
-                and m.rollout == rollout.record.id
-                and m.run
-                and recent
-                and (mine or _unsettled(d))
-            ):
+            if m is not None and m.rollout == rollout.record.id and m.run and recent:
                 runs.add(m.run)
+    # Whoever sees another run yields. Each run writes before it looks, so the run that looks
+    # last sees the other's writes: at most one carries on (both stop when each saw the other).
     others = sorted(runs - {rollout.run_id})
-    if not others:
-        return None
-    return others[0] if rollout.run_id not in runs or others[0] < rollout.run_id else None
+    return others[0] if others else None

@@ -409,9 +409,8 @@ class SetRollout:
 
     async def _yields(self) -> bool:
         """Two applies started at once on one set: neither saw the other before writing, so after
-        its first writes each looks again. The run that wrote nothing there, or the one with the
-        larger run id, stops (its devices in flight are watched to the end: the same rollout),
-        and the other carries on alone."""
+        its first writes each looks again, and a run that sees another stops (its devices in
+        flight are watched to the end: the same rollout). At most one carries on."""
         self._contest_checked = True
         other = await guard.other_run(self)
         if other is None:
