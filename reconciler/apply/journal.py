@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Collection, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -71,8 +73,8 @@ def merged(
 
 def append(
     record_path: Path, record: RolloutRecord, changed: Iterable[LedgerEntry], devices: Collection[str]
-) -> tuple[LedgerEntry, ...]:
-    """Append one line; returns the entry of each of `devices` after it."""
+) -> None:
+    """Append one line (the entries of `devices` after it: `entries`)."""
     known = start(record_path, record)
     changed = list(changed)
     for e in changed:
@@ -85,14 +87,58 @@ def append(
     if removed:
         body["removed"] = removed
     line = json.dumps(body, separators=(",", ":"))
-    fd = os.open(path_of(record_path), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    path = path_of(record_path)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     try:
+        # In the kernel before the next platform write, so a crashed process (even SIGKILL)
+        # leaves it behind; fsync, for a crash of the machine, follows on a thread.
         os.write(fd, (line + "\n").encode())
-        os.fsync(fd)  # saved before the next platform write, as the whole record was
     finally:
         os.close(fd)
+    _sync_soon(path)
     known.revision = record.status.revision
-    return tuple(known.entries.values())
+
+
+def entries(record_path: Path) -> tuple[LedgerEntry, ...] | None:
+    """Every device's entry as last appended (None: this process has no journal open there)."""
+    known = _open.get(record_path)
+    return None if known is None else tuple(known.entries.values())
+
+
+# fsync took most of a save's wall time and held the event loop (every poll, every start)
+# for it. One thread syncs each journal after its appends; appends made while a sync waits
+# are covered by it, so a burst of saves costs one fsync. The record is a log and a cache
+# (the platform holds the state), so a machine crash may lose its last lines, never a
+# process crash. The executor's worker is joined when the interpreter exits.
+_syncer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="journal-fsync")
+_waiting: set[Path] = set()
+_waiting_lock = threading.Lock()
+
+
+def _sync_soon(path: Path) -> None:
+    with _waiting_lock:
+        if path in _waiting:
+            return
+        _waiting.add(path)
+    _syncer.submit(_sync, path)
+
+
+def _sync(path: Path) -> None:
+    with _waiting_lock:
+        _waiting.discard(path)  # an append from now on asks for another sync
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:  # folded into the record meanwhile
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def synced() -> None:
+    """Wait until every journal line appended so far is on disk (tests, benchmarks)."""
+    _syncer.submit(lambda: None).result()
 
 
 def folded(record_path: Path, revision: int) -> None:

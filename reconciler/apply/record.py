@@ -147,21 +147,29 @@ def _write_whole(path: Path, record: RolloutRecord) -> None:
     atomic_write(path, json.dumps(record.to_dict(), indent=2) + "\n")
 
 
-def known_entries(root: Path, record: RolloutRecord) -> dict[str, LedgerEntry]:
-    """The device entries as last saved, by device (what `append` compares against)."""
+def with_entries(root: Path, record: RolloutRecord) -> RolloutRecord:
+    """`record` with every device's entry as last saved through `append` (once, when a run
+    ends: saving mid-run never gathers them)."""
     path = rollouts_dir(root) / f"{record.id}.json"
     with _lock:
-        return journal.start(path, record).entries
+        saved = journal.entries(path)
+    return record if saved is None else replace(record, devices=saved)
 
 
 def append(
-    root: Path, record: RolloutRecord, changed: Iterable[LedgerEntry], devices: Collection[str]
+    root: Path,
+    record: RolloutRecord,
+    changed: Iterable[LedgerEntry],
+    devices: Collection[str],
+    *,
+    entries: bool = True,
 ) -> RolloutRecord:
     """Save a state change by appending it (the new status and the device entries that
     changed) to the record's journal, not by rewriting the whole record: a rollout's
     bookkeeping stays linear in its devices. `record.devices` is ignored; the returned record
     carries an entry for each of `devices` (entries of others, from an earlier plan of the same
-    rollout, are dropped). A finished rollout's journal is folded into the record by a
+    rollout, are dropped), or with `entries=False` (a save mid-rollout) `record.devices` as
+    given until the rollout is final: gathering every entry costs the fleet. A finished rollout's journal is folded into the record by a
     background thread (the event loop is never held by a whole-record write)."""
     path = rollouts_dir(root) / f"{record.id}.json"
     with _lock:
@@ -171,8 +179,10 @@ def append(
             journal.forget(path)
             journal.start(path, whole)
             return whole
-        whole = replace(record, devices=journal.append(path, record, changed, devices))
-    if record.status.state in FINAL_STATES:
+        journal.append(path, record, changed, devices)
+        final = record.status.state in FINAL_STATES
+        whole = replace(record, devices=journal.entries(path) or ()) if entries or final else record
+    if final:
         _compact(path, whole)
     return whole
 

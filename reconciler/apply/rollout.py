@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -43,15 +44,55 @@ from reconciler.platform.client import Platform
 
 STAGE_ONLY = ("stage", "restage")
 MAX_POLL_FAILURES = 20
+# The fields of a device's ledger entry: setting one marks the device for the next save.
+TRACKED = frozenset({"state", "deployment_id", "rollback_id", "reason", "reason_code", "wave"})
+FAILED_STATES = ("failed", "rolled_back", "rollback_issued")  # counted in failed_nodes
 
 
 def _never() -> bool:
     return False
 
 
-@dataclass
+class Tally:
+    """What a rollout's devices did since the last save, kept as it happens: the devices whose
+    entry changed (the next save writes those, never the whole ledger), how many devices are in
+    each state, and the pending, succeeded and failed ones, so neither a save nor the next step
+    walks every device."""
+
+    def __init__(self, order: tuple[str, ...], devs: dict[str, DeviceRun]) -> None:
+        self.order = {n: i for i, n in enumerate(order)}  # plan order, for pending
+        self.changed: dict[str, DeviceRun] = {}
+        self.counts: Counter[str] = Counter(d.state for d in devs.values())
+        self.pending = {n: None for n in order if devs[n].state == "not_attempted"}  # in plan order
+        self.succeeded = {n for n in order if devs[n].state == "succeeded"}
+        self.failed = {n for n in order if devs[n].state == "failed"}
+        self._unordered = False  # a device went back to pending: sort before the next read
+
+    def moved(self, name: str, old: str, new: str) -> None:
+        self.counts[old] -= 1
+        self.counts[new] += 1
+        for states, value in ((self.succeeded, "succeeded"), (self.failed, "failed")):
+            if old == value:
+                states.discard(name)
+            elif new == value:
+                states.add(name)
+        if old == "not_attempted":
+            self.pending.pop(name, None)
+        elif new == "not_attempted":
+            self.pending[name] = None
+            self._unordered = True
+
+    def pending_names(self) -> tuple[str, ...]:
+        if self._unordered:
+            self.pending = dict.fromkeys(sorted(self.pending, key=self.order.__getitem__))
+            self._unordered = False
+        return tuple(self.pending)
+
+
+@dataclass(eq=False)
 class DeviceRun:
-    """One device's progress through a rollout (executor-internal, mutable)."""
+    """One device's progress through a rollout (executor-internal, mutable). Once a `Tally` is
+    attached, setting a field of its ledger entry tells the tally."""
 
     change: DeviceChange
     wave: int
@@ -63,6 +104,17 @@ class DeviceRun:
     track: Track | None = None
     own_target_status: str | None = None  # of our deployment found on resume
     may_land: bool = False  # failed at its deadline while still on its way: it could land later
+    tally: Tally | None = field(default=None, repr=False)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        tally = self.__dict__.get("tally")
+        if tally is not None and name in TRACKED:
+            old = self.__dict__[name]
+            if old != value:
+                if name == "state":
+                    tally.moved(self.change.device, old, value)
+                tally.changed[self.change.device] = self
+        object.__setattr__(self, name, value)
 
     @property
     def name(self) -> str:
@@ -113,6 +165,8 @@ class SetRollout:
     # Asked to stop (`reconcile watch` on SIGTERM): start no device more. A device started
     # gets all its writes (stage and deploy), so none is left half-applied; a rerun continues.
     stop: Callable[[], bool] = _never
+    tally: Tally = field(init=False, repr=False)
+    order: tuple[str, ...] = field(init=False, repr=False)  # the plan's devices, in plan order
 
     @property
     def spec(self) -> RolloutSpec:
@@ -139,29 +193,20 @@ class SetRollout:
     # --- record --------------------------------------------------------------------------
 
     def _save(self, **status: Any) -> None:
-        # Only the devices whose entry changed since the last save are written (appended to
-        # the record's journal): saving stays cheap however many devices the rollout has.
-        known = rec.known_entries(self.root, self.record)
-        changed: list[LedgerEntry] = []
-        updated = failed = 0
-        for d in self.devs.values():
-            if d.state == "succeeded":
-                updated += 1
-            elif d.state in ("failed", "rolled_back", "rollback_issued"):
-                failed += 1
-            e = known.get(d.name)
-            if (
-                e is None
-                or e.state != d.state
-                or e.deployment_id != d.deployment_id
-                or e.rollback_deployment_id != d.rollback_id
-                or e.reason != d.reason
-                or e.reason_code != d.reason_code
-                or e.wave != d.wave
-            ):
-                changed.append(d.entry(self.name))
-        counted = {"updated_nodes": updated, "failed_nodes": failed, "total_nodes": len(self.devs)}
-        self.record = rec.append(self.root, self.record.with_status(**counted, **status), changed, self.devs)
+        # Only the devices whose entry changed since the last save (the tally knows them) are
+        # written, appended to the record's journal: a save costs what changed, however many
+        # devices the rollout has.
+        t = self.tally
+        changed = [d.entry(self.name) for d in t.changed.values()]
+        t.changed.clear()
+        counted = {
+            "updated_nodes": t.counts["succeeded"],
+            "failed_nodes": sum(t.counts[s] for s in FAILED_STATES),
+            "total_nodes": len(self.devs),
+        }
+        self.record = rec.append(
+            self.root, self.record.with_status(**counted, **status), changed, self.devs, entries=False
+        )
 
     def _set(self, d: DeviceRun, state: LedgerState, reason: str = "") -> None:
         d.state, d.reason, d.reason_code = state, reason, None
@@ -170,8 +215,16 @@ class SetRollout:
     # --- the rollout ---------------------------------------------------------------------
 
     async def run(self) -> rec.RolloutRecord:
+        record = await self._run()
+        # Saves mid-run leave the record's device entries to the journal; the run's answer
+        # carries them all (once, at the end).
+        self.record = rec.with_entries(self.root, record)
+        return self.record
+
+    async def _run(self) -> rec.RolloutRecord:
+        waves = {n: i for i, w in enumerate(self.plan.waves, start=1) for n in w.devices}
         for c in self.changes:
-            self.devs[c.device] = DeviceRun(change=c, wave=self.plan.wave_of(c.device))
+            self.devs[c.device] = DeviceRun(change=c, wave=waves[c.device])
         for e in self.record.devices:  # resume what an earlier run recorded
             d = self.devs.get(e.device)
             if d is not None:
@@ -182,6 +235,7 @@ class SetRollout:
                     e.reason,
                     e.reason_code,
                 )
+        self._attach_tally()
         st = self.record.status
         if not self.will_write():
             if st.state == "paused":
@@ -227,6 +281,15 @@ class SetRollout:
         self._save(state=RolloutState.COMPLETED, message="all devices done", completed_at=rec.utc_now())
         self.reporter.note(self.name, f"{self.record.id} completed")
         return self.record
+
+    def _attach_tally(self) -> None:
+        self.order = tuple(self.plan.devices)
+        self.tally = Tally(self.order, self.devs)
+        saved = {e.device: e.wave for e in self.record.devices}
+        for d in self.devs.values():
+            if saved.get(d.name) != d.wave:  # not saved yet (a fresh record), or its wave moved
+                self.tally.changed[d.name] = d
+            d.tally = self.tally
 
     async def _find_own_writes(self) -> None:
         """After a crash the record may lag the platform: ask which devices already carry a
@@ -302,17 +365,16 @@ class SetRollout:
         return tuple(out)
 
     def _progress(self) -> Progress:
-        order = self.plan.devices
-        states = {n: self.devs[n].state for n in order}
-        pending = tuple(n for n in order if states[n] == "not_attempted")
-        opened = set(self._open(pending))
-        # Devices inside their window first, so a closed one never holds an open one back.
-        pending = tuple(n for n in pending if n in opened) + tuple(n for n in pending if n not in opened)
+        pending = self.tally.pending_names()
+        if self.spec.windows:
+            opened = set(self._open(pending))
+            # Devices inside their window first, so a closed one never holds an open one back.
+            pending = tuple(n for n in pending if n in opened) + tuple(n for n in pending if n not in opened)
         return Progress(
             pending=pending,
             in_flight=frozenset(self.in_flight),
-            succeeded=frozenset(n for n, st in states.items() if st == "succeeded"),
-            failed=frozenset(n for n, st in states.items() if st == "failed"),
+            succeeded=frozenset(self.tally.succeeded),
+            failed=frozenset(self.tally.failed),
             promoted=self.record.status.canary_promoted,
             promote_requested=self.promote,
         )
@@ -322,7 +384,7 @@ class SetRollout:
         when done, "paused", or why the rollout stopped."""
         strategy = strategies.get(self.spec.strategy)
         # Resumed devices whose write landed: finish them first (deploy step, health).
-        resumed = [self.devs[n] for n in self.plan.devices if self.devs[n].state == "in_flight"]
+        resumed = [self.devs[n] for n in self.order if self.devs[n].state == "in_flight"]
         await self._start_all(resumed, self.in_flight)
         self._started_wave = max((d.wave for d in resumed), default=0)
         poll_failures = 0
@@ -441,8 +503,8 @@ class SetRollout:
                     raise ReconcileError(f"cannot read deployment status: {e.message}") from None
 
     def _check_budget(self) -> str | None:
-        failed = sum(1 for d in self.devs.values() if d.state == "failed")
-        finished = sum(1 for d in self.devs.values() if d.state in ("succeeded", "failed"))
+        failed = self.tally.counts["failed"]
+        finished = self.tally.counts["succeeded"] + failed
         return budget_crossed(self.spec, failed=failed, finished=finished, total=len(self.devs))
 
     async def _start_all(self, batch: list[DeviceRun], in_flight: dict[str, DeviceRun]) -> None:

@@ -16,7 +16,7 @@ import httpx
 from reconciler.apply.clock import Clock, WallClock
 from reconciler.errors import ReconcileError
 from reconciler.model.project import EmulatorTarget, Project, RemoteTarget
-from reconciler.platform.client import Platform, checked_url, connect
+from reconciler.platform.client import DEFAULT_CONCURRENCY, Platform, checked_url, connect
 from reconciler.sensitive import checked_credential
 
 EMULATOR_ROOT = "http://emulator.local"  # the in-process emulator's (never resolved) host
@@ -114,10 +114,15 @@ def _embedded(project: Project, target: EmulatorTarget) -> Endpoint:
 
 
 @asynccontextmanager
-async def session(project: Project, base_url: str | None = None) -> AsyncIterator[Session]:
-    """The platform the project targets, with its clock and enrollment token."""
+async def session(
+    project: Project, base_url: str | None = None, *, parallelism: int = DEFAULT_CONCURRENCY
+) -> AsyncIterator[Session]:
+    """The platform the project targets, with its clock and enrollment token; at most
+    `parallelism` requests in flight."""
     ep = endpoint(project, base_url)
-    async with connect(ep.base_url, api_key=ep.api_key, transport=ep.transport, target=ep.target) as platform:
+    async with connect(
+        ep.base_url, api_key=ep.api_key, transport=ep.transport, target=ep.target, concurrency=parallelism
+    ) as platform:
         clock = await _clock(platform, ep)
         yield Session(
             platform=platform,

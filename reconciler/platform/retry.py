@@ -58,6 +58,11 @@ CONFIRMING_READS = RetryPolicy(attempts=20, base=0.2, cap=8.0, budget=300.0)
 WRITES = RetryPolicy(attempts=6, base=0.1, cap=4.0, budget=120.0)
 
 
+async def pause(seconds: float) -> None:
+    """Every wait the retry policy asks for (tests replace `asyncio` here to skip it)."""
+    await asyncio.sleep(seconds)
+
+
 class Retry:
     """The retry state of one operation under a policy."""
 
@@ -74,7 +79,7 @@ class Retry:
         delay = self.policy.delay(self.attempt, error.retry_after)
         if self.waited + delay > self.policy.budget:
             return False
-        await asyncio.sleep(delay)
+        await pause(delay)
         self.waited += delay
         self.attempt += 1
         return True
