@@ -1,14 +1,15 @@
 """Apply's bookkeeping at scale: a rolling rollout (max_parallel 1,000, agents answering at
-once, health `min_healthy_time` 1 s) of a config change to 10,000 and 20,000 devices, against
-the embedded emulator with its manual clock (no sleeping: waits advance the clock). Reports
-the process CPU, the share spent saving the rollout record (`SetRollout._save` and the fold
-at the end), the longest single save, and the longest event-loop iteration (a task that
-yields with `sleep(0)` and measures the time until it runs again).
+once, health `min_healthy_time` 1 s) of a config change to every device, at several fleet
+sizes, against an emulator on a manual clock (no sleeping: waits advance its clock).
 
-The embedded emulator serves in this process, so "process CPU" includes the platform's side;
-the share of the client's own CPU spent on records is larger than the share shown.
+By default the emulator is served by `reconcile emulator serve` in another process (uvicorn
+on 127.0.0.1, the db created with a manual clock), so this process is the client alone: its
+CPU, the share of it spent on the rollout record (`SetRollout._save`, the fold at the end and
+the journal's fsync thread), and the longest event-loop stall (a probe task that yields with
+`sleep(0)` and measures how long until it runs again) are the client's own. `--embedded`
+runs the emulator in this process instead (its CPU and stalls then count too).
 
-    .venv/bin/python benchmarks/bench_rollout_records.py [--sizes 10000,20000]
+    .venv/bin/python benchmarks/bench_rollout_records.py [--sizes 10000,20000,50000] [--profile N]
 
 `RECONCILE_SOURCE=<dir>` measures another checkout's code (the figures before a change).
 """
@@ -17,8 +18,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
+import gc
 import json
 import os
+import pstats
+import subprocess
 import sys
 import tempfile
 import threading
@@ -39,6 +44,7 @@ from reconciler.manifests.loader import load_path  # noqa: E402
 from tests.apply.helpers import write_project  # noqa: E402
 from tests.harness import example_fleet  # noqa: E402
 
+KEY = "emulator-local-rw"
 ROLLOUT = {
     "strategy": "rolling",
     "max_parallel": 1000,
@@ -53,7 +59,7 @@ class Timed:
         self.total = 0.0
         self.longest = 0.0
         self.calls = 0
-        original = rollout_mod.SetRollout._save
+        original = self.original = rollout_mod.SetRollout._save
 
         def timed(this: Any, **status: Any) -> None:
             started, cpu = time.perf_counter(), time.thread_time()
@@ -64,38 +70,145 @@ class Timed:
 
         rollout_mod.SetRollout._save = timed  # type: ignore[method-assign,assignment]
 
+    def close(self) -> None:
+        rollout_mod.SetRollout._save = self.original  # type: ignore[method-assign]
 
-async def longest_iteration(stop: asyncio.Event, out: list[float]) -> None:
+
+async def loop_probe(stop: asyncio.Event, out: list[float]) -> None:
+    """The longest time the event loop went without running this task (it is always ready)."""
     while not stop.is_set():
         started = time.perf_counter()
         await asyncio.sleep(0)
         out.append(time.perf_counter() - started)
 
 
-async def run(n: int, tmp: Path, timed: Timed) -> dict[str, float]:
+class Callbacks:
+    """The longest single callback the event loop ran (a task's step between two awaits): what
+    blocks the loop. `loop_probe` sees more: a loop iteration running many ready callbacks."""
+
+    def __init__(self, profile: bool = False) -> None:
+        self.longest, self.what, self.longest_cpu = 0.0, "", 0.0
+        self.profile: cProfile.Profile | None = None  # of the longest callback (with `profile`)
+        self.original = original = asyncio.events.Handle._run
+        timed = self
+
+        def run(handle: asyncio.events.Handle) -> None:
+            profiler = cProfile.Profile(time.thread_time) if profile else None
+            started, cpu = time.perf_counter(), time.thread_time()
+            if profiler:
+                profiler.enable()
+            original(handle)
+            if profiler:
+                profiler.disable()
+            took = time.perf_counter() - started
+            timed.longest_cpu = max(timed.longest_cpu, time.thread_time() - cpu)
+            if took > timed.longest:
+                timed.longest, timed.what, timed.profile = took, repr(handle)[:300], profiler
+
+        asyncio.events.Handle._run = run  # type: ignore[method-assign]
+
+    def close(self) -> None:
+        asyncio.events.Handle._run = self.original  # type: ignore[method-assign]
+
+
+class GcPauses:
+    """The longest garbage collection (any generation): a pause of the event loop too."""
+
+    def __init__(self) -> None:
+        self.longest, self.total, self._started = 0.0, 0.0, 0.0
+        gc.callbacks.append(self.callback)
+
+    def callback(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            took = time.perf_counter() - self._started
+            self.longest, self.total = max(self.longest, took), self.total + took
+
+    def close(self) -> None:
+        gc.callbacks.remove(self.callback)
+
+
+def serve(db: Path) -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from reconciler.cli import main; main()", "emulator", "serve"]
+        + ["--db", str(db), "--port", "0"],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert proc.stderr is not None
+    while True:
+        line = proc.stderr.readline()
+        if not line:
+            raise SystemExit(f"the emulator did not start (exit {proc.wait()})")
+        if "listening on" in line:
+            url = line.split("listening on ", 1)[1].split()[0]
+            break
+    threading.Thread(target=lambda: [None for _ in proc.stderr or []], daemon=True).start()
+    return proc, url
+
+
+def _sync_threads() -> float:
+    """CPU of the journal's fsync thread and the fold thread is this process's, not the event
+    loop's; they are joined (and their wall time counted) before the figures are taken."""
+    waited = time.perf_counter()
+    for t in threading.enumerate():
+        if t.name.startswith("compact "):
+            t.join()
+    try:
+        from reconciler.apply import journal
+
+        getattr(journal, "synced", lambda: None)()
+    except ImportError:
+        pass
+    return time.perf_counter() - waited
+
+
+async def run(n: int, tmp: Path, *, embedded: bool, profile: bool, stalls: bool) -> dict[str, Any]:
     seed = tmp / f"seed-{n}.json"
     seed.write_text(json.dumps(example_fleet(n, offline=[], spare=False, delay=0.0)))
     db = tmp / f"e-{n}.db"
     create_app(str(db), seed=seed, clock="manual").state.store.conn.close()
     root = write_project(tmp / f"p-{n}", SimpleNamespace(db=str(db)), rollout=ROLLOUT)  # type: ignore[arg-type]
     project = load_path(root)
-    async with session(project) as wired:
-        plan = await make_plan(project, wired)
-        stop, gaps = asyncio.Event(), [0.0]
-        monitor = asyncio.create_task(longest_iteration(stop, gaps))
-        cpu, wall = time.process_time(), time.perf_counter()
-        result = await execute(plan, wired.platform, root=project.root, clock=wired.clock)
-        stop.set()
-        await monitor
-        fold = 0.0
-        for t in threading.enumerate():
-            if t.name.startswith("compact "):  # the fold of a finished rollout's journal
-                folded = time.perf_counter()
-                t.join()
-                fold += time.perf_counter() - folded
-        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    proc, base = (None, None) if embedded else serve(db)
+    if base is not None:
+        os.environ["MIRU_API_KEY"] = KEY
+    timed = Timed()
+    profiler = cProfile.Profile(time.process_time) if profile else None  # CPU, not wall (loaded machine)
+    try:
+        async with session(project, f"{base}/beta" if base else None) as wired:
+            plan = await make_plan(project, wired)
+            stop, gaps = asyncio.Event(), [0.0]
+            probe = asyncio.create_task(loop_probe(stop, gaps))
+            cpu, wall = time.process_time(), time.perf_counter()
+            pauses, callbacks = GcPauses(), Callbacks(profile=stalls)
+            if profiler:
+                profiler.enable()
+            result = await execute(plan, wired.platform, root=project.root, clock=wired.clock)
+            if profiler:
+                profiler.disable()
+            stop.set()
+            pauses.close()
+            callbacks.close()
+            await probe
+            fold = _sync_threads()
+            cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+            requests = wired.platform.requests
+    finally:
+        timed.close()
+        if proc is not None:
+            proc.terminate()
+            proc.wait(timeout=60)
     ok = sum(1 for e in result.ledger if e.state == "succeeded")
     assert ok == n, f"{ok} of {n} devices succeeded"
+    if profiler:
+        stats = pstats.Stats(profiler).sort_stats("cumulative")
+        stats.print_stats(35)
+        stats.sort_stats("tottime").print_stats(25)
+        stats.dump_stats(os.environ.get("BENCH_PROFILE_OUT", "/tmp/bench-records.prof"))
     return {
         "cpu": cpu,
         "wall": wall,
@@ -104,6 +217,13 @@ async def run(n: int, tmp: Path, timed: Timed) -> dict[str, float]:
         "saves": timed.calls,
         "loop_max": max(gaps),
         "fold": fold,
+        "requests": requests,
+        "gc_max": pauses.longest,
+        "callback_max": callbacks.longest,
+        "callback_cpu": callbacks.longest_cpu,
+        "callback": callbacks.what,
+        "callback_profile": callbacks.profile,
+        "gc": pauses.total,
     }
 
 
@@ -111,19 +231,27 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--sizes", default="10000,20000")
+    parser.add_argument("--sizes", default="10000,20000,50000")
+    parser.add_argument("--embedded", action="store_true", help="the emulator in this process")
+    parser.add_argument("--stalls", action="store_true", help="profile the longest callback (slow)")
+    parser.add_argument("--profile", type=int, default=0, metavar="N", help="cProfile the run of N devices")
     args = parser.parse_args()
-    print(f"code: {Path(sys.modules['reconciler'].__file__ or '').parent}")
+    print(f"code: {Path(sys.modules['reconciler'].__file__ or '').parent}; load {os.getloadavg()[0]:.1f}")
+    print("| devices | client CPU | per device | records (share) | saves | longest save | longest callback: wall (CPU) | longest loop iteration | longest GC | requests | wall |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for n in (int(x) for x in args.sizes.split(",")):
-        timed = Timed()
         with tempfile.TemporaryDirectory(prefix="bench-records-") as t:
-            r = asyncio.run(run(n, Path(t), timed))
+            r = asyncio.run(run(n, Path(t), embedded=args.embedded, profile=args.profile == n, stalls=args.stalls))
         print(
-            f"  {n:>6,} devices: process CPU {r['cpu']:.1f} s (wall {r['wall']:.1f} s); records "
-            f"{r['records']:.2f} s = {100 * r['records'] / r['cpu']:.1f}% in {r['saves']:.0f} saves "
-            f"(fold thread joined after {r['fold']:.2f} s); longest save {r['save_max'] * 1000:.0f} ms; "
-            f"longest event-loop iteration {r['loop_max'] * 1000:.0f} ms"
+            f"| {n:,} | {r['cpu']:.1f} s | {1000 * r['cpu'] / n:.2f} ms | {r['records']:.2f} s "
+            f"({100 * r['records'] / r['cpu']:.1f}%) | {r['saves']} | {r['save_max'] * 1000:.1f} ms | "
+            f"{r['callback_max'] * 1000:.0f} ms ({r['callback_cpu'] * 1000:.0f} ms) | {r['loop_max'] * 1000:.0f} ms | {r['gc_max'] * 1000:.0f} ms (all {r['gc']:.1f} s) | {r['requests']:,} | {r['wall']:.0f} s (load "
+            f"{os.getloadavg()[0]:.1f}) |",
+            flush=True,
         )
+        print(f"  (longest callback: {r['callback']})")
+        if r["callback_profile"] is not None:
+            pstats.Stats(r["callback_profile"]).sort_stats("cumulative").print_stats(30)
 
 
 if __name__ == "__main__":

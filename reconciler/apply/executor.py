@@ -6,6 +6,7 @@ the ledger, with the devices the plan blocked at the end.
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -83,8 +84,44 @@ async def execute(
     force: bool = False,
     stop: Callable[[], bool] | None = None,
 ) -> ApplyResult:
-    reporter = reporter or Silent()
-    digest = rec.plan_digest(plan)
+    # What exists now (the plan, the live state) and the rollouts' devices live until the end:
+    # frozen, the garbage collector's full passes skip them. Unfrozen, each pass walked them
+    # all and held the event loop (0.4 s at 5,000 devices, seconds at 100,000; a fifth of
+    # the CPU). Frozen objects are still freed by reference counting; `unfreeze` hands them
+    # back to the collector for a process that goes on (`reconcile watch`).
+    gc.freeze()
+    try:
+        return await _execute(
+            plan,
+            platform,
+            root=root,
+            clock=clock,
+            reporter=reporter or Silent(),
+            promote=promote,
+            retry_failed=retry_failed,
+            force=force,
+            stop=stop,
+        )
+    finally:
+        gc.unfreeze()
+
+
+async def _execute(
+    plan: Plan,
+    platform: Platform,
+    *,
+    root: Path,
+    clock: Clock,
+    reporter: Reporter,
+    promote: bool,
+    retry_failed: bool,
+    force: bool,
+    stop: Callable[[], bool] | None,
+) -> ApplyResult:
+    # The plan as JSON once, off the event loop (seconds at 100,000 devices): its digest names
+    # the rollouts, and its copy beside the records is what a rerun resumes.
+    data = await asyncio.to_thread(plan.to_dict)
+    digest = await asyncio.to_thread(rec.plan_digest, plan, data)
     by_set: dict[str, list[DeviceChange]] = {}
     for c in plan.changes:
         if c.action in ACTIONABLE and c.device_id:
@@ -122,7 +159,7 @@ async def execute(
     ids = await writes.ensure_instances(platform, instances, created)
     if created:  # counted after the fact: a resumed or promoted rollout reuses what it made
         reporter.note("apply", f"config instances: {len(created)} created")
-    plan_file = rec.save_plan(root, plan, digest) if rollouts else ""
+    plan_file = await asyncio.to_thread(rec.save_plan, root, plan, digest, data) if rollouts else ""
     for r in rollouts:
         r.instance_ids = ids
         if not r.resumed:

@@ -14,6 +14,7 @@ repository; this one also keeps apart runs that no group covers (two repositorie
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +26,7 @@ from reconciler.model.live import parse_time
 from reconciler.model.rollout import format_duration
 from reconciler.platform import writes
 from reconciler.platform.client import Platform
+from reconciler.platform.writes import SLICE
 
 if TYPE_CHECKING:  # the rollout engine asks this module, and this module reads its state
     from reconciler.apply.rollout import SetRollout
@@ -48,13 +50,15 @@ def _unsettled(d: Any) -> bool:
     return d.target_status == TargetStatus.DEPLOYED and d.activity_status not in SETTLED
 
 
-def in_flight(
+async def in_flight(
     rollout: SetRollout, deployments: dict[str, list[Any]], online: set[str], now: float
 ) -> tuple[marker.Marker, float] | None:
     """The newest unsettled deployment another run wrote for this set: (its marker, its age)."""
     deadline = rollout.spec.health_check.deadline
     found: list[tuple[float, marker.Marker]] = []
-    for device_id, rows in deployments.items():
+    for n, (device_id, rows) in enumerate(deployments.items(), start=1):
+        if n % SLICE == 0:
+            await asyncio.sleep(0)  # every device of a large set: let the event loop run
         for d in rows:
             m = marker.parse(d.description)
             if m is None or m.deployment_set != rollout.name or device_id not in online or not _unsettled(d):
@@ -90,7 +94,7 @@ async def one_writer(
     found = await writes.devices_by_id(platform, ids)
     online = {i for i, d in found.items() if d.status == "online"}
     now = clock.utc()
-    busy = [(r, hit) for r in rollouts if (hit := in_flight(r, deployments, online, now)) is not None]
+    busy = [(r, hit) for r in rollouts if (hit := await in_flight(r, deployments, online, now)) is not None]
     if busy:
         lines = [
             f"{r.name}: rollout {m.rollout} (commit {m.commit or 'none'}) wrote {format_duration(round(age))} ago"
@@ -109,7 +113,9 @@ async def other_run(rollout: SetRollout) -> str | None:
     deployments = await writes.device_deployments(rollout.platform, ids, live_only=True)
     now, deadline = rollout.clock.utc(), rollout.spec.health_check.deadline
     runs: set[str] = set()
-    for rows in deployments.values():
+    for n, rows in enumerate(deployments.values(), start=1):
+        if n % SLICE == 0:
+            await asyncio.sleep(0)
         for d in rows:
             m = marker.parse(d.description)
             # what was there before this run wrote was the one-writer check's business (or a

@@ -119,9 +119,10 @@ class RolloutRecord:
         return replace(self, status=status)
 
 
-def plan_digest(plan: Plan) -> str:
-    """A stable hash of the plan: a rerun of the same saved plan derives the same rollout ids."""
-    data = plan.to_dict()
+def plan_digest(plan: Plan, data: dict[str, Any] | None = None) -> str:
+    """A stable hash of the plan: a rerun of the same saved plan derives the same rollout ids.
+    `data`: `plan.to_dict()` when the caller has it (at 100,000 devices it costs seconds)."""
+    data = plan.to_dict() if data is None else data
     blob = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
 
@@ -283,11 +284,12 @@ def remove(root: Path, rid: str) -> None:
         journal.forget(path)
 
 
-def save_plan(root: Path, plan: Plan, digest: str) -> str:
+def save_plan(root: Path, plan: Plan, digest: str, data: dict[str, Any] | None = None) -> str:
     rel = f".reconcile/rollouts/plans/{digest[:16]}.json"
     path = root / rel
     if not path.exists():
-        atomic_write(path, json.dumps(plan.to_dict(), indent=2, sort_keys=True) + "\n")
+        data = plan.to_dict() if data is None else data
+        atomic_write(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
     return rel
 
 

@@ -9,6 +9,7 @@ rest the platform is asked what this rollout already wrote (matched on the descr
 from __future__ import annotations
 
 import asyncio
+import gc
 import secrets
 from collections import Counter
 from collections.abc import Callable
@@ -47,6 +48,7 @@ MAX_POLL_FAILURES = 20
 # The fields of a device's ledger entry: setting one marks the device for the next save.
 TRACKED = frozenset({"state", "deployment_id", "rollback_id", "reason", "reason_code", "wave"})
 FAILED_STATES = ("failed", "rolled_back", "rollback_issued")  # counted in failed_nodes
+STEP = 250  # devices handled between two turns of the event loop in the longest loops
 
 
 def _never() -> bool:
@@ -59,14 +61,25 @@ class Tally:
     each state, and the pending, succeeded and failed ones, so neither a save nor the next step
     walks every device."""
 
-    def __init__(self, order: tuple[str, ...], devs: dict[str, DeviceRun]) -> None:
+    def __init__(self, order: tuple[str, ...]) -> None:
         self.order = {n: i for i, n in enumerate(order)}  # plan order, for pending
         self.changed: dict[str, DeviceRun] = {}
-        self.counts: Counter[str] = Counter(d.state for d in devs.values())
-        self.pending = {n: None for n in order if devs[n].state == "not_attempted"}  # in plan order
-        self.succeeded = {n for n in order if devs[n].state == "succeeded"}
-        self.failed = {n for n in order if devs[n].state == "failed"}
+        self.counts: Counter[str] = Counter()
+        self.pending: dict[str, None] = {}  # in plan order
+        self.succeeded: set[str] = set()
+        self.failed: set[str] = set()
         self._unordered = False  # a device went back to pending: sort before the next read
+
+    def add(self, d: DeviceRun) -> None:
+        """Count `d` (added in plan order) and attach to it."""
+        self.counts[d.state] += 1
+        if d.state == "not_attempted":
+            self.pending[d.name] = None
+        elif d.state == "succeeded":
+            self.succeeded.add(d.name)
+        elif d.state == "failed":
+            self.failed.add(d.name)
+        d.tally = self
 
     def moved(self, name: str, old: str, new: str) -> None:
         self.counts[old] -= 1
@@ -107,13 +120,14 @@ class DeviceRun:
     tally: Tally | None = field(default=None, repr=False)
 
     def __setattr__(self, name: str, value: Any) -> None:
-        tally = self.__dict__.get("tally")
-        if tally is not None and name in TRACKED:
-            old = self.__dict__[name]
-            if old != value:
-                if name == "state":
-                    tally.moved(self.change.device, old, value)
-                tally.changed[self.change.device] = self
+        if name in TRACKED:
+            tally = self.__dict__.get("tally")
+            if tally is not None:
+                old = self.__dict__[name]
+                if old != value:
+                    if name == "state":
+                        tally.moved(self.change.device, old, value)
+                    tally.changed[self.change.device] = self
         object.__setattr__(self, name, value)
 
     @property
@@ -208,6 +222,17 @@ class SetRollout:
             self.root, self.record.with_status(**counted, **status), changed, self.devs, entries=False
         )
 
+    async def _save_in_steps(self, **status: Any) -> None:
+        """A save of many devices (the first of a rollout writes every device's entry) as one
+        line per `STEP` devices, letting the event loop run between them (a single line of
+        100,000 entries held it for a second). Each line is a revision of its own."""
+        waiting = list(self.tally.changed.values())
+        self.tally.changed.clear()
+        for i in range(0, max(1, len(waiting)), STEP):
+            self.tally.changed.update((d.name, d) for d in waiting[i : i + STEP])
+            self._save(**status)
+            await asyncio.sleep(0)
+
     def _set(self, d: DeviceRun, state: LedgerState, reason: str = "") -> None:
         d.state, d.reason, d.reason_code = state, reason, None
         self.reporter.device(self.name, d.name, state, reason)
@@ -222,20 +247,7 @@ class SetRollout:
         return self.record
 
     async def _run(self) -> rec.RolloutRecord:
-        waves = {n: i for i, w in enumerate(self.plan.waves, start=1) for n in w.devices}
-        for c in self.changes:
-            self.devs[c.device] = DeviceRun(change=c, wave=waves[c.device])
-        for e in self.record.devices:  # resume what an earlier run recorded
-            d = self.devs.get(e.device)
-            if d is not None:
-                d.state, d.deployment_id, d.rollback_id, d.reason, d.reason_code = (
-                    e.state,
-                    e.deployment_id,
-                    e.rollback_deployment_id,
-                    e.reason,
-                    e.reason_code,
-                )
-        self._attach_tally()
+        await self._devices()
         st = self.record.status
         if not self.will_write():
             if st.state == "paused":
@@ -248,7 +260,7 @@ class SetRollout:
         if st.rolling_back:
             await self._roll_back(st.message.removeprefix("rolling back: "))
             return self.record
-        self._save(
+        await self._save_in_steps(
             state=RolloutState.IN_PROGRESS,
             total_waves=len(self.plan.waves),
             canary_nodes=self.plan.canaries,
@@ -282,14 +294,33 @@ class SetRollout:
         self.reporter.note(self.name, f"{self.record.id} completed")
         return self.record
 
-    def _attach_tally(self) -> None:
-        self.order = tuple(self.plan.devices)
-        self.tally = Tally(self.order, self.devs)
-        saved = {e.device: e.wave for e in self.record.devices}
-        for d in self.devs.values():
-            if saved.get(d.name) != d.wave:  # not saved yet (a fresh record), or its wave moved
+    async def _devices(self) -> None:
+        """Each device's run, resumed from what an earlier run recorded, and the tally; in
+        slices, letting the event loop run between them (100,000 devices take a second)."""
+        self.order = self.plan.devices
+        waves = {n: i for i, w in enumerate(self.plan.waves, start=1) for n in w.devices}
+        saved = {e.device: e for e in self.record.devices}
+        self.tally = Tally(self.order)
+        for i, c in enumerate(self.changes, start=1):
+            d = self.devs[c.device] = DeviceRun(change=c, wave=waves[c.device])
+            e = saved.get(c.device)
+            if e is not None:
+                d.state, d.deployment_id, d.rollback_id, d.reason, d.reason_code = (
+                    e.state,
+                    e.deployment_id,
+                    e.rollback_deployment_id,
+                    e.reason,
+                    e.reason_code,
+                )
+            if e is None or e.wave != d.wave:  # not saved yet (a fresh record), or its wave moved
                 self.tally.changed[d.name] = d
-            d.tally = self.tally
+            if i % (4 * STEP) == 0:
+                await asyncio.sleep(0)
+        for i, n in enumerate(self.order, start=1):
+            self.tally.add(self.devs[n])
+            if i % (4 * STEP) == 0:
+                await asyncio.sleep(0)
+        gc.freeze()  # the devices live as long as the rollout (see `executor.execute`)
 
     async def _find_own_writes(self) -> None:
         """After a crash the record may lag the platform: ask which devices already carry a
@@ -573,7 +604,9 @@ class SetRollout:
         devices = await writes.devices_by_id(self.platform, [d.device_id for d in waiting]) if waiting else {}
         now = self.clock.now()
         changed = False
-        for d in list(in_flight.values()):
+        for i, d in enumerate(list(in_flight.values()), start=1):
+            if i % STEP == 0:
+                await asyncio.sleep(0)  # a thousand devices in flight: let the loop run between slices
             dep = deps.get(d.deployment_id or "")
             if dep is None:
                 self._set(d, DeviceOutcome.FAILED, "the deployment disappeared")
