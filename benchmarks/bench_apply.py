@@ -1,22 +1,31 @@
 """`reconcile apply` at scale: a config change (motion-control max_speed) to 2,000 devices,
 strategy immediate, against the emulator served over loopback (`reconcile emulator serve`,
-uvicorn on 127.0.0.1, real clock, agent delay 1 s), side by side with a naive sequential
-SDK loop making the same change (list devices; per device read its current deployment and
-create a new one; one shared config instance). Requests are counted by the emulator's
-request log (platform API only), so both sides are measured the same way.
+uvicorn on 127.0.0.1 in another process, real clock, agent delay 1 s) with a latency rule of
+50 ms on every platform API call (the emulator's fault injection, `emulator/faults.py`).
 
-Apply includes planning (reading live state) and waiting until every device reports
-`deployed`; the naive loop checks nothing and stops after its last create.
+Side by side in one run: apply (plan + rollout, health polled until every device reports
+`deployed`) at several `--parallelism` settings, and a sequential SDK loop making the same
+change (list devices; per device read its current deployment and create a new one; one
+shared config instance; no checks). Requests are counted by the emulator's request log
+(platform API only); client CPU is this process's (the emulator runs in its own).
 
-    .venv/bin/python benchmarks/bench_apply.py [--devices 2000] [--append docs/benchmarks.md]
+    .venv/bin/python benchmarks/bench_apply.py [--devices 2000] [--parallelism 8,32,64]
+        [--naive-devices N] [--latency 0.05] [--profile P]
+
+`--naive-devices N` times the sequential loop on N devices only and scales its wall time to
+the fleet (it is one request after the other: linear by construction); the table says so.
+`RECONCILE_SOURCE=<dir>` measures another checkout's code (the figures before a change).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
+import inspect
 import json
 import os
+import pstats
 import sys
 import tempfile
 import time
@@ -26,7 +35,7 @@ from typing import Any
 import httpx
 import miru_platform_sdk as sdk
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(os.environ.get("RECONCILE_SOURCE") or Path(__file__).resolve().parents[1])
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.bench_emulator import start_server  # noqa: E402  (the served emulator, loopback)
@@ -44,11 +53,13 @@ KEY = "emulator-local-rw"
 
 class Admin:
     def __init__(self, url: str):
-        self.http = httpx.Client(base_url=url, headers={"X-API-Key": KEY}, timeout=300)
+        self.http = httpx.Client(base_url=url, headers={"X-API-Key": KEY}, timeout=600)
 
-    def reseed(self, seed: dict[str, Any]) -> None:
+    def reseed(self, seed: dict[str, Any], latency: float) -> None:
         self.http.post("/_emulator/reset").raise_for_status()
         self.http.post("/_emulator/seed", content=json.dumps(seed)).raise_for_status()
+        rules = [{"path": "/beta/*", "latency": latency}] if latency else []
+        self.http.put("/_emulator/faults", json={"rules": rules}).raise_for_status()
         self.clear()
 
     def clear(self) -> None:
@@ -60,21 +71,33 @@ class Admin:
         return int(r.json()["total"])
 
 
-async def run_apply(project_dir: Path, url: str) -> tuple[float, int, int]:
+async def run_apply(project_dir: Path, url: str, parallelism: int, profile: bool) -> dict[str, Any]:
     os.environ["MIRU_API_KEY"] = KEY
     project = load_path(project_dir)
-    started = time.perf_counter()
-    async with session(project, f"{url}/beta") as wired:
+    # The code before `--parallelism` had a fixed limit of 8 and no such keyword.
+    kwargs = {"parallelism": parallelism} if "parallelism" in inspect.signature(session).parameters else {}
+    profiler = cProfile.Profile(time.process_time) if profile else None
+    cpu, started = time.process_time(), time.perf_counter()
+    if profiler:
+        profiler.enable()
+    async with session(project, f"{url}/beta", **kwargs) as wired:
         plan = await make_plan(project, wired)
+        planned = time.perf_counter()
         changed = sum(1 for c in plan.changes if c.action == "deploy")
         result = await execute(plan, wired.platform, root=project_dir, clock=wired.clock)
-    elapsed = time.perf_counter() - started
+    if profiler:
+        profiler.disable()
+        stats = pstats.Stats(profiler)
+        stats.sort_stats("tottime").print_stats(30)
+        stats.dump_stats("/tmp/bench-apply.prof")
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu
     if result.exit_code != 0:
         raise SystemExit(f"apply failed: {result.records[0].status.message}")
-    return elapsed, changed, sum(1 for e in result.ledger if e.state == "succeeded")
+    ok = sum(1 for e in result.ledger if e.state == "succeeded")
+    return {"wall": wall, "plan_wall": planned - started, "cpu": cpu, "changed": changed, "ok": ok}
 
 
-async def run_naive(url: str, new_data: str) -> tuple[float, int]:
+async def run_naive(url: str, new_data: str, limit: int | None) -> tuple[float, int]:
     """What a hand-written script does: one request at a time, no concurrency."""
     client = sdk.AsyncMiru(api_key=KEY, miru_version=VERSION, base_url=f"{url}/beta", max_retries=0)
     async with client:
@@ -84,9 +107,10 @@ async def run_naive(url: str, new_data: str) -> tuple[float, int]:
         while True:
             page = await client.devices.list(limit=100, offset=offset, expand=["current_deployment"])
             devices += page.data
-            if not page.has_more:
+            if not page.has_more or (limit and len(devices) >= limit):
                 break
             offset += len(page.data)
+        devices = devices[:limit] if limit else devices
         expand: Any = ["config_instances"]
         first = await client.deployments.retrieve(devices[0].current_deployment.id, expand=expand)
         motion = next(
@@ -123,62 +147,87 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--devices", type=int, default=2000)
+    parser.add_argument("--parallelism", default="8,32,64", help="apply's settings to compare")
+    parser.add_argument("--latency", type=float, default=0.05, help="seconds added to every API call")
+    parser.add_argument("--naive-devices", type=int, default=0, help="time the loop on this many only")
+    parser.add_argument("--profile", type=int, default=0, metavar="P", help="cProfile apply at parallelism P")
     parser.add_argument("--append", type=Path, help="append the figures as a section to this markdown file")
     args = parser.parse_args()
-    seed = example_fleet(args.devices, offline=[], spare=False)
+    n = args.devices
+    seed = example_fleet(n, offline=[], spare=False)
+    settings = [int(x) for x in args.parallelism.split(",") if x]
+    rows: list[tuple[str, int, int, float, float | None]] = []  # name, devices, requests, wall, cpu
 
     with tempfile.TemporaryDirectory(prefix="bench-apply-") as tmp:
         seed_file = Path(tmp) / "seed.yaml"
         seed_file.write_text(json.dumps(seed))
         proc, url, _ = start_server(Path(tmp) / "emulator.db", seed_file)
+        load = [os.getloadavg()[0]]
         try:
             admin = Admin(url)
-            admin.clear()
-            project = write_project(
-                Path(tmp) / "project",
-                _Db(Path(tmp) / "unused.db"),  # type: ignore[arg-type]
-                rollout={"strategy": "immediate"},
-            )
-            apply_s, changed, succeeded = asyncio.run(run_apply(project, url))
-            apply_requests = admin.requests()
+            for p in settings:
+                admin.reseed(seed, args.latency)
+                project = write_project(
+                    Path(tmp) / f"project-{p}",
+                    _Db(Path(tmp) / "unused.db"),  # type: ignore[arg-type]
+                    rollout={"strategy": "immediate"},
+                )
+                r = asyncio.run(run_apply(project, url, p, args.profile == p))
+                assert r["ok"] == r["changed"] == n, r
+                rows.append(
+                    (
+                        f"reconcile apply --parallelism {p}",
+                        r["changed"],
+                        admin.requests(),
+                        r["wall"],
+                        r["cpu"],
+                    )
+                )
+                print(f"  parallelism {p}: {r}", file=sys.stderr, flush=True)
+                load.append(os.getloadavg()[0])
 
-            admin.reseed(seed)
+            admin.reseed(seed, args.latency)
             cfg = dict(seed["devices"][0]["configs"]["motion-control"], max_speed=1.2)
-            naive_s, naive_done = asyncio.run(run_naive(url, json.dumps(cfg, sort_keys=True)))
+            naive_s, naive_done = asyncio.run(
+                run_naive(url, json.dumps(cfg, sort_keys=True), args.naive_devices or None)
+            )
             naive_requests = admin.requests()
+            load.append(os.getloadavg()[0])
         finally:
             proc.terminate()
             proc.wait(timeout=30)
 
-    rows = [
-        ("reconcile apply (plan + immediate rollout, health polled)", changed, apply_requests, apply_s),
-        ("naive sequential SDK loop (no checks)", naive_done, naive_requests, naive_s),
-    ]
+    scaled = naive_done < n
+    naive_wall = naive_s * n / naive_done
+    naive_req = round(naive_requests * n / naive_done)
+    name = "sequential SDK loop (no checks)" + (
+        f", {naive_done} devices timed, scaled to {n}" if scaled else ""
+    )
+    rows.append((name, n, naive_req, naive_wall, None))
     lines = [
-        f"## apply: config change to {args.devices} devices (immediate), emulator over loopback",
-        "",
-        "| run | devices changed | requests | requests/device | wall time |",
-        "|---|---:|---:|---:|---:|",
+        "| run | devices | requests | requests/device | wall | speed-up vs loop | client CPU | CPU/device |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for name, n, req, secs in rows:
-        lines.append(f"| {name} | {n} | {req} | {req / max(n, 1):.2f} | {secs:.1f} s |")
-    lines += [
-        "",
-        f"Ratio (naive / apply): requests {naive_requests / max(apply_requests, 1):.1f}x, "
-        f"wall time {naive_s / max(apply_s, 1e-9):.1f}x. Apply's wall time includes waiting for every "
-        f"agent to report `deployed` (agent delay 1 s); {succeeded} devices verified healthy. "
-        f"Measured {time.strftime('%Y-%m-%d')} by `benchmarks/bench_apply.py`.",
-        "",
-    ]
+    for label, devices, req, secs, cpu in rows:
+        cpu_cells = f"{cpu:.2f} s | {1000 * cpu / devices:.2f} ms" if cpu is not None else "| "
+        lines.append(
+            f"| {label} | {devices:,} | {req:,} | {req / max(devices, 1):.2f} | {secs:.1f} s | "
+            f"{naive_wall / secs:.1f}x | {cpu_cells} |"
+        )
+    lines.append("")
+    lines.append(
+        f"Latency {args.latency * 1000:.0f} ms on every API call; load average during the run "
+        f"{min(load):.1f}-{max(load):.1f} (2 shared cores). {time.strftime('%Y-%m-%d %H:%M')}."
+    )
     text = "\n".join(lines)
     print(text)
     if args.append:
         with args.append.open("a", encoding="utf-8") as f:
-            f.write("\n" + text)
+            f.write("\n" + text + "\n")
 
 
 class _Db:
-    """`write_project` only needs `.db` (the project targets the served emulator via --base-url)."""
+    """`write_project` only needs `.db` (the project targets the served emulator via the URL)."""
 
     def __init__(self, db: Path):
         self.db = str(db)

@@ -130,9 +130,9 @@ class GcPauses:
 
 
 def serve(db: Path) -> tuple[subprocess.Popen[str], str]:
+    command = ["emulator", "serve", "--db", str(db), "--port", "0"]
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from reconciler.cli import main; main()", "emulator", "serve"]
-        + ["--db", str(db), "--port", "0"],
+        [sys.executable, "-c", "from reconciler.cli import main; main()", *command],
         stderr=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
         text=True,
@@ -237,11 +237,15 @@ def main() -> None:
     parser.add_argument("--profile", type=int, default=0, metavar="N", help="cProfile the run of N devices")
     args = parser.parse_args()
     print(f"code: {Path(sys.modules['reconciler'].__file__ or '').parent}; load {os.getloadavg()[0]:.1f}")
-    print("| devices | client CPU | per device | records (share) | saves | longest save | longest callback: wall (CPU) | longest loop iteration | longest GC | requests | wall |")
+    print(
+        "| devices | client CPU | per device | records (share) | saves | longest save | longest callback: wall (CPU) | longest loop iteration | longest GC | requests | wall |"
+    )
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for n in (int(x) for x in args.sizes.split(",")):
         with tempfile.TemporaryDirectory(prefix="bench-records-") as t:
-            r = asyncio.run(run(n, Path(t), embedded=args.embedded, profile=args.profile == n, stalls=args.stalls))
+            r = asyncio.run(
+                run(n, Path(t), embedded=args.embedded, profile=args.profile == n, stalls=args.stalls)
+            )
         print(
             f"| {n:,} | {r['cpu']:.1f} s | {1000 * r['cpu'] / n:.2f} ms | {r['records']:.2f} s "
             f"({100 * r['records'] / r['cpu']:.1f}%) | {r['saves']} | {r['save_max'] * 1000:.1f} ms | "
