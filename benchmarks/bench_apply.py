@@ -82,7 +82,7 @@ async def run_apply(project_dir: Path, url: str, parallelism: int, profile: bool
         profiler.enable()
     async with session(project, f"{url}/beta", **kwargs) as wired:
         plan = await make_plan(project, wired)
-        planned = time.perf_counter()
+        planned, plan_cpu = time.perf_counter(), time.process_time() - cpu
         changed = sum(1 for c in plan.changes if c.action == "deploy")
         result = await execute(plan, wired.platform, root=project_dir, clock=wired.clock)
     if profiler:
@@ -94,7 +94,14 @@ async def run_apply(project_dir: Path, url: str, parallelism: int, profile: bool
     if result.exit_code != 0:
         raise SystemExit(f"apply failed: {result.records[0].status.message}")
     ok = sum(1 for e in result.ledger if e.state == "succeeded")
-    return {"wall": wall, "plan_wall": planned - started, "cpu": cpu, "changed": changed, "ok": ok}
+    return {
+        "wall": wall,
+        "plan_wall": planned - started,
+        "cpu": cpu,
+        "plan_cpu": plan_cpu,
+        "changed": changed,
+        "ok": ok,
+    }
 
 
 async def run_naive(url: str, new_data: str, limit: int | None) -> tuple[float, int]:
@@ -142,6 +149,12 @@ async def run_naive(url: str, new_data: str, limit: int | None) -> tuple[float, 
         return time.perf_counter() - started, done
 
 
+def cpu_of(pid: int) -> float:
+    """A process's CPU seconds so far (user + system), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -156,7 +169,9 @@ def main() -> None:
     n = args.devices
     seed = example_fleet(n, offline=[], spare=False)
     settings = [int(x) for x in args.parallelism.split(",") if x]
-    rows: list[tuple[str, int, int, float, float | None]] = []  # name, devices, requests, wall, cpu
+    rows: list[
+        tuple[str, int, int, float, float | None, float]
+    ] = []  # name, devices, requests, wall, cpu, server
 
     with tempfile.TemporaryDirectory(prefix="bench-apply-") as tmp:
         seed_file = Path(tmp) / "seed.yaml"
@@ -172,26 +187,23 @@ def main() -> None:
                     _Db(Path(tmp) / "unused.db"),  # type: ignore[arg-type]
                     rollout={"strategy": "immediate"},
                 )
+                server = cpu_of(proc.pid)
                 r = asyncio.run(run_apply(project, url, p, args.profile == p))
+                server = cpu_of(proc.pid) - server
                 assert r["ok"] == r["changed"] == n, r
-                rows.append(
-                    (
-                        f"reconcile apply --parallelism {p}",
-                        r["changed"],
-                        admin.requests(),
-                        r["wall"],
-                        r["cpu"],
-                    )
-                )
+                label = f"reconcile apply --parallelism {p}"
+                rows.append((label, r["changed"], admin.requests(), r["wall"], r["cpu"], server))
                 print(f"  parallelism {p}: {r}", file=sys.stderr, flush=True)
                 load.append(os.getloadavg()[0])
 
             admin.reseed(seed, args.latency)
+            server = cpu_of(proc.pid)
             cfg = dict(seed["devices"][0]["configs"]["motion-control"], max_speed=1.2)
             naive_s, naive_done = asyncio.run(
                 run_naive(url, json.dumps(cfg, sort_keys=True), args.naive_devices or None)
             )
             naive_requests = admin.requests()
+            naive_server = cpu_of(proc.pid) - server
             load.append(os.getloadavg()[0])
         finally:
             proc.terminate()
@@ -203,16 +215,17 @@ def main() -> None:
     name = "sequential SDK loop (no checks)" + (
         f", {naive_done} devices timed, scaled to {n}" if scaled else ""
     )
-    rows.append((name, n, naive_req, naive_wall, None))
+    rows.append((name, n, naive_req, naive_wall, None, naive_server * n / naive_done))
     lines = [
-        "| run | devices | requests | requests/device | wall | speed-up vs loop | client CPU | CPU/device |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| run | devices | requests | requests/device | wall | speed-up vs loop | client CPU | CPU/device "
+        "| emulator CPU (per request) |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for label, devices, req, secs, cpu in rows:
-        cpu_cells = f"{cpu:.2f} s | {1000 * cpu / devices:.2f} ms" if cpu is not None else "| "
+    for label, devices, req, secs, cpu, server in rows:
+        cpu_cells = f"{cpu:.2f} s | {1000 * cpu / devices:.2f} ms" if cpu is not None else " | "
         lines.append(
             f"| {label} | {devices:,} | {req:,} | {req / max(devices, 1):.2f} | {secs:.1f} s | "
-            f"{naive_wall / secs:.1f}x | {cpu_cells} |"
+            f"{naive_wall / secs:.1f}x | {cpu_cells} | {server:.1f} s ({1000 * server / max(req, 1):.1f} ms) |"
         )
     lines.append("")
     lines.append(

@@ -19,6 +19,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequ
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
+import httpx
+
 from reconciler.errors import PermissionDenied, PlatformError
 from reconciler.model import marker
 from reconciler.model.live import LIVE_TARGETS, LiveDeployment, LiveDevice, newest
@@ -314,10 +316,12 @@ async def create_deployment(
 
 
 async def _raw_create(platform: Platform, fields: dict[str, Any]) -> Any:
-    """The created deployment as plain JSON: only its id is used, so the SDK's model of it is
-    not built (per device, that was CPU for nothing)."""
-    response = await platform.sdk.deployments.with_raw_response.create(**fields)
-    return await response.json()
+    """The created deployment as plain JSON, through the SDK's own request method (what its
+    `deployments.create` sends, with its headers, errors and timeouts): the fields are plain
+    strings, so its per-call type transform has nothing to do, and only the new id is used,
+    so no model of the answer is built. Both were CPU for nothing on every device."""
+    response = await platform.sdk.post("/deployments", cast_to=httpx.Response, body=fields)
+    return response.json()
 
 
 async def _refused(
