@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from fnmatch import fnmatchcase
 from typing import Any
 
@@ -168,15 +168,21 @@ def name_problems(named: Sequence[tuple[str, Document]]) -> list[Problem]:
     return out
 
 
-def set_problems(sets: Sequence[tuple[DeploymentSet, Document]]) -> list[Problem]:
+def set_problems(
+    sets: Sequence[tuple[DeploymentSet, Document]], layered: Collection[tuple[str, str]] = ()
+) -> list[Problem]:
     """Across documents: no device named explicitly by two sets, or named by one and matched
     by another's name pattern (group membership needs the platform and is checked by the
-    planner)."""
+    planner). `layered`: (set, a set it extends) pairs, which may share devices."""
     out: list[Problem] = []
     devices: dict[str, tuple[str, Document, int]] = {}  # device -> (set, document, index)
     for s, doc in sets:
         for j, device in enumerate(s.selector.devices):
-            if device in devices and devices[device][0] != s.name:
+            if (
+                device in devices
+                and devices[device][0] != s.name
+                and not _layered(layered, s.name, devices[device][0])
+            ):
                 other, other_doc, k = devices[device]
                 where = other_doc.loc(("spec", "selector", "devices", k))
                 out.append(
@@ -193,7 +199,7 @@ def set_problems(sets: Sequence[tuple[DeploymentSet, Document]]) -> list[Problem
         for j, pattern in enumerate(s.selector.patterns):
             for device in _matching(pattern, named):
                 other, other_doc, k = devices[device]
-                if other != s.name and not _excluded(s, device):
+                if other != s.name and not _excluded(s, device) and not _layered(layered, s.name, other):
                     where = other_doc.loc(("spec", "selector", "devices", k))
                     out.append(
                         doc.problem(
@@ -203,3 +209,7 @@ def set_problems(sets: Sequence[tuple[DeploymentSet, Document]]) -> list[Problem
                         )
                     )
     return out
+
+
+def _layered(pairs: Collection[tuple[str, str]], a: str, b: str) -> bool:
+    return (a, b) in pairs or (b, a) in pairs

@@ -25,6 +25,7 @@ from reconciler.model.project import Project
 from reconciler.model.rollout import RolloutPlan, RolloutSpec
 from reconciler.plan import content as C
 from reconciler.plan import desired as D
+from reconciler.plan import layers
 from reconciler.plan.diff import config_diffs
 from reconciler.plan.windows import with_windows
 from reconciler.sensitive import secret_fields
@@ -175,7 +176,7 @@ def plan_device(
         current_version = live.releases[current_release].version
     live_cfg = _live_configs(live, target)
     want_keys = {c.key for c in dd.configs}
-    diffs = _diffs(live_cfg, dd, diff_cache, live)
+    diffs = layers.attribute(_diffs(live_cfg, dd, diff_cache, live), dd.configs)  # after the cache: per layer
     staged = live.staged_deployments(dev.id)
     base = DeviceChange(
         device=dd.name,
@@ -189,6 +190,7 @@ def plan_device(
         instance_keys=tuple(c.key for c in dd.configs),
         parent_token=target.id if target else None,
         offline=dev.status == "offline",
+        release_source=dd.release_source,
     )
 
     def change(action: Action, **kw: Any) -> DeviceChange:
