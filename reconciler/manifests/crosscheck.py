@@ -175,15 +175,18 @@ def set_problems(
     by another's name pattern (group membership needs the platform and is checked by the
     planner). `layered`: (set, a set it extends) pairs, which may share devices."""
     out: list[Problem] = []
-    devices: dict[str, tuple[str, Document, int]] = {}  # device -> (set, document, index)
+    devices: dict[str, list[tuple[str, Document, int]]] = {}  # device -> (set, document, index) naming it
+
+    def clash(name: str, device: str) -> tuple[str, Document, int] | None:
+        return next(
+            (x for x in devices.get(device, ()) if x[0] != name and not _layered(layered, name, x[0])), None
+        )
+
     for s, doc in sets:
         for j, device in enumerate(s.selector.devices):
-            if (
-                device in devices
-                and devices[device][0] != s.name
-                and not _layered(layered, s.name, devices[device][0])
-            ):
-                other, other_doc, k = devices[device]
+            found = clash(s.name, device)
+            if found is not None:
+                other, other_doc, k = found
                 where = other_doc.loc(("spec", "selector", "devices", k))
                 out.append(
                     doc.problem(
@@ -193,13 +196,14 @@ def set_problems(
                     )
                 )
             else:
-                devices.setdefault(device, (s.name, doc, j))
+                devices.setdefault(device, []).append((s.name, doc, j))
     named = sorted(devices)
     for s, doc in sets:
         for j, pattern in enumerate(s.selector.patterns):
             for device in _matching(pattern, named):
-                other, other_doc, k = devices[device]
-                if other != s.name and not _excluded(s, device) and not _layered(layered, s.name, other):
+                found = clash(s.name, device)
+                if found is not None and not _excluded(s, device):
+                    other, other_doc, k = found
                     where = other_doc.loc(("spec", "selector", "devices", k))
                     out.append(
                         doc.problem(
