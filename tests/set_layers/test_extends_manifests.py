@@ -46,11 +46,6 @@ def test_a_layer_inherits_release_activation_and_rollout(tmp_path: Path) -> None
 def test_a_layer_may_change_the_strategy_and_drops_what_it_cannot_use(tmp_path: Path) -> None:
     base = {**BASE, "rollout": {"strategy": "canary", "canary_count": 2}}
     east = {**EAST, "rollout": {"strategy": "rolling", "max_parallel": 3}}
-    sets = (
-        {s.name: s for s in _load(tmp_path, {"fleet-base": base, "site-east": east}).project_sets()}
-        if False
-        else None
-    )
     project = _load(tmp_path, {"fleet-base": base, "site-east": east})
     spec = next(s for s in project.sets if s.name == "site-east").rollout
     assert spec.strategy == "rolling" and "canary_count" not in spec.options
