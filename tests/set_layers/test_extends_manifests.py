@@ -99,3 +99,15 @@ def test_a_layer_may_name_its_bases_devices_but_siblings_may_not_share_one(tmp_p
         "sets/site-west.yaml:9:7: pattern 'amr-*-01' matches device 'amr-east-01', which DeploymentSet "
         "'site-east' names (sets/site-east.yaml:9); a device belongs to one DeploymentSet"
     ], found
+
+
+def test_the_documented_example_loads(tmp_path: Path) -> None:
+    text = (Path(__file__).resolve().parents[2] / "docs" / "manifests.md").read_text()
+    section = text[text.index("### Layers") :]
+    example = section[section.index("```yaml\n") + len("```yaml\n") : section.index("```\n", 1)]
+    root = write(tmp_path / "p", None, {})
+    (root / "sets" / "layers.yaml").write_text(example)
+    sets = {s.name: s for s in load_path(root).sets}
+    north = sets["site-north"]
+    assert (north.extends, north.release, north.rollout.strategy) == ("fleet-base", "v1.4.1", "rolling")
+    assert north.rollout.options["max_parallel"] == 2
