@@ -285,28 +285,7 @@ def resolve(
         if (ds.name, which) not in combos:
             layers = tuple(zip(chains[ds.name], which, strict=True))
             combos[ds.name, which] = _resolve_combo(project, layers, live, cache, findings, notes)
-        version, release, configs, code, reason, release_source = combos[ds.name, which]
-        held = [
-            (s.name, i) for s, w in zip(chains[ds.name], which, strict=True) for i in w if s.overrides[i].hold
-        ]
-        if held and code is None:
-            code = BlockReason.HELD
-            who = "" if held[0][0] == ds.name else f"{held[0][0]}'s "
-            reason = f"held by {who}overrides[{held[0][1]}] (hold: true): kept out of rollouts until the hold is removed"
-        devices.append(
-            DesiredDevice(
-                name=name,
-                device=live.devices.get(name),
-                deployment_set=ds.name,
-                activation=ds.activation,
-                release_version=version,
-                release=release,
-                configs=configs,
-                blocked=code,
-                reason=reason,
-                release_source=release_source,
-            )
-        )
+        devices.append(_device(name, ds, chains[ds.name], which, combos[ds.name, which], live))
     by_name = {ds.name: ds for ds in project.sets}
     for later, pairs in overlaps.items():
         problems += _overlap_problems(by_name[later], pairs, project)
@@ -320,6 +299,35 @@ def resolve(
         rollouts={ds.name: strategies.effective(ds.rollout) for ds in planned_sets},
         validations=cache.count,
         unmanaged=tuple(sorted(n for n in live.devices if n not in claims.matched)),
+    )
+
+
+def _device(
+    name: str,
+    ds: DeploymentSet,
+    chain: tuple[DeploymentSet, ...],
+    which: tuple[tuple[int, ...], ...],
+    combo: _Combo,
+    live: LiveState,
+) -> DesiredDevice:
+    """A device of `ds` (layered over the rest of `chain`), matched by the overrides `which`."""
+    version, release, configs, code, reason, release_source = combo
+    held = [(s.name, i) for s, w in zip(chain, which, strict=True) for i in w if s.overrides[i].hold]
+    if held and code is None:
+        code = BlockReason.HELD
+        who = "" if held[0][0] == ds.name else f"{held[0][0]}'s "
+        reason = f"held by {who}overrides[{held[0][1]}] (hold: true): kept out of rollouts until the hold is removed"
+    return DesiredDevice(
+        name=name,
+        device=live.devices.get(name),
+        deployment_set=ds.name,
+        activation=ds.activation,
+        release_version=version,
+        release=release,
+        configs=configs,
+        blocked=code,
+        reason=reason,
+        release_source=release_source,
     )
 
 
