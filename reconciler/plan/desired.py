@@ -251,9 +251,12 @@ def resolve(
             continue
         before = len(problems)
         names = select(ds.selector, live, below, loc, problems)
-        if not partial:
+        # A base pulled in for a planned layer: what it matches here is only the layer's part.
+        partial_here = partial or (only is not None and ds.name not in only)
+        if not partial_here:
             warnings += _unmatched_selector_items(ds, live, below, loc)
-        if len(problems) == before and not partial:  # an unknown group explains devices missing from the set
+        # An unknown group explains devices missing from the set.
+        if len(problems) == before and not partial_here:
             problems += _unmatched_override_targets(ds, names, project)
         members[ds.name] = [
             set(select(o.selector, live, below, _where(o.location, project), problems, within=names))

@@ -143,6 +143,10 @@ def test_a_run_narrowed_to_a_set_plans_the_devices_it_owns(emu: Harness, tmp_pat
     assert code == 0, err
     assert {c["device"] for c in data["changes"]} == {f"amr-east-0{i}" for i in range(1, 9)}
     assert set(data["rollouts"]) == {"site-east"}
+    # the base's override names an east robot, which a run of site-west does not read: no error
+    code, data, err = _plan_json(root, "--set", "site-west")
+    assert code == 0, err
+    assert {c["device"] for c in data["changes"]} == {f"amr-west-0{i}" for i in range(1, 7)}
     code, data, err = _plan_json(root, "--set", "fleet-base")
     assert code == 0, err
     assert {c["device"] for c in data["changes"]} == {"lab-arm-01", "lab-arm-02", "lab-arm-03"}
