@@ -175,6 +175,8 @@ class Plan:
     notes: tuple[str, ...] = ()  # what was not checked (content of cue or opaque schemas)
     unmanaged: Unmanaged | None = None  # None: a --set/--device run, which looks at its part only
     max_devices_per_apply: int = 0  # the project's `limits.max_devices_per_apply` (0 = none)
+    # A DeploymentSet that extends another -> the sets it is layered over, nearest first.
+    layers: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def summary(self) -> dict[str, int]:
         counts: dict[str, int] = {a: 0 for a in ACTIONS}
@@ -215,6 +217,7 @@ class Plan:
                 if self.max_devices_per_apply
                 else {}
             ),
+            **({"layers": {k: list(v) for k, v in sorted(self.layers.items())}} if self.layers else {}),
         }
 
     @classmethod
@@ -230,6 +233,7 @@ class Plan:
             notes=tuple(str(n) for n in data.get("notes", ())),
             unmanaged=Unmanaged.from_dict(data["unmanaged"]) if data.get("unmanaged") else None,
             max_devices_per_apply=int((data.get("limits") or {}).get("max_devices_per_apply", 0)),
+            layers={k: tuple(v) for k, v in (data.get("layers") or {}).items()},
         )
 
 

@@ -284,6 +284,7 @@ def plan_from(
         changes=tuple(changes),
         instances=tuple(ordered),
         rollouts=rollout_plans(desired.rollouts, changes, live, now),
+        layers=dict(desired.layers),
         commit=commit,
         target=target,
         created_at=created_at,

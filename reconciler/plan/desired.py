@@ -66,6 +66,9 @@ class Desired:
     rollouts: Mapping[str, RolloutSpec] = field(default_factory=dict)
     validations: int = 0  # JSON Schema validations run (one per distinct schema and content)
     unmanaged: tuple[str, ...] = ()  # devices read that no DeploymentSet selects, by name
+    layers: Mapping[str, tuple[str, ...]] = field(
+        default_factory=dict
+    )  # planned set -> its bases, nearest first
 
 
 def _where(loc: Location | None, project: Project) -> Location:
@@ -302,6 +305,11 @@ def resolve(
         rollouts={ds.name: strategies.effective(ds.rollout) for ds in planned_sets},
         validations=cache.count,
         unmanaged=tuple(sorted(n for n in live.devices if n not in claims.matched)),
+        layers={
+            ds.name: tuple(s.name for s in reversed(chains[ds.name][:-1]))
+            for ds in planned_sets
+            if len(chains[ds.name]) > 1
+        },
     )
 
 

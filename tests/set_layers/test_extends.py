@@ -90,7 +90,36 @@ async def test_the_most_specific_layer_governs_the_rollout(emu: Harness, tmp_pat
     assert {d for w in east.waves for d in w.devices} == {f"amr-east-0{i}" for i in range(1, 9)}
     assert {d for w in west.waves for d in w.devices} == {f"amr-west-0{i}" for i in range(1, 7)}
     assert {d for w in base.waves for d in w.devices} == {"lab-arm-01", "lab-arm-02", "lab-arm-03"}
-    assert "DeploymentSet site-east (rolling, 2 at a time: 8 devices in 4 waves)" in render_text(plan)
+    text = render_text(plan)
+    assert "DeploymentSet site-east (extends fleet-base; rolling, 2 at a time: 8 devices in 4 waves)" in text
+    assert "DeploymentSet fleet-base (rolling, 4 at a time: 3 devices in 1 wave)" in text
+    assert "site-east: extends fleet-base; rolling" in render_markdown(plan)
+    assert plan.to_dict()["layers"] == {"site-east": ["fleet-base"], "site-west": ["fleet-base"]}
+
+
+async def test_a_chain_of_layers_merges_root_first(emu: Harness, tmp_path: Path) -> None:
+    await emu.seed(example_fleet(offline=[], spare=False))
+    region = {
+        "extends": "fleet-base",
+        "selector": {"groups": ["warehouse-east"]},
+        "configs": {"motion-control": {"values": {"max_accel": 0.45, "max_speed": 0.9}}},
+    }
+    site = {
+        "extends": "region-east",
+        "selector": {"devices": ["amr-east-01", "amr-east-02"]},
+        "configs": {"motion-control": {"values": {"max_speed": 0.6}}},
+    }
+    root = write(tmp_path / "p", emu, {"fleet-base": BASE, "region-east": region, "site-dock": site})
+    plan = await make(root)
+    assert _values(plan, "amr-east-01") == {
+        ("max_accel",): (0.45, "region-east"),
+        ("max_speed",): (0.6, "site-dock"),
+    }
+    # the site's region value beats the base's override: the more specific layer wins
+    assert _values(plan, "amr-east-02")[("max_accel",)] == (0.45, "region-east")
+    assert _by_device(plan)["amr-east-03"].deployment_set == "region-east"
+    assert plan.layers == {"region-east": ("fleet-base",), "site-dock": ("region-east", "fleet-base")}
+    assert "DeploymentSet site-dock (extends region-east over fleet-base; rolling" in render_text(plan)
 
 
 async def test_apply_lands_the_layered_values_and_removing_a_site_falls_back(
