@@ -281,7 +281,8 @@ def resolve(
             planned = only is None or ds.name in only
         if not planned:
             continue
-        base = claims.missing_base(name, ds)
+        # A name the platform does not know plans as blocked (device unknown), whoever names it.
+        base = claims.missing_base(name, ds) if name in live.devices else None
         if base is not None:
             outside.setdefault((ds.name, base.name), []).append(name)
             continue

@@ -151,6 +151,20 @@ async def test_apply_lands_the_layered_values_and_removing_a_site_falls_back(
     assert not (await make(root)).has_changes
 
 
+async def test_a_layer_naming_a_device_the_platform_lacks_plans_it_as_unknown(
+    emu: Harness, tmp_path: Path
+) -> None:
+    await emu.seed(example_fleet(offline=[], spare=False))
+    east = {**EAST, "selector": {"groups": ["warehouse-east"], "devices": ["amr-east-99"]}}
+    plan = await make(write(tmp_path / "p", emu, {"fleet-base": BASE, "site-east": east}))
+    ghost = _by_device(plan)["amr-east-99"]
+    assert (ghost.action, ghost.reason_code, ghost.deployment_set) == (
+        "blocked",
+        "device-unknown",
+        "site-east",
+    )
+
+
 async def test_a_hold_in_the_base_keeps_a_site_device_out(emu: Harness, tmp_path: Path) -> None:
     await emu.seed(example_fleet(offline=[], spare=False))
     base = {**BASE, "overrides": [{"devices": ["amr-east-03"], "hold": True}]}
