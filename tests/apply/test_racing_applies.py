@@ -69,12 +69,20 @@ def _content(inst: dict[str, Any]) -> tuple[str, str, str, str]:
     return (inst["config_schema_id"], inst["slot_key"], c.get("format", ""), c.get("data", ""))
 
 
+# Under the emulator's historical reading, and under one where nothing about order helps: random
+# ids, same-instant rows listed by id, timestamps in whole seconds (both rivals share one).
+OPAQUE = {"ids": "random", "sort_ties": "id_asc", "timestamps": "seconds"}
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("n_devices", [17, 200])
+@pytest.mark.parametrize("n_devices, reading", [(17, {}), (17, OPAQUE), (200, {})])
 async def test_one_plan_applied_twice_at_once_converges_on_one_instance_per_content(
-    emu: Harness, url: str, tmp_path: Path, n_devices: int
+    emu: Harness, url: str, tmp_path: Path, n_devices: int, reading: dict[str, str]
 ) -> None:
+    assert (await emu.admin.post("/_emulator/platform", json=reading)).status_code == 200
     await emu.seed(example_fleet(n_devices))
+    settings = (await emu.admin.get("/_emulator/platform")).json()
+    assert all(settings[k] == v for k, v in reading.items()), settings
     env = {**os.environ, "MIRU_BASE_URL": url + "/beta", "MIRU_API_KEY": RW_KEY, "NO_COLOR": "1"}
     repo = _repo(tmp_path, emu.db, n_devices)
     planner = _clone(repo, "planner")
