@@ -106,14 +106,14 @@ async def test_one_plan_applied_twice_at_once_converges_on_one_instance_per_cont
         shutil.copy(planner / "plan.json", c / "plan.json")
     procs = [
         subprocess.Popen(
-            [RECONCILE, "apply", ".", "--plan", "plan.json", "--auto-approve", "--format", "json"],
+            [RECONCILE, "apply", ".", "--plan", "plan.json", "--auto-approve", "--format", fmt],
             cwd=c,
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
-        for c in clones
+        for c, fmt in zip(clones, ("json", "text"), strict=True)
     ]
     outputs = [p.communicate(timeout=600) for p in procs]
     rules = (await emu.admin.get("/_emulator/faults")).json()["rules"]
@@ -142,14 +142,19 @@ async def test_one_plan_applied_twice_at_once_converges_on_one_instance_per_cont
     live = [d for d in ours if d.target_status in ("staged", "deployed")]
     assert live and set(Counter(d.device_id for d in live).values()) == {1}
 
-    # Each losing instance is reported, once, by the run that created it: on stderr, and in
-    # its JSON result when the run got that far.
+    # Each losing instance is reported, once, by the run that created it: on stderr as it
+    # happens, and in its result (JSON, or the text summary) when the run got that far.
     reported: list[str] = []
-    for out, err in outputs:
-        notes = [ln for ln in err.splitlines() if "lost a race with another apply" in ln]
+    for (out, err), fmt in zip(outputs, ("json", "text"), strict=True):
+        race = "lost a race with another apply"
+        notes = [ln for ln in err.splitlines() if race in ln]
         ids = [n.split("config instance ", 1)[1].split()[0] for n in notes]
         reported += ids
-        if out.strip():
+        if fmt == "text" and out.strip():
+            assert [ln for ln in out.splitlines() if race in ln] == [
+                n.removeprefix("[apply] ") for n in notes
+            ]
+        elif out.strip():
             lost = json.loads(out)["lost_instances"]
             assert sorted(x["id"] for x in lost) == sorted(ids)
             assert all(x["winner"] in first.values() for x in lost)
