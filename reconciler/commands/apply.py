@@ -130,7 +130,9 @@ def result_text(results: list[ApplyResult]) -> str:
     blocked = [c for r in results for c in r.blocked]
     if blocked:
         lines.append(f"{len(blocked)} of them blocked in the plan, not touched (see `reconcile plan`).")
-    lines += [x.message() for r in results for x in r.lost_instances]
+    lines += [
+        terminal(x.message(), LINE_LIMIT) for r in results for x in r.lost_instances
+    ]  # ids are the platform's
     return "\n".join(lines) + "\n"
 
 

@@ -17,7 +17,6 @@ import asyncio
 import math
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 
 from reconciler.model.live import parse_time
 from reconciler.model.plan import PlannedInstance
@@ -27,11 +26,11 @@ from reconciler.platform.paging import PAGE, raw
 from reconciler.platform.retry import CONFIRMING_READS
 
 SETTLE = 2.0  # seconds between having an instance and reading its rivals
-RACE_WINDOW = timedelta(seconds=30)  # rivals are created this close to the newest instance
+RACE_WINDOW = 30.0  # seconds: rivals are created this close to the newest instance
 MAX_PAGES = 50  # a bound on the second read even if a dashboard script floods the schema
 
 Content = tuple[str, str]  # (format, data)
-Created = tuple[datetime, str]  # (created_at, id)
+Created = tuple[float, str]  # (created_at in seconds, id)
 
 
 @dataclass(frozen=True)
@@ -69,7 +68,7 @@ async def identical(
     out: dict[Content, list[Created]] = {}
     fetch = raw(platform.sdk.config_instances)
     enough = math.ceil(len(want) / PAGE) + 1  # where the first read stops looking, too
-    newest: datetime | None = None
+    newest: float | None = None
     for n in range(MAX_PAGES):
         page = await platform.read(
             lambda n=n: fetch(  # type: ignore[misc]
@@ -84,22 +83,19 @@ async def identical(
             policy=CONFIRMING_READS,
         )
         rows = list(C.get(page, "data") or [])
-        stamps = [parse_time(C.text(r, "created_at")) for r in rows]
+        # seconds, not datetimes: an unreadable stamp is the oldest, and stays subtractable
+        stamps = [parse_time(C.text(r, "created_at")).timestamp() for r in rows]
         for row, stamp in zip(rows, stamps, strict=True):
             inst = C.instance(row)
             key = (inst.format or "", inst.data or "")
-            seen = out.setdefault(key, []) if key in want else []
-            # a row may be listed twice as pages shift under new rows
-            if (
-                inst.data is not None
-                and inst.slot_key == slot_key
-                and key in want
-                and (stamp, inst.id) not in seen
-            ):
+            if inst.data is None or inst.slot_key != slot_key or key not in want:
+                continue
+            seen = out.setdefault(key, [])
+            if (stamp, inst.id) not in seen:  # a row is listed twice when new rows shift the pages
                 seen.append((stamp, inst.id))
         if not rows or not C.get(page, "has_more"):
             break
-        newest = max([newest, *stamps] if newest else stamps)
+        newest = max(stamps if newest is None else [newest, *stamps])
         in_window = min(stamps) >= newest - RACE_WINDOW
         if not in_window and (all(out.get(k) for k in want) or n + 1 >= enough):
             break
