@@ -23,6 +23,7 @@ from reconciler.model.plan import DeviceChange, Plan
 from reconciler.model.rollout import RolloutPlan
 from reconciler.platform import writes
 from reconciler.platform.client import Platform
+from reconciler.platform.converge import LostInstance
 
 ACTIONABLE = ("deploy", "upgrade", "stage", "restage")
 
@@ -33,6 +34,7 @@ class ApplyResult:
     ledger: tuple[LedgerEntry, ...]
     blocked: tuple[DeviceChange, ...] = ()
     requests: int = 0
+    lost_instances: tuple[LostInstance, ...] = ()  # this run's instances another apply's beat
 
     @property
     def exit_code(self) -> int:
@@ -156,9 +158,12 @@ async def _execute(
     if unread:  # a saved plan's secret content is a digest: never upload it empty
         raise ReconcileError(f"the plan holds the secret content of {', '.join(unread)} only as a digest")
     created: list[str] = []
-    ids = await writes.ensure_instances(platform, instances, created)
+    lost: list[LostInstance] = []
+    ids = await writes.ensure_instances(platform, instances, created, lost)
     if created:  # counted after the fact: a resumed or promoted rollout reuses what it made
         reporter.note("apply", f"config instances: {len(created)} created")
+    for x in lost:
+        reporter.note("apply", x.message())
     plan_file = await asyncio.to_thread(rec.save_plan, root, plan, digest, data) if rollouts else ""
     for r in rollouts:
         r.instance_ids = ids
@@ -171,7 +176,13 @@ async def _execute(
         r.stop = stop or r.stop
     records = await _run_all(rollouts, root, reporter)
     ledger = tuple(e for r in records for e in r.devices) + tuple(held) + blocked_ledger(blocked)
-    return ApplyResult(records=tuple(records), ledger=ledger, blocked=blocked, requests=platform.requests)
+    return ApplyResult(
+        records=tuple(records),
+        ledger=ledger,
+        blocked=blocked,
+        requests=platform.requests,
+        lost_instances=tuple(lost),
+    )
 
 
 async def _run_all(rollouts: list[SetRollout], root: Path, reporter: Reporter) -> list[rec.RolloutRecord]:

@@ -124,6 +124,7 @@ async def session(
         ep.base_url, api_key=ep.api_key, transport=ep.transport, target=ep.target, concurrency=parallelism
     ) as platform:
         clock = await _clock(platform, ep)
+        platform.sleep = clock.sleep  # retries wait on the run's clock too (an emulator's: no sleeping)
         yield Session(
             platform=platform,
             clock=clock,

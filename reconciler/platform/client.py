@@ -25,7 +25,7 @@ from miru_platform_sdk.types.device_list import DeviceList
 
 from reconciler.errors import PlatformError, ReconcileError
 from reconciler.platform.errors import API_VERSION, map_error
-from reconciler.platform.retry import READS, Retry, RetryPolicy, pause
+from reconciler.platform.retry import READS, Retry, RetryPolicy, Sleep
 
 # miru-platform-sdk 0.11.0 declares list items as forward references and never resolves
 # them, so in a fresh process `page.data` holds plain dicts while `retrieve` returns models.
@@ -49,6 +49,7 @@ class Platform:
     semaphore: asyncio.Semaphore
     http: httpx.AsyncClient  # the SDK's HTTP client (same host and transport, e.g. for /v2)
     requests: int = 0  # requests this process made, for benchmarks and progress
+    sleep: Sleep | None = None  # how retries wait (the run's clock, set by the wiring); None: wall time
     # Open unless the platform asked us to slow down: a 429 with Retry-After closes it for
     # that long, for every request of this process, not only the one that was refused.
     _open: asyncio.Event = field(default_factory=asyncio.Event, init=False, repr=False)
@@ -59,13 +60,13 @@ class Platform:
 
     async def read(self, call: Callable[[], Awaitable[T]], *, what: str, policy: RetryPolicy = READS) -> T:
         """Run a read, retried on 408/429/5xx and network errors under `policy`."""
-        retry = Retry(policy)
+        retry = Retry(policy, self.sleep)
         while True:
             try:
                 return await self._send(call, what)
             except PlatformError as e:
                 if not await retry.wait(e):
-                    raise
+                    raise gave_up(e, retry) from None
 
     async def write(self, call: Callable[[], Awaitable[T]], *, what: str) -> T:
         """Run a write exactly once. Errors are mapped; callers decide how to recover."""
@@ -94,11 +95,24 @@ class Platform:
 
         async def hold() -> None:
             try:
-                await pause(seconds)
+                await (self.sleep or asyncio.sleep)(seconds)
             finally:
                 self._open.set()
 
         self._holding = asyncio.get_running_loop().create_task(hold())
+
+
+def gave_up(error: PlatformError, retry: Retry) -> PlatformError:
+    """The last error, saying how long it was waited on when that was a rate limit."""
+    if error.status != 429 or not retry.attempt:
+        return error
+    return PlatformError(
+        f"{error.message}; still rate limited after {retry.attempt + 1} attempts over {retry.waited:.0f} s",
+        status=error.status,
+        hint="the platform is rate limiting this key: run again later",
+        code=error.code,
+        retry_after=error.retry_after,
+    )
 
 
 @asynccontextmanager
