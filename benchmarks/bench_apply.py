@@ -74,8 +74,13 @@ class Admin:
 async def run_apply(project_dir: Path, url: str, parallelism: int, profile: bool) -> dict[str, Any]:
     os.environ["MIRU_API_KEY"] = KEY
     project = load_path(project_dir)
-    # The code before `--parallelism` had a fixed limit of 8 and no such keyword.
-    kwargs = {"parallelism": parallelism} if "parallelism" in inspect.signature(session).parameters else {}
+    kwargs: dict[str, Any] = {}
+    if "parallelism" in inspect.signature(session).parameters:
+        kwargs["parallelism"] = parallelism
+    else:  # the code before `--parallelism`: its fixed limit (8) is `connect`'s default
+        from reconciler.platform import client
+
+        client.connect.__wrapped__.__kwdefaults__["concurrency"] = parallelism  # type: ignore[attr-defined]
     profiler = cProfile.Profile(time.process_time) if profile else None
     cpu, started = time.process_time(), time.perf_counter()
     if profiler:

@@ -165,6 +165,7 @@ async def _execute(
     for x in lost:
         reporter.note("apply", x.message())
     plan_file = await asyncio.to_thread(rec.save_plan, root, plan, digest, data) if rollouts else ""
+    gc.freeze()  # the plan's JSON form lives until the end (freed then, not mid-rollout)
     for r in rollouts:
         r.instance_ids = ids
         if not r.resumed:

@@ -632,6 +632,9 @@ class SetRollout:
             )
             in_flight.pop(d.name)
             changed = True
+        # What this round kept (tracks, entries, the devices read) lives on: out of the garbage
+        # collector's full passes too, which would otherwise walk a growing heap mid-rollout.
+        gc.freeze()
         return changed
 
     async def _probe(self, d: DeviceRun) -> str | None:
