@@ -28,6 +28,7 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -114,16 +115,24 @@ class Callbacks:
 class GcPauses:
     """The longest garbage collection (any generation): a pause of the event loop too."""
 
-    def __init__(self) -> None:
-        self.longest, self.total, self._started = 0.0, 0.0, 0.0
+    def __init__(self, trace: bool = False) -> None:
+        self.longest, self.total, self._started, self.generation = 0.0, 0.0, 0.0, -1
+        self.trace: str | None = "" if trace else None  # where the longest full pass started
+        self._stack = ""
         gc.callbacks.append(self.callback)
 
     def callback(self, phase: str, info: dict[str, Any]) -> None:
         if phase == "start":
             self._started = time.perf_counter()
+            if info["generation"] == 2 and self.trace is not None:
+                self._stack = "".join(traceback.format_stack(limit=12)[:-1])
         else:
             took = time.perf_counter() - self._started
-            self.longest, self.total = max(self.longest, took), self.total + took
+            self.total += took
+            if took > self.longest:
+                self.longest, self.generation = took, info["generation"]
+                if info["generation"] == 2 and self.trace is not None:
+                    self.trace = self._stack
 
     def close(self) -> None:
         gc.callbacks.remove(self.callback)
@@ -184,7 +193,7 @@ async def run(n: int, tmp: Path, *, embedded: bool, profile: bool, stalls: bool)
             stop, gaps = asyncio.Event(), [0.0]
             probe = asyncio.create_task(loop_probe(stop, gaps))
             cpu, wall = time.process_time(), time.perf_counter()
-            pauses, callbacks = GcPauses(), Callbacks(profile=stalls)
+            pauses, callbacks = GcPauses(trace=stalls), Callbacks(profile=stalls)
             if profiler:
                 profiler.enable()
             result = await execute(plan, wired.platform, root=project.root, clock=wired.clock)
@@ -224,6 +233,8 @@ async def run(n: int, tmp: Path, *, embedded: bool, profile: bool, stalls: bool)
         "callback": callbacks.what,
         "callback_profile": callbacks.profile,
         "gc": pauses.total,
+        "gc_gen": pauses.generation,
+        "gc_trace": pauses.trace,
     }
 
 
@@ -249,11 +260,13 @@ def main() -> None:
         print(
             f"| {n:,} | {r['cpu']:.1f} s | {1000 * r['cpu'] / n:.2f} ms | {r['records']:.2f} s "
             f"({100 * r['records'] / r['cpu']:.1f}%) | {r['saves']} | {r['save_max'] * 1000:.1f} ms | "
-            f"{r['callback_max'] * 1000:.0f} ms ({r['callback_cpu'] * 1000:.0f} ms) | {r['loop_max'] * 1000:.0f} ms | {r['gc_max'] * 1000:.0f} ms (all {r['gc']:.1f} s) | {r['requests']:,} | {r['wall']:.0f} s (load "
+            f"{r['callback_max'] * 1000:.0f} ms ({r['callback_cpu'] * 1000:.0f} ms) | {r['loop_max'] * 1000:.0f} ms | {r['gc_max'] * 1000:.0f} ms (gen {r['gc_gen']}; all {r['gc']:.1f} s) | {r['requests']:,} | {r['wall']:.0f} s (load "
             f"{os.getloadavg()[0]:.1f}) |",
             flush=True,
         )
         print(f"  (longest callback: {r['callback']})")
+        if r["gc_trace"]:
+            print(f"  longest full GC started in:\n{r['gc_trace']}")
         if r["callback_profile"] is not None:
             pstats.Stats(r["callback_profile"]).sort_stats("cumulative").print_stats(30)
 

@@ -231,6 +231,7 @@ class SetRollout:
         for i in range(0, max(1, len(waiting)), STEP):
             self.tally.changed.update((d.name, d) for d in waiting[i : i + STEP])
             self._save(**status)
+            gc.freeze()  # the entries just saved are kept (the journal's copy) until the end
             await asyncio.sleep(0)
 
     def _set(self, d: DeviceRun, state: LedgerState, reason: str = "") -> None:
@@ -315,12 +316,13 @@ class SetRollout:
             if e is None or e.wave != d.wave:  # not saved yet (a fresh record), or its wave moved
                 self.tally.changed[d.name] = d
             if i % (4 * STEP) == 0:
+                gc.freeze()  # the devices live as long as the rollout (see `executor.execute`)
                 await asyncio.sleep(0)
         for i, n in enumerate(self.order, start=1):
             self.tally.add(self.devs[n])
             if i % (4 * STEP) == 0:
                 await asyncio.sleep(0)
-        gc.freeze()  # the devices live as long as the rollout (see `executor.execute`)
+        gc.freeze()
 
     async def _find_own_writes(self) -> None:
         """After a crash the record may lag the platform: ask which devices already carry a
