@@ -43,6 +43,7 @@ def _sets(plan: Plan) -> list[dict[str, Any]]:
             "devices_to_update": list(r.devices),
             "canaries": list(r.canaries),
             "held": r.held,
+            "control": r.control.to_dict() if r.control else None,
             "notes": list(r.notes),
             "message": state_words(r),
         }

@@ -62,7 +62,7 @@ def test_abort_needs_revert_and_a_set_with_something_to_take_back(emu: Harness, 
     asyncio.run(emu.seed(example_fleet(offline=[], spare=False)))
     root = write_project(tmp_path / "p", emu, groups=("lab",))
     no_revert = _cli("apply", str(root), "--auto-approve", "--abort", "all")
-    assert no_revert.exit_code == 1 and "needs --revert" in no_revert.output
+    assert no_revert.exit_code == 1 and "needs exactly one of --keep" in no_revert.output
     unknown = _cli("apply", str(root), "--auto-approve", "--abort", "nope", "--revert")
     assert (
         unknown.exit_code == 1
