@@ -19,6 +19,7 @@ import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC
 
 from reconciler.model.enums import ControlKind
 from reconciler.model.live import parse_time
@@ -135,9 +136,18 @@ def parse(message: str | None, commit_sha: str, at: str = "") -> Control | None:
         seq=int(fields["seq"]),
         run=fields["run"],
         by=fields["by"],
-        at=at,
+        at=_utc(at),
     )
     return found if sha(found.rollout, found.seq) == commit_sha else None
+
+
+def _utc(stamp: str) -> str:
+    """The platform's timestamp, rewritten as UTC seconds (it is printed: never taken as is);
+    '' when unreadable."""
+    t = parse_time(stamp)
+    if t.year == 1:
+        return ""
+    return t.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def in_force(records: Iterable[Control]) -> Control | None:

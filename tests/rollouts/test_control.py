@@ -192,3 +192,20 @@ def test_abort_keep_leaves_devices_and_later_applies_until_retry_or_new_content(
     retried = steps.cli("apply", "--auto-approve", "--retry-failed")
     assert retried.exit_code == 0, retried.output
     assert state_of(asyncio.run(make(steps.dir())).rollouts["all"]) is SetRolloutState.PAUSED
+
+
+def test_a_control_record_is_read_strictly_and_newest_wins() -> None:
+    rid = "ro-3f2a9c0d1e4b"
+    pause = C.Control(ControlKind.PAUSE, "lab", rid, seq=0, run="5c1e09aa", by=C.who("Eve \x1b[31m<b>"))
+    assert pause.by == "Eve---31m-b-" and C.parse(pause.text(), C.sha(rid, 0)) == pause
+    assert C.parse(pause.text(), C.sha(rid, 1)) is None  # a sha its rollout and seq do not give
+    assert C.parse(pause.text() + " extra=1", C.sha(rid, 0)) is None
+    assert C.parse(pause.text().replace("by=Eve", "by=\x1b[2J"), C.sha(rid, 0)) is None
+    assert C.parse(pause.text(), C.sha(rid, 0), at="\x1b[2Jyesterday").at == ""  # type: ignore[union-attr]
+    assert C.parse(pause.text(), C.sha(rid, 0), at="2026-01-01T01:00:00+01:00").at == "2026-01-01T00:00:00Z"  # type: ignore[union-attr]
+    resume = C.Control(ControlKind.RESUME, "lab", rid, seq=1, run="00000000", by="bob")
+    abort = C.Control(ControlKind.ABORT_KEEP, "lab", rid, seq=1, run="11111111", by="carol")
+    assert C.in_force([pause]) == pause and C.in_force([pause, resume]) is None
+    # Two writers took the same seq at the same instant: stopping wins over continuing.
+    assert C.in_force([resume, pause, abort]) == abort
+    assert C.next_seq([pause, resume]) == 2 and C.next_seq([]) == 0
