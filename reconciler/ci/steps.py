@@ -20,8 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TextIO
 
+import httpx
+
 from reconciler.ci import comment as gh_comment
-from reconciler.ci import report
+from reconciler.ci import labels, report
 from reconciler.ci.runner import (
     RunnerEnv,
     annotation,
@@ -307,8 +309,24 @@ def run(inputs: Inputs, env: RunnerEnv, out: TextIO | None = None) -> Outcome:
     if not has_changes:
         append_summary(env, f"### ✅ reconcile apply `{inputs.path}`: nothing to apply\n")
         return finish(0, False, str(plan_json))
+    try:
+        large = _allow_large(inputs, env, stream)
+    except ReconcileError as e:
+        stream.write(annotation("error", e.message, title="reconcile apply") + "\n")
+        append_summary(
+            env, report.failure_markdown(f"reconcile apply `{inputs.path}`: not applied", e.message)
+        )
+        return finish(1, True, str(plan_json))
     a = call(
-        "apply", inputs.path, "--plan", str(plan_json), "--auto-approve", "--format", "json", *inputs.args
+        "apply",
+        inputs.path,
+        "--plan",
+        str(plan_json),
+        "--auto-approve",
+        "--format",
+        "json",
+        *inputs.args,
+        *large,
     )
     _keep(workdir / "apply.json", a.stdout)
     append_summary(env, report.apply_markdown(inputs.path, a.code, a.stdout, a.stderr, artifact_name))
@@ -322,6 +340,30 @@ def run(inputs: Inputs, env: RunnerEnv, out: TextIO | None = None) -> Outcome:
             + "\n"
         )
     return finish(a.code, True, str(plan_json))
+
+
+def _allow_large(inputs: Inputs, env: RunnerEnv, out: TextIO) -> list[str]:
+    """`--allow-large N` from the label `reconcile:allow-large=N` on the pull request this commit
+    came from (`reconciler.ci.labels`); none when `args` already give it."""
+    if any(a == "--allow-large" or a.startswith("--allow-large=") for a in inputs.args):
+        return []
+    try:
+        names, pr = labels.pull_request_labels(env, inputs.github_token)
+    except (httpx.HTTPError, ValueError) as e:
+        out.write(
+            annotation(
+                "warning",
+                f"could not read the pull request's labels ({type(e).__name__}): no --allow-large from a label",
+                title="reconcile apply",
+            )
+            + "\n"
+        )
+        return []
+    n = labels.allow_large(names)
+    if n is None:
+        return []
+    out.write(f"pull request {pr}: label {labels.PREFIX}={n}: applying with --allow-large {n}\n")
+    return ["--allow-large", str(n)]
 
 
 def _keep(path: Path, text: str) -> None:
