@@ -358,7 +358,11 @@ def _abort(
     help="Apply this saved plan (from `reconcile plan --out`) instead of planning now.",
 )
 @click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation (required without a TTY).")
-@click.option("--promote", is_flag=True, help="Continue rollouts paused after a healthy canary wave.")
+@click.option(
+    "--promote",
+    is_flag=True,
+    help="Continue rollouts paused after a healthy canary wave; with --set, also those a person paused (--pause).",
+)
 @click.option(
     "--retry-failed",
     is_flag=True,

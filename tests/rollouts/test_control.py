@@ -161,6 +161,9 @@ def test_abort_keep_leaves_devices_and_later_applies_until_retry_or_new_content(
     first = steps.dir()
     paused = asyncio.run(run(first, asyncio.run(make(first))))
     assert paused.records[0].status.state == "paused"
+    saved = steps.dir()  # a plan reviewed before the abort, applied after it
+    made = CliRunner().invoke(main, ["plan", str(saved), "--out", str(saved / "plan.json")])
+    assert made.exit_code == 0, made.output
     aborted = steps.cli("apply", "--abort", "all", "--keep", "--auto-approve", "--format", "json")
     assert aborted.exit_code == 0, aborted.output
     doc = json.loads(aborted.stdout)
@@ -173,6 +176,10 @@ def test_abort_keep_leaves_devices_and_later_applies_until_retry_or_new_content(
     plain = steps.cli("apply", "--auto-approve", "--format", "json")
     assert plain.exit_code == 0, plain.output
     assert {e["reason_code"] for e in json.loads(plain.stdout)["ledger"]} == {"aborted"}
+    stale = CliRunner().invoke(
+        main, ["apply", str(saved), "--plan", str(saved / "plan.json"), "--auto-approve"]
+    )
+    assert stale.exit_code == 0 and "aborted and kept by" in stale.output, stale.output
     promote = steps.cli("apply", "--promote", "--set", "all")
     assert promote.exit_code == 1
     assert asyncio.run(deployments(emu)) == before
@@ -209,3 +216,26 @@ def test_a_control_record_is_read_strictly_and_newest_wins() -> None:
     # Two writers took the same seq at the same instant: stopping wins over continuing.
     assert C.in_force([resume, pause, abort]) == abort
     assert C.next_seq([pause, resume]) == 2 and C.next_seq([]) == 0
+
+
+def test_the_records_origin_is_the_checkouts_remote_when_the_platform_takes_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from reconciler.apply.control import PLACEHOLDER_ORIGIN, origin
+
+    monkeypatch.delenv("GITHUB_REPOSITORY", raising=False)
+    repo = tmp_path / "repo"
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    assert origin(repo) == PLACEHOLDER_ORIGIN
+    monkeypatch.setenv("GITHUB_SERVER_URL", "https://github.com")
+    monkeypatch.setenv("GITHUB_REPOSITORY", "acme/fleet")
+    assert origin(repo) == "https://github.com/acme/fleet"
+    subprocess.run(
+        ["git", "-C", str(repo), "remote", "add", "origin", "git@gitlab.com:acme/robots.git"], check=True
+    )
+    assert origin(repo) == "git@gitlab.com:acme/robots.git"
+    subprocess.run(
+        ["git", "-C", str(repo), "remote", "set-url", "origin", "https://git.internal/x/y"], check=True
+    )
+    monkeypatch.setenv("GITHUB_SERVER_URL", "https://ghe.internal")
+    assert origin(repo) == PLACEHOLDER_ORIGIN
