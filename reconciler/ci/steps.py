@@ -7,6 +7,7 @@ the step's failure, so the plan artifact is uploaded even when the command faile
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -310,7 +311,7 @@ def run(inputs: Inputs, env: RunnerEnv, out: TextIO | None = None) -> Outcome:
         append_summary(env, f"### ✅ reconcile apply `{inputs.path}`: nothing to apply\n")
         return finish(0, False, str(plan_json))
     try:
-        large = _allow_large(inputs, env, stream)
+        large = _allow_large(inputs, env, stream) if _over_limit(plan_json) else []
     except ReconcileError as e:
         stream.write(annotation("error", e.message, title="reconcile apply") + "\n")
         append_summary(
@@ -340,6 +341,16 @@ def run(inputs: Inputs, env: RunnerEnv, out: TextIO | None = None) -> Outcome:
             + "\n"
         )
     return finish(a.code, True, str(plan_json))
+
+
+def _over_limit(plan_json: Path) -> bool:
+    """The plan changes more devices than `limits.max_devices_per_apply`: only then is a label
+    worth asking GitHub about."""
+    try:
+        limits = json.loads(plan_json.read_text(encoding="utf-8")).get("limits") or {}
+        return int(limits["devices"]) > int(limits["max_devices_per_apply"])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return False
 
 
 def _allow_large(inputs: Inputs, env: RunnerEnv, out: TextIO) -> list[str]:

@@ -83,6 +83,17 @@ def test_the_merged_pull_requests_label_lets_a_large_apply_through(
     assert "--allow-large 40" in run.log and "reconcile apply `examples`: succeeded" in run.summary  # type: ignore[attr-defined]
 
 
+def test_within_the_limit_github_is_not_asked(
+    ws: Path, tmp_path: Path, github: tuple[GitHubState, str]
+) -> None:
+    state, url = github
+    _limit(ws, 100)
+    _merged(state, "reconcile:allow-large=40")
+    run = _apply(ws, tmp_path, url)
+    assert run.outputs["exitcode"] == "0", run.log  # type: ignore[attr-defined]
+    assert "--allow-large" not in run.log and state.requests == []  # type: ignore[attr-defined]
+
+
 def test_a_malformed_label_stops_the_apply_before_it_writes(
     ws: Path,
     tmp_path: Path,
