@@ -47,6 +47,9 @@ def test_abort_revert_takes_the_canaries_back_and_the_next_plan_holds_the_conten
     ]
     rollbacks = [d for d in asyncio.run(deployments(emu)) if "why=aborted" in d.description]
     assert len(rollbacks) == 1 and f"undo={before.rollouts['all'].id}" in rollbacks[0].description
+    # Recorded first, so a run in flight elsewhere would stop: a control record on the platform.
+    commits = asyncio.run(emu.sdk().git_commits.list(limit=100)).data
+    assert [c.message.split()[1] for c in commits] == ["control=abort-revert"]
     after = asyncio.run(make(root))
     assert "was aborted and was rolled back on lab-arm-01" in after.rollouts["all"].held
     sdk = emu.sdk()

@@ -60,15 +60,15 @@ async def _commits(emu: Harness) -> list[Any]:
 
 
 class PauseFromElsewhere(Silent):
-    """When the first device succeeds, a person pauses the set from another process."""
+    """When the first device succeeds, a person pauses (or aborts) the set from another process."""
 
-    def __init__(self, steps: Steps) -> None:
-        self.steps = steps
+    def __init__(self, steps: Steps, *request: str) -> None:
+        self.steps, self.request = steps, request or ("--pause", "all")
         self.paused: subprocess.CompletedProcess[str] | None = None
 
     def device(self, deployment_set: str, device: str, state: str, reason: str = "") -> None:
         if state == "succeeded" and self.paused is None:
-            self.paused = self.steps.process("apply", "--pause", "all", "--auto-approve")
+            self.paused = self.steps.process("apply", *self.request, "--auto-approve")
 
 
 def test_a_pause_stops_a_run_in_flight_and_later_applies_until_promote_names_the_set(
@@ -239,3 +239,24 @@ def test_the_records_origin_is_the_checkouts_remote_when_the_platform_takes_it(
     )
     monkeypatch.setenv("GITHUB_SERVER_URL", "https://ghe.internal")
     assert origin(repo) == PLACEHOLDER_ORIGIN
+
+
+def test_an_abort_keep_stops_a_run_in_flight_where_it_is(emu: Harness, tmp_path: Path) -> None:
+    asyncio.run(emu.seed(example_fleet(offline=[], spare=False)))
+    steps = Steps(emu, tmp_path, groups=("warehouse-west",), rollout={**ROLLING, "max_parallel": 2})
+    first = steps.dir()
+    hook = PauseFromElsewhere(steps, "--abort", "all", "--keep")
+    result = asyncio.run(run(first, asyncio.run(make(first)), reporter=hook))
+    assert hook.paused is not None and hook.paused.returncode == 0, hook.paused.stderr
+    record = result.records[0]
+    assert record.status.state == "aborted" and "aborted and kept by alice-script-" in record.status.message
+    assert result.exit_code == 0
+    # The two devices in flight when the abort came finished their health check; nothing more
+    # started, nothing was rolled back.
+    states = {e.device: (e.state, e.reason_code) for e in result.ledger}
+    assert states["amr-west-01"] == states["amr-west-02"] == ("succeeded", None), states
+    assert {states[f"amr-west-0{i}"] for i in range(3, 7)} == {("not_attempted", "aborted")}
+    ours = [d for d in asyncio.run(deployments(emu)) if d.description.startswith("reconcile set=")]
+    assert len(ours) == 2 and not any("rollback" in d.description for d in ours)
+    later = steps.cli("plan")
+    assert "aborted: aborted and kept by alice-script-" in later.stdout, later.stdout
