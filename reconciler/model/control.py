@@ -136,12 +136,12 @@ def parse(message: str | None, commit_sha: str, at: str = "") -> Control | None:
         seq=int(fields["seq"]),
         run=fields["run"],
         by=fields["by"],
-        at=_utc(at),
+        at=utc(at),
     )
     return found if sha(found.rollout, found.seq) == commit_sha else None
 
 
-def _utc(stamp: str) -> str:
+def utc(stamp: str) -> str:
     """The platform's timestamp, rewritten as UTC seconds (it is printed: never taken as is);
     '' when unreadable."""
     t = parse_time(stamp)

@@ -53,12 +53,13 @@ async def in_force(platform: Platform, rollouts: Sequence[str]) -> dict[str, C.C
 
 async def write(platform: Platform, record: C.Control, *, origin: str) -> C.Control:
     """Record `record` (its `seq` is chosen here) and return it as the platform holds it."""
+    floor = 0  # a sequence number the platform refused as taken is not tried again
     for _ in range(ATTEMPTS):
         records = (await read(platform, [record.rollout]))[record.rollout]
         mine = _mine(records, record)
         if mine is not None:  # an earlier attempt landed
             return mine
-        record = replace(record, seq=C.next_seq(records))
+        record = replace(record, seq=max(C.next_seq(records), floor))
         try:
             row = await platform.write(
                 functools.partial(
@@ -76,8 +77,10 @@ async def write(platform: Platform, record: C.Control, *, origin: str) -> C.Cont
                 ) from None
             if e.status is not None and 400 <= e.status < 500 and e.status not in (408, 409, 429):
                 raise ReconcileError(f"the platform refused the control record: {e.message}") from None
-            continue  # taken by another writer, or the answer was lost: read again
-        return replace(record, at=text(row, "created_at"))
+            if e.status == 409:  # the sha is taken (by another writer, or by a commit not ours)
+                floor = record.seq + 1
+            continue  # or the answer was lost: read again
+        return replace(record, at=C.utc(text(row, "created_at")))
     raise ReconcileError(
         f"could not record the control record of rollout {record.rollout} after {ATTEMPTS} attempts"
     )

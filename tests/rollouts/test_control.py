@@ -260,3 +260,29 @@ def test_an_abort_keep_stops_a_run_in_flight_where_it_is(emu: Harness, tmp_path:
     assert len(ours) == 2 and not any("rollback" in d.description for d in ours)
     later = steps.cli("plan")
     assert "aborted: aborted and kept by alice-script-" in later.stdout, later.stdout
+
+
+def test_on_a_platform_where_a_sha_is_unique_a_taken_number_is_skipped(emu: Harness, tmp_path: Path) -> None:
+    asyncio.run(emu.seed(example_fleet(offline=[], spare=False)))
+    assert (
+        asyncio.run(emu.admin.post("/_emulator/platform", json={"git_commit_sha": "unique"})).status_code
+        == 200
+    )
+    canary = {"strategy": "canary", "canary_count": 1, "health_check": HEALTH}
+    steps = Steps(emu, tmp_path, groups=("lab",), release="v1.4.2", rollout=canary)
+    first = steps.dir()
+    rid = asyncio.run(make(first)).rollouts["all"].id
+    asyncio.run(run(first, asyncio.run(make(first))))
+    # Someone else's commit holds the first number's sha, with a message that is not ours.
+    sdk = emu.sdk()
+    asyncio.run(
+        sdk.git_commits.create(sha=C.sha(rid, 0), message="\x1b[2J hostile", origin="https://github.com/x/y")
+    )
+    assert steps.cli("apply", "--pause", "all", "--auto-approve").exit_code == 0
+    assert steps.cli("apply", "--promote", "--set", "all").exit_code == 0
+    records = [C.parse(c.message, c.sha) for c in asyncio.run(_commits(emu))]
+    assert sorted((r.seq, r.kind) for r in records if r is not None) == [
+        (1, ControlKind.PAUSE),
+        (2, ControlKind.RESUME),
+    ]
+    assert steps.cli("plan", "--detailed-exitcode").exit_code == 0
