@@ -59,6 +59,12 @@ def test_abort_revert_takes_the_canaries_back_and_the_next_plan_holds_the_conten
         "lab-arm-02": "v1.4.1",
         "lab-arm-03": "v1.4.1",
     }
+    # --retry-failed rolls the content out again, and clears the abort for every clone.
+    retried = _cli("apply", str(root), "--auto-approve", "--retry-failed")
+    assert retried.exit_code == 0, retried.output
+    commits = asyncio.run(emu.sdk().git_commits.list(limit=100)).data
+    assert sorted(c.message.split()[1] for c in commits) == ["control=abort-revert", "control=resume"]
+    assert asyncio.run(make(root)).rollouts["all"].control is None
 
 
 def test_abort_needs_revert_and_a_set_with_something_to_take_back(emu: Harness, tmp_path: Path) -> None:
