@@ -73,6 +73,8 @@ def reason(control: C.Control) -> str:
     """What a device left alone because of `control` says in the ledger."""
     if control.kind is ControlKind.PAUSE:
         return f"{control.words()}; {resume_command(control.deployment_set)} continues it"
+    if control.kind is ControlKind.ABORT_REVERT:
+        return f"{control.words()}; apply with --retry-failed to roll it out again"
     return f"{control.words()}; apply with --retry-failed or --force to continue it"
 
 
