@@ -52,6 +52,8 @@ def test_abort_revert_takes_the_canaries_back_and_the_next_plan_holds_the_conten
     assert [c.message.split()[1] for c in commits] == ["control=abort-revert"]
     after = asyncio.run(make(root))
     assert "was aborted and was rolled back on lab-arm-01" in after.rollouts["all"].held
+    # Some readings switch a device's current release only when its agent confirms the rollback.
+    asyncio.run(emu.tick(30))
     sdk = emu.sdk()
     page = asyncio.run(sdk.devices.list(limit=100, expand=["current_release"]))
     assert {d.name: d.current_release.version for d in page.data if d.name.startswith("lab")} == {
