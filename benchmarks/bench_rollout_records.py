@@ -119,6 +119,7 @@ class GcPauses:
         self.longest, self.total, self._started, self.generation = 0.0, 0.0, 0.0, -1
         self.trace: str | None = "" if trace else None  # where the longest full pass started
         self._stack = ""
+        self.at = 0.0  # when the longest started (perf_counter)
         gc.callbacks.append(self.callback)
 
     def callback(self, phase: str, info: dict[str, Any]) -> None:
@@ -130,7 +131,7 @@ class GcPauses:
             took = time.perf_counter() - self._started
             self.total += took
             if took > self.longest:
-                self.longest, self.generation = took, info["generation"]
+                self.longest, self.generation, self.at = took, info["generation"], self._started
                 if info["generation"] == 2 and self.trace is not None:
                     self.trace = self._stack
 
@@ -197,6 +198,7 @@ async def run(n: int, tmp: Path, *, embedded: bool, profile: bool, stalls: bool)
             if profiler:
                 profiler.enable()
             result = await execute(plan, wired.platform, root=project.root, clock=wired.clock)
+            returned = time.perf_counter()
             if profiler:
                 profiler.disable()
             stop.set()
@@ -235,6 +237,7 @@ async def run(n: int, tmp: Path, *, embedded: bool, profile: bool, stalls: bool)
         "gc": pauses.total,
         "gc_gen": pauses.generation,
         "gc_trace": pauses.trace,
+        "gc_at": pauses.at - returned,
     }
 
 
@@ -260,7 +263,7 @@ def main() -> None:
         print(
             f"| {n:,} | {r['cpu']:.1f} s | {1000 * r['cpu'] / n:.2f} ms | {r['records']:.2f} s "
             f"({100 * r['records'] / r['cpu']:.1f}%) | {r['saves']} | {r['save_max'] * 1000:.1f} ms | "
-            f"{r['callback_max'] * 1000:.0f} ms ({r['callback_cpu'] * 1000:.0f} ms) | {r['loop_max'] * 1000:.0f} ms | {r['gc_max'] * 1000:.0f} ms (gen {r['gc_gen']}; all {r['gc']:.1f} s) | {r['requests']:,} | {r['wall']:.0f} s (load "
+            f"{r['callback_max'] * 1000:.0f} ms ({r['callback_cpu'] * 1000:.0f} ms) | {r['loop_max'] * 1000:.0f} ms | {r['gc_max'] * 1000:.0f} ms (gen {r['gc_gen']}, {r['gc_at']:+.1f} s from the end; all {r['gc']:.1f} s) | {r['requests']:,} | {r['wall']:.0f} s (load "
             f"{os.getloadavg()[0]:.1f}) |",
             flush=True,
         )
