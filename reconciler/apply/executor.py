@@ -122,8 +122,18 @@ async def _execute(
 ) -> ApplyResult:
     # The plan as JSON once, off the event loop (seconds at 100,000 devices): its digest names
     # the rollouts, and its copy beside the records is what a rerun resumes.
-    data = await asyncio.to_thread(plan.to_dict)
-    digest = await asyncio.to_thread(rec.plan_digest, plan, data)
+    # It is a tree of a few objects per device with no cycles: a collection while it grows
+    # (in the thread, holding the interpreter) would walk all of it, so none runs until it is
+    # frozen with the rest.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        data = await asyncio.to_thread(plan.to_dict)
+        digest = await asyncio.to_thread(rec.plan_digest, plan, data)
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
     by_set: dict[str, list[DeviceChange]] = {}
     for c in plan.changes:
         if c.action in ACTIONABLE and c.device_id:

@@ -35,7 +35,7 @@ for _list_model in (ConfigInstanceListResponse, DeploymentList, DeviceList):
 
 # Requests in flight, reads and writes alike (`reconcile apply --parallelism`). At 50 ms a round
 # trip, 32 in flight carry about 640 requests a second: a 2,000-device change (about 2,100
-# requests) in about 3.5 s of network time, 30x a one-at-a-time loop. Miru publishes no rate
+# requests) in about 3.5 s of network time, where one at a time needs 105 s. Miru publishes no rate
 # limit; a platform that answers 429 pauses every request for its Retry-After (see `_send`).
 DEFAULT_CONCURRENCY = 32
 MAX_CONCURRENCY = 256
