@@ -9,7 +9,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from reconciler.emulator import agents, clock, platform, scopes, seed, store, views
-from reconciler.emulator.http import ApiError, Ctx, admin, invalid, not_found, ok
+from reconciler.emulator.endpoint import admin
+from reconciler.emulator.errors import ApiError, invalid, not_found
+from reconciler.emulator.http import Ctx, ok
 
 DEVICE_STATUSES = ("online", "offline", "inactive", "activating", "archived")
 

@@ -33,7 +33,7 @@ from reconciler.emulator import (
 from reconciler.emulator import clock as clock_mod
 from reconciler.emulator import platform as platform_mod
 from reconciler.emulator import seed as seed_mod
-from reconciler.emulator.http import error_response
+from reconciler.emulator.errors import error_response
 
 PLATFORM_ROUTES: list[BaseRoute] = [
     *routes_configs.routes,

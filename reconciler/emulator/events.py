@@ -17,7 +17,9 @@ from typing import Any
 from starlette.responses import Response
 from starlette.routing import Route
 
-from reconciler.emulator.http import Ctx, admin, invalid, not_found, ok
+from reconciler.emulator.endpoint import admin
+from reconciler.emulator.errors import invalid, not_found
+from reconciler.emulator.http import Ctx, ok
 from reconciler.emulator.store import iso
 
 EVENT_TYPES = ("deployment.deployed", "deployment.removed")

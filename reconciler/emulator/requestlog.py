@@ -16,7 +16,9 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from reconciler.emulator import clock
-from reconciler.emulator.http import Ctx, StatusCapture, admin, invalid, ok
+from reconciler.emulator.endpoint import StatusCapture, admin
+from reconciler.emulator.errors import invalid
+from reconciler.emulator.http import Ctx, ok
 from reconciler.emulator.store import Store, iso_required, write
 
 SCHEMA = """

@@ -13,7 +13,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from reconciler.emulator import content, views
-from reconciler.emulator.http import Ctx, api, conflict, invalid, not_found, opt_str, req_str, unprocessable
+from reconciler.emulator.endpoint import api
+from reconciler.emulator.errors import conflict, invalid, not_found, unprocessable
+from reconciler.emulator.fields import opt_str, req_str
+from reconciler.emulator.http import Ctx
 from reconciler.emulator.resources import Resource
 from reconciler.emulator.store import new_id, write
 

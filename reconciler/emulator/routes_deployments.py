@@ -12,15 +12,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from reconciler.emulator import agents, platform, views
-from reconciler.emulator.http import (
-    Ctx,
-    api,
-    conflict,
-    invalid,
-    new_filter,
-    req_str,
-    unprocessable,
-)
+from reconciler.emulator.endpoint import api
+from reconciler.emulator.errors import conflict, invalid, unprocessable
+from reconciler.emulator.fields import req_str
+from reconciler.emulator.http import Ctx
+from reconciler.emulator.listing import new_filter
 from reconciler.emulator.resources import Resource
 from reconciler.emulator.routes_devices import DEVICES
 from reconciler.emulator.routes_releases import RELEASES

@@ -9,7 +9,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from reconciler.emulator import platform, views
-from reconciler.emulator.http import Ctx, api, conflict, invalid, new_filter, ok, req_str
+from reconciler.emulator.endpoint import api
+from reconciler.emulator.errors import conflict, invalid
+from reconciler.emulator.fields import req_str
+from reconciler.emulator.http import Ctx, ok
+from reconciler.emulator.listing import new_filter
 from reconciler.emulator.resources import Resource
 from reconciler.emulator.store import new_id, write
 

@@ -10,7 +10,10 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from reconciler.emulator import scopes, views
-from reconciler.emulator.http import Ctx, api, ok, req_str, unprocessable
+from reconciler.emulator.endpoint import api
+from reconciler.emulator.errors import unprocessable
+from reconciler.emulator.fields import req_str
+from reconciler.emulator.http import Ctx, ok
 from reconciler.emulator.resources import Resource
 from reconciler.emulator.store import iso, new_id, write
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import uvicorn
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from reconciler.emulator.http import StatusCapture
+from reconciler.emulator.endpoint import StatusCapture
 from reconciler.emulator.store import BUILTIN_KEYS
 
 Emit = Callable[[str], None]

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from reconciler.emulator.http import ApiError
+from reconciler.emulator.errors import ApiError
 from reconciler.emulator.seed.check import check, schema_path
 from reconciler.emulator.seed.errors import SeedError
 from reconciler.emulator.seed.text import locate, parse, read

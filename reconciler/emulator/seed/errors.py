@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from reconciler.emulator.http import ApiError
+from reconciler.emulator.errors import ApiError
 
 
 class SeedError(ValueError):
