@@ -21,7 +21,9 @@ from starlette.routing import BaseRoute, Mount
 
 from reconciler.emulator import (
     admin,
-    routes_configs,
+    routes_config_instances,
+    routes_config_schemas,
+    routes_config_types,
     routes_deployments,
     routes_devices,
     routes_groups,
@@ -36,7 +38,9 @@ from reconciler.emulator import seed as seed_mod
 from reconciler.emulator.errors import error_response
 
 PLATFORM_ROUTES: list[BaseRoute] = [
-    *routes_configs.routes,
+    *routes_config_types.routes,
+    *routes_config_schemas.routes,
+    *routes_config_instances.routes,
     *routes_deployments.routes,
     *routes_devices.routes,
     *routes_groups.routes,

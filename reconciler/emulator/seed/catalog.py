@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from reconciler.emulator.routes_configs import create_type
+from reconciler.emulator.routes_config_types import create_type
 from reconciler.emulator.routes_groups import create_group
 from reconciler.emulator.routes_releases import create_release
 from reconciler.emulator.seed.errors import SeedError, entry

@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from reconciler.emulator.routes_configs import create_schema
+from reconciler.emulator.routes_config_schemas import create_schema
 from reconciler.emulator.seed.errors import SeedError, entry
 
 
