@@ -1,0 +1,84 @@
+"""Deployments: the merged status next to activity, error and target status; device, release,
+parent and config instances expandable."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Collection, Sequence
+from typing import Any
+
+from reconciler.emulator.agents import merged_status
+from reconciler.emulator.store import iso
+from reconciler.emulator.views import device  # devices expand their deployment: a cycle
+from reconciler.emulator.views.catalog import releases
+from reconciler.emulator.views.common import Row, by_id, sub
+from reconciler.emulator.views.configs import config_instances
+
+
+def deployment_instance_ids(conn: sqlite3.Connection, deployment_ids: Sequence[str]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {d: [] for d in deployment_ids}
+    for start in range(0, len(deployment_ids), 500):
+        chunk = list(deployment_ids[start : start + 500])
+        marks = ", ".join("?" for _ in chunk)
+        for row in conn.execute(
+            f"SELECT deployment_id, config_instance_id FROM deployment_instances "
+            f"WHERE deployment_id IN ({marks}) ORDER BY deployment_id, position",
+            chunk,
+        ):
+            out[row[0]].append(row[1])
+    return out
+
+
+def deployments(
+    conn: sqlite3.Connection, rows: Sequence[Row], expand: Collection[str] = ()
+) -> list[dict[str, Any]]:
+    devs: dict[str, dict[str, Any]] = {}
+    if "device" in expand:
+        dev_rows = by_id(conn, "devices", (r["device_id"] for r in rows))
+        devs = {d["id"]: d for d in device.devices(conn, list(dev_rows.values()), sub(expand, "device"))}
+    rels: dict[str, dict[str, Any]] = {}
+    if "release" in expand:
+        rel_rows = by_id(conn, "releases", (r["release_id"] for r in rows))
+        rels = {x["id"]: x for x in releases(conn, list(rel_rows.values()), sub(expand, "release"))}
+    parents: dict[str, dict[str, Any]] = {}
+    if "parent" in expand:
+        par_rows = by_id(conn, "deployments", (r["parent_id"] for r in rows))
+        parents = {p["id"]: p for p in deployments(conn, list(par_rows.values()), sub(expand, "parent"))}
+    instances: dict[str, list[dict[str, Any]]] = {}
+    if "config_instances" in expand:
+        ids = deployment_instance_ids(conn, [r["id"] for r in rows])
+        inst_rows = by_id(conn, "config_instances", (i for v in ids.values() for i in v))
+        rendered = {
+            x["id"]: x
+            for x in config_instances(conn, list(inst_rows.values()), sub(expand, "config_instances"))
+        }
+        instances = {d: [rendered[i] for i in v] for d, v in ids.items()}
+    out = []
+    for r in rows:
+        body: dict[str, Any] = {
+            "object": "deployment",
+            "id": r["id"],
+            "description": r["description"],
+            "status": merged_status(r["activity_status"], r["error_status"]),
+            "activity_status": r["activity_status"],
+            "error_status": r["error_status"],
+            "target_status": r["target_status"],
+            "device_id": r["device_id"],
+            "release_id": r["release_id"],
+            "created_at": iso(r["created_at"]),
+            "updated_at": iso(r["updated_at"]),
+            "parent_id": r["parent_id"],
+            "queued_at": iso(r["queued_at"]),
+            "deployed_at": iso(r["deployed_at"]),
+            "archived_at": iso(r["archived_at"]),
+        }
+        if "device" in expand:
+            body["device"] = devs[r["device_id"]]
+        if "release" in expand:
+            body["release"] = rels[r["release_id"]]
+        if "parent" in expand:
+            body["parent"] = parents.get(r["parent_id"] or "")
+        if "config_instances" in expand:
+            body["config_instances"] = instances[r["id"]]
+        out.append(body)
+    return out
