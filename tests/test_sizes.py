@@ -7,6 +7,7 @@ import importlib.util
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -25,8 +26,12 @@ def _sizes_tool() -> ModuleType:
 sizes = _sizes_tool()
 
 
-def test_module_median_and_function_p90_stay_under_the_limits() -> None:
-    measured = sizes.measure(ROOT)
+@pytest.fixture(scope="module")
+def measured() -> Any:
+    return sizes.measure(ROOT)
+
+
+def test_module_median_and_function_p90_stay_under_the_limits(measured: Any) -> None:
     assert len(measured.modules) > 50, "the walk found the package"
     assert sizes.problems(measured) == [], sizes.report(measured)
 
@@ -36,10 +41,9 @@ def test_module_median_and_function_p90_stay_under_the_limits() -> None:
     [(10, 10**6, "median module"), (10**6, 3, "90th-percentile")],
 )
 def test_the_check_fails_and_names_the_largest_when_a_limit_is_tighter(
-    median_limit: int, p90_limit: int, expected: str
+    measured: Any, median_limit: int, p90_limit: int, expected: str
 ) -> None:
     """The same check with a limit the package cannot meet: it fails, naming where to split."""
-    measured = sizes.measure(ROOT)
     found = sizes.problems(measured, median_limit=median_limit, p90_limit=p90_limit)
     assert len(found) == 1 and expected in found[0], found
     largest = measured.largest_modules(1) if expected == "median module" else measured.largest_functions(1)
