@@ -16,7 +16,8 @@ import json
 import sqlite3
 from typing import Any
 
-from reconciler.emulator.store import iso, write
+from reconciler.emulator.store import write
+from reconciler.emulator.times import iso
 
 BEHAVIOURS = ("ok", "fail", "retry", "slow")
 SLOW_FACTOR = 10.0

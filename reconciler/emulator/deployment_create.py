@@ -12,9 +12,10 @@ from reconciler.emulator.deployment_rules import UNSET, check_not_archived, chec
 from reconciler.emulator.deployment_slots import check_instances
 from reconciler.emulator.errors import invalid
 from reconciler.emulator.fields import req_str
+from reconciler.emulator.ids import new_id
 from reconciler.emulator.routes_devices import DEVICES
 from reconciler.emulator.routes_releases import RELEASES
-from reconciler.emulator.store import new_id, write
+from reconciler.emulator.store import write
 
 
 def create_deployment(conn: sqlite3.Connection, body: dict[str, Any], at: float) -> str:

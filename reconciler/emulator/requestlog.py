@@ -19,7 +19,8 @@ from reconciler.emulator import clock
 from reconciler.emulator.endpoint import StatusCapture, admin
 from reconciler.emulator.errors import invalid
 from reconciler.emulator.http import Ctx, ok
-from reconciler.emulator.store import Store, iso_required, write
+from reconciler.emulator.store import Store, write
+from reconciler.emulator.times import iso_required
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS emu_requests (

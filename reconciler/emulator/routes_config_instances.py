@@ -14,10 +14,11 @@ from reconciler.emulator.endpoint import api
 from reconciler.emulator.errors import invalid, unprocessable
 from reconciler.emulator.fields import opt_str, req_str
 from reconciler.emulator.http import Ctx
+from reconciler.emulator.ids import new_id
 from reconciler.emulator.resources import Resource
 from reconciler.emulator.routes_config_schemas import CONFIG_SCHEMAS
 from reconciler.emulator.schema_slots import pick_slot
-from reconciler.emulator.store import new_id, write
+from reconciler.emulator.store import write
 
 CONFIG_INSTANCES = Resource(
     "config_instances",

@@ -15,11 +15,12 @@ from reconciler.emulator.endpoint import api
 from reconciler.emulator.errors import invalid
 from reconciler.emulator.fields import opt_str, req_str
 from reconciler.emulator.http import Ctx
+from reconciler.emulator.ids import new_id
 from reconciler.emulator.resources import Resource
 from reconciler.emulator.routes_config_types import resolve_type_ref
 from reconciler.emulator.schema_documents import check_formats, schema_digest, schema_documents
 from reconciler.emulator.schema_slots import normalize_slots
-from reconciler.emulator.store import new_id, write
+from reconciler.emulator.store import write
 
 CONFIG_SCHEMAS = Resource(
     "config_schemas",

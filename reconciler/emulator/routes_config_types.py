@@ -13,8 +13,9 @@ from reconciler.emulator.endpoint import api
 from reconciler.emulator.errors import conflict, invalid, not_found, unprocessable
 from reconciler.emulator.fields import req_str
 from reconciler.emulator.http import Ctx
+from reconciler.emulator.ids import new_id
 from reconciler.emulator.resources import Resource
-from reconciler.emulator.store import new_id, write
+from reconciler.emulator.store import write
 
 CONFIG_TYPES = Resource(
     "config_types", "config type", "config_type_id", views.config_types, filters=("id", "name", "slug")

@@ -12,9 +12,10 @@ from reconciler.emulator.endpoint import api
 from reconciler.emulator.errors import conflict, invalid, unprocessable
 from reconciler.emulator.fields import opt_str, req_str
 from reconciler.emulator.http import Ctx
+from reconciler.emulator.ids import new_id
 from reconciler.emulator.listing import new_filter
 from reconciler.emulator.resources import Resource
-from reconciler.emulator.store import new_id, write
+from reconciler.emulator.store import write
 
 GROUPS = Resource(
     "groups",

@@ -6,9 +6,9 @@ import sqlite3
 from collections.abc import Mapping
 from typing import Any
 
+from reconciler.emulator.ids import new_ids
 from reconciler.emulator.seed.errors import SeedError
 from reconciler.emulator.seed.instances import Instances, deployed_instances
-from reconciler.emulator.store import new_ids
 
 DEFAULT_AGENT_VERSION = "v0.9.2"
 

@@ -6,8 +6,8 @@ import json
 import sqlite3
 from typing import Any
 
+from reconciler.emulator.ids import new_id
 from reconciler.emulator.seed.errors import SeedError
-from reconciler.emulator.store import new_id
 
 
 def enrollments(conn: sqlite3.Connection, entries: list[dict[str, Any]]) -> int:

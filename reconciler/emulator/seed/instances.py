@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.emulator import content
+from reconciler.emulator.ids import new_id
 from reconciler.emulator.seed.errors import SeedError
-from reconciler.emulator.store import new_id
 
 
 @dataclass

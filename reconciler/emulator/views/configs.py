@@ -8,7 +8,7 @@ import sqlite3
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from reconciler.emulator.store import iso
+from reconciler.emulator.times import iso
 from reconciler.emulator.views.common import Row, by_id, sub
 
 

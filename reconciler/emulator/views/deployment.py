@@ -8,7 +8,7 @@ from collections.abc import Collection, Sequence
 from typing import Any
 
 from reconciler.emulator.agents import merged_status
-from reconciler.emulator.store import iso
+from reconciler.emulator.times import iso
 from reconciler.emulator.views import device  # devices expand their deployment: a cycle
 from reconciler.emulator.views.catalog import releases
 from reconciler.emulator.views.common import Row, by_id, sub

@@ -8,7 +8,7 @@ from collections.abc import Collection, Sequence
 from typing import Any
 
 from reconciler.emulator import platform
-from reconciler.emulator.store import iso
+from reconciler.emulator.times import iso
 from reconciler.emulator.views import deployment  # deployments expand their device: a cycle
 from reconciler.emulator.views.catalog import groups, releases
 from reconciler.emulator.views.common import Row, by_id, sub
