@@ -8,7 +8,7 @@ from typing import Any
 from starlette.responses import Response
 from starlette.routing import Route
 
-from reconciler.emulator import agents, clock, platform, scopes, seed, store, views
+from reconciler.emulator import agent_steps, agents, clock, platform, scopes, seed, store, views
 from reconciler.emulator.endpoint import admin
 from reconciler.emulator.errors import ApiError, invalid, not_found
 from reconciler.emulator.http import Ctx, ok
@@ -120,7 +120,7 @@ def tick(ctx: Ctx) -> Response:
         now = clock.tick(ctx.conn, float(seconds))
     except (ValueError, OverflowError) as e:
         raise invalid(str(e), field="seconds") from None
-    applied = agents.advance(ctx.conn, now)
+    applied = agent_steps.advance(ctx.conn, now)
     return ok({**clock.describe(ctx.conn), "transitions": applied})
 
 

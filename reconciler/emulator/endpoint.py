@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Message, Send
 
-from reconciler.emulator import agents, clock, platform
+from reconciler.emulator import agent_steps, clock, platform
 from reconciler.emulator.auth import admin_scope, key_scopes, version_and_scope
 from reconciler.emulator.errors import ApiError, invalid
 from reconciler.emulator.http import Ctx, Handler
@@ -65,7 +65,7 @@ def _endpoint(
                 body = parse(raw) if raw.strip() else None
             with store.lock, platform.active(platform.load(store.conn)):
                 now = clock.now(store.conn)
-                agents.advance(store.conn, now)
+                agent_steps.advance(store.conn, now)
                 return handler(Ctx(store, request, body, now, name, held))
         except ApiError as e:
             return e.response()

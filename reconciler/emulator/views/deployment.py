@@ -7,7 +7,7 @@ import sqlite3
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from reconciler.emulator.agents import merged_status
+from reconciler.emulator.device_events import merged_status
 from reconciler.emulator.times import iso
 from reconciler.emulator.views import device  # devices expand their deployment: a cycle
 from reconciler.emulator.views.catalog import releases
