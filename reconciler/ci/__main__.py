@@ -14,6 +14,7 @@ from pathlib import Path
 
 from reconciler.ci import comment as gh_comment
 from reconciler.ci import steps
+from reconciler.ci.inputs import Inputs
 from reconciler.ci.runner import RunnerEnv, annotation, mask
 from reconciler.errors import EXIT_ERROR, ReconcileError
 
@@ -28,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.subcommand == "run":
-            steps.run(steps.Inputs.from_environ(), RunnerEnv.from_environ())
+            steps.run(Inputs.from_environ(), RunnerEnv.from_environ())
             return 0
         return _comment(args.path, args.body_file)
     except ReconcileError as e:

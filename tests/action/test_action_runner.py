@@ -138,7 +138,7 @@ def test_warnings_alone_are_folded() -> None:
 
 
 def test_inputs_path_is_never_an_option() -> None:
-    from reconciler.ci.steps import Inputs
+    from reconciler.ci.inputs import Inputs
 
     assert Inputs.from_environ({"RECONCILE_PATH": "-h"}).path == "./-h"
     assert Inputs.from_environ({"RECONCILE_PATH": " fleet "}).path == "fleet"

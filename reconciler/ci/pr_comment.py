@@ -1,0 +1,48 @@
+"""The plan as the pull request's comment, updated in place (one comment per path); without a
+token or a repository, a warning and the job summary only."""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+from reconciler.ci import comment as gh_comment
+from reconciler.ci import report
+from reconciler.ci.inputs import Inputs
+from reconciler.ci.runner import RunnerEnv, annotation
+from reconciler.errors import redact
+
+
+def upsert(inputs: Inputs, env: RunnerEnv, pr: int, markdown: str, out: TextIO, full: str) -> None:
+    if not inputs.github_token:
+        out.write(
+            annotation(
+                "warning", "no github-token: the plan is in the job summary only", title="reconcile comment"
+            )
+            + "\n"
+        )
+        return
+    if not env.repository:
+        out.write(
+            annotation("warning", "GITHUB_REPOSITORY is not set: no PR comment", title="reconcile comment")
+            + "\n"
+        )
+        return
+    marker = gh_comment.marker_for(inputs.path)
+    # Redacted here too: the comment is public wherever the repository is, unlike the log.
+    body = gh_comment.fit_comment(
+        marker,
+        redact(markdown),
+        report.footer(env, inputs.command, inputs.path),
+        full=f"the job summary and {full}",
+    )
+    try:
+        with gh_comment.client(env.api_url, inputs.github_token) as http:
+            result = gh_comment.upsert_comment(http, env.repository, pr, marker, body)
+    except gh_comment.CommentError as e:
+        text = e.message + (f" (hint: {e.hint})" if e.hint else "")
+        out.write(
+            annotation("warning", f"could not update the PR comment: {text}", title="reconcile comment")
+            + "\n"
+        )
+        return
+    out.write(f"PR comment {result.action}: {result.url or result.id}\n")
