@@ -1,6 +1,6 @@
 """`reconcile import`: write a project from the live fleet (reads only), so adopting a fleet
 that is already deployed starts from a plan with no changes. The files come from the pure
-`plan/adopt.py`; this module reads the platform and writes them."""
+`plan/adopt/`; this module reads the platform and writes them."""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ import yaml
 from click.testing import CliRunner
 
 from reconciler.cli import main
-from reconciler.plan.adopt import diff
+from reconciler.plan.adopt.sets import diff
 from tests.adopt.fleet import emulator_project, mixed_fleet, stage_and_drift
 from tests.harness import Harness, example_fleet
 
