@@ -19,7 +19,7 @@ from jsonschema.exceptions import ValidationError, best_match
 
 import reconciler
 from reconciler.errors import Problem
-from reconciler.manifests.yamlload import Document, PathT, dotted
+from reconciler.manifests.yamldoc import Document, PathT, dotted
 
 SCHEMA_FILES = ("reconcile.schema.json", "deploymentset.schema.json")
 
