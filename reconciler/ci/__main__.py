@@ -15,7 +15,8 @@ from pathlib import Path
 from reconciler.ci import comment as gh_comment
 from reconciler.ci import steps
 from reconciler.ci.inputs import Inputs
-from reconciler.ci.runner import RunnerEnv, annotation, mask
+from reconciler.ci.log_commands import annotation, mask
+from reconciler.ci.runner import RunnerEnv
 from reconciler.errors import EXIT_ERROR, ReconcileError
 
 

@@ -15,9 +15,7 @@ from pathlib import Path
 from typing import IO, TextIO
 
 from reconciler.ci.inputs import Inputs
-from reconciler.ci.runner import (
-    commands_stopped,
-)
+from reconciler.ci.log_commands import commands_stopped
 from reconciler.errors import ReconcileError, redact
 
 # Environment the reconcile child process must not see: it needs the Miru key, nothing else.

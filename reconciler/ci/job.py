@@ -11,8 +11,10 @@ from typing import TextIO
 from reconciler.ci import report
 from reconciler.ci.child import Completed, run_reconcile
 from reconciler.ci.inputs import Inputs
+from reconciler.ci.log_commands import annotation
 from reconciler.ci.pr_comment import upsert
-from reconciler.ci.runner import RunnerEnv, annotation, append_summary, set_outputs
+from reconciler.ci.runner import RunnerEnv
+from reconciler.ci.step_files import append_summary, set_outputs
 from reconciler.errors import redact
 
 

@@ -8,7 +8,8 @@ from typing import TextIO
 from reconciler.ci import comment as gh_comment
 from reconciler.ci import report
 from reconciler.ci.inputs import Inputs
-from reconciler.ci.runner import RunnerEnv, annotation
+from reconciler.ci.log_commands import annotation
+from reconciler.ci.runner import RunnerEnv
 from reconciler.errors import redact
 
 

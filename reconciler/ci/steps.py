@@ -18,8 +18,9 @@ from reconciler.ci import report
 from reconciler.ci.child import child_environ
 from reconciler.ci.inputs import Inputs
 from reconciler.ci.job import Job, Outcome, slug
+from reconciler.ci.log_commands import annotation, mask
 from reconciler.ci.plan_step import plan
-from reconciler.ci.runner import RunnerEnv, annotation, mask
+from reconciler.ci.runner import RunnerEnv
 
 
 def run(inputs: Inputs, env: RunnerEnv, out: TextIO | None = None) -> Outcome:
