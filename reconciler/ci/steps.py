@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import TextIO
 
-from reconciler.ci import report
+from reconciler.ci import apply_report, report, validate_report
 from reconciler.ci.child import child_environ
 from reconciler.ci.inputs import Inputs
 from reconciler.ci.job import Job, Outcome, slug
@@ -56,7 +56,7 @@ def validate(job: Job) -> Outcome | None:
     extra = inputs.args if inputs.command == "validate" else ("--online",)
     v = job.call("validate", inputs.path, "--format", "json", *extra)
     job.keep("validate.json", v.stdout)
-    problems = report.parse_problems(v.stdout)
+    problems = validate_report.parse_problems(v.stdout)
     if problems is not None:  # the same finding reached through two DeploymentSets: report it once
         problems = list(dict.fromkeys(problems))
     for p in problems or []:
@@ -71,7 +71,7 @@ def validate(job: Job) -> Outcome | None:
         job.stream.write(at + "\n")
     if v.code != 0 or any(x.severity == "error" for x in problems or []):
         if problems:
-            md = report.problems_markdown(job.env, inputs.path, problems)
+            md = validate_report.problems_markdown(job.env, inputs.path, problems)
         else:
             md = report.failure_markdown(
                 f"reconcile validate `{inputs.path}` failed (exit {v.code})", v.stderr
@@ -81,7 +81,7 @@ def validate(job: Job) -> Outcome | None:
         job.post(md, "validate.json")
         return job.finish(v.code if v.code != 0 else 1, False)
     if problems:  # warnings only
-        job.summary(report.problems_markdown(job.env, inputs.path, problems))
+        job.summary(validate_report.problems_markdown(job.env, inputs.path, problems))
     if inputs.command != "validate":
         return None
     if not problems:
@@ -106,7 +106,7 @@ def apply(job: Job, has_changes: bool) -> Outcome:
     argv = ("--plan", plan_json, "--auto-approve", "--format", "json", *inputs.args)
     a = job.call("apply", inputs.path, *argv)
     job.keep("apply.json", a.stdout)
-    job.summary(report.apply_markdown(inputs.path, a.code, a.stdout, a.stderr, job.artifact_name))
+    job.summary(apply_report.apply_markdown(inputs.path, a.code, a.stdout, a.stderr, job.artifact_name))
     if a.code != 0:
         job.error(a.stderr, f"reconcile apply failed (exit {a.code})", "reconcile apply")
     return job.finish(a.code, True, plan_json)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from composite_runner import parse_output_file
 
-from reconciler.ci import log_commands, report, runner, step_files
+from reconciler.ci import apply_report, log_commands, runner, step_files, validate_report
 
 
 def test_outputs_survive_newlines_and_delimiter_lookalikes(tmp_path: Path) -> None:
@@ -88,7 +88,7 @@ def test_event_payloads(tmp_path: Path) -> None:
 
 
 def test_problem_table_escapes_cells() -> None:
-    problems = report.parse_problems(
+    problems = validate_report.parse_problems(
         json.dumps(
             [
                 {
@@ -111,16 +111,16 @@ def test_problem_table_escapes_cells() -> None:
         )
     )
     assert problems is not None
-    md = report.problems_markdown(runner.RunnerEnv(), "fleet", problems)
+    md = validate_report.problems_markdown(runner.RunnerEnv(), "fleet", problems)
     assert "1 error, 1 warning" in md and md.startswith("### ❌")
     assert "expected a&#124;b &lt;got&gt;" in md
     assert "`a.yaml:2:5`" in md and "`b.yaml`" in md
-    assert report.parse_problems("error: not json") is None
-    assert report.parse_problems('{"not": "a list"}') is None
+    assert validate_report.parse_problems("error: not json") is None
+    assert validate_report.parse_problems('{"not": "a list"}') is None
 
 
 def test_warnings_alone_are_folded() -> None:
-    problems = report.parse_problems(
+    problems = validate_report.parse_problems(
         json.dumps(
             [
                 {
@@ -135,7 +135,7 @@ def test_warnings_alone_are_folded() -> None:
         )
     )
     assert problems is not None
-    md = report.problems_markdown(runner.RunnerEnv(), "fleet", problems)
+    md = validate_report.problems_markdown(runner.RunnerEnv(), "fleet", problems)
     assert md.startswith("<details><summary>⚠️") and md.rstrip().endswith("</details>")
 
 
@@ -175,7 +175,7 @@ def test_apply_summary_lists_a_blocked_device_once() -> None:
             {**blocked, "action": "blocked", "state": "not_attempted"},
         ],
     }
-    md = report.apply_markdown("fleet", 0, json.dumps(data), "")
+    md = apply_report.apply_markdown("fleet", 0, json.dumps(data), "")
     assert md.count("amr-spare-01") == 1
     assert "amr-east-07" in md and "deferred" in md
     assert "amr-east-01" not in md
