@@ -3,8 +3,7 @@ executes."""
 
 from __future__ import annotations
 
-from reconciler.ci import comment as gh_comment
-from reconciler.ci import report
+from reconciler.ci import comment_body, report
 from reconciler.ci.job import Job, Outcome
 
 
@@ -16,9 +15,9 @@ def plan(job: Job) -> tuple[Outcome | None, bool]:
     # Leave room for the comment's marker and footer, so the plan's own cut (which says what was
     # left out) is the only cut, rather than fit_comment cutting the plan a second time.
     room = (
-        gh_comment.COMMENT_LIMIT
-        - gh_comment.utf16_len(gh_comment.marker_for(inputs.path))
-        - gh_comment.utf16_len(report.footer(env, inputs.command, inputs.path))
+        comment_body.COMMENT_LIMIT
+        - comment_body.utf16_len(comment_body.marker_for(inputs.path))
+        - comment_body.utf16_len(report.footer(env, inputs.command, inputs.path))
         - 64
     )
     note = report.artifact_note(env, "plan.json", job.artifact_name)

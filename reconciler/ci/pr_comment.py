@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TextIO
 
 from reconciler.ci import comment as gh_comment
-from reconciler.ci import report
+from reconciler.ci import comment_body, report
 from reconciler.ci.inputs import Inputs
 from reconciler.ci.log_commands import annotation
 from reconciler.ci.runner import RunnerEnv
@@ -28,9 +28,9 @@ def upsert(inputs: Inputs, env: RunnerEnv, pr: int, markdown: str, out: TextIO, 
             + "\n"
         )
         return
-    marker = gh_comment.marker_for(inputs.path)
+    marker = comment_body.marker_for(inputs.path)
     # Redacted here too: the comment is public wherever the repository is, unlike the log.
-    body = gh_comment.fit_comment(
+    body = comment_body.fit_comment(
         marker,
         redact(markdown),
         report.footer(env, inputs.command, inputs.path),
