@@ -19,7 +19,7 @@ from reconciler import sensitive, strategies
 from reconciler.errors import ValidationFailed
 from reconciler.model import marker
 from reconciler.model.enums import Action, BlockReason, Origin
-from reconciler.model.live import LiveDeployment, LiveDevice, LiveInstance, LiveState
+from reconciler.model.live import LiveDeployment, LiveDevice, LiveInstance, LiveState, parse_time
 from reconciler.model.plan import ConfigDiff, DeviceChange, Plan, PlannedInstance
 from reconciler.model.project import Project
 from reconciler.model.rollout import RolloutPlan, RolloutSpec
@@ -252,7 +252,8 @@ def plan_from(
     changes = [plan_device(dd, live, diagnostics, cache) for dd in desired.devices]
     existing: dict[str, str] = {}
     exact: set[str] = set()
-    for inst in sorted(live.instances.values(), key=lambda i: i.id):
+    # Identical instances (two applies that raced): the first created, as apply converges on
+    for inst in sorted(live.instances.values(), key=lambda i: (parse_time(i.created_at), i.id)):
         if inst.data is None:
             continue
         raw = C.content_key(inst.config_schema_id, inst.slot_key, inst.data)
