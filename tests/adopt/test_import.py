@@ -127,7 +127,7 @@ def test_diff_is_the_smallest_merge_patch() -> None:
 def test_the_written_project_file_names_the_platform_and_no_key(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from reconciler.commands.adopt import project_file, source_project
+    from reconciler.commands.import_source import project_file, source_project
     from reconciler.manifests.loader import load_path
     from reconciler.model.project import RemoteTarget
 
