@@ -14,36 +14,37 @@ SHOWN = 20  # devices named in one event
 
 
 def events(r: Round, mode: Mode, target: str) -> list[notify.Event]:
-    out: list[notify.Event] = []
+    found = [*_drift(r), *(_blocked(r) if mode != "drift-only" else []), *_rollouts(r)]
+    return [notify.Event(kind, text, target=target, commit=r.commit, details=d) for kind, text, d in found]
 
-    def event(kind: str, text: str, **details: Any) -> notify.Event:
-        return notify.Event(kind, text, target=target, commit=r.commit, details=details)
 
+Found = list[tuple[str, str, dict[str, Any]]]  # (kind, text, details) of each event
+
+
+def _drift(r: Round) -> Found:
     drifted = r.drifted
-    if drifted:
-        names = sorted({i.device for i in drifted})
-        healed = " (healing)" if r.applied is not None else ""
-        items = [{"device": i.device, "kind": i.kind, "detail": i.detail} for i in drifted[:SHOWN]]
-        out.append(
-            event(
-                "drift",
-                f"{len(names)} device(s) differ from the manifests{healed}: {names_of(names)}",
-                devices=len(names),
-                items=items,
-            )
-        )
-    if r.plan is not None and mode != "drift-only":
-        blocked = sorted(c.device for c in r.plan.changes if c.action == "blocked")
-        if blocked:
-            out.append(
-                event(
-                    "blocked",
-                    f"{len(blocked)} device(s) blocked: {names_of(blocked)}",
-                    devices=blocked[:SHOWN],
-                )
-            )
+    if not drifted:
+        return []
+    names = sorted({i.device for i in drifted})
+    healed = " (healing)" if r.applied is not None else ""
+    items = [{"device": i.device, "kind": i.kind, "detail": i.detail} for i in drifted[:SHOWN]]
+    text = f"{len(names)} device(s) differ from the manifests{healed}: {names_of(names)}"
+    return [("drift", text, {"devices": len(names), "items": items})]
+
+
+def _blocked(r: Round) -> Found:
+    blocked = sorted(c.device for c in r.plan.changes if c.action == "blocked") if r.plan else []
+    if not blocked:
+        return []
+    return [
+        ("blocked", f"{len(blocked)} device(s) blocked: {names_of(blocked)}", {"devices": blocked[:SHOWN]})
+    ]
+
+
+def _rollouts(r: Round) -> Found:
+    out: Found = []
     for rec in r.applied.records if r.applied is not None else ():
-        state, message = rec.status.state, rec.status.message
+        state = rec.status.state
         rolled = [e.device for e in rec.devices if e.state == "rolled_back"]
         kind = None
         if rolled:
@@ -53,15 +54,8 @@ def events(r: Round, mode: Mode, target: str) -> list[notify.Event]:
         elif state == RolloutState.PAUSED:
             kind = "rollout_paused"
         if kind is not None:
-            out.append(
-                event(
-                    kind,
-                    f"{rec.deployment_set}: {message}",
-                    set=rec.deployment_set,
-                    rollout=rec.id,
-                    devices=rolled[:SHOWN],
-                )
-            )
+            details = {"set": rec.deployment_set, "rollout": rec.id, "devices": rolled[:SHOWN]}
+            out.append((kind, f"{rec.deployment_set}: {rec.status.message}", details))
     return out
 
 
