@@ -70,16 +70,7 @@ def run_reconcile(argv: Sequence[str], *, env: Mapping[str, str], cwd: Path, out
             sys.stderr.flush()
 
     with commands_stopped(out):
-        proc = subprocess.Popen(
-            cmd,
-            cwd=cwd,
-            env=dict(env),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            encoding="utf-8",
-            errors="replace",
-        )
+        proc = _spawn(cmd, cwd, env)
         assert proc.stdout is not None and proc.stderr is not None
         reader = threading.Thread(target=pump, args=(proc.stderr,), daemon=True)
         reader.start()
@@ -91,3 +82,16 @@ def run_reconcile(argv: Sequence[str], *, env: Mapping[str, str], cwd: Path, out
     out.write(f"(exit {code})\n")
     out.flush()
     return Completed(code, stdout, "".join(stderr_lines))
+
+
+def _spawn(cmd: list[str], cwd: Path, env: Mapping[str, str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        cmd,
+        cwd=cwd,
+        env=dict(env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        encoding="utf-8",
+        errors="replace",
+    )

@@ -15,35 +15,21 @@ from reconciler.errors import redact
 
 def upsert(inputs: Inputs, env: RunnerEnv, pr: int, markdown: str, out: TextIO, full: str) -> None:
     if not inputs.github_token:
-        out.write(
-            annotation(
-                "warning", "no github-token: the plan is in the job summary only", title="reconcile comment"
-            )
-            + "\n"
-        )
-        return
+        return _warn(out, "no github-token: the plan is in the job summary only")
     if not env.repository:
-        out.write(
-            annotation("warning", "GITHUB_REPOSITORY is not set: no PR comment", title="reconcile comment")
-            + "\n"
-        )
-        return
+        return _warn(out, "GITHUB_REPOSITORY is not set: no PR comment")
     marker = comment_body.marker_for(inputs.path)
     # Redacted here too: the comment is public wherever the repository is, unlike the log.
-    body = comment_body.fit_comment(
-        marker,
-        redact(markdown),
-        report.footer(env, inputs.command, inputs.path),
-        full=f"the job summary and {full}",
-    )
+    footer = report.footer(env, inputs.command, inputs.path)
+    body = comment_body.fit_comment(marker, redact(markdown), footer, full=f"the job summary and {full}")
     try:
         with gh_comment.client(env.api_url, inputs.github_token) as http:
             result = gh_comment.upsert_comment(http, env.repository, pr, marker, body)
     except gh_comment.CommentError as e:
         text = e.message + (f" (hint: {e.hint})" if e.hint else "")
-        out.write(
-            annotation("warning", f"could not update the PR comment: {text}", title="reconcile comment")
-            + "\n"
-        )
-        return
+        return _warn(out, f"could not update the PR comment: {text}")
     out.write(f"PR comment {result.action}: {result.url or result.id}\n")
+
+
+def _warn(out: TextIO, message: str) -> None:
+    out.write(annotation("warning", message, title="reconcile comment") + "\n")

@@ -59,16 +59,7 @@ def validate(job: Job) -> Outcome | None:
     problems = validate_report.parse_problems(v.stdout)
     if problems is not None:  # the same finding reached through two DeploymentSets: report it once
         problems = list(dict.fromkeys(problems))
-    for p in problems or []:
-        at = annotation(
-            p.severity,
-            p.message,
-            file=p.file or None,
-            line=p.line,
-            column=p.column,
-            title="reconcile validate",
-        )
-        job.stream.write(at + "\n")
+    _annotate(job, problems or [])
     if v.code != 0 or any(x.severity == "error" for x in problems or []):
         if problems:
             md = validate_report.problems_markdown(job.env, inputs.path, problems)
@@ -110,3 +101,11 @@ def apply(job: Job, has_changes: bool) -> Outcome:
     if a.code != 0:
         job.error(a.stderr, f"reconcile apply failed (exit {a.code})", "reconcile apply")
     return job.finish(a.code, True, plan_json)
+
+
+def _annotate(job: Job, problems: list[validate_report.ValidationProblem]) -> None:
+    """One annotation per problem, at its file and line."""
+    t = "reconcile validate"
+    for p in problems:
+        a = annotation(p.severity, p.message, file=p.file or None, line=p.line, column=p.column, title=t)
+        job.stream.write(a + "\n")

@@ -77,20 +77,8 @@ def read_log(
     where, params = (
         ("", []) if not path_prefix else ("WHERE path LIKE ? ESCAPE '\\'", [_like_prefix(path_prefix)])
     )
-    by_route = {
-        f"{m} {r}": n
-        for m, r, n in conn.execute(
-            f"SELECT method, route, COUNT(*) FROM emu_requests {where} GROUP BY method, route "
-            "ORDER BY MIN(id)",
-            params,
-        )
-    }
-    by_status = {
-        str(st): n
-        for st, n in conn.execute(
-            f"SELECT status, COUNT(*) FROM emu_requests {where} GROUP BY status ORDER BY MIN(id)", params
-        )
-    }
+    by_route = _counts(conn, "method || ' ' || route", "method, route", where, params)
+    by_status = _counts(conn, "CAST(status AS TEXT)", "status", where, params)
     rows = conn.execute(
         f"SELECT id, method, route, path, status, at FROM emu_requests {where} ORDER BY id DESC LIMIT ?",
         [*params, -1 if limit is None else limit],
@@ -105,6 +93,12 @@ def read_log(
         "by_status": by_status,
         "requests": requests,
     }
+
+
+def _counts(conn: sqlite3.Connection, key: str, group: str, where: str, params: list[str]) -> dict[str, int]:
+    """Requests per `key`, in the order each key first appears in the log."""
+    sql = f"SELECT {key}, COUNT(*) FROM emu_requests {where} GROUP BY {group} ORDER BY MIN(id)"
+    return {str(k): n for k, n in conn.execute(sql, params)}
 
 
 def _like_prefix(prefix: str) -> str:
