@@ -12,18 +12,10 @@ def plan(job: Job) -> tuple[Outcome | None, bool]:
     inputs, env = job.inputs, job.env
     plan_json = job.workdir / "plan.json"
     plan_args = inputs.args if inputs.command == "plan" else _selection_args(inputs.args)
-    # Leave room for the comment's marker and footer, so the plan's own cut (which says what was
-    # left out) is the only cut, rather than fit_comment cutting the plan a second time.
-    room = (
-        comment_body.COMMENT_LIMIT
-        - comment_body.utf16_len(comment_body.marker_for(inputs.path))
-        - comment_body.utf16_len(report.footer(env, inputs.command, inputs.path))
-        - 64
-    )
     note = report.artifact_note(env, "plan.json", job.artifact_name)
     p = job.call(
         *("plan", inputs.path, "--format", "markdown", "--out", str(plan_json), "--detailed-exitcode"),
-        *("--full-plan-note", note, "--max-chars", str(room), *plan_args),
+        *("--full-plan-note", note, "--max-chars", str(_room(job)), *plan_args),
     )
     if p.code not in (0, 2):
         md = report.failure_markdown(f"reconcile plan `{inputs.path}` failed (exit {p.code})", p.stderr)
@@ -41,6 +33,16 @@ def plan(job: Job) -> tuple[Outcome | None, bool]:
     if inputs.command == "plan":
         return job.finish(p.code, has_changes, str(plan_json)), has_changes
     return None, has_changes
+
+
+def _room(job: Job) -> int:
+    """Characters the plan may take in the comment. Room is left for the comment's marker and
+    footer, so the plan's own cut (which says what was left out) is the only cut, rather than
+    fit_comment cutting the plan a second time."""
+    inputs = job.inputs
+    marker = comment_body.marker_for(inputs.path)
+    footer = report.footer(job.env, inputs.command, inputs.path)
+    return comment_body.COMMENT_LIMIT - comment_body.utf16_len(marker) - comment_body.utf16_len(footer) - 64
 
 
 def _selection_args(args: tuple[str, ...] | list[str]) -> list[str]:

@@ -43,34 +43,28 @@ def check_release(conn: sqlite3.Connection, device: sqlite3.Row, target_status: 
     """Deployed only for the device's current release (a first deployment too, when the platform
     stages first deploys); staged only for another release (422 `release_not_current`,
     `release_is_current`)."""
-    device_id = device["id"]
-    current_release = platform.device_current(conn, device)[1]
-    if (
-        target_status == "deployed"
-        and current_release is None
-        and platform.current().first_deploy == "staged_only"
-    ):
+    ids = {"device_id": device["id"], "release_id": release_id}
+    current = platform.device_current(conn, device)[1]
+    deployed = target_status == "deployed"
+    if deployed and current is None and platform.current().first_deploy == "staged_only":
         raise unprocessable(
             "the device has no current release: its first deployment is staged, then deployed",
             code="release_not_current",
-            device_id=device_id,
-            release_id=release_id,
+            **ids,
             current_release_id=None,
         )
-    if target_status == "deployed" and current_release not in (None, release_id):
+    if deployed and current not in (None, release_id):
         raise unprocessable(
             "a deployment can be created as deployed only for the device's current release; "
             "stage it and deploy it to change the release",
             code="release_not_current",
-            device_id=device_id,
-            release_id=release_id,
-            current_release_id=current_release,
+            **ids,
+            current_release_id=current,
         )
-    if target_status == "staged" and current_release == release_id:
+    if target_status == "staged" and current == release_id:
         raise unprocessable(
             "a deployment can be staged only for a release other than the device's current one; "
             "create it as deployed to patch configs",
             code="release_is_current",
-            device_id=device_id,
-            release_id=release_id,
+            **ids,
         )
