@@ -4,6 +4,7 @@ tables), the platform switches from the environment and the seed in one transact
 from __future__ import annotations
 
 import importlib
+import sqlite3
 from collections.abc import Collection, Mapping
 from pathlib import Path
 from types import ModuleType
@@ -43,20 +44,24 @@ def open_store(
     try:
         # Schema and seed in one transaction: a bad seed leaves the db new, not half-seeded.
         with store.write(conn):
-            created = store.initialize(conn, clock_mode)
-            scopes.ensure_schema(conn)
-            if created:
-                overrides = platform_mod.from_env()
-                if overrides:
-                    platform_mod.save(conn, platform_mod.merged(platform_mod.DEFAULT, overrides))
-            for name in OPTIONAL_MODULES:
-                module = optional(name)
-                if module is not None and hasattr(module, "ensure_schema"):
-                    module.ensure_schema(conn)
-            if created and seed_file is not None:
-                seed_mod.load_file(conn, seed_file, clock_mod.now(conn))
+            _create(conn, clock_mode, seed_file)
     except BaseException:
         conn.close()
         raise
-
     return store.Store(conn=conn, path=db, api_keys=keys)
+
+
+def _create(conn: sqlite3.Connection, clock_mode: str, seed_file: str | Path | None) -> None:
+    """The tables (a new db also takes the environment's platform switches and the seed)."""
+    created = store.initialize(conn, clock_mode)
+    scopes.ensure_schema(conn)
+    if created:
+        overrides = platform_mod.from_env()
+        if overrides:
+            platform_mod.save(conn, platform_mod.merged(platform_mod.DEFAULT, overrides))
+    for name in OPTIONAL_MODULES:
+        module = optional(name)
+        if module is not None and hasattr(module, "ensure_schema"):
+            module.ensure_schema(conn)
+    if created and seed_file is not None:
+        seed_mod.load_file(conn, seed_file, clock_mod.now(conn))
