@@ -9,7 +9,7 @@ import sqlite3
 from starlette.responses import Response
 from starlette.routing import Route
 
-from reconciler.emulator import content, views
+from reconciler.emulator import content, content_checks, views
 from reconciler.emulator.endpoint import api
 from reconciler.emulator.errors import invalid, unprocessable
 from reconciler.emulator.fields import opt_str, req_str
@@ -37,7 +37,9 @@ def check_content(schema: sqlite3.Row, data: str, fmt: str) -> None:
             field="content.format",
         )
     try:
-        content.validate(data, fmt, schema["language"], json.loads(schema["documents"]), schema["format"])
+        content_checks.validate(
+            data, fmt, schema["language"], json.loads(schema["documents"]), schema["format"]
+        )
     except content.ContentError as e:
         raise unprocessable(
             str(e), code="invalid_content", errors=e.errors, paths=[x["path"] for x in e.errors]

@@ -7,7 +7,7 @@ import hashlib
 import json
 from typing import Any
 
-from reconciler.emulator import content
+from reconciler.emulator import content, content_checks
 from reconciler.emulator.errors import invalid, unprocessable
 
 
@@ -74,7 +74,7 @@ def schema_documents(language: str, fmt: str, documents: list[dict[str, Any]]) -
             raise invalid(f"documents[{i}] needs name and data strings", field=f"documents[{i}]")
         if language == "jsonschema":
             try:
-                content.check_schema_document(doc["data"], "yaml" if fmt == "yaml" else "json")
+                content_checks.check_schema_document(doc["data"], "yaml" if fmt == "yaml" else "json")
             except content.ContentError as e:
                 raise unprocessable(f"documents[{i}]: {e}", field=f"documents[{i}].data") from None
         docs.append({"name": str(doc.get("name") or f"schema.{fmt}"), "data": doc["data"]})

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from reconciler.emulator import content
+from reconciler.emulator import content, content_checks
 from reconciler.emulator.ids import new_id
 from reconciler.emulator.seed.errors import SeedError
 
@@ -59,7 +59,7 @@ def deployed_instances(
         text = texts[value_key]
         if (schema["id"], text) not in validated:
             try:
-                content.validate(
+                content_checks.validate(
                     text,
                     schema["instance_format"],
                     schema["language"],
