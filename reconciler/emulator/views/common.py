@@ -1,11 +1,14 @@
-"""What every view uses: rows fetched by id in chunks, and the expansions nested under a field."""
+"""What every view uses: rows fetched by id in chunks, the expansions nested under a field, and
+the expanded objects of a field rendered by id."""
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
+from typing import Any
 
 Row = sqlite3.Row
+Render = Callable[[sqlite3.Connection, Sequence[Row], Collection[str]], list[dict[str, Any]]]
 
 
 def sub(expand: Collection[str], field: str) -> set[str]:
@@ -23,3 +26,10 @@ def by_id(conn: sqlite3.Connection, table: str, ids: Iterable[str | None]) -> di
         for row in conn.execute(f"SELECT * FROM {table} WHERE id IN ({marks})", chunk):
             out[row["id"]] = row
     return out
+
+
+def expanded(
+    conn: sqlite3.Connection, table: str, ids: Iterable[str | None], render: Render, expand: Collection[str]
+) -> dict[str, dict[str, Any]]:
+    """The rows of `table` with these ids, rendered (with `expand`), by id."""
+    return {x["id"]: x for x in render(conn, list(by_id(conn, table, ids).values()), expand)}

@@ -11,7 +11,7 @@ from reconciler.emulator.device_events import merged_status
 from reconciler.emulator.times import iso
 from reconciler.emulator.views import device  # devices expand their deployment: a cycle
 from reconciler.emulator.views.catalog import releases
-from reconciler.emulator.views.common import Row, by_id, sub
+from reconciler.emulator.views.common import Render, Row, expanded, sub
 from reconciler.emulator.views.configs import config_instances
 
 
@@ -32,26 +32,18 @@ def deployment_instance_ids(conn: sqlite3.Connection, deployment_ids: Sequence[s
 def deployments(
     conn: sqlite3.Connection, rows: Sequence[Row], expand: Collection[str] = ()
 ) -> list[dict[str, Any]]:
-    devs: dict[str, dict[str, Any]] = {}
-    if "device" in expand:
-        dev_rows = by_id(conn, "devices", (r["device_id"] for r in rows))
-        devs = {d["id"]: d for d in device.devices(conn, list(dev_rows.values()), sub(expand, "device"))}
-    rels: dict[str, dict[str, Any]] = {}
-    if "release" in expand:
-        rel_rows = by_id(conn, "releases", (r["release_id"] for r in rows))
-        rels = {x["id"]: x for x in releases(conn, list(rel_rows.values()), sub(expand, "release"))}
-    parents: dict[str, dict[str, Any]] = {}
-    if "parent" in expand:
-        par_rows = by_id(conn, "deployments", (r["parent_id"] for r in rows))
-        parents = {p["id"]: p for p in deployments(conn, list(par_rows.values()), sub(expand, "parent"))}
+    def of(field: str, table: str, key: str, render: Render) -> dict[str, dict[str, Any]]:
+        ids = (r[key] for r in rows)
+        return expanded(conn, table, ids, render, sub(expand, field)) if field in expand else {}
+
+    devs = of("device", "devices", "device_id", device.devices)
+    rels = of("release", "releases", "release_id", releases)
+    parents = of("parent", "deployments", "parent_id", deployments)
     instances: dict[str, list[dict[str, Any]]] = {}
     if "config_instances" in expand:
         ids = deployment_instance_ids(conn, [r["id"] for r in rows])
-        inst_rows = by_id(conn, "config_instances", (i for v in ids.values() for i in v))
-        rendered = {
-            x["id"]: x
-            for x in config_instances(conn, list(inst_rows.values()), sub(expand, "config_instances"))
-        }
+        flat = (i for v in ids.values() for i in v)
+        rendered = expanded(conn, "config_instances", flat, config_instances, sub(expand, "config_instances"))
         instances = {d: [rendered[i] for i in v] for d, v in ids.items()}
     out = []
     for r in rows:

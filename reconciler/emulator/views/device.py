@@ -11,28 +11,22 @@ from reconciler.emulator import platform
 from reconciler.emulator.times import iso
 from reconciler.emulator.views import deployment  # deployments expand their device: a cycle
 from reconciler.emulator.views.catalog import groups, releases
-from reconciler.emulator.views.common import Row, by_id, sub
+from reconciler.emulator.views.common import Row, expanded, sub
 
 
 def devices(
     conn: sqlite3.Connection, rows: Sequence[Row], expand: Collection[str] = ()
 ) -> list[dict[str, Any]]:
     currents = {r["id"]: platform.device_current(conn, r) for r in rows}
-    deps: dict[str, dict[str, Any]] = {}
+    deps, rels, grps = {}, {}, {}
     if "current_deployment" in expand:
-        dep_rows = by_id(conn, "deployments", (c[0] for c in currents.values()))
-        deps = {
-            d["id"]: d
-            for d in deployment.deployments(conn, list(dep_rows.values()), sub(expand, "current_deployment"))
-        }
-    rels: dict[str, dict[str, Any]] = {}
+        ids = (c[0] for c in currents.values())
+        deps = expanded(conn, "deployments", ids, deployment.deployments, sub(expand, "current_deployment"))
     if "current_release" in expand:
-        rel_rows = by_id(conn, "releases", (c[1] for c in currents.values()))
-        rels = {x["id"]: x for x in releases(conn, list(rel_rows.values()), sub(expand, "current_release"))}
-    grps: dict[str, dict[str, Any]] = {}
+        ids = (c[1] for c in currents.values())
+        rels = expanded(conn, "releases", ids, releases, sub(expand, "current_release"))
     if "group" in expand:
-        grp_rows = by_id(conn, "groups", (r["group_id"] for r in rows))
-        grps = {g["id"]: g for g in groups(conn, list(grp_rows.values()), sub(expand, "group"))}
+        grps = expanded(conn, "groups", (r["group_id"] for r in rows), groups, sub(expand, "group"))
     out = []
     for r in rows:
         body: dict[str, Any] = {
