@@ -14,7 +14,8 @@ import tempfile
 from pathlib import Path
 from typing import TextIO
 
-from reconciler.ci import apply_report, report, validate_report
+from reconciler.ci import report, validate_report
+from reconciler.ci.apply_step import apply
 from reconciler.ci.child import child_environ
 from reconciler.ci.inputs import Inputs
 from reconciler.ci.job import Job, Outcome, slug
@@ -87,20 +88,6 @@ def drift(job: Job) -> Outcome:
     if d.code not in (0, 2):
         job.error(d.stderr, "reconcile drift failed", "reconcile drift")
     return job.finish(d.code, d.code == 2)
-
-
-def apply(job: Job, has_changes: bool) -> Outcome:
-    inputs, plan_json = job.inputs, str(job.workdir / "plan.json")
-    if not has_changes:
-        job.summary(f"### ✅ reconcile apply `{inputs.path}`: nothing to apply\n")
-        return job.finish(0, False, plan_json)
-    argv = ("--plan", plan_json, "--auto-approve", "--format", "json", *inputs.args)
-    a = job.call("apply", inputs.path, *argv)
-    job.keep("apply.json", a.stdout)
-    job.summary(apply_report.apply_markdown(inputs.path, a.code, a.stdout, a.stderr, job.artifact_name))
-    if a.code != 0:
-        job.error(a.stderr, f"reconcile apply failed (exit {a.code})", "reconcile apply")
-    return job.finish(a.code, True, plan_json)
 
 
 def _annotate(job: Job, problems: list[validate_report.ValidationProblem]) -> None:
