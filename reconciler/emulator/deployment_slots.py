@@ -14,24 +14,45 @@ def check_instances(conn: sqlite3.Connection, release_id: str, instance_ids: lis
     """Every required slot of every schema of the release filled, at most one instance per
     slot, and every instance bound to one of the release's schemas (422 otherwise)."""
     schema_ids = views.release_schema_ids(conn, release_id)
-    schemas = (
-        {
-            r["id"]: r
-            for r in conn.execute(
-                f"SELECT s.*, t.slug FROM config_schemas s JOIN config_types t ON t.id = s.config_type_id "
-                f"WHERE s.id IN ({', '.join('?' for _ in schema_ids)})",
-                schema_ids,
-            )
-        }
-        if schema_ids
-        else {}
-    )
+    schemas = _schemas(conn, schema_ids)
     if len(set(instance_ids)) != len(instance_ids):
         raise unprocessable(
             "config_instance_ids lists an instance twice",
             code="duplicate_instance",
             field="config_instance_ids",
         )
+    filled = _filled(conn, instance_ids, schemas, schema_ids)
+    missing = [
+        f"{schemas[schema_id]['slug']}/{slot['key']}"
+        for schema_id in schema_ids
+        for slot in json.loads(schemas[schema_id]["slots"])
+        if slot["required"] and (schema_id, slot["key"]) not in filled
+    ]
+    if missing:
+        raise unprocessable(
+            f"required slot(s) not filled: {', '.join(missing)}",
+            code="required_slot_missing",
+            missing_slots=missing,
+        )
+
+
+def _schemas(conn: sqlite3.Connection, schema_ids: list[str]) -> dict[str, sqlite3.Row]:
+    """The release's schemas by id, each with its config type's slug."""
+    if not schema_ids:
+        return {}
+    marks = ", ".join("?" for _ in schema_ids)
+    sql = (
+        "SELECT s.*, t.slug FROM config_schemas s JOIN config_types t ON t.id = s.config_type_id "
+        f"WHERE s.id IN ({marks})"
+    )
+    return {r["id"]: r for r in conn.execute(sql, schema_ids)}
+
+
+def _filled(
+    conn: sqlite3.Connection, instance_ids: list[str], schemas: dict[str, sqlite3.Row], schema_ids: list[str]
+) -> dict[tuple[str, str], str]:
+    """(schema, slot key) -> the instance filling it; 422 for an unknown instance, one of a schema
+    outside the release, or a second instance for a slot."""
     filled: dict[tuple[str, str], str] = {}
     for instance_id in instance_ids:
         inst = conn.execute("SELECT * FROM config_instances WHERE id = ?", (instance_id,)).fetchone()
@@ -60,15 +81,4 @@ def check_instances(conn: sqlite3.Connection, release_id: str, instance_ids: lis
                 config_instance_ids=[filled[slot], instance_id],
             )
         filled[slot] = instance_id
-    missing = []
-    for schema_id in schema_ids:
-        s = schemas[schema_id]
-        for slot_def in json.loads(s["slots"]):
-            if slot_def["required"] and (schema_id, slot_def["key"]) not in filled:
-                missing.append(f"{s['slug']}/{slot_def['key']}")
-    if missing:
-        raise unprocessable(
-            f"required slot(s) not filled: {', '.join(missing)}",
-            code="required_slot_missing",
-            missing_slots=missing,
-        )
+    return filled
