@@ -84,14 +84,13 @@ class Round:
         if self.plan is not None and mode != "drift-only":
             out["plan"] = self.plan.summary()
         if self.applied is not None:
-            out["applied"] = {
-                "exit_code": self.applied.exit_code,
-                "rollouts": [
-                    {"set": r.deployment_set, "id": r.id, "state": str(r.status.state)}
-                    for r in self.applied.records
-                ],
-            }
+            out["applied"] = _applied(self.applied)
         return out
+
+
+def _applied(applied: ApplyResult) -> dict[str, Any]:
+    rollouts = [{"set": r.deployment_set, "id": r.id, "state": str(r.status.state)} for r in applied.records]
+    return {"exit_code": applied.exit_code, "rollouts": rollouts}
 
 
 def _now() -> str:
