@@ -98,8 +98,5 @@ class Ctx:
 Handler = Callable[[Ctx], Response]
 
 
-# --- paging -------------------------------------------------------------------------------
-
-
 def ok(body: Any) -> JSONResponse:
     return JSONResponse(body)
