@@ -18,7 +18,7 @@ from jsonschema import Draft202012Validator
 
 import reconciler
 from reconciler.errors import Problem
-from reconciler.manifests.schema_messages import describe, kind
+from reconciler.manifests.schema_messages import describe
 from reconciler.manifests.yamldoc import Document, PathT, dotted
 
 SCHEMA_FILES = ("reconcile.schema.json", "deploymentset.schema.json")
@@ -79,6 +79,3 @@ def check(doc: Document, schema_name: str, *, skip_keys: Iterable[PathT] = ()) -
             text = f"{prefix}: {message}" if prefix else message
             problems.setdefault((path, text), doc.problem(text, path, key=at_key))
     return sorted(problems.values(), key=lambda p: (p.location.line or 0, p.location.column or 0))
-
-
-_kind = kind  # the loader describes a value's kind in the same words

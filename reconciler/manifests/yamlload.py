@@ -14,11 +14,8 @@ from typing import Any
 import yaml
 
 from reconciler.errors import Location, Problem
-from reconciler.manifests.yamlbuild import MAX_DEPTH, MAX_NODES, Builder, Fail, pos
-from reconciler.manifests.yamldoc import Document, PathT, dotted, json_path
-
-# What the loader and the configs reader import from here (the document types live in yamldoc).
-__all__ = ["MAX_NODES", "Document", "PathT", "decode", "dotted", "json_path", "load_documents", "load_text"]
+from reconciler.manifests.yamlbuild import MAX_DEPTH, Builder, Fail, pos
+from reconciler.manifests.yamldoc import Document, json_path
 
 MAX_BYTES = 5 * 1024 * 1024
 # Flow nesting deeper than this (a rough count) goes through the pure-Python composer,
