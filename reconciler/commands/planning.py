@@ -4,6 +4,9 @@ hand it to the pure planner. Shared by `plan`, `drift`, `apply` and `validate --
 from __future__ import annotations
 
 import datetime as _dt
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 
 from reconciler.commands.wiring import Session
@@ -81,6 +84,33 @@ async def plan_with_state(
 ) -> tuple[Plan, D.Desired, LiveState]:
     """`make_plan`, also returning what it was made from (for `drift`). A `selection` plans
     part of the fleet and reads only what that part needs."""
+    with _no_cyclic_gc():
+        return await _plan_with_state(project, session, base, commit, progress, created_at, selection)
+
+
+@contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """Live state and plans are acyclic data freed by reference counting; with 100,000 devices
+    held, each full collection the allocations trigger walks all of them (a fifth of the CPU
+    of a plan), for nothing to collect."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+async def _plan_with_state(
+    project: Project,
+    session: Session,
+    base: Project | None,
+    commit: str | None,
+    progress: Progress | None,
+    created_at: str | None,
+    selection: S.Selection,
+) -> tuple[Plan, D.Desired, LiveState]:
     platform = session.platform
     chosen = S.chosen_sets(project, selection)
     wanted = replace(project, sets=tuple(ds for ds in project.sets if ds.name in chosen))

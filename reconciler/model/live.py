@@ -11,28 +11,28 @@ from reconciler.model.enums import ActivityStatus, DeviceStatus, ErrorStatus, Ta
 LIVE_TARGETS = ("staged", "deployed")  # non-archived deployments (drifted ones have target staged)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LiveGroup:
     id: str
     name: str
     parent_id: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LiveConfigType:
     id: str
     slug: str
     name: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LiveSlot:
     key: str
     filepath: str
     required: bool
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LiveSchema:
     id: str
     config_type_id: str
@@ -47,14 +47,14 @@ class LiveSchema:
         return next((s for s in self.slots if s.key == key), None)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LiveRelease:
     id: str
     version: str
     schema_ids: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: 100,000 of some of these are held at once
 class LiveInstance:
     id: str
     config_schema_id: str
@@ -65,7 +65,7 @@ class LiveInstance:
     data: str | None = None  # the content exactly as stored
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: 100,000 of some of these are held at once
 class LiveDeployment:
     id: str
     device_id: str
@@ -95,8 +95,8 @@ def newest(deployments: Iterable[LiveDeployment]) -> LiveDeployment | None:
     (a deployment created with another as its parent came after it), never by id: ids need
     not sort by time."""
     deps = list(deployments)
-    if not deps:
-        return None
+    if len(deps) < 2:  # the usual case: nothing to compare (and no timestamp to parse)
+        return deps[0] if deps else None
     latest = max(parse_time(d.created_at) for d in deps)
     tied = [d for d in deps if parse_time(d.created_at) == latest]
     parents = {d.parent_id for d in tied}
@@ -104,7 +104,7 @@ def newest(deployments: Iterable[LiveDeployment]) -> LiveDeployment | None:
     return min(heads, key=lambda d: d.id)  # only truly unordered ties are left: any fixed pick
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: 100,000 of some of these are held at once
 class LiveDevice:
     id: str
     name: str
