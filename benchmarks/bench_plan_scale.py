@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -44,17 +45,16 @@ sys.path.insert(0, str(SOURCE))  # first: the code measured
 sys.path.insert(0, str(HERE))
 
 from bench_emulator import start_server  # noqa: E402
-from bench_plan import RO, RW, manifests  # noqa: E402
 
-sys.path.insert(0, str(SOURCE))  # bench_plan put this checkout first: the measured code goes first
-
-from tests.harness import example_fleet  # noqa: E402
-
+RW = "emulator-local-rw"
+RO = "emulator-local-ro"
 PILOT = 1000
 CONCURRENCY = 8  # reconciler.platform.client.DEFAULT_CONCURRENCY: requests in flight
 
 
 def fleet(n: int) -> dict[str, Any]:
+    from tests.harness import example_fleet
+
     seed = example_fleet(n)
     east = [
         d for d in seed["devices"] if d.get("group") == "warehouse-east" and d.get("status") != "inactive"
@@ -71,6 +71,9 @@ def write_project(root: Path, url: str, seed: dict[str, Any], n_overrides: int) 
     for d in seed["devices"]:
         if d.get("status") != "inactive":
             names.setdefault(d["group"], []).append(d["name"])
+    # bench_plan imports this checkout's reconciler: only the parent (never the measured client) imports it.
+    from bench_plan import manifests
+
     (root / "deploymentsets").mkdir(parents=True, exist_ok=True)
     if not (root / "configs").exists():
         shutil.copytree(ROOT / "examples" / "configs", root / "configs")
@@ -110,9 +113,10 @@ def set_latency(url: str, seconds: float) -> None:
         a.put("/_emulator/faults", json={"rules": rules, "seed": 1}).raise_for_status()
 
 
-def run_client(project: Path, fmt: str, sets: list[str]) -> dict[str, Any]:
-    """The plan in a fresh interpreter (`client`): its CPU, peak RSS and timings."""
-    env = {**os.environ, "MIRU_API_KEY": RO}
+def run_client(project: Path, fmt: str, sets: list[str], source: str) -> dict[str, Any]:
+    """The plan in a fresh interpreter (`client`) running the code in `source`: its CPU, peak
+    RSS and timings."""
+    env = {**os.environ, "MIRU_API_KEY": RO, "RECONCILE_SOURCE": source}
     env.pop("MIRU_BASE_URL", None)
     usage = project.parent / "usage.json"
     cmd = [sys.executable, __file__, "--client", str(project), "--format", fmt, "--usage", str(usage)]
@@ -231,6 +235,10 @@ def main() -> None:
     parser.add_argument(
         "--keep", default="/tmp/bench-plan-scale", help="where fleets' dbs are kept and reused"
     )
+    parser.add_argument(
+        "--before",
+        help="another checkout: each run is measured with its code, then with this one's (same load)",
+    )
     parser.add_argument("--profile", choices=["text", "markdown"], help="profile one size in process")
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--json", help="append the results as JSON lines to this file")
@@ -242,7 +250,7 @@ def main() -> None:
     if args.client:
         client(Path(args.client), args.format, args.set, Path(args.usage))
         return
-    runs = args.runs.split(",")
+    sources = [*([args.before] if args.before else []), str(SOURCE)]
     for n in (int(s) for s in args.sizes.split(",")):
         where = Path(args.keep) / f"n{n}"
         where.mkdir(parents=True, exist_ok=True)
@@ -255,12 +263,13 @@ def main() -> None:
             plain = write_project(where / "project", url, seed, 0)
             n_overrides = min(args.overrides, n // 10)  # three devices each, within east and west
             with_overrides = write_project(where / "project-overrides", url, seed, n_overrides)
+            del seed
             set_latency(url, 0)
             if args.profile:
                 profile(with_overrides if args.profile == "markdown" else plain, args.profile, args.top)
                 continue
             print(f"{n} devices (server start {startup:.1f} s)", flush=True)
-            for run in runs:
+            for run in args.runs.split(","):
                 project, fmt, sets, latency = plain, "text", [], 0.0
                 if run == "plan-md":
                     project, fmt = with_overrides, "markdown"
@@ -268,36 +277,57 @@ def main() -> None:
                     latency = args.latency
                 elif run == "set":
                     sets = ["pilot"]
-                set_latency(url, latency)
-                clear_log(url)
-                r = run_client(project, fmt, sets)
-                set_latency(url, 0)
-                r.update(run=run, devices=n, requests=requests_logged(url), load=os.getloadavg()[0])
-                line = (
-                    f"  {run:8} cpu {r['cpu']:6.2f} s ({r['cpu'] / n * 1e6:5.0f} µs/device)  "
-                    f"rss {r['rss_mib']:5.0f} MiB  (read+plan {r['plan_cpu']:.2f} s, wall {r['plan_wall']:.2f} s)  "
-                    f"requests {r['requests']}  "
-                    f"load {r['load']:.1f}"
-                )
-                if latency:
-                    rounds = floor_rounds(r["requests"])
-                    floor = rounds * latency
-                    r.update(floor=floor)
-                    line += (
-                        f"  floor {rounds} rounds = {floor:.2f} s: wall/floor {r['plan_wall'] / floor:.2f}"
-                    )
-                print(line, flush=True)
-                if args.json:
-                    with open(args.json, "a") as f:
-                        f.write(
-                            json.dumps(
-                                {k: v for k, v in r.items() if k != "stderr"} | {"source": str(SOURCE)}
-                            )
-                            + "\n"
-                        )
+                for source in sources:
+                    r = measure(url, project, fmt, sets, latency, source)
+                    r.update(run=run, devices=n)
+                    report(r, latency)
+                    if args.json:
+                        with open(args.json, "a") as f:
+                            f.write(json.dumps(r) + "\n")
         finally:
             proc.terminate()
             proc.wait(timeout=60)
+
+
+def port_owner(url: str) -> int:
+    """The pid of the emulator serving `url` (its CPU is reported beside the client's)."""
+    port = int(url.rsplit(":", 1)[1])
+    for conn in psutil.net_connections("tcp"):
+        if conn.laddr and conn.laddr.port == port and conn.status == psutil.CONN_LISTEN and conn.pid:
+            return conn.pid
+    raise SystemExit(f"no process listens on {url}")
+
+
+def measure(
+    url: str, project: Path, fmt: str, sets: list[str], latency: float, source: str
+) -> dict[str, Any]:
+    set_latency(url, latency)
+    clear_log(url)
+    server = psutil.Process(port_owner(url)).cpu_times()
+    try:
+        r = run_client(project, fmt, sets, source)
+    finally:
+        set_latency(url, 0)
+    after = psutil.Process(port_owner(url)).cpu_times()
+    r["server_cpu"] = (after.user + after.system) - (server.user + server.system)
+    r.update(requests=requests_logged(url), load=os.getloadavg()[0])
+    if latency:
+        r.update(rounds=floor_rounds(r["requests"]), floor=floor_rounds(r["requests"]) * latency)
+    return r
+
+
+def report(r: dict[str, Any], latency: float) -> None:
+    who = "before" if Path(r["source"]).resolve() != SOURCE.resolve() else "after"
+    line = (
+        f"  {r['run']:8} {who:6} cpu {r['cpu']:6.2f} s ({r['cpu'] / r['devices'] * 1e6:5.0f} µs/device)  "
+        f"rss {r['rss_mib']:5.0f} MiB  (read+plan {r['plan_cpu']:.2f} s, wall {r['plan_wall']:.2f} s)  "
+        f"requests {r['requests']}  server cpu {r['server_cpu']:.2f} s  load {r['load']:.1f}"
+    )
+    if latency:
+        line += (
+            f"  floor {r['rounds']} rounds = {r['floor']:.2f} s: wall/floor {r['plan_wall'] / r['floor']:.2f}"
+        )
+    print(line, flush=True)
 
 
 if __name__ == "__main__":
