@@ -116,6 +116,7 @@ class _Memo:
     )
     groups: dict[str | None, frozenset[str]] = field(default_factory=dict)
     markers: dict[str, marker.Marker | None] = field(default_factory=dict)
+    targets: dict[str, LiveDeployment | None] = field(default_factory=dict)  # device id -> its target
 
     def live_of(
         self, live: LiveState, dep: LiveDeployment | None
@@ -194,14 +195,14 @@ def plan_device(
     if dd.blocked is not None:
         return _blocked(dd, dd.blocked, dd.reason or dd.blocked)
     assert dd.release is not None
-    target = live.target_deployment(dev)
+    memo = memo or _Memo(diffs=diff_cache if diff_cache is not None else {})
+    target = memo.targets[dev.id] = live.target_deployment(dev)
     # The target's release, not the one the device reports: a platform may report the old
     # release until the agent confirms the new one, and re-planning a queued upgrade repeats it.
     current_release = target.release_id if target else dev.current_release_id
     current_version = dev.current_release_version if current_release == dev.current_release_id else None
     if current_version is None and current_release is not None and current_release in live.releases:
         current_version = live.releases[current_release].version
-    memo = memo or _Memo(diffs=diff_cache if diff_cache is not None else {})
     live_cfg, target_keys = memo.live_of(live, target)
     want_keys = frozenset(c.key for c in dd.configs)
     diffs = _diffs(live_cfg, dd, memo.diffs, live)
@@ -372,7 +373,9 @@ def _groups_of(live: LiveState, device: str, memo: _Memo) -> frozenset[str]:
 
 def _target_marker(live: LiveState, device: str, memo: _Memo) -> marker.Marker | None:
     dev = live.devices.get(device)
-    target = live.target_deployment(dev) if dev else None
+    if dev is None:
+        return None
+    target = memo.targets[dev.id] if dev.id in memo.targets else live.target_deployment(dev)
     if target is None:
         return None
     if target.description not in memo.markers:  # one rollout's devices share a description

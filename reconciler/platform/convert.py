@@ -123,7 +123,7 @@ def deployment(d: Any) -> LiveDeployment:
         error_status=_member(ErrorStatus, _text(f("error_status")) or "none"),
         status=_interned(f("status")) or "",
         description=_interned(f("description")) or "",
-        instance_ids=tuple(_interned(get(i, "id")) or "" for i in (f("config_instances") or ())),
+        instance_ids=tuple(_interned(_fields(i)("id")) or "" for i in (f("config_instances") or ())),
         created_at=_text(f("created_at")),
         parent_id=_optional(f("parent_id")),
     )

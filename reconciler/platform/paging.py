@@ -126,12 +126,18 @@ async def read_all(
     return _dedupe(items)
 
 
+def _ident(item: Any) -> str:
+    # `text(item, "id")` for objects, without its mapping test (an ABC check per item).
+    value = getattr(item, "id", None)
+    return "" if value is None else str(value)
+
+
 def _dedupe(items: list[Any]) -> list[Any]:
     # Pages read concurrently can overlap when the list changes underneath; ids are unique.
     seen: set[str] = set()
     out = []
     for item in items:
-        key = text(item, "id")
+        key = text(item, "id") if type(item) is dict else _ident(item)
         if key not in seen:
             seen.add(key)
             out.append(item)
