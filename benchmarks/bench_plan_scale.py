@@ -1,6 +1,7 @@
-"""`reconcile plan` from 1,000 to 100,000 devices: the real CLI in a fresh process against the
-emulator served by uvicorn on 127.0.0.1 (a separate process), so the figures are the client's
-alone: its process CPU (user + system, from `wait4`) and its peak RSS (`ru_maxrss`).
+"""`reconcile plan` from 1,000 to 100,000 devices: what the command does (load the manifests,
+read the platform, plan, render) in a fresh interpreter, against the emulator served by uvicorn
+on 127.0.0.1 (a separate process), so the figures are the client's alone: its process CPU
+(user + system, interpreter start and imports included) and its peak RSS (VmHWM).
 
 Each fleet is `tests/harness.py::example_fleet(n)` with 1,000 of the warehouse-east devices
 (a quarter of them below 4,000 devices) moved to their own group `pilot`; the project has four
@@ -13,9 +14,10 @@ by every later run (`--keep DIR`). Runs per size:
 - `latency`: `plan` with `--latency` seconds injected on every API call (emulator fault rule);
 - `set`: `reconcile plan --set pilot` (one set of 1,000 devices).
 
-Requests are counted by the emulator's request log. `RECONCILE_SOURCE=<dir>` runs another
-checkout's CLI (the figures before a change). `--profile` runs the plan in this process under
-cProfile instead (the emulator's cost is in its own process, not in the profile).
+Requests are counted by the emulator's request log. `--before DIR` measures another checkout
+(the code before a change) beside this one, run by run, under the same load. `--profile`
+runs the plan in this process under cProfile (CPU time) and tracemalloc instead; the
+emulator's cost is in its own process, not in the profile.
 
     .venv/bin/python benchmarks/bench_plan_scale.py --sizes 1000,10000 --runs plan,latency
 """
@@ -153,20 +155,24 @@ def client(project_dir: Path, fmt: str, sets: list[str], usage: Path) -> None:
     from reconciler.plan import selection as S
     from reconciler.plan.render_markdown import render_markdown
     from reconciler.plan.render_text import render_text
+    from reconciler.platform.live import minimum_requests
 
     cpu0 = time.process_time()
     project = load_path(project_dir)
     loaded = time.process_time()
 
-    async def go() -> tuple[Any, int]:
+    async def go() -> tuple[Any, int, int]:
         async with session(project) as wired:
-            plan, _, _ = await plan_with_state(
+            plan, _, live = await plan_with_state(
                 project, wired, created_at="", selection=S.Selection(sets=tuple(sets))
             )
-            return plan, wired.platform.requests
+            instances = {i for d in live.deployments.values() for i in d.instance_ids}
+            # Pages of every list plus groups, config types, releases and schemas (one each).
+            least = minimum_requests(len(live.devices), len(live.deployments), len(instances)) + 4
+            return plan, wired.platform.requests, least
 
     wall = time.perf_counter()
-    plan, made = asyncio.run(go())
+    plan, made, least = asyncio.run(go())
     wall = time.perf_counter() - wall
     planned = time.process_time()
     out = render_markdown(plan) if fmt == "markdown" else render_text(plan)
@@ -181,6 +187,7 @@ def client(project_dir: Path, fmt: str, sets: list[str], usage: Path) -> None:
         "render_cpu": rendered - planned,
         "plan_wall": wall,
         "made": made,
+        "minimum": least,
         "chars": len(out),
         "changes": len(plan.changes),
         "source": str(Path(sys.modules["reconciler"].__file__ or "").parent.parent),
@@ -321,7 +328,7 @@ def report(r: dict[str, Any], latency: float) -> None:
     line = (
         f"  {r['run']:8} {who:6} cpu {r['cpu']:6.2f} s ({r['cpu'] / r['devices'] * 1e6:5.0f} µs/device)  "
         f"rss {r['rss_mib']:5.0f} MiB  (read+plan {r['plan_cpu']:.2f} s, wall {r['plan_wall']:.2f} s)  "
-        f"requests {r['requests']}  server cpu {r['server_cpu']:.2f} s  load {r['load']:.1f}"
+        f"requests {r['requests']} (minimum {r['minimum']})  server cpu {r['server_cpu']:.2f} s  load {r['load']:.1f}"
     )
     if latency:
         line += (
