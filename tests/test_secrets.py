@@ -189,8 +189,9 @@ def test_diffs_say_secret_changed_and_show_other_fields(world: tuple[Path, Outpu
     assert 'app.level: "info" -> "debug"' in text
     assert "app.api_token: (secret changed)" in out["plan markdown stdout"]
     plan = json.loads(out["plan json stdout"])
-    diffs = {d["path"]: d for c in plan["changes"] for d in c["config_diffs"]}
-    assert diffs["app.api_token"]["old"] == diffs["app.api_token"]["new"] == "(secret)"
+    diffs = {tuple(d["path"]): d for c in plan["changes"] for d in c["config_diffs"]}
+    token = diffs[("app", "default", "api_token")]
+    assert token["old"] == token["new"] == "(secret)"
     assert "app.api_token: (secret changed)" in out["drift text stdout"]
 
 
@@ -266,13 +267,13 @@ def test_schema_marks_override_names_and_reach_into_arrays() -> None:
     assert fields.is_secret(("keys", 0)) and fields.is_secret(("creds", "anything"))
     old = {"keys": ["k-old-1"], "creds": {"a": "c-old"}, "token_bucket": 1}
     new = {"keys": ["k-new-1"], "creds": {"a": "c-new"}, "token_bucket": 2}
-    lines = [describe(d) for d in config_diffs("app", old, new, fields)]
+    lines = [describe(d) for d in config_diffs(("app", "default"), old, new, fields)]
     assert lines == [
         "app.creds.a: (secret changed)",
         "app.keys[0]: (secret changed)",
         "app.token_bucket: 1 -> 2",
     ]
-    (added,) = config_diffs("app", None, new, fields)
+    (added,) = config_diffs(("app", "default"), None, new, fields)
     assert added.new == {"keys": ["(secret)"], "creds": {"a": "(secret)"}, "token_bucket": 2}
 
 
@@ -280,7 +281,7 @@ def test_secret_values_seen_while_planning_are_redacted_from_errors() -> None:
     from reconciler.errors import ReconcileError
 
     fields = SecretFields({"properties": {"sig": {"writeOnly": True}}})
-    config_diffs("app", {"sig": "live-sig-canary-0001"}, {"sig": "new-sig-canary-0002"}, fields)
+    config_diffs(("app", "default"), {"sig": "live-sig-canary-0001"}, {"sig": "new-sig-canary-0002"}, fields)
     error = ReconcileError(
         "the platform said: bad content {'sig': 'new-sig-canary-0002'} (was live-sig-canary-0001)"
     )

@@ -22,6 +22,7 @@ from reconciler.model.plan import DeviceChange, Plan
 from reconciler.model.rollout import RolloutPlan
 from reconciler.platform import writes
 from reconciler.platform.client import Platform
+from reconciler.platform.converge import LostInstance
 
 ACTIONABLE = ("deploy", "upgrade", "stage", "restage")
 
@@ -32,6 +33,7 @@ class ApplyResult:
     ledger: tuple[LedgerEntry, ...]
     blocked: tuple[DeviceChange, ...] = ()
     requests: int = 0
+    lost_instances: tuple[LostInstance, ...] = ()  # this run's instances another apply's beat
 
     @property
     def exit_code(self) -> int:
@@ -119,9 +121,12 @@ async def execute(
     if unread:  # a saved plan's secret content is a digest: never upload it empty
         raise ReconcileError(f"the plan holds the secret content of {', '.join(unread)} only as a digest")
     created: list[str] = []
-    ids = await writes.ensure_instances(platform, instances, created)
+    lost: list[LostInstance] = []
+    ids = await writes.ensure_instances(platform, instances, created, lost)
     if created:  # counted after the fact: a resumed or promoted rollout reuses what it made
         reporter.note("apply", f"config instances: {len(created)} created")
+    for x in lost:
+        reporter.note("apply", x.message())
     plan_file = rec.save_plan(root, plan, digest) if rollouts else ""
     for r in rollouts:
         r.instance_ids = ids
@@ -134,7 +139,13 @@ async def execute(
         r.stop = stop or r.stop
     records = await _run_all(rollouts, root, reporter)
     ledger = tuple(e for r in records for e in r.devices) + tuple(held) + blocked_ledger(blocked)
-    return ApplyResult(records=tuple(records), ledger=ledger, blocked=blocked, requests=platform.requests)
+    return ApplyResult(
+        records=tuple(records),
+        ledger=ledger,
+        blocked=blocked,
+        requests=platform.requests,
+        lost_instances=tuple(lost),
+    )
 
 
 async def _run_all(rollouts: list[SetRollout], root: Path, reporter: Reporter) -> list[rec.RolloutRecord]:

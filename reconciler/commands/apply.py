@@ -110,6 +110,7 @@ def result_json(results: list[ApplyResult], target: str) -> dict[str, Any]:
             for c in r.blocked
         ],
         "requests": sum(r.requests for r in results),
+        "lost_instances": [x.to_dict() for r in results for x in r.lost_instances],
         "exit_code": code,
     }
 
@@ -129,6 +130,9 @@ def result_text(results: list[ApplyResult]) -> str:
     blocked = [c for r in results for c in r.blocked]
     if blocked:
         lines.append(f"{len(blocked)} of them blocked in the plan, not touched (see `reconcile plan`).")
+    lines += [
+        terminal(x.message(), LINE_LIMIT) for r in results for x in r.lost_instances
+    ]  # ids are the platform's
     return "\n".join(lines) + "\n"
 
 

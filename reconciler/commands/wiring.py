@@ -119,6 +119,7 @@ async def session(project: Project, base_url: str | None = None) -> AsyncIterato
     ep = endpoint(project, base_url)
     async with connect(ep.base_url, api_key=ep.api_key, transport=ep.transport, target=ep.target) as platform:
         clock = await _clock(platform, ep)
+        platform.sleep = clock.sleep  # retries wait on the run's clock too (an emulator's: no sleeping)
         yield Session(
             platform=platform,
             clock=clock,

@@ -7,6 +7,14 @@ sequence fails the same requests.
 
 Admin paths (`/_emulator/...`) are never faulted: the test driving the faults must
 always be able to change or clear them.
+
+Two fields shape a fault in time rather than by chance: `for_seconds` keeps a rule firing for
+that long on the emulator's clock from when the rules were set (a rate limit that lasts 30 s,
+however many retries it meets), and `hold: N` keeps the first N matching requests waiting
+until all N have arrived, then lets them through together: two clients that must race (each
+reads before either writes) are made to, without sleeping. Held requests live in the serving
+process (one `reconcile emulator serve`), and a party that never comes releases the others
+after `HOLD_LIMIT` seconds of wall time.
 """
 
 from __future__ import annotations
@@ -15,7 +23,7 @@ import fnmatch
 import hashlib
 import json
 import sqlite3
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import anyio
@@ -43,6 +51,7 @@ CREATE TABLE IF NOT EXISTS emu_fault_rules (
 """
 
 ADMIN_PREFIX = "/_emulator/"
+HOLD_LIMIT = 30.0  # wall seconds a held request waits for the rest of its party
 STATUS_CODES = {
     400: "bad_request",
     401: "unauthorized",
@@ -69,9 +78,17 @@ class Rule:
     latency: float = 0.0
     commit_then_fail: bool = False
     times: int | None = None
+    query: str = "*"  # a glob over the raw query string (`*slot_key=*`)
+    for_seconds: float | None = None  # fires while the emulator clock is before `until`
+    hold: int | None = None  # the first `hold` matching requests wait for each other
+    until: float | None = None  # set when the rules are put: their time + for_seconds
 
-    def matches(self, method: str, path: str) -> bool:
-        return self.method in ("*", method.upper()) and fnmatch.fnmatchcase(path, self.path)
+    def matches(self, method: str, path: str, query: str = "") -> bool:
+        return (
+            self.method in ("*", method.upper())
+            and fnmatch.fnmatchcase(path, self.path)
+            and fnmatch.fnmatchcase(query, self.query)
+        )
 
     def answer_status(self) -> int | None:
         return self.status if self.status is not None else (500 if self.commit_then_fail else None)
@@ -108,7 +125,7 @@ def _parse_rule(i: int, raw: Any) -> Rule:
     where = f"rules[{i}]"
     if not isinstance(raw, dict):
         raise InvalidRules(f"{where} must be an object")
-    fields = set(Rule.__dataclass_fields__)
+    fields = set(Rule.__dataclass_fields__) - {"until"}
     unknown = set(raw) - fields
     if unknown:
         raise InvalidRules(f"{where}: unknown field(s): {', '.join(sorted(unknown))}")
@@ -129,8 +146,9 @@ def _parse_rule(i: int, raw: Any) -> Rule:
 
     method = raw.get("method") or "*"
     path = raw.get("path") or "*"
-    if not isinstance(method, str) or not isinstance(path, str):
-        raise InvalidRules(f"{where}: method and path must be strings")
+    query = raw.get("query") or "*"
+    if not all(isinstance(x, str) for x in (method, path, query)):
+        raise InvalidRules(f"{where}: method, path and query must be strings")
     status = raw.get("status")
     if status is not None and (
         isinstance(status, bool) or not isinstance(status, int) or not 400 <= status <= 599
@@ -139,6 +157,9 @@ def _parse_rule(i: int, raw: Any) -> Rule:
     times = raw.get("times")
     if times is not None and (isinstance(times, bool) or not isinstance(times, int) or times < 0):
         raise InvalidRules(f"{where}.times must be a non-negative integer or null")
+    hold = raw.get("hold")
+    if hold is not None and (isinstance(hold, bool) or not isinstance(hold, int) or hold < 2):
+        raise InvalidRules(f"{where}.hold must be an integer >= 2 (the requests that wait for each other)")
     commit = raw.get("commit_then_fail", False)
     if not isinstance(commit, bool):
         raise InvalidRules(f"{where}.commit_then_fail must be a boolean")
@@ -151,14 +172,19 @@ def _parse_rule(i: int, raw: Any) -> Rule:
         latency=number("latency", 0.0, 0.0, 3600.0) or 0.0,
         commit_then_fail=commit,
         times=times,
+        query=query,
+        for_seconds=number("for_seconds", None, 0.0, None),
+        hold=hold,
     )
-    if rule.answer_status() is None and rule.latency == 0:
-        raise InvalidRules(f"{where} does nothing: give it a status, a latency or commit_then_fail")
+    if rule.answer_status() is None and rule.latency == 0 and rule.hold is None:
+        raise InvalidRules(f"{where} does nothing: give it a status, a latency, a hold or commit_then_fail")
     return rule
 
 
 def put_rules(conn: sqlite3.Connection, rules: list[Rule], seed: int) -> None:
     """Replace the rule set and restart the RNG at the seed."""
+    now = clock.now(conn)
+    rules = [r if r.for_seconds is None else replace(r, until=now + r.for_seconds) for r in rules]
     conn.execute("DELETE FROM emu_fault_rules")
     conn.execute("DELETE FROM emu_fault_config")
     conn.execute(
@@ -193,7 +219,14 @@ def draw(seed: int, n: int) -> float:
     return int.from_bytes(digest[:8], "big") / 2**64
 
 
-def decide(conn: sqlite3.Connection, method: str, path: str) -> Rule | None:
+@dataclass(frozen=True)
+class Decision:
+    rule: Rule
+    position: int
+    fired: int  # how many times the rule has fired, this request included
+
+
+def decide(conn: sqlite3.Connection, method: str, path: str, query: str = "") -> Decision | None:
     """The rule that fires for this request, if any, updating counters. The first matching
     rule with budget left gets a draw; if it does not fire, later rules still get theirs."""
     rows = conn.execute("SELECT position, rule, fired FROM emu_fault_rules ORDER BY position").fetchall()
@@ -201,10 +234,13 @@ def decide(conn: sqlite3.Connection, method: str, path: str) -> Rule | None:
         return None
     config = conn.execute("SELECT seed, draws FROM emu_fault_config").fetchone()
     seed, draws = (config[0], config[1]) if config else (0, 0)
-    chosen: Rule | None = None
+    chosen: Decision | None = None
+    now = clock.now(conn)
     for position, raw, fired in rows:
         rule = Rule(**json.loads(raw))
-        if not rule.matches(method, path) or (rule.times is not None and fired >= rule.times):
+        if not rule.matches(method, path, query) or (rule.times is not None and fired >= rule.times):
+            continue
+        if rule.until is not None and now >= rule.until:
             continue
         conn.execute("UPDATE emu_fault_rules SET matched = matched + 1 WHERE position = ?", (position,))
         fires = True
@@ -213,7 +249,7 @@ def decide(conn: sqlite3.Connection, method: str, path: str) -> Rule | None:
             draws += 1
         if fires:
             conn.execute("UPDATE emu_fault_rules SET fired = fired + 1 WHERE position = ?", (position,))
-            chosen = rule
+            chosen = Decision(rule, position, fired + 1)
             break
     conn.execute("UPDATE emu_fault_config SET draws = ? WHERE id = 1", (draws,))
     return chosen
@@ -234,6 +270,24 @@ class FaultMiddleware:
     def __init__(self, app: ASGIApp, *, store: Store):
         self.app = app
         self.store = store
+        self._parties: dict[int, anyio.Event] = {}  # held requests, by rule position
+
+    async def _hold(self, decision: Decision) -> None:
+        """Wait until the rule's `hold` requests have all arrived (or HOLD_LIMIT passes)."""
+        rule = decision.rule
+        assert rule.hold is not None
+        if decision.fired > rule.hold:
+            return
+        # The first of a party opens it (a rule set put again starts a new party); no await
+        # comes between `decide` and here, so the rest of the party finds it open.
+        if decision.fired == 1:
+            self._parties[decision.position] = anyio.Event()
+        party = self._parties.setdefault(decision.position, anyio.Event())
+        if decision.fired == rule.hold:
+            party.set()
+            return
+        with anyio.move_on_after(HOLD_LIMIT):
+            await party.wait()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
@@ -246,14 +300,18 @@ class FaultMiddleware:
         if any_rules is None:
             await self.app(scope, receive, send)
             return
+        query = scope.get("query_string", b"").decode("latin-1")
         with self.store.lock, write(self.store.conn) as conn:
-            rule = decide(conn, scope["method"], path)
+            decision = decide(conn, scope["method"], path, query)
+            rule = decision.rule if decision else None
             manual = clock.mode(conn) == "manual"
             if rule is not None and rule.latency and manual:
                 record_skipped_latency(conn, rule.latency)
-        if rule is None:
+        if decision is None or rule is None:
             await self.app(scope, receive, send)
             return
+        if rule.hold is not None:
+            await self._hold(decision)
         extra_headers: list[tuple[bytes, bytes]] = []
         if rule.latency:
             if manual:

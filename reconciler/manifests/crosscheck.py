@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from fnmatch import fnmatchcase
 from typing import Any
 
@@ -168,16 +168,25 @@ def name_problems(named: Sequence[tuple[str, Document]]) -> list[Problem]:
     return out
 
 
-def set_problems(sets: Sequence[tuple[DeploymentSet, Document]]) -> list[Problem]:
+def set_problems(
+    sets: Sequence[tuple[DeploymentSet, Document]], layered: Collection[tuple[str, str]] = ()
+) -> list[Problem]:
     """Across documents: no device named explicitly by two sets, or named by one and matched
     by another's name pattern (group membership needs the platform and is checked by the
-    planner)."""
+    planner). `layered`: (set, a set it extends) pairs, which may share devices."""
     out: list[Problem] = []
-    devices: dict[str, tuple[str, Document, int]] = {}  # device -> (set, document, index)
+    devices: dict[str, list[tuple[str, Document, int]]] = {}  # device -> (set, document, index) naming it
+
+    def clash(name: str, device: str) -> tuple[str, Document, int] | None:
+        return next(
+            (x for x in devices.get(device, ()) if x[0] != name and not _layered(layered, name, x[0])), None
+        )
+
     for s, doc in sets:
         for j, device in enumerate(s.selector.devices):
-            if device in devices and devices[device][0] != s.name:
-                other, other_doc, k = devices[device]
+            found = clash(s.name, device)
+            if found is not None:
+                other, other_doc, k = found
                 where = other_doc.loc(("spec", "selector", "devices", k))
                 out.append(
                     doc.problem(
@@ -187,13 +196,14 @@ def set_problems(sets: Sequence[tuple[DeploymentSet, Document]]) -> list[Problem
                     )
                 )
             else:
-                devices.setdefault(device, (s.name, doc, j))
+                devices.setdefault(device, []).append((s.name, doc, j))
     named = sorted(devices)
     for s, doc in sets:
         for j, pattern in enumerate(s.selector.patterns):
             for device in _matching(pattern, named):
-                other, other_doc, k = devices[device]
-                if other != s.name and not _excluded(s, device):
+                found = clash(s.name, device)
+                if found is not None and not _excluded(s, device):
+                    other, other_doc, k = found
                     where = other_doc.loc(("spec", "selector", "devices", k))
                     out.append(
                         doc.problem(
@@ -203,3 +213,7 @@ def set_problems(sets: Sequence[tuple[DeploymentSet, Document]]) -> list[Problem
                         )
                     )
     return out
+
+
+def _layered(pairs: Collection[tuple[str, str]], a: str, b: str) -> bool:
+    return (a, b) in pairs or (b, a) in pairs

@@ -22,7 +22,7 @@ from typing import Any
 
 from reconciler import strategies
 from reconciler.errors import Location, Problem, ReconcileError, ValidationFailed
-from reconciler.manifests import crosscheck, schema_check
+from reconciler.manifests import crosscheck, extends, schema_check
 from reconciler.manifests.configfiles import ConfigContent, content_format, parse_config
 from reconciler.manifests.source import DirSource, Source, SourceError, glob_match
 from reconciler.manifests.yamlload import Document, PathT, dotted, json_path, load_documents
@@ -109,6 +109,8 @@ class _State:
     # Every DeploymentSet document's name, well-formed or not: a duplicate name is reported
     # in the same run as the other document's schema errors.
     named: list[tuple[str, Document]] = field(default_factory=list)
+    # Each built set's own rollout mapping and activation, for the sets that extend it.
+    own_rollouts: dict[str, tuple[dict[str, Any], Any]] = field(default_factory=dict)
 
     # -- reconcile.yaml ------------------------------------------------------------------
     def project_file(self, root: Path) -> Project:
@@ -329,8 +331,34 @@ class _State:
             if rel not in self.configs:
                 outer.extend(problems)
         self.problems.extend(crosscheck.name_problems(self.named))
-        self.problems.extend(crosscheck.set_problems(built))
+        built = self.layered(built)
+        self.problems.extend(crosscheck.set_problems(built, extends.related(built)))
         return [s for s, _ in built]
+
+    def layered(self, built: list[tuple[DeploymentSet, Document]]) -> list[tuple[DeploymentSet, Document]]:
+        """Sets that extend another inherit what they do not write: the release, the activation
+        and the rollout fields (their own over the base's, the way a set's rollout goes over the
+        project defaults). Checked here, bases first, since a set's rollout is only whole then."""
+        found = extends.problems(built, {name for name, _ in self.named})
+        self.problems.extend(found)
+        if found or not any(s.extends for s, _ in built):
+            return built
+        by_name = {s.name: (s, doc) for s, doc in built}
+        own: dict[str, dict[str, Any]] = {}
+        for name in extends.order(built):
+            s, doc = by_name[name]
+            mine, activation = self.own_rollouts[name]
+            if s.extends is None or s.extends not in by_name:
+                own[name] = mine
+                continue
+            base, _ = by_name[s.extends]
+            own[name] = strategies.merge(own[s.extends], mine)
+            rollout = self.rollout(doc, own[name])
+            rollout = replace(rollout, activation=Activation(activation) if activation else base.activation)
+            if not s.release_written:
+                s = replace(s, release=base.release, release_location=base.release_location)
+            by_name[name] = (replace(s, rollout=rollout), doc)
+        return [by_name[s.name] for s, _ in built]
 
     def document(self, doc: Document) -> DeploymentSet | None:
         data = doc.data
@@ -429,17 +457,23 @@ class _State:
                     hold=bool(raw.get("hold", False)),
                 )
             )
-        rollout = self.rollout(doc, spec.get("rollout", {}))
+        name = data["metadata"]["name"]
+        self.own_rollouts[name] = (spec.get("rollout", {}), spec.get("activation"))
+        # A layer's rollout is only whole over its base's: `layered` checks and builds it.
+        rollout = RolloutSpec() if "extends" in spec else self.rollout(doc, spec.get("rollout", {}))
         rollout = replace(rollout, activation=Activation(spec.get("activation", RolloutSpec().activation)))
         s = DeploymentSet(
-            name=data["metadata"]["name"],
+            name=name,
             selector=selector,
-            release=spec["release"],
+            release=spec.get("release", ""),
             configs=configs,
             overrides=tuple(overrides),
             rollout=rollout,
             location=doc.loc(("kind",), key=True),
-            release_location=doc.loc(("spec", "release")),
+            release_location=doc.loc(("spec", "release")) if "release" in spec else None,
+            extends=spec.get("extends"),
+            extends_location=doc.loc(("spec", "extends")) if "extends" in spec else None,
+            release_written="release" in spec,
         )
         self.problems.extend(crosscheck.selector_problems(s, doc))
         self.problems.extend(crosscheck.override_problems(s, doc, spec.get("overrides", [])))

@@ -63,6 +63,7 @@ class LiveInstance:
     filepath: str = ""
     format: str | None = None  # instance content format; None until content is fetched
     data: str | None = None  # the content exactly as stored
+    created_at: str = ""
 
 
 @dataclass(frozen=True, slots=True)  # slots: 100,000 of some of these are held at once

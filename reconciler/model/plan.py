@@ -1,7 +1,8 @@
 """The plan is immutable data: what `plan` prints is exactly what `apply` executes.
 
-A config diff is a kopf-style tuple `(op, path, old, new)`. `to_dict`/`from_dict`
-round-trip through `schemas/plan.schema.json` (FORMAT_VERSION).
+A config diff is kopf-style immutable data `(op, path, old, new)` whose path is a tuple of
+keys and indices, rendered only by the renderers. `to_dict`/`from_dict` round-trip through
+`schemas/plan.schema.json` (FORMAT_VERSION).
 """
 
 from __future__ import annotations
@@ -12,7 +13,13 @@ from typing import Any
 from reconciler.model.enums import Action, BlockReason, DiffOp, Origin
 from reconciler.model.rollout import RolloutPlan
 
-FORMAT_VERSION = 2  # 2: rollouts carry the effective spec and the waves
+# 2: rollouts carry the effective spec and the waves. 3: a diff's path is a list of keys and
+# indices (a key holding "." or "[" read ambiguously as a dotted string), and a value that a
+# layered DeploymentSet (`extends:`) decides names the set it came from (`source`).
+FORMAT_VERSION = 3
+
+PathT = tuple[str | int, ...]
+RELEASE: PathT = ("release",)  # drift_fields' entry for the release (a config path has two parts or more)
 
 ACTIONS: tuple[Action, ...] = (
     Action.DEPLOY,
@@ -25,14 +32,28 @@ ACTIONS: tuple[Action, ...] = (
 
 
 @dataclass(frozen=True)
+class ValueSource:
+    """Where a planned value is written: the DeploymentSet layer that decides it (with
+    `extends:`, the base or the set extending it) and the file, line and column."""
+
+    deployment_set: str
+    file: str | None = None
+    line: int | None = None
+    column: int | None = None
+
+
+@dataclass(frozen=True)
 class ConfigDiff:
-    """One field-level change, e.g. ("change", "motion-control.max_speed", 1.0, 1.2).
-    The path starts with the config type slug (and `[slot]` when not the default slot)."""
+    """One field-level change, e.g. ("change", ("motion-control", "default", "max_speed"), 1.0, 1.2).
+    The path is the config type slug, the slot key, then the keys and list indices inside the
+    content (the whole content when nothing follows the slot). `source` is set for devices
+    whose values come from more than one DeploymentSet layer."""
 
     op: DiffOp
-    path: str
+    path: PathT
     old: Any = None
     new: Any = None
+    source: ValueSource | None = None
 
 
 @dataclass(frozen=True)
@@ -75,9 +96,11 @@ class DeviceChange:
     reason: str | None = None  # for blocked (and for noteworthy noops)
     offline: bool = False  # the write will queue until the device is online
     origin: Origin | None = None  # with --base: from this branch's manifest change, or pre-existing drift
-    drift_fields: tuple[str, ...] = ()  # with --base: the diff paths (and "release") drift accounts for
+    # with --base: the diff paths (and ("release",) for the release) drift accounts for
+    drift_fields: tuple[PathT, ...] = ()
     diagnostics: tuple[str, ...] = ()  # e.g. enrollment error logs for inactive devices
     reason_code: BlockReason | None = None  # why blocked
+    release_source: ValueSource | None = None  # a layered device: the layer its release comes from
 
 
 @dataclass(frozen=True)
@@ -152,6 +175,8 @@ class Plan:
     notes: tuple[str, ...] = ()  # what was not checked (content of cue or opaque schemas)
     unmanaged: Unmanaged | None = None  # None: a --set/--device run, which looks at its part only
     max_devices_per_apply: int = 0  # the project's `limits.max_devices_per_apply` (0 = none)
+    # A DeploymentSet that extends another -> the sets it is layered over, nearest first.
+    layers: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def summary(self) -> dict[str, int]:
         counts: dict[str, int] = {a: 0 for a in ACTIONS}
@@ -192,6 +217,7 @@ class Plan:
                 if self.max_devices_per_apply
                 else {}
             ),
+            **({"layers": {k: list(v) for k, v in sorted(self.layers.items())}} if self.layers else {}),
         }
 
     @classmethod
@@ -207,24 +233,44 @@ class Plan:
             notes=tuple(str(n) for n in data.get("notes", ())),
             unmanaged=Unmanaged.from_dict(data["unmanaged"]) if data.get("unmanaged") else None,
             max_devices_per_apply=int((data.get("limits") or {}).get("max_devices_per_apply", 0)),
+            layers={k: tuple(v) for k, v in (data.get("layers") or {}).items()},
         )
 
 
 def _change_to_dict(c: DeviceChange) -> dict[str, Any]:
     d = asdict(c)
-    d["config_diffs"] = [asdict(x) for x in c.config_diffs]
+    d["config_diffs"] = [diff_to_dict(x) for x in c.config_diffs]
     d["instance_keys"] = list(c.instance_keys)
     d["archive_ids"] = list(c.archive_ids)
     d["diagnostics"] = list(c.diagnostics)
-    d["drift_fields"] = list(c.drift_fields)
+    d["drift_fields"] = [list(p) for p in c.drift_fields]
     return d
+
+
+def diff_to_dict(d: ConfigDiff) -> dict[str, Any]:
+    out = asdict(d)
+    out["path"] = list(d.path)
+    return out
+
+
+def diff_from_dict(x: dict[str, Any]) -> ConfigDiff:
+    source = x.get("source")
+    return ConfigDiff(
+        op=DiffOp(x["op"]),
+        path=tuple(x["path"]),
+        old=x.get("old"),
+        new=x.get("new"),
+        source=ValueSource(**source) if source else None,
+    )
 
 
 def _change_from_dict(d: dict[str, Any]) -> DeviceChange:
     d = dict(d)
-    d["config_diffs"] = tuple(ConfigDiff(**{**x, "op": DiffOp(x["op"])}) for x in d.get("config_diffs", []))
-    for k in ("instance_keys", "archive_ids", "diagnostics", "drift_fields"):
+    d["config_diffs"] = tuple(diff_from_dict(x) for x in d.get("config_diffs", []))
+    for k in ("instance_keys", "archive_ids", "diagnostics"):
         d[k] = tuple(d.get(k, ()))
+    d["drift_fields"] = tuple(tuple(p) for p in d.get("drift_fields", ()))
+    d["release_source"] = ValueSource(**d["release_source"]) if d.get("release_source") else None
     d["action"] = Action(d["action"])
     for key, enum in (("reason_code", BlockReason), ("origin", Origin)):
         d[key] = enum(d[key]) if d.get(key) is not None else None

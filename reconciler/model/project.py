@@ -72,6 +72,11 @@ class Override:
 
 @dataclass(frozen=True)
 class DeploymentSet:
+    """`extends` names the set this one layers over (its base): a device both select belongs to
+    this one, with the base's release and configs (its overrides included) and then this set's
+    merged over them, and this set's rollout (the base's own fields under it). `release` is the
+    effective release (the base's when this set writes none: `release_written` False)."""
+
     name: str
     selector: Selector
     release: str
@@ -80,6 +85,9 @@ class DeploymentSet:
     rollout: RolloutSpec = field(default_factory=RolloutSpec)
     location: Location | None = None  # the document's `kind:` line
     release_location: Location | None = None
+    extends: str | None = None
+    extends_location: Location | None = None
+    release_written: bool = True
 
     @property
     def activation(self) -> Activation:

@@ -19,13 +19,14 @@ from reconciler import sensitive, strategies
 from reconciler.errors import ValidationFailed
 from reconciler.model import marker
 from reconciler.model.enums import Action, BlockReason, Origin
-from reconciler.model.live import LiveDeployment, LiveDevice, LiveInstance, LiveState
-from reconciler.model.plan import ConfigDiff, DeviceChange, Plan, PlannedInstance
+from reconciler.model.live import LiveDeployment, LiveDevice, LiveInstance, LiveState, parse_time
+from reconciler.model.plan import RELEASE, ConfigDiff, DeviceChange, PathT, Plan, PlannedInstance
 from reconciler.model.project import Project
 from reconciler.model.rollout import RolloutPlan, RolloutSpec
 from reconciler.plan import content as C
 from reconciler.plan import desired as D
-from reconciler.plan.diff import config_diffs, prefix
+from reconciler.plan import layers
+from reconciler.plan.diff import config_diffs
 from reconciler.plan.windows import with_windows
 from reconciler.sensitive import secret_fields
 
@@ -160,7 +161,7 @@ def _diffs_of(
         if have is not None and new is not None and have[0] == new.key:
             continue
         secret = secret_fields(live, new.schema_id if new else None)  # secret values stay out of plans
-        out += config_diffs(prefix(*k), have[1] if have else None, new.content if new else None, secret)
+        out += config_diffs(k, have[1] if have else None, new.content if new else None, secret)
     return tuple(out)
 
 
@@ -205,7 +206,7 @@ def plan_device(
         current_version = live.releases[current_release].version
     live_cfg, target_keys = memo.live_of(live, target)
     want_keys = frozenset(c.key for c in dd.configs)
-    diffs = _diffs(live_cfg, dd, memo.diffs, live)
+    diffs = layers.attribute(_diffs(live_cfg, dd, memo.diffs, live), dd.configs)  # after the cache: per layer
     staged = live.staged_deployments(dev.id)
     base: dict[str, Any] = {
         "device": dd.name,
@@ -218,6 +219,7 @@ def plan_device(
         "instance_keys": tuple(c.key for c in dd.configs),
         "parent_token": target.id if target else None,
         "offline": dev.status == "offline",
+        "release_source": dd.release_source,
     }
 
     def change(action: Action, **kw: Any) -> DeviceChange:
@@ -280,7 +282,8 @@ def plan_from(
     changes = [plan_device(dd, live, diagnostics, memo=memo) for dd in desired.devices]
     existing: dict[str, str] = {}
     exact: set[str] = set()
-    for inst in sorted(live.instances.values(), key=lambda i: i.id):
+    # Identical instances (two applies that raced): the first created, as apply converges on
+    for inst in sorted(live.instances.values(), key=lambda i: (parse_time(i.created_at), i.id)):
         if inst.data is None:
             continue
         raw = C.content_key(inst.config_schema_id, inst.slot_key, inst.data)
@@ -310,6 +313,7 @@ def plan_from(
         changes=tuple(changes),
         instances=tuple(ordered),
         rollouts=rollout_plans(desired.rollouts, changes, live, now, memo),
+        layers=dict(desired.layers),
         commit=commit,
         target=target,
         created_at=created_at,
@@ -432,7 +436,7 @@ def mark_origin(plan: Plan, head: D.Desired, base: D.Desired) -> Plan:
     overwrites a manual fix. Blocked devices get no origin."""
     heads = {dd.name: dd for dd in head.devices}
     bases = {dd.name: dd for dd in base.devices}
-    cache: dict[tuple[Any, ...], tuple[str, ...]] = {}
+    cache: dict[tuple[Any, ...], tuple[PathT, ...]] = {}
     out = []
     for ch in plan.changes:
         if ch.action in CHANGE_ACTIONS and ch.device in heads:
@@ -445,11 +449,11 @@ def _with_origin(
     ch: DeviceChange,
     hd: D.DesiredDevice,
     bd: D.DesiredDevice | None,
-    cache: dict[tuple[Any, ...], tuple[str, ...]],
+    cache: dict[tuple[Any, ...], tuple[PathT, ...]],
 ) -> DeviceChange:
     fields = [d.path for d in ch.config_diffs]
     if ch.release_from != ch.release_to:
-        fields.append("release")
+        fields.append(RELEASE)
     if bd is None or bd.blocked is not None or not fields:
         same = bd is not None and _fingerprint(bd) == _fingerprint(hd)
         return dataclasses.replace(ch, origin=Origin.DRIFT if same else Origin.CHANGE)
@@ -457,8 +461,8 @@ def _with_origin(
     drift = tuple(
         f
         for f in fields
-        if (f == "release" and bd.release_version == hd.release_version)
-        or (f != "release" and not any(_related(f, p) for p in changed))
+        if (f == RELEASE and bd.release_version == hd.release_version)
+        or (f != RELEASE and not any(_related(f, p) for p in changed))
     )
     origin = (
         Origin.DRIFT if len(drift) == len(fields) else Origin.CHANGE_AND_DRIFT if drift else Origin.CHANGE
@@ -469,29 +473,27 @@ def _with_origin(
 
 
 def _changed_paths(
-    hd: D.DesiredDevice, bd: D.DesiredDevice, cache: dict[tuple[Any, ...], tuple[str, ...]]
-) -> tuple[str, ...]:
+    hd: D.DesiredDevice, bd: D.DesiredDevice, cache: dict[tuple[Any, ...], tuple[PathT, ...]]
+) -> tuple[PathT, ...]:
     """The config paths whose desired value differs between the base and this branch."""
     sig = (tuple(c.key for c in hd.configs), tuple(c.key for c in bd.configs))
     if sig not in cache:
         want = {(c.config_type, c.slot_key): c for c in hd.configs}
         had = {(c.config_type, c.slot_key): c for c in bd.configs}
-        paths: list[str] = []
+        paths: list[PathT] = []
         for k in sorted(set(want) | set(had)):
             h, b = want.get(k), had.get(k)
             if h is not None and b is not None and h.key == b.key:
                 continue
-            paths += [
-                d.path for d in config_diffs(prefix(*k), b.content if b else None, h.content if h else None)
-            ]
+            paths += [d.path for d in config_diffs(k, b.content if b else None, h.content if h else None)]
         cache[sig] = tuple(paths)
     return cache[sig]
 
 
-def _related(a: str, b: str) -> bool:
+def _related(a: PathT, b: PathT) -> bool:
     """One path is the other or lies under it (`x.safety` and `x.safety.mode`)."""
-    short, long = sorted((a, b), key=len)
-    return long == short or long.startswith((short + ".", short + "["))
+    n = min(len(a), len(b))
+    return a[:n] == b[:n]
 
 
 def _fingerprint(dd: D.DesiredDevice) -> tuple[Any, ...]:

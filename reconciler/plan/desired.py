@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import fnmatch
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import jsonschema
@@ -21,9 +21,11 @@ from reconciler import strategies
 from reconciler.errors import Location, Problem
 from reconciler.model.enums import BlockReason
 from reconciler.model.live import LiveDevice, LiveRelease, LiveSchema, LiveState
+from reconciler.model.plan import ValueSource
 from reconciler.model.project import ConfigSpec, DeploymentSet, Project, Selector
 from reconciler.model.rollout import RolloutSpec
 from reconciler.plan import content as C
+from reconciler.plan import layers as L
 from reconciler.sensitive import SecretFields
 
 
@@ -36,6 +38,9 @@ class DesiredConfig:
     content: Any  # parsed value (for diffs)
     data: str  # canonical text (uploaded as is)
     key: str  # content address
+    # A device layered from several sets (`extends:`): the specs merged into this slot, each with
+    # the set that wrote it, so the plan can say which layer a value comes from.
+    layers: tuple[L.Tagged, ...] = field(default=(), compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,7 @@ class DesiredDevice:
     configs: tuple[DesiredConfig, ...] = ()
     blocked: BlockReason | None = None
     reason: str | None = None
+    release_source: ValueSource | None = None  # layered: the set (and line) its release comes from
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,9 @@ class Desired:
     rollouts: Mapping[str, RolloutSpec] = field(default_factory=dict)
     validations: int = 0  # JSON Schema validations run (one per distinct schema and content)
     unmanaged: tuple[str, ...] = ()  # devices read that no DeploymentSet selects, by name
+    layers: Mapping[str, tuple[str, ...]] = field(
+        default_factory=dict
+    )  # planned set -> its bases, nearest first
 
 
 def _where(loc: Location | None, project: Project) -> Location:
@@ -234,13 +243,19 @@ class _Validation:
     count: int = 0  # validations actually run (tests assert once per distinct content)
 
 
+_Combo = tuple[
+    str, LiveRelease | None, tuple[DesiredConfig, ...], BlockReason | None, str | None, ValueSource | None
+]
+
+
 def resolve(
     project: Project, live: LiveState, only: Collection[str] | None = None, *, partial: bool = False
 ) -> Desired:
     """`only`: the DeploymentSets to plan (`--set`); the others still claim their devices, so a
     device that a planned set shares with another is reported, but their own problems are not
-    (each shard of a fleet answers for its sets). `partial`: `live` holds only some of the
-    planned sets' devices (`--device NAME`), so what matches nothing there proves nothing."""
+    (each shard of a fleet answers for its sets; the sets a planned one extends are part of it).
+    `partial`: `live` holds only some of the planned sets' devices (`--device NAME`), so what
+    matches nothing there proves nothing."""
     problems: list[Problem] = []
     warnings: list[Problem] = []
     findings: dict[tuple[str, str, str], Problem] = {}
@@ -248,72 +263,117 @@ def resolve(
     below = descendants(live)
     index = group_index(live)
     cache = _Validation()
-    owner: dict[str, DeploymentSet] = {}
-    devices: list[DesiredDevice] = []
+    chains = L.chains(project)
+    wanted = None if only is None else {s.name for n in only if n in chains for s in chains[n]}
+    claims = L.Claims(chains, {})
+    members: dict[str, dict[str, list[int]]] = {}  # set -> device -> the overrides matching it, in order
     for ds in project.sets:
         loc = _where(ds.selector.location or ds.location, project)
-        if only is not None and ds.name not in only:
-            shared: dict[str, list[str]] = {}
+        if wanted is not None and ds.name not in wanted:
             for name in select(ds.selector, live, below, loc, [], index=index):
-                first = owner.setdefault(name, ds)
-                if first is not ds and first.name in only:
-                    shared.setdefault(first.name, []).append(name)
-            problems += _overlap_problems(ds, shared, project)
+                claims.matched.setdefault(name, []).append(ds)
             continue
         before = len(problems)
         names = select(ds.selector, live, below, loc, problems, index=index)
-        if not partial:
+        # A base pulled in for a planned layer: what it matches here is only the layer's part.
+        partial_here = partial or (only is not None and ds.name not in only)
+        if not partial_here:
             warnings += _unmatched_selector_items(ds, live, below, loc, index)
-        if len(problems) == before and not partial:  # an unknown group explains devices missing from the set
+        # An unknown group explains devices missing from the set.
+        if len(problems) == before and not partial_here:
             problems += _unmatched_override_targets(ds, names, project)
-        pool = set(names)
-        by_override: dict[str, list[int]] = {}  # device -> the overrides that match it, in order
+        pool, hits = set(names), members.setdefault(ds.name, {})
         for i, o in enumerate(ds.overrides):
             where = _where(o.location, project)
             for name in select(o.selector, live, below, where, problems, within=pool, index=index):
-                by_override.setdefault(name, []).append(i)
-        combos: dict[
-            tuple[int, ...],
-            tuple[str, LiveRelease | None, tuple[DesiredConfig, ...], BlockReason | None, str | None],
-        ] = {}
-        overlaps: dict[str, list[str]] = {}  # earlier set -> devices this set also matches
+                hits.setdefault(name, []).append(i)
         for name in names:
-            if name in owner:
-                overlaps.setdefault(owner[name].name, []).append(name)
-                continue
-            owner[name] = ds
-            which = tuple(by_override.get(name, ()))
-            if which not in combos:
-                combos[which] = _resolve_combo(project, ds, which, live, cache, findings, notes)
-            version, release, configs, code, reason = combos[which]
-            held = [i for i in which if ds.overrides[i].hold]
-            if held and code is None:
-                code = BlockReason.HELD
-                reason = f"held by overrides[{held[0]}] (hold: true): kept out of rollouts until the hold is removed"
-            devices.append(
-                DesiredDevice(
-                    name=name,
-                    device=live.devices.get(name),
-                    deployment_set=ds.name,
-                    activation=ds.activation,
-                    release_version=version,
-                    release=release,
-                    configs=configs,
-                    blocked=code,
-                    reason=reason,
-                )
-            )
-        problems += _overlap_problems(ds, overlaps, project)
-    devices.sort(key=lambda d: d.name)
-    planned = project.sets if only is None else [ds for ds in project.sets if ds.name in only]
+            claims.matched.setdefault(name, []).append(ds)
+    combos: dict[tuple[str, tuple[tuple[int, ...], ...]], _Combo] = {}
+    overlaps: dict[str, dict[str, list[str]]] = {}  # later set -> earlier set -> devices both select
+    outside: dict[tuple[str, str], list[str]] = {}  # (set, a base of it) -> devices only the set selects
+    devices: list[DesiredDevice] = []
+    for name in sorted(claims.matched):
+        ds, clash = claims.owner(name)
+        planned = only is None or ds.name in only
+        if clash is not None:
+            if only is None or clash[0].name in only or clash[1] in only:
+                overlaps.setdefault(clash[0].name, {}).setdefault(clash[1], []).append(name)
+            ds = claims.matched[name][0]  # resolved as the first set's still: its own problems show too
+            planned = only is None or ds.name in only
+        if not planned:
+            continue
+        # A name the platform does not know plans as blocked (device unknown), whoever names it.
+        base = claims.missing_base(name, ds) if name in live.devices else None
+        if base is not None:
+            outside.setdefault((ds.name, base.name), []).append(name)
+            continue
+        which = tuple(tuple(members.get(s.name, {}).get(name, ())) for s in chains[ds.name])
+        if (ds.name, which) not in combos:
+            layers = tuple(zip(chains[ds.name], which, strict=True))
+            combos[ds.name, which] = _resolve_combo(project, layers, live, cache, findings, notes)
+        devices.append(_device(name, ds, chains[ds.name], which, combos[ds.name, which], live))
+    by_name = {ds.name: ds for ds in project.sets}
+    for later, pairs in overlaps.items():
+        problems += _overlap_problems(by_name[later], pairs, project)
+    problems += [_outside_base(by_name[s], by_name[b], names, project) for (s, b), names in outside.items()]
+    planned_sets = project.sets if only is None else [ds for ds in project.sets if ds.name in only]
     return Desired(
         devices=tuple(devices),
         problems=tuple(problems),
         findings=tuple(findings.values()) + tuple(warnings),
         notes=tuple(sorted(notes)),
-        rollouts={ds.name: strategies.effective(ds.rollout) for ds in planned},
+        rollouts={ds.name: strategies.effective(ds.rollout) for ds in planned_sets},
         validations=cache.count,
-        unmanaged=tuple(sorted(n for n in live.devices if n not in owner)),
+        unmanaged=tuple(sorted(n for n in live.devices if n not in claims.matched)),
+        layers={
+            ds.name: tuple(s.name for s in reversed(chains[ds.name][:-1]))
+            for ds in planned_sets
+            if len(chains[ds.name]) > 1
+        },
+    )
+
+
+def _device(
+    name: str,
+    ds: DeploymentSet,
+    chain: tuple[DeploymentSet, ...],
+    which: tuple[tuple[int, ...], ...],
+    combo: _Combo,
+    live: LiveState,
+) -> DesiredDevice:
+    """A device of `ds` (layered over the rest of `chain`), matched by the overrides `which`."""
+    version, release, configs, code, reason, release_source = combo
+    held = [(s.name, i) for s, w in zip(chain, which, strict=True) for i in w if s.overrides[i].hold]
+    if held and code is None:
+        code = BlockReason.HELD
+        who = "" if held[0][0] == ds.name else f"{held[0][0]}'s "
+        reason = f"held by {who}overrides[{held[0][1]}] (hold: true): kept out of rollouts until the hold is removed"
+    return DesiredDevice(
+        name=name,
+        device=live.devices.get(name),
+        deployment_set=ds.name,
+        activation=ds.activation,
+        release_version=version,
+        release=release,
+        configs=configs,
+        blocked=code,
+        reason=reason,
+        release_source=release_source,
+    )
+
+
+def _outside_base(ds: DeploymentSet, base: DeploymentSet, names: list[str], project: Project) -> Problem:
+    n = len(names)
+    shown = ", ".join(repr(d) for d in names[:10]) + (f", ... (+{n - 10} more)" if n > 10 else "")
+    who = f"device {names[0]!r} is" if n == 1 else f"{n} devices are"
+    return Problem(
+        f"{who} selected by DeploymentSet {ds.name!r}, which extends {base.name!r} "
+        f"({_where(base.location, project)}), but {base.name!r} does not select "
+        f"{'it' if n == 1 else 'them'}"
+        + (f": {shown}" if n > 1 else "")
+        + "; a layer refines its base's devices (select them in the base, or drop extends)",
+        _where(ds.extends_location or ds.selector.location or ds.location, project),
     )
 
 
@@ -339,25 +399,34 @@ def _overlap_problems(
 
 def _resolve_combo(
     project: Project,
-    ds: DeploymentSet,
-    which: tuple[int, ...],
+    layers: tuple[tuple[DeploymentSet, tuple[int, ...]], ...],
     live: LiveState,
     cache: _Validation,
     findings: dict[tuple[str, str, str], Problem],
     notes: set[str],
-) -> tuple[str, LiveRelease | None, tuple[DesiredConfig, ...], BlockReason | None, str | None]:
-    """Release and configs for devices of `ds` matched by the overrides numbered `which`."""
-    version, rel_loc = ds.release, ds.release_location or ds.location
-    specs_by_type: dict[str, list[ConfigSpec]] = {}
-    for spec in ds.configs:
-        specs_by_type.setdefault(spec.config_type, []).append(spec)
-    for i in which:
-        o = ds.overrides[i]
-        if o.release:
-            version, rel_loc = o.release, o.location
-        for spec in o.configs:
-            specs_by_type.setdefault(spec.config_type, []).append(spec)
+) -> _Combo:
+    """Release and configs for the devices of a set (the last of `layers`, the sets it extends
+    before it) matched by the overrides numbered as paired with each layer."""
+    version, rel_loc, rel_set, tagged = L.inputs(layers)
+    layered = len(layers) > 1
+    rel_source = L.source(rel_loc, rel_set) if layered else None
+    result = _combo(project, layers[-1][0], version, rel_loc, tagged, live, cache, findings, notes, layered)
+    return (*result, rel_source)
 
+
+def _combo(
+    project: Project,
+    ds: DeploymentSet,
+    version: str,
+    rel_loc: Location | None,
+    tagged: dict[str, list[L.Tagged]],
+    live: LiveState,
+    cache: _Validation,
+    findings: dict[tuple[str, str, str], Problem],
+    notes: set[str],
+    layered: bool,
+) -> tuple[str, LiveRelease | None, tuple[DesiredConfig, ...], BlockReason | None, str | None]:
+    specs_by_type = {slug: [spec for _, spec in specs] for slug, specs in tagged.items()}
     release = live.release_by_version(version)
     if release is None:
         msg = f"release {version!r} does not exist on the platform"
@@ -402,6 +471,9 @@ def _resolve_combo(
                     findings.setdefault(("content", schema.id, p.message + str(p.location)), p)
                 invalid = invalid or result[0]
                 continue
+            if layered:
+                mine = [t for t in tagged[slug] if any(t[1] is spec for spec in slot_specs)]
+                result = replace(result, layers=tuple(mine))
             configs.append(result)
             filled.add((slug, slot))
     if invalid is not None:

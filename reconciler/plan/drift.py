@@ -11,13 +11,13 @@ from typing import Any
 from reconciler.escape import LINE_LIMIT, terminal
 from reconciler.model.enums import BlockReason, SetRolloutState
 from reconciler.model.live import LiveDeployment, LiveState, parse_time
-from reconciler.model.plan import ConfigDiff, DeviceChange, Plan, Unmanaged
+from reconciler.model.plan import ConfigDiff, DeviceChange, Plan, Unmanaged, diff_to_dict
 from reconciler.plan.diff import describe
 from reconciler.plan.groups import sample
 from reconciler.plan.rollout_state import state_of, state_words
 from reconciler.plan.unmanaged import render_unmanaged_text
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: a diff's path is a list of keys and indices, as in the plan
 KINDS = ("config", "release", "staged", "drifted", "failed", "retrying", "missing-device")
 
 
@@ -62,7 +62,9 @@ class DriftReport:
             "target": self.target,
             "commit": self.commit,
             "summary": {"devices": self.devices, "items": len(self.items), "by_kind": by_kind},
-            "items": [{**asdict(i), "config_diffs": [asdict(d) for d in i.config_diffs]} for i in self.items],
+            "items": [
+                {**asdict(i), "config_diffs": [diff_to_dict(d) for d in i.config_diffs]} for i in self.items
+            ],
             "rollouts": [
                 {"deployment_set": name, "rollout": rid, "state": state, "message": message}
                 for name, rid, state, message in self.rollouts

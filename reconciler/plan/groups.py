@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 
 from reconciler.model.enums import Origin
-from reconciler.model.plan import ACTIONS, DeviceChange, Plan
+from reconciler.model.plan import ACTIONS, RELEASE, DeviceChange, PathT, Plan
 from reconciler.plan.diff import describe
 
 CHANGE_ORDER: dict[str, int] = {a: i for i, a in enumerate(ACTIONS)}
@@ -55,22 +55,23 @@ def is_downgrade(old: str | None, new: str | None) -> bool:
 
 
 def release_line(c: DeviceChange) -> str | None:
+    origin = f" (from {c.release_source.deployment_set})" if c.release_source is not None else ""
     if c.action in ("upgrade", "stage", "restage") or (c.release_from and c.release_from != c.release_to):
-        return f"release: {c.release_from or '(none)'} -> {c.release_to}"
+        return f"release: {c.release_from or '(none)'} -> {c.release_to}{origin}"
     if c.release_from is None and c.action == "deploy":
-        return f"release: (none) -> {c.release_to} (first deployment)"
+        return f"release: (none) -> {c.release_to} (first deployment){origin}"
     return None
 
 
 def change_lines(c: DeviceChange) -> tuple[str, ...]:
     # A device with both this branch's changes and drift says which line is which.
-    def tag(field: str) -> str:
+    def tag(field: PathT) -> str:
         if c.origin != "change + drift":
             return ""
         return "  [drift]" if field in c.drift_fields else "  [change]"
 
     rel = release_line(c)
-    lines = [rel + tag("release")] if rel else []
+    lines = [rel + tag(RELEASE)] if rel else []
     if c.archive_ids:  # a reviewer should see that someone's staged deployment goes away (ids in JSON)
         lines.append("replaces the device's staged deployment (archived)")
     lines += [describe(d) + tag(d.path) for d in c.config_diffs]

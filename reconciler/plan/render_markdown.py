@@ -15,7 +15,7 @@ from reconciler.plan.groups import (
     limit_line,
     summary_line,
 )
-from reconciler.plan.render_text import rollout_words
+from reconciler.plan.render_text import layer_words, rollout_words
 from reconciler.plan.unmanaged import count_words, removed_words
 
 LIMIT = 65_536
@@ -83,7 +83,8 @@ def _rollouts_line(plan: Plan) -> str:
     line = "Rollouts: "
     items = sorted(plan.rollouts.items())
     for i, (name, spec) in enumerate(items):
-        entry = f"{'; ' if i else ''}{md_text(name)}: {md_text(rollout_words(spec), LINE_LIMIT)}"
+        words = "; ".join(w for w in (layer_words(plan, name), rollout_words(spec)) if w)
+        entry = f"{'; ' if i else ''}{md_text(name)}: {md_text(words, LINE_LIMIT)}"
         if len(line) + len(entry) > ROLLOUTS_CHARS:
             return line + f"; … (+{len(items) - i} more DeploymentSets)"
         line += entry

@@ -42,6 +42,12 @@ def rollout_words(rollout: RolloutPlan | None) -> str:
     return f"{words}; {status}" if status and state_of(rollout) is not SetRolloutState.COMPLETED else words
 
 
+def layer_words(plan: Plan, name: str) -> str:
+    """`extends fleet-base`, or `extends region-eu over fleet-base` for a longer chain."""
+    bases = plan.layers.get(name, ())
+    return f"extends {' over '.join(bases)}" if bases else ""
+
+
 def _opens(opens: str) -> str:
     return "can start now" if opens == "now" else f"opens {opens}" if opens[:1].isdigit() else opens
 
@@ -66,7 +72,7 @@ def render_text(plan: Plan, *, sample_size: int | None = 5) -> str:
                 out.append("")
             current = g.deployment_set
             rollout = plan.rollouts.get(g.deployment_set)
-            words = rollout_words(rollout)
+            words = "; ".join(w for w in (layer_words(plan, g.deployment_set), rollout_words(rollout)) if w)
             # The strategy's words name canary devices: escaped like any name.
             shown = f" ({_line(words)})" if words else ""
             out.append(f"DeploymentSet {terminal(g.deployment_set)}{shown}")

@@ -24,7 +24,7 @@ from miru_platform_sdk.types.device_list import DeviceList
 
 from reconciler.errors import PlatformError, ReconcileError
 from reconciler.platform.errors import API_VERSION, map_error
-from reconciler.platform.retry import READS, Retry, RetryPolicy
+from reconciler.platform.retry import READS, Retry, RetryPolicy, Sleep
 
 # miru-platform-sdk 0.11.0 declares list items as forward references and never resolves
 # them, so in a fresh process `page.data` holds plain dicts while `retrieve` returns models.
@@ -43,16 +43,17 @@ class Platform:
     semaphore: asyncio.Semaphore
     http: httpx.AsyncClient  # the SDK's HTTP client (same host and transport, e.g. for /v2)
     requests: int = 0  # requests this process made, for benchmarks and progress
+    sleep: Sleep | None = None  # how retries wait (the run's clock, set by the wiring); None: wall time
 
     async def read(self, call: Callable[[], Awaitable[T]], *, what: str, policy: RetryPolicy = READS) -> T:
         """Run a read, retried on 408/429/5xx and network errors under `policy`."""
-        retry = Retry(policy)
+        retry = Retry(policy, self.sleep)
         while True:
             try:
                 return await self._send(call, what)
             except PlatformError as e:
                 if not await retry.wait(e):
-                    raise
+                    raise gave_up(e, retry) from None
 
     async def write(self, call: Callable[[], Awaitable[T]], *, what: str) -> T:
         """Run a write exactly once. Errors are mapped; callers decide how to recover."""
@@ -65,6 +66,19 @@ class Platform:
                 return await call()
             except (sdk.APIStatusError, sdk.APIConnectionError) as e:
                 raise map_error(e, what, str(self.sdk.base_url).rstrip("/")) from None
+
+
+def gave_up(error: PlatformError, retry: Retry) -> PlatformError:
+    """The last error, saying how long it was waited on when that was a rate limit."""
+    if error.status != 429 or not retry.attempt:
+        return error
+    return PlatformError(
+        f"{error.message}; still rate limited after {retry.attempt + 1} attempts over {retry.waited:.0f} s",
+        status=error.status,
+        hint="the platform is rate limiting this key: run again later",
+        code=error.code,
+        retry_after=error.retry_after,
+    )
 
 
 @asynccontextmanager

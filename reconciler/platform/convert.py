@@ -139,6 +139,7 @@ def instance(i: Any) -> LiveInstance:
         filepath=text(i, "filepath"),
         format=optional(content, "format") if content is not None else None,
         data=optional(content, "data") if content is not None else None,
+        created_at=text(i, "created_at"),
     )
 
 

@@ -25,6 +25,7 @@ from reconciler.model.live import LIVE_TARGETS, LiveDeployment, LiveDevice, newe
 from reconciler.model.plan import PlannedInstance
 from reconciler.platform import convert as C
 from reconciler.platform.client import Platform
+from reconciler.platform.converge import LostInstance, converge
 from reconciler.platform.paging import PAGE, first_page, raw, read_where
 from reconciler.platform.retry import CONFIRMING_READS, WRITES, Retry, retryable
 
@@ -97,12 +98,17 @@ async def existing_instances(
 
 
 async def ensure_instances(
-    platform: Platform, instances: Sequence[PlannedInstance], created: list[str] | None = None
+    platform: Platform,
+    instances: Sequence[PlannedInstance],
+    created: list[str] | None = None,
+    lost: list[LostInstance] | None = None,
 ) -> dict[str, str]:
     """Planned instance key -> platform id, creating only those with no identical content on
     the platform (so a rerun after a crash reuses what an earlier run created). The keys of
-    those created are appended to `created`."""
+    those created are appended to `created`. What the plan did not know is settled against
+    another apply creating it at once (`converge.py`): its instances that lost go to `lost`."""
     ids = {i.key: i.existing_id for i in instances if i.existing_id}
+    mine: dict[str, str] = {}
     todo = [i for i in instances if not i.existing_id]
     groups: dict[tuple[str, str], list[PlannedInstance]] = {}
     for inst in todo:
@@ -113,18 +119,20 @@ async def ensure_instances(
         for inst in group:
             have = found.get((inst.format, inst.data))
             if have is None:
-                have = await _create_instance(platform, inst)
+                have = mine[inst.key] = await _create_instance(platform, inst)
                 if created is not None:
                     created.append(inst.key)
             ids[inst.key] = have
 
     await asyncio.gather(*(one_group(s, k, g) for (s, k), g in groups.items()))
+    if groups:
+        (lost if lost is not None else []).extend(await converge(platform, groups, ids, mine))
     return ids
 
 
 async def _create_instance(platform: Platform, inst: PlannedInstance) -> str:
     what = f"create config instance {inst.config_type} ({inst.key[:12]})"
-    retry = Retry(WRITES)
+    retry = Retry(WRITES, platform.sleep)
     while True:
         try:
             created = await _write(
@@ -276,7 +284,7 @@ async def create_deployment(
     one) is ours, an earlier attempt landed, else the device is stale. 5xx/429/timeout:
     list the device's deployments and re-send only when nothing of ours landed."""
     what = f"create deployment for {device}"
-    retry = Retry(WRITES)
+    retry = Retry(WRITES, platform.sleep)
     fields: dict[str, Any] = {"device_id": device_id, "release_id": release_id, "description": desc}
     fields.update(config_instance_ids=list(instance_ids), target_status=target_status, parent_id=parent_id)
     while True:
@@ -324,7 +332,7 @@ async def _status_write(
     platform: Platform, *, deployment_id: str, want: str, what: str, call: Callable[[], Awaitable[Any]]
 ) -> WriteResult:
     """deploy/archive: send, and on any error read the deployment back before re-sending."""
-    retry = Retry(WRITES)
+    retry = Retry(WRITES, platform.sleep)
     while True:
         try:
             await _write(

@@ -36,16 +36,20 @@ async def test_a_long_instance_history_costs_no_more_reads(emu: Harness, tmp_pat
                 "format": planned.format,
             },  # type: ignore[typeddict-item]
         )
-    await emu.tick(1)  # the edits came before this apply (same-instant rows have no order)
+    # The edits came a minute before this apply: older than the window in which another apply
+    # creating the same content at once is looked for (`platform/converge.py`).
+    await emu.tick(60)
     await emu.admin.delete("/_emulator/requests")
     result = await run(root, plan)
     assert result.exit_code == 0, result.ledger
     log = await emu.requests()
-    # Not the 3 pages of the whole history: one page more than the one new content could fill.
-    assert log["by_route"].get("GET /beta/config_instances") == 2, log["by_route"]
+    # Not the 3 pages of the whole history: one page more than the one new content could fill,
+    # and once the platform settled, the newest page again, for a rival of the new instance.
+    assert log["by_route"].get("GET /beta/config_instances") == 3, log["by_route"]
     # A rerun after a crash finds what the first run created, among the newest, in one page.
     transport = httpx.ASGITransport(app=emu.app)
     async with connect(f"{BASE}/beta", api_key=RW_KEY, transport=transport) as platform:
+        platform.sleep = emu.tick  # waiting for the platform to settle advances its clock
         created: list[str] = []
         ids = await ensure_instances(platform, new, created)
     assert created == [] and ids[planned.key].startswith("cfg_inst_")

@@ -68,8 +68,8 @@ async def test_restage_counts_the_platform_archived_staged_deployment_as_archive
 
 
 class _Sleeps:
-    """Stands in for the `asyncio` module inside one product module: records how long it
-    was asked to wait, and yields instead (the wait itself is not what is tested)."""
+    """Stands in for the run's clock as the retries' sleep: records how long it was asked to
+    wait, and yields instead (the wait itself is not what is tested)."""
 
     def __init__(self) -> None:
         import asyncio
@@ -85,16 +85,12 @@ class _Sleeps:
         await self._asyncio.sleep(0)
 
 
-async def test_reads_retry_with_jittered_backoff_and_honour_retry_after(
-    emu: Harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from reconciler.platform import retry
-
+async def test_reads_retry_with_jittered_backoff_and_honour_retry_after(emu: Harness, tmp_path: Path) -> None:
     await emu.seed(example_fleet(offline=[]))
     root = write_project(tmp_path / "p", emu, groups=("lab",))
     sleeps = _Sleeps()
-    monkeypatch.setattr(retry, "asyncio", sleeps)
     async with platform_for(load_path(root)) as platform:
+        platform.sleep = sleeps.sleep  # retries wait through the run's clock, injected
         await emu.faults(
             [{"method": "GET", "path": "/beta/devices", "status": 429, "times": 2, "retry_after": 7}]
         )

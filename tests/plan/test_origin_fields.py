@@ -64,7 +64,7 @@ def test_each_field_is_attributed(project: Path) -> None:
     jsonschema.validate(data, json.loads((REPO / "schemas" / "plan.schema.json").read_text()))
     got = {c["device"]: c for c in data["changes"]}
     assert got["lab-arm-01"]["origin"] == "change + drift"
-    assert got["lab-arm-01"]["drift_fields"] == ["motion-control.max_accel"]
+    assert got["lab-arm-01"]["drift_fields"] == [["motion-control", "default", "max_accel"]]
     assert got["lab-arm-02"]["origin"] == "change" and got["lab-arm-02"]["drift_fields"] == []
     assert got["amr-east-01"]["origin"] == "drift"
     assert got["amr-spare-01"]["action"] == "blocked" and got["amr-spare-01"]["origin"] is None

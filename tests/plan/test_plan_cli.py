@@ -61,7 +61,7 @@ def test_json_out_validates_and_matches_stdout(project: Path, tmp_path: Path) ->
     jsonschema.validate(data, SCHEMA)
     assert json.loads(out_file.read_text()) == data
     plan = Plan.from_dict(data)
-    assert plan.summary()["upgrade"] == 3 and plan.format_version == 2
+    assert plan.summary()["upgrade"] == 3 and plan.format_version == 3
     assert data["notes"] == ["operator-notes: opaque schema, content not checked"]
     assert not list(out_file.parent.glob(".*.tmp"))  # written atomically, nothing left behind
 

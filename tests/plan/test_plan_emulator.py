@@ -46,7 +46,7 @@ async def test_example_fleet_plan(emu: Harness, tmp_path: Path) -> None:
     east1 = got["amr-east-01"]
     assert east1.action == "deploy"  # type: ignore[attr-defined]
     assert [(d.path, d.old, d.new) for d in east1.config_diffs] == [  # type: ignore[attr-defined]
-        ("motion-control.max_speed", 1.0, 0.8)
+        (("motion-control", "default", "max_speed"), 1.0, 0.8)
     ]
     # the parent token: the device's current target deployment, as the platform says
     live = await emu.sdk().devices.retrieve(east1.device_id, expand=["current_deployment"])  # type: ignore[attr-defined]

@@ -45,7 +45,7 @@ def test_deploy_with_field_diff_and_parent_token() -> None:
     (c,) = plan.changes
     assert c.action == "deploy"
     assert c.parent_token == dev.current_deployment_id
-    assert c.config_diffs == (ConfigDiff("change", "motion-control.max_speed", 1.0, 1.2),)
+    assert c.config_diffs == (ConfigDiff("change", ("motion-control", "default", "max_speed"), 1.0, 1.2),)
     assert [describe(d) for d in c.config_diffs] == ["motion-control.max_speed: 1.0 -> 1.2"]
     # one new instance (motion-control); localization and notes reused
     created = [i for i in plan.instances if i.existing_id is None]
@@ -64,10 +64,15 @@ def test_added_removed_keys_and_list_changes() -> None:
     assert c.action == "deploy"
     got = {(d.op, d.path) for d in c.config_diffs}
     assert got == {
-        ("remove", "motion-control.safety.estop_timeout_ms"),
-        ("remove", "motion-control.safety.lidar_zones[1]"),
-        ("add", "motion-control.safety.mode"),
+        ("remove", ("motion-control", "default", "safety", "estop_timeout_ms")),
+        ("remove", ("motion-control", "default", "safety", "lidar_zones", 1)),
+        ("add", ("motion-control", "default", "safety", "mode")),
     }
+    assert sorted(describe(d) for d in c.config_diffs) == [
+        '+ motion-control.safety.mode: "strict"',
+        "- motion-control.safety.estop_timeout_ms: 200",
+        '- motion-control.safety.lidar_zones[1]: "rear"',
+    ]
 
 
 def test_first_deployment_is_deploy_without_parent() -> None:
@@ -90,7 +95,10 @@ def test_upgrade_archives_staged() -> None:
     (c,) = plan.changes
     assert c.action == "upgrade" and c.release_from == "v1.4.1" and c.release_to == "v1.4.2"
     assert c.release_to_id == "rl_142" and c.archive_ids == (staged,)
-    assert ConfigDiff("add", "motion-control.docking", None, {"approach_speed": 0.3}) in c.config_diffs
+    assert (
+        ConfigDiff("add", ("motion-control", "default", "docking"), None, {"approach_speed": 0.3})
+        in c.config_diffs
+    )
     assert "      replaces the device's staged deployment (archived)" in render_text(plan).splitlines()
 
 
@@ -249,9 +257,13 @@ def test_overrides_merge_and_change_release() -> None:
     )
     plan, _ = plan_for(f, dset(mc_values={"max_speed": 1.2}, overrides=ov))
     got = by_device(plan)
-    assert got["amr-east-01"].config_diffs == (ConfigDiff("change", "motion-control.max_speed", 1.0, 0.8),)  # type: ignore[attr-defined]
+    assert got["amr-east-01"].config_diffs == (
+        ConfigDiff("change", ("motion-control", "default", "max_speed"), 1.0, 0.8),
+    )  # type: ignore[attr-defined]
     assert got["amr-east-02"].action == "upgrade"  # type: ignore[attr-defined]
-    assert got["amr-east-03"].config_diffs == (ConfigDiff("change", "motion-control.max_speed", 1.0, 1.2),)  # type: ignore[attr-defined]
+    assert got["amr-east-03"].config_diffs == (
+        ConfigDiff("change", ("motion-control", "default", "max_speed"), 1.0, 1.2),
+    )  # type: ignore[attr-defined]
 
 
 def test_device_in_two_sets_and_unknown_group_are_problems() -> None:

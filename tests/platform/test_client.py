@@ -57,7 +57,14 @@ async def test_a_retry_stops_at_the_attempt_cap_and_at_the_budget(monkeypatch: p
     assert [await budget.wait(busy) for _ in range(3)] == [True, True, False]
     assert slept == [10.0, 10.0]  # a third wait would pass the 25 s budget: give up instead
     capped = retry.Retry(retry.RetryPolicy(attempts=3, base=0.1, cap=1.0, budget=60.0))
+    down = PlatformError("down", status=503)  # no Retry-After: the attempt cap
+    assert [await capped.wait(down) for _ in range(3)] == [True, True, False]  # 3 attempts in all
+    assert len(slept) == 4 and all(0.05 <= s <= 0.2 for s in slept[2:])
+    # A rate limit that says when (Retry-After, 0 included) is waited out until the budget, each
+    # wait counted at least GUIDED_MIN, so even a storm of "retry at once" ends.
+    storm = retry.Retry(retry.RetryPolicy(attempts=3, base=0.1, cap=1.0, budget=2.0))
     now = PlatformError("busy", status=429, retry_after=0.0)
-    assert [await capped.wait(now) for _ in range(3)] == [True, True, False]  # 3 attempts in all
+    assert [await storm.wait(now) for _ in range(5)] == [True] * 4 + [False]
+    assert slept[4:] == [0.0] * 4 and retry.GUIDED_MIN == 0.5
     refused = PlatformError("bad request", status=400)
-    assert not await retry.Retry(retry.READS).wait(refused) and slept == [10.0, 10.0, 0.0, 0.0]
+    assert not await retry.Retry(retry.READS).wait(refused) and len(slept) == 8
