@@ -158,7 +158,8 @@ class LiveState:
     def target_deployment(self, device: LiveDevice) -> LiveDeployment | None:
         """The device's current target: the live deployment with target_status deployed (the
         API's `target_deployment_id`, the parent_id token), else its current deployment."""
-        found = newest(d for d in self.deployments_of(device.id) if d.target_status == "deployed")
+        deployed = [d for d in self.deployments_of(device.id) if d.target_status == "deployed"]
+        found = deployed[0] if len(deployed) == 1 else newest(deployed)  # one: the usual case
         if found is not None:
             return found
         if device.current_deployment_id:

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable, Mapping
 from enum import Enum
 from functools import partial
+from sys import intern
 from typing import Any, TypeVar
 
 from reconciler.model.enums import ActivityStatus, DeviceStatus, ErrorStatus, TargetStatus
@@ -114,17 +115,21 @@ def release(r: Any) -> LiveRelease:
 def deployment(d: Any) -> LiveDeployment:
     """A deployment; its `instance_ids` are known when it was read with `config_instances`."""
     f = _fields(d)
+    # The usual value is a str: tested inline, the helpers only for anything else.
     return LiveDeployment(
-        id=_text(f("id")),
-        device_id=_text(f("device_id")),
-        release_id=_interned(f("release_id")) or "",
-        target_status=_member(TargetStatus, _text(f("target_status"))),
-        activity_status=_member(ActivityStatus, _text(f("activity_status"))),
+        id=v if type(v := f("id")) is str else _text(v),
+        device_id=v if type(v := f("device_id")) is str else _text(v),
+        release_id=intern(v) if type(v := f("release_id")) is str else _interned(v) or "",
+        target_status=_member(TargetStatus, v if type(v := f("target_status")) is str else _text(v)),
+        activity_status=_member(ActivityStatus, v if type(v := f("activity_status")) is str else _text(v)),
         error_status=_member(ErrorStatus, _text(f("error_status")) or "none"),
-        status=_interned(f("status")) or "",
-        description=_interned(f("description")) or "",
-        instance_ids=tuple(_interned(_fields(i)("id")) or "" for i in (f("config_instances") or ())),
-        created_at=_text(f("created_at")),
+        status=intern(v) if type(v := f("status")) is str else _interned(v) or "",
+        description=intern(v) if type(v := f("description")) is str else _interned(v) or "",
+        instance_ids=tuple(
+            intern(v) if type(i) is dict and type(v := i.get("id")) is str else _interned(get(i, "id")) or ""
+            for i in (f("config_instances") or ())
+        ),
+        created_at=v if type(v := f("created_at")) is str else _text(v),
         parent_id=_optional(f("parent_id")),
     )
 
@@ -148,10 +153,10 @@ def device(d: Any) -> LiveDevice:
     current = f("current_release")
     deployed = f("current_deployment")
     return LiveDevice(
-        id=_text(f("id")),
-        name=_text(f("name")),
-        status=_member(DeviceStatus, _text(f("status"))),
-        group_id=_interned(f("group_id")),
+        id=v if type(v := f("id")) is str else _text(v),
+        name=v if type(v := f("name")) is str else _text(v),
+        status=_member(DeviceStatus, v if type(v := f("status")) is str else _text(v)),
+        group_id=intern(v) if type(v := f("group_id")) is str else _interned(v),
         current_release_id=shared(current, "id") if current is not None else None,
         current_release_version=shared(current, "version") if current is not None else None,
         current_deployment_id=optional(deployed, "id") if deployed is not None else None,
