@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as _dt
+import gc
 from dataclasses import replace
 
 from reconciler.commands.wiring import Session
@@ -82,6 +83,21 @@ async def plan_with_state(
 ) -> tuple[Plan, D.Desired, LiveState]:
     """`make_plan`, also returning what it was made from (for `drift`). A `selection` plans
     part of the fleet and reads only what that part needs."""
+    try:
+        return await _planned(project, session, base, commit, progress, created_at, selection)
+    finally:
+        gc.unfreeze()  # what `_planned` froze once it was read
+
+
+async def _planned(
+    project: Project,
+    session: Session,
+    base: Project | None,
+    commit: str | None,
+    progress: Progress | None,
+    created_at: str | None,
+    selection: S.Selection,
+) -> tuple[Plan, D.Desired, LiveState]:
     platform = session.platform
     chosen = S.chosen_sets(project, selection)
     wanted = replace(project, sets=tuple(ds for ds in project.sets if ds.name in chosen))
@@ -93,6 +109,9 @@ async def plan_with_state(
     try:
         live = await read_for(wanted, platform, extra=base, progress=progress, scope=scope)
         only = chosen if selection.active else None
+        # What was read is kept to the end: the collections planning triggers need not walk it
+        # again and again (0.2 s per 50,000 devices). Unfrozen by `plan_with_state`.
+        gc.freeze()
         desired = S.narrow(resolved(project, live, only, partial=S.by_name(selection)), selection)
         live = replace(live, failed=tuple(await failures))
     finally:

@@ -118,6 +118,22 @@ class _Memo:
     groups: dict[str | None, frozenset[str]] = field(default_factory=dict)
     markers: dict[str, marker.Marker | None] = field(default_factory=dict)
     targets: dict[str, LiveDeployment | None] = field(default_factory=dict)  # device id -> its target
+    # (live configs, desired configs) objects -> their diffs: most devices share both objects,
+    # so this skips even building `_diffs`'s key. The entry holds the objects: ids stay theirs.
+    shared_diffs: dict[tuple[int, int], tuple[object, object, tuple[ConfigDiff, ...]]] = field(
+        default_factory=dict
+    )
+
+    def diffs_of(
+        self, live_cfg: Mapping[tuple[str, str], tuple[str, Any]], dd: D.DesiredDevice, live: LiveState
+    ) -> tuple[ConfigDiff, ...]:
+        hit = self.shared_diffs.get((id(live_cfg), id(dd.configs)))
+        if hit is not None and hit[0] is live_cfg and hit[1] is dd.configs:
+            return hit[2]
+        # Attributed to layers after `_diffs`'s cache (its key has no layers).
+        result = layers.attribute(_diffs(live_cfg, dd, self.diffs, live), dd.configs)
+        self.shared_diffs[id(live_cfg), id(dd.configs)] = (live_cfg, dd.configs, result)
+        return result
 
     def live_of(
         self, live: LiveState, dep: LiveDeployment | None
@@ -206,7 +222,7 @@ def plan_device(
         current_version = live.releases[current_release].version
     live_cfg, target_keys = memo.live_of(live, target)
     want_keys = frozenset(c.key for c in dd.configs)
-    diffs = layers.attribute(_diffs(live_cfg, dd, memo.diffs, live), dd.configs)  # after the cache: per layer
+    diffs = memo.diffs_of(live_cfg, dd, live)
     staged = live.staged_deployments(dev.id)
     base: dict[str, Any] = {
         "device": dd.name,
