@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from reconciler.apply import guard
+from reconciler.apply import control, guard
 from reconciler.apply import record as rec
 from reconciler.apply.clock import Clock
 from reconciler.apply.ledger import HELD_BACK, LedgerEntry, exit_code
@@ -106,6 +106,10 @@ async def execute(
         if rollout.held and not retry_failed:
             reporter.note(name, f"held back: {rollout.held}")
             held += held_ledger(name, changes, rollout.held)
+            continue
+        if rollout.control is not None:  # a person paused or aborted it (apply.control)
+            reporter.note(name, control.reason(rollout.control))
+            held += control.halted_ledger(name, changes, rollout.control)
             continue
         rollouts.append(
             _set_rollout(plan, digest, root, name, changes, rollout, platform, clock, reporter, promote)

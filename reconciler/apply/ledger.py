@@ -28,8 +28,17 @@ AWAITING_PROMOTION = "awaiting-promotion"
 HELD_BACK = "held-back"
 # A maintenance window is closed: the rollout waits for the next apply inside one.
 WAITING_FOR_WINDOW = "waiting-for-window"
+# A person paused or aborted the rollout (`apply --pause` / `--abort --keep`): left alone on purpose.
+PAUSED, ABORTED = "paused", "aborted"
 NOT_A_FAILURE = frozenset(
-    {AWAITING_PROMOTION, HELD_BACK, WAITING_FOR_WINDOW, *(str(r) for r in BlockReason if not r.fails_run)}
+    {
+        AWAITING_PROMOTION,
+        HELD_BACK,
+        WAITING_FOR_WINDOW,
+        PAUSED,
+        ABORTED,
+        *(str(r) for r in BlockReason if not r.fails_run),
+    }
 )
 
 

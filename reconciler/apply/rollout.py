@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler import strategies
-from reconciler.apply import guard
+from reconciler.apply import control, guard
 from reconciler.apply import record as rec
 from reconciler.apply.clock import Clock
 from reconciler.apply.health import (
@@ -107,6 +107,7 @@ class SetRollout:
     _started_wave: int = 0
     run_id: str = field(default_factory=lambda: secrets.token_hex(4))  # this process's writes
     _contest_checked: bool = False
+    control_read_at: float | None = None  # when a pause or abort was last looked for (apply.control)
     before: frozenset[str] = frozenset()  # the set's live deployments before this run wrote
     in_flight: dict[str, DeviceRun] = field(default_factory=dict)
     _starts: list[float] = field(default_factory=list)  # when each device was started (max_per_minute)
@@ -336,6 +337,10 @@ class SetRollout:
             if step.kind is StepKind.START:
                 if self.stop():
                     self._not_attempted_reason("not started: reconcile was asked to stop; a rerun continues")
+                    return "paused"
+                halted = await control.check(self)
+                if halted is not None:
+                    await control.halt(self, halted)
                     return "paused"
                 opened = self._open(step.devices)
                 if not opened and not self.in_flight:

@@ -7,6 +7,7 @@ the step's failure, so the plan artifact is uploaded even when the command faile
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -20,8 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TextIO
 
+import httpx
+
 from reconciler.ci import comment as gh_comment
-from reconciler.ci import report
+from reconciler.ci import labels, report
 from reconciler.ci.runner import (
     RunnerEnv,
     annotation,
@@ -307,8 +310,24 @@ def run(inputs: Inputs, env: RunnerEnv, out: TextIO | None = None) -> Outcome:
     if not has_changes:
         append_summary(env, f"### ✅ reconcile apply `{inputs.path}`: nothing to apply\n")
         return finish(0, False, str(plan_json))
+    try:
+        large = _allow_large(inputs, env, stream) if _over_limit(plan_json) else []
+    except ReconcileError as e:
+        stream.write(annotation("error", e.message, title="reconcile apply") + "\n")
+        append_summary(
+            env, report.failure_markdown(f"reconcile apply `{inputs.path}`: not applied", e.message)
+        )
+        return finish(1, True, str(plan_json))
     a = call(
-        "apply", inputs.path, "--plan", str(plan_json), "--auto-approve", "--format", "json", *inputs.args
+        "apply",
+        inputs.path,
+        "--plan",
+        str(plan_json),
+        "--auto-approve",
+        "--format",
+        "json",
+        *inputs.args,
+        *large,
     )
     _keep(workdir / "apply.json", a.stdout)
     append_summary(env, report.apply_markdown(inputs.path, a.code, a.stdout, a.stderr, artifact_name))
@@ -322,6 +341,40 @@ def run(inputs: Inputs, env: RunnerEnv, out: TextIO | None = None) -> Outcome:
             + "\n"
         )
     return finish(a.code, True, str(plan_json))
+
+
+def _over_limit(plan_json: Path) -> bool:
+    """The plan changes more devices than `limits.max_devices_per_apply`: only then is a label
+    worth asking GitHub about."""
+    try:
+        limits = json.loads(plan_json.read_text(encoding="utf-8")).get("limits") or {}
+        return int(limits["devices"]) > int(limits["max_devices_per_apply"])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return False
+
+
+def _allow_large(inputs: Inputs, env: RunnerEnv, out: TextIO) -> list[str]:
+    """`--allow-large N` from the label `reconcile:allow-large=N` on the pull request this commit
+    came from (`reconciler.ci.labels`); none when `args` already give it."""
+    if any(a == "--allow-large" or a.startswith("--allow-large=") for a in inputs.args):
+        return []
+    try:
+        names, pr = labels.pull_request_labels(env, inputs.github_token)
+    except (httpx.HTTPError, ValueError) as e:
+        out.write(
+            annotation(
+                "warning",
+                f"could not read the pull request's labels ({type(e).__name__}): no --allow-large from a label",
+                title="reconcile apply",
+            )
+            + "\n"
+        )
+        return []
+    n = labels.allow_large(names)
+    if n is None:
+        return []
+    out.write(f"pull request {pr}: label {labels.PREFIX}={n}: applying with --allow-large {n}\n")
+    return ["--allow-large", str(n)]
 
 
 def _keep(path: Path, text: str) -> None:

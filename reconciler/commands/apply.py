@@ -17,6 +17,7 @@ from typing import Any
 import click
 
 from reconciler import strategies
+from reconciler.apply import control
 from reconciler.apply import record as rec
 from reconciler.apply.abort import abort_revert, aborted_set
 from reconciler.apply.executor import ApplyResult, blocked_changes, blocked_ledger, execute
@@ -30,9 +31,12 @@ from reconciler.errors import EXIT_OK, Location, Problem, ReconcileError, Valida
 from reconciler.escape import LINE_LIMIT, terminal
 from reconciler.manifests import schema_check, yamlload
 from reconciler.manifests.loader import load_path
+from reconciler.model.control import Control
+from reconciler.model.enums import ControlKind
 from reconciler.model.plan import FORMAT_VERSION, Plan
 from reconciler.model.project import Project
 from reconciler.output import stderr_console
+from reconciler.plan.rollout_state import resume_command
 from reconciler.plan.selection import Selection, narrow_plan
 
 OUTPUT_FORMAT = 1
@@ -90,11 +94,14 @@ def _check_shape(path: Path, data: dict[str, Any]) -> None:
     raise ValidationFailed(problems or [Problem("not a valid plan", Location(str(path)))])
 
 
-def result_json(results: list[ApplyResult], target: str) -> dict[str, Any]:
+def result_json(
+    results: list[ApplyResult], target: str, controls: tuple[Control, ...] = ()
+) -> dict[str, Any]:
     ledger = [e for r in results for e in r.ledger]
     code = max((r.exit_code for r in results), default=EXIT_OK)
     return {
         "format_version": OUTPUT_FORMAT,
+        **({"controls": [c.to_dict() for c in controls]} if controls else {}),
         "target": target,
         "rollouts": [x.to_dict() for r in results for x in r.records],
         "ledger": [e.to_dict() for e in ledger],
@@ -141,6 +148,8 @@ class Flags:
     promote: bool = False
     retry_failed: bool = False
     force: bool = False
+    fresh: bool = True  # the plan was made just now (its control records are current)
+    resume_paused: bool = False  # `--promote --set`: clear a person's pause of the chosen sets
 
 
 async def _run(
@@ -149,6 +158,17 @@ async def _run(
     results = []
     async with session(project, base_url) as wired:
         for plan in plans:
+            plan, resumed = await control.clear(
+                plan,
+                wired.platform,
+                project.root,
+                fresh=flags.fresh,
+                resume_paused=flags.resume_paused,
+                retry_failed=flags.retry_failed,
+                force=flags.force,
+            )
+            for note in resumed:
+                click.echo(terminal(note, LINE_LIMIT), err=True)
             results.append(
                 await execute(
                     plan,
@@ -218,14 +238,68 @@ def saved_plan(plan_file: Path, path: Path, project: Project, base_url: str | No
     return asyncio.run(unseal(read_plan(plan_file, project, base_url), path, project, base_url))
 
 
-def promotable(plan: Plan) -> Plan:
+def promotable(plan: Plan, chosen: Selection) -> Plan:
     """`--promote` continues what the platform shows paused: sets whose strategy would pause
-    before its next wave. Nothing paused is an error, not a silent success."""
-    if not any(strategies.awaiting_promotion(r) for r in plan.rollouts.values()):
+    before its next wave, and sets a person paused when `--set` names them (never all at once
+    by accident). Nothing paused is an error, not a silent success."""
+    if any(
+        strategies.awaiting_promotion(r) or (r.control is not None and chosen.sets and r.devices)
+        for r in plan.rollouts.values()
+        if r.control is None or r.control.kind is ControlKind.PAUSE
+    ):
+        return plan
+    paused = [(n, r.control) for n, r in sorted(plan.rollouts.items()) if r.control is not None and r.devices]
+    if paused and not chosen.sets:
+        name, c = paused[0]
         raise ReconcileError(
-            "no paused rollout to promote", hint="`reconcile status` shows the rollouts on the platform"
+            f"no rollout paused by its canaries to promote; DeploymentSet {name!r} was {c.words()}",
+            hint=f"a person's pause is resumed by naming the set: {resume_command(name)}",
         )
-    return plan
+    raise ReconcileError(
+        "no paused rollout to promote", hint="`reconcile status` shows the rollouts on the platform"
+    )
+
+
+def _control(
+    project: Project, path: Path, base_url: str | None, name: str, kind: ControlKind, fmt: str, confirm: bool
+) -> int:
+    """`--pause SET`, `--abort SET --keep`: a control record on the platform, nothing else."""
+    plan = asyncio.run(_fresh_plan(project, path, base_url, Selection()))
+    rollout = control.target(plan, name, kind)
+    verb = "pause" if kind is ControlKind.PAUSE else "abort (and keep as they are)"
+    if (
+        rollout is not None
+        and confirm
+        and not click.confirm(
+            f"{verb.capitalize()} {terminal(name)}'s rollout {plan.rollouts[name].id}?", default=False
+        )
+    ):
+        raise ReconcileError(f"not {'paused' if kind is ControlKind.PAUSE else 'aborted'}")
+
+    async def go(rid: str) -> Control:
+        async with session(project, base_url) as wired:
+            return await control.record(wired.platform, project.root, name, rid, kind)
+
+    written = asyncio.run(go(rollout.id)) if rollout is not None else None
+    record = written or plan.rollouts[name].control
+    assert record is not None
+    if fmt == "json":
+        click.echo(json.dumps(result_json([], plan.target, (record,)), indent=2))
+        return EXIT_OK
+    r = plan.rollouts[name]
+    said = "already " if written is None else ""
+    click.echo(f"DeploymentSet {terminal(name)}: rollout {r.id} {said}{terminal(record.words())}.")
+    if kind is ControlKind.PAUSE:
+        click.echo(
+            f"A run in flight starts no more devices (those updating finish their health check); "
+            f"{len(r.done)} device(s) run it, {len(r.devices)} wait. Resume with {resume_command(name)}."
+        )
+    else:
+        click.echo(
+            f"A run in flight starts no more devices; {len(r.done)} device(s) keep it, {len(r.devices)} are left "
+            "as they are. Later applies leave this content alone unless --retry-failed or --force, or it changes."
+        )
+    return EXIT_OK
 
 
 def _abort(
@@ -234,15 +308,23 @@ def _abort(
     plan_file: Path | None,
     base_url: str | None,
     name: str | None,
+    keep: bool,
     revert: bool,
     fmt: str,
     confirm: bool,
 ) -> int:
-    if name is None or not revert:
+    if name is None:
         raise ReconcileError(
-            "--abort SET needs --revert (roll the set's devices back)",
-            hint="`reconcile apply --abort SET --revert`",
+            "--keep and --revert go with --abort SET", hint="`reconcile apply --abort SET --keep`"
         )
+    if keep == revert:
+        raise ReconcileError(
+            "--abort SET needs exactly one of --keep (leave the devices as they are) or --revert "
+            "(roll the set's devices back)",
+            hint="`reconcile apply --abort SET --keep` or `reconcile apply --abort SET --revert`",
+        )
+    if keep:
+        return _control(project, path, base_url, name, ControlKind.ABORT_KEEP, fmt, confirm)
     plan = (
         read_plan(plan_file, project, base_url)
         if plan_file
@@ -255,6 +337,10 @@ def _abort(
 
     async def go() -> ApplyResult:
         async with session(project, base_url) as wired:
+            # Recorded first: a run in flight on this set starts no more devices.
+            await control.record(
+                wired.platform, project.root, name, plan.rollouts[name].id, ControlKind.ABORT_REVERT
+            )
             return ApplyResult(records=(), ledger=await abort_revert(plan, wired.platform, name))
 
     result = asyncio.run(go())
@@ -276,7 +362,11 @@ def _abort(
     help="Apply this saved plan (from `reconcile plan --out`) instead of planning now.",
 )
 @click.option("--auto-approve", is_flag=True, help="Do not ask for confirmation (required without a TTY).")
-@click.option("--promote", is_flag=True, help="Continue rollouts paused after a healthy canary wave.")
+@click.option(
+    "--promote",
+    is_flag=True,
+    help="Continue rollouts paused after a healthy canary wave; with --set, also those a person paused (--pause).",
+)
 @click.option(
     "--retry-failed",
     is_flag=True,
@@ -297,9 +387,18 @@ def _abort(
     "--abort",
     "abort_set",
     metavar="SET",
-    help="Stop SET's rollout; with --revert, every device that runs it goes back to its previous deployment.",
+    help="Stop SET's rollout (recorded on the platform): with --keep its devices stay as they are; with "
+    "--revert every device that runs it goes back to its previous deployment.",
 )
 @click.option("--revert", is_flag=True, help="With --abort: roll the set's devices back (the rollback path).")
+@click.option("--keep", is_flag=True, help="With --abort: leave the set's devices as they are (no rollback).")
+@click.option(
+    "--pause",
+    "pause_set",
+    metavar="SET",
+    help="Pause SET's rollout (recorded on the platform): no device more is started, here or in a "
+    "run in flight, until `apply --promote --set SET`.",
+)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--base-url", help="Platform base URL (overrides reconcile.yaml; env MIRU_BASE_URL).")
 @selection_options
@@ -313,6 +412,8 @@ def command(
     allow_large: int | None,
     abort_set: str | None,
     revert: bool,
+    keep: bool,
+    pause_set: str | None,
     fmt: str,
     base_url: str | None,
     sets: tuple[str, ...],
@@ -361,15 +462,19 @@ def command(
     chosen = selection(sets, devices)
     project = load_path(path)
     show = stderr_console() if fmt == "json" else None
-    if abort_set is not None or revert:
-        return _abort(project, path, plan_file, base_url, abort_set, revert, fmt, confirm)
+    if pause_set is not None and (abort_set is not None or keep or revert):
+        raise ReconcileError("--pause and --abort are separate requests: give one")
+    if pause_set is not None:
+        return _control(project, path, base_url, pause_set, ControlKind.PAUSE, fmt, confirm)
+    if abort_set is not None or revert or keep:
+        return _abort(project, path, plan_file, base_url, abort_set, keep, revert, fmt, confirm)
     if promote:
         fresh = (
             narrow_plan(saved_plan(plan_file, path, project, base_url), chosen)
             if plan_file
             else asyncio.run(_fresh_plan(project, path, base_url, chosen))
         )
-        plans = [promotable(fresh)]
+        plans = [promotable(fresh, chosen)]
     else:
         plan = (
             narrow_plan(saved_plan(plan_file, path, project, base_url), chosen)
@@ -409,7 +514,13 @@ def command(
         plans = [plan]
     # A bar redrawn in place needs a real terminal; a dumb one (Emacs shell, some CI) gets lines.
     interactive = sys.stderr.isatty() and os.environ.get("TERM") != "dumb" and fmt == "text"
-    flags = Flags(promote=promote, retry_failed=retry_failed, force=force)
+    flags = Flags(
+        promote=promote,
+        retry_failed=retry_failed,
+        force=force,
+        fresh=plan_file is None,
+        resume_paused=promote and bool(chosen.sets),
+    )
     try:
         results = asyncio.run(_run(project, plans, base_url, flags, interactive, quiet=False))
     except KeyboardInterrupt:

@@ -19,6 +19,7 @@ from reconciler.plan import selection as S
 from reconciler.plan.build import desired_versions, mark_origin, plan_from, resolved, unenrolled
 from reconciler.plan.unmanaged import find_unmanaged
 from reconciler.platform.client import Platform
+from reconciler.platform.controls import with_controls
 from reconciler.platform.enrollment import enrollment_diagnostics
 from reconciler.platform.live import Progress, read_live_state, read_recent_failures
 
@@ -135,6 +136,7 @@ async def _planned(
         created_at=created_at if created_at is not None else now(),
         now=session.clock.utc(),
     )
+    plan = await with_controls(plan, platform)
     base_desired = D.resolve(base, live) if base is not None else None
     if base_desired is not None:
         plan = mark_origin(plan, desired, base_desired)

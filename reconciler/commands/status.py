@@ -43,6 +43,7 @@ def _sets(plan: Plan) -> list[dict[str, Any]]:
             "devices_to_update": list(r.devices),
             "canaries": list(r.canaries),
             "held": r.held,
+            "control": r.control.to_dict() if r.control else None,
             "notes": list(r.notes),
             "message": state_words(r),
         }
@@ -68,8 +69,10 @@ def command(
     """Show where each DeploymentSet's rollout stands, read from the platform, so every clone
     and every teammate sees the same: unchanged, pending (apply starts it), in_progress (some
     devices run it; apply continues), paused (its canaries run it; `reconcile apply
-    --promote` continues), held (this content failed and was rolled back; apply leaves the set
-    alone until the content changes or `--retry-failed`), completed.
+    --promote` continues; or a person paused it, and `--promote --set SET` continues), aborted (a
+    person aborted it and kept its devices; apply leaves it alone until `--retry-failed` or
+    `--force`), held (this content failed and was rolled back; apply leaves the set alone until
+    the content changes or `--retry-failed`), completed.
 
     Then this checkout's local log (.reconcile/rollouts/, newest first): what applies run from
     here recorded (pending, in_progress, paused, completed, failed, canceled). It is a log,

@@ -32,6 +32,8 @@ CHOICES: Mapping[str, tuple[str, ...]] = {
     "sort_ties": ("id_last_direction", "id_asc"),
     # Timestamps in answers: `auto` (seconds, or microseconds when there is a fraction).
     "timestamps": ("auto", "seconds", "milliseconds", "microseconds"),
+    # Git commits: may two share a `sha` (the spec does not say), or is a second one a 409?
+    "git_commit_sha": ("repeatable", "unique"),
 }
 
 
@@ -42,6 +44,7 @@ class Settings:
     ids: str = "time_ordered"
     sort_ties: str = "id_last_direction"
     timestamps: str = "auto"
+    git_commit_sha: str = "repeatable"
 
     def as_dict(self) -> dict[str, str]:
         return asdict(self)

@@ -9,8 +9,8 @@ import secrets
 from starlette.responses import Response
 from starlette.routing import Route
 
-from reconciler.emulator import scopes, views
-from reconciler.emulator.http import Ctx, api, ok, req_str, unprocessable
+from reconciler.emulator import platform, scopes, views
+from reconciler.emulator.http import Ctx, api, conflict, ok, req_str, unprocessable
 from reconciler.emulator.resources import Resource
 from reconciler.emulator.store import iso, new_id, write
 
@@ -50,6 +50,9 @@ def create_commit(ctx: Ctx) -> Response:
     repo_url = f"https://{host}/{owner}/{name}"
     commit_path = "commits" if host == "bitbucket.org" else ("-/commit" if host == "gitlab.com" else "commit")
     with write(ctx.conn):
+        taken = ctx.conn.execute("SELECT id FROM git_commits WHERE sha = ?", (sha,)).fetchone()
+        if taken is not None and platform.current().git_commit_sha == "unique":
+            raise conflict("a git commit with this sha exists", "git_commit_exists", sha=sha, id=taken["id"])
         commit_id = new_id("git_cmt")
         ctx.conn.execute(
             "INSERT INTO git_commits VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -125,6 +125,9 @@ class RolloutState(StrEnum):
     COMPLETED = "completed"
     FAILED = "failed"
     CANCELED = "canceled"
+    # `apply --abort SET --keep`: stopped where it was, nothing rolled back. Not final: the
+    # platform's control record decides, and `--retry-failed`/`--force` continue it.
+    ABORTED = "aborted"
 
     @property
     def final(self) -> bool:
@@ -146,6 +149,21 @@ class SetRolloutState(StrEnum):
     UNCHANGED = "unchanged"  # nothing to roll out
     PENDING = "pending"  # apply starts it
     IN_PROGRESS = "in_progress"  # some devices run it, apply continues with the rest
-    PAUSED = "paused"  # the canaries run it; `reconcile apply --promote` continues
+    PAUSED = "paused"  # the canaries run it, or a person paused it; `reconcile apply --promote` continues
+    ABORTED = "aborted"  # a person aborted it and kept the devices as they were; apply leaves it
     HELD = "held"  # this content failed and was rolled back; apply leaves the set alone
     COMPLETED = "completed"  # every device of the set runs it
+
+
+class ControlKind(StrEnum):
+    """What a person asked of a rollout (`reconcile apply --pause` / `--abort`), kept on the
+    platform as a control record; the newest record of a rollout is in force."""
+
+    PAUSE = "pause"  # start no device more until `apply --promote --set SET`
+    RESUME = "resume"  # clears an earlier pause or abort
+    ABORT_KEEP = "abort-keep"  # stopped where it was, devices left as they are
+    ABORT_REVERT = "abort-revert"  # stopped, and the devices that ran it went back
+
+    @property
+    def halts(self) -> bool:
+        return self is not ControlKind.RESUME

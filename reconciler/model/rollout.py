@@ -16,6 +16,8 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
+from reconciler.model.control import Control
+from reconciler.model.control import from_dict as control_from_dict
 from reconciler.model.windows import MaintenanceWindow
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
@@ -240,6 +242,7 @@ class RolloutPlan:
     canaries: tuple[str, ...] = ()  # every canary device, those already running the content too
     done: tuple[str, ...] = ()  # the set's devices already running the content (no write needed)
     held: str = ""  # why apply leaves the set alone (this content failed and was rolled back)
+    control: Control | None = None  # a person's pause or abort in force (a record on the platform)
     notes: tuple[str, ...] = ()  # what the platform says about earlier rollouts of the set
     # Per maintenance window of the spec: the devices its selector matched (None: every device).
     window_scopes: tuple[tuple[str, ...] | None, ...] = ()
@@ -277,6 +280,7 @@ class RolloutPlan:
             "done": list(self.done),
             "held": self.held,
             "notes": list(self.notes),
+            **({"control": self.control.to_dict()} if self.control else {}),
             **(
                 {"window_scopes": [None if s is None else list(s) for s in self.window_scopes]}
                 if self.window_scopes
@@ -294,6 +298,7 @@ class RolloutPlan:
             canaries=tuple(str(x) for x in d.get("canaries", ())),
             done=tuple(str(x) for x in d.get("done", ())),
             held=str(d.get("held", "")),
+            control=control_from_dict(d["control"]) if isinstance(d.get("control"), dict) else None,
             notes=tuple(str(x) for x in d.get("notes", ())),
             window_scopes=tuple(
                 None if s is None else tuple(str(x) for x in s) for s in d.get("window_scopes", ())

@@ -176,7 +176,7 @@ def find_drift(plan: Plan, live: LiveState, failed: list[LiveDeployment] | None 
                 )
             )
     items.sort(key=lambda i: (i.device, KINDS.index(i.kind), i.deployment_id or ""))
-    stuck = (SetRolloutState.PAUSED, SetRolloutState.HELD)
+    stuck = (SetRolloutState.PAUSED, SetRolloutState.ABORTED, SetRolloutState.HELD)
     rollouts = tuple(
         (name, r.id, str(state_of(r)), state_words(r))
         for name, r in sorted(plan.rollouts.items())

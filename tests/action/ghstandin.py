@@ -1,4 +1,5 @@
-"""A local HTTP stand-in for the slice of GitHub's REST API the action uses (issue comments).
+"""A local HTTP stand-in for the slice of GitHub's REST API the action uses (issue comments, and
+the pull requests of a commit, for their labels).
 
 This is the one stand-in the project allows: GitHub itself cannot run here. It follows
 GitHub's documented behaviour for what the action relies on: `per_page` (max 100) and
@@ -32,6 +33,7 @@ class GitHubState:
     requests: list[tuple[str, str]] = field(default_factory=list)  # (method, path?query)
     next_id: int = 1000
     fail_with_echo: bool = False  # answer 500 and echo the request headers (a careless proxy)
+    pulls: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # commit sha -> its pull requests
 
     def add(self, number: int, body: str, user: str = "someone") -> dict[str, Any]:
         self.next_id += 1
@@ -91,8 +93,15 @@ def create_app(state: GitHubState) -> Starlette:
                     return JSONResponse(c)
         return JSONResponse({"message": "Not Found"}, status_code=404)
 
+    async def commit_pulls(request: Request) -> Response:
+        """The pull requests associated with a commit (GitHub answers 200 with a list, maybe empty)."""
+        if (denied := check(request)) is not None:
+            return denied
+        return JSONResponse(state.pulls.get(request.path_params["sha"], []))
+
     return Starlette(
         routes=[
+            Route("/repos/{owner}/{repo}/commits/{sha}/pulls", commit_pulls, methods=["GET"]),
             Route(
                 "/repos/{owner}/{repo}/issues/{number:int}/comments", issue_comments, methods=["GET", "POST"]
             ),

@@ -40,6 +40,7 @@ async def test_defaults_are_the_historical_behaviour(tmp_path: Path, monkeypatch
         "ids": "time_ordered",
         "sort_ties": "id_last_direction",
         "timestamps": "auto",
+        "git_commit_sha": "repeatable",
     }
     assert body["choices"]["first_deploy"] == ["deployed", "staged_only"]
 

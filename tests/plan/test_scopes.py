@@ -24,7 +24,12 @@ COMMANDS = {
     "drift": ["drift"],
     "status": ["status"],
     "apply": ["apply", "--auto-approve"],
+    "apply --pause": ["apply", "--auto-approve", "--pause", "lab-canary"],
+    "apply --abort --keep": ["apply", "--auto-approve", "--abort", "lab-canary", "--keep"],
 }
+# Pausing or aborting needs a rollout in progress: a rollout with one device done, made with
+# the full key first.
+IN_PROGRESS = ("apply --pause", "apply --abort --keep")
 
 
 def documented() -> dict[str, list[str]]:
@@ -115,6 +120,7 @@ def test_the_docs_list_scopes_for_every_command() -> None:
     assert set(SCOPES) >= set(COMMANDS), SCOPES
     assert "deployments:read" not in SCOPES["validate --online"]
     assert set(SCOPES["apply"]) > set(SCOPES["plan"])
+    assert set(SCOPES["apply --pause"]) == set(SCOPES["plan"]) | {"git_commits:write"}
 
 
 @pytest.mark.parametrize("command, dropped", CASES, ids=[f"{c}-without-{s or 'nothing'}" for c, s in CASES])
@@ -125,6 +131,12 @@ def test_each_command_runs_with_exactly_its_scopes(
     _reset(url)  # every case starts from the same fleet (apply changes it)
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("MIRU_BASE_URL", f"{url}/beta")
+    if command in IN_PROGRESS:
+        monkeypatch.setenv("MIRU_API_KEY", RW_KEY)
+        started = CliRunner().invoke(
+            main, ["apply", "--auto-approve", "--set", "lab-canary", "--device", "lab-arm-02", str(root)]
+        )
+        assert started.exit_code == 0, started.output
     monkeypatch.setenv("MIRU_API_KEY", _key(command, dropped))
     result = CliRunner().invoke(main, [*COMMANDS[command], str(root)])
     out = result.stdout + result.stderr

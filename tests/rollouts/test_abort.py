@@ -47,8 +47,13 @@ def test_abort_revert_takes_the_canaries_back_and_the_next_plan_holds_the_conten
     ]
     rollbacks = [d for d in asyncio.run(deployments(emu)) if "why=aborted" in d.description]
     assert len(rollbacks) == 1 and f"undo={before.rollouts['all'].id}" in rollbacks[0].description
+    # Recorded first, so a run in flight elsewhere would stop: a control record on the platform.
+    commits = asyncio.run(emu.sdk().git_commits.list(limit=100)).data
+    assert [c.message.split()[1] for c in commits] == ["control=abort-revert"]
     after = asyncio.run(make(root))
     assert "was aborted and was rolled back on lab-arm-01" in after.rollouts["all"].held
+    # Some readings switch a device's current release only when its agent confirms the rollback.
+    asyncio.run(emu.tick(30))
     sdk = emu.sdk()
     page = asyncio.run(sdk.devices.list(limit=100, expand=["current_release"]))
     assert {d.name: d.current_release.version for d in page.data if d.name.startswith("lab")} == {
@@ -56,13 +61,19 @@ def test_abort_revert_takes_the_canaries_back_and_the_next_plan_holds_the_conten
         "lab-arm-02": "v1.4.1",
         "lab-arm-03": "v1.4.1",
     }
+    # --retry-failed rolls the content out again, and clears the abort for every clone.
+    retried = _cli("apply", str(root), "--auto-approve", "--retry-failed")
+    assert retried.exit_code == 0, retried.output
+    commits = asyncio.run(emu.sdk().git_commits.list(limit=100)).data
+    assert sorted(c.message.split()[1] for c in commits) == ["control=abort-revert", "control=resume"]
+    assert asyncio.run(make(root)).rollouts["all"].control is None
 
 
 def test_abort_needs_revert_and_a_set_with_something_to_take_back(emu: Harness, tmp_path: Path) -> None:
     asyncio.run(emu.seed(example_fleet(offline=[], spare=False)))
     root = write_project(tmp_path / "p", emu, groups=("lab",))
     no_revert = _cli("apply", str(root), "--auto-approve", "--abort", "all")
-    assert no_revert.exit_code == 1 and "needs --revert" in no_revert.output
+    assert no_revert.exit_code == 1 and "needs exactly one of --keep" in no_revert.output
     unknown = _cli("apply", str(root), "--auto-approve", "--abort", "nope", "--revert")
     assert (
         unknown.exit_code == 1
