@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from bench_emulator import PeakRss, start_server  # noqa: E402
 
-from reconciler.commands.adopt import run_import  # noqa: E402
+from reconciler.commands.import_run import run_import  # noqa: E402
 from reconciler.commands.planning import make_plan  # noqa: E402
 from reconciler.commands.wiring import session  # noqa: E402
 from reconciler.manifests.loader import load_path  # noqa: E402

@@ -21,7 +21,7 @@ import yaml
 from click.testing import CliRunner
 
 from reconciler import escape
-from reconciler.ci import report
+from reconciler.ci import apply_report, report, validate_report
 from reconciler.ci.runner import RunnerEnv
 from reconciler.cli import main
 from tests.apply.helpers import on_a_terminal
@@ -267,10 +267,11 @@ def test_markdown_outputs_are_inert(runs: tuple[dict[str, Run], dict[str, Run]])
     check_markdown("drift summary", report.drift_markdown("fleet", 2, out["drift-text"].stdout, ""))
     apply_json = out["apply-json"]
     check_markdown(
-        "apply summary", report.apply_markdown("fleet", 1, apply_json.stdout, "error: " + NAMES[0], "art")
+        "apply summary",
+        apply_report.apply_markdown("fleet", 1, apply_json.stdout, "error: " + NAMES[0], "art"),
     )
-    problems = [report.ValidationProblem(f"sets/{n}.yaml", 3, 4, f"device {n!r} {n}") for n in NAMES]
-    check_markdown("validate summary", report.problems_markdown(env, "fleet", problems))
+    problems = [validate_report.ValidationProblem(f"sets/{n}.yaml", 3, 4, f"device {n!r} {n}") for n in NAMES]
+    check_markdown("validate summary", validate_report.problems_markdown(env, "fleet", problems))
     check_markdown("failure", report.failure_markdown("plan", "\n".join([*NAMES, *LOGS, "```", "````"])))
 
 

@@ -16,7 +16,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from reconciler.ci import report
+from reconciler.ci import apply_report, report
 from reconciler.cli import main
 from reconciler.plan.diff import config_diffs, describe
 from reconciler.sensitive import SecretFields, secret_name
@@ -145,7 +145,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Outp
     cli("drift after", "drift", p, "--format", "json")
     # The action's summary and comment are built from these outputs.
     out["summary drift"] = report.drift_markdown("p", 2, out["drift text stdout"], "")
-    out["summary apply"] = report.apply_markdown("p", 0, out["apply json stdout"], "", "art")
+    out["summary apply"] = apply_report.apply_markdown("p", 0, out["apply json stdout"], "", "art")
     # Every file the commands wrote (the platform's own database aside).
     for f in sorted([plan_file, *root.rglob("*")]):
         inputs = {"configs", "sets", "reconcile.yaml"}  # what the test wrote, not the commands

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.ci import runner
+from reconciler.ci import log_commands
 
 KEY = "sk-live-0123456789abcdef"
 
@@ -26,11 +26,13 @@ def test_outside_github_actions_nothing_is_a_workflow_command(
         monkeypatch.setenv("GITHUB_ACTIONS", value)
     monkeypatch.setenv("MIRU_API_KEY", KEY)
     buf = io.StringIO()
-    runner.mask([KEY, "gh-token-xyz"], buf)
-    with runner.commands_stopped(buf):
+    log_commands.mask([KEY, "gh-token-xyz"], buf)
+    with log_commands.commands_stopped(buf):
         buf.write("plan output\n")
     assert buf.getvalue() == "plan output\n"
-    line = runner.annotation("error", f"bad\nkey {KEY}", file="a.yaml", line=3, column=4, title="validate")
+    line = log_commands.annotation(
+        "error", f"bad\nkey {KEY}", file="a.yaml", line=3, column=4, title="validate"
+    )
     assert "::" not in line and KEY not in line
     assert line == "validate: a.yaml:3:4: error: bad\nkey ***"
 
@@ -38,9 +40,9 @@ def test_outside_github_actions_nothing_is_a_workflow_command(
 def test_on_github_actions_masks_and_annotations_are_commands(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
     buf = io.StringIO()
-    runner.mask([KEY], buf)
+    log_commands.mask([KEY], buf)
     assert buf.getvalue() == f"::add-mask::{KEY}\n"
-    assert runner.annotation("warning", "w", file="a.yaml") == "::warning file=a.yaml::w"
+    assert log_commands.annotation("warning", "w", file="a.yaml") == "::warning file=a.yaml::w"
 
 
 def test_the_comment_step_prints_no_mask_outside_actions(tmp_path: Path) -> None:

@@ -13,8 +13,10 @@ import sys
 from pathlib import Path
 
 from reconciler.ci import comment as gh_comment
-from reconciler.ci import steps
-from reconciler.ci.runner import RunnerEnv, annotation, mask
+from reconciler.ci import comment_body, steps
+from reconciler.ci.inputs import Inputs
+from reconciler.ci.log_commands import annotation, mask
+from reconciler.ci.runner import RunnerEnv
 from reconciler.errors import EXIT_ERROR, ReconcileError
 
 
@@ -28,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.subcommand == "run":
-            steps.run(steps.Inputs.from_environ(), RunnerEnv.from_environ())
+            steps.run(Inputs.from_environ(), RunnerEnv.from_environ())
             return 0
         return _comment(args.path, args.body_file)
     except ReconcileError as e:
@@ -47,8 +49,8 @@ def _comment(path: str, body_file: Path) -> int:
         raise ReconcileError(f"not a pull_request event ({env.event_name or 'no GITHUB_EVENT_NAME'})")
     if not token:
         raise ReconcileError("no GitHub token: set RECONCILE_GITHUB_TOKEN or GITHUB_TOKEN")
-    marker = gh_comment.marker_for(path)
-    body = gh_comment.fit_comment(marker, body_file.read_text(encoding="utf-8"))
+    marker = comment_body.marker_for(path)
+    body = comment_body.fit_comment(marker, body_file.read_text(encoding="utf-8"))
     with gh_comment.client(env.api_url, token) as http:
         result = gh_comment.upsert_comment(http, env.repository, pr, marker, body)
     print(f"PR comment {result.action}: {result.url or result.id}")

@@ -1,27 +1,14 @@
-"""The GitHub Actions runner's side of a step: the `GITHUB_*` environment, step outputs,
-the job summary, and workflow commands (annotations, masks, stop-commands).
-
-Formats follow GitHub's "Workflow commands for GitHub Actions" documentation.
-"""
+"""The GitHub Actions runner's side of a step: the `GITHUB_*` environment. Step outputs and the
+job summary are written by `step_files`, workflow commands by `log_commands`."""
 
 from __future__ import annotations
 
 import json
 import os
-import secrets
-import sys
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
-
-from reconciler.errors import redact
-from reconciler.escape import terminal_lines
-from reconciler.workflow_commands import command
-
-# GitHub rejects a step summary over 1 MiB; keep a margin for the truncation note.
-SUMMARY_LIMIT_BYTES = 1024 * 1024 - 4096
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -95,93 +82,3 @@ class RunnerEnv:
         if not (self.repository and self.run_id):
             return ""
         return f"{self.server_url}/{self.repository}/actions/runs/{self.run_id}"
-
-
-def set_outputs(env: RunnerEnv, outputs: Mapping[str, str]) -> None:
-    """Append step outputs to $GITHUB_OUTPUT, in the multi-line form so any value is safe."""
-    if env.output_file is None:
-        return
-    with env.output_file.open("a", encoding="utf-8") as f:
-        for name, value in outputs.items():
-            delimiter = f"ghadelimiter_{secrets.token_hex(8)}"
-            f.write(f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
-
-
-def append_summary(env: RunnerEnv, markdown: str) -> None:
-    """Append markdown to the job summary, truncated under GitHub's 1 MiB per-step limit."""
-    if env.summary_file is None:
-        return
-    existing = env.summary_file.stat().st_size if env.summary_file.exists() else 0
-    text = fit_bytes(redact(markdown), SUMMARY_LIMIT_BYTES - existing)
-    with env.summary_file.open("a", encoding="utf-8") as f:
-        # A blank line after each part, so a table or list never runs into the next part.
-        f.write(text.rstrip("\n") + "\n\n")
-
-
-def fit_bytes(text: str, limit: int) -> str:
-    """Cut `text` at a line boundary so its UTF-8 encoding stays within `limit` bytes."""
-    if len(text.encode("utf-8")) <= limit:
-        return text
-    note = "\n\n_(truncated: the rest is in the workflow log and the uploaded artifact)_\n"
-    budget = max(0, limit - len(note.encode("utf-8")))
-    cut = text.encode("utf-8")[:budget].decode("utf-8", errors="ignore")
-    if "\n" in cut:
-        cut = cut[: cut.rfind("\n")]
-    return cut + note
-
-
-def on_actions(environ: Mapping[str, str] | None = None) -> bool:
-    """Whether a GitHub Actions runner reads this output. Elsewhere (another CI, a laptop)
-    workflow commands are plain text in a log: `::add-mask::<key>` would print the key."""
-    return (os.environ if environ is None else environ).get("GITHUB_ACTIONS") == "true"
-
-
-def annotation(
-    severity: str,
-    message: str,
-    *,
-    file: str | None = None,
-    line: int | None = None,
-    column: int | None = None,
-    title: str | None = None,
-) -> str:
-    kind = severity if severity in ("error", "warning", "notice") else "error"
-    if not on_actions():
-        where = ":".join(str(x) for x in (file, line, column) if x is not None)
-        head = f"{title}: " if title else ""
-        return terminal_lines(f"{head}{where + ': ' if where else ''}{kind}: {redact(message)}")
-    return command(kind, redact(message), title=title, file=file, line=line, col=column)
-
-
-def mask(values: list[str], out: TextIO | None = None) -> None:
-    """Register secrets with the runner so it replaces them with *** in the log, one line
-    at a time (the runner masks per line). Only on GitHub Actions: anywhere else the line
-    would print the secret in clear."""
-    if not on_actions():
-        return
-    stream = out or sys.stdout
-    for value in values:
-        for line in value.splitlines():
-            if line.strip():
-                stream.write(f"::add-mask::{line}\n")
-    stream.flush()
-
-
-@contextmanager
-def commands_stopped(out: TextIO | None = None) -> Iterator[None]:
-    """While echoing text we do not control (manifest content, plan output), stop the runner
-    from interpreting `::...::` lines in it as workflow commands (on GitHub Actions only)."""
-    if not on_actions():
-        yield
-        return
-    stream = out or sys.stdout
-    token = secrets.token_hex(16)
-    stream.write(f"::stop-commands::{token}\n")
-    stream.flush()
-    try:
-        yield
-    finally:
-        stream.flush()
-        sys.stderr.flush()
-        stream.write(f"::{token}::\n")
-        stream.flush()

@@ -3,7 +3,9 @@ hand it to the pure planner. Shared by `plan`, `drift`, `apply` and `validate --
 
 from __future__ import annotations
 
+import asyncio
 import datetime as _dt
+import gc
 from dataclasses import replace
 
 from reconciler.commands.wiring import Session
@@ -82,16 +84,40 @@ async def plan_with_state(
 ) -> tuple[Plan, D.Desired, LiveState]:
     """`make_plan`, also returning what it was made from (for `drift`). A `selection` plans
     part of the fleet and reads only what that part needs."""
+    try:
+        return await _planned(project, session, base, commit, progress, created_at, selection)
+    finally:
+        gc.unfreeze()  # what `_planned` froze once it was read
+
+
+async def _planned(
+    project: Project,
+    session: Session,
+    base: Project | None,
+    commit: str | None,
+    progress: Progress | None,
+    created_at: str | None,
+    selection: S.Selection,
+) -> tuple[Plan, D.Desired, LiveState]:
     platform = session.platform
     chosen = S.chosen_sets(project, selection)
     wanted = replace(project, sets=tuple(ds for ds in project.sets if ds.name in chosen))
     scope = S.scope(project, selection, chosen)
-    live = await read_for(wanted, platform, extra=base, progress=progress, scope=scope)
-    only = chosen if selection.active else None
-    desired = S.narrow(resolved(project, live, only, partial=S.by_name(selection)), selection)
     # The fleet's newest failures, whatever the selection (one request): a shard then judges
-    # its sets exactly as a run over the whole fleet would.
-    live = replace(live, failed=tuple(await read_recent_failures(platform)))
+    # its sets exactly as a run over the whole fleet would. Read beside the rest, not after it
+    # (one round trip less).
+    failures = asyncio.ensure_future(read_recent_failures(platform))
+    try:
+        live = await read_for(wanted, platform, extra=base, progress=progress, scope=scope)
+        only = chosen if selection.active else None
+        # What was read is kept to the end: the collections planning triggers need not walk it
+        # again and again (0.2 s per 50,000 devices). Unfrozen by `plan_with_state`.
+        gc.freeze()
+        desired = S.narrow(resolved(project, live, only, partial=S.by_name(selection)), selection)
+        live = replace(live, failed=tuple(await failures))
+    finally:
+        failures.cancel()  # when the read or the manifests failed first; nothing once done
+        await asyncio.gather(failures, return_exceptions=True)
     diagnostics: dict[str, tuple[str, ...]] = {}
     if project.enrollment is not None:
         diagnostics = await enrollment_diagnostics(

@@ -1,4 +1,5 @@
-"""The emulator's ASGI app: the platform API under /beta, the admin API under /_emulator/.
+"""The emulator's ASGI app: the platform API under /beta, the admin API under /_emulator/ (its db
+is opened in `startup`).
 
 Optional parts (built separately) are mounted when their module exists:
 `requestlog.RequestLogMiddleware`, `faults.FaultMiddleware` (ASGI middleware classes taking
@@ -7,10 +8,8 @@ the app and `store=`), and each module's `routes()` (absolute paths: /_emulator/
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Collection, Mapping
 from pathlib import Path
-from types import ModuleType
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -21,41 +20,28 @@ from starlette.routing import BaseRoute, Mount
 
 from reconciler.emulator import (
     admin,
-    routes_configs,
+    routes_config_instances,
+    routes_config_schemas,
+    routes_config_types,
     routes_deployments,
     routes_devices,
     routes_groups,
     routes_misc,
     routes_releases,
-    scopes,
-    store,
 )
-from reconciler.emulator import clock as clock_mod
-from reconciler.emulator import platform as platform_mod
-from reconciler.emulator import seed as seed_mod
-from reconciler.emulator.http import error_response
+from reconciler.emulator.errors import error_response
+from reconciler.emulator.startup import open_store, optional
 
 PLATFORM_ROUTES: list[BaseRoute] = [
-    *routes_configs.routes,
+    *routes_config_types.routes,
+    *routes_config_schemas.routes,
+    *routes_config_instances.routes,
     *routes_deployments.routes,
     *routes_devices.routes,
     *routes_groups.routes,
     *routes_misc.routes,
     *routes_releases.routes,
 ]
-
-
-OPTIONAL_MODULES = ("requestlog", "faults", "events", "enrollment", "routes_probe")
-
-
-def _optional(module: str) -> ModuleType | None:
-    name = f"reconciler.emulator.{module}"
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as e:
-        if e.name == name:
-            return None
-        raise
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -95,45 +81,18 @@ def _build(
     api_keys: Mapping[str, str | Collection[str]] | None,
     clock_mode: str,
 ) -> Starlette:
-    if clock_mode not in clock_mod.MODES:
-        raise ValueError(f"clock must be one of {', '.join(clock_mod.MODES)}, not {clock_mode!r}")
-    given = api_keys if api_keys is not None else store.BUILTIN_KEYS
-    try:
-        keys = {key: scopes.resolve(spec) for key, spec in given.items()}
-    except scopes.ScopeError as e:
-        raise ValueError(f"api_keys: {e}") from None
-    conn = store.connect(db)
-    try:
-        # Schema and seed in one transaction: a bad seed leaves the db new, not half-seeded.
-        with store.write(conn):
-            created = store.initialize(conn, clock_mode)
-            scopes.ensure_schema(conn)
-            if created:
-                overrides = platform_mod.from_env()
-                if overrides:
-                    platform_mod.save(conn, platform_mod.merged(platform_mod.DEFAULT, overrides))
-            for name in OPTIONAL_MODULES:
-                module = _optional(name)
-                if module is not None and hasattr(module, "ensure_schema"):
-                    module.ensure_schema(conn)
-            if created and seed_file is not None:
-                seed_mod.load_file(conn, seed_file, clock_mod.now(conn))
-    except BaseException:
-        conn.close()
-        raise
-
-    state = store.Store(conn=conn, path=db, api_keys=keys)
+    state = open_store(db, seed_file, api_keys, clock_mode)
     # Optional parts: their routes carry absolute paths, so they go before the mounts.
     middleware: list[Middleware] = []
     routes: list[BaseRoute] = []
     for name, mw in (("requestlog", "RequestLogMiddleware"), ("faults", "FaultMiddleware")):
-        module = _optional(name)
+        module = optional(name)
         if module is not None:
             middleware.append(Middleware(getattr(module, mw), store=state))
             routes.extend(module.routes())
             state.resets.append(module.reset)
     for name in ("events", "enrollment", "routes_probe"):
-        module = _optional(name)
+        module = optional(name)
         if module is not None:
             routes.extend(module.routes())
     routes += [Mount("/beta", routes=PLATFORM_ROUTES), Mount("/_emulator", routes=admin.routes)]

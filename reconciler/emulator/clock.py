@@ -10,7 +10,8 @@ import sqlite3
 import time
 from datetime import UTC, datetime
 
-from reconciler.emulator.store import iso_required, write
+from reconciler.emulator.store import write
+from reconciler.emulator.times import iso_required
 
 MANUAL_EPOCH = datetime(2026, 1, 1, tzinfo=UTC).timestamp()
 MODES = ("real", "manual")

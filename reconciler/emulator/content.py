@@ -1,14 +1,12 @@
-"""Config content: parsing by instance format, serializing seed values, and validation
-against a jsonschema-language config schema (errors carry JSON paths like `$.safety.x`)."""
+"""Config content: parsing by instance format and serializing seed values (validation against a
+config schema is in `content_checks`)."""
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
-from typing import Any, cast
+from typing import Any
 
-import jsonschema
 import yaml
 
 # Line and block comments outside strings, for jsonc.
@@ -46,82 +44,3 @@ def serialize(value: Any, fmt: str) -> str:
     if fmt == "yaml":
         return str(yaml.safe_dump(value, sort_keys=False))
     return str(value)
-
-
-def json_path(parts: Iterable[Any]) -> str:
-    out = "$"
-    for p in parts:
-        out += (
-            f"[{p}]"
-            if isinstance(p, int)
-            else (f".{p}" if re.fullmatch(r"[A-Za-z_][\w-]*", str(p)) else f"[{json.dumps(str(p))}]")
-        )
-    return out
-
-
-def _validator(document: Any) -> jsonschema.protocols.Validator:
-    cls = jsonschema.validators.validator_for(document, default=jsonschema.Draft202012Validator)
-    validator: jsonschema.protocols.Validator = cls(document)
-    return validator
-
-
-def check_schema_document(text: str, fmt: str) -> None:
-    """A jsonschema-language document must parse and be a JSON Schema (an object or a
-    boolean that its metaschema accepts); otherwise every instance check would fail later."""
-    document = parse(text, fmt)
-    if not isinstance(document, dict | bool):
-        raise ContentError(
-            "the document is not a JSON Schema (an object or a boolean)",
-            [{"path": "$", "message": "not an object or a boolean"}],
-        )
-    try:
-        _validator(document).check_schema(cast(dict[str, Any], document))
-    except jsonschema.SchemaError as e:
-        path = json_path(e.absolute_path)
-        raise ContentError(
-            f"the document is not a valid JSON Schema at {path}: {e.message}",
-            [{"path": path, "message": e.message}],
-        ) from None
-
-
-def validate(data: str, fmt: str, language: str, documents: list[dict[str, Any]], schema_format: str) -> None:
-    """Validate instance text against the schema; raises ContentError listing every failing path.
-    Only the jsonschema language is checked (cue and opaque content is accepted as is)."""
-    if language != "jsonschema" or fmt not in ("json", "jsonc", "yaml"):
-        return
-    if not documents:
-        return
-    instance = parse(data, fmt)
-    document = parse(documents[0]["data"], "yaml" if schema_format == "yaml" else "json")
-    validator = _validator(document)
-    errors: list[dict[str, str]] = []
-    for err in sorted(validator.iter_errors(instance), key=lambda e: list(map(str, e.absolute_path))):
-        base = list(err.absolute_path)
-        if (
-            err.validator == "required"
-            and isinstance(err.instance, dict)
-            and isinstance(err.validator_value, list)
-        ):
-            for key in err.validator_value:
-                if key not in err.instance:
-                    errors.append({"path": json_path([*base, key]), "message": f"{key!r} is required"})
-            continue
-        if (
-            err.validator == "additionalProperties"
-            and isinstance(err.instance, dict)
-            and isinstance(err.schema, dict)
-        ):
-            allowed = set(err.schema.get("properties", {}))
-            for key in err.instance:
-                if key not in allowed:
-                    errors.append(
-                        {
-                            "path": json_path([*base, key]),
-                            "message": f"additional property {key!r} is not allowed",
-                        }
-                    )
-            continue
-        errors.append({"path": json_path(base), "message": err.message})
-    if errors:
-        paths = ", ".join(e["path"] for e in errors)
-        raise ContentError(f"content does not match the config schema at {paths}", errors)

@@ -17,8 +17,10 @@ from typing import Any
 from starlette.responses import Response
 from starlette.routing import Route
 
-from reconciler.emulator.http import Ctx, admin, invalid, not_found, ok
-from reconciler.emulator.store import iso
+from reconciler.emulator.endpoint import admin
+from reconciler.emulator.errors import invalid, not_found
+from reconciler.emulator.http import Ctx, ok
+from reconciler.emulator.times import iso
 
 EVENT_TYPES = ("deployment.deployed", "deployment.removed")
 DEFAULT_LIMIT = 100

@@ -32,7 +32,9 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from reconciler.emulator import clock
-from reconciler.emulator.http import Ctx, admin, error_response, invalid, ok
+from reconciler.emulator.endpoint import admin
+from reconciler.emulator.errors import error_response, invalid
+from reconciler.emulator.http import Ctx, ok
 from reconciler.emulator.store import Store, write
 
 SCHEMA = """

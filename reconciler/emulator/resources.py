@@ -12,7 +12,10 @@ from typing import Any
 
 from starlette.responses import JSONResponse
 
-from reconciler.emulator.http import Ctx, Filter, list_page, new_filter, not_found, ok, opt_str, order_sql
+from reconciler.emulator.errors import not_found
+from reconciler.emulator.fields import opt_str
+from reconciler.emulator.http import Ctx, ok
+from reconciler.emulator.listing import Filter, list_page, new_filter, order_sql
 from reconciler.emulator.store import write
 
 Render = Callable[[sqlite3.Connection, Sequence[sqlite3.Row], Collection[str]], list[dict[str, Any]]]

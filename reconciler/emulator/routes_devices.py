@@ -9,9 +9,14 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from reconciler.emulator import platform, views
-from reconciler.emulator.http import Ctx, api, conflict, invalid, new_filter, ok, req_str
+from reconciler.emulator.endpoint import api
+from reconciler.emulator.errors import conflict, invalid
+from reconciler.emulator.fields import req_str
+from reconciler.emulator.http import Ctx, ok
+from reconciler.emulator.ids import new_id
+from reconciler.emulator.listing import new_filter
 from reconciler.emulator.resources import Resource
-from reconciler.emulator.store import new_id, write
+from reconciler.emulator.store import write
 
 STATUSES = ("inactive", "activating", "online", "offline", "archived")
 DEVICES = Resource(

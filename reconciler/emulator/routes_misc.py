@@ -10,9 +10,14 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from reconciler.emulator import platform, scopes, views
-from reconciler.emulator.http import Ctx, api, conflict, ok, req_str, unprocessable
+from reconciler.emulator.endpoint import api
+from reconciler.emulator.errors import conflict, unprocessable
+from reconciler.emulator.fields import req_str
+from reconciler.emulator.http import Ctx, ok
+from reconciler.emulator.ids import new_id
 from reconciler.emulator.resources import Resource
-from reconciler.emulator.store import iso, new_id, write
+from reconciler.emulator.store import write
+from reconciler.emulator.times import iso
 
 GIT_COMMITS = Resource("git_commits", "git commit", "git_commit_id", views.git_commits, filters=("id", "sha"))
 TOKEN_TTL = 3600.0

@@ -19,7 +19,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from reconciler.emulator.http import Ctx, admin, invalid
+from reconciler.emulator.endpoint import admin
+from reconciler.emulator.errors import invalid
+from reconciler.emulator.http import Ctx
 from reconciler.emulator.store import Store, write
 
 DEFAULT_STATUS = 200

@@ -11,9 +11,13 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from reconciler.emulator import views
-from reconciler.emulator.http import Ctx, api, conflict, invalid, req_str, unprocessable
+from reconciler.emulator.endpoint import api
+from reconciler.emulator.errors import conflict, invalid, unprocessable
+from reconciler.emulator.fields import req_str
+from reconciler.emulator.http import Ctx
+from reconciler.emulator.ids import new_id
 from reconciler.emulator.resources import Resource
-from reconciler.emulator.store import new_id, write
+from reconciler.emulator.store import write
 
 RELEASES = Resource("releases", "release", "release_id", views.releases, filters=("id", "version"))
 

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.errors import Location, Problem
-from reconciler.manifests.yamlload import decode, json_path, load_text
+from reconciler.manifests.yamldoc import json_path
+from reconciler.manifests.yamlload import decode, load_text
 from reconciler.model.project import ContentFormat
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from reconciler import strategies
 from reconciler.errors import Location, Problem
-from reconciler.manifests.yamlload import Document, PathT
+from reconciler.manifests.yamldoc import Document, PathT
 from reconciler.model.project import DeploymentSet
 from reconciler.model.rollout import RolloutSpec, format_duration, parse_duration
 

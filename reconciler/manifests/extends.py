@@ -7,7 +7,7 @@ import difflib
 from collections.abc import Collection, Sequence
 
 from reconciler.errors import Problem
-from reconciler.manifests.yamlload import Document
+from reconciler.manifests.yamldoc import Document
 from reconciler.model.project import DeploymentSet
 
 Built = Sequence[tuple[DeploymentSet, Document]]

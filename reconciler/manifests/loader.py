@@ -24,8 +24,10 @@ from reconciler import strategies
 from reconciler.errors import Location, Problem, ReconcileError, ValidationFailed
 from reconciler.manifests import crosscheck, extends, schema_check
 from reconciler.manifests.configfiles import ConfigContent, content_format, parse_config
+from reconciler.manifests.schema_messages import kind as kind_of
 from reconciler.manifests.source import DirSource, Source, SourceError, glob_match
-from reconciler.manifests.yamlload import Document, PathT, dotted, json_path, load_documents
+from reconciler.manifests.yamldoc import Document, PathT, dotted, json_path
+from reconciler.manifests.yamlload import load_documents
 from reconciler.model.project import (
     NOTIFY_EVENTS,
     ConfigSpec,
@@ -367,7 +369,7 @@ class _State:
         if not isinstance(data, dict):
             self.problems.append(
                 doc.problem(
-                    f"document {doc.index + 1} is {_kind(data)}; a manifest document is a mapping "
+                    f"document {doc.index + 1} is {kind_of(data)}; a manifest document is a mapping "
                     f"with kind: {KIND}"
                 )
             )
@@ -536,7 +538,7 @@ class _State:
             if values is not None and not isinstance(content.data, dict):
                 self.problems.append(
                     doc.problem(
-                        f"{dotted(path)}.values: {rel} holds {_kind(content.data)}; values can only be merged "
+                        f"{dotted(path)}.values: {rel} holds {kind_of(content.data)}; values can only be merged "
                         "over a mapping",
                         (*path, "values"),
                     )
@@ -616,10 +618,6 @@ def _secret_keys(value: Any, path: PathT) -> Iterator[PathT]:
     elif isinstance(value, list):
         for i, v in enumerate(value):
             yield from _secret_keys(v, (*path, i))
-
-
-def _kind(value: Any) -> str:
-    return schema_check._kind(value)
 
 
 __all__ = ["DEFAULT_GLOBS", "PROJECT_FILE", "content_format", "glob_match", "load_path", "load_project"]

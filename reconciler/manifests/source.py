@@ -1,4 +1,4 @@
-"""Where manifests are read from: a directory today, a git ref (`reconciler.gitsource.GitSource`) too.
+"""Where manifests are read from: a directory today, a git ref (`reconciler.gittree.GitSource`) too.
 
 Paths handed to and returned by a `Source` are repository-relative POSIX strings.
 A reference that leaves the repository, through `..`, an absolute path or a symlink,

@@ -10,7 +10,7 @@ import dataclasses
 import functools
 import json
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import yaml
@@ -106,6 +106,50 @@ def _instance_keys(live: LiveState, dep: LiveDeployment) -> set[str]:
 DiffCache = dict[tuple[Any, ...], tuple[ConfigDiff, ...]]
 
 
+@dataclass
+class _Memo:
+    """Per-plan caches: what depends only on a deployment's instances (most devices share a
+    handful of instance sets) or a group is worked out once, not once per device."""
+
+    diffs: DiffCache = field(default_factory=dict)
+    live: dict[tuple[str, ...], tuple[dict[tuple[str, str], tuple[str, Any]], frozenset[str]]] = field(
+        default_factory=dict
+    )
+    groups: dict[str | None, frozenset[str]] = field(default_factory=dict)
+    markers: dict[str, marker.Marker | None] = field(default_factory=dict)
+    targets: dict[str, LiveDeployment | None] = field(default_factory=dict)  # device id -> its target
+    # (live configs, desired configs) objects -> their diffs: most devices share both objects,
+    # so this skips even building `_diffs`'s key. The entry holds the objects: ids stay theirs.
+    shared_diffs: dict[tuple[int, int], tuple[object, object, tuple[ConfigDiff, ...]]] = field(
+        default_factory=dict
+    )
+
+    def diffs_of(
+        self, live_cfg: Mapping[tuple[str, str], tuple[str, Any]], dd: D.DesiredDevice, live: LiveState
+    ) -> tuple[ConfigDiff, ...]:
+        hit = self.shared_diffs.get((id(live_cfg), id(dd.configs)))
+        if hit is not None and hit[0] is live_cfg and hit[1] is dd.configs:
+            return hit[2]
+        # Attributed to layers after `_diffs`'s cache (its key has no layers).
+        result = layers.attribute(_diffs(live_cfg, dd, self.diffs, live), dd.configs)
+        self.shared_diffs[id(live_cfg), id(dd.configs)] = (live_cfg, dd.configs, result)
+        return result
+
+    def live_of(
+        self, live: LiveState, dep: LiveDeployment | None
+    ) -> tuple[Mapping[tuple[str, str], tuple[str, Any]], frozenset[str] | None]:
+        """A deployment's live configs and its instances' content keys (None without a deployment)."""
+        if dep is None:
+            return {}, None
+        found = self.live.get(dep.instance_ids)
+        if found is None:
+            found = self.live[dep.instance_ids] = (
+                _live_configs(live, dep),
+                frozenset(_instance_keys(live, dep)),
+            )
+        return found
+
+
 def _diffs(
     live_cfg: Mapping[tuple[str, str], tuple[str, Any]],
     dd: D.DesiredDevice,
@@ -146,6 +190,7 @@ def plan_device(
     live: LiveState,
     diagnostics: Mapping[str, tuple[str, ...]] | None = None,
     diff_cache: DiffCache | None = None,
+    memo: _Memo | None = None,
 ) -> DeviceChange:
     dev = dd.device
     if dev is None:
@@ -167,38 +212,37 @@ def plan_device(
     if dd.blocked is not None:
         return _blocked(dd, dd.blocked, dd.reason or dd.blocked)
     assert dd.release is not None
-    target = live.target_deployment(dev)
+    memo = memo or _Memo(diffs=diff_cache if diff_cache is not None else {})
+    target = memo.targets[dev.id] = live.target_deployment(dev)
     # The target's release, not the one the device reports: a platform may report the old
     # release until the agent confirms the new one, and re-planning a queued upgrade repeats it.
     current_release = target.release_id if target else dev.current_release_id
     current_version = dev.current_release_version if current_release == dev.current_release_id else None
     if current_version is None and current_release is not None and current_release in live.releases:
         current_version = live.releases[current_release].version
-    live_cfg = _live_configs(live, target)
-    want_keys = {c.key for c in dd.configs}
-    diffs = layers.attribute(_diffs(live_cfg, dd, diff_cache, live), dd.configs)  # after the cache: per layer
+    live_cfg, target_keys = memo.live_of(live, target)
+    want_keys = frozenset(c.key for c in dd.configs)
+    diffs = memo.diffs_of(live_cfg, dd, live)
     staged = live.staged_deployments(dev.id)
-    base = DeviceChange(
-        device=dd.name,
-        device_id=dev.id,
-        action=Action.NOOP,
-        deployment_set=dd.deployment_set,
-        release_from=current_version,
-        release_to=dd.release.version,
-        release_to_id=dd.release.id,
-        config_diffs=diffs,
-        instance_keys=tuple(c.key for c in dd.configs),
-        parent_token=target.id if target else None,
-        offline=dev.status == "offline",
-        release_source=dd.release_source,
-    )
+    base: dict[str, Any] = {
+        "device": dd.name,
+        "device_id": dev.id,
+        "deployment_set": dd.deployment_set,
+        "release_from": current_version,
+        "release_to": dd.release.version,
+        "release_to_id": dd.release.id,
+        "config_diffs": diffs,
+        "instance_keys": tuple(c.key for c in dd.configs),
+        "parent_token": target.id if target else None,
+        "offline": dev.status == "offline",
+        "release_source": dd.release_source,
+    }
 
     def change(action: Action, **kw: Any) -> DeviceChange:
-        fields = {**base.__dict__, "action": action, **kw}
-        return DeviceChange(**fields)
+        return DeviceChange(**base, action=action, **kw)
 
     if current_release is None or current_release == dd.release.id:
-        if target is not None and _instance_keys(live, target) == want_keys:
+        if target is not None and target_keys == want_keys:
             note = None
             if staged:
                 versions = ", ".join(
@@ -250,8 +294,8 @@ def plan_from(
     """The plan for `desired` against `live`: one DeviceChange per desired device, sorted by
     name, and the config instances the changes need (reusing identical live ones). `now` is the
     platform's time (seconds since the epoch), for when maintenance windows let waves start."""
-    cache: DiffCache = {}
-    changes = [plan_device(dd, live, diagnostics, cache) for dd in desired.devices]
+    memo = _Memo()
+    changes = [plan_device(dd, live, diagnostics, memo=memo) for dd in desired.devices]
     existing: dict[str, str] = {}
     exact: set[str] = set()
     # Identical instances (two applies that raced): the first created, as apply converges on
@@ -284,7 +328,7 @@ def plan_from(
     return Plan(
         changes=tuple(changes),
         instances=tuple(ordered),
-        rollouts=rollout_plans(desired.rollouts, changes, live, now),
+        rollouts=rollout_plans(desired.rollouts, changes, live, now, memo),
         layers=dict(desired.layers),
         commit=commit,
         target=target,
@@ -310,6 +354,7 @@ def rollout_plans(
     changes: Sequence[DeviceChange],
     live: LiveState,
     now: float | None = None,
+    memo: _Memo | None = None,
 ) -> dict[str, RolloutPlan]:
     """Each set's rollout, decided now so a reviewer sees which devices go first: the devices
     apply will write to, in plan (name) order, split by the set's strategy. What earlier runs
@@ -321,14 +366,15 @@ def rollout_plans(
         if c.deployment_set in by_set and c.action != Action.BLOCKED:
             by_set[c.deployment_set].append(c)
     out = {}
+    memo = memo or _Memo()
     for name, spec in specs.items():
         mine = by_set[name]
         rid = marker.rollout_id(name, [(c.release_to, c.instance_keys) for c in mine])
-        markers = {c.device: _target_marker(live, c.device) for c in mine}
+        markers = {c.device: _target_marker(live, c.device, memo) for c in mine}
         ours = {d for d, m in markers.items() if m is not None and m.rollout == rid}
         done = [c.device for c in mine if c.action == Action.NOOP and c.device in ours]
         todo = [c.device for c in mine if Action(c.action).writes and c.device_id]
-        groups = {c.device: _groups_of(live, c.device) for c in mine}
+        groups = {c.device: _groups_of(live, c.device, memo) for c in mine}
         plan = strategies.plan_rollout(spec, todo, done, groups)
         held = "" if ours else _held(rid, markers, _failures(live, name, rid, {c.device_id for c in mine}))
         notes = plan.notes + _earlier(name, rid, markers)
@@ -336,19 +382,31 @@ def rollout_plans(
     return out
 
 
-def _groups_of(live: LiveState, device: str) -> frozenset[str]:
+def _groups_of(live: LiveState, device: str, memo: _Memo) -> frozenset[str]:
     dev = live.devices.get(device)
-    return live.group_names(dev) if dev else frozenset()
+    if dev is None:
+        return frozenset()
+    if dev.group_id not in memo.groups:  # the names depend on the group alone
+        memo.groups[dev.group_id] = live.group_names(dev)
+    return memo.groups[dev.group_id]
 
 
-def _target_marker(live: LiveState, device: str) -> marker.Marker | None:
+def _target_marker(live: LiveState, device: str, memo: _Memo) -> marker.Marker | None:
     dev = live.devices.get(device)
-    target = live.target_deployment(dev) if dev else None
-    return marker.parse(target.description) if target else None
+    if dev is None:
+        return None
+    target = memo.targets[dev.id] if dev.id in memo.targets else live.target_deployment(dev)
+    if target is None:
+        return None
+    if target.description not in memo.markers:  # one rollout's devices share a description
+        memo.markers[target.description] = marker.parse(target.description)
+    return memo.markers[target.description]
 
 
 def _failures(live: LiveState, name: str, rid: str, device_ids: set[str | None]) -> list[str]:
     """Devices of the set where this rollout's deployment failed (the platform keeps them archived)."""
+    if not live.failed:
+        return []
     names = {d.id: d.name for d in live.devices.values()}
     out = set()
     for d in live.failed:

@@ -14,7 +14,7 @@ import yaml
 
 from reconciler.errors import Location
 from reconciler.manifests.merge import merge_patch
-from reconciler.manifests.yamlload import json_path as _json_path
+from reconciler.manifests.yamldoc import json_path as _json_path
 from reconciler.model.project import ConfigSpec
 
 

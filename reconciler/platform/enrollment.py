@@ -16,7 +16,6 @@ import asyncio
 import os
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
 
 import httpx
 
@@ -24,9 +23,8 @@ from reconciler.errors import ReconcileError, redact
 from reconciler.model.live import LiveDevice
 from reconciler.model.project import EnrollmentService
 from reconciler.platform.client import Platform
+from reconciler.platform.enrollment_history import last_attempt
 from reconciler.sensitive import checked_credential
-
-MAX_LOG_LINES = 20
 
 
 async def enrollment_diagnostics(
@@ -41,11 +39,7 @@ async def enrollment_diagnostics(
     host also serves the enrollment service."""
     if not devices:
         return {}
-    platform_url = httpx.URL(str(platform.sdk.base_url))
-    base = service.base_url.rstrip("/")
-    if base.startswith("/"):
-        base = str(platform_url.copy_with(path=base, query=None))
-    same_host = httpx.URL(base).netloc == platform_url.netloc
+    base, same_host = _base(service, platform)
     if same_host and not on_platform_host:
         line = (
             f"(enrollment service: enrollment.base_url {service.base_url!r} is on the Miru API's host; "
@@ -64,10 +58,19 @@ async def enrollment_diagnostics(
         async def bounded(device: LiveDevice) -> list[str]:
             # Thousands of inactive devices must not open thousands of connections at once.
             async with platform.semaphore:
-                return await _one(client, base, service.client_id, device, headers)
+                return await last_attempt(client, base, service.client_id, device, headers)
 
         lines = await asyncio.gather(*(bounded(d) for d in devices))
     return {d.id: _finished(ls, service, token) for d, ls in zip(devices, lines, strict=True)}
+
+
+def _base(service: EnrollmentService, platform: Platform) -> tuple[str, bool]:
+    """The service's URL (a path resolved on the platform's host), and whether it is that host."""
+    platform_url = httpx.URL(str(platform.sdk.base_url))
+    base = service.base_url.rstrip("/")
+    if base.startswith("/"):
+        base = str(platform_url.copy_with(path=base, query=None))
+    return base, httpx.URL(base).netloc == platform_url.netloc
 
 
 def _finished(lines: list[str], service: EnrollmentService, token: str | None) -> tuple[str, ...]:
@@ -94,46 +97,3 @@ def _hide(line: str, token: str | None) -> str:
     # Answers may echo what was sent; token_env may name a variable `redact` does not know.
     line = redact(line)
     return line.replace(token, "***") if token and len(token) >= 4 else line
-
-
-async def _one(
-    client: httpx.AsyncClient, base: str, client_id: str, device: LiveDevice, headers: dict[str, str]
-) -> list[str]:
-    url = f"{base}/clients/{client_id}/devices/{device.id}/deployments"
-    try:
-        r = await client.get(
-            url, params={"page_size": 1, "sort_by": "enrollment_date", "sort_order": "desc"}, headers=headers
-        )
-        if r.status_code != 200:
-            return [f"enrollment service: HTTP {r.status_code} for {device.name}: {_message(r)}"]
-        data = r.json().get("data") or []
-        if not data:
-            return ["no enrollment attempt on record: the agent was never installed"]
-        last = data[0]
-        status = last.get("status", "?")
-        lines = [f"last enrollment attempt {last.get('enrollment_date', '?')}: {status}"]
-        if status == "error":
-            lines += await _error_logs(client, f"{url}/{last.get('id')}", headers)
-        elif status == "pending":
-            lines.append("  enrollment in progress")
-        return lines
-    except httpx.HTTPError as e:
-        return [f"enrollment service unreachable ({type(e).__name__}); check enrollment.base_url"]
-    except ValueError:
-        return ["enrollment service: the answer was not JSON"]
-
-
-async def _error_logs(client: httpx.AsyncClient, url: str, headers: dict[str, str]) -> list[str]:
-    d = await client.get(url, headers=headers)
-    if d.status_code != 200:
-        return [f"enrollment service: HTTP {d.status_code} reading the attempt's error logs"]
-    return [f"  {line}" for line in (d.json().get("error_logs") or [])[-MAX_LOG_LINES:]]
-
-
-def _message(r: httpx.Response) -> str:
-    try:
-        body: Any = r.json()
-    except ValueError:
-        return r.reason_phrase
-    err = body.get("error") if isinstance(body, dict) else None
-    return str(err["message"]) if isinstance(err, dict) and err.get("message") else r.reason_phrase

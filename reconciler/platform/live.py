@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Awaitable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +25,7 @@ from reconciler.model.live import (
 )
 from reconciler.platform import convert as C
 from reconciler.platform.client import Platform
-from reconciler.platform.paging import PAGE, Progress, first_page, raw, read_all, read_where
+from reconciler.platform.paging import PAGE, Progress, first_page, listing, raw, read_all, read_where
 
 __all__ = ["PAGE", "Progress", "minimum_requests", "read_live_state", "read_recent_failures"]
 
@@ -82,8 +82,10 @@ class _Reader:
     async def read(self, versions: list[str]) -> LiveState:
         """Everything that depends on nothing starts at once; the rest as soon as its input is in."""
         platform, progress, start = self.platform, self.progress, self.platform.requests
-        groups_t = self.start(_by_id_order(platform, platform.sdk.groups, "reading groups"))
-        types_t = self.start(_by_id_order(platform, platform.sdk.config_types, "reading config types"))
+        groups_t = self.start(_by_id_order(platform, platform.sdk.groups, "reading groups", C.group))
+        types_t = self.start(
+            _by_id_order(platform, platform.sdk.config_types, "reading config types", C.config_type)
+        )
         scope = self.scope
         if scope is None:
             devices_t = self.start(_devices(platform, progress))
@@ -95,16 +97,16 @@ class _Reader:
         schemas_t = self.start(_schemas(platform, schema_ids))
         recent = self.with_deployments and self.recent_instances
         recent_t = self.start(_recent_instances(platform, schema_ids) if recent else _nothing())
-        devices = {d.name: d for d in map(C.device, await devices_t)}
-        groups = {g.id: g for g in map(C.group, await groups_t)}
+        devices = {d.name: d for d in await devices_t}
+        groups = {g.id: g for g in await groups_t}
         if scope is not None:
             picked = devices if scope.chosen is None else scope.chosen(devices, groups)
             ids = sorted(devices[n].id for n in picked if n in devices)
             wanted_deps = _deployments_of(platform, progress, ids) if self.with_deployments else _nothing()
             deps_t = self.start(wanted_deps)
-        deployments = {d.id: d for d in map(C.deployment, await deps_t)}
+        deployments = {d.id: d for d in await deps_t}
         instances_t = self.start(_instances(platform, deployments.values(), progress))
-        types = {t.id: t for t in map(C.config_type, await types_t)}
+        types = {t.id: t for t in await types_t}
         slugs = {t.id: t.slug for t in types.values()}
         return LiveState(
             devices=devices,
@@ -119,13 +121,15 @@ class _Reader:
         )
 
 
-def _by_id_order(platform: Platform, resource: Any, what: str) -> Awaitable[list[Any]]:
-    return read_all(platform, raw(resource), what=what, order_by=["id:asc"])
+def _by_id_order(
+    platform: Platform, resource: Any, what: str, item: Callable[[Any], Any]
+) -> Awaitable[list[Any]]:
+    return read_all(platform, raw(resource, item), what=what, order_by=["id:asc"])
 
 
-def _instances_by_id(live: list[Any], recent: list[Any]) -> dict[str, LiveInstance]:
-    instances = {i.id: i for i in map(C.instance, live)}
-    for inst in map(C.instance, recent):
+def _instances_by_id(live: list[LiveInstance], recent: list[LiveInstance]) -> dict[str, LiveInstance]:
+    instances = {i.id: i for i in live}
+    for inst in recent:
         instances.setdefault(inst.id, inst)
     return instances
 
@@ -144,7 +148,7 @@ async def _schemas(platform: Platform, schema_ids: list[str]) -> list[Any]:
 async def _devices(platform: Platform, progress: Progress | None) -> list[Any]:
     return await read_all(
         platform,
-        raw(platform.sdk.devices),
+        listing(platform.sdk, "/devices", C.device),
         what="reading devices",
         progress=progress,
         expand=["current_deployment", "current_release"],
@@ -155,7 +159,7 @@ async def _devices(platform: Platform, progress: Progress | None) -> list[Any]:
 async def _deployments(platform: Platform, progress: Progress | None) -> list[Any]:
     return await read_all(
         platform,
-        raw(platform.sdk.deployments),
+        listing(platform.sdk, "/deployments", C.deployment),
         what="reading deployments",
         progress=progress,
         expand=["config_instances"],
@@ -169,8 +173,8 @@ async def _scoped_devices(
 ) -> list[Any]:
     if scope.every:
         return await _devices(platform, progress)
-    group_ids = _below([C.group(g) for g in await groups_t], scope.groups)
-    fetch = raw(platform.sdk.devices)
+    group_ids = _below(await groups_t, scope.groups)
+    fetch = listing(platform.sdk, "/devices", C.device)
     params: dict[str, Any] = {"expand": ["current_deployment", "current_release"], "order_by": ["id:asc"]}
     by_group, by_name = await asyncio.gather(
         read_where(
@@ -179,7 +183,7 @@ async def _scoped_devices(
         read_where(platform, fetch, "name", scope.names, what="reading devices", progress=progress, **params),
     )
     # A device both in a group and named: once.
-    return list({C.text(d, "id"): d for d in by_group + by_name}.values())
+    return list({d.id: d for d in by_group + by_name}.values())
 
 
 def _below(groups: Iterable[LiveGroup], names: Iterable[str]) -> list[str]:
@@ -202,7 +206,7 @@ def _below(groups: Iterable[LiveGroup], names: Iterable[str]) -> list[str]:
 async def _deployments_of(platform: Platform, progress: Progress | None, device_ids: list[str]) -> list[Any]:
     return await read_where(
         platform,
-        raw(platform.sdk.deployments),
+        listing(platform.sdk, "/deployments", C.deployment),
         "device_id",
         device_ids,
         what="reading deployments",
@@ -218,7 +222,7 @@ async def _instances(
 ) -> list[Any]:
     return await read_where(
         platform,
-        raw(platform.sdk.config_instances),
+        listing(platform.sdk, "/config_instances", C.instance),
         "id",
         sorted({i for d in deployments for i in d.instance_ids}),
         progress=progress,
@@ -275,7 +279,7 @@ async def _recent_instances(platform: Platform, schema_ids: Sequence[str]) -> li
         return []
     return await first_page(
         platform,
-        raw(platform.sdk.config_instances),
+        listing(platform.sdk, "/config_instances", C.instance),
         what="reading config instances",
         config_schema_id=list(schema_ids),
         expand=["content"],

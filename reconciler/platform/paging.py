@@ -8,8 +8,11 @@ thousand devices that costs more CPU than planning). `convert.py` turns items in
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
+
+import httpx
 
 from reconciler.platform.client import Platform
 from reconciler.platform.convert import get, text
@@ -21,13 +24,34 @@ Fetch = Callable[..., Awaitable[Any]]  # a list call: keyword filters -> one pag
 Progress = Callable[[str, int, int], None]  # (what, done, total)
 
 
-def raw(resource: Any) -> Fetch:
-    """A resource's `list` returning the page as plain JSON."""
+def raw(resource: Any, item: Callable[[Any], Any] | None = None) -> Fetch:
+    """A resource's `list` returning the page as plain JSON; with `item`, its `data` converted
+    by `item` as the page arrives, so no page's JSON outlives its request (at 100,000 devices,
+    keeping every page until the last one came in was most of the peak memory)."""
     call = resource.with_raw_response.list
 
     async def fetch(**params: Any) -> Any:
         response = await call(**params)
-        return await response.json()
+        page = json.loads(await response.read())
+        if item is not None and isinstance(page, dict):
+            page["data"] = [item(x) for x in page.get("data") or ()]
+        return page
+
+    return fetch
+
+
+def listing(client: Any, path: str, item: Callable[[Any], Any] | None = None) -> Fetch:
+    """`raw` for the lists read by the thousand (devices, deployments, instances): the page
+    through the SDK client's own `get` (its base URL, headers, key, query encoding, error
+    mapping and transport), without the resource method's per-call parameter transform and
+    response wrapper: a millisecond per request, two seconds at 100,000 devices."""
+
+    async def fetch(**params: Any) -> Any:
+        response = await client.get(path, cast_to=httpx.Response, options={"params": params})
+        page = json.loads(response.content)
+        if item is not None and isinstance(page, dict):
+            page["data"] = [item(x) for x in page.get("data") or ()]
+        return page
 
     return fetch
 
@@ -102,12 +126,18 @@ async def read_all(
     return _dedupe(items)
 
 
+def _ident(item: Any) -> str:
+    # `text(item, "id")` for objects, without its mapping test (an ABC check per item).
+    value = getattr(item, "id", None)
+    return "" if value is None else str(value)
+
+
 def _dedupe(items: list[Any]) -> list[Any]:
     # Pages read concurrently can overlap when the list changes underneath; ids are unique.
     seen: set[str] = set()
     out = []
     for item in items:
-        key = text(item, "id")
+        key = text(item, "id") if type(item) is dict else _ident(item)
         if key not in seen:
             seen.add(key)
             out.append(item)

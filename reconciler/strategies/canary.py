@@ -20,20 +20,16 @@ from reconciler.model.rollout import (
     WaveKind,
 )
 from reconciler.strategies.base import (
-    SELECTOR,
-    WAVES,
     OptionProblem,
     chunks,
-    describe_waves,
-    explicit_waves,
     fill_defaults,
     gated_step,
     names_sample,
     plural,
-    selected,
     window_step,
 )
 from reconciler.strategies.rolling import MAX_PARALLEL
+from reconciler.strategies.waves import SELECTOR, WAVES, describe_waves, explicit_waves, selected
 
 
 class Canary:

@@ -9,17 +9,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from reconciler.model.rollout import DeviceGroups, Progress, RolloutPlan, RolloutSpec, Step
-from reconciler.strategies.base import (
-    WAVES,
-    OptionProblem,
-    chunks,
-    describe_waves,
-    explicit_waves,
-    fill_defaults,
-    gated_step,
-    plural,
-    window_step,
-)
+from reconciler.strategies.base import OptionProblem, chunks, fill_defaults, gated_step, plural, window_step
+from reconciler.strategies.waves import WAVES, describe_waves, explicit_waves
 
 MAX_PARALLEL = {
     "type": "integer",

@@ -13,7 +13,7 @@ from pathlib import Path
 from composite_runner import run_action
 from ghstandin import TOKEN, GitHubState
 
-from reconciler.ci.comment import marker_for
+from reconciler.ci.comment_body import marker_for
 from tests.harness import MOTION_CONFIG, make_harness
 from tests.plan import edits
 

@@ -16,14 +16,17 @@ import pytest
 from ghstandin import TOKEN, GitHubState
 
 from reconciler.ci import comment as gh
+from reconciler.ci import comment_body
 
 REPO = "acme/fleet"
 
 
 def _upsert(url: str, number: int, path: str, content: str, token: str = TOKEN) -> gh.CommentResult:
-    marker = gh.marker_for(path)
+    marker = comment_body.marker_for(path)
     with gh.client(url, token) as http:
-        return gh.upsert_comment(http, REPO, number, marker, gh.fit_comment(marker, content, "footer"))
+        return gh.upsert_comment(
+            http, REPO, number, marker, comment_body.fit_comment(marker, content, "footer")
+        )
 
 
 def test_create_then_update_in_place(github: tuple[GitHubState, str]) -> None:
@@ -51,17 +54,26 @@ def test_one_comment_per_path(github: tuple[GitHubState, str]) -> None:
     assert len(bodies) == 2
     assert "east plan v2" in bodies[0] and "west plan" in bodies[1]
     # A path that is a prefix of another path has its own marker.
-    assert gh.marker_for("fleet") != gh.marker_for("fleet/east")
+    assert comment_body.marker_for("fleet") != comment_body.marker_for("fleet/east")
     # Spellings of the same path share one comment.
-    assert gh.marker_for("./fleet/east/") == gh.marker_for("fleet/east") == gh.marker_for("fleet//east")
-    assert gh.marker_for("") == gh.marker_for(".") == gh.marker_for("./") == "<!-- reconcile:plan path=. -->"
+    assert (
+        comment_body.marker_for("./fleet/east/")
+        == comment_body.marker_for("fleet/east")
+        == comment_body.marker_for("fleet//east")
+    )
+    assert (
+        comment_body.marker_for("")
+        == comment_body.marker_for(".")
+        == comment_body.marker_for("./")
+        == "<!-- reconcile:plan path=. -->"
+    )
 
 
 def test_pages_through_more_than_100_comments(github: tuple[GitHubState, str]) -> None:
     state, url = github
     for i in range(230):
         state.add(9, f"chatter {i}")
-    old = state.add(9, gh.marker_for("examples") + "\nold plan")
+    old = state.add(9, comment_body.marker_for("examples") + "\nold plan")
     for i in range(20):
         state.add(9, f"more chatter {i}")
     result = _upsert(url, 9, "examples", "new plan")
@@ -79,8 +91,8 @@ def test_size_limit(github: tuple[GitHubState, str]) -> None:
     result = _upsert(url, 11, "examples", huge)
     assert result.action == "created"  # the stand-in answers 422 over 65,536 characters
     body = state.comments[11][0]["body"]
-    assert gh.utf16_len(body) <= gh.COMMENT_LIMIT
-    assert body.startswith(gh.marker_for("examples"))
+    assert comment_body.utf16_len(body) <= comment_body.COMMENT_LIMIT
+    assert body.startswith(comment_body.marker_for("examples"))
     assert "Truncated" in body and body.rstrip().endswith("footer")
     # What was left out, and where the rest is.
     kept_lines = body.split("> **Truncated**")[0].count("- amr-")
@@ -94,14 +106,14 @@ def test_size_limit(github: tuple[GitHubState, str]) -> None:
 
 def test_body_over_limit_is_refused_before_sending(github: tuple[GitHubState, str]) -> None:
     state, url = github
-    marker = gh.marker_for("x")
+    marker = comment_body.marker_for("x")
     with gh.client(url, TOKEN) as http, pytest.raises(ValueError):
-        gh.upsert_comment(http, REPO, 1, marker, marker + "a" * gh.COMMENT_LIMIT)
+        gh.upsert_comment(http, REPO, 1, marker, marker + "a" * comment_body.COMMENT_LIMIT)
     assert state.requests == []
 
 
 def test_marker_cannot_close_the_html_comment() -> None:
-    marker = gh.marker_for("weird-->path")
+    marker = comment_body.marker_for("weird-->path")
     assert marker.count("-->") == 1 and marker.endswith(" -->")
 
 

@@ -10,33 +10,35 @@ from pathlib import Path
 import pytest
 from composite_runner import parse_output_file
 
-from reconciler.ci import report, runner
+from reconciler.ci import apply_report, log_commands, runner, step_files, validate_report
 
 
 def test_outputs_survive_newlines_and_delimiter_lookalikes(tmp_path: Path) -> None:
     out = tmp_path / "out"
     env = runner.RunnerEnv(output_file=out)
     values = {"plan-json": "/tmp/x=y/plan.json", "note": "line1\nEOF\nname<<EOF\nline4", "empty": ""}
-    runner.set_outputs(env, values)
-    runner.set_outputs(env, {"exitcode": "2"})
+    step_files.set_outputs(env, values)
+    step_files.set_outputs(env, {"exitcode": "2"})
     assert parse_output_file(out) == {**values, "exitcode": "2"}
 
 
 def test_annotation_escaping(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
-    line = runner.annotation("error", "50% bad\nsecond line", file="a,b:c.yaml", line=3, column=7, title="t")
+    line = log_commands.annotation(
+        "error", "50% bad\nsecond line", file="a,b:c.yaml", line=3, column=7, title="t"
+    )
     assert line == "::error title=t,file=a%2Cb%3Ac.yaml,line=3,col=7::50%25 bad%0Asecond line"
-    assert runner.annotation("warning", "w") == "::warning::w"
-    assert runner.annotation("bogus", "x").startswith("::error::")
+    assert log_commands.annotation("warning", "w") == "::warning::w"
+    assert log_commands.annotation("bogus", "x").startswith("::error::")
 
 
 def test_secrets_are_redacted_in_annotations_and_summary(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("MIRU_API_KEY", "sk-live-abcdef123456")
-    assert "sk-live" not in runner.annotation("error", "key sk-live-abcdef123456 refused")
+    assert "sk-live" not in log_commands.annotation("error", "key sk-live-abcdef123456 refused")
     summary = tmp_path / "summary"
-    runner.append_summary(runner.RunnerEnv(summary_file=summary), "used sk-live-abcdef123456")
+    step_files.append_summary(runner.RunnerEnv(summary_file=summary), "used sk-live-abcdef123456")
     assert "sk-live" not in summary.read_text() and "***" in summary.read_text()
 
 
@@ -44,7 +46,7 @@ def test_summary_stays_under_githubs_limit(tmp_path: Path) -> None:
     summary = tmp_path / "summary"
     summary.write_text("x" * 200_000 + "\n")
     env = runner.RunnerEnv(summary_file=summary)
-    runner.append_summary(env, "".join(f"| row {i} | ✅ |\n" for i in range(100_000)))
+    step_files.append_summary(env, "".join(f"| row {i} | ✅ |\n" for i in range(100_000)))
     text = summary.read_text(encoding="utf-8")
     assert len(text.encode("utf-8")) <= 1024 * 1024
     assert "truncated" in text
@@ -54,10 +56,10 @@ def test_summary_stays_under_githubs_limit(tmp_path: Path) -> None:
 def test_mask_and_stop_commands(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
     buf = io.StringIO()
-    runner.mask(["tok-1", "multi\nline"], buf)
+    log_commands.mask(["tok-1", "multi\nline"], buf)
     assert buf.getvalue().splitlines() == ["::add-mask::tok-1", "::add-mask::multi", "::add-mask::line"]
     buf = io.StringIO()
-    with runner.commands_stopped(buf):
+    with log_commands.commands_stopped(buf):
         buf.write("::error::from a manifest\n")
     first, middle, last = buf.getvalue().splitlines()
     token = first.removeprefix("::stop-commands::")
@@ -86,7 +88,7 @@ def test_event_payloads(tmp_path: Path) -> None:
 
 
 def test_problem_table_escapes_cells() -> None:
-    problems = report.parse_problems(
+    problems = validate_report.parse_problems(
         json.dumps(
             [
                 {
@@ -109,16 +111,16 @@ def test_problem_table_escapes_cells() -> None:
         )
     )
     assert problems is not None
-    md = report.problems_markdown(runner.RunnerEnv(), "fleet", problems)
+    md = validate_report.problems_markdown(runner.RunnerEnv(), "fleet", problems)
     assert "1 error, 1 warning" in md and md.startswith("### ❌")
     assert "expected a&#124;b &lt;got&gt;" in md
     assert "`a.yaml:2:5`" in md and "`b.yaml`" in md
-    assert report.parse_problems("error: not json") is None
-    assert report.parse_problems('{"not": "a list"}') is None
+    assert validate_report.parse_problems("error: not json") is None
+    assert validate_report.parse_problems('{"not": "a list"}') is None
 
 
 def test_warnings_alone_are_folded() -> None:
-    problems = report.parse_problems(
+    problems = validate_report.parse_problems(
         json.dumps(
             [
                 {
@@ -133,12 +135,12 @@ def test_warnings_alone_are_folded() -> None:
         )
     )
     assert problems is not None
-    md = report.problems_markdown(runner.RunnerEnv(), "fleet", problems)
+    md = validate_report.problems_markdown(runner.RunnerEnv(), "fleet", problems)
     assert md.startswith("<details><summary>⚠️") and md.rstrip().endswith("</details>")
 
 
 def test_inputs_path_is_never_an_option() -> None:
-    from reconciler.ci.steps import Inputs
+    from reconciler.ci.inputs import Inputs
 
     assert Inputs.from_environ({"RECONCILE_PATH": "-h"}).path == "./-h"
     assert Inputs.from_environ({"RECONCILE_PATH": " fleet "}).path == "fleet"
@@ -173,7 +175,7 @@ def test_apply_summary_lists_a_blocked_device_once() -> None:
             {**blocked, "action": "blocked", "state": "not_attempted"},
         ],
     }
-    md = report.apply_markdown("fleet", 0, json.dumps(data), "")
+    md = apply_report.apply_markdown("fleet", 0, json.dumps(data), "")
     assert md.count("amr-spare-01") == 1
     assert "amr-east-07" in md and "deferred" in md
     assert "amr-east-01" not in md

@@ -25,7 +25,7 @@ import pytest
 from composite_runner import ActionRun, run_action
 from ghstandin import TOKEN, GitHubState
 
-from reconciler.ci.comment import marker_for
+from reconciler.ci.comment_body import marker_for
 from reconciler.model.plan import Plan
 
 ROOT = Path(__file__).resolve().parents[2]

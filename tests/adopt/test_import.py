@@ -12,7 +12,7 @@ import yaml
 from click.testing import CliRunner
 
 from reconciler.cli import main
-from reconciler.plan.adopt import diff
+from reconciler.plan.adopt.sets import diff
 from tests.adopt.fleet import emulator_project, mixed_fleet, stage_and_drift
 from tests.harness import Harness, example_fleet
 
@@ -127,7 +127,7 @@ def test_diff_is_the_smallest_merge_patch() -> None:
 def test_the_written_project_file_names_the_platform_and_no_key(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from reconciler.commands.adopt import project_file, source_project
+    from reconciler.commands.import_source import project_file, source_project
     from reconciler.manifests.loader import load_path
     from reconciler.model.project import RemoteTarget
 

@@ -11,7 +11,7 @@ import httpx
 import pytest
 import yaml
 
-from reconciler.commands import watch
+from reconciler.commands import watch_round
 from reconciler.errors import ValidationFailed
 from reconciler.manifests.loader import load_path
 from reconciler.model.project import NOTIFY_EVENTS, Webhook
@@ -89,7 +89,7 @@ def test_watch_announces_a_paused_canary(
     project["notify"] = [{"url_env": "HOOK", "format": "raw", "events": ["rollout_paused", "blocked"]}]
     (root / "reconcile.yaml").write_text(yaml.safe_dump(project))
     try:
-        _, lines, _ = rounds(watch.Options(path=root, interval=60, mode="apply"), {}, last=2)
+        _, lines, _ = rounds(watch_round.Options(path=root, interval=60, mode="apply"), {}, last=2)
     finally:
         receiver.close()
     assert lines[0]["applied"]["rollouts"][0]["state"] == "paused"
@@ -129,7 +129,7 @@ def test_watch_announces_a_rollback_and_holds_the_failed_content_back(
     project["notify"] = [{"url_env": "HOOK", "format": "raw", "events": ["rolled_back", "rollout_failed"]}]
     (root / "reconcile.yaml").write_text(yaml.safe_dump(project))
     try:
-        _, lines, _ = rounds(watch.Options(path=root, interval=60, mode="apply"), {}, last=2)
+        _, lines, _ = rounds(watch_round.Options(path=root, interval=60, mode="apply"), {}, last=2)
     finally:
         receiver.close()
     assert lines[0]["applied"]["exit_code"] == 1

@@ -21,7 +21,7 @@ import yaml
 from click.testing import CliRunner
 
 from reconciler.cli import main
-from reconciler.commands import watch
+from reconciler.commands import watch, watch_loop, watch_round
 from reconciler.model.marker import parse as parse_marker
 from tests.adopt.fleet import emulator_project
 from tests.apply.helpers import all_pages, deployments, write_project
@@ -135,7 +135,7 @@ async def live_speed(emu: Harness, device: str) -> float:
 
 
 def rounds(
-    opts: watch.Options, between: dict[int, Any], last: int
+    opts: watch_round.Options, between: dict[int, Any], last: int
 ) -> tuple[int, list[dict[str, Any]], list[float]]:
     """Run the loop; after round n do `between[n]` (a coroutine function) instead of waiting."""
     lines: list[str] = []
@@ -149,7 +149,7 @@ def rounds(
             await between[done[0]]()
         return done[0] < last
 
-    code = asyncio.run(watch.run(opts, wait=wait, stop=lambda: False, emit=lines.append))
+    code = asyncio.run(watch_loop.run(opts, wait=wait, stop=lambda: False, emit=lines.append))
     return code, [json.loads(x) for x in lines], waits
 
 
@@ -170,7 +170,7 @@ def test_watch_apply_heals_a_dashboard_edit_and_applies_what_is_pushed(
         (origin / "deploymentsets" / "lab.yaml").write_text(yaml.safe_dump(doc))
         git(origin, "commit", "-qam", "lab-arm-02 faster")
 
-    opts = watch.Options(path=clone, interval=300, ref="origin/main", mode="apply")
+    opts = watch_round.Options(path=clone, interval=300, ref="origin/main", mode="apply")
     code, lines, waits = rounds(opts, {1: edit, 2: push}, last=4)
     assert code == 0 and [x["round"] for x in lines] == [1, 2, 3, 4]
     assert waits == [300.0] * 4
@@ -199,7 +199,7 @@ def test_watch_drift_only_reports_once_and_writes_nothing(
         await dashboard_edit(emu, "lab-arm-01", 2.0)
 
     before = len(asyncio.run(deployments(emu)))
-    opts = watch.Options(path=clone, interval=60, mode="drift-only")
+    opts = watch_round.Options(path=clone, interval=60, mode="drift-only")
     _, lines, _ = rounds(opts, {1: edit}, last=3)
     assert [x["drift"]["devices"] for x in lines] == [0, 1, 1]
     assert all(x["applied"] is None and x["plan"] is None for x in lines)
@@ -215,7 +215,7 @@ def test_watch_backs_off_on_errors_and_logs_them(emu: Harness, tmp_path: Path) -
     asyncio.run(emu.seed(example_fleet()))
     root = emulator_project(tmp_path / "p", emu)
     (root / "sets.yaml").write_text("kind: DeploymentSet\nspec: [broken\n")
-    code, lines, waits = rounds(watch.Options(path=root, interval=60), {}, last=4)
+    code, lines, waits = rounds(watch_round.Options(path=root, interval=60), {}, last=4)
     assert code == 0 and all(x["error"] for x in lines)
     assert waits == [120.0, 240.0, 480.0, 960.0]
     assert "sets.yaml:3:1" in lines[0]["error"]
@@ -223,8 +223,12 @@ def test_watch_backs_off_on_errors_and_logs_them(emu: Harness, tmp_path: Path) -
 
 def test_interval_and_backoff() -> None:
     assert watch.parse_interval("5m") == 300 and watch.parse_interval("1h30m") == 5400
-    assert watch.backoff(300, 0) == 300 and watch.backoff(300, 1) == 600 and watch.backoff(300, 9) == 3600
-    assert watch.backoff(7200, 3) == 7200
+    assert (
+        watch_loop.backoff(300, 0) == 300
+        and watch_loop.backoff(300, 1) == 600
+        and watch_loop.backoff(300, 9) == 3600
+    )
+    assert watch_loop.backoff(7200, 3) == 7200
 
 
 # `python -c TERM_AT N ARGS...` runs `reconcile ARGS...` and sends itself SIGTERM right after its

@@ -32,8 +32,8 @@ def source_codes() -> set[str]:
     """Error codes the platform and admin API can answer, read from the emulator's source
     (the enrollment API and injected faults have their own, documented elsewhere)."""
     codes: set[str] = set()
-    for path in (ROOT / "reconciler" / "emulator").glob("*.py"):
-        if path.name in ("enrollment.py", "faults.py"):
+    for path in (ROOT / "reconciler" / "emulator").rglob("*.py"):
+        if path.name.startswith("enrollment") or path.name == "faults.py":
             continue
         text = path.read_text()
         codes |= set(

@@ -10,7 +10,7 @@ import httpx
 import miru_platform_sdk as sdk
 import pytest
 
-from reconciler.emulator.serve import in_thread
+from reconciler.emulator.listener import in_thread
 from tests.emulator_contract.spec import Spec, ValidatingTransport, load_spec
 from tests.harness import Harness
 

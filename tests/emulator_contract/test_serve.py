@@ -14,7 +14,8 @@ import miru_platform_sdk as sdk
 import pytest
 import yaml
 
-from reconciler.emulator.serve import AccessLog, is_loopback
+from reconciler.emulator.listener import is_loopback
+from reconciler.emulator.serve import AccessLog
 
 pytestmark = pytest.mark.anyio
 

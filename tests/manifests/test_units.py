@@ -11,7 +11,9 @@ from reconciler.errors import Location, Problem
 from reconciler.manifests.merge import merge_patch
 from reconciler.manifests.report import render_github
 from reconciler.manifests.source import DirSource, SourceError, glob_match
-from reconciler.manifests.yamlload import MAX_NODES, json_path, load_documents
+from reconciler.manifests.yamlbuild import MAX_NODES
+from reconciler.manifests.yamldoc import json_path
+from reconciler.manifests.yamlload import load_documents
 from reconciler.model.rollout import format_duration, parse_duration
 
 # RFC 7386 appendix A.

@@ -13,7 +13,8 @@ import pytest
 from click.testing import CliRunner
 
 from reconciler.cli import main
-from reconciler.gitsource import GitSource, head_commit
+from reconciler.gitsource import head_commit
+from reconciler.gittree import GitSource
 from reconciler.manifests.loader import load_project
 from reconciler.manifests.source import SourceError
 from tests.harness import Harness, example_fleet

@@ -1,0 +1,341 @@
+"""`reconcile plan` from 1,000 to 100,000 devices: what the command does (load the manifests,
+read the platform, plan, render) in a fresh interpreter, against the emulator served by uvicorn
+on 127.0.0.1 (a separate process), so the figures are the client's alone: its process CPU
+(user + system, interpreter start and imports included) and its peak RSS (VmHWM).
+
+Each fleet is `tests/harness.py::example_fleet(n)` with 1,000 of the warehouse-east devices
+(a quarter of them below 4,000 devices) moved to their own group `pilot`; the project has four
+DeploymentSets (east: a config change, west: unchanged, lab: an upgrade, pilot: a config
+change) and `--overrides` distinct overrides. A fleet's emulator db is seeded once and reused
+by every later run (`--keep DIR`). Runs per size:
+
+- `plan`: `reconcile plan` (text);
+- `plan-md`: `reconcile plan --format markdown` with the project of `--overrides` overrides;
+- `latency`: `plan` with `--latency` seconds injected on every API call (emulator fault rule);
+- `set`: `reconcile plan --set pilot` (one set of 1,000 devices).
+
+Requests are counted by the emulator's request log. `--before DIR` measures another checkout
+(the code before a change) beside this one, run by run, under the same load. `--profile`
+runs the plan in this process under cProfile (CPU time) and tracemalloc instead; the
+emulator's cost is in its own process, not in the profile.
+
+    .venv/bin/python benchmarks/bench_plan_scale.py --sizes 1000,10000 --runs plan,latency
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psutil
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+SOURCE = Path(os.environ.get("RECONCILE_SOURCE") or ROOT)
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(SOURCE))  # first: the code measured
+sys.path.insert(0, str(HERE))
+
+from bench_emulator import start_server  # noqa: E402
+
+RW = "emulator-local-rw"
+RO = "emulator-local-ro"
+PILOT = 1000
+CONCURRENCY = 8  # reconciler.platform.client.DEFAULT_CONCURRENCY: requests in flight
+
+
+def fleet(n: int) -> dict[str, Any]:
+    from tests.harness import example_fleet
+
+    seed = example_fleet(n)
+    east = [
+        d for d in seed["devices"] if d.get("group") == "warehouse-east" and d.get("status") != "inactive"
+    ]
+    pilot = min(PILOT, len(east) // 4)
+    seed["groups"].append({"name": "pilot", "parent": "fleet"})
+    for d in east[:pilot]:
+        d["group"] = "pilot"
+    return seed
+
+
+def write_project(root: Path, url: str, seed: dict[str, Any], n_overrides: int) -> Path:
+    names: dict[str, list[str]] = {}
+    for d in seed["devices"]:
+        if d.get("status") != "inactive":
+            names.setdefault(d["group"], []).append(d["name"])
+    # bench_plan imports this checkout's reconciler: only the parent (never the measured client) imports it.
+    from bench_plan import manifests
+
+    (root / "deploymentsets").mkdir(parents=True, exist_ok=True)
+    if not (root / "configs").exists():
+        shutil.copytree(ROOT / "examples" / "configs", root / "configs")
+    files = manifests(names, n_overrides)
+    files["pilot.yaml"] = (
+        files["east.yaml"]
+        .replace("{name: east}", "{name: pilot}")
+        .replace("groups: [warehouse-east]", "groups: [pilot]")
+        .split("  overrides:")[0]
+        .split("  rollout:")[0]
+    )
+    for name, text in files.items():
+        (root / "deploymentsets" / name).write_text(text)
+    (root / "reconcile.yaml").write_text(
+        f"target: {{base_url: '{url}/beta'}}\nmanifests: ['deploymentsets/*.yaml']\n"
+    )
+    return root
+
+
+def admin(url: str) -> httpx.Client:
+    return httpx.Client(base_url=url, headers={"X-API-Key": RW}, timeout=120)
+
+
+def requests_logged(url: str) -> int:
+    with admin(url) as a:
+        return int(a.get("/_emulator/requests", params={"path": "/beta/"}).json()["total"])
+
+
+def clear_log(url: str) -> None:
+    with admin(url) as a:
+        a.delete("/_emulator/requests").raise_for_status()
+
+
+def set_latency(url: str, seconds: float) -> None:
+    rules = [{"path": "/beta/*", "latency": seconds}] if seconds else []
+    with admin(url) as a:
+        a.put("/_emulator/faults", json={"rules": rules, "seed": 1}).raise_for_status()
+
+
+def run_client(project: Path, fmt: str, sets: list[str], source: str) -> dict[str, Any]:
+    """The plan in a fresh interpreter (`client`) running the code in `source`: its CPU, peak
+    RSS and timings."""
+    env = {**os.environ, "MIRU_API_KEY": RO, "RECONCILE_SOURCE": source}
+    env.pop("MIRU_BASE_URL", None)
+    usage = project.parent / "usage.json"
+    cmd = [sys.executable, __file__, "--client", str(project), "--format", fmt, "--usage", str(usage)]
+    for name in sets:
+        cmd += ["--set", name]
+    started = time.perf_counter()
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise SystemExit(f"the client failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    r: dict[str, Any] = json.loads(usage.read_text())
+    usage.unlink()
+    r["process_wall"] = wall
+    return r
+
+
+def peak_rss() -> int:
+    """This process's peak RSS in KiB (VmHWM: unlike `ru_maxrss`, not inherited from the
+    parent that forked it, whose fleet seed is large)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return 0
+
+
+def client(project_dir: Path, fmt: str, sets: list[str], usage: Path) -> None:
+    """What `reconcile plan` does (load, read, plan, render), timed by phase; the process's
+    own CPU (user + system) and peak RSS, from interpreter start to the end."""
+    import resource
+
+    from reconciler.commands.planning import plan_with_state
+    from reconciler.commands.wiring import session
+    from reconciler.manifests.loader import load_path
+    from reconciler.plan import selection as S
+    from reconciler.plan.render_markdown import render_markdown
+    from reconciler.plan.render_text import render_text
+    from reconciler.platform.live import minimum_requests
+
+    cpu0 = time.process_time()
+    project = load_path(project_dir)
+    loaded = time.process_time()
+
+    async def go() -> tuple[Any, int, int]:
+        async with session(project) as wired:
+            plan, _, live = await plan_with_state(
+                project, wired, created_at="", selection=S.Selection(sets=tuple(sets))
+            )
+            instances = {i for d in live.deployments.values() for i in d.instance_ids}
+            # Pages of every list plus groups, config types, releases and schemas (one each).
+            least = minimum_requests(len(live.devices), len(live.deployments), len(instances)) + 4
+            return plan, wired.platform.requests, least
+
+    wall = time.perf_counter()
+    plan, made, least = asyncio.run(go())
+    wall = time.perf_counter() - wall
+    planned = time.process_time()
+    out = render_markdown(plan) if fmt == "markdown" else render_text(plan)
+    rendered = time.process_time()
+    sys.stdout.write(out[:0])
+    u = resource.getrusage(resource.RUSAGE_SELF)
+    result = {
+        "cpu": u.ru_utime + u.ru_stime,  # the whole process: interpreter, imports, everything
+        "rss_mib": peak_rss() / 1024,
+        "load_cpu": loaded - cpu0,
+        "plan_cpu": planned - loaded,  # read + resolve + plan
+        "render_cpu": rendered - planned,
+        "plan_wall": wall,
+        "made": made,
+        "minimum": least,
+        "chars": len(out),
+        "changes": len(plan.changes),
+        "source": str(Path(sys.modules["reconciler"].__file__ or "").parent.parent),
+    }
+    usage.write_text(json.dumps(result))
+
+
+def floor_rounds(requests: int) -> int:
+    return math.ceil(requests / CONCURRENCY)
+
+
+def profile(project: Path, fmt: str, top: int) -> None:
+    import cProfile
+    import pstats
+    import tracemalloc
+
+    os.environ["MIRU_API_KEY"] = RO
+    from reconciler.commands.planning import plan_with_state
+    from reconciler.commands.wiring import session
+    from reconciler.manifests.loader import load_path
+    from reconciler.plan.render_markdown import render_markdown
+    from reconciler.plan.render_text import render_text
+
+    async def go() -> Any:
+        project_ = load_path(project)
+        async with session(project_) as wired:
+            plan, _, _ = await plan_with_state(project_, wired, created_at="")
+        return render_markdown(plan) if fmt == "markdown" else render_text(plan)
+
+    prof = cProfile.Profile(time.process_time)  # CPU, not wall: the machine is shared
+    cpu = time.process_time()
+    prof.runcall(asyncio.run, go())
+    print(f"profiled run: {time.process_time() - cpu:.1f} CPU s (with cProfile's overhead)")
+    pstats.Stats(prof).sort_stats("tottime").print_stats(top)
+    pstats.Stats(prof).sort_stats("cumulative").print_stats(top)
+    tracemalloc.start(5)
+    asyncio.run(go())
+    _current, peak = tracemalloc.get_traced_memory()
+    print(f"tracemalloc: peak {peak / 2**20:.0f} MiB traced during the plan")
+    for stat in tracemalloc.take_snapshot().statistics("lineno")[:15]:
+        print("  ", stat)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sizes", default="1000,10000,50000,100000")
+    parser.add_argument("--runs", default="plan,plan-md,latency,set")
+    parser.add_argument("--overrides", type=int, default=1000, help="overrides of the plan-md project")
+    parser.add_argument("--latency", type=float, default=0.05)
+    parser.add_argument(
+        "--keep", default="/tmp/bench-plan-scale", help="where fleets' dbs are kept and reused"
+    )
+    parser.add_argument(
+        "--before",
+        help="another checkout: each run is measured with its code, then with this one's (same load)",
+    )
+    parser.add_argument("--profile", choices=["text", "markdown"], help="profile one size in process")
+    parser.add_argument("--top", type=int, default=30)
+    parser.add_argument("--json", help="append the results as JSON lines to this file")
+    parser.add_argument("--client", help=argparse.SUPPRESS)  # the measured process
+    parser.add_argument("--format", default="text", help=argparse.SUPPRESS)
+    parser.add_argument("--set", action="append", default=[], help=argparse.SUPPRESS)
+    parser.add_argument("--usage", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.client:
+        client(Path(args.client), args.format, args.set, Path(args.usage))
+        return
+    sources = [*([args.before] if args.before else []), str(SOURCE)]
+    for n in (int(s) for s in args.sizes.split(",")):
+        where = Path(args.keep) / f"n{n}"
+        where.mkdir(parents=True, exist_ok=True)
+        seed = fleet(n)
+        seed_file = where / "seed.json"
+        if not seed_file.exists():
+            seed_file.write_text(json.dumps(seed))
+        proc, url, startup = start_server(where / "emulator.db", seed_file)
+        try:
+            plain = write_project(where / "project", url, seed, 0)
+            n_overrides = min(args.overrides, n // 10)  # three devices each, within east and west
+            with_overrides = write_project(where / "project-overrides", url, seed, n_overrides)
+            del seed
+            set_latency(url, 0)
+            if args.profile:
+                profile(with_overrides if args.profile == "markdown" else plain, args.profile, args.top)
+                continue
+            print(f"{n} devices (server start {startup:.1f} s)", flush=True)
+            for run in args.runs.split(","):
+                project, fmt, sets, latency = plain, "text", [], 0.0
+                if run == "plan-md":
+                    project, fmt = with_overrides, "markdown"
+                elif run == "latency":
+                    latency = args.latency
+                elif run == "set":
+                    sets = ["pilot"]
+                for source in sources:
+                    r = measure(url, project, fmt, sets, latency, source)
+                    r.update(run=run, devices=n)
+                    report(r, latency)
+                    if args.json:
+                        with open(args.json, "a") as f:
+                            f.write(json.dumps(r) + "\n")
+        finally:
+            proc.terminate()
+            proc.wait(timeout=60)
+
+
+def port_owner(url: str) -> int:
+    """The pid of the emulator serving `url` (its CPU is reported beside the client's)."""
+    port = int(url.rsplit(":", 1)[1])
+    for conn in psutil.net_connections("tcp"):
+        if conn.laddr and conn.laddr.port == port and conn.status == psutil.CONN_LISTEN and conn.pid:
+            return conn.pid
+    raise SystemExit(f"no process listens on {url}")
+
+
+def measure(
+    url: str, project: Path, fmt: str, sets: list[str], latency: float, source: str
+) -> dict[str, Any]:
+    set_latency(url, latency)
+    clear_log(url)
+    server = psutil.Process(port_owner(url)).cpu_times()
+    try:
+        r = run_client(project, fmt, sets, source)
+    finally:
+        set_latency(url, 0)
+    after = psutil.Process(port_owner(url)).cpu_times()
+    r["server_cpu"] = (after.user + after.system) - (server.user + server.system)
+    r.update(requests=requests_logged(url), load=os.getloadavg()[0])
+    if latency:
+        r.update(rounds=floor_rounds(r["requests"]), floor=floor_rounds(r["requests"]) * latency)
+    return r
+
+
+def report(r: dict[str, Any], latency: float) -> None:
+    who = "before" if Path(r["source"]).resolve() != SOURCE.resolve() else "after"
+    line = (
+        f"  {r['run']:8} {who:6} cpu {r['cpu']:6.2f} s ({r['cpu'] / r['devices'] * 1e6:5.0f} µs/device)  "
+        f"rss {r['rss_mib']:5.0f} MiB  (read+plan {r['plan_cpu']:.2f} s, wall {r['plan_wall']:.2f} s)  "
+        f"requests {r['requests']} (minimum {r['minimum']})  server cpu {r['server_cpu']:.2f} s  load {r['load']:.1f}"
+    )
+    if latency:
+        line += (
+            f"  floor {r['rounds']} rounds = {r['floor']:.2f} s: wall/floor {r['plan_wall'] / r['floor']:.2f}"
+        )
+    print(line, flush=True)
+
+
+if __name__ == "__main__":
+    main()
