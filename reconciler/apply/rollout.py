@@ -62,7 +62,7 @@ class Tally:
     walks every device."""
 
     def __init__(self, order: tuple[str, ...]) -> None:
-        self.order = {n: i for i, n in enumerate(order)}  # plan order, for pending
+        self.order = dict(zip(order, range(len(order)), strict=True))  # plan order, for pending
         self.changed: dict[str, DeviceRun] = {}
         self.counts: Counter[str] = Counter()
         self.pending: dict[str, None] = {}  # in plan order
@@ -299,9 +299,19 @@ class SetRollout:
     async def _devices(self) -> None:
         """Each device's run, resumed from what an earlier run recorded, and the tally; in
         slices, letting the event loop run between them (100,000 devices take a second)."""
-        self.order = self.plan.devices
-        waves = {n: i for i, w in enumerate(self.plan.waves, start=1) for n in w.devices}
-        saved = {e.device: e for e in self.record.devices}
+        order: list[str] = []
+        waves: dict[str, int] = {}
+        for i, w in enumerate(self.plan.waves, start=1):
+            for k in range(0, len(w.devices), 4 * STEP):
+                part = w.devices[k : k + 4 * STEP]
+                order += part
+                waves.update(dict.fromkeys(part, i))
+                await asyncio.sleep(0)
+        self.order = tuple(order)
+        saved: dict[str, LedgerEntry] = {}
+        for k in range(0, len(self.record.devices), 4 * STEP):
+            saved.update((e.device, e) for e in self.record.devices[k : k + 4 * STEP])
+            await asyncio.sleep(0)
         self.tally = Tally(self.order)
         for i, c in enumerate(self.changes, start=1):
             d = self.devs[c.device] = DeviceRun(change=c, wave=waves[c.device])
@@ -418,7 +428,12 @@ class SetRollout:
         when done, "paused", or why the rollout stopped."""
         strategy = strategies.get(self.spec.strategy)
         # Resumed devices whose write landed: finish them first (deploy step, health).
-        resumed = [self.devs[n] for n in self.order if self.devs[n].state == "in_flight"]
+        resumed = []
+        for i, n in enumerate(self.order, start=1):
+            if i % (4 * STEP) == 0:
+                await asyncio.sleep(0)
+            if self.devs[n].state == "in_flight":
+                resumed.append(self.devs[n])
         await self._start_all(resumed, self.in_flight)
         self._started_wave = max((d.wave for d in resumed), default=0)
         poll_failures = 0
