@@ -105,6 +105,13 @@ class Callbacks:
             timed.longest_cpu = max(timed.longest_cpu, time.thread_time() - cpu)
             if took > timed.longest:
                 timed.longest, timed.what, timed.profile = took, repr(handle)[:300], profiler
+                # where the task woken stopped next: the end of the long step (cheap, unlike --stalls)
+                task = getattr(getattr(handle, "_callback", None), "__self__", None)
+                if isinstance(task, asyncio.Task) and not task.done():
+                    frames = task.get_stack(limit=12)
+                    timed.what += "\n    stopped next at: " + " < ".join(
+                        f"{f.f_code.co_name}:{f.f_lineno}" for f in reversed(frames)
+                    )
 
         asyncio.events.Handle._run = run  # type: ignore[method-assign]
 

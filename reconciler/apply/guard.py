@@ -27,6 +27,7 @@ from reconciler.model.live import parse_time
 from reconciler.model.rollout import format_duration
 from reconciler.platform import writes
 from reconciler.platform.client import Platform
+from reconciler.platform.paging import PAGE
 from reconciler.platform.writes import SLICE
 
 if TYPE_CHECKING:  # the rollout engine asks this module, and this module reads its state
@@ -88,6 +89,19 @@ async def _sorted(values: set[str]) -> list[str]:
     return out
 
 
+PART = 50 * PAGE  # ids per read: the reader sorts its ids in one step (100,000: 40 ms)
+
+
+async def _deployments(platform: Platform, ids: Sequence[str]) -> dict[str, list[Any]]:
+    """`writes.device_deployments(..., live_only=True)` read `PART` ids at a time: the same
+    requests (100 ids each, whole ones) and the same answer, in steps the event loop can
+    run between."""
+    out: dict[str, list[Any]] = {}
+    for i in range(0, len(ids), PART):
+        out.update(await writes.device_deployments(platform, ids[i : i + PART], live_only=True))
+    return out
+
+
 async def one_writer(
     platform: Platform,
     clock: Clock,
@@ -110,7 +124,7 @@ async def one_writer(
     ids = await _sorted(wanted)
     if not ids:
         return
-    deployments = await writes.device_deployments(platform, ids, live_only=True)
+    deployments = await _deployments(platform, ids)
     for r in rollouts:
         before: set[str] = set()
         for n, i in enumerate(devices.get(r.name, ()), start=1):
@@ -120,7 +134,9 @@ async def one_writer(
         r.before = frozenset(before)
     if force:
         return
-    found = await writes.devices_by_id(platform, ids)
+    found: dict[str, Any] = {}
+    for k in range(0, len(ids), PART):
+        found.update(await writes.devices_by_id(platform, ids[k : k + PART]))
     online: set[str] = set()
     for n, (i, d) in enumerate(found.items(), start=1):
         if n % SLICE == 0:
@@ -144,7 +160,7 @@ async def other_run(rollout: SetRollout) -> str | None:
     """Another apply process writing this rollout right now: a run that wrote to the set's devices
     since this one started (what was there before, a paused or finished run, is history)."""
     ids = [d.device_id for d in rollout.devs.values()]
-    deployments = await writes.device_deployments(rollout.platform, ids, live_only=True)
+    deployments = await _deployments(rollout.platform, ids)
     now, deadline = rollout.clock.utc(), rollout.spec.health_check.deadline
     runs: set[str] = set()
     for n, rows in enumerate(deployments.values(), start=1):
