@@ -15,10 +15,12 @@ import urllib.request
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import TypeVar
+from functools import lru_cache
+from typing import Any, TypeVar
 
 import httpx
 import miru_platform_sdk as sdk
+from miru_platform_sdk._models import FinalRequestOptions
 from miru_platform_sdk.types.config_instance_list_response import ConfigInstanceListResponse
 from miru_platform_sdk.types.deployment_list import DeploymentList
 from miru_platform_sdk.types.device_list import DeviceList
@@ -132,10 +134,8 @@ async def connect(
         raise ReconcileError(f"parallelism must be between 1 and {MAX_CONCURRENCY}, not {concurrency}")
     if transport is None and not urllib.request.getproxies():  # (a proxy: httpx's own pool)
         transport = Lanes()
-    http = httpx.AsyncClient(transport=transport, timeout=timeout)
-    client = sdk.AsyncMiru(
-        api_key=api_key, miru_version=API_VERSION, base_url=url, max_retries=0, http_client=http
-    )
+    http = _Http(transport=transport, timeout=timeout)
+    client = _Sdk(api_key=api_key, miru_version=API_VERSION, base_url=url, max_retries=0, http_client=http)
     platform = Platform(sdk=client, target=target or url, semaphore=asyncio.Semaphore(concurrency), http=http)
     try:
         yield platform
@@ -143,6 +143,61 @@ async def connect(
         if platform._holding is not None:
             platform._holding.cancel()
         await http.aclose()
+
+
+class _Sdk(sdk.AsyncMiru):
+    """The official client, parsing each path's URL once: it parsed a path and then the
+    joined URL again on every request (two full URL validations), the same few paths over
+    and over (`/deployments` for each device's create)."""
+
+    _urls: dict[str, httpx.URL] | None = None
+
+    def _prepare_url(self, url: str) -> httpx.URL:
+        if self._urls is None:
+            self._urls = {}
+        joined = self._urls.get(url)
+        if joined is None:
+            joined = super()._prepare_url(url)
+            if len(self._urls) < 64:  # per-id paths (a retrieve, a deploy) would only fill it
+                self._urls[url] = joined
+        return joined
+
+
+async def post_json(client: sdk.AsyncMiru, path: str, body: dict[str, Any]) -> Any:
+    """`client.post(path, body=body)` answered as plain JSON: the SDK's own request method
+    (its headers, auth, errors, timeouts), with request options copied from one made once
+    rather than built per call (the SDK builds them with a deep copy of every default)."""
+    options = _post_options(path).model_copy(update={"json_data": body})
+    response = await client.request(httpx.Response, options)
+    return response.json()
+
+
+@lru_cache(maxsize=16)
+def _post_options(path: str) -> FinalRequestOptions:
+    return FinalRequestOptions.construct(method="post", url=path)
+
+
+class _Http(httpx.AsyncClient):
+    """httpx's client without a cookie jar. The platform authenticates by key, never by a
+    cookie, and reading every answer into a jar (through urllib's request parsing) was a
+    tenth of apply's CPU; nor should a cookie a platform or a proxy sets be replayed on
+    every later request."""
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return _NO_COOKIES
+
+    @cookies.setter
+    def cookies(self, cookies: Any) -> None:
+        return None
+
+
+class _NoCookies(httpx.Cookies):
+    def extract_cookies(self, response: httpx.Response) -> None:
+        return None
+
+
+_NO_COOKIES = _NoCookies()
 
 
 class Lanes(httpx.AsyncBaseTransport):
