@@ -153,6 +153,22 @@ class _Sdk(sdk.AsyncMiru):
     and over (`/deployments` for each device's create)."""
 
     _urls: dict[str, httpx.URL] | None = None
+    _headers: dict[int, httpx.Headers] | None = None
+
+    def _build_headers(self, options: FinalRequestOptions, *, retries_taken: int = 0) -> httpx.Headers:
+        # The same for every call that sets no headers or timeout of its own (its key, version,
+        # platform headers, retry count): built and validated once, copied per request (the
+        # caller edits its copy).
+        if options.headers or not isinstance(options.timeout, sdk.NotGiven) or self._idempotency_header:
+            return super()._build_headers(options, retries_taken=retries_taken)
+        if self._headers is None:
+            self._headers = {}
+        built = self._headers.get(retries_taken)
+        if built is None:
+            built = self._headers[retries_taken] = super()._build_headers(
+                options, retries_taken=retries_taken
+            )
+        return httpx.Headers(built)
 
     def _prepare_url(self, url: str) -> httpx.URL:
         if self._urls is None:
