@@ -11,14 +11,18 @@ was lost must be read back, never re-sent; see `writes.py`).
 from __future__ import annotations
 
 import asyncio
+import ssl
 import urllib.request
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import TypeVar
+from functools import lru_cache
+from typing import Any, TypeVar
 
+import httpcore
 import httpx
 import miru_platform_sdk as sdk
+from miru_platform_sdk._models import FinalRequestOptions
 from miru_platform_sdk.types.config_instance_list_response import ConfigInstanceListResponse
 from miru_platform_sdk.types.deployment_list import DeploymentList
 from miru_platform_sdk.types.device_list import DeviceList
@@ -132,10 +136,8 @@ async def connect(
         raise ReconcileError(f"parallelism must be between 1 and {MAX_CONCURRENCY}, not {concurrency}")
     if transport is None and not urllib.request.getproxies():  # (a proxy: httpx's own pool)
         transport = Lanes()
-    http = httpx.AsyncClient(transport=transport, timeout=timeout)
-    client = sdk.AsyncMiru(
-        api_key=api_key, miru_version=API_VERSION, base_url=url, max_retries=0, http_client=http
-    )
+    http = _Http(transport=transport, timeout=timeout)
+    client = _Sdk(api_key=api_key, miru_version=API_VERSION, base_url=url, max_retries=0, http_client=http)
     platform = Platform(sdk=client, target=target or url, semaphore=asyncio.Semaphore(concurrency), http=http)
     try:
         yield platform
@@ -143,6 +145,77 @@ async def connect(
         if platform._holding is not None:
             platform._holding.cancel()
         await http.aclose()
+
+
+class _Sdk(sdk.AsyncMiru):
+    """The official client, parsing each path's URL once: it parsed a path and then the
+    joined URL again on every request (two full URL validations), the same few paths over
+    and over (`/deployments` for each device's create)."""
+
+    _urls: dict[str, httpx.URL] | None = None
+    _headers: dict[int, httpx.Headers] | None = None
+
+    def _build_headers(self, options: FinalRequestOptions, *, retries_taken: int = 0) -> httpx.Headers:
+        # The same for every call that sets no headers or timeout of its own (its key, version,
+        # platform headers, retry count): built and validated once, copied per request (the
+        # caller edits its copy).
+        if options.headers or not isinstance(options.timeout, sdk.NotGiven) or self._idempotency_header:
+            return super()._build_headers(options, retries_taken=retries_taken)
+        if self._headers is None:
+            self._headers = {}
+        built = self._headers.get(retries_taken)
+        if built is None:
+            built = self._headers[retries_taken] = super()._build_headers(
+                options, retries_taken=retries_taken
+            )
+        return httpx.Headers(built)
+
+    def _prepare_url(self, url: str) -> httpx.URL:
+        if self._urls is None:
+            self._urls = {}
+        joined = self._urls.get(url)
+        if joined is None:
+            joined = super()._prepare_url(url)
+            if len(self._urls) < 64:  # per-id paths (a retrieve, a deploy) would only fill it
+                self._urls[url] = joined
+        return joined
+
+
+async def post_json(client: sdk.AsyncMiru, path: str, body: dict[str, Any]) -> Any:
+    """`client.post(path, body=body)` answered as plain JSON: the SDK's own request method
+    (its headers, auth, errors, timeouts), with request options copied from one made once
+    rather than built per call (the SDK builds them with a deep copy of every default)."""
+    options = _post_options(path).model_copy(update={"json_data": body})
+    response = await client.request(httpx.Response, options)
+    return response.json()
+
+
+@lru_cache(maxsize=16)
+def _post_options(path: str) -> FinalRequestOptions:
+    return FinalRequestOptions.construct(method="post", url=path)
+
+
+class _Http(httpx.AsyncClient):
+    """httpx's client without a cookie jar. The platform authenticates by key, never by a
+    cookie, and reading every answer into a jar (through urllib's request parsing) was a
+    tenth of apply's CPU; nor should a cookie a platform or a proxy sets be replayed on
+    every later request."""
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return _NO_COOKIES
+
+    @cookies.setter
+    def cookies(self, cookies: Any) -> None:
+        return None
+
+
+class _NoCookies(httpx.Cookies):
+    def extract_cookies(self, response: httpx.Response) -> None:
+        return None
+
+
+_NO_COOKIES = _NoCookies()
 
 
 class Lanes(httpx.AsyncBaseTransport):
@@ -171,14 +244,59 @@ class Lanes(httpx.AsyncBaseTransport):
         return response
 
     def _new(self) -> httpx.AsyncHTTPTransport:
-        one = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-        lane = httpx.AsyncHTTPTransport(verify=self._tls, limits=one)
+        lane = httpx.AsyncHTTPTransport(verify=self._tls)
+        # httpx's transport (its request and error mapping) over one connection: httpcore's
+        # pool around it, even a pool of one, re-sorted its queue on every request and
+        # every response closed, a tenth of apply's CPU.
+        lane._pool = _OneConnection(self._tls)  # type: ignore[assignment]
         self._all.append(lane)
         return lane
 
     async def aclose(self) -> None:
         for lane in self._all:
             await lane.aclose()
+
+
+class _OneConnection:
+    """What httpcore's pool does for a pool of one: a keep-alive connection, replaced when it
+    expired (idle past `KEEPALIVE`, or closed by the server) and once more when it turns out
+    to be unusable as the request is sent."""
+
+    def __init__(self, tls: ssl.SSLContext) -> None:
+        self._tls = tls
+        self._connection: httpcore.AsyncHTTPConnection | None = None
+
+    async def handle_async_request(self, request: httpcore.Request) -> httpcore.Response:
+        for last in (False, True):
+            connection = await self._usable(request.url.origin)
+            try:
+                return await connection.handle_async_request(request)
+            except httpcore.ConnectionNotAvailable:
+                self._connection = None
+                await connection.aclose()
+                if last:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def _usable(self, origin: httpcore.Origin) -> httpcore.AsyncHTTPConnection:
+        connection = self._connection
+        if connection is not None:
+            if connection.can_handle_request(origin) and not (
+                connection.has_expired() or connection.is_closed()
+            ):
+                return connection
+            await connection.aclose()
+        self._connection = httpcore.AsyncHTTPConnection(
+            origin=origin, ssl_context=self._tls, keepalive_expiry=KEEPALIVE
+        )
+        return self._connection
+
+    async def aclose(self) -> None:
+        if self._connection is not None:
+            await self._connection.aclose()
+
+
+KEEPALIVE = 5.0  # seconds an idle connection is kept (httpx's default)
 
 
 class _GiveBack(httpx.AsyncByteStream):

@@ -20,14 +20,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequ
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
-import httpx
-
 from reconciler.errors import PermissionDenied, PlatformError
 from reconciler.model import marker
 from reconciler.model.live import LIVE_TARGETS, LiveDeployment, LiveDevice, newest
 from reconciler.model.plan import PlannedInstance
 from reconciler.platform import convert as C
-from reconciler.platform.client import Platform
+from reconciler.platform.client import Platform, post_json
 from reconciler.platform.converge import LostInstance, converge
 from reconciler.platform.paging import PAGE, Fetch, first_page, raw, read_where
 from reconciler.platform.retry import CONFIRMING_READS, WRITES, Retry, retryable
@@ -347,8 +345,7 @@ async def _raw_create(platform: Platform, fields: dict[str, Any]) -> Any:
     `deployments.create` sends, with its headers, errors and timeouts): the fields are plain
     strings, so its per-call type transform has nothing to do, and only the new id is used,
     so no model of the answer is built. Both were CPU for nothing on every device."""
-    response = await platform.sdk.post("/deployments", cast_to=httpx.Response, body=fields)
-    return response.json()
+    return await post_json(platform.sdk, "/deployments", fields)
 
 
 async def _refused(
