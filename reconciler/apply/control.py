@@ -19,7 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from reconciler.apply.ledger import ABORTED, PAUSED, LedgerEntry
+from reconciler.apply.ledger import ABORTED, PAUSED, LedgerEntry, left_alone
 from reconciler.errors import ReconcileError
 from reconciler.gitsource import open_repo
 from reconciler.model import control as C
@@ -146,17 +146,7 @@ async def clear(
 
 
 def halted_ledger(name: str, changes: list[DeviceChange], control: C.Control) -> list[LedgerEntry]:
-    return [
-        LedgerEntry(
-            device=c.device,
-            deployment_set=name,
-            action=c.action,
-            state=DeviceOutcome.NOT_ATTEMPTED,
-            reason=reason(control),
-            reason_code=reason_code(control),
-        )
-        for c in changes
-    ]
+    return left_alone(name, changes, reason(control), reason_code(control))
 
 
 async def check(rollout: SetRollout) -> C.Control | None:

@@ -14,7 +14,7 @@ from pathlib import Path
 from reconciler.apply import control, guard
 from reconciler.apply import record as rec
 from reconciler.apply.clock import Clock
-from reconciler.apply.ledger import HELD_BACK, LedgerEntry, exit_code
+from reconciler.apply.ledger import HELD_BACK, LedgerEntry, exit_code, left_alone
 from reconciler.apply.progress import Reporter, Silent
 from reconciler.apply.rollout import SetRollout
 from reconciler.errors import PermissionDenied, ReconcileError
@@ -288,14 +288,4 @@ def _set_rollout(
 
 
 def held_ledger(name: str, changes: list[DeviceChange], why: str) -> list[LedgerEntry]:
-    return [
-        LedgerEntry(
-            device=c.device,
-            deployment_set=name,
-            action=c.action,
-            state=DeviceOutcome.NOT_ATTEMPTED,
-            reason=f"held back: {why}",
-            reason_code=HELD_BACK,
-        )
-        for c in changes
-    ]
+    return left_alone(name, changes, f"held back: {why}", HELD_BACK)

@@ -103,3 +103,19 @@ def render_text(entries: list[LedgerEntry]) -> str:
         lines.append(line.rstrip())
     summary = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in counts(entries).items() if n)
     return "Ledger:\n" + "\n".join(lines) + f"\n{summary}"
+
+
+def left_alone(name: str, changes: Iterable[Any], reason: str, code: str) -> list[LedgerEntry]:
+    """The ledger of a set's planned changes that this run does not attempt (held back, paused,
+    aborted): each device not attempted, with why."""
+    return [
+        LedgerEntry(
+            device=c.device,
+            deployment_set=name,
+            action=c.action,
+            state=DeviceOutcome.NOT_ATTEMPTED,
+            reason=reason,
+            reason_code=code,
+        )
+        for c in changes
+    ]

@@ -17,6 +17,7 @@ import asyncio
 import math
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from reconciler.model.live import parse_time
 from reconciler.model.plan import PlannedInstance
@@ -66,23 +67,10 @@ async def identical(
     first until each content is found and the rows are older than the race window."""
     want = set(wanted)
     out: dict[Content, list[Created]] = {}
-    fetch = raw(platform.sdk.config_instances)
     enough = math.ceil(len(want) / PAGE) + 1  # where the first read stops looking, too
     newest: float | None = None
     for n in range(MAX_PAGES):
-        page = await platform.read(
-            lambda n=n: fetch(  # type: ignore[misc]
-                limit=PAGE,
-                offset=n * PAGE,
-                config_schema_id=[schema_id],
-                slot_key=[slot_key],
-                expand=["content"],
-                order_by=["created_at:desc"],
-            ),
-            what=f"list config instances of {schema_id}",
-            policy=CONFIRMING_READS,
-        )
-        rows = list(C.get(page, "data") or [])
+        rows, more = await newest_instances(platform, schema_id, slot_key, n)
         # seconds, not datetimes: an unreadable stamp is the oldest, and stays subtractable
         stamps = [parse_time(C.text(r, "created_at")).timestamp() for r in rows]
         for row, stamp in zip(rows, stamps, strict=True):
@@ -93,7 +81,7 @@ async def identical(
             seen = out.setdefault(key, [])
             if (stamp, inst.id) not in seen:  # a row is listed twice when new rows shift the pages
                 seen.append((stamp, inst.id))
-        if not rows or not C.get(page, "has_more"):
+        if not rows or not more:
             break
         newest = max(stamps if newest is None else [newest, *stamps])
         in_window = min(stamps) >= newest - RACE_WINDOW
@@ -126,3 +114,24 @@ async def converge(
 
     await asyncio.gather(*(one_group(s, k, g) for (s, k), g in groups.items()))
     return lost
+
+
+async def newest_instances(
+    platform: Platform, schema_id: str, slot_key: str, n: int
+) -> tuple[list[Any], bool]:
+    """Page `n` of a schema and slot's config instances, newest first, with their content, and
+    whether more pages follow."""
+    fetch = raw(platform.sdk.config_instances)
+    page = await platform.read(
+        lambda: fetch(
+            limit=PAGE,
+            offset=n * PAGE,
+            config_schema_id=[schema_id],
+            slot_key=[slot_key],
+            expand=["content"],
+            order_by=["created_at:desc"],
+        ),
+        what=f"list config instances of {schema_id}",
+        policy=CONFIRMING_READS,
+    )
+    return list(C.get(page, "data") or []), bool(C.get(page, "has_more"))

@@ -26,7 +26,7 @@ from reconciler.model.live import LIVE_TARGETS, LiveDeployment, LiveDevice, newe
 from reconciler.model.plan import PlannedInstance
 from reconciler.platform import convert as C
 from reconciler.platform.client import Platform, post_json
-from reconciler.platform.converge import LostInstance, converge
+from reconciler.platform.converge import LostInstance, converge, newest_instances
 from reconciler.platform.paging import PAGE, Fetch, first_page, raw, read_where
 from reconciler.platform.retry import CONFIRMING_READS, WRITES, Retry, retryable
 
@@ -72,28 +72,14 @@ async def existing_instances(
     older identical instance left unused is simply not reused: a duplicate, never a wrong one."""
     want = set(wanted)
     found: dict[tuple[str, str], str] = {}
-    fetch = raw(platform.sdk.config_instances)
-    what = f"list config instances of {schema_id}"
     pages = math.ceil(len(want) / PAGE) + 1
     for n in range(pages):
-        page = await platform.read(
-            lambda n=n: fetch(  # type: ignore[misc]
-                limit=PAGE,
-                offset=n * PAGE,
-                config_schema_id=[schema_id],
-                slot_key=[slot_key],
-                expand=["content"],
-                order_by=["created_at:desc"],
-            ),
-            what=what,
-            policy=CONFIRMING_READS,
-        )
-        rows = list(C.get(page, "data") or [])
+        rows, more = await newest_instances(platform, schema_id, slot_key, n)
         for inst in map(C.instance, rows):
             key = (inst.format or "", inst.data or "")
             if inst.data is not None and inst.slot_key == slot_key and key in want:
                 found.setdefault(key, inst.id)
-        if len(found) == len(want) or not rows or not C.get(page, "has_more"):
+        if len(found) == len(want) or not rows or not more:
             break
     return found
 
