@@ -83,35 +83,49 @@ async def loop_probe(stop: asyncio.Event, out: list[float]) -> None:
         out.append(time.perf_counter() - started)
 
 
+def _where(task: object) -> str:
+    """Where a task is suspended, innermost last (walks the coroutines' awaits: cheap)."""
+    coro, out = getattr(task, "_coro", None), []
+    while coro is not None and getattr(coro, "cr_frame", None) is not None:
+        frame = coro.cr_frame
+        out.append(f"{frame.f_code.co_name}:{frame.f_lineno}")
+        coro = getattr(coro, "cr_await", None)
+    return " < ".join(out)
+
+
 class Callbacks:
-    """The longest single callback the event loop ran (a task's step between two awaits): what
-    blocks the loop. `loop_probe` sees more: a loop iteration running many ready callbacks."""
+    """The longest single callbacks the event loop ran (a task's step between two awaits): what
+    blocks the loop, by wall time and by this thread's CPU, with where the task resumed and
+    where it stopped next. `loop_probe` sees more: a loop iteration running many ready
+    callbacks."""
 
     def __init__(self, profile: bool = False) -> None:
         self.longest, self.what, self.longest_cpu = 0.0, "", 0.0
-        self.profile: cProfile.Profile | None = None  # of the longest callback (with `profile`)
+        self.top: list[tuple[float, str]] = []  # the five longest by CPU
+        self.profile: cProfile.Profile | None = None  # of the longest callback by CPU (with `profile`)
         self.original = original = asyncio.events.Handle._run
         timed = self
 
         def run(handle: asyncio.events.Handle) -> None:
             profiler = cProfile.Profile(time.thread_time) if profile else None
+            task = getattr(getattr(handle, "_callback", None), "__self__", None)
+            resumed = _where(task) if isinstance(task, asyncio.Task) else ""
             started, cpu = time.perf_counter(), time.thread_time()
             if profiler:
                 profiler.enable()
             original(handle)
             if profiler:
                 profiler.disable()
-            took = time.perf_counter() - started
-            timed.longest_cpu = max(timed.longest_cpu, time.thread_time() - cpu)
-            if took > timed.longest:
-                timed.longest, timed.what, timed.profile = took, repr(handle)[:300], profiler
-                # where the task woken stopped next: the end of the long step (cheap, unlike --stalls)
-                task = getattr(getattr(handle, "_callback", None), "__self__", None)
+            took, used = time.perf_counter() - started, time.thread_time() - cpu
+            if used > timed.longest_cpu:
+                timed.longest_cpu, timed.profile = used, profiler
+            if len(timed.top) < 5 or used > timed.top[-1][0]:
+                where = repr(handle)[:120] + (f"\n      resumed at: {resumed}" if resumed else "")
                 if isinstance(task, asyncio.Task) and not task.done():
-                    frames = task.get_stack(limit=12)
-                    timed.what += "\n    stopped next at: " + " < ".join(
-                        f"{f.f_code.co_name}:{f.f_lineno}" for f in reversed(frames)
-                    )
+                    where += f"\n      stopped next at: {_where(task)}"
+                timed.top = sorted([*timed.top, (used, where)], reverse=True)[:5]
+            if took > timed.longest:
+                timed.longest, timed.what = took, repr(handle)[:300]
 
         asyncio.events.Handle._run = run  # type: ignore[method-assign]
 
@@ -240,6 +254,7 @@ async def run(n: int, tmp: Path, *, embedded: bool, profile: bool, stalls: bool)
         "callback_max": callbacks.longest,
         "callback_cpu": callbacks.longest_cpu,
         "callback": callbacks.what,
+        "top": callbacks.top,
         "callback_profile": callbacks.profile,
         "gc": pauses.total,
         "gc_gen": pauses.generation,
@@ -274,7 +289,9 @@ def main() -> None:
             f"{os.getloadavg()[0]:.1f}) |",
             flush=True,
         )
-        print(f"  (longest callback: {r['callback']})")
+        print(f"  (longest callback by wall time: {r['callback']})")
+        for used, where in r["top"]:
+            print(f"  {used * 1000:.0f} ms of CPU: {where}")
         if r["gc_trace"]:
             print(f"  longest full GC started in:\n{r['gc_trace']}")
         if r["callback_profile"] is not None:

@@ -17,6 +17,7 @@ from reconciler.apply.clock import Clock
 from reconciler.apply.ledger import HELD_BACK, LedgerEntry, exit_code, left_alone
 from reconciler.apply.progress import Reporter, Silent
 from reconciler.apply.rollout import SetRollout
+from reconciler.apply.turns import paced, release
 from reconciler.errors import PermissionDenied, ReconcileError
 from reconciler.model.enums import DeviceOutcome, RolloutState
 from reconciler.model.plan import DeviceChange, Plan
@@ -172,7 +173,7 @@ async def _execute(
             _set_rollout(plan, digest, root, name, changes, rollout, platform, clock, reporter, promote)
         )
     await guard.one_writer(platform, clock, [r for r in rollouts if r.will_write()], members, force=force)
-    keys = {k for r in rollouts if r.will_write() for c in r.changes for k in c.instance_keys}
+    keys = {k for r in rollouts if r.will_write() async for c in paced(r.changes) for k in c.instance_keys}
     instances = [i for i in plan.instances if i.key in keys]
     unread = sorted({i.config_type for i in instances if i.sealed and not i.data})
     if unread:  # a saved plan's secret content is a digest: never upload it empty
@@ -196,6 +197,8 @@ async def _execute(
     for r in rollouts:
         r.stop = stop or r.stop
     records = await _run_all(rollouts, root, reporter)
+    # Freed here a slice at a time, not all at once when this frame returns (apply.release).
+    await release(data, *(box for r in rollouts for box in r.held()))
     ledger = tuple(e for r in records for e in r.devices) + tuple(held) + blocked_ledger(blocked)
     return ApplyResult(
         records=tuple(records),

@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from reconciler.apply.clock import Clock
+from reconciler.apply.turns import paced
 from reconciler.errors import ReconcileError
 from reconciler.model import marker
 from reconciler.model.enums import ActivityStatus, ErrorStatus, TargetStatus
@@ -159,7 +160,7 @@ async def one_writer(
 async def other_run(rollout: SetRollout) -> str | None:
     """Another apply process writing this rollout right now: a run that wrote to the set's devices
     since this one started (what was there before, a paused or finished run, is history)."""
-    ids = [d.device_id for d in rollout.devs.values()]
+    ids = [d.device_id async for d in paced(rollout.devs.values())]
     deployments = await _deployments(rollout.platform, ids)
     now, deadline = rollout.clock.utc(), rollout.spec.health_check.deadline
     runs: set[str] = set()

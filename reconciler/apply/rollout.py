@@ -32,6 +32,7 @@ from reconciler.apply.health import (
 from reconciler.apply.ledger import AWAITING_PROMOTION, WAITING_FOR_WINDOW, LedgerEntry, LedgerState
 from reconciler.apply.progress import Reporter
 from reconciler.apply.rollback import Candidate, roll_back
+from reconciler.apply.turns import Box, paced
 from reconciler.errors import PlatformError, ReconcileError
 from reconciler.model.enums import ActivityStatus, DeviceOutcome, RolloutState, Verdict
 from reconciler.model.live import LiveDeployment
@@ -204,6 +205,12 @@ class SetRollout:
         if st.state in rec.FINAL_STATES:
             return False
         return not (st.state == "paused" and not self.promote)
+
+    def held(self) -> list[Box]:
+        """What this rollout keeps per device, for `release` once it is over."""
+        t: Tally | None = self.__dict__.get("tally")
+        tallied: list[Box] = [] if t is None else [t.changed, t.order, t.pending, t.succeeded, t.failed]
+        return [self.devs, self.in_flight, *tallied]
 
     # --- record --------------------------------------------------------------------------
 
@@ -716,7 +723,7 @@ class SetRollout:
         """A deployment that missed its deadline but is still queued would land later, unwatched,
         when the failure budget was not crossed. Each is rolled back on its own (unless
         no_auto_rollback), so what the ledger calls failed never goes live behind it."""
-        late = [d for d in self.devs.values() if d.may_land and d.deployment_id]
+        late = [d async for d in paced(self.devs.values()) if d.may_land and d.deployment_id]
         if not late or self.spec.no_auto_rollback:
             for d in late:
                 d.reason += "; still queued: it may go live later (no_auto_rollback)"
@@ -768,7 +775,7 @@ class SetRollout:
         failure here leaves an inert staged deployment, never a wrong device)."""
         todo = [
             (d, a)
-            for d in self.devs.values()
+            async for d in paced(self.devs.values())
             if d.state in ("succeeded", "deferred")
             for a in d.change.archive_ids
             if a != d.deployment_id

@@ -1,0 +1,53 @@
+"""Sharing the event loop with other sets' rollouts: walking and freeing 100,000 devices'
+objects a slice at a time, with a turn of the loop between slices.
+
+Dropping the last reference to a structure of 100,000 devices frees every object in it in one
+step: the plan's JSON form took 15 ms per 20,000 devices, the devices' runs 8 ms, so at
+100,000 devices the return of `apply` held the event loop for more than 100 ms while other
+sets' rollouts were waiting for it. Emptied here in place, an item at a time, the same frees
+are spread over turns of the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import AsyncIterator, Iterable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+SLICE = 2000  # items walked or freed between two turns of the event loop
+_NESTED = 64  # an item holding more than this is emptied the same way before it is freed
+
+Box = dict[Any, Any] | list[Any] | set[Any]
+
+
+async def paced(items: Iterable[T]) -> AsyncIterator[T]:
+    """`items`, with a turn of the event loop every `SLICE` of them: one pass over 100,000
+    devices held the loop for tens of ms."""
+    for i, x in enumerate(items, start=1):
+        yield x
+        if i % SLICE == 0:
+            await asyncio.sleep(0)
+
+
+async def release(*boxes: Box) -> None:
+    """Empty each of `boxes` in place (the caller keeps the empty containers). An item that is
+    itself a big dict, list or set, held by nothing else, is emptied the same way before it is
+    freed; a small one (a device's change, its run) is freed whole with what it holds."""
+    stack: list[Box] = list(boxes)
+    freed = 0
+    while stack:
+        box = stack[-1]
+        if not box:
+            stack.pop()
+            continue
+        item = box.popitem()[1] if isinstance(box, dict) else box.pop()
+        # 2: `item` here and getrefcount's own argument; anything more and it is not ours to free
+        if isinstance(item, dict | list | set) and len(item) > _NESTED and sys.getrefcount(item) <= 2:
+            stack.append(item)
+        del item
+        freed += 1
+        if freed % SLICE == 0:
+            await asyncio.sleep(0)
