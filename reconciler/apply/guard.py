@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from reconciler.apply.clock import Clock
-from reconciler.apply.turns import paced
+from reconciler.apply.turns import paced, release
 from reconciler.errors import ReconcileError
 from reconciler.model import marker
 from reconciler.model.enums import ActivityStatus, ErrorStatus, TargetStatus
@@ -28,8 +28,7 @@ from reconciler.model.live import parse_time
 from reconciler.model.rollout import format_duration
 from reconciler.platform import writes
 from reconciler.platform.client import Platform
-from reconciler.platform.paging import PAGE
-from reconciler.platform.writes import SLICE
+from reconciler.platform.writes import PART, SLICE
 
 if TYPE_CHECKING:  # the rollout engine asks this module, and this module reads its state
     from reconciler.apply.rollout import SetRollout
@@ -90,19 +89,6 @@ async def _sorted(values: set[str]) -> list[str]:
     return out
 
 
-PART = 50 * PAGE  # ids per read: the reader sorts its ids in one step (100,000: 40 ms)
-
-
-async def _deployments(platform: Platform, ids: Sequence[str]) -> dict[str, list[Any]]:
-    """`writes.device_deployments(..., live_only=True)` read `PART` ids at a time: the same
-    requests (100 ids each, whole ones) and the same answer, in steps the event loop can
-    run between."""
-    out: dict[str, list[Any]] = {}
-    for i in range(0, len(ids), PART):
-        out.update(await writes.device_deployments(platform, ids[i : i + PART], live_only=True))
-    return out
-
-
 async def one_writer(
     platform: Platform,
     clock: Clock,
@@ -125,7 +111,7 @@ async def one_writer(
     ids = await _sorted(wanted)
     if not ids:
         return
-    deployments = await _deployments(platform, ids)
+    deployments = await writes.device_deployments(platform, ids, live_only=True)
     for r in rollouts:
         before: set[str] = set()
         for n, i in enumerate(devices.get(r.name, ()), start=1):
@@ -133,8 +119,21 @@ async def one_writer(
                 await asyncio.sleep(0)
             before.update(d.id for d in deployments.get(i, []))
         r.before = frozenset(before)
-    if force:
-        return
+    if not force:
+        await _none_busy(platform, clock, rollouts, ids, deployments)
+    # Freed a slice at a time: the whole fleet's deployments at once held the loop (turns).
+    await release(deployments)
+
+
+async def _none_busy(
+    platform: Platform,
+    clock: Clock,
+    rollouts: Sequence[SetRollout],
+    ids: list[str],
+    deployments: dict[str, list[Any]],
+) -> None:
+    """No other apply is rolling out to these sets now (a write of theirs to an online
+    device, younger than the health deadline and not settled)."""
     found: dict[str, Any] = {}
     for k in range(0, len(ids), PART):
         found.update(await writes.devices_by_id(platform, ids[k : k + PART]))
@@ -146,6 +145,7 @@ async def one_writer(
             online.add(i)
     now = clock.utc()
     busy = [(r, hit) for r in rollouts if (hit := await in_flight(r, deployments, online, now)) is not None]
+    await release(found, online)
     if busy:
         lines = [
             f"{r.name}: rollout {m.rollout} (commit {m.commit or 'none'}) wrote {format_duration(round(age))} ago"
@@ -161,7 +161,7 @@ async def other_run(rollout: SetRollout) -> str | None:
     """Another apply process writing this rollout right now: a run that wrote to the set's devices
     since this one started (what was there before, a paused or finished run, is history)."""
     ids = [d.device_id async for d in paced(rollout.devs.values())]
-    deployments = await _deployments(rollout.platform, ids)
+    deployments = await writes.device_deployments(rollout.platform, ids, live_only=True)
     now, deadline = rollout.clock.utc(), rollout.spec.health_check.deadline
     runs: set[str] = set()
     for n, rows in enumerate(deployments.values(), start=1):
@@ -174,6 +174,7 @@ async def other_run(rollout: SetRollout) -> str | None:
             recent = d.id not in rollout.before and now - _seconds(str(d.created_at)) < deadline
             if m is not None and m.rollout == rollout.record.id and m.run and recent:
                 runs.add(m.run)
+    await release(deployments)
     # Whoever sees another run yields. Each run writes before it looks, so the run that looks
     # last sees the other's writes: at most one carries on (both stop when each saw the other).
     others = sorted(runs - {rollout.run_id})

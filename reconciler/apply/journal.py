@@ -31,6 +31,9 @@ if TYPE_CHECKING:
 class _Open:
     entries: dict[str, LedgerEntry]  # by device, as last saved
     revision: int  # the status revision last saved
+    # The devices the entries were last pruned to: a rollout passes the same collection on
+    # every save, and walking every entry on each save made saving quadratic in devices.
+    pruned_to: Collection[str] | None = None
 
 
 # Journals this process writes, by record path (one writer per rollout: apply's guard).
@@ -79,8 +82,11 @@ def append(
     changed = list(changed)
     for e in changed:
         known.entries[e.device] = e
-    # A resumed rollout replanned with fewer devices: cheap to detect, rare to happen.
-    removed = [n for n in known.entries if n not in devices] if len(known.entries) != len(devices) else []
+    # A resumed rollout replanned with fewer devices: looked for once per rollout run.
+    removed: list[str] = []
+    if known.pruned_to is not devices:
+        removed = [n for n in known.entries if n not in devices]
+        known.pruned_to = devices
     for name in removed:
         del known.entries[name]
     body: dict[str, Any] = {"status": status_dict(record.status), "devices": [entry_dict(e) for e in changed]}

@@ -10,10 +10,10 @@ roll back twice.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 
 from reconciler.apply.ledger import LedgerState
+from reconciler.apply.turns import each
 from reconciler.model.enums import DeviceOutcome
 from reconciler.platform import writes
 from reconciler.platform.client import Platform
@@ -102,5 +102,5 @@ async def roll_back(platform: Platform, candidates: list[Candidate], desc: str) 
                 DeviceOutcome.FAILED, res.deployment_id, f"rollback {res.outcome}: {res.reason}"
             )
 
-    await asyncio.gather(*(one(c) for c in todo))
+    await each(todo, one)
     return out

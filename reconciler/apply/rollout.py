@@ -32,7 +32,7 @@ from reconciler.apply.health import (
 from reconciler.apply.ledger import AWAITING_PROMOTION, WAITING_FOR_WINDOW, LedgerEntry, LedgerState
 from reconciler.apply.progress import Reporter
 from reconciler.apply.rollback import Candidate, roll_back
-from reconciler.apply.turns import Box, paced
+from reconciler.apply.turns import Box, each, paced
 from reconciler.errors import PlatformError, ReconcileError
 from reconciler.model.enums import ActivityStatus, DeviceOutcome, RolloutState, Verdict
 from reconciler.model.live import LiveDeployment
@@ -62,8 +62,8 @@ class Tally:
     each state, and the pending, succeeded and failed ones, so neither a save nor the next step
     walks every device."""
 
-    def __init__(self, order: tuple[str, ...]) -> None:
-        self.order = dict(zip(order, range(len(order)), strict=True))  # plan order, for pending
+    def __init__(self, order: dict[str, int]) -> None:
+        self.order = order  # device -> its place in plan order, for pending
         self.changed: dict[str, DeviceRun] = {}
         self.counts: Counter[str] = Counter()
         self.pending: dict[str, None] = {}  # in plan order
@@ -308,9 +308,11 @@ class SetRollout:
         slices, letting the event loop run between them (100,000 devices take a second)."""
         order: list[str] = []
         waves: dict[str, int] = {}
+        places: dict[str, int] = {}
         for i, w in enumerate(self.plan.waves, start=1):
             for k in range(0, len(w.devices), 4 * STEP):
                 part = w.devices[k : k + 4 * STEP]
+                places.update(zip(part, range(len(order), len(order) + len(part)), strict=True))
                 order += part
                 waves.update(dict.fromkeys(part, i))
                 await asyncio.sleep(0)
@@ -319,7 +321,7 @@ class SetRollout:
         for k in range(0, len(self.record.devices), 4 * STEP):
             saved.update((e.device, e) for e in self.record.devices[k : k + 4 * STEP])
             await asyncio.sleep(0)
-        self.tally = Tally(self.order)
+        self.tally = Tally(places)
         for i, c in enumerate(self.changes, start=1):
             d = self.devs[c.device] = DeviceRun(change=c, wave=waves[c.device])
             e = saved.get(c.device)
@@ -345,12 +347,12 @@ class SetRollout:
     async def _find_own_writes(self) -> None:
         """After a crash the record may lag the platform: ask which devices already carry a
         deployment of this rollout (by description) and continue from there."""
-        todo = [d for d in self.devs.values() if d.state in ("not_attempted", "in_flight")]
+        todo = [d async for d in paced(self.devs.values()) if d.state in ("not_attempted", "in_flight")]
         if not todo:
             return
-        found = await writes.device_deployments(self.platform, [d.device_id for d in todo])
-        for d in todo:
-            mine = self.marker()
+        found = await writes.device_deployments(self.platform, [d.device_id async for d in paced(todo)])
+        mine = self.marker()
+        async for d in paced(todo):
             own = next(
                 (x for x in found.get(d.device_id, []) if mine.same_rollout(parse_marker(x.description))),
                 None,
@@ -370,7 +372,7 @@ class SetRollout:
         a duplicate."""
         todo = [
             d
-            for d in self.devs.values()
+            async for d in paced(self.devs.values())
             if d.change.action == "upgrade" and d.change.archive_ids and d.state == "not_attempted"
         ]
         if not todo:
@@ -568,7 +570,7 @@ class SetRollout:
         return budget_crossed(self.spec, failed=failed, finished=finished, total=len(self.devs))
 
     async def _start_all(self, batch: list[DeviceRun], in_flight: dict[str, DeviceRun]) -> None:
-        await asyncio.gather(*(self._start(d) for d in batch))
+        await each(batch, self._start)
         for d in batch:
             if d.state == "in_flight":
                 in_flight[d.name] = d
@@ -780,10 +782,14 @@ class SetRollout:
             for a in d.change.archive_ids
             if a != d.deployment_id
         ]
-        results = await asyncio.gather(*(writes.archive(self.platform, a, device=d.name) for d, a in todo))
-        for (d, a), res in zip(todo, results, strict=True):
+
+        async def archive(job: tuple[DeviceRun, str]) -> None:
+            d, a = job
+            res = await writes.archive(self.platform, a, device=d.name)
             if res.outcome != "done":
                 self.reporter.note(self.name, f"{d.name}: could not archive {a}: {res.reason}")
+
+        await each(todo, archive)
 
 
 def first_deployment(c: DeviceChange) -> bool:

@@ -150,26 +150,32 @@ async def _create_instance(platform: Platform, inst: PlannedInstance) -> str:
 async def device_deployments(
     platform: Platform, device_ids: Sequence[str], *, live_only: bool = False
 ) -> dict[str, list[LiveDeployment]]:
-    """device id -> its deployments (newest first), 100 devices per request.
+    """device id -> its deployments (newest first), 100 devices per request, `PART` devices
+    at a time (the reader sorts its ids in one step: 100,000 held the event loop for 40 ms).
     `live_only`: only those still staged or deployed (not archived)."""
     filters: dict[str, Any] = {"target_status": list(LIVE_TARGETS)} if live_only else {}
-    rows = await read_where(
-        platform,
-        kept(raw(platform.sdk.deployments)),
-        "device_id",
-        device_ids,
-        what="list deployments",
-        policy=CONFIRMING_READS,
-        order_by=["created_at:desc"],
-        **filters,
-    )
-    out: dict[str, list[LiveDeployment]] = {d: [] for d in device_ids}
-    async for dep in converted(rows, C.deployment):
-        out.setdefault(dep.device_id, []).append(dep)
+    out: dict[str, list[LiveDeployment]] = {}
+    device_ids = list(dict.fromkeys(device_ids))  # a device in two parts would be read twice
+    for i in range(0, len(device_ids), PART):
+        part = device_ids[i : i + PART]
+        out.update((d, []) for d in part)
+        rows = await read_where(
+            platform,
+            kept(raw(platform.sdk.deployments)),
+            "device_id",
+            part,
+            what="list deployments",
+            policy=CONFIRMING_READS,
+            order_by=["created_at:desc"],
+            **filters,
+        )
+        async for dep in converted(rows, C.deployment):
+            out.setdefault(dep.device_id, []).append(dep)
     return out
 
 
 SLICE = 500  # rows converted between two turns of the event loop
+PART = 50 * PAGE  # devices per whole read of their deployments (50 requests of 100)
 
 
 def kept(fetch: Fetch) -> Fetch:

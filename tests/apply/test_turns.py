@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from reconciler.apply.turns import SLICE, paced, release
+import pytest
+
+from reconciler.apply.turns import SLICE, each, paced, release
 
 
 async def _turns_during(work: Any) -> int:
@@ -67,3 +69,34 @@ def test_paced_walks_everything_in_order_with_turns_between() -> None:
     turns = asyncio.run(main())
     assert seen == items
     assert turns >= 3
+
+
+def test_each_runs_every_item_with_at_most_workers_at_once() -> None:
+    running, most, done = 0, 0, []
+
+    async def work(x: int) -> None:
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        await asyncio.sleep(0)
+        done.append(x)
+        running -= 1
+
+    asyncio.run(each(range(5000), work, workers=64))
+
+    assert sorted(done) == list(range(5000))
+    assert most == 64
+
+
+def test_each_raises_the_first_error_and_takes_no_more_items() -> None:
+    taken: list[int] = []
+
+    async def work(x: int) -> None:
+        taken.append(x)
+        await asyncio.sleep(0)
+        if x == 3:
+            raise ValueError("device 3 broke")
+
+    with pytest.raises(ValueError, match="device 3 broke"):
+        asyncio.run(each(range(1000), work, workers=4))
+    assert len(taken) < 20  # the other workers stopped after their item in flight
