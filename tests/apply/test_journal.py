@@ -84,6 +84,8 @@ def test_a_large_rollout_is_folded_by_a_thread_and_old_lines_are_skipped(tmp_pat
         if t.name.startswith("compact "):
             t.join()
     assert not journal.exists() and json.loads(whole.read_text()) == done.to_dict()
+    # written in pieces (the event loop gets the lock between them), the same bytes as one dump
+    assert whole.read_text() == json.dumps(done.to_dict(), indent=2) + "\n"
     # A crash between folding and removing the journal: its lines are older than the record.
     journal.write_text(stale_line)
     assert rec.load(tmp_path, done.id) == done
