@@ -75,12 +75,24 @@ class Timed:
         rollout_mod.SetRollout._save = self.original  # type: ignore[method-assign]
 
 
+class Turns:
+    """Steps the event loop ran since the probe's last turn: how many, and their CPU."""
+
+    steps = 0
+    cpu = 0.0
+    longest: tuple[float, int, float] = (0.0, 0, 0.0)  # the probe's longest wait, its steps, their CPU
+
+
 async def loop_probe(stop: asyncio.Event, out: list[float]) -> None:
     """The longest time the event loop went without running this task (it is always ready)."""
     while not stop.is_set():
         started = time.perf_counter()
+        Turns.steps, Turns.cpu = 0, 0.0
         await asyncio.sleep(0)
-        out.append(time.perf_counter() - started)
+        waited = time.perf_counter() - started
+        out.append(waited)
+        if waited > Turns.longest[0]:
+            Turns.longest = (waited, Turns.steps, Turns.cpu)
 
 
 def _where(task: object) -> str:
@@ -117,6 +129,8 @@ class Callbacks:
             if profiler:
                 profiler.disable()
             took, used = time.perf_counter() - started, time.thread_time() - cpu
+            Turns.steps += 1
+            Turns.cpu += used
             if used > timed.longest_cpu:
                 timed.longest_cpu, timed.profile = used, profiler
             if len(timed.top) < 5 or used > timed.top[-1][0]:
@@ -248,6 +262,7 @@ async def run(n: int, tmp: Path, *, embedded: bool, profile: bool, stalls: bool)
         "save_max": timed.longest,
         "saves": timed.calls,
         "loop_max": max(gaps),
+        "loop_steps": Turns.longest[1:],
         "fold": fold,
         "requests": requests,
         "gc_max": pauses.longest,
@@ -290,6 +305,8 @@ def main() -> None:
             flush=True,
         )
         print(f"  (longest callback by wall time: {r['callback']})")
+        steps, used = r["loop_steps"]
+        print(f"  longest loop iteration: {steps} steps ran in it, {used * 1000:.0f} ms of CPU in all")
         for used, where in r["top"]:
             print(f"  {used * 1000:.0f} ms of CPU: {where}")
         if r["gc_trace"]:

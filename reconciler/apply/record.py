@@ -12,14 +12,13 @@ import gc
 import hashlib
 import json
 import threading
-import time
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from reconciler.apply import journal
+from reconciler.apply import journal, jsonpieces
 from reconciler.apply.ledger import LedgerEntry
 from reconciler.errors import Location, ReconcileError
 from reconciler.files import atomic_write
@@ -125,8 +124,10 @@ def plan_digest(plan: Plan, data: dict[str, Any] | None = None) -> str:
     """A stable hash of the plan: a rerun of the same saved plan derives the same rollout ids.
     `data`: `plan.to_dict()` when the caller has it (at 100,000 devices it costs seconds)."""
     data = plan.to_dict() if data is None else data
-    blob = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()
+    digest = hashlib.sha256()
+    for piece in jsonpieces.compact(data):  # on a thread while the event loop runs
+        digest.update(piece.encode())
+    return digest.hexdigest()
 
 
 def rollout_id(digest: str, deployment_set: str) -> str:
@@ -147,33 +148,10 @@ def save(root: Path, record: RolloutRecord) -> None:
 
 
 def _write_whole(path: Path, record: RolloutRecord) -> None:
-    # A big record is written on a thread while the event loop runs. One C call over all of
-    # it (joining its text, freeing its JSON form) holds the interpreter lock, and so the
-    # loop, from start to end; a thread that only computes keeps it for 5 ms at a time and
-    # the loop waits that long for each of its turns (94 ms stalls at 100,000 devices). So
-    # the text is made in pieces, the JSON form freed a slice at a time, and the lock handed
-    # over between pieces (`time.sleep(0)`). Same bytes as `json.dumps`.
+    # On a thread for a big record, while the event loop runs: in pieces (`jsonpieces`).
     data = record.to_dict()
-    atomic_write(path, _pieces(json.JSONEncoder(indent=2).iterencode(data)))
-    entries: list[Any] = data["devices"]
-    while entries:
-        del entries[-PIECE:]
-        time.sleep(0)
-
-
-PIECE = 2000  # JSON fragments joined, or entries freed, between two hand-overs of the lock
-
-
-def _pieces(fragments: Iterable[str]) -> Iterable[str]:
-    batch: list[str] = []
-    for f in fragments:
-        batch.append(f)
-        if len(batch) == PIECE:
-            yield "".join(batch)
-            batch.clear()
-            time.sleep(0)
-    batch.append("\n")
-    yield "".join(batch)
+    atomic_write(path, jsonpieces.pretty(data))
+    jsonpieces.free(data["devices"])
 
 
 def with_entries(root: Path, record: RolloutRecord) -> RolloutRecord:
@@ -326,7 +304,7 @@ def save_plan(root: Path, plan: Plan, digest: str, data: dict[str, Any] | None =
     path = root / rel
     if not path.exists():
         data = plan.to_dict() if data is None else data
-        atomic_write(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+        atomic_write(path, jsonpieces.pretty(data, sort_keys=True))
     return rel
 
 
