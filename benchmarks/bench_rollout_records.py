@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import cProfile
 import gc
 import json
@@ -31,7 +32,7 @@ import time
 import traceback
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, ClassVar
 
 ROOT = Path(os.environ.get("RECONCILE_SOURCE") or Path(__file__).resolve().parents[1])
 sys.path.insert(0, str(ROOT))  # first: the code measured (its `tests` helpers too)
@@ -80,19 +81,21 @@ class Turns:
 
     steps = 0
     cpu = 0.0
+    where: ClassVar[list[str]] = []  # where the tasks of those steps resumed
     longest: tuple[float, int, float] = (0.0, 0, 0.0)  # the probe's longest wait, its steps, their CPU
+    longest_where: ClassVar[list[str]] = []
 
 
 async def loop_probe(stop: asyncio.Event, out: list[float]) -> None:
     """The longest time the event loop went without running this task (it is always ready)."""
     while not stop.is_set():
         started = time.perf_counter()
-        Turns.steps, Turns.cpu = 0, 0.0
+        Turns.steps, Turns.cpu, Turns.where = 0, 0.0, []
         await asyncio.sleep(0)
         waited = time.perf_counter() - started
         out.append(waited)
         if waited > Turns.longest[0]:
-            Turns.longest = (waited, Turns.steps, Turns.cpu)
+            Turns.longest, Turns.longest_where = (waited, Turns.steps, Turns.cpu), Turns.where
 
 
 def _where(task: object) -> str:
@@ -131,6 +134,7 @@ class Callbacks:
             took, used = time.perf_counter() - started, time.thread_time() - cpu
             Turns.steps += 1
             Turns.cpu += used
+            Turns.where.append(resumed.rsplit(" < ", 3)[-1] if resumed else repr(handle)[:60])
             if used > timed.longest_cpu:
                 timed.longest_cpu, timed.profile = used, profiler
             if len(timed.top) < 5 or used > timed.top[-1][0]:
@@ -141,7 +145,7 @@ class Callbacks:
             if took > timed.longest:
                 timed.longest, timed.what = took, repr(handle)[:300]
 
-        asyncio.events.Handle._run = run  # type: ignore[method-assign]
+        asyncio.events.Handle._run = run  # type: ignore[method-assign,assignment]
 
     def close(self) -> None:
         asyncio.events.Handle._run = self.original  # type: ignore[method-assign]
@@ -227,6 +231,7 @@ async def run(n: int, tmp: Path, *, embedded: bool, profile: bool, stalls: bool)
         async with session(project, f"{base}/beta" if base else None) as wired:
             plan = await make_plan(project, wired)
             stop, gaps = asyncio.Event(), [0.0]
+            Turns.longest, Turns.longest_where = (0.0, 0, 0.0), []  # this size's own
             probe = asyncio.create_task(loop_probe(stop, gaps))
             cpu, wall = time.process_time(), time.perf_counter()
             pauses, callbacks = GcPauses(trace=stalls), Callbacks(profile=stalls)
@@ -263,6 +268,7 @@ async def run(n: int, tmp: Path, *, embedded: bool, profile: bool, stalls: bool)
         "saves": timed.calls,
         "loop_max": max(gaps),
         "loop_steps": Turns.longest[1:],
+        "loop_where": collections.Counter(Turns.longest_where).most_common(4),
         "fold": fold,
         "requests": requests,
         "gc_max": pauses.longest,
@@ -307,6 +313,8 @@ def main() -> None:
         print(f"  (longest callback by wall time: {r['callback']})")
         steps, used = r["loop_steps"]
         print(f"  longest loop iteration: {steps} steps ran in it, {used * 1000:.0f} ms of CPU in all")
+        for where, count in r["loop_where"]:
+            print(f"    {count} resumed at: {where}")
         for used, where in r["top"]:
             print(f"  {used * 1000:.0f} ms of CPU: {where}")
         if r["gc_trace"]:
