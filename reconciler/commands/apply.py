@@ -479,53 +479,22 @@ def command(
         )
     chosen = selection(sets, devices)
     project = load_path(path)
-    show = stderr_console() if fmt == "json" else None
     if pause_set is not None and (abort_set is not None or keep or revert):
         raise ReconcileError("--pause and --abort are separate requests: give one")
     if pause_set is not None:
         return _control(project, path, base_url, pause_set, ControlKind.PAUSE, fmt, confirm)
     if abort_set is not None or revert or keep:
         return _abort(project, path, plan_file, base_url, abort_set, keep, revert, fmt, confirm)
+    plan = _plan_to_apply(project, path, plan_file, base_url, chosen, parallelism)
     if promote:
-        fresh = (
-            narrow_plan(saved_plan(plan_file, path, project, base_url), chosen)
-            if plan_file
-            else asyncio.run(_fresh_plan(project, path, base_url, chosen, parallelism))
-        )
-        plans = [promotable(fresh, chosen)]
+        plans = [promotable(plan, chosen)]
     else:
-        plan = (
-            narrow_plan(saved_plan(plan_file, path, project, base_url), chosen)
-            if plan_file
-            else asyncio.run(_fresh_plan(project, path, base_url, chosen, parallelism))
-        )
         if plan.has_changes and plan.commit is None:
             warn_no_commit(path, saved=plan_file is not None)
         if not plan.has_changes:
-            blocked = blocked_changes(plan)
-            nothing = ApplyResult(records=(), ledger=blocked_ledger(blocked), blocked=blocked)
-            if fmt == "json":
-                click.echo(json.dumps(result_json([nothing], plan.target), indent=2))
-            elif nothing.exit_code == EXIT_OK:
-                click.echo(
-                    "No changes. The platform matches the manifests."
-                    + (
-                        f" ({len(blocked)} device(s) blocked in the plan: see `reconcile plan`.)"
-                        if blocked
-                        else ""
-                    )
-                )
-            else:
-                click.echo("No changes can be applied.\n" + result_text([nothing]), nl=False)
-            return nothing.exit_code
+            return _nothing_to_apply(plan, fmt)
         if confirm or not plan_file:
-            from reconciler.plan.render_text import render_text as render_plan
-
-            text = render_plan(plan)
-            if show is not None:
-                show.print(text, end="", markup=False)
-            else:
-                click.echo(text, nl=False)
+            _show_plan(plan, fmt)
         check_blast_radius(plan, project.max_devices_per_apply, allow_large)
         if confirm and not click.confirm("Apply this plan?", default=False):
             raise ReconcileError("not applied")
@@ -549,3 +518,41 @@ def command(
     else:
         click.echo(result_text(results), nl=False)
     return max((r.exit_code for r in results), default=EXIT_OK)
+
+
+def _plan_to_apply(
+    project: Project,
+    path: Path,
+    plan_file: Path | None,
+    base_url: str | None,
+    chosen: Selection,
+    parallelism: int,
+) -> Plan:
+    """The saved plan narrowed to the selection, or a fresh one of the selection."""
+    if plan_file:
+        return narrow_plan(saved_plan(plan_file, path, project, base_url), chosen)
+    return asyncio.run(_fresh_plan(project, path, base_url, chosen, parallelism))
+
+
+def _nothing_to_apply(plan: Plan, fmt: str) -> int:
+    blocked = blocked_changes(plan)
+    nothing = ApplyResult(records=(), ledger=blocked_ledger(blocked), blocked=blocked)
+    if fmt == "json":
+        click.echo(json.dumps(result_json([nothing], plan.target), indent=2))
+    elif nothing.exit_code == EXIT_OK:
+        noted = f" ({len(blocked)} device(s) blocked in the plan: see `reconcile plan`.)" if blocked else ""
+        click.echo("No changes. The platform matches the manifests." + noted)
+    else:
+        click.echo("No changes can be applied.\n" + result_text([nothing]), nl=False)
+    return nothing.exit_code
+
+
+def _show_plan(plan: Plan, fmt: str) -> None:
+    """The plan before it is applied: on stdout, or on stderr when stdout carries JSON."""
+    from reconciler.plan.render_text import render_text as render_plan
+
+    text = render_plan(plan)
+    if fmt == "json":
+        stderr_console().print(text, end="", markup=False)
+    else:
+        click.echo(text, nl=False)

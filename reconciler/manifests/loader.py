@@ -116,90 +116,18 @@ class _State:
 
     # -- reconcile.yaml ------------------------------------------------------------------
     def project_file(self, root: Path) -> Project:
-        fallback = Project(root=root, target=EmulatorTarget())
-        try:
-            raw = self.source.read_bytes(PROJECT_FILE)
-        except SourceError:
-            self.problems.append(
-                Problem(
-                    f"no {PROJECT_FILE} in {self.source.label}: a project starts with one "
-                    "(see examples/reconcile.yaml)",
-                    Location(PROJECT_FILE),
-                )
-            )
-            return fallback
-        self.defaults_known = False
-        docs, problems = load_documents(raw, PROJECT_FILE)
-        self.problems.extend(problems)
-        if problems:
-            return fallback
-        docs = [d for d in docs if d.data is not None]
-        if len(docs) != 1:
-            self.problems.append(
-                Problem(
-                    f"{PROJECT_FILE} holds exactly one YAML document, not {len(docs)}",
-                    Location(PROJECT_FILE, 1, 1),
-                )
-            )
-            return fallback
-        doc = docs[0]
-        if not isinstance(doc.data, dict):
-            self.problems.append(
-                doc.problem(f"{PROJECT_FILE} must be a mapping (target, manifests, defaults)")
-            )
-            return fallback
+        doc = self._project_doc()
+        if doc is None:
+            return Project(root=root, target=EmulatorTarget())
         self.project_doc = doc
-        secrets = list(_secret_keys(doc.data, ()))
-        for path in secrets:
-            where = (
-                "set it in the environment variable named by enrollment.token_env"
-                if path[:1] == ("enrollment",)
-                else "set the MIRU_API_KEY environment variable instead"
-            )
-            self.problems.append(
-                doc.problem(
-                    f"{dotted(path)}: looks like a secret; {PROJECT_FILE} must not hold secrets: {where}",
-                    path,
-                    key=True,
-                )
-            )
+        secrets = self._secrets(doc)
         schema_problems = schema_check.check(doc, "reconcile.schema.json", skip_keys=secrets)
         self.problems.extend(schema_problems)
         data: dict[str, Any] = doc.data
-        manifests = data.get("manifests")
-        globs = DEFAULT_GLOBS
-        if isinstance(manifests, list) and manifests and all(isinstance(g, str) for g in manifests):
-            globs = tuple(manifests)
-            for i, g in enumerate(globs):
-                if g.startswith("/") or ".." in g.split("/"):
-                    self.problems.append(
-                        doc.problem(
-                            f"manifests[{i}]: {g!r} leaves the repository; globs are relative to {PROJECT_FILE}",
-                            ("manifests", i),
-                        )
-                    )
+        globs = self._globs(doc)
         if schema_problems or secrets:
             return Project(root=root, target=EmulatorTarget(), manifests=globs)
-
-        target_raw = data["target"]
-        target: EmulatorTarget | RemoteTarget
-        if "emulator" in target_raw:
-            emu = target_raw["emulator"]
-            seed = emu.get("seed")
-            if seed is not None and not Path(seed).is_absolute():
-                try:
-                    self.seed = self.source.resolve(PROJECT_FILE, seed)
-                    self.source.read_bytes(self.seed)
-                except SourceError as e:
-                    self.problems.append(
-                        doc.problem(f"target.emulator.seed: {e.message}", ("target", "emulator", "seed"))
-                    )
-            target = EmulatorTarget(db=emu.get("db", EmulatorTarget.db), seed=seed)
-        else:
-            target = RemoteTarget(
-                base_url=target_raw["base_url"],
-                api_version=target_raw.get("api_version", RemoteTarget.api_version),
-            )
+        target = self._target(doc)
         enrollment = None
         if "enrollment" in data:
             enr = data["enrollment"]
@@ -216,30 +144,118 @@ class _State:
             )
             for w in data.get("notify") or []
         )
-        self.defaults_rollout = data.get("defaults", {}).get("rollout", {})
-        self.defaults_doc = doc
-        self.defaults_known = True
-        defaults = RolloutSpec()
-        if self.defaults_rollout:
-
-            def locate(key: PathT) -> Location:
-                return doc.loc(("defaults", "rollout", *key))
-
-            found = crosscheck.rollout_problems(self.defaults_rollout, locate, own=self.defaults_rollout)
-            self.problems.extend(Problem(f"defaults.{p.message}", p.location) for p in found)
-            if not found:
-                defaults = RolloutSpec.from_dict(self.defaults_rollout)
         return Project(
             root=root,
             target=target,
             manifests=globs,
-            rollout_defaults=defaults,
+            rollout_defaults=self._defaults(doc),
             enrollment=enrollment,
             project_file=PROJECT_FILE,
             unmanaged=data.get("unmanaged", "warn"),
             max_devices_per_apply=int((data.get("limits") or {}).get("max_devices_per_apply", 0)),
             notify=notify,
         )
+
+    def _project_doc(self) -> Document | None:
+        """reconcile.yaml as one mapping, or None with the problem reported."""
+        try:
+            raw = self.source.read_bytes(PROJECT_FILE)
+        except SourceError:
+            self.problems.append(
+                Problem(
+                    f"no {PROJECT_FILE} in {self.source.label}: a project starts with one "
+                    "(see examples/reconcile.yaml)",
+                    Location(PROJECT_FILE),
+                )
+            )
+            return None
+        self.defaults_known = False
+        docs, problems = load_documents(raw, PROJECT_FILE)
+        self.problems.extend(problems)
+        if problems:
+            return None
+        docs = [d for d in docs if d.data is not None]
+        if len(docs) != 1:
+            self.problems.append(
+                Problem(
+                    f"{PROJECT_FILE} holds exactly one YAML document, not {len(docs)}",
+                    Location(PROJECT_FILE, 1, 1),
+                )
+            )
+            return None
+        if not isinstance(docs[0].data, dict):
+            self.problems.append(
+                docs[0].problem(f"{PROJECT_FILE} must be a mapping (target, manifests, defaults)")
+            )
+            return None
+        return docs[0]
+
+    def _secrets(self, doc: Document) -> list[PathT]:
+        """Keys of reconcile.yaml that look like secrets, each reported (it is in git)."""
+        secrets = list(_secret_keys(doc.data, ()))
+        for path in secrets:
+            where = (
+                "set it in the environment variable named by enrollment.token_env"
+                if path[:1] == ("enrollment",)
+                else "set the MIRU_API_KEY environment variable instead"
+            )
+            self.problems.append(
+                doc.problem(
+                    f"{dotted(path)}: looks like a secret; {PROJECT_FILE} must not hold secrets: {where}",
+                    path,
+                    key=True,
+                )
+            )
+        return secrets
+
+    def _globs(self, doc: Document) -> tuple[str, ...]:
+        manifests = doc.data.get("manifests")
+        if not (isinstance(manifests, list) and manifests and all(isinstance(g, str) for g in manifests)):
+            return DEFAULT_GLOBS
+        globs = tuple(manifests)
+        for i, g in enumerate(globs):
+            if g.startswith("/") or ".." in g.split("/"):
+                self.problems.append(
+                    doc.problem(
+                        f"manifests[{i}]: {g!r} leaves the repository; globs are relative to {PROJECT_FILE}",
+                        ("manifests", i),
+                    )
+                )
+        return globs
+
+    def _target(self, doc: Document) -> EmulatorTarget | RemoteTarget:
+        target_raw = doc.data["target"]
+        if "emulator" not in target_raw:
+            return RemoteTarget(
+                base_url=target_raw["base_url"],
+                api_version=target_raw.get("api_version", RemoteTarget.api_version),
+            )
+        emu = target_raw["emulator"]
+        seed = emu.get("seed")
+        if seed is not None and not Path(seed).is_absolute():
+            try:
+                self.seed = self.source.resolve(PROJECT_FILE, seed)
+                self.source.read_bytes(self.seed)
+            except SourceError as e:
+                self.problems.append(
+                    doc.problem(f"target.emulator.seed: {e.message}", ("target", "emulator", "seed"))
+                )
+        return EmulatorTarget(db=emu.get("db", EmulatorTarget.db), seed=seed)
+
+    def _defaults(self, doc: Document) -> RolloutSpec:
+        """`defaults.rollout`, checked like a set's own rollout (problems at their keys)."""
+        self.defaults_rollout = doc.data.get("defaults", {}).get("rollout", {})
+        self.defaults_doc = doc
+        self.defaults_known = True
+        if not self.defaults_rollout:
+            return RolloutSpec()
+
+        def locate(key: PathT) -> Location:
+            return doc.loc(("defaults", "rollout", *key))
+
+        found = crosscheck.rollout_problems(self.defaults_rollout, locate, own=self.defaults_rollout)
+        self.problems.extend(Problem(f"defaults.{p.message}", p.location) for p in found)
+        return RolloutSpec() if found else RolloutSpec.from_dict(self.defaults_rollout)
 
     # -- manifests -----------------------------------------------------------------------
     def manifests(self, project: Project, *, require_sets: bool = True) -> list[DeploymentSet]:
