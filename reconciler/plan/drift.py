@@ -97,84 +97,10 @@ def find_drift(plan: Plan, live: LiveState, failed: list[LiveDeployment] | None 
         if c.action == "blocked" and c.reason_code == BlockReason.DEVICE_UNKNOWN:
             items.append(_item(c, "missing-device", c.reason or ""))
             continue
-        dev = live.devices.get(c.device)
-        current = live.target_deployment(dev) if dev else None
-        who: dict[str, Any] = (
-            {"deployment_id": current.id, "description": current.description, "since": current.created_at}
-            if current
-            else {}
-        )
-        if c.action in ("upgrade", "stage", "restage"):
-            items.append(
-                _item(
-                    c,
-                    "release",
-                    f"live {c.release_from or '(none)'}, manifests {c.release_to}",
-                    config_diffs=c.config_diffs,
-                    **who,
-                )
-            )
-        elif c.action == "deploy" or (c.action == "noop" and c.config_diffs):
-            # A noop with diffs: `activation: stage` with the manifests' deployment staged and
-            # waiting. The live config still differs (a dashboard hotfix among it) and is said.
-            detail = "; ".join(describe(d) for d in c.config_diffs) or "config content differs"
-            items.append(_item(c, "config", detail, config_diffs=c.config_diffs, **who))
-        if c.device_id is None:
-            continue
-        for dep in live.deployments_of(c.device_id):
-            what = f"{dep.id} ({_version(live, dep)})"
-            if dep.error_status in ("failed", "retrying"):
-                items.append(
-                    _item(
-                        c, dep.error_status, f"deployment {what} is {dep.error_status}", deployment_id=dep.id
-                    )
-                )
-            if dep.target_status != "staged":
-                continue
-            if dep.activity_status == "drifted":
-                items.append(
-                    _item(
-                        c,
-                        "drifted",
-                        f"staged deployment {what} drifted: the device was patched "
-                        f"after it was staged ({dep.description!r})",
-                        deployment_id=dep.id,
-                    )
-                )
-            elif c.action in ("noop", "deploy", "blocked") and c.release_to_id != dep.release_id:
-                items.append(
-                    _item(
-                        c,
-                        "staged",
-                        f"staged deployment {what} is not in the manifests ({dep.description!r})",
-                        deployment_id=dep.id,
-                    )
-                )
-    by_id = {c.device_id: c for c in plan.changes if c.device_id}
-    seen: set[str] = set()
-    for dep in sorted(failed or [], key=lambda d: parse_time(d.created_at), reverse=True):
-        owner = by_id.get(dep.device_id)
-        if owner is None or dep.device_id in seen:
-            continue
-        seen.add(dep.device_id)
-        dev = live.devices.get(owner.device)
-        target = live.target_deployment(dev) if dev else None
-        # Failed on top of the current target (its parent), or newer than it: not yet superseded.
-        if (
-            target is None
-            or dep.parent_id == target.id
-            or parse_time(dep.created_at) > parse_time(target.created_at)
-        ):
-            kept = target.id if target else "no deployment"
-            what = f"{dep.id} ({_version(live, dep)})"
-            items.append(
-                _item(
-                    owner,
-                    "failed",
-                    f"the last deployment {what} failed; the device kept {kept}",
-                    deployment_id=dep.id,
-                )
-            )
+        items += _content_drift(c, live)
+        if c.device_id is not None:
+            items += _deployment_drift(c, live, c.device_id)
+    items += _last_attempts_failed(plan, live, failed or [])
     items.sort(key=lambda i: (i.device, KINDS.index(i.kind), i.deployment_id or ""))
     stuck = (SetRolloutState.PAUSED, SetRolloutState.ABORTED, SetRolloutState.HELD)
     rollouts = tuple(
@@ -189,6 +115,74 @@ def find_drift(plan: Plan, live: LiveState, failed: list[LiveDeployment] | None 
         rollouts=rollouts,
         unmanaged=plan.unmanaged,
     )
+
+
+def _content_drift(c: DeviceChange, live: LiveState) -> list[DriftItem]:
+    """The device's release or config content is not what the manifests say."""
+    dev = live.devices.get(c.device)
+    current = live.target_deployment(dev) if dev else None
+    who: dict[str, Any] = (
+        {"deployment_id": current.id, "description": current.description, "since": current.created_at}
+        if current
+        else {}
+    )
+    if c.action in ("upgrade", "stage", "restage"):
+        detail = f"live {c.release_from or '(none)'}, manifests {c.release_to}"
+        return [_item(c, "release", detail, config_diffs=c.config_diffs, **who)]
+    if c.action == "deploy" or (c.action == "noop" and c.config_diffs):
+        # A noop with diffs: `activation: stage` with the manifests' deployment staged and
+        # waiting. The live config still differs (a dashboard hotfix among it) and is said.
+        detail = "; ".join(describe(d) for d in c.config_diffs) or "config content differs"
+        return [_item(c, "config", detail, config_diffs=c.config_diffs, **who)]
+    return []
+
+
+def _deployment_drift(c: DeviceChange, live: LiveState, device_id: str) -> list[DriftItem]:
+    """The device's deployments: failing or retrying, staged and drifted, staged and unknown
+    to the manifests."""
+    items = []
+    for dep in live.deployments_of(device_id):
+        what = f"{dep.id} ({_version(live, dep)})"
+        if dep.error_status in ("failed", "retrying"):
+            detail = f"deployment {what} is {dep.error_status}"
+            items.append(_item(c, dep.error_status, detail, deployment_id=dep.id))
+        if dep.target_status != "staged":
+            continue
+        if dep.activity_status == "drifted":
+            detail = (
+                f"staged deployment {what} drifted: the device was patched "
+                f"after it was staged ({dep.description!r})"
+            )
+            items.append(_item(c, "drifted", detail, deployment_id=dep.id))
+        elif c.action in ("noop", "deploy", "blocked") and c.release_to_id != dep.release_id:
+            detail = f"staged deployment {what} is not in the manifests ({dep.description!r})"
+            items.append(_item(c, "staged", detail, deployment_id=dep.id))
+    return items
+
+
+def _last_attempts_failed(plan: Plan, live: LiveState, failed: list[LiveDeployment]) -> list[DriftItem]:
+    """Devices whose newest attempt failed (archived) and was not superseded since."""
+    by_id = {c.device_id: c for c in plan.changes if c.device_id}
+    seen: set[str] = set()
+    items = []
+    for dep in sorted(failed, key=lambda d: parse_time(d.created_at), reverse=True):
+        owner = by_id.get(dep.device_id)
+        if owner is None or dep.device_id in seen:
+            continue
+        seen.add(dep.device_id)
+        dev = live.devices.get(owner.device)
+        target = live.target_deployment(dev) if dev else None
+        # Failed on top of the current target (its parent), or newer than it: not yet superseded.
+        if (
+            target is None
+            or dep.parent_id == target.id
+            or parse_time(dep.created_at) > parse_time(target.created_at)
+        ):
+            kept = target.id if target else "no deployment"
+            what = f"{dep.id} ({_version(live, dep)})"
+            detail = f"the last deployment {what} failed; the device kept {kept}"
+            items.append(_item(owner, "failed", detail, deployment_id=dep.id))
+    return items
 
 
 def render_drift_text(report: DriftReport, *, sample_size: int = 5, verbose: bool = False) -> str:
