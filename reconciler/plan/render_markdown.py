@@ -5,6 +5,9 @@ the full plan is. However large the fleet, the result fits."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 from reconciler.escape import LINE_LIMIT, md_code, md_text
 from reconciler.model.plan import Plan, Unmanaged
 from reconciler.plan.groups import (
@@ -121,6 +124,23 @@ def render_markdown(
 ) -> str:
     """`full_plan` names where readers find everything (e.g. the workflow artifact);
     `verbose` lists unmanaged devices by name."""
+    groups = group_changes(plan)
+    exceptions = group_exceptions(plan)
+    head = _head(plan, verbose)
+    if not groups and not exceptions:
+        head.append("No changes: the platform matches the manifests.")
+    text = "\n".join(head) + "\n"
+    # Reserve room for the cut note so it always fits.
+    budget = limit - 600 - size(full_plan)
+    fitted = _Fitted(used=size(text), budget=budget)
+    text += fitted.changes(groups) + fitted.exceptions(exceptions)
+    text += fitted.cut_note(full_plan)
+    assert size(text) <= limit, "markdown plan over its budget"
+    return text
+
+
+def _head(plan: Plan, verbose: bool) -> list[str]:
+    """Everything above the changes: always shown whole (the details below may be cut)."""
     head = ["### reconcile plan", "", f"**{summary_line(plan)}**", ""]
     meta = []
     if plan.target:
@@ -134,14 +154,12 @@ def render_markdown(
     limit_words = limit_line(plan)
     if limit_words:  # the reviewer sees the count the apply will be refused or allowed on
         head += [md_text(limit_words), ""]
-    groups = group_changes(plan)
-    exceptions = group_exceptions(plan)
     blocked: dict[str, int] = {}
     for c in plan.changes:
         if c.action == "blocked":
             code = c.reason_code or "blocked"
             blocked[code] = blocked.get(code, 0) + 1
-    if blocked:  # always shown, even when the details below are cut
+    if blocked:
         head += ["Blocked: " + ", ".join(f"{k} {v}" for k, v in sorted(blocked.items())), ""]
     offline = sum(1 for c in plan.changes if c.offline and c.action not in ("noop", "blocked"))
     if offline:
@@ -149,57 +167,69 @@ def render_markdown(
     head += _unmanaged(plan.unmanaged, verbose)
     if plan.notes:  # content the release's schema cannot check (cue, opaque)
         head += ["Note: " + "; ".join(md_text(n, LINE_LIMIT) for n in plan.notes), ""]
-    if not groups and not exceptions:
-        head.append("No changes: the platform matches the manifests.")
-    text = "\n".join(head) + "\n"
-    # Reserve room for the cut note so it always fits.
-    budget = limit - 600 - size(full_plan)
-    used = size(text)
-    left_groups = left_devices = 0
-    parts: list[str] = []
-    if groups:
-        parts.append("#### Changes\n\n")
-        used += size(parts[0])
-    for i, g in enumerate(groups):
-        block = _group_block(g)
-        if used + size(block) > budget:
-            left_groups = len(groups) - i
-            left_devices = sum(len(x.devices) for x in groups[i:])
-            break
-        parts.append(block)
-        used += size(block)
-    left_exc = 0
-    if exceptions and not left_groups:
+    return head
+
+
+@dataclass
+class _Fitted:
+    """The change groups, then the exceptions, as many as fit in the comment's budget, and
+    what was left out."""
+
+    used: int
+    budget: int
+    left_groups: int = 0
+    left_devices: int = 0
+    left_exc: int = 0
+
+    def changes(self, groups: Sequence[ChangeGroup]) -> str:
+        if not groups:
+            return ""
+        parts = ["#### Changes\n\n"]
+        self.used += size(parts[0])
+        for i, g in enumerate(groups):
+            block = _group_block(g)
+            if self.used + size(block) > self.budget:
+                self.left_groups = len(groups) - i
+                self.left_devices = sum(len(x.devices) for x in groups[i:])
+                break
+            parts.append(block)
+            self.used += size(block)
+        return "".join(parts)
+
+    def exceptions(self, exceptions: Sequence[ExceptionGroup]) -> str:
+        if not exceptions:
+            return ""
+        if self.left_groups:  # changes were cut: no room for the exceptions either
+            self.left_exc = sum(len(x.devices) for x in exceptions)
+            return ""
         n = sum(len(e.devices) for e in exceptions)
         header = (
             f"#### Exceptions ({n} device{'s' if n != 1 else ''})\n\n<details><summary>show</summary>\n\n"
         )
         footer = "\n</details>\n\n"
-        used += size(header) + size(footer)
-        exc_parts = []
+        self.used += size(header) + size(footer)
+        parts = [header]
         for i, e in enumerate(exceptions):
             block = _exception_block(e)
-            if used + size(block) > budget:
-                left_exc = sum(len(x.devices) for x in exceptions[i:])
+            if self.used + size(block) > self.budget:
+                self.left_exc = sum(len(x.devices) for x in exceptions[i:])
                 break
-            exc_parts.append(block)
-            used += size(block)
-        parts += [header, *exc_parts, footer]
-    elif exceptions:
-        left_exc = sum(len(x.devices) for x in exceptions)
-    text += "".join(parts)
-    if left_groups or left_exc:
+            parts.append(block)
+            self.used += size(block)
+        return "".join([*parts, footer])
+
+    def cut_note(self, full_plan: str) -> str:
         cut = []
-        if left_groups:
+        if self.left_groups:
             cut.append(
-                f"{left_groups} change group{'s' if left_groups != 1 else ''} "
-                f"({left_devices} device{'s' if left_devices != 1 else ''})"
+                f"{self.left_groups} change group{'s' if self.left_groups != 1 else ''} "
+                f"({self.left_devices} device{'s' if self.left_devices != 1 else ''})"
             )
-        if left_exc:
-            cut.append(f"{left_exc} exception{'s' if left_exc != 1 else ''}")
-        text += (
+        if self.left_exc:
+            cut.append(f"{self.left_exc} exception{'s' if self.left_exc != 1 else ''}")
+        if not cut:
+            return ""
+        return (
             f"\n> **Cut to fit one comment:** {' and '.join(cut)} not shown. "
             f"The full plan is in {full_plan}.\n"
         )
-    assert size(text) <= limit, "markdown plan over its budget"
-    return text
