@@ -19,6 +19,7 @@ import heapq
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from reconciler.apply import pace
 from reconciler.apply.clock import Clock
 from reconciler.apply.turns import paced, release
 from reconciler.errors import ReconcileError
@@ -99,7 +100,8 @@ async def one_writer(
 ) -> None:
     """`devices`: DeploymentSet -> the ids of all its devices (the unchanged ones too: a run in
     flight may have just updated them). Each rollout also keeps what was there before it wrote
-    anything, so a competitor is told apart from history (`other_run`)."""
+    anything, so a competitor is told apart from history (`other_run`), and a paced rollout
+    counts the starts its earlier runs made in the last minute (`pace`)."""
     # Each pass over every device is cut in slices (the event loop runs between them): at
     # 100,000 devices one pass held it for tens of ms.
     wanted: set[str] = set()
@@ -119,6 +121,8 @@ async def one_writer(
                 await asyncio.sleep(0)
             before.update(d.id for d in deployments.get(i, []))
         r.before = frozenset(before)
+        if r.spec.max_per_minute:
+            r.starts = await pace.recent_starts(r.record.id, deployments, devices.get(r.name, ()), r.clock)
     if not force:
         await _none_busy(platform, clock, rollouts, ids, deployments)
     # Freed a slice at a time: the whole fleet's deployments at once held the loop (turns).

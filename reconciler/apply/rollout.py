@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler import strategies
-from reconciler.apply import control, guard
+from reconciler.apply import control, guard, pace
 from reconciler.apply import record as rec
 from reconciler.apply.clock import Clock
 from reconciler.apply.health import (
@@ -177,7 +177,9 @@ class SetRollout:
     control_read_at: float | None = None  # when a pause or abort was last looked for (apply.control)
     before: frozenset[str] = frozenset()  # the set's live deployments before this run wrote
     in_flight: dict[str, DeviceRun] = field(default_factory=dict)
-    _starts: list[float] = field(default_factory=list)  # when each device was started (max_per_minute)
+    # When each device was started, oldest first (max_per_minute): this run's starts, after those
+    # its earlier runs made in the last minute (counted from the platform by `guard.one_writer`).
+    starts: list[float] = field(default_factory=list)
     # Asked to stop (`reconcile watch` on SIGTERM): start no device more. A device started
     # gets all its writes (stage and deploy), so none is left half-applied; a rerun continues.
     stop: Callable[[], bool] = _never
@@ -473,7 +475,7 @@ class SetRollout:
                     continue
                 if opened and not self.in_flight:  # nothing to watch: wait for the minute to free a start
                     await self.clock.sleep(
-                        max(self.clock.poll_interval, self._starts[0] + 60.0 - self.clock.now())
+                        max(self.clock.poll_interval, self.starts[0] + pace.MINUTE - self.clock.now())
                     )
                     continue
             if step.kind is StepKind.PROMOTE:
@@ -502,16 +504,16 @@ class SetRollout:
 
     def _paced(self, names: tuple[str, ...]) -> tuple[str, ...]:
         """The devices `max_per_minute` lets start now: it counts starts in the last minute on
-        the executor's clock, whatever wave they were in."""
+        the executor's clock, whatever wave or run they were in."""
         limit = self.spec.max_per_minute
         if not limit:
             return names
         now = self.clock.now()
-        self._starts = [t for t in self._starts if t > now - 60.0]
-        return names[: max(0, limit - len(self._starts))]
+        self.starts = [t for t in self.starts if t > now - pace.MINUTE]
+        return names[: max(0, limit - len(self.starts))]
 
     async def _start_batch(self, names: tuple[str, ...]) -> None:
-        self._starts += [self.clock.now()] * len(names)
+        self.starts += [self.clock.now()] * len(names)
         for w in sorted({self.devs[n].wave for n in names}):
             if w > self._started_wave:
                 self._started_wave = w

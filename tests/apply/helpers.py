@@ -84,13 +84,24 @@ async def make(root: Path) -> Plan:
 
 
 async def run(
-    root: Path, plan: Plan, *, promote: bool = False, reporter: Reporter | None = None
+    root: Path,
+    plan: Plan,
+    *,
+    promote: bool = False,
+    reporter: Reporter | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> ApplyResult:
     project = load_path(root)
     async with session(project) as wired:
         assert isinstance(wired.clock, EmulatorClock), "tests must advance the emulator clock, never sleep"
         return await execute(
-            plan, wired.platform, root=project.root, clock=wired.clock, promote=promote, reporter=reporter
+            plan,
+            wired.platform,
+            root=project.root,
+            clock=wired.clock,
+            promote=promote,
+            reporter=reporter,
+            stop=stop,
         )
 
 
