@@ -11,16 +11,16 @@ from __future__ import annotations
 import asyncio
 import gc
 import secrets
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from reconciler import strategies
-from reconciler.apply import control, guard, pace
+from reconciler.apply import control, guard, pace, undo
 from reconciler.apply import record as rec
 from reconciler.apply.clock import Clock
+from reconciler.apply.device_run import DeviceRun, Tally
 from reconciler.apply.health import (
     Observation,
     Track,
@@ -31,8 +31,8 @@ from reconciler.apply.health import (
 )
 from reconciler.apply.ledger import AWAITING_PROMOTION, WAITING_FOR_WINDOW, LedgerEntry, LedgerState
 from reconciler.apply.progress import Reporter
-from reconciler.apply.rollback import Candidate, roll_back
 from reconciler.apply.turns import Box, each, paced
+from reconciler.apply.undo import STAGE_ONLY
 from reconciler.errors import PlatformError, ReconcileError
 from reconciler.model.enums import ActivityStatus, DeviceOutcome, RolloutState, Verdict
 from reconciler.model.live import LiveDeployment
@@ -44,114 +44,13 @@ from reconciler.model.windows import MaintenanceWindow, allowed, next_allowed, u
 from reconciler.platform import probe, writes
 from reconciler.platform.client import Platform
 
-STAGE_ONLY = ("stage", "restage")
 MAX_POLL_FAILURES = 20
-# The fields of a device's ledger entry: setting one marks the device for the next save.
-TRACKED = frozenset({"state", "deployment_id", "rollback_id", "reason", "reason_code", "wave"})
 FAILED_STATES = ("failed", "rolled_back", "rollback_issued")  # counted in failed_nodes
 STEP = 250  # devices handled between two turns of the event loop in the longest loops
 
 
 def _never() -> bool:
     return False
-
-
-class Tally:
-    """What a rollout's devices did since the last save, kept as it happens: the devices whose
-    entry changed (the next save writes those, never the whole ledger), how many devices are in
-    each state, and the pending, succeeded and failed ones, so neither a save nor the next step
-    walks every device."""
-
-    def __init__(self, order: dict[str, int]) -> None:
-        self.order = order  # device -> its place in plan order, for pending
-        self.changed: dict[str, DeviceRun] = {}
-        self.counts: Counter[str] = Counter()
-        self.pending: dict[str, None] = {}  # in plan order
-        self.succeeded: set[str] = set()
-        self.failed: set[str] = set()
-        self._unordered = False  # a device went back to pending: sort before the next read
-
-    def add(self, d: DeviceRun) -> None:
-        """Count `d` (added in plan order) and attach to it."""
-        self.counts[d.state] += 1
-        if d.state == "not_attempted":
-            self.pending[d.name] = None
-        elif d.state == "succeeded":
-            self.succeeded.add(d.name)
-        elif d.state == "failed":
-            self.failed.add(d.name)
-        d.tally = self
-
-    def moved(self, name: str, old: str, new: str) -> None:
-        self.counts[old] -= 1
-        self.counts[new] += 1
-        for states, value in ((self.succeeded, "succeeded"), (self.failed, "failed")):
-            if old == value:
-                states.discard(name)
-            elif new == value:
-                states.add(name)
-        if old == "not_attempted":
-            self.pending.pop(name, None)
-        elif new == "not_attempted":
-            self.pending[name] = None
-            self._unordered = True
-
-    def pending_names(self) -> tuple[str, ...]:
-        if self._unordered:
-            self.pending = dict.fromkeys(sorted(self.pending, key=self.order.__getitem__))
-            self._unordered = False
-        return tuple(self.pending)
-
-
-@dataclass(eq=False)
-class DeviceRun:
-    """One device's progress through a rollout (executor-internal, mutable). Once a `Tally` is
-    attached, setting a field of its ledger entry tells the tally."""
-
-    change: DeviceChange
-    wave: int
-    state: LedgerState = DeviceOutcome.NOT_ATTEMPTED
-    deployment_id: str | None = None
-    rollback_id: str | None = None
-    reason: str = ""
-    reason_code: str | None = None
-    track: Track | None = None
-    own_target_status: str | None = None  # of our deployment found on resume
-    may_land: bool = False  # failed at its deadline while still on its way: it could land later
-    tally: Tally | None = field(default=None, repr=False)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name in TRACKED:
-            tally = self.__dict__.get("tally")
-            if tally is not None:
-                old = self.__dict__[name]
-                if old != value:
-                    if name == "state":
-                        tally.moved(self.change.device, old, value)
-                    tally.changed[self.change.device] = self
-        object.__setattr__(self, name, value)
-
-    @property
-    def name(self) -> str:
-        return self.change.device
-
-    @property
-    def device_id(self) -> str:
-        assert self.change.device_id is not None
-        return self.change.device_id
-
-    def entry(self, deployment_set: str) -> LedgerEntry:
-        return LedgerEntry(
-            device=self.name,
-            deployment_set=deployment_set,
-            action=self.change.action,
-            state=self.state,
-            wave=self.wave,
-            deployment_id=self.deployment_id,
-            rollback_deployment_id=self.rollback_id,
-            reason=self.reason,
-            reason_code=self.reason_code,
-        )
 
 
 @dataclass
@@ -269,7 +168,7 @@ class SetRollout:
         else:
             await self._adopt_own_staged()
         if st.rolling_back:
-            await self._roll_back(st.message.removeprefix("rolling back: "))
+            await undo.roll_back_rollout(self, st.message.removeprefix("rolling back: "))
             return self.record
         await self._save_in_steps(
             state=RolloutState.IN_PROGRESS,
@@ -297,9 +196,9 @@ class SetRollout:
                 )
                 self.reporter.note(self.name, f"stopped: {reason}; no_auto_rollback is set")
             else:
-                await self._roll_back(reason)
+                await undo.roll_back_rollout(self, reason)
             return self.record
-        await self._revert_late()
+        await undo.revert_late(self)
         await self._archive_replaced()
         self._save(state=RolloutState.COMPLETED, message="all devices done", completed_at=rec.utc_now())
         self.reporter.note(self.name, f"{self.record.id} completed")
@@ -677,102 +576,6 @@ class SetRollout:
             return None
         answer = await probe.ask(self.platform, check, device_name=d.name, device_id=d.device_id)
         return probe_failure(check, answer.status, answer.body, answer.error)
-
-    async def _roll_back(self, reason: str) -> None:
-        self._save(rolling_back=True, message=f"rolling back: {reason}")
-        self.reporter.note(self.name, f"stopping: {reason}; rolling back")
-        self._not_attempted_reason(f"not started: the rollout stopped ({reason})")
-        why = "canary-failed" if reason.startswith("a canary") else "budget-crossed"
-        rb_desc = Marker(
-            self.name, f"{self.record.id}-rollback", self.commit, undo=self.record.id, why=why
-        ).text()
-        candidates = [
-            Candidate(
-                name=d.name,
-                device_id=d.device_id,
-                deployment_id=d.deployment_id,
-                parent_token=d.change.parent_token,
-                rollback_id=d.rollback_id,
-            )
-            for d in self.devs.values()
-            if d.deployment_id
-            and d.change.action not in STAGE_ONLY
-            and d.state in ("succeeded", "in_flight", "deferred", "failed", "rolled_back", "rollback_issued")
-        ]
-        outcomes = await roll_back(self.platform, candidates, rb_desc)
-        for name, out in outcomes.items():
-            d = self.devs[name]
-            d.rollback_id = out.rollback_id or d.rollback_id
-            if out.state is DeviceOutcome.ROLLED_BACK:  # written: rolled back once the device says so
-                self._set(
-                    d, DeviceOutcome.ROLLBACK_ISSUED, f"rollback {d.rollback_id} issued; not confirmed yet"
-                )
-            else:
-                self._set(d, out.state, out.reason)
-        await self._confirm_rollbacks()
-        for d in self.devs.values():
-            if d.state == "in_flight":  # took the update, was not rolled back: unverified
-                self._set(d, DeviceOutcome.FAILED, "the rollout stopped before its health check finished")
-        n = sum(1 for d in self.devs.values() if d.state == DeviceOutcome.ROLLED_BACK)
-        issued = sum(1 for d in self.devs.values() if d.state == DeviceOutcome.ROLLBACK_ISSUED)
-        self._save(
-            state=RolloutState.FAILED,
-            rolling_back=False,
-            completed_at=rec.utc_now(),
-            message=f"stopped: {reason}; rolled back {n} device(s)"
-            + (f", rollback issued and not yet confirmed on {issued}" if issued else ""),
-        )
-
-    async def _revert_late(self) -> None:
-        """A deployment that missed its deadline but is still queued would land later, unwatched,
-        when the failure budget was not crossed. Each is rolled back on its own (unless
-        no_auto_rollback), so what the ledger calls failed never goes live behind it."""
-        late = [d async for d in paced(self.devs.values()) if d.may_land and d.deployment_id]
-        if not late or self.spec.no_auto_rollback:
-            for d in late:
-                d.reason += "; still queued: it may go live later (no_auto_rollback)"
-            return
-        desc = Marker(
-            self.name, f"{self.record.id}-rollback", self.commit, undo=self.record.id, why="deadline"
-        ).text()
-        candidates = [
-            Candidate(d.name, d.device_id, d.deployment_id, d.change.parent_token, d.rollback_id)
-            for d in late
-        ]
-        for name, out in (await roll_back(self.platform, candidates, desc)).items():
-            d = self.devs[name]
-            d.rollback_id = out.rollback_id or d.rollback_id
-            if out.state is DeviceOutcome.ROLLED_BACK:
-                self._set(
-                    d,
-                    DeviceOutcome.ROLLBACK_ISSUED,
-                    f"missed its deadline while queued; rollback {d.rollback_id} issued",
-                )
-        await self._confirm_rollbacks()
-
-    async def _confirm_rollbacks(self) -> None:
-        """A rollback is `rolled_back` only once the device runs its previous deployment again;
-        until then (an offline device, an agent still retrying) it is `rollback_issued`. Online
-        devices are waited for up to the health deadline."""
-        waiting = {
-            d.rollback_id: d
-            for d in self.devs.values()
-            if d.state == DeviceOutcome.ROLLBACK_ISSUED and d.rollback_id
-        }
-        started = self.clock.now()
-        while waiting:
-            found = await writes.deployments_by_id(self.platform, list(waiting))
-            for rid, dep in found.items():
-                d = waiting[rid]
-                if dep.activity_status == ActivityStatus.DEPLOYED:
-                    self._set(d, DeviceOutcome.ROLLED_BACK, "rolled back to its previous deployment")
-                    waiting.pop(rid)
-                else:
-                    why = "missed its deadline while queued; " if d.may_land else ""
-                    d.reason = f"{why}rollback {rid} issued; the device has not confirmed it ({dep.status})"
-            if not waiting or self.clock.now() - started >= self.spec.health_check.deadline:
-                return
-            await self.clock.sleep(self.clock.poll_interval)
 
     async def _archive_replaced(self) -> None:
         """Staged/drifted deployments the plan said this write replaces (best effort: a
