@@ -197,7 +197,7 @@ async def _execute(
     for r in rollouts:
         r.stop = stop or r.stop
     records = await _run_all(rollouts, root, reporter)
-    # Freed here a slice at a time, not all at once when this frame returns (apply.release).
+    # Freed here a slice at a time, not all at once when this frame returns (apply.turns).
     await release(data, *(box for r in rollouts for box in r.held()))
     ledger = tuple(e for r in records for e in r.devices) + tuple(held) + blocked_ledger(blocked)
     return ApplyResult(
