@@ -25,7 +25,16 @@ from reconciler.model.live import (
 )
 from reconciler.platform import convert as C
 from reconciler.platform.client import Platform
-from reconciler.platform.paging import PAGE, Progress, first_page, listing, raw, read_all, read_where
+from reconciler.platform.paging import (
+    PAGE,
+    Progress,
+    first_page,
+    first_pages,
+    listing,
+    raw,
+    read_all,
+    read_where,
+)
 
 __all__ = ["PAGE", "Progress", "minimum_requests", "read_live_state", "read_recent_failures"]
 
@@ -287,12 +296,18 @@ async def _recent_instances(platform: Platform, schema_ids: Sequence[str]) -> li
     )
 
 
+FAILURE_PAGES = 10  # the failed deployments failure memory looks at: the newest 1,000
+
+
 async def read_recent_failures(platform: Platform) -> list[LiveDeployment]:
-    """The 100 most recent failed deployments (one request; failed ones are archived, so
-    `read_live_state` does not see them): enough to tell which devices' last attempt failed."""
-    rows = await first_page(
+    """The 1,000 most recent failed deployments (failed ones are archived, so
+    `read_live_state` does not see them): enough to tell which devices' last attempt failed.
+    One request in a fleet with fewer than 100 failures; ten at once above that, so a content
+    that failed is not forgotten after one page of newer failures elsewhere."""
+    rows = await first_pages(
         platform,
         raw(platform.sdk.deployments),
+        FAILURE_PAGES,
         what="reading deployments",
         error_status=["failed"],
         order_by=["created_at:desc"],

@@ -68,6 +68,23 @@ async def first_page(
     return _data(page)
 
 
+async def first_pages(
+    platform: Platform, fetch: Fetch, pages: int, *, what: str, policy: RetryPolicy = READS, **params: Any
+) -> list[Any]:
+    """The items of the first `pages` pages: one request, and the others (at once) only when
+    the first is full."""
+    items = await first_page(platform, fetch, what=what, policy=policy, **params)
+    if len(items) < PAGE or pages <= 1:
+        return items
+
+    async def page_at(offset: int) -> list[Any]:
+        return _data(await platform.read(_at(fetch, offset, params), what=what, policy=policy))
+
+    for data in await asyncio.gather(*(page_at(n * PAGE) for n in range(1, pages))):
+        items.extend(data)
+    return _dedupe(items)
+
+
 async def walk(
     platform: Platform,
     fetch: Fetch,
