@@ -11,7 +11,9 @@ by every later run (`--keep DIR`). Runs per size:
 
 - `plan`: `reconcile plan` (text);
 - `plan-md`: `reconcile plan --format markdown` with the project of `--overrides` overrides;
-- `latency`: `plan` with `--latency` seconds injected on every API call (emulator fault rule);
+- `latency`: `plan` with `--latency` seconds injected on every API call (emulator fault rule),
+  once per `--parallelism` value (requests in flight; the product's default is 32). Its network
+  floor is the rounds of that many requests the request count needs;
 - `set`: `reconcile plan --set pilot` (one set of 1,000 devices).
 
 Requests are counted by the emulator's request log. `--before DIR` measures another checkout
@@ -19,7 +21,7 @@ Requests are counted by the emulator's request log. `--before DIR` measures anot
 runs the plan in this process under cProfile (CPU time) and tracemalloc instead; the
 emulator's cost is in its own process, not in the profile.
 
-    .venv/bin/python benchmarks/bench_plan_scale.py --sizes 1000,10000 --runs plan,latency
+    .venv/bin/python benchmarks/bench_plan_scale.py --sizes 1000,10000 --runs plan,latency [--parallelism 8,32]
 """
 
 from __future__ import annotations
@@ -51,7 +53,6 @@ from bench_emulator import start_server  # noqa: E402
 RW = "emulator-local-rw"
 RO = "emulator-local-ro"
 PILOT = 1000
-CONCURRENCY = 8  # reconciler.platform.client.DEFAULT_CONCURRENCY: requests in flight
 
 
 def fleet(n: int) -> dict[str, Any]:
@@ -115,13 +116,14 @@ def set_latency(url: str, seconds: float) -> None:
         a.put("/_emulator/faults", json={"rules": rules, "seed": 1}).raise_for_status()
 
 
-def run_client(project: Path, fmt: str, sets: list[str], source: str) -> dict[str, Any]:
+def run_client(project: Path, fmt: str, sets: list[str], source: str, parallelism: int) -> dict[str, Any]:
     """The plan in a fresh interpreter (`client`) running the code in `source`: its CPU, peak
     RSS and timings."""
     env = {**os.environ, "MIRU_API_KEY": RO, "RECONCILE_SOURCE": source}
     env.pop("MIRU_BASE_URL", None)
     usage = project.parent / "usage.json"
     cmd = [sys.executable, __file__, "--client", str(project), "--format", fmt, "--usage", str(usage)]
+    cmd += ["--parallelism", str(parallelism)]
     for name in sets:
         cmd += ["--set", name]
     started = time.perf_counter()
@@ -144,7 +146,7 @@ def peak_rss() -> int:
     return 0
 
 
-def client(project_dir: Path, fmt: str, sets: list[str], usage: Path) -> None:
+def client(project_dir: Path, fmt: str, sets: list[str], usage: Path, parallelism: int) -> None:
     """What `reconcile plan` does (load, read, plan, render), timed by phase; the process's
     own CPU (user + system) and peak RSS, from interpreter start to the end."""
     import resource
@@ -162,7 +164,7 @@ def client(project_dir: Path, fmt: str, sets: list[str], usage: Path) -> None:
     loaded = time.process_time()
 
     async def go() -> tuple[Any, int, int]:
-        async with session(project) as wired:
+        async with session(project, parallelism=parallelism) as wired:
             plan, _, live = await plan_with_state(
                 project, wired, created_at="", selection=S.Selection(sets=tuple(sets))
             )
@@ -195,8 +197,8 @@ def client(project_dir: Path, fmt: str, sets: list[str], usage: Path) -> None:
     usage.write_text(json.dumps(result))
 
 
-def floor_rounds(requests: int) -> int:
-    return math.ceil(requests / CONCURRENCY)
+def floor_rounds(requests: int, concurrency: int) -> int:
+    return math.ceil(requests / concurrency)
 
 
 def profile(project: Path, fmt: str, top: int) -> None:
@@ -239,6 +241,7 @@ def main() -> None:
     parser.add_argument("--runs", default="plan,plan-md,latency,set")
     parser.add_argument("--overrides", type=int, default=1000, help="overrides of the plan-md project")
     parser.add_argument("--latency", type=float, default=0.05)
+    parser.add_argument("--parallelism", default="32", help="requests in flight for `latency` (comma list)")
     parser.add_argument(
         "--keep", default="/tmp/bench-plan-scale", help="where fleets' dbs are kept and reused"
     )
@@ -255,7 +258,7 @@ def main() -> None:
     parser.add_argument("--usage", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.client:
-        client(Path(args.client), args.format, args.set, Path(args.usage))
+        client(Path(args.client), args.format, args.set, Path(args.usage), int(args.parallelism))
         return
     sources = [*([args.before] if args.before else []), str(SOURCE)]
     for n in (int(s) for s in args.sizes.split(",")):
@@ -276,7 +279,7 @@ def main() -> None:
                 profile(with_overrides if args.profile == "markdown" else plain, args.profile, args.top)
                 continue
             print(f"{n} devices (server start {startup:.1f} s)", flush=True)
-            for run in args.runs.split(","):
+            for run, parallelism in _runs(args.runs, args.parallelism):
                 project, fmt, sets, latency = plain, "text", [], 0.0
                 if run == "plan-md":
                     project, fmt = with_overrides, "markdown"
@@ -285,8 +288,8 @@ def main() -> None:
                 elif run == "set":
                     sets = ["pilot"]
                 for source in sources:
-                    r = measure(url, project, fmt, sets, latency, source)
-                    r.update(run=run, devices=n)
+                    r = measure(url, project, fmt, sets, latency, source, parallelism)
+                    r.update(run=run if run != "latency" else f"lat@{parallelism}", devices=n)
                     report(r, latency)
                     if args.json:
                         with open(args.json, "a") as f:
@@ -305,21 +308,32 @@ def port_owner(url: str) -> int:
     raise SystemExit(f"no process listens on {url}")
 
 
+def _runs(runs: str, parallelism: str) -> list[tuple[str, int]]:
+    """Each run with its requests in flight: `latency` once per `--parallelism` value, the
+    others at the product's default."""
+    values = [int(p) for p in parallelism.split(",")]
+    return [(run, p) for run in runs.split(",") for p in (values if run == "latency" else [DEFAULT])]
+
+
+DEFAULT = 32  # reconciler.platform.client.DEFAULT_CONCURRENCY
+
+
 def measure(
-    url: str, project: Path, fmt: str, sets: list[str], latency: float, source: str
+    url: str, project: Path, fmt: str, sets: list[str], latency: float, source: str, parallelism: int
 ) -> dict[str, Any]:
     set_latency(url, latency)
     clear_log(url)
     server = psutil.Process(port_owner(url)).cpu_times()
     try:
-        r = run_client(project, fmt, sets, source)
+        r = run_client(project, fmt, sets, source, parallelism)
     finally:
         set_latency(url, 0)
     after = psutil.Process(port_owner(url)).cpu_times()
     r["server_cpu"] = (after.user + after.system) - (server.user + server.system)
     r.update(requests=requests_logged(url), load=os.getloadavg()[0])
     if latency:
-        r.update(rounds=floor_rounds(r["requests"]), floor=floor_rounds(r["requests"]) * latency)
+        rounds = floor_rounds(r["requests"], parallelism)
+        r.update(rounds=rounds, floor=rounds * latency, parallelism=parallelism)
     return r
 
 
@@ -332,7 +346,8 @@ def report(r: dict[str, Any], latency: float) -> None:
     )
     if latency:
         line += (
-            f"  floor {r['rounds']} rounds = {r['floor']:.2f} s: wall/floor {r['plan_wall'] / r['floor']:.2f}"
+            f"  floor {r['rounds']} rounds of {r['parallelism']} = {r['floor']:.2f} s: "
+            f"wall/floor {r['plan_wall'] / r['floor']:.2f}"
         )
     print(line, flush=True)
 

@@ -24,7 +24,7 @@ from reconciler.apply.executor import ApplyResult, blocked_changes, blocked_ledg
 from reconciler.apply.ledger import counts, render_text
 from reconciler.apply.limits import check_blast_radius
 from reconciler.apply.progress import reporter
-from reconciler.commands.options import selection, selection_options
+from reconciler.commands.options import parallelism_option, selection, selection_options
 from reconciler.commands.sealed import unseal
 from reconciler.commands.wiring import describe_target, normalize_url, session
 from reconciler.errors import EXIT_OK, Location, Problem, ReconcileError, ValidationFailed
@@ -38,7 +38,7 @@ from reconciler.model.project import Project
 from reconciler.output import stderr_console
 from reconciler.plan.rollout_state import resume_command
 from reconciler.plan.selection import Selection, narrow_plan
-from reconciler.platform.client import DEFAULT_CONCURRENCY, MAX_CONCURRENCY
+from reconciler.platform.client import DEFAULT_CONCURRENCY
 
 OUTPUT_FORMAT = 1
 
@@ -399,15 +399,7 @@ def _abort(
     "--revert every device that runs it goes back to its previous deployment.",
 )
 @click.option("--revert", is_flag=True, help="With --abort: roll the set's devices back (the rollback path).")
-@click.option(
-    "--parallelism",
-    type=click.IntRange(1, MAX_CONCURRENCY),
-    default=DEFAULT_CONCURRENCY,
-    show_default=True,
-    metavar="N",
-    help="Requests in flight, reads and writes together. At 50 ms a round trip the default "
-    "carries about 640 requests a second; a 429 from the platform pauses them all for its Retry-After.",
-)
+@parallelism_option
 @click.option("--keep", is_flag=True, help="With --abort: leave the set's devices as they are (no rollback).")
 @click.option(
     "--pause",

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from reconciler.commands.options import selection, selection_options
+from reconciler.commands.options import parallelism_option, selection, selection_options
 from reconciler.commands.plan import live_progress, load_at
 from reconciler.commands.planning import plan_with_state
 from reconciler.commands.wiring import session
@@ -16,14 +16,19 @@ from reconciler.errors import EXIT_CHANGES, EXIT_OK, ReconcileError, redact
 from reconciler.escape import json_text, terminal_lines
 from reconciler.plan.drift import DriftReport, find_drift, render_drift_text
 from reconciler.plan.selection import EVERYTHING, Selection
+from reconciler.platform.client import DEFAULT_CONCURRENCY
 
 
 async def build(
-    path: Path, ref: str | None, base_url: str | None, chosen: Selection = EVERYTHING
+    path: Path,
+    ref: str | None,
+    base_url: str | None,
+    chosen: Selection = EVERYTHING,
+    parallelism: int = DEFAULT_CONCURRENCY,
 ) -> DriftReport:
     project, commit = load_at(path, ref)
     with live_progress() as progress:
-        async with session(project, base_url) as wired:
+        async with session(project, base_url, parallelism=parallelism) as wired:
             plan, _, live = await plan_with_state(
                 project, wired, commit=commit, progress=progress, selection=chosen
             )
@@ -38,6 +43,7 @@ async def build(
     "--base-url", metavar="URL", help="Platform base URL (overrides reconcile.yaml; env MIRU_BASE_URL)."
 )
 @click.option("-v", "--verbose", is_flag=True, help="List the devices no DeploymentSet selects by name.")
+@parallelism_option
 @selection_options
 def command(
     path: Path,
@@ -45,6 +51,7 @@ def command(
     ref: str | None,
     base_url: str | None,
     verbose: bool,
+    parallelism: int,
     sets: tuple[str, ...],
     devices: tuple[str, ...],
 ) -> int:
@@ -54,7 +61,7 @@ def command(
     back (their content failed and was rolled back)."""
     if not path.exists():
         raise ReconcileError(f"{path}: no such directory")
-    report = asyncio.run(build(path, ref, base_url, selection(sets, devices)))
+    report = asyncio.run(build(path, ref, base_url, selection(sets, devices), parallelism))
     if fmt == "json":
         data: dict[str, Any] = report.to_dict()
         click.echo(json_text(data))

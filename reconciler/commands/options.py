@@ -1,4 +1,5 @@
-"""Options several commands share: the part of the fleet a run covers (`--set`, `--device`)."""
+"""Options several commands share: the part of the fleet a run covers (`--set`, `--device`),
+and how many requests it keeps in flight (`--parallelism`)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any, TypeVar
 import click
 
 from reconciler.plan.selection import Selection
+from reconciler.platform.client import DEFAULT_CONCURRENCY, MAX_CONCURRENCY
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -33,3 +35,16 @@ def selection_options(f: F) -> F:
 
 def selection(sets: tuple[str, ...], devices: tuple[str, ...]) -> Selection:
     return Selection(sets=tuple(sets), devices=tuple(devices))
+
+
+def parallelism_option(f: F) -> F:
+    """`--parallelism N`: requests in flight, reads and writes together."""
+    return click.option(
+        "--parallelism",
+        type=click.IntRange(1, MAX_CONCURRENCY),
+        default=DEFAULT_CONCURRENCY,
+        show_default=True,
+        metavar="N",
+        help="Requests in flight, reads and writes together. At 50 ms a round trip the default "
+        "carries about 640 requests a second; a 429 from the platform pauses them all for its Retry-After.",
+    )(f)

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from reconciler.commands.options import selection, selection_options
+from reconciler.commands.options import parallelism_option, selection, selection_options
 from reconciler.commands.planning import make_plan
 from reconciler.commands.wiring import session
 from reconciler.errors import EXIT_CHANGES, EXIT_ERROR, EXIT_OK, ReconcileError, redact
@@ -28,6 +28,7 @@ from reconciler.plan.groups import sample
 from reconciler.plan.render_markdown import LIMIT, render_markdown
 from reconciler.plan.render_text import render_text
 from reconciler.plan.selection import EVERYTHING, Selection
+from reconciler.platform.client import DEFAULT_CONCURRENCY
 from reconciler.platform.live import Progress
 
 
@@ -100,11 +101,12 @@ async def build(
     base_ref: str | None,
     base_url: str | None,
     chosen: Selection = EVERYTHING,
+    parallelism: int = DEFAULT_CONCURRENCY,
 ) -> Plan:
     project, commit = load_at(path, ref)
     base = load_base(path, base_ref) if base_ref else None
     with live_progress() as progress:
-        async with session(project, base_url) as wired:
+        async with session(project, base_url, parallelism=parallelism) as wired:
             return await make_plan(
                 project, wired, base=base, commit=commit, progress=progress, selection=chosen
             )
@@ -159,6 +161,7 @@ async def build(
     help="Markdown: the most characters (UTF-16 units, as GitHub counts) the plan may take; "
     "less than GitHub's comment limit leaves room for text around it.",
 )
+@parallelism_option
 @selection_options
 def command(
     path: Path,
@@ -171,6 +174,7 @@ def command(
     base_url: str | None,
     full_plan_note: str | None,
     max_chars: int,
+    parallelism: int,
     sets: tuple[str, ...],
     devices: tuple[str, ...],
 ) -> int:
@@ -182,7 +186,7 @@ def command(
     archived) is not an error."""
     if not path.exists():
         raise ReconcileError(f"{path}: no such directory")
-    plan = asyncio.run(build(path, ref, base_ref, base_url, selection(sets, devices)))
+    plan = asyncio.run(build(path, ref, base_ref, base_url, selection(sets, devices), parallelism))
     if out is not None:
         write_plan(out, plan_json(plan))
     if fmt == "json":

@@ -176,3 +176,18 @@ def test_apply_help_names_parallelism_and_its_default() -> None:
     assert "--parallelism" in out and f"default: {DEFAULT_CONCURRENCY}" in out
     bad = CliRunner().invoke(main, ["apply", ".", "--parallelism", "0"])
     assert bad.exit_code != 0 and "--parallelism" in bad.output
+
+
+@pytest.mark.parametrize("command", ["plan", "drift"])
+def test_reads_take_parallelism_too(command: str, emu: Harness, tmp_path: Path) -> None:
+    """`plan` and `drift` read the whole fleet: a platform with a low rate limit needs them
+    gentler too, the same option as apply's."""
+    out = " ".join(CliRunner().invoke(main, [command, "--help"]).output.split())  # as wrapped
+    assert "--parallelism" in out and f"default: {DEFAULT_CONCURRENCY}" in out
+    bad = CliRunner().invoke(main, [command, ".", "--parallelism", "0"])
+    assert bad.exit_code != 0 and "--parallelism" in bad.output
+    asyncio.run(emu.seed(example_fleet()))
+    root = write_project(tmp_path / "p", emu)
+    one = CliRunner().invoke(main, [command, str(root), "--parallelism", "1", "--format", "json"])
+    assert one.exit_code in (0, 2), one.output  # 2: changes found (drift)
+    assert '"changes"' in one.output or '"items"' in one.output
