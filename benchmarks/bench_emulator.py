@@ -78,22 +78,15 @@ class PeakRss:
         self._thread.join()
 
 
-def start_server(db: Path, seed: Path) -> tuple[subprocess.Popen[str], str, float]:
+def start_server(
+    db: Path, seed: Path | None = None, env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[str], str, float]:
+    """`reconcile emulator serve` on a free port in its own process: (process, URL, start time)."""
     started = time.perf_counter()
+    command = ["emulator", "serve", "--db", str(db), *(["--seed", str(seed)] if seed else []), "--port", "0"]
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "from reconciler.cli import main; main()",
-            "emulator",
-            "serve",
-            "--db",
-            str(db),
-            "--seed",
-            str(seed),
-            "--port",
-            "0",
-        ],
+        [sys.executable, "-c", "from reconciler.cli import main; main()", *command],
+        env=env,
         stderr=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
         text=True,

@@ -37,6 +37,8 @@ from typing import Any, ClassVar
 ROOT = Path(os.environ.get("RECONCILE_SOURCE") or Path(__file__).resolve().parents[1])
 sys.path.insert(0, str(ROOT))  # first: the code measured (its `tests` helpers too)
 
+from bench_emulator import start_server  # noqa: E402
+
 from reconciler.apply import rollout as rollout_mod  # noqa: E402
 from reconciler.apply.executor import execute  # noqa: E402
 from reconciler.commands.planning import make_plan  # noqa: E402
@@ -179,23 +181,8 @@ class GcPauses:
 
 
 def serve(db: Path) -> tuple[subprocess.Popen[str], str]:
-    command = ["emulator", "serve", "--db", str(db), "--port", "0"]
-    proc = subprocess.Popen(
-        [sys.executable, "-c", "from reconciler.cli import main; main()", *command],
-        stderr=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    assert proc.stderr is not None
-    while True:
-        line = proc.stderr.readline()
-        if not line:
-            raise SystemExit(f"the emulator did not start (exit {proc.wait()})")
-        if "listening on" in line:
-            url = line.split("listening on ", 1)[1].split()[0]
-            break
-    threading.Thread(target=lambda: [None for _ in proc.stderr or []], daemon=True).start()
+    """The emulator in its own process, running the code measured (`RECONCILE_SOURCE`)."""
+    proc, url, _ = start_server(db, env={**os.environ, "PYTHONPATH": str(ROOT)})
     return proc, url
 
 

@@ -5,14 +5,12 @@ labels), the platform is the examples' embedded emulator."""
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 from composite_runner import run_action
 from ghstandin import GitHubState
-from test_action_steps import API_KEY, ROOT, _pr, _push
+from test_action_steps import API_KEY, _pr, _push
 
 from reconciler.ci.labels import allow_large
 from reconciler.errors import ReconcileError
@@ -20,22 +18,8 @@ from reconciler.errors import ReconcileError
 SHA = "b" * 40  # GITHUB_SHA of the push the tests' job environment describes
 
 
-@pytest.fixture
-def ws(tmp_path: Path) -> Path:
-    """A git repository holding a copy of `examples/` (as in test_action_steps.py)."""
-    out = tmp_path / "ws"
-    shutil.copytree(
-        ROOT / "examples", out / "examples", ignore=shutil.ignore_patterns(".reconcile", "workflows")
-    )
-    git = ["git", "-C", str(out), "-c", "user.name=t", "-c", "user.email=t@example.com"]
-    subprocess.run(["git", "init", "-q", "-b", "main", str(out)], check=True)
-    subprocess.run([*git, "add", "-A"], check=True)
-    subprocess.run([*git, "commit", "-q", "-m", "fleet"], check=True)
-    return out
-
-
-def _limit(ws: Path, n: int) -> None:
-    config = ws / "examples" / "reconcile.yaml"
+def _limit(workspace: Path, n: int) -> None:
+    config = workspace / "examples" / "reconcile.yaml"
     config.write_text(config.read_text() + f"limits:\n  max_devices_per_apply: {n}\n")
 
 
@@ -66,53 +50,53 @@ def _apply(workspace: Path, tmp: Path, url: str) -> object:
 
 
 def test_the_merged_pull_requests_label_lets_a_large_apply_through(
-    ws: Path,
+    workspace: Path,
     tmp_path: Path,
     github: tuple[GitHubState, str],
 ) -> None:
     state, url = github
-    _limit(ws, 2)
-    refused = _apply(ws, tmp_path / "no-label", url)
+    _limit(workspace, 2)
+    refused = _apply(workspace, tmp_path / "no-label", url)
     assert refused.outputs["exitcode"] == "1", refused.log  # type: ignore[attr-defined]
     assert "more than limits.max_devices_per_apply (2)" in refused.log  # type: ignore[attr-defined]
     assert ("GET", f"/repos/acme/fleet/commits/{SHA}/pulls?per_page=100") in state.requests
     _merged(state, "documentation", "reconcile:allow-large=40")
-    run = _apply(ws, tmp_path / "labelled", url)
+    run = _apply(workspace, tmp_path / "labelled", url)
     assert run.outputs["exitcode"] == "0", run.log  # type: ignore[attr-defined]
     assert "pull request #9: label reconcile:allow-large=40: applying with --allow-large 40" in run.log  # type: ignore[attr-defined]
     assert "--allow-large 40" in run.log and "reconcile apply `examples`: succeeded" in run.summary  # type: ignore[attr-defined]
 
 
 def test_within_the_limit_github_is_not_asked(
-    ws: Path, tmp_path: Path, github: tuple[GitHubState, str]
+    workspace: Path, tmp_path: Path, github: tuple[GitHubState, str]
 ) -> None:
     state, url = github
-    _limit(ws, 100)
+    _limit(workspace, 100)
     _merged(state, "reconcile:allow-large=40")
-    run = _apply(ws, tmp_path, url)
+    run = _apply(workspace, tmp_path, url)
     assert run.outputs["exitcode"] == "0", run.log  # type: ignore[attr-defined]
     assert "--allow-large" not in run.log and state.requests == []  # type: ignore[attr-defined]
 
 
 def test_a_malformed_label_stops_the_apply_before_it_writes(
-    ws: Path,
+    workspace: Path,
     tmp_path: Path,
     github: tuple[GitHubState, str],
 ) -> None:
     state, url = github
-    _limit(ws, 2)
+    _limit(workspace, 2)
     _merged(state, "reconcile:allow-large=lots::error::x")
-    run = _apply(ws, tmp_path, url)
+    run = _apply(workspace, tmp_path, url)
     assert run.outputs["exitcode"] == "1"  # type: ignore[attr-defined]
     assert "is not reconcile:allow-large=N" in run.summary and "$ reconcile apply" not in run.log  # type: ignore[attr-defined]
 
 
-def test_a_plan_never_reads_labels(ws: Path, tmp_path: Path, github: tuple[GitHubState, str]) -> None:
+def test_a_plan_never_reads_labels(workspace: Path, tmp_path: Path, github: tuple[GitHubState, str]) -> None:
     state, url = github
-    _limit(ws, 2)
+    _limit(workspace, 2)
     run = run_action(
         {"command": "plan", "path": "examples", "api-key": API_KEY},
-        workspace=ws,
+        workspace=workspace,
         env=_pr(tmp_path, url),
         tmp=tmp_path,
     )

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -20,16 +19,11 @@ from tests.plan import edits
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_a_failed_plan_still_comments_the_plan(tmp_path: Path, github: tuple[GitHubState, str]) -> None:
+def test_a_failed_plan_still_comments_the_plan(
+    tmp_path: Path, workspace: Path, github: tuple[GitHubState, str]
+) -> None:
     state, url = github
-    ws = tmp_path / "ws"
-    shutil.copytree(
-        ROOT / "examples", ws / "examples", ignore=shutil.ignore_patterns(".reconcile", "workflows")
-    )
-    git = ["git", "-C", str(ws), "-c", "user.name=t", "-c", "user.email=t@example.com"]
-    subprocess.run(["git", "init", "-q", "-b", "main", str(ws)], check=True)
-    subprocess.run([*git, "add", "-A"], check=True)
-    subprocess.run([*git, "commit", "-q", "-m", "fleet"], check=True)
+    ws = workspace
     reconcile = str(Path(sys.executable).parent / "reconcile")
     subprocess.run([reconcile, "plan", "examples"], cwd=ws, check=True, capture_output=True)  # seeds the db
     emu = make_harness(str(ws / "examples" / ".reconcile" / "emulator.db"))

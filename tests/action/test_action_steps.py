@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -31,19 +30,6 @@ from reconciler.model.plan import Plan
 ROOT = Path(__file__).resolve().parents[2]
 REPO = "acme/fleet"
 API_KEY = "miru-test-key-0123456789"
-
-
-@pytest.fixture
-def workspace(tmp_path: Path) -> Path:
-    ws = tmp_path / "ws"
-    shutil.copytree(
-        ROOT / "examples", ws / "examples", ignore=shutil.ignore_patterns(".reconcile", "workflows")
-    )
-    git = ["git", "-C", str(ws), "-c", "user.name=t", "-c", "user.email=t@example.com"]
-    subprocess.run(["git", "init", "-q", "-b", "main", str(ws)], check=True)
-    subprocess.run([*git, "add", "-A"], check=True)
-    subprocess.run([*git, "commit", "-q", "-m", "fleet"], check=True)
-    return ws
 
 
 def _job_env(tmp: Path, api_url: str, event_name: str, event: dict[str, object]) -> dict[str, str]:
