@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse, Response
 from reconciler.emulator import views
 from reconciler.emulator.auth import check_scopes
 from reconciler.emulator.errors import invalid
+from reconciler.emulator.json_response import FastJSONResponse
 from reconciler.emulator.store import Store
 
 # The docs' multi-value separator is `|`; commas (the spec's `style: form, explode: false`, which
@@ -99,4 +100,4 @@ Handler = Callable[[Ctx], Response]
 
 
 def ok(body: Any) -> JSONResponse:
-    return JSONResponse(body)
+    return FastJSONResponse(body)

@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse
 from reconciler.emulator import pages, platform
 from reconciler.emulator.errors import invalid
 from reconciler.emulator.http import Ctx
+from reconciler.emulator.json_response import FastJSONResponse
 
 DEFAULT_LIMIT = 10
 
@@ -110,4 +111,4 @@ def list_page(
             f"SELECT COUNT(*) FROM {table}{flt.sql()}", flt.args
         ).fetchone()[0]
     body["data"] = render(list(rows[:limit]))
-    return JSONResponse(body)
+    return FastJSONResponse(body)

@@ -185,6 +185,27 @@ def _is_ours(dep: LiveDeployment) -> bool:
     return dep.description.startswith(RECONCILE_PREFIX)
 
 
+def unplannable(dd: D.DesiredDevice) -> tuple[BlockReason, str] | None:
+    """Why the device is blocked whatever is deployed on it (the reason code and text), if it is."""
+    dev = dd.device
+    if dev is None:
+        return (
+            BlockReason.DEVICE_UNKNOWN,
+            f"device {dd.name!r} is named in DeploymentSet "
+            f"{dd.deployment_set!r} but does not exist on the platform",
+        )
+    if dev.status == "archived":
+        return BlockReason.DEVICE_ARCHIVED, "device is archived"
+    if dev.status in ("inactive", "activating"):
+        return (
+            BlockReason.NOT_ENROLLED,
+            f"device was never enrolled (status {dev.status}): no agent to deploy to",
+        )
+    if dd.blocked is not None:
+        return dd.blocked, dd.reason or dd.blocked
+    return None
+
+
 def plan_device(
     dd: D.DesiredDevice,
     live: LiveState,
@@ -193,25 +214,13 @@ def plan_device(
     memo: _Memo | None = None,
 ) -> DeviceChange:
     dev = dd.device
-    if dev is None:
-        return _blocked(
-            dd,
-            BlockReason.DEVICE_UNKNOWN,
-            f"device {dd.name!r} is named in DeploymentSet "
-            f"{dd.deployment_set!r} but does not exist on the platform",
-        )
-    if dev.status == "archived":
-        return _blocked(dd, BlockReason.DEVICE_ARCHIVED, "device is archived")
-    if dev.status in ("inactive", "activating"):
-        return _blocked(
-            dd,
-            BlockReason.NOT_ENROLLED,
-            f"device was never enrolled (status {dev.status}): no agent to deploy to",
-            diagnostics=tuple((diagnostics or {}).get(dev.id, ())),
-        )
-    if dd.blocked is not None:
-        return _blocked(dd, dd.blocked, dd.reason or dd.blocked)
-    assert dd.release is not None
+    held = unplannable(dd)
+    if held is not None:
+        code, reason = held
+        if code is BlockReason.NOT_ENROLLED and dev is not None:
+            return _blocked(dd, code, reason, diagnostics=tuple((diagnostics or {}).get(dev.id, ())))
+        return _blocked(dd, code, reason)
+    assert dev is not None and dd.release is not None
     memo = memo or _Memo(diffs=diff_cache if diff_cache is not None else {})
     target = memo.targets[dev.id] = live.target_deployment(dev)
     # The target's release, not the one the device reports: a platform may report the old
@@ -380,6 +389,17 @@ def rollout_plans(
         notes = plan.notes + _earlier(name, rid, markers)
         out[name] = with_windows(replace(plan, id=rid, done=tuple(done), held=held, notes=notes), groups, now)
     return out
+
+
+def expected_rollout_ids(desired: D.Desired) -> list[str]:
+    """The rollout ids `rollout_plans` gives each set, from the desired state alone: known before
+    the deployments are read. A device that only what is deployed blocks (a drifted staged
+    deployment) changes its set's id; the caller reads that one again."""
+    targets: dict[str, list[tuple[str | None, tuple[str, ...]]]] = {name: [] for name in desired.rollouts}
+    for dd in desired.devices:
+        if dd.deployment_set in targets and dd.release is not None and unplannable(dd) is None:
+            targets[dd.deployment_set].append((dd.release.version, tuple(c.key for c in dd.configs)))
+    return [marker.rollout_id(name, t) for name, t in targets.items() if t]
 
 
 def _groups_of(live: LiveState, device: str, memo: _Memo) -> frozenset[str]:

@@ -10,7 +10,7 @@ record (it landed) or takes the next number.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from reconciler.errors import PermissionDenied, PlatformError, ReconcileError
@@ -91,12 +91,19 @@ def _mine(records: Sequence[C.Control], record: C.Control) -> C.Control | None:
     return next((c for c in records if (c.kind, c.run) == (record.kind, record.run)), None)
 
 
-async def with_controls(plan: Plan, platform: Platform) -> Plan:
-    """`plan` with each rollout's control record in force, read now. Only rollouts with devices
-    left to update are asked about (one request for up to a dozen of them): a finished or
-    unchanged set has nothing to pause."""
+async def with_controls(
+    plan: Plan, platform: Platform, read_before: Mapping[str, Sequence[C.Control]] | None = None
+) -> Plan:
+    """`plan` with each rollout's control record in force. Only rollouts with devices left to
+    update are asked about (one request for up to a dozen of them): a finished or unchanged set
+    has nothing to pause. `read_before`: records read while the plan was being made (by rollout
+    id); a rollout not among them is read now."""
     asked = {name: r.id for name, r in plan.rollouts.items() if r.devices and r.id}
-    found = await in_force(platform, list(asked.values())) if asked else {}
+    known = dict(read_before or {})
+    missing = [rid for rid in asked.values() if rid not in known]
+    if missing:
+        known.update(await read(platform, missing))
+    found = {rid: c for rid in asked.values() if (c := C.in_force(known.get(rid, ()))) is not None}
     rollouts = {
         name: replace(r, control=found.get(r.id)) if name in asked else r for name, r in plan.rollouts.items()
     }

@@ -51,6 +51,7 @@ async def read_live_state(
     recent_instances: bool = True,
     with_deployments: bool = True,
     scope: DeviceScope | None = None,
+    on_catalog: Callable[[LiveState], None] | None = None,
 ) -> LiveState:
     """Read everything the planner needs.
 
@@ -60,9 +61,12 @@ async def read_live_state(
     the newest 100 instances of the desired schemas (one request). `scope` reads part of the
     fleet: its devices by `group_id` or `name` filters (every device only when a selector or
     `--device` needs name patterns), and deployments only of the devices it picks, by
-    `device_id`, so the cost follows the selection rather than the fleet.
+    `device_id`, so the cost follows the selection rather than the fleet. `on_catalog` is
+    handed the state without deployments and instances (devices, groups, types, the desired
+    releases, schemas) as soon as that is in, while the deployments are still being read: the
+    manifests resolve against it meanwhile.
     """
-    reader = _Reader(platform, progress, recent_instances, with_deployments, scope)
+    reader = _Reader(platform, progress, recent_instances, with_deployments, scope, on_catalog)
     try:
         return await reader.read(sorted(set(release_versions)))
     except BaseException:
@@ -81,6 +85,7 @@ class _Reader:
     recent_instances: bool
     with_deployments: bool
     scope: DeviceScope | None = None
+    on_catalog: Callable[[LiveState], None] | None = None
     tasks: list[asyncio.Task[list[Any]]] = field(default_factory=list)
 
     def start(self, coro: Awaitable[list[Any]]) -> asyncio.Task[list[Any]]:
@@ -104,8 +109,8 @@ class _Reader:
         wanted = await _wanted_releases(platform, versions)
         schema_ids = sorted({sid for r in wanted for sid in r.schema_ids})
         schemas_t = self.start(_schemas(platform, schema_ids))
-        recent = self.with_deployments and self.recent_instances
-        recent_t = self.start(_recent_instances(platform, schema_ids) if recent else _nothing())
+        with_recent = self.with_deployments and self.recent_instances
+        recent_t = self.start(_recent_instances(platform, schema_ids) if with_recent else _nothing())
         devices = {d.name: d for d in await devices_t}
         groups = {g.id: g for g in await groups_t}
         if scope is not None:
@@ -113,18 +118,23 @@ class _Reader:
             ids = sorted(devices[n].id for n in picked if n in devices)
             wanted_deps = _deployments_of(platform, progress, ids) if self.with_deployments else _nothing()
             deps_t = self.start(wanted_deps)
-        deployments = {d.id: d for d in await deps_t}
-        instances_t = self.start(_instances(platform, deployments.values(), progress))
         types = {t.id: t for t in await types_t}
         slugs = {t.id: t.slug for t in types.values()}
+        schemas = {x.id: x for x in (C.schema(item, slugs) for item in await schemas_t)}
+        known = _known_releases(wanted, devices.values())
+        if self.on_catalog is not None:
+            self.on_catalog(LiveState(devices, groups, types, known, schemas, deployments={}, instances={}))
+        deployments = {d.id: d for d in await deps_t}
+        recent = await recent_t
+        instances_t = self.start(_instances(platform, deployments.values(), progress, recent))
         return LiveState(
             devices=devices,
             groups=groups,
             config_types=types,
-            releases=await _releases(platform, wanted, devices.values(), deployments.values()),
-            schemas={x.id: x for x in (C.schema(item, slugs) for item in await schemas_t)},
+            releases=await _releases(platform, known, deployments.values()),
+            schemas=schemas,
             deployments=deployments,
-            instances=_instances_by_id(await instances_t, await recent_t),
+            instances=_instances_by_id(await instances_t, recent),
             requests=platform.requests - start,
             by_device=_by_device(deployments.values()),
         )
@@ -227,13 +237,20 @@ async def _deployments_of(platform: Platform, progress: Progress | None, device_
 
 
 async def _instances(
-    platform: Platform, deployments: Iterable[LiveDeployment], progress: Progress | None
+    platform: Platform,
+    deployments: Iterable[LiveDeployment],
+    progress: Progress | None,
+    recent: Iterable[LiveInstance] = (),
 ) -> list[Any]:
+    """The live deployments' instances, but those the read of the newest ones already brought:
+    usually all of them, and then the read after the deployments' last page (a round trip
+    that waited on every other) is not made."""
+    have = {i.id for i in recent}
     return await read_where(
         platform,
         listing(platform.sdk, "/config_instances", C.instance),
         "id",
-        sorted({i for d in deployments for i in d.instance_ids}),
+        sorted({i for d in deployments for i in d.instance_ids} - have),
         progress=progress,
         what="reading config instances",
         expand=["content"],
@@ -253,21 +270,23 @@ async def _wanted_releases(platform: Platform, versions: list[str]) -> list[Live
     return [C.release(r) for r in rows]
 
 
-async def _releases(
-    platform: Platform,
-    wanted: list[LiveRelease],
-    devices: Iterable[LiveDevice],
-    deployments: Iterable[LiveDeployment],
-) -> dict[str, LiveRelease]:
-    """The desired releases, every device's current one (id and version from the devices'
-    `current_release` expansion are all the planner needs of them), and those live
-    deployments name (e.g. staged for another release)."""
+def _known_releases(wanted: list[LiveRelease], devices: Iterable[LiveDevice]) -> dict[str, LiveRelease]:
+    """The desired releases and every device's current one (id and version from the devices'
+    `current_release` expansion are all the planner needs of them)."""
     releases = {r.id: r for r in wanted}
     for d in devices:
         if d.current_release_id and d.current_release_id not in releases:
             releases[d.current_release_id] = LiveRelease(
                 d.current_release_id, d.current_release_version or "", ()
             )
+    return releases
+
+
+async def _releases(
+    platform: Platform, known: dict[str, LiveRelease], deployments: Iterable[LiveDeployment]
+) -> dict[str, LiveRelease]:
+    """`known`, and those live deployments name (e.g. staged for another release)."""
+    releases = dict(known)
     unknown = sorted({d.release_id for d in deployments} - set(releases))
     for r in await read_where(platform, raw(platform.sdk.releases), "id", unknown, what="reading releases"):
         releases.setdefault(C.text(r, "id"), C.release(r))

@@ -10,9 +10,11 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import orjson
 
 from reconciler.platform.client import Platform
 from reconciler.platform.convert import get, text
@@ -24,36 +26,71 @@ Fetch = Callable[..., Awaitable[Any]]  # a list call: keyword filters -> one pag
 Progress = Callable[[str, int, int], None]  # (what, done, total)
 
 
-def raw(resource: Any, item: Callable[[Any], Any] | None = None) -> Fetch:
-    """A resource's `list` returning the page as plain JSON; with `item`, its `data` converted
-    by `item` as the page arrives, so no page's JSON outlives its request (at 100,000 devices,
-    keeping every page until the last one came in was most of the peak memory)."""
-    call = resource.with_raw_response.list
+@dataclass(frozen=True)
+class Lister:
+    """A list call in two parts: `body`, one page's bytes (what holds a request slot), and
+    `decode`, its JSON with `data` converted by `item` as the page arrives, so no page's JSON
+    outlives its request (at 100,000 devices, keeping every page until the last one came in was
+    most of the peak memory). Paging decodes after the slot is free, so the next request is
+    on the wire while this page is decoded: decoding inside the slot added the client's CPU to
+    every round trip (10,000 devices at 8 in flight: 2.1 s where the network needs 1.35 s)."""
 
-    async def fetch(**params: Any) -> Any:
-        response = await call(**params)
-        page = json.loads(await response.read())
-        if item is not None and isinstance(page, dict):
-            page["data"] = [item(x) for x in page.get("data") or ()]
+    body: Callable[..., Awaitable[bytes]]
+    item: Callable[[Any], Any] | None = None
+
+    def decode(self, body: bytes) -> Any:
+        page = loads(body)
+        if self.item is not None and isinstance(page, dict):
+            page["data"] = [self.item(x) for x in page.get("data") or ()]
         return page
 
-    return fetch
+    async def __call__(self, **params: Any) -> Any:
+        return self.decode(await self.body(**params))
 
 
-def listing(client: Any, path: str, item: Callable[[Any], Any] | None = None) -> Fetch:
+def loads(body: bytes) -> Any:
+    """JSON by orjson (a page of 100 expanded devices in half the stdlib's time); what it
+    refuses (an integer past 64 bits) by the stdlib, which also reports what is not JSON."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return json.loads(body)
+
+
+def raw(resource: Any, item: Callable[[Any], Any] | None = None) -> Lister:
+    """A resource's `list` returning the page as plain JSON (converted by `item`)."""
+    call = resource.with_raw_response.list
+
+    async def body(**params: Any) -> bytes:
+        response = await call(**params)
+        return bytes(await response.read())
+
+    return Lister(body, item)
+
+
+def listing(client: Any, path: str, item: Callable[[Any], Any] | None = None) -> Lister:
     """`raw` for the lists read by the thousand (devices, deployments, instances): the page
     through the SDK client's own `get` (its base URL, headers, key, query encoding, error
     mapping and transport), without the resource method's per-call parameter transform and
     response wrapper: a millisecond per request, two seconds at 100,000 devices."""
 
-    async def fetch(**params: Any) -> Any:
+    async def body(**params: Any) -> bytes:
         response = await client.get(path, cast_to=httpx.Response, options={"params": params})
-        page = json.loads(response.content)
-        if item is not None and isinstance(page, dict):
-            page["data"] = [item(x) for x in page.get("data") or ()]
-        return page
+        return bytes(response.content)
 
-    return fetch
+    return Lister(body, item)
+
+
+async def _read(
+    platform: Platform, fetch: Fetch, params: dict[str, Any], *, what: str, policy: RetryPolicy = READS
+) -> Any:
+    """One page: its request under `platform`'s slots and retries, its decoding after."""
+    if not isinstance(fetch, Lister):
+        return await platform.read(lambda: fetch(**params), what=what, policy=policy)
+    body = await platform.read(lambda: fetch.body(**params), what=what, policy=policy)
+    # The request the freed slot lets out is sent first (it waits behind this task otherwise).
+    await asyncio.sleep(0)
+    return fetch.decode(body)
 
 
 def _data(page: Any) -> list[Any]:
@@ -64,7 +101,7 @@ async def first_page(
     platform: Platform, fetch: Fetch, *, what: str, policy: RetryPolicy = READS, **params: Any
 ) -> list[Any]:
     """The items of one page (the first 100 in the order asked for)."""
-    page = await platform.read(lambda: fetch(limit=PAGE, offset=0, **params), what=what, policy=policy)
+    page = await _read(platform, fetch, {"limit": PAGE, "offset": 0, **params}, what=what, policy=policy)
     return _data(page)
 
 
@@ -78,7 +115,7 @@ async def first_pages(
         return items
 
     async def page_at(offset: int) -> list[Any]:
-        return _data(await platform.read(_at(fetch, offset, params), what=what, policy=policy))
+        return _data(await _read(platform, fetch, _at(offset, params), what=what, policy=policy))
 
     for data in await asyncio.gather(*(page_at(n * PAGE) for n in range(1, pages))):
         items.extend(data)
@@ -98,7 +135,7 @@ async def walk(
     """Every item from `offset` on, one page after the other while `has_more` says so."""
     items: list[Any] = []
     while True:
-        page = await platform.read(_at(fetch, offset, params), what=what, policy=policy)
+        page = await _read(platform, fetch, _at(offset, params), what=what, policy=policy)
         data = _data(page)
         items += data
         if progress:
@@ -108,8 +145,8 @@ async def walk(
         offset += len(data)
 
 
-def _at(fetch: Fetch, offset: int, params: dict[str, Any]) -> Callable[[], Awaitable[Any]]:
-    return lambda: fetch(limit=PAGE, offset=offset, **params)
+def _at(offset: int, params: dict[str, Any]) -> dict[str, Any]:
+    return {"limit": PAGE, "offset": offset, **params}
 
 
 async def read_all(
@@ -120,8 +157,8 @@ async def read_all(
     expand = list(params.pop("expand", []))
     if expand:
         params["expand"] = expand
-    first = await platform.read(
-        lambda: fetch(limit=PAGE, offset=0, **{**params, "expand": [*expand, "total_count"]}), what=what
+    first = await _read(
+        platform, fetch, {"limit": PAGE, "offset": 0, **params, "expand": [*expand, "total_count"]}, what=what
     )
     items = _data(first)
     total = get(first, "total_count")
@@ -133,7 +170,7 @@ async def read_all(
         progress(what, len(items), total)
 
     async def page_at(offset: int) -> list[Any]:
-        data = _data(await platform.read(_at(fetch, offset, params), what=what))
+        data = _data(await _read(platform, fetch, _at(offset, params), what=what))
         if progress:
             progress(what, len(data), total)
         return data

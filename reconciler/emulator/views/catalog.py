@@ -7,7 +7,7 @@ import sqlite3
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from reconciler.emulator.times import iso
+from reconciler.emulator.times import formatter
 from reconciler.emulator.views.common import Row, by_id, sub
 from reconciler.emulator.views.configs import config_schemas
 
@@ -25,6 +25,7 @@ def release_schema_ids(conn: sqlite3.Connection, release_id: str) -> list[str]:
 def releases(
     conn: sqlite3.Connection, rows: Sequence[Row], expand: Collection[str] = ()
 ) -> list[dict[str, Any]]:
+    iso = formatter()
     out = []
     for r in rows:
         body: dict[str, Any] = {
@@ -48,6 +49,7 @@ def releases(
 def groups(
     conn: sqlite3.Connection, rows: Sequence[Row], expand: Collection[str] = ()
 ) -> list[dict[str, Any]]:
+    iso = formatter()
     parents = by_id(conn, "groups", (r["parent_id"] for r in rows)) if "parent" in expand else {}
     out = []
     for r in rows:
@@ -69,6 +71,7 @@ def groups(
 def git_commits(
     conn: sqlite3.Connection, rows: Sequence[Row], expand: Collection[str] = ()
 ) -> list[dict[str, Any]]:
+    iso = formatter()
     return [
         {
             "object": "git_commit",

@@ -8,11 +8,12 @@ import sqlite3
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from reconciler.emulator.times import iso
+from reconciler.emulator.times import formatter
 from reconciler.emulator.views.common import Row, by_id, sub
 
 
 def config_type(row: Row) -> dict[str, Any]:
+    iso = formatter()
     return {
         "object": "config_type",
         "id": row["id"],
@@ -32,6 +33,7 @@ def config_types(
 def config_schemas(
     conn: sqlite3.Connection, rows: Sequence[Row], expand: Collection[str] = ()
 ) -> list[dict[str, Any]]:
+    iso = formatter()
     types = by_id(conn, "config_types", (r["config_type_id"] for r in rows))
     out = []
     for r in rows:
@@ -60,6 +62,7 @@ def config_schemas(
 def config_instances(
     conn: sqlite3.Connection, rows: Sequence[Row], expand: Collection[str] = ()
 ) -> list[dict[str, Any]]:
+    iso = formatter()
     types = by_id(conn, "config_types", (r["config_type_id"] for r in rows))
     schemas: dict[str, dict[str, Any]] = {}
     if "config_schema" in expand:

@@ -8,7 +8,7 @@ from collections.abc import Collection, Sequence
 from typing import Any
 
 from reconciler.emulator.device_events import merged_status
-from reconciler.emulator.times import iso
+from reconciler.emulator.times import formatter
 from reconciler.emulator.views import device  # devices expand their deployment: a cycle
 from reconciler.emulator.views.catalog import releases
 from reconciler.emulator.views.common import Render, Row, expanded, sub
@@ -32,6 +32,8 @@ def deployment_instance_ids(conn: sqlite3.Connection, deployment_ids: Sequence[s
 def deployments(
     conn: sqlite3.Connection, rows: Sequence[Row], expand: Collection[str] = ()
 ) -> list[dict[str, Any]]:
+    iso = formatter()
+
     def of(field: str, table: str, key: str, render: Render) -> dict[str, dict[str, Any]]:
         ids = (r[key] for r in rows)
         return expanded(conn, table, ids, render, sub(expand, field)) if field in expand else {}

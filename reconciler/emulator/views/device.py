@@ -8,7 +8,7 @@ from collections.abc import Collection, Sequence
 from typing import Any
 
 from reconciler.emulator import platform
-from reconciler.emulator.times import iso
+from reconciler.emulator.times import formatter
 from reconciler.emulator.views import deployment  # deployments expand their device: a cycle
 from reconciler.emulator.views.catalog import groups, releases
 from reconciler.emulator.views.common import Row, expanded, sub
@@ -17,6 +17,7 @@ from reconciler.emulator.views.common import Row, expanded, sub
 def devices(
     conn: sqlite3.Connection, rows: Sequence[Row], expand: Collection[str] = ()
 ) -> list[dict[str, Any]]:
+    iso = formatter()
     currents = {r["id"]: platform.device_current(conn, r) for r in rows}
     deps, rels, grps = {}, {}, {}
     if "current_deployment" in expand:

@@ -1,0 +1,18 @@
+"""JSON responses: orjson where it can encode the body (serving a page of 100 expanded items was a
+third stdlib `json`), the stdlib otherwise."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import orjson
+from starlette.responses import JSONResponse
+
+
+class FastJSONResponse(JSONResponse):
+    def render(self, content: Any) -> bytes:
+        try:
+            return orjson.dumps(content)
+        except TypeError:  # what orjson declines (an int over 64 bits, a non-str key): as before
+            return json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
