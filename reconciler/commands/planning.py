@@ -6,13 +6,12 @@ from __future__ import annotations
 import asyncio
 import datetime as _dt
 import gc
-import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import replace
 
+from reconciler.commands.early_reads import Early
 from reconciler.commands.wiring import Session
-from reconciler.errors import PlatformError, Problem
-from reconciler.model.control import Control
+from reconciler.errors import Problem
 from reconciler.model.live import DeviceScope, LiveState
 from reconciler.model.plan import Plan
 from reconciler.model.project import Project
@@ -21,15 +20,12 @@ from reconciler.plan import online
 from reconciler.plan import selection as S
 from reconciler.plan.build import (
     desired_versions,
-    expected_rollout_ids,
     mark_origin,
     plan_from,
-    resolved,
     unenrolled,
 )
 from reconciler.plan.unmanaged import find_unmanaged
 from reconciler.platform.client import Platform
-from reconciler.platform.controls import read as controls_read
 from reconciler.platform.controls import with_controls
 from reconciler.platform.enrollment import enrollment_diagnostics
 from reconciler.platform.live import Progress, read_live_state, read_recent_failures
@@ -97,7 +93,7 @@ async def plan_with_state(
 ) -> tuple[Plan, D.Desired, LiveState]:
     """`make_plan`, also returning what it was made from (for `drift`). A `selection` plans
     part of the fleet and reads only what that part needs."""
-    early = _Early(session.platform, project, selection)
+    early = Early(session.platform, project, selection)
     try:
         return await _planned(project, session, base, commit, progress, created_at, selection, early)
     finally:
@@ -113,7 +109,7 @@ async def _planned(
     progress: Progress | None,
     created_at: str | None,
     selection: S.Selection,
-    early: _Early,
+    early: Early,
 ) -> tuple[Plan, D.Desired, LiveState]:
     platform = session.platform
     chosen = S.chosen_sets(project, selection)
@@ -170,65 +166,6 @@ async def _planned(
     if project.max_devices_per_apply:
         plan = replace(plan, max_devices_per_apply=project.max_devices_per_apply)
     return plan, desired, live
-
-
-SWITCH = 0.0005  # seconds a thread runs before the interpreter lock is offered to another
-PREFETCH = 12  # rollouts whose control records one request reads (8 sequence numbers each)
-
-
-class _Early:
-    """What can start before the deployments are in: the manifests resolve against the catalog
-    (devices, groups, releases, schemas), in a thread while the deployments' pages come in, and
-    then the control records of the rollouts that resolution names are read, beside the rest
-    of the reads rather than in one more round trip after the plan."""
-
-    def __init__(self, platform: Platform, project: Project, selection: S.Selection) -> None:
-        self._platform, self._project, self._selection = platform, project, selection
-        self._desired: asyncio.Future[D.Desired] | None = None
-        self._controls: asyncio.Future[dict[str, list[Control]]] | None = None
-
-    def start(self, catalog: LiveState) -> None:
-        self._desired = asyncio.ensure_future(asyncio.to_thread(self._in_thread, catalog))
-        self._controls = asyncio.ensure_future(self._read_controls(self._desired))
-
-    def _in_thread(self, catalog: LiveState) -> D.Desired:
-        # The event loop takes the interpreter lock back within half a millisecond of a page
-        # arriving, not the default 5 ms: otherwise every answer waits on the resolution and the
-        # request slots it would free stand idle (at 10,000 devices, a round trip lost).
-        before = sys.getswitchinterval()
-        sys.setswitchinterval(SWITCH)
-        try:
-            return self._resolve(catalog)
-        finally:
-            sys.setswitchinterval(before)
-
-    def _resolve(self, state: LiveState) -> D.Desired:
-        project, selection = self._project, self._selection
-        chosen = S.chosen_sets(project, selection)
-        only = chosen if selection.active else None
-        return S.narrow(resolved(project, state, only, partial=S.by_name(selection)), selection)
-
-    async def _read_controls(self, desired: Awaitable[D.Desired]) -> dict[str, list[Control]]:
-        ids = expected_rollout_ids(await desired)
-        # One request at most: more rollouts than that are read once the plan names them.
-        return await controls_read(self._platform, ids) if 0 < len(ids) <= PREFETCH else {}
-
-    async def desired(self, live: LiveState) -> D.Desired:
-        return await self._desired if self._desired is not None else self._resolve(live)
-
-    async def controls(self) -> dict[str, list[Control]]:
-        try:
-            return await self._controls if self._controls is not None else {}
-        except PlatformError:
-            return {}  # read again after the plan, where its error is reported as before
-
-    async def stop(self) -> None:
-        """Nothing left running when the read or the manifests failed first."""
-        started = [f for f in (self._desired, self._controls) if f is not None]
-        for f in started:
-            f.cancel()  # (nothing once done)
-        # Their errors are retrieved here: the one that matters was raised where it was awaited.
-        await asyncio.gather(*started, return_exceptions=True)
 
 
 async def online_problems(project: Project, platform: Platform) -> list[Problem]:

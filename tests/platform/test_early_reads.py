@@ -7,12 +7,14 @@ loopback, through the SDK):
 - the control records of the rollouts the manifests name are read beside the deployments, not
   after the plan: still one request, and a pause is still in the plan;
 - a rollout the early read missed (its id changes once deployments are known) is read again;
-- the control records are asked for before the plan is made."""
+- the control records are asked for before the plan is made;
+- the resolution runs with a short switch interval, and the default comes back after."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,7 @@ import pytest
 from click.testing import CliRunner
 
 from reconciler.cli import main
+from reconciler.commands.early_reads import SWITCH, Early
 from reconciler.model import control as C
 from reconciler.model.enums import ControlKind
 from reconciler.model.plan import Plan
@@ -164,7 +167,26 @@ def test_control_records_are_asked_for_before_the_plan_is_made(
         order.append("plan")
         return plan_from(*args, **kwargs)
 
-    monkeypatch.setattr("reconciler.commands.planning.controls_read", reading)
+    monkeypatch.setattr("reconciler.commands.early_reads.controls_read", reading)
     monkeypatch.setattr("reconciler.commands.planning.plan_from", planning_)
     assert _plan_json(root)["rollouts"]
     assert order == ["control records", "plan"]
+
+
+def test_the_resolution_runs_with_quick_switches_and_the_default_comes_back(
+    emu: Harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asyncio.run(emu.seed(example_fleet(offline=[])))
+    root = write_project(tmp_path / "p", emu.db)
+    default = sys.getswitchinterval()
+    seen: list[float] = []
+    resolve = Early._resolve
+
+    def resolving(self: Early, state: Any) -> Any:
+        seen.append(sys.getswitchinterval())
+        return resolve(self, state)
+
+    monkeypatch.setattr(Early, "_resolve", resolving)
+    assert _plan_json(root)["changes"]
+    assert seen == [SWITCH] and default > SWITCH
+    assert sys.getswitchinterval() == default
