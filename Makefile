@@ -27,8 +27,8 @@ lock: $(STAMP)
 	$(BIN)/python tools/lock.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check reconciler tests benchmarks tools
-	$(BIN)/ruff format --check reconciler tests benchmarks tools
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
 test: lint

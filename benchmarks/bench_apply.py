@@ -37,8 +37,10 @@ import miru_platform_sdk as sdk
 
 ROOT = Path(os.environ.get("RECONCILE_SOURCE") or Path(__file__).resolve().parents[1])
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from benchmarks.bench_emulator import start_server  # noqa: E402  (the served emulator, loopback)
+from bench_emulator import start_server  # noqa: E402  (the served emulator, loopback)
+
 from reconciler.apply.executor import execute  # noqa: E402
 from reconciler.commands.planning import make_plan  # noqa: E402
 from reconciler.commands.wiring import session  # noqa: E402

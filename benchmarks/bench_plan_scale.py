@@ -304,7 +304,7 @@ def port_owner(url: str) -> int:
     port = int(url.rsplit(":", 1)[1])
     for conn in psutil.net_connections("tcp"):
         if conn.laddr and conn.laddr.port == port and conn.status == psutil.CONN_LISTEN and conn.pid:
-            return conn.pid
+            return int(conn.pid)
     raise SystemExit(f"no process listens on {url}")
 
 

@@ -20,6 +20,7 @@ import sys
 import tempfile
 import tomllib
 from pathlib import Path
+from typing import Any
 
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
@@ -93,10 +94,12 @@ def resolve(python: str, requirements: list[str], workdir: Path) -> list[dict[st
     return items
 
 
-def closure(items: list[dict[str, object]], roots: list[str], env: dict[str, str]) -> dict[str, str]:
+def closure(items: list[dict[str, Any]], roots: list[str], env: dict[str, str]) -> dict[str, str]:
     """The versions of `roots` and everything they require, within one resolution."""
-    meta = {canonicalize_name(str(i["metadata"]["name"])): i["metadata"] for i in items}  # type: ignore[index]
-    todo, seen = [Requirement(r) for r in roots], {}
+    meta: dict[str, dict[str, Any]] = {
+        canonicalize_name(str(i["metadata"]["name"])): i["metadata"] for i in items
+    }
+    todo, seen = [Requirement(r) for r in roots], dict[str, str]()
     while todo:
         req = todo.pop()
         if req.marker is not None and not req.marker.evaluate(env):
