@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import orjson
 
+from reconciler.errors import PlatformError
 from reconciler.platform.client import Platform
 from reconciler.platform.convert import get, text
 from reconciler.platform.retry import READS, RetryPolicy
@@ -38,8 +39,16 @@ class Lister:
     body: Callable[..., Awaitable[bytes]]
     item: Callable[[Any], Any] | None = None
 
-    def decode(self, body: bytes) -> Any:
-        page = loads(body)
+    def decode(self, body: bytes, what: str = "reading a list") -> Any:
+        try:
+            page = loads(body)
+        except json.JSONDecodeError:
+            # A proxy's or a login page's HTML under a 200: said, never shown (it is not ours).
+            raise PlatformError(
+                f"{what}: the platform answered with something that is not JSON ({len(body)} bytes)",
+                hint="check the base URL: something other than the Miru API (a proxy, a login page) "
+                "may be answering",
+            ) from None
         if self.item is not None and isinstance(page, dict):
             page["data"] = [self.item(x) for x in page.get("data") or ()]
         return page
@@ -90,7 +99,7 @@ async def _read(
     body = await platform.read(lambda: fetch.body(**params), what=what, policy=policy)
     # The request the freed slot lets out is sent first (it waits behind this task otherwise).
     await asyncio.sleep(0)
-    return fetch.decode(body)
+    return fetch.decode(body, what)
 
 
 def _data(page: Any) -> list[Any]:

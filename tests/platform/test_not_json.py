@@ -1,0 +1,41 @@
+"""A 200 whose body is not JSON (a proxy's or a login page's HTML where the API should be) is an
+error that names the read and the size, exit 1, never the body and never a traceback. The
+stand-in is a real server on 127.0.0.1 that answers every path with HTML."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
+
+from reconciler.cli import main
+from reconciler.emulator.listener import in_thread
+from tests.plan.projects import write_project
+
+PAGE = "<html><body>Sign in to ACME proxy <script>steal()</script></body></html>"
+
+
+async def login_page(request: Request) -> Response:
+    return HTMLResponse(PAGE)
+
+
+def test_a_page_that_is_not_json_exits_1_naming_the_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = Starlette(routes=[Route("/{path:path}", login_page, methods=["GET", "POST"])])
+    root = write_project(tmp_path / "p", str(tmp_path / "unused.db"))
+    monkeypatch.setenv("MIRU_API_KEY", "k-123")
+    with in_thread(app) as url:
+        (root / "reconcile.yaml").write_text(
+            f"target: {{base_url: '{url}/beta'}}\nmanifests: ['deploymentsets/**/*.yaml']\n"
+        )
+        result = CliRunner().invoke(main, ["plan", str(root)])
+    assert result.exit_code == 1, result.output
+    assert "the platform answered with something that is not JSON" in result.stderr
+    assert "bytes)" in result.stderr and "check the base URL" in result.stderr
+    assert "Traceback" not in result.output and "steal()" not in result.output
