@@ -14,10 +14,11 @@ import copy
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, cast
 
 import httpx
 import miru_platform_sdk
+from miru_platform_sdk.types import InstanceContentParam
 from starlette.applications import Starlette
 
 from reconciler.emulator.app import create_app
@@ -26,6 +27,15 @@ RW_KEY = "emulator-local-rw"
 RO_KEY = "emulator-local-ro"
 VERSION = "2026-08-17.everglades"
 BASE = "http://emulator.local"
+
+InstanceFormat = Literal["json", "yaml", "jsonc", "xml", "text"]  # InstanceContentParam's `format`
+
+
+def instance_content(fmt: str, data: str) -> InstanceContentParam:
+    """The SDK's `content` for `config_instances.create`, from a format held as a plain str (a
+    planned instance's, a schema's): passed on as it is, the emulator judges it."""
+    return {"format": cast(InstanceFormat, fmt), "data": data}
+
 
 MOTION_V1: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",

@@ -123,7 +123,9 @@ def test_the_runtime_lock_is_exactly_the_runtime_closure() -> None:
 
 
 def test_the_installed_environment_is_the_lock() -> None:
-    installed = {canonicalize_name(d.metadata["Name"]): d.version for d in metadata.distributions()}
+    installed: dict[str, str] = {
+        canonicalize_name(d.metadata["Name"]): d.version for d in metadata.distributions()
+    }
     installed.pop("reconciler", None)
     for name in SEEDED_BY_VENV:
         installed.pop(name, None)

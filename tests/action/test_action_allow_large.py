@@ -100,7 +100,7 @@ def test_a_plan_never_reads_labels(workspace: Path, tmp_path: Path, github: tupl
         env=_pr(tmp_path, url),
         tmp=tmp_path,
     )
-    assert run.outputs["exitcode"] == "2", run.log  # type: ignore[attr-defined]
+    assert run.outputs["exitcode"] == "2", run.log
     assert not any("/pulls" in path for _, path in state.requests)
 
 

@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from miru_platform_sdk.types import InstanceContentParam
 
 from tests.apply.helpers import all_pages
-from tests.harness import Harness, as_dict, example_configs, example_platform, items
+from tests.harness import Harness, as_dict, example_configs, example_platform, instance_content, items
 
 
 def mixed_fleet(n: int) -> dict[str, Any]:
@@ -58,9 +59,9 @@ def mixed_fleet(n: int) -> dict[str, Any]:
     return seed
 
 
-def _content(fmt: str, value: Any) -> dict[str, str]:
+def _content(fmt: str, value: Any) -> InstanceContentParam:
     data = value if fmt == "text" else json.dumps(value) if fmt == "json" else yaml.safe_dump(value)
-    return {"format": fmt, "data": data}
+    return instance_content(fmt, data)
 
 
 async def stage_and_drift(emu: Harness, names: list[str], drifted: list[str]) -> None:
@@ -85,7 +86,7 @@ async def stage_and_drift(emu: Harness, names: list[str], drifted: list[str]) ->
             fmt = schemas[s["id"]]["instance_format"]
             inst = await sdk.config_instances.create(
                 config_schema_id=s["id"], content=_content(fmt, cfg[slug])
-            )  # type: ignore[arg-type]
+            )
             out.append(as_dict(inst)["id"])
         return out
 

@@ -109,7 +109,7 @@ async def dashboard_edit(emu: Harness, device: str, max_speed: float) -> None:
                 data["max_speed"] = max_speed
                 new = await sdk.config_instances.create(
                     config_schema_id=full["config_schema_id"],
-                    content={"format": "json", "data": json.dumps(data)},  # type: ignore[typeddict-item]
+                    content={"format": "json", "data": json.dumps(data)},
                 )
                 ids.append(as_dict(new)["id"])
                 continue

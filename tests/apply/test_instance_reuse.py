@@ -12,7 +12,7 @@ import pytest
 from reconciler.platform.client import connect
 from reconciler.platform.writes import ensure_instances
 from tests.apply.helpers import make, run, write_project
-from tests.harness import BASE, RW_KEY, Harness, example_fleet
+from tests.harness import BASE, RW_KEY, Harness, example_fleet, instance_content
 
 pytestmark = pytest.mark.anyio
 
@@ -31,10 +31,10 @@ async def test_a_long_instance_history_costs_no_more_reads(emu: Harness, tmp_pat
         await sdk.config_instances.create(
             config_schema_id=planned.config_schema_id,
             slot_key=planned.slot_key,
-            content={
-                "data": json.dumps({**content, number: round(content[number] * (1 - (n + 1) / 1000), 6)}),
-                "format": planned.format,
-            },  # type: ignore[typeddict-item]
+            content=instance_content(
+                planned.format,
+                json.dumps({**content, number: round(content[number] * (1 - (n + 1) / 1000), 6)}),
+            ),
         )
     # The edits came a minute before this apply: older than the window in which another apply
     # creating the same content at once is looked for (`platform/converge.py`).

@@ -9,7 +9,7 @@ import pytest
 
 from reconciler.apply import record as rec
 from tests.apply.helpers import deployments, make, run, write_project
-from tests.harness import Harness, example_fleet
+from tests.harness import Harness, example_fleet, instance_content
 
 pytestmark = pytest.mark.anyio
 HEALTH = {"deadline": "30s", "min_healthy_time": "2s"}
@@ -160,8 +160,8 @@ async def test_a_canary_upgraded_by_hand_since_the_plan_is_stale_and_proves_noth
     inst = await sdk.config_instances.create(
         config_schema_id=new.config_schema_id,
         slot_key=new.slot_key,
-        content={"data": new.data, "format": new.format},
-    )  # type: ignore[typeddict-item]
+        content=instance_content(new.format, new.data),
+    )
     keep = [c.id for c in cur.config_instances or [] if "motion" not in c.filepath]
     staged = await sdk.deployments.create(
         device_id=cur.device_id,

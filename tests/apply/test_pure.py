@@ -11,6 +11,7 @@ import pytest
 from reconciler.apply import record as rec
 from reconciler.apply.health import Observation, Track, assess, budget_crossed
 from reconciler.apply.ledger import LedgerEntry, exit_code
+from reconciler.model.enums import Action, DeviceOutcome
 from reconciler.model.plan import DeviceChange, Plan
 from reconciler.model.rollout import HealthCheck, RolloutSpec
 
@@ -63,7 +64,9 @@ def test_budget() -> None:
 
 
 def test_record_round_trip_and_atomic_save(tmp_path: Path) -> None:
-    plan = Plan(changes=(DeviceChange(device="a", device_id="dvc_1", action="deploy", deployment_set="s"),))
+    plan = Plan(
+        changes=(DeviceChange(device="a", device_id="dvc_1", action=Action.DEPLOY, deployment_set="s"),)
+    )
     digest = rec.plan_digest(plan)
     assert digest == rec.plan_digest(Plan.from_dict(json.loads(json.dumps(plan.to_dict()))))
     rid = rec.rollout_id(digest, "s")
@@ -72,7 +75,7 @@ def test_record_round_trip_and_atomic_save(tmp_path: Path) -> None:
         deployment_set="s",
         spec=RolloutSpec(strategy="canary", options={"canary_count": 1}),
         status=rec.RolloutStatus(created_at=rec.utc_now()),
-        devices=(LedgerEntry("a", "s", "deploy", "succeeded", 1, "dpl_1"),),
+        devices=(LedgerEntry("a", "s", "deploy", DeviceOutcome.SUCCEEDED, 1, "dpl_1"),),
     )
     r = r.with_status(state="completed")
     rec.save(tmp_path, r)
@@ -83,27 +86,32 @@ def test_record_round_trip_and_atomic_save(tmp_path: Path) -> None:
 
 
 def test_exit_code() -> None:
-    ok = LedgerEntry("a", "s", "deploy", "succeeded")
-    deferred = LedgerEntry("b", "s", "deploy", "deferred")
+    ok = LedgerEntry("a", "s", "deploy", DeviceOutcome.SUCCEEDED)
+    deferred = LedgerEntry("b", "s", "deploy", DeviceOutcome.DEFERRED)
     assert exit_code([ok, deferred]) == 0
-    assert exit_code([ok, LedgerEntry("c", "s", "deploy", "stale")]) == 1
+    assert exit_code([ok, LedgerEntry("c", "s", "deploy", DeviceOutcome.STALE)]) == 1
     waiting = LedgerEntry(
         "d",
         "s",
         "deploy",
-        "not_attempted",
+        DeviceOutcome.NOT_ATTEMPTED,
         reason="waiting for promotion (x)",
         reason_code="awaiting-promotion",
     )
     assert exit_code([ok, waiting]) == 0
-    stopped = LedgerEntry("d", "s", "deploy", "not_attempted", reason="not started: the rollout stopped")
+    stopped = LedgerEntry(
+        "d", "s", "deploy", DeviceOutcome.NOT_ATTEMPTED, reason="not started: the rollout stopped"
+    )
     assert exit_code([ok, stopped]) == 1
     # blocked in the plan: a device with no agent is not apply's failure; bad content is
-    spare = LedgerEntry("e", "s", "blocked", "not_attempted", reason_code="not-enrolled")
-    archived = LedgerEntry("f", "s", "blocked", "not_attempted", reason_code="device-archived")
+    spare = LedgerEntry("e", "s", "blocked", DeviceOutcome.NOT_ATTEMPTED, reason_code="not-enrolled")
+    archived = LedgerEntry("f", "s", "blocked", DeviceOutcome.NOT_ATTEMPTED, reason_code="device-archived")
     assert exit_code([ok, spare, archived]) == 0
     for code in ("content-invalid", "release-unknown", "drift-review", "slot-missing", "device-unknown"):
-        assert exit_code([ok, LedgerEntry("g", "s", "blocked", "not_attempted", reason_code=code)]) == 1
+        assert (
+            exit_code([ok, LedgerEntry("g", "s", "blocked", DeviceOutcome.NOT_ATTEMPTED, reason_code=code)])
+            == 1
+        )
 
 
 def test_plain_progress_lines_go_to_stderr(capsys: pytest.CaptureFixture[str]) -> None:

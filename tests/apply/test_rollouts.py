@@ -267,10 +267,13 @@ async def test_failed_upgrade_canary_rolls_back_to_the_previous_release(emu: Har
     page = await emu.sdk().devices.list(limit=100, expand=["current_release", "current_deployment"])
     by_name = {d.name: d for d in page.data}
     for name in ("lab-arm-01", "lab-arm-02"):
-        assert by_name[name].current_release.version == "v1.4.1"
-        now = by_name[name].current_deployment.id
+        release, deployment = by_name[name].current_release, by_name[name].current_deployment
+        assert release is not None and release.version == "v1.4.1"
+        assert deployment is not None
+        now = deployment.id
         assert await instance_ids(emu, now) == await instance_ids(emu, before[name] or "")
-    assert by_name["lab-arm-03"].current_deployment.id == before["lab-arm-03"]
+    kept = by_name["lab-arm-03"].current_deployment
+    assert kept is not None and kept.id == before["lab-arm-03"]
 
 
 async def test_stage_activation_stages_then_restage_archives_the_old_one(

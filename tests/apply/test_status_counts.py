@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from reconciler.apply import record as rec
 from reconciler.apply.ledger import LedgerEntry, LedgerState
 from reconciler.cli import main
+from reconciler.model.enums import DeviceOutcome, RolloutState
 from reconciler.model.rollout import RolloutSpec
 
 
@@ -44,8 +45,14 @@ def test_counts_apart_and_what_is_left(tmp_path: Path) -> None:
     save(
         tmp_path,
         "ro-1",
-        "completed",
-        {"a": "succeeded", "b": "succeeded", "c": "stale", "d": "deferred", "e": "deferred"},
+        RolloutState.COMPLETED,
+        {
+            "a": DeviceOutcome.SUCCEEDED,
+            "b": DeviceOutcome.SUCCEEDED,
+            "c": DeviceOutcome.STALE,
+            "d": DeviceOutcome.DEFERRED,
+            "e": DeviceOutcome.DEFERRED,
+        },
         "all devices done",
     )
     code, out, _ = status(str(tmp_path))
@@ -57,16 +64,18 @@ def test_counts_apart_and_what_is_left(tmp_path: Path) -> None:
 
 
 def test_failed_and_rolled_back_are_not_one_number(tmp_path: Path) -> None:
-    states: dict[str, LedgerState] = {"a": "failed", "b": "failed"}
-    states |= {f"h{i}": "rolled_back" for i in range(4)}
-    save(tmp_path, "ro-22", "failed", states, "stopped: 2 failed (budget 1); rolled back 4 devices")
+    states: dict[str, LedgerState] = {"a": DeviceOutcome.FAILED, "b": DeviceOutcome.FAILED}
+    states |= {f"h{i}": DeviceOutcome.ROLLED_BACK for i in range(4)}
+    save(
+        tmp_path, "ro-22", RolloutState.FAILED, states, "stopped: 2 failed (budget 1); rolled back 4 devices"
+    )
     _, out, _ = status(str(tmp_path))
     assert "0/6 updated, 2 failed, 4 rolled back" in out and "6 failed" not in out
 
 
 @pytest.mark.parametrize("limit", ["0", "-1"])
 def test_a_non_positive_limit_is_rejected(tmp_path: Path, limit: str) -> None:
-    save(tmp_path, "ro-1", "completed", {"a": "succeeded"}, "all devices done")
+    save(tmp_path, "ro-1", RolloutState.COMPLETED, {"a": DeviceOutcome.SUCCEEDED}, "all devices done")
     code, out, err = status(str(tmp_path), "--limit", limit)
     assert code == 1 and out == ""
     assert "--limit" in err and "No rollouts yet" not in out + err

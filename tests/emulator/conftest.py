@@ -11,7 +11,7 @@ import miru_platform_sdk
 import pytest
 import yaml
 
-from tests.harness import Harness, as_dict, example_configs, example_fleet, items
+from tests.harness import Harness, as_dict, example_configs, example_fleet, instance_content, items
 
 
 @dataclass
@@ -36,7 +36,7 @@ class Fleet:
             if slug == "operator-notes" and not notes:
                 continue
             inst = await self.sdk.config_instances.create(
-                config_schema_id=self.schemas[(version, slug)], content={"format": fmt, "data": text}
+                config_schema_id=self.schemas[(version, slug)], content=instance_content(fmt, text)
             )
             out.append(inst.id)
         return out

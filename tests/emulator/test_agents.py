@@ -3,6 +3,8 @@ and the device events they emit."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from tests.emulator.conftest import Fleet
@@ -11,7 +13,7 @@ from tests.harness import as_dict
 pytestmark = pytest.mark.anyio
 
 
-async def _patch(fleet: Fleet, device: str, **motion: object) -> str:
+async def _patch(fleet: Fleet, device: str, **motion: Any) -> str:
     d = await fleet.sdk.deployments.create(
         device_id=fleet.devices[device],
         release_id=fleet.releases["v1.4.1"],

@@ -7,6 +7,7 @@ import json
 
 import miru_platform_sdk as sdk_mod
 import pytest
+from miru_platform_sdk.types.config_schema_create_params import Document
 
 from tests.emulator.conftest import Fleet
 from tests.harness import MOTION_V1, Harness, as_dict, items
@@ -97,7 +98,7 @@ async def test_config_type_slug_is_immutable_and_unique(emu: Harness) -> None:
 async def test_config_schemas_dedup_by_digest(emu: Harness) -> None:
     sdk = emu.sdk()
     await sdk.config_types.create(name="Motion", slug="motion")
-    doc = [{"name": "motion.json", "data": json.dumps(MOTION_V1)}]
+    doc: list[Document] = [{"name": "motion.json", "data": json.dumps(MOTION_V1)}]
     a = await sdk.config_schemas.create(
         config_type_ref={"slug": "motion"}, language="jsonschema", format="json", documents=doc
     )
@@ -166,7 +167,7 @@ async def test_group_tree_move_and_cycles(emu: Harness) -> None:
 async def test_default_slot_and_slot_rules(emu: Harness) -> None:
     sdk = emu.sdk()
     await sdk.config_types.create(name="Nav", slug="nav")
-    docs = [{"name": "n.yaml", "data": "type: object"}]
+    docs: list[Document] = [{"name": "n.yaml", "data": "type: object"}]
     schema = await sdk.config_schemas.create(
         config_type_ref={"slug": "nav"}, language="jsonschema", format="yaml", documents=docs
     )

@@ -3,6 +3,8 @@ per device, drift, merged status, archive."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 import miru_platform_sdk as sdk_mod
 import pytest
 
@@ -12,8 +14,16 @@ from tests.harness import as_dict, items
 pytestmark = pytest.mark.anyio
 
 
+Status = Literal["staged", "deployed"]
+
+
 async def _create(
-    fleet: Fleet, device: str, version: str, ids: list[str], status: str = "deployed", **kw: object
+    fleet: Fleet,
+    device: str,
+    version: str,
+    ids: list[str],
+    status: Status = "deployed",
+    parent_id: str | sdk_mod.Omit | None = sdk_mod.omit,  # omitted, None or an id: three requests
 ) -> dict[str, object]:
     d = await fleet.sdk.deployments.create(
         device_id=fleet.devices[device],
@@ -21,16 +31,21 @@ async def _create(
         config_instance_ids=ids,
         description="test",
         target_status=status,
-        **kw,
-    )  # type: ignore[arg-type]
+        parent_id=parent_id,
+    )
     return as_dict(d)
 
 
 async def _error(
-    fleet: Fleet, device: str, version: str, ids: list[str], status: str = "deployed", **kw: object
+    fleet: Fleet,
+    device: str,
+    version: str,
+    ids: list[str],
+    status: Status = "deployed",
+    parent_id: str | sdk_mod.Omit | None = sdk_mod.omit,
 ) -> sdk_mod.APIStatusError:
     with pytest.raises(sdk_mod.APIStatusError) as info:
-        await _create(fleet, device, version, ids, status, **kw)
+        await _create(fleet, device, version, ids, status, parent_id)
     return info.value
 
 

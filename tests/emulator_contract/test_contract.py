@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import miru_platform_sdk as sdk
 import pytest
+from miru_platform_sdk.types import InstanceContentParam
 
 from tests.emulator_contract.spec import Spec, ValidatingTransport
 from tests.harness import Harness
@@ -58,7 +59,7 @@ def attr(obj: Any, name: str) -> Any:
     return obj[name] if isinstance(obj, dict) else getattr(obj, name)
 
 
-def content(values: dict[str, Any]) -> dict[str, str]:
+def content(values: dict[str, Any]) -> InstanceContentParam:
     return {"format": "json", "data": json.dumps(values)}
 
 

@@ -109,7 +109,7 @@ def url(device: str = DEVICE, deployment: str | None = None, client: str = CLIEN
 
 def assert_envelope(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
     assert response.status_code == status, response.text
-    body = response.json()
+    body: dict[str, Any] = response.json()
     assert set(body) == {"error"}
     assert set(body["error"]) == {"code", "message", "details"}
     assert body["error"]["code"] == code

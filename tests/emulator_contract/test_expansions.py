@@ -116,7 +116,7 @@ async def test_every_expansion_and_order(emu: Harness, spec: Spec) -> None:
                 path = path.replace("{" + param + "}", ids[collection])
             expansions = enum_values(spec, op.template, "expand")
             for expand in ([], expansions):
-                params: list[tuple[str, str]] = [("expand", e) for e in expand]
+                params = tuple(("expand", e) for e in expand)
                 r = await http.get(f"/beta{path}", params=params)
                 assert r.status_code == 200, f"{op.operation_id} expand={expand}: {r.text}"
                 calls += 1

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.errors import Location
+from reconciler.model.enums import ActivityStatus, DeviceStatus, ErrorStatus, TargetStatus
 from reconciler.model.live import (
     LiveConfigType,
     LiveDeployment,
@@ -172,9 +173,9 @@ class Fleet:
             did,
             device_id,
             release_id,
-            target,
-            activity,
-            error,
+            TargetStatus(target),
+            ActivityStatus(activity),
+            ErrorStatus(error),
             activity if error == "none" else error,
             description,
             ids,
@@ -193,7 +194,13 @@ class Fleet:
         did = f"dv_{name}"
         dep = self.deployment(did, release, "deployed", "deployed", mc) if release else None
         dev = LiveDevice(
-            did, name, status, group, release, RELEASES[release].version if release else None, dep
+            did,
+            name,
+            DeviceStatus(status),
+            group,
+            release,
+            RELEASES[release].version if release else None,
+            dep,
         )
         self.devices[name] = dev
         return dev

@@ -3,6 +3,7 @@ not as `^ upgrade`; versions that are not numbers are never called one."""
 
 from __future__ import annotations
 
+from reconciler.model.enums import Action
 from reconciler.model.plan import DeviceChange, Plan
 from reconciler.plan.groups import is_downgrade
 from reconciler.plan.render_markdown import render_markdown
@@ -10,7 +11,7 @@ from reconciler.plan.render_text import render_text
 
 
 def change(device: str, old: str, new: str) -> DeviceChange:
-    return DeviceChange(device, f"id-{device}", "upgrade", "east", release_from=old, release_to=new)
+    return DeviceChange(device, f"id-{device}", Action.UPGRADE, "east", release_from=old, release_to=new)
 
 
 def test_downgrade_has_its_own_marker_word_and_count() -> None:

@@ -13,8 +13,8 @@ from reconciler.commands.planning import make_plan
 from reconciler.commands.wiring import session
 from reconciler.manifests.loader import load_path
 from reconciler.model.enums import BlockReason
-from reconciler.model.plan import Plan
-from tests.harness import Harness, example_fleet
+from reconciler.model.plan import DeviceChange, Plan
+from tests.harness import Harness, example_fleet, instance_content
 from tests.plan.projects import CLIENT_ID, ENROLLMENT_TOKEN, dset, write_project
 
 pytestmark = pytest.mark.anyio
@@ -33,7 +33,7 @@ async def plan_of(root: Path) -> tuple[Plan, int]:
         return plan, wired.platform.requests
 
 
-def changes(plan: Plan) -> dict[str, object]:
+def changes(plan: Plan) -> dict[str, DeviceChange]:
     return {c.device: c for c in plan.changes}
 
 
@@ -44,22 +44,23 @@ async def test_example_fleet_plan(emu: Harness, tmp_path: Path) -> None:
     s = plan.summary()
     assert (s["deploy"], s["upgrade"], s["blocked"], s["instances_to_create"]) == (14, 3, 1, 3)
     east1 = got["amr-east-01"]
-    assert east1.action == "deploy"  # type: ignore[attr-defined]
-    assert [(d.path, d.old, d.new) for d in east1.config_diffs] == [  # type: ignore[attr-defined]
+    assert east1.action == "deploy"
+    assert [(d.path, d.old, d.new) for d in east1.config_diffs] == [
         (("motion-control", "default", "max_speed"), 1.0, 0.8)
     ]
     # the parent token: the device's current target deployment, as the platform says
-    live = await emu.sdk().devices.retrieve(east1.device_id, expand=["current_deployment"])  # type: ignore[attr-defined]
+    assert east1.device_id is not None
+    live = await emu.sdk().devices.retrieve(east1.device_id, expand=["current_deployment"])
     assert live.current_deployment is not None
-    assert east1.parent_token == live.current_deployment.id  # type: ignore[attr-defined]
-    assert got["amr-east-07"].offline and got["amr-east-07"].action == "deploy"  # type: ignore[attr-defined]
+    assert east1.parent_token == live.current_deployment.id
+    assert got["amr-east-07"].offline and got["amr-east-07"].action == "deploy"
     lab = got["lab-arm-01"]
-    assert lab.action == "upgrade" and (lab.release_from, lab.release_to) == ("v1.4.1", "v1.4.2")  # type: ignore[attr-defined]
+    assert lab.action == "upgrade" and (lab.release_from, lab.release_to) == ("v1.4.1", "v1.4.2")
     spare = got["amr-spare-01"]
     assert spare.action == "blocked" and spare.reason_code == BlockReason.NOT_ENROLLED
     # enrollment diagnostics from the emulator's seed-001 API: the failed attempt's logs
-    assert any("error" in line for line in spare.diagnostics)  # type: ignore[attr-defined]
-    assert any("Installation failed - insufficient permissions" in x for x in spare.diagnostics)  # type: ignore[attr-defined]
+    assert any("error" in line for line in spare.diagnostics)
+    assert any("Installation failed - insufficient permissions" in x for x in spare.diagnostics)
     # content an opaque schema cannot check is said, in the plan itself
     assert plan.notes == ("operator-notes: opaque schema, content not checked",)
     # requests: a handful (groups, types, devices, deployments, releases, schemas, instances)
@@ -149,10 +150,10 @@ async def test_stage_restage_and_drift_review(emu: Harness, tmp_path: Path) -> N
     )
     plan, _ = await plan_of(root)
     got = changes(plan)
-    assert got["lab-arm-01"].action == "restage" and got["lab-arm-01"].archive_ids == (staged1.id,)  # type: ignore[attr-defined]
-    assert got["lab-arm-02"].action == "blocked"  # type: ignore[attr-defined]
+    assert got["lab-arm-01"].action == "restage" and got["lab-arm-01"].archive_ids == (staged1.id,)
+    assert got["lab-arm-02"].action == "blocked"
     assert got["lab-arm-02"].reason_code == BlockReason.DRIFT_REVIEW
-    assert got["lab-arm-03"].action == "stage"  # type: ignore[attr-defined]
+    assert got["lab-arm-03"].action == "stage"
 
 
 @pytest.mark.parametrize(
@@ -196,8 +197,8 @@ async def test_blocked_reasons(
     await emu.seed(example_fleet(spare=False))
     plan, _ = await plan_of(write_project(tmp_path / "p", emu.db, {"x.yaml": manifest}))
     c = changes(plan)[device]
-    assert c.action == "blocked" and c.reason_code == code  # type: ignore[attr-defined]
-    assert words in (c.reason or "")  # type: ignore[attr-defined]
+    assert c.action == "blocked" and c.reason_code == code
+    assert words in (c.reason or "")
 
 
 async def test_content_invalid_names_manifest_line(emu: Harness, tmp_path: Path) -> None:
@@ -228,8 +229,8 @@ async def test_second_plan_reuses_instance_created_in_between(emu: Harness, tmp_
     made = await sdk.config_instances.create(
         config_schema_id=first.config_schema_id,
         slot_key=first.slot_key,
-        content={"data": first.data, "format": first.format},
-    )  # type: ignore[typeddict-item]
+        content=instance_content(first.format, first.data),
+    )
     plan2, _ = await plan_of(root)
     again = {i.key: i for i in plan2.instances}
     assert again[first.key].existing_id == made.id
@@ -267,5 +268,5 @@ async def test_enrollment_token_from_any_token_env_never_shown(
     monkeypatch.setenv("FLEET_ENROLL_KEY", secret)
     plan, _ = await plan_of(root)
     spare = changes(plan)["amr-spare-01"]
-    assert "  agent rejected bearer ***" in spare.diagnostics  # type: ignore[attr-defined]
+    assert "  agent rejected bearer ***" in spare.diagnostics
     assert secret not in json.dumps(plan.to_dict())

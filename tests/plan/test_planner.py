@@ -7,9 +7,9 @@ import dataclasses
 
 import pytest
 
-from reconciler.model.enums import BlockReason
-from reconciler.model.plan import ConfigDiff, Plan
-from reconciler.model.project import ConfigSpec, Override, Selector
+from reconciler.model.enums import BlockReason, DiffOp
+from reconciler.model.plan import ConfigDiff, DeviceChange, Plan
+from reconciler.model.project import ConfigSpec, DeploymentSet, Override, Selector
 from reconciler.plan import desired as D
 from reconciler.plan.build import mark_origin, plan_from
 from reconciler.plan.diff import describe
@@ -17,14 +17,14 @@ from reconciler.plan.render_text import render_text
 from tests.plan.livebuild import MC, Fleet, dset, loc, project
 
 
-def plan_for(fleet: Fleet, *sets: object) -> tuple[Plan, D.Desired]:
+def plan_for(fleet: Fleet, *sets: DeploymentSet) -> tuple[Plan, D.Desired]:
     live = fleet.state()
-    desired = D.resolve(project(*sets), live)  # type: ignore[arg-type]
+    desired = D.resolve(project(*sets), live)
     assert not desired.problems, desired.problems
     return plan_from(desired, live), desired
 
 
-def by_device(plan: Plan) -> dict[str, object]:
+def by_device(plan: Plan) -> dict[str, DeviceChange]:
     return {c.device: c for c in plan.changes}
 
 
@@ -45,7 +45,9 @@ def test_deploy_with_field_diff_and_parent_token() -> None:
     (c,) = plan.changes
     assert c.action == "deploy"
     assert c.parent_token == dev.current_deployment_id
-    assert c.config_diffs == (ConfigDiff("change", ("motion-control", "default", "max_speed"), 1.0, 1.2),)
+    assert c.config_diffs == (
+        ConfigDiff(DiffOp.CHANGE, ("motion-control", "default", "max_speed"), 1.0, 1.2),
+    )
     assert [describe(d) for d in c.config_diffs] == ["motion-control.max_speed: 1.0 -> 1.2"]
     # one new instance (motion-control); localization and notes reused
     created = [i for i in plan.instances if i.existing_id is None]
@@ -96,7 +98,7 @@ def test_upgrade_archives_staged() -> None:
     assert c.action == "upgrade" and c.release_from == "v1.4.1" and c.release_to == "v1.4.2"
     assert c.release_to_id == "rl_142" and c.archive_ids == (staged,)
     assert (
-        ConfigDiff("add", ("motion-control", "default", "docking"), None, {"approach_speed": 0.3})
+        ConfigDiff(DiffOp.ADD, ("motion-control", "default", "docking"), None, {"approach_speed": 0.3})
         in c.config_diffs
     )
     assert "      replaces the device's staged deployment (archived)" in render_text(plan).splitlines()
@@ -111,9 +113,9 @@ def test_stage_restage_and_already_staged() -> None:
     same = f.deployment(b.id, "rl_142", "staged", "staged")
     plan, _ = plan_for(f, dset("lab", groups=("lab",), release="v1.4.2", activation="stage"))
     got = by_device(plan)
-    assert got["lab-arm-01"].action == "restage" and got["lab-arm-01"].archive_ids == (old,)  # type: ignore[attr-defined]
-    assert got["lab-arm-02"].action == "noop" and same in got["lab-arm-02"].reason  # type: ignore[attr-defined]
-    assert got["lab-arm-03"].action == "stage"  # type: ignore[attr-defined]
+    assert got["lab-arm-01"].action == "restage" and got["lab-arm-01"].archive_ids == (old,)
+    assert got["lab-arm-02"].action == "noop" and same in (got["lab-arm-02"].reason or "")
+    assert got["lab-arm-03"].action == "stage"
     s = plan.summary()
     assert (s["stage"], s["restage"], s["noop"]) == (1, 1, 1)
 
@@ -128,10 +130,10 @@ def test_drifted_deployment_by_someone_else_needs_review_ours_is_restaged() -> N
     )
     plan, _ = plan_for(f, dset("lab", groups=("lab",), release="v1.4.2", activation="stage"))
     got = by_device(plan)
-    assert got["lab-arm-01"].action == "blocked"  # type: ignore[attr-defined]
+    assert got["lab-arm-01"].action == "blocked"
     assert got["lab-arm-01"].reason_code == BlockReason.DRIFT_REVIEW
-    assert "drifted" in got["lab-arm-01"].reason  # type: ignore[attr-defined]
-    assert got["lab-arm-02"].action == "restage" and got["lab-arm-02"].archive_ids == (ours,)  # type: ignore[attr-defined]
+    assert "drifted" in (got["lab-arm-01"].reason or "")
+    assert got["lab-arm-02"].action == "restage" and got["lab-arm-02"].archive_ids == (ours,)
 
 
 @pytest.mark.parametrize(
@@ -218,9 +220,9 @@ def test_device_unknown_when_named() -> None:
     f.device("amr-east-01")
     plan, _ = plan_for(f, dset(groups=(), devices=("amr-east-01", "amr-ghost-99")))
     got = by_device(plan)
-    assert got["amr-ghost-99"].action == "blocked"  # type: ignore[attr-defined]
+    assert got["amr-ghost-99"].action == "blocked"
     assert got["amr-ghost-99"].reason_code == BlockReason.DEVICE_UNKNOWN
-    assert got["amr-ghost-99"].device_id is None  # type: ignore[attr-defined]
+    assert got["amr-ghost-99"].device_id is None
 
 
 def test_selection_subgroups_patterns_exclusions() -> None:
@@ -258,12 +260,12 @@ def test_overrides_merge_and_change_release() -> None:
     plan, _ = plan_for(f, dset(mc_values={"max_speed": 1.2}, overrides=ov))
     got = by_device(plan)
     assert got["amr-east-01"].config_diffs == (
-        ConfigDiff("change", ("motion-control", "default", "max_speed"), 1.0, 0.8),
-    )  # type: ignore[attr-defined]
-    assert got["amr-east-02"].action == "upgrade"  # type: ignore[attr-defined]
+        ConfigDiff(DiffOp.CHANGE, ("motion-control", "default", "max_speed"), 1.0, 0.8),
+    )
+    assert got["amr-east-02"].action == "upgrade"
     assert got["amr-east-03"].config_diffs == (
-        ConfigDiff("change", ("motion-control", "default", "max_speed"), 1.0, 1.2),
-    )  # type: ignore[attr-defined]
+        ConfigDiff(DiffOp.CHANGE, ("motion-control", "default", "max_speed"), 1.0, 1.2),
+    )
 
 
 def test_device_in_two_sets_and_unknown_group_are_problems() -> None:
@@ -330,5 +332,5 @@ def test_origin_change_vs_drift() -> None:
     base = D.resolve(project(dset()), live)
     plan = mark_origin(plan_from(head, live), head, base)
     got = by_device(plan)
-    assert got["amr-east-01"].origin == "change"  # type: ignore[attr-defined]
-    assert got["amr-east-02"].origin == "drift"  # type: ignore[attr-defined]
+    assert got["amr-east-01"].origin == "change"
+    assert got["amr-east-02"].origin == "drift"

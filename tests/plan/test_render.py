@@ -10,6 +10,7 @@ from pathlib import Path
 
 import jsonschema
 
+from reconciler.model.enums import Action, BlockReason, DiffOp
 from reconciler.model.live import LiveState
 from reconciler.model.plan import ConfigDiff, DeviceChange, Plan, PlannedInstance
 from reconciler.model.project import ConfigSpec, Override, Selector
@@ -91,13 +92,15 @@ def big_plan(n: int = 20_000) -> Plan:
         DeviceChange(
             device=f"amr-{i:05d}-with-a-rather-long-name",
             device_id=f"dv_{i}",
-            action="deploy",
+            action=Action.DEPLOY,
             deployment_set=f"set-{i % 7}",
             release_from="v1.4.1",
             release_to="v1.4.1",
             config_diffs=(
-                ConfigDiff("change", "motion-control.max_speed", 1.0, round(i / 10000, 4)),
-                ConfigDiff("add", f"motion-control.zones[{i % 50}]", None, "x" * 80),
+                ConfigDiff(
+                    DiffOp.CHANGE, ("motion-control", "default", "max_speed"), 1.0, round(i / 10000, 4)
+                ),
+                ConfigDiff(DiffOp.ADD, ("motion-control", "default", "zones", i % 50), None, "x" * 80),
             ),
             reason=None,
         )
@@ -107,10 +110,10 @@ def big_plan(n: int = 20_000) -> Plan:
         DeviceChange(
             device=f"spare-{i}",
             device_id=None,
-            action="blocked",
+            action=Action.BLOCKED,
             deployment_set="set-0",
             reason="device unknown " * 10,
-            reason_code="device-unknown",
+            reason_code=BlockReason.DEVICE_UNKNOWN,
         )
         for i in range(2000)
     )
@@ -159,7 +162,9 @@ def test_markdown_bound_with_thousands_of_deployment_sets() -> None:
 def test_markdown_bound_counts_utf16_units_as_github_does() -> None:
     base = big_plan(400)
     emoji = tuple(
-        DeviceChange(**{**c.__dict__, "config_diffs": (ConfigDiff("change", "notes", "🤖" * 20, f"🚚{i}"),)})
+        DeviceChange(
+            **{**c.__dict__, "config_diffs": (ConfigDiff(DiffOp.CHANGE, ("notes",), "🤖" * 20, f"🚚{i}"),)}
+        )
         for i, c in enumerate(base.changes)
     )
     md = render_markdown(Plan(changes=emoji, rollouts=base.rollouts), limit=5000)
@@ -177,7 +182,7 @@ def test_markdown_html_blocks_end_with_a_blank_line() -> None:
             DeviceChange(
                 device="a",
                 device_id="d1",
-                action="deploy",
+                action=Action.DEPLOY,
                 deployment_set="s",
                 release_from="v1",
                 release_to="v1",
@@ -186,7 +191,7 @@ def test_markdown_html_blocks_end_with_a_blank_line() -> None:
             DeviceChange(
                 device="b",
                 device_id="d2",
-                action="blocked",
+                action=Action.BLOCKED,
                 deployment_set="s",
                 reason="device was never enrolled",
             ),

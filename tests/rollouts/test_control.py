@@ -79,7 +79,8 @@ def test_a_pause_stops_a_run_in_flight_and_later_applies_until_promote_names_the
     first = steps.dir()
     hook = PauseFromElsewhere(steps)
     result = asyncio.run(run(first, asyncio.run(make(first)), reporter=hook))
-    assert hook.paused is not None and hook.paused.returncode == 0, hook.paused.stderr
+    assert hook.paused is not None
+    assert hook.paused.returncode == 0, hook.paused.stderr
     assert "paused by alice-script- (run " in hook.paused.stdout
     assert "--promote --set all" in hook.paused.stdout
     # The run in flight stopped before its next device, and says so: exit 0, paused.
@@ -185,7 +186,11 @@ def test_abort_keep_leaves_devices_and_later_applies_until_retry_or_new_content(
     assert asyncio.run(deployments(emu)) == before
     sdk = emu.sdk()
     page = asyncio.run(sdk.devices.list(limit=100, expand=["current_release"]))
-    assert {d.name: d.current_release.version for d in page.data if d.name.startswith("lab")} == {
+    assert {
+        d.name: d.current_release.version if d.current_release else None
+        for d in page.data
+        if d.name.startswith("lab")
+    } == {
         "lab-arm-01": "v1.4.2",
         "lab-arm-02": "v1.4.1",
         "lab-arm-03": "v1.4.1",
@@ -247,7 +252,8 @@ def test_an_abort_keep_stops_a_run_in_flight_where_it_is(emu: Harness, tmp_path:
     first = steps.dir()
     hook = PauseFromElsewhere(steps, "--abort", "all", "--keep")
     result = asyncio.run(run(first, asyncio.run(make(first)), reporter=hook))
-    assert hook.paused is not None and hook.paused.returncode == 0, hook.paused.stderr
+    assert hook.paused is not None
+    assert hook.paused.returncode == 0, hook.paused.stderr
     record = result.records[0]
     assert record.status.state == "aborted" and "aborted and kept by alice-script-" in record.status.message
     assert result.exit_code == 0

@@ -109,4 +109,6 @@ def test_a_probe_url_must_be_http_or_a_path(emu: Harness, tmp_path: Path) -> Non
     )
     with pytest.raises(ValidationFailed) as failed:
         load_path(root)
-    assert any("probe.url" in (p.location.json_path if p.location else "") for p in failed.value.problems)
+    assert any(
+        "probe.url" in ((p.location.json_path or "") if p.location else "") for p in failed.value.problems
+    )

@@ -89,7 +89,10 @@ def test_bad_windows_are_manifest_errors_at_their_line(
         load_path(root)
     found = [f"{p.location.json_path if p.location else ''} {p.message}" for p in failed.value.problems]
     assert any(message in f for f in found), found
-    assert all(p.location is not None and p.location.line > 1 for p in failed.value.problems)
+    assert all(
+        p.location is not None and p.location.line is not None and p.location.line > 1
+        for p in failed.value.problems
+    )
 
 
 def _ours(deps: list[Any]) -> list[Any]:

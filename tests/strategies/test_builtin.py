@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -15,15 +17,23 @@ def _plan(strategy: str, **options: object) -> RolloutPlan:
     return strategies.plan_rollout(RolloutSpec(strategy=strategy, options=options), DEVICES)
 
 
-def _progress(plan: RolloutPlan, **kw: object) -> Progress:
-    done = set(kw.get("succeeded", ())) | set(kw.get("failed", ())) | set(kw.get("in_flight", ()))  # type: ignore[call-overload]
+def _progress(
+    plan: RolloutPlan,
+    *,
+    succeeded: Collection[str] = (),
+    failed: Collection[str] = (),
+    in_flight: Collection[str] = (),
+    promoted: bool = False,
+    promote_requested: bool = False,
+) -> Progress:
+    done = set(succeeded) | set(failed) | set(in_flight)
     return Progress(
         pending=tuple(n for n in plan.devices if n not in done),
-        in_flight=frozenset(kw.get("in_flight", ())),  # type: ignore[arg-type]
-        succeeded=frozenset(kw.get("succeeded", ())),  # type: ignore[arg-type]
-        failed=frozenset(kw.get("failed", ())),  # type: ignore[arg-type]
-        promoted=bool(kw.get("promoted", False)),
-        promote_requested=bool(kw.get("promote_requested", False)),
+        in_flight=frozenset(in_flight),
+        succeeded=frozenset(succeeded),
+        failed=frozenset(failed),
+        promoted=promoted,
+        promote_requested=promote_requested,
     )
 
 
