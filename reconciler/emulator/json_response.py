@@ -14,5 +14,7 @@ class FastJSONResponse(JSONResponse):
     def render(self, content: Any) -> bytes:
         try:
             return orjson.dumps(content)
-        except TypeError:  # what orjson declines (an int over 64 bits, a non-str key): as before
-            return json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+        except TypeError:
+            # What orjson declines (an int over 64 bits, a non-str key, a lone surrogate a client
+            # sent escaped): the stdlib, ASCII-escaped so a lone surrogate is still valid JSON text.
+            return json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode()

@@ -16,3 +16,9 @@ def test_orjson_and_the_stdlib_give_the_same_text() -> None:
 
 def test_an_integer_orjson_refuses_is_written_by_the_stdlib() -> None:
     assert FastJSONResponse({"n": 2**70}).body == b'{"n":1180591620717411303424}'
+
+
+def test_a_lone_surrogate_is_escaped_not_a_server_error() -> None:
+    body = FastJSONResponse({"name": "amr-\ud800"}).body
+    assert body == b'{"name":"amr-\\ud800"}'
+    assert json.loads(body) == {"name": "amr-\ud800"}
