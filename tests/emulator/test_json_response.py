@@ -21,4 +21,4 @@ def test_an_integer_orjson_refuses_is_written_by_the_stdlib() -> None:
 def test_a_lone_surrogate_is_escaped_not_a_server_error() -> None:
     body = FastJSONResponse({"name": "amr-\ud800"}).body
     assert body == b'{"name":"amr-\\ud800"}'
-    assert json.loads(body) == {"name": "amr-\ud800"}
+    assert json.loads(bytes(body)) == {"name": "amr-\ud800"}
