@@ -21,7 +21,7 @@ Requests are counted by the emulator's request log. `--before DIR` measures anot
 runs the plan in this process under cProfile (CPU time) and tracemalloc instead; the
 emulator's cost is in its own process, not in the profile.
 
-    .venv/bin/python benchmarks/bench_plan_scale.py --sizes 1000,10000 --runs plan,latency [--parallelism 8,32]
+    .venv/bin/python benchmarks/bench_plan_scale.py --sizes 1000,10000 --runs plan,latency [--parallelism 8,16,32]
 """
 
 from __future__ import annotations
@@ -241,7 +241,9 @@ def main() -> None:
     parser.add_argument("--runs", default="plan,plan-md,latency,set")
     parser.add_argument("--overrides", type=int, default=1000, help="overrides of the plan-md project")
     parser.add_argument("--latency", type=float, default=0.05)
-    parser.add_argument("--parallelism", default="32", help="requests in flight for `latency` (comma list)")
+    parser.add_argument(
+        "--parallelism", default="8,16,32", help="requests in flight for `latency` (comma list)"
+    )
     parser.add_argument(
         "--keep", default="/tmp/bench-plan-scale", help="where fleets' dbs are kept and reused"
     )
