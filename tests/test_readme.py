@@ -73,5 +73,7 @@ def test_the_served_emulator_example_runs_clean(tmp_path: Path) -> None:
         server.kill()
         server.wait(timeout=10)
     assert result.returncode == 0, result.stderr
-    assert "401" not in result.stdout + result.stderr
+    # The served port is random and may contain "401" (it did: 40179): only a status counts.
+    said = (result.stdout + result.stderr).replace(url, "<url>")
+    assert not re.search(r"\b401\b", said), said
     assert "Installation failed - insufficient permissions" in result.stdout
