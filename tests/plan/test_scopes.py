@@ -55,7 +55,9 @@ def _key(command: str, dropped: str | None) -> str:
 
 
 def _seed() -> dict[str, object]:
-    seed = example_fleet()
+    # A real clock (see `served`): agents that answer at once and no offline device to wait on,
+    # so no command waits on the wall clock.
+    seed = example_fleet(delay=0, offline=[])
     # A release with v1.4.1's schemas, staged on lab-arm-01 so the upgrade replaces (archives) it.
     releases = seed["releases"]
     assert isinstance(releases, list)
@@ -98,6 +100,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
         (root / "deploymentsets" / "lab-canary.yaml").write_text(
             dset("lab-canary", selector="groups: [lab]", release="v1.4.2", motion="values: {max_speed: 1.0}")
         )
+        # The example's 2 s of health per wave would be 2 s of wall time on this real clock.
+        warehouse = root / "deploymentsets" / "warehouse-amrs.yaml"
+        warehouse.write_text(warehouse.read_text().replace("min_healthy_time: 2s", "min_healthy_time: 0s"))
         with (root / "reconcile.yaml").open("a") as f:
             f.write(
                 "defaults:\n  rollout: {strategy: rolling, max_parallel: 20, health_check: {deadline: 30s, min_healthy_time: 0s}}\n"
