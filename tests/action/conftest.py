@@ -32,6 +32,13 @@ def workspace(tmp_path: Path) -> Path:
     shutil.copytree(
         ROOT / "examples", ws / "examples", ignore=shutil.ignore_patterns(".reconcile", "workflows")
     )
+    # The embedded emulator keeps wall time (as the demo does): the examples' 2 s of health per
+    # wave and 1 s agents would be seconds of waiting in every apply here, where the action's
+    # steps are what is tested.
+    for dset in (ws / "examples" / "deploymentsets").glob("*.yaml"):
+        dset.write_text(dset.read_text().replace("min_healthy_time: 2s", "min_healthy_time: 0s"))
+    seed = ws / "examples" / "seed.yaml"
+    seed.write_text(seed.read_text().replace("delay: 1}", "delay: 0}"))
     git = ["git", "-C", str(ws), "-c", "user.name=t", "-c", "user.email=t@example.com"]
     subprocess.run(["git", "init", "-q", "-b", "main", str(ws)], check=True)
     subprocess.run([*git, "add", "-A"], check=True)
