@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Iterator
 from contextlib import contextmanager
 
 from reconciler.errors import PlatformError
-from reconciler.model.control import Control
+from reconciler.model.control import SLOTS, Control
 from reconciler.model.live import LiveState
 from reconciler.model.project import Project
 from reconciler.plan import desired as D
@@ -20,9 +20,10 @@ from reconciler.plan import selection as S
 from reconciler.plan.build import expected_rollout_ids, resolved
 from reconciler.platform.client import Platform
 from reconciler.platform.controls import read as controls_read
+from reconciler.platform.paging import PAGE
 
 SWITCH = 0.0005  # seconds a thread runs before the interpreter lock is offered to another
-PREFETCH = 12  # rollouts whose control records one request reads (8 sequence numbers each)
+PREFETCH = PAGE // SLOTS  # rollouts whose control records one request reads (12)
 
 
 _switching = threading.Lock()
