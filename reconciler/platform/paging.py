@@ -44,17 +44,23 @@ class Lister:
             page = loads(body)
         except json.JSONDecodeError:
             # A proxy's or a login page's HTML under a 200: said, never shown (it is not ours).
-            raise PlatformError(
-                f"{what}: the platform answered with something that is not JSON ({len(body)} bytes)",
-                hint="check the base URL: something other than the Miru API (a proxy, a login page) "
-                "may be answering",
-            ) from None
-        if self.item is not None and isinstance(page, dict):
+            raise _not_a_page(what, f"something that is not JSON ({len(body)} bytes)") from None
+        if not isinstance(page, dict) or not isinstance(page.get("data") or [], list):
+            # Read on, it would be an empty fleet (or items made of characters): a plan of nothing.
+            raise _not_a_page(what, f"JSON that is not a list page ({len(body)} bytes)")
+        if self.item is not None:
             page["data"] = [self.item(x) for x in page.get("data") or ()]
         return page
 
     async def __call__(self, **params: Any) -> Any:
         return self.decode(await self.body(**params))
+
+
+def _not_a_page(what: str, answer: str) -> PlatformError:
+    return PlatformError(
+        f"{what}: the platform answered with {answer}",
+        hint="check the base URL: something other than the Miru API (a proxy, a login page) may be answering",
+    )
 
 
 def loads(body: bytes) -> Any:
