@@ -30,6 +30,7 @@ from miru_platform_sdk.types.device_list import DeviceList
 from reconciler.errors import PlatformError, ReconcileError
 from reconciler.platform.errors import API_VERSION, map_error
 from reconciler.platform.retry import READS, Retry, RetryPolicy, Sleep
+from reconciler.platform.slots import Priority, Slots
 
 # miru-platform-sdk 0.11.0 declares list items as forward references and never resolves
 # them, so in a fresh process `page.data` holds plain dicts while `retrieve` returns models.
@@ -50,7 +51,7 @@ T = TypeVar("T")
 class Platform:
     sdk: sdk.AsyncMiru  # SDK retries off: `read` retries, `write` never re-sends
     target: str  # a description safe to print (never the key)
-    semaphore: asyncio.Semaphore
+    semaphore: Slots  # requests in flight; a freed slot goes to the most urgent request
     http: httpx.AsyncClient  # the SDK's HTTP client (same host and transport, e.g. for /v2)
     requests: int = 0  # requests this process made, for benchmarks and progress
     sleep: Sleep | None = None  # how retries wait (the run's clock, set by the wiring); None: wall time
@@ -62,12 +63,19 @@ class Platform:
     def __post_init__(self) -> None:
         self._open.set()
 
-    async def read(self, call: Callable[[], Awaitable[T]], *, what: str, policy: RetryPolicy = READS) -> T:
+    async def read(
+        self,
+        call: Callable[[], Awaitable[T]],
+        *,
+        what: str,
+        policy: RetryPolicy = READS,
+        priority: Priority = Priority.FIRST,
+    ) -> T:
         """Run a read, retried on 408/429/5xx and network errors under `policy`."""
         retry = Retry(policy, self.sleep)
         while True:
             try:
-                return await self._send(call, what)
+                return await self._send(call, what, priority)
             except PlatformError as e:
                 if not await retry.wait(e):
                     raise gave_up(e, retry) from None
@@ -76,8 +84,10 @@ class Platform:
         """Run a write exactly once. Errors are mapped; callers decide how to recover."""
         return await self._send(call, what)
 
-    async def _send(self, call: Callable[[], Awaitable[T]], what: str) -> T:
-        async with self.semaphore:
+    async def _send(
+        self, call: Callable[[], Awaitable[T]], what: str, priority: Priority = Priority.FIRST
+    ) -> T:
+        async with self.semaphore.take(priority):
             while not self._open.is_set():  # a Retry-After is running: wait it out, then send
                 await self._open.wait()
             self.requests += 1
@@ -138,7 +148,7 @@ async def connect(
         transport = Lanes()
     http = _Http(transport=transport, timeout=timeout)
     client = _Sdk(api_key=api_key, miru_version=API_VERSION, base_url=url, max_retries=0, http_client=http)
-    platform = Platform(sdk=client, target=target or url, semaphore=asyncio.Semaphore(concurrency), http=http)
+    platform = Platform(sdk=client, target=target or url, semaphore=Slots(concurrency), http=http)
     try:
         yield platform
     finally:

@@ -35,6 +35,7 @@ from reconciler.platform.paging import (
     read_all,
     read_where,
 )
+from reconciler.platform.slots import Priority
 
 __all__ = ["PAGE", "Progress", "minimum_requests", "read_live_state", "read_recent_failures"]
 
@@ -181,6 +182,9 @@ async def _deployments(platform: Platform, progress: Progress | None) -> list[An
         listing(platform.sdk, "/deployments", C.deployment),
         what="reading deployments",
         progress=progress,
+        # Nothing waits on these before the plan: the devices' pages, the schemas and the control
+        # records the manifests' resolution needs go first.
+        priority=Priority.LAST,
         expand=["config_instances"],
         target_status=list(LIVE_TARGETS),
         order_by=["id:asc"],
@@ -230,6 +234,9 @@ async def _deployments_of(platform: Platform, progress: Progress | None, device_
         device_ids,
         what="reading deployments",
         progress=progress,
+        # Nothing waits on these before the plan: the devices' pages, the schemas and the control
+        # records the manifests' resolution needs go first.
+        priority=Priority.LAST,
         expand=["config_instances"],
         target_status=list(LIVE_TARGETS),
         order_by=["id:asc"],

@@ -20,6 +20,7 @@ from reconciler.errors import PlatformError
 from reconciler.platform.client import Platform
 from reconciler.platform.convert import get, text
 from reconciler.platform.retry import READS, RetryPolicy
+from reconciler.platform.slots import Priority
 
 PAGE = 100  # the API's maximum page size
 
@@ -97,12 +98,18 @@ def listing(client: Any, path: str, item: Callable[[Any], Any] | None = None) ->
 
 
 async def _read(
-    platform: Platform, fetch: Fetch, params: dict[str, Any], *, what: str, policy: RetryPolicy = READS
+    platform: Platform,
+    fetch: Fetch,
+    params: dict[str, Any],
+    *,
+    what: str,
+    policy: RetryPolicy = READS,
+    priority: Priority = Priority.FIRST,
 ) -> Any:
     """One page: its request under `platform`'s slots and retries, its decoding after."""
     if not isinstance(fetch, Lister):
-        return await platform.read(lambda: fetch(**params), what=what, policy=policy)
-    body = await platform.read(lambda: fetch.body(**params), what=what, policy=policy)
+        return await platform.read(lambda: fetch(**params), what=what, policy=policy, priority=priority)
+    body = await platform.read(lambda: fetch.body(**params), what=what, policy=policy, priority=priority)
     # The request the freed slot lets out is sent first (it waits behind this task otherwise).
     await asyncio.sleep(0)
     return fetch.decode(body, what)
@@ -145,12 +152,13 @@ async def walk(
     policy: RetryPolicy = READS,
     progress: Progress | None = None,
     offset: int = 0,
+    priority: Priority = Priority.FIRST,
     **params: Any,
 ) -> list[Any]:
     """Every item from `offset` on, one page after the other while `has_more` says so."""
     items: list[Any] = []
     while True:
-        page = await _read(platform, fetch, _at(offset, params), what=what, policy=policy)
+        page = await _read(platform, fetch, _at(offset, params), what=what, policy=policy, priority=priority)
         data = _data(page)
         items += data
         if progress:
@@ -165,10 +173,17 @@ def _at(offset: int, params: dict[str, Any]) -> dict[str, Any]:
 
 
 async def read_all(
-    platform: Platform, fetch: Fetch, *, what: str, progress: Progress | None = None, **params: Any
+    platform: Platform,
+    fetch: Fetch,
+    *,
+    what: str,
+    progress: Progress | None = None,
+    priority: Priority = Priority.PAGES,
+    **params: Any,
 ) -> list[Any]:
     """Every item of a list: page 1 asks for `total_count`, then the rest are read concurrently
-    (bounded by the Platform's semaphore). `params` are the list's filters and expansions."""
+    (bounded by the Platform's slots, at `priority`: behind the single reads something waits
+    on). `params` are the list's filters and expansions."""
     expand = list(params.pop("expand", []))
     if expand:
         params["expand"] = expand
@@ -178,14 +193,16 @@ async def read_all(
     items = _data(first)
     total = get(first, "total_count")
     if total is None:  # a server that ignores expand=total_count: follow has_more
-        more = await walk(platform, fetch, what=what, progress=progress, offset=PAGE, **params)
+        more = await walk(
+            platform, fetch, what=what, progress=progress, offset=PAGE, priority=priority, **params
+        )
         return items + more if get(first, "has_more") else items
     total = int(total)
     if progress:
         progress(what, len(items), total)
 
     async def page_at(offset: int) -> list[Any]:
-        data = _data(await _read(platform, fetch, _at(offset, params), what=what))
+        data = _data(await _read(platform, fetch, _at(offset, params), what=what, priority=priority))
         if progress:
             progress(what, len(data), total)
         return data
@@ -222,15 +239,16 @@ async def read_where(
     what: str,
     policy: RetryPolicy = READS,
     progress: Progress | None = None,
+    priority: Priority = Priority.FIRST,
     **params: Any,
 ) -> list[Any]:
     """Items matching a comma-list filter (`id=a,b`, `version=`, `device_id=`): 100 values per
-    request, chunks read concurrently, each followed through its pages."""
+    request, chunks read concurrently (at `priority`), each followed through its pages."""
     wanted = sorted(set(values))
 
     async def chunk(part: list[str]) -> list[Any]:
         filters: dict[str, Any] = {**params, key: part}
-        data = await walk(platform, fetch, what=what, policy=policy, **filters)
+        data = await walk(platform, fetch, what=what, policy=policy, priority=priority, **filters)
         if progress:
             progress(what, len(data), len(wanted))
         return data

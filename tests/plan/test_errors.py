@@ -21,6 +21,7 @@ from reconciler.manifests.loader import load_path
 from reconciler.platform.client import Platform
 from reconciler.platform.live import read_live_state
 from reconciler.platform.retry import RetryPolicy
+from reconciler.platform.slots import Slots
 from tests.harness import RO_KEY, Harness, example_fleet
 from tests.plan.projects import write_project
 
@@ -28,7 +29,7 @@ pytestmark = pytest.mark.anyio
 
 
 def platform(sdk: miru_platform_sdk.AsyncMiru) -> Platform:
-    return Platform(sdk=sdk, target="test", semaphore=asyncio.Semaphore(4), http=httpx.AsyncClient())
+    return Platform(sdk=sdk, target="test", semaphore=Slots(4), http=httpx.AsyncClient())
 
 
 async def read_error(sdk: miru_platform_sdk.AsyncMiru) -> PlatformError:

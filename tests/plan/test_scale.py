@@ -26,6 +26,7 @@ from reconciler.plan.render_markdown import LIMIT
 from reconciler.platform.client import Platform
 from reconciler.platform.enrollment import enrollment_diagnostics
 from reconciler.platform.live import PAGE, read_live_state
+from reconciler.platform.slots import Slots
 from tests.harness import MOTION_CONFIG, RW_KEY, VERSION, Harness, example_fleet
 from tests.plan.projects import CLIENT_ID, ENROLLMENT_TOKEN, dset, served_emulator, write_project
 
@@ -157,7 +158,7 @@ def test_pages_are_read_concurrently_within_the_limit(emu: Harness) -> None:
             sdk = miru_platform_sdk.AsyncMiru(
                 api_key=RW_KEY, miru_version=VERSION, base_url=f"{url}/beta", max_retries=0, http_client=http
             )
-            platform = Platform(sdk=sdk, target=url, semaphore=asyncio.Semaphore(limit), http=http)
+            platform = Platform(sdk=sdk, target=url, semaphore=Slots(limit), http=http)
             live = await read_live_state(platform, release_versions=["v1.4.1"])
             return len(live.devices), len(live.deployments), live.requests
 
@@ -197,7 +198,7 @@ def test_enrollment_diagnostics_for_many_devices_stay_within_the_limit(
             sdk = miru_platform_sdk.AsyncMiru(
                 api_key=RW_KEY, miru_version=VERSION, base_url=f"{url}/beta", max_retries=0, http_client=http
             )
-            platform = Platform(sdk=sdk, target=url, semaphore=asyncio.Semaphore(4), http=http)
+            platform = Platform(sdk=sdk, target=url, semaphore=Slots(4), http=http)
             live = await read_live_state(platform)
             inactive = [d for d in live.devices.values() if d.status == "inactive"]
             service = EnrollmentService(base_url="/v2", client_id=CLIENT_ID)

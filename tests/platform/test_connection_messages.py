@@ -3,8 +3,6 @@ is told to add it, not asked whether the object was deleted in the dashboard."""
 
 from __future__ import annotations
 
-import asyncio
-
 import httpx
 import miru_platform_sdk
 import pytest
@@ -12,6 +10,7 @@ import pytest
 from reconciler.errors import PlatformError
 from reconciler.platform.client import Platform
 from reconciler.platform.retry import RetryPolicy
+from reconciler.platform.slots import Slots
 from tests.harness import BASE, RW_KEY, VERSION, Harness, example_fleet
 
 pytestmark = pytest.mark.anyio
@@ -27,7 +26,7 @@ async def read_devices(base_url: str, transport: httpx.AsyncBaseTransport | None
     sdk = miru_platform_sdk.AsyncMiru(
         api_key=RW_KEY, miru_version=VERSION, base_url=base_url, max_retries=0, http_client=http
     )
-    p = Platform(sdk=sdk, target="test", semaphore=asyncio.Semaphore(2), http=http)
+    p = Platform(sdk=sdk, target="test", semaphore=Slots(2), http=http)
     try:
         with pytest.raises(PlatformError) as e:
             await p.read(lambda: sdk.devices.list(limit=1), what="reading devices")

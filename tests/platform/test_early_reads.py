@@ -33,6 +33,7 @@ from reconciler.platform import controls
 from reconciler.platform import convert as CV
 from reconciler.platform.client import Platform
 from reconciler.platform.paging import PAGE, listing, loads, read_all
+from reconciler.platform.slots import Slots
 from tests.harness import RW_KEY, VERSION, Harness, example_fleet
 from tests.plan.projects import served_emulator, write_project
 from tests.plan.test_scale import seed_fleet
@@ -67,7 +68,7 @@ def test_the_next_page_is_sent_before_this_one_is_decoded(emu: Harness) -> None:
                 api_key=RW_KEY, miru_version=VERSION, base_url=f"{url}/beta", max_retries=0, http_client=http
             )
             # One request at a time: only a free slot lets the next one out.
-            platform = Platform(sdk=sdk, target=url, semaphore=asyncio.Semaphore(1), http=http)
+            platform = Platform(sdk=sdk, target=url, semaphore=Slots(1), http=http)
             fetch = listing(sdk, "/devices", item)
             return len(await read_all(platform, fetch, what="reading devices", order_by=["id:asc"]))
 
@@ -104,7 +105,7 @@ def _platform(url: str, http: httpx.AsyncClient) -> Platform:
     sdk = miru_platform_sdk.AsyncMiru(
         api_key=RW_KEY, miru_version=VERSION, base_url=f"{url}/beta", max_retries=0, http_client=http
     )
-    return Platform(sdk=sdk, target=url, semaphore=asyncio.Semaphore(4), http=http)
+    return Platform(sdk=sdk, target=url, semaphore=Slots(4), http=http)
 
 
 def _pause(url: str, deployment_set: str, rollout: str) -> None:
