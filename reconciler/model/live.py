@@ -158,16 +158,28 @@ class LiveState:
     def target_deployment(self, device: LiveDevice) -> LiveDeployment | None:
         """The device's current target: the live deployment with target_status deployed (the
         API's `target_deployment_id`, the parent_id token), else its current deployment."""
-        deployed = [d for d in self.deployments_of(device.id) if d.target_status == "deployed"]
-        found = deployed[0] if len(deployed) == 1 else newest(deployed)  # one: the usual case
-        if found is not None:
-            return found
-        if device.current_deployment_id:
-            return self.deployments.get(device.current_deployment_id)
-        return None
+        return self.target_and_staged(device)[0]
 
     def staged_deployments(self, device_id: str) -> list[LiveDeployment]:
         return [d for d in self.deployments_of(device_id) if d.target_status == "staged"]
+
+    def target_and_staged(self, device: LiveDevice) -> tuple[LiveDeployment | None, list[LiveDeployment]]:
+        """`target_deployment` and `staged_deployments` from one walk of the device's deployments
+        (a plan asks both of every device)."""
+        deployed: list[LiveDeployment] = []
+        staged: list[LiveDeployment] = []
+        for i in self.by_device.get(device.id, ()):
+            d = self.deployments.get(i)
+            if d is None:
+                continue
+            if d.target_status == "deployed":
+                deployed.append(d)
+            elif d.target_status == "staged":
+                staged.append(d)
+        found = deployed[0] if len(deployed) == 1 else newest(deployed)  # one: the usual case
+        if found is None and device.current_deployment_id:
+            found = self.deployments.get(device.current_deployment_id)
+        return found, staged
 
 
 @dataclass(frozen=True)

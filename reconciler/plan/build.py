@@ -118,6 +118,16 @@ class _Memo:
     groups: dict[str | None, frozenset[str]] = field(default_factory=dict)
     markers: dict[str, marker.Marker | None] = field(default_factory=dict)
     targets: dict[str, LiveDeployment | None] = field(default_factory=dict)  # device id -> its target
+    # A desired configs tuple (shared by every device of one combination) -> its keys, as a
+    # tuple and as a set.
+    keys: dict[int, tuple[object, tuple[str, ...], frozenset[str]]] = field(default_factory=dict)
+
+    def keys_of(self, configs: tuple[D.DesiredConfig, ...]) -> tuple[tuple[str, ...], frozenset[str]]:
+        hit = self.keys.get(id(configs))
+        if hit is None or hit[0] is not configs:
+            keys = tuple(c.key for c in configs)
+            hit = self.keys[id(configs)] = (configs, keys, frozenset(keys))
+        return hit[1], hit[2]
     # (live configs, desired configs) objects -> their diffs: most devices share both objects,
     # so this skips even building `_diffs`'s key. The entry holds the objects: ids stay theirs.
     shared_diffs: dict[tuple[int, int], tuple[object, object, tuple[ConfigDiff, ...]]] = field(
@@ -220,9 +230,11 @@ def plan_device(
         if code is BlockReason.NOT_ENROLLED and dev is not None:
             return _blocked(dd, code, reason, diagnostics=tuple((diagnostics or {}).get(dev.id, ())))
         return _blocked(dd, code, reason)
-    assert dev is not None and dd.release is not None
+    release = dd.release
+    assert dev is not None and release is not None
     memo = memo or _Memo(diffs=diff_cache if diff_cache is not None else {})
-    target = memo.targets[dev.id] = live.target_deployment(dev)
+    target, staged = live.target_and_staged(dev)
+    memo.targets[dev.id] = target
     # The target's release, not the one the device reports: a platform may report the old
     # release until the agent confirms the new one, and re-planning a queued upgrade repeats it.
     current_release = target.release_id if target else dev.current_release_id
@@ -230,27 +242,27 @@ def plan_device(
     if current_version is None and current_release is not None and current_release in live.releases:
         current_version = live.releases[current_release].version
     live_cfg, target_keys = memo.live_of(live, target)
-    want_keys = frozenset(c.key for c in dd.configs)
+    instance_keys, want_keys = memo.keys_of(dd.configs)
     diffs = memo.diffs_of(live_cfg, dd, live)
-    staged = live.staged_deployments(dev.id)
-    base: dict[str, Any] = {
-        "device": dd.name,
-        "device_id": dev.id,
-        "deployment_set": dd.deployment_set,
-        "release_from": current_version,
-        "release_to": dd.release.version,
-        "release_to_id": dd.release.id,
-        "config_diffs": diffs,
-        "instance_keys": tuple(c.key for c in dd.configs),
-        "parent_token": target.id if target else None,
-        "offline": dev.status == "offline",
-        "release_source": dd.release_source,
-    }
 
     def change(action: Action, **kw: Any) -> DeviceChange:
-        return DeviceChange(**base, action=action, **kw)
+        return DeviceChange(
+            device=dd.name,
+            device_id=dev.id,
+            deployment_set=dd.deployment_set,
+            release_from=current_version,
+            release_to=release.version,
+            release_to_id=release.id,
+            config_diffs=diffs,
+            instance_keys=instance_keys,
+            parent_token=target.id if target else None,
+            offline=dev.status == "offline",
+            release_source=dd.release_source,
+            action=action,
+            **kw,
+        )
 
-    if current_release is None or current_release == dd.release.id:
+    if current_release is None or current_release == release.id:
         if target is not None and target_keys == want_keys:
             note = None
             if staged:
@@ -274,7 +286,7 @@ def plan_device(
     if dd.activation == "stage":
         for s in staged:
             if (
-                s.release_id == dd.release.id
+                s.release_id == release.id
                 and s.activity_status == "staged"
                 and _instance_keys(live, s) == want_keys
             ):

@@ -238,9 +238,16 @@ class Lanes(httpx.AsyncBaseTransport):
     flight (`Platform.semaphore` bounds them); one TLS context serves them all."""
 
     def __init__(self) -> None:
-        self._tls = httpx.create_ssl_context()
+        self._tls: ssl.SSLContext | None = None
         self._free: list[httpx.AsyncHTTPTransport] = []
         self._all: list[httpx.AsyncHTTPTransport] = []
+
+    def tls(self) -> ssl.SSLContext:
+        """Made when the first https connection opens: loading the CA bundle takes 20-25 ms, a
+        cost a plan against a platform over plain http (an emulator on loopback) never needs."""
+        if self._tls is None:
+            self._tls = httpx.create_ssl_context()
+        return self._tls
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         lane = self._free.pop() if self._free else self._new()
@@ -254,11 +261,7 @@ class Lanes(httpx.AsyncBaseTransport):
         return response
 
     def _new(self) -> httpx.AsyncHTTPTransport:
-        lane = httpx.AsyncHTTPTransport(verify=self._tls)
-        # httpx's transport (its request and error mapping) over one connection: httpcore's
-        # pool around it, even a pool of one, re-sorted its queue on every request and
-        # every response closed, a tenth of apply's CPU.
-        lane._pool = _OneConnection(self._tls)  # type: ignore[assignment]
+        lane = _Lane(_OneConnection(self.tls))
         self._all.append(lane)
         return lane
 
@@ -267,12 +270,21 @@ class Lanes(httpx.AsyncBaseTransport):
             await lane.aclose()
 
 
+class _Lane(httpx.AsyncHTTPTransport):
+    """httpx's transport (its request and error mapping) over one connection: httpcore's
+    pool around it, even a pool of one, re-sorted its queue on every request and every
+    response closed, a tenth of apply's CPU. Its own pool (and TLS context) is never made."""
+
+    def __init__(self, connection: _OneConnection) -> None:  # (not super's: that builds a pool)
+        self._pool = connection  # type: ignore[assignment]
+
+
 class _OneConnection:
     """What httpcore's pool does for a pool of one: a keep-alive connection, replaced when it
     expired (idle past `KEEPALIVE`, or closed by the server) and once more when it turns out
     to be unusable as the request is sent."""
 
-    def __init__(self, tls: ssl.SSLContext) -> None:
+    def __init__(self, tls: Callable[[], ssl.SSLContext]) -> None:
         self._tls = tls
         self._connection: httpcore.AsyncHTTPConnection | None = None
 
@@ -296,8 +308,9 @@ class _OneConnection:
             ):
                 return connection
             await connection.aclose()
+        tls = self._tls() if origin.scheme == b"https" else None
         self._connection = httpcore.AsyncHTTPConnection(
-            origin=origin, ssl_context=self._tls, keepalive_expiry=KEEPALIVE
+            origin=origin, ssl_context=tls, keepalive_expiry=KEEPALIVE
         )
         return self._connection
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
+import httpx
 import pytest
 
-from reconciler.platform.client import connect
+from reconciler.platform.client import Lanes, connect
 
 
 @dataclass
@@ -72,3 +73,35 @@ async def test_a_cookie_the_platform_sets_is_never_sent_back(monkeypatch: pytest
     server = Server(close=False)
     await _get_five(server, monkeypatch)
     assert not [r for r in server.requests if b"\r\ncookie:" in r.lower()]
+
+
+@pytest.mark.anyio
+async def test_tls_is_set_up_for_https_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Plain http never loads the CA bundle (20-25 ms); an https origin still speaks TLS (the
+    server here gets a TLS handshake, which it cannot answer, so the read fails)."""
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    first: list[bytes] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        first.append(await reader.read(3))
+        writer.close()
+
+    server = Server(close=False)
+    plain = await asyncio.start_server(server.handle, "127.0.0.1", 0)
+    tls = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port, tls_port = (s.sockets[0].getsockname()[1] for s in (plain, tls))
+    try:
+        async with connect(f"http://127.0.0.1:{port}/beta", api_key="k") as platform:
+            lanes = platform.http._transport
+            assert isinstance(lanes, Lanes)
+            assert (await platform.http.get(f"http://127.0.0.1:{port}/beta/devices")).status_code == 200
+            assert lanes._tls is None
+            with pytest.raises(httpx.HTTPError):
+                await platform.http.get(f"https://127.0.0.1:{tls_port}/beta/devices")
+            assert lanes._tls is not None
+    finally:
+        for s in (plain, tls):
+            s.close()
+            await s.wait_closed()
+    assert first and first[0][:2] == b"\x16\x03"  # a TLS record: a handshake
