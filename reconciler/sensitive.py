@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from reconciler.errors import ReconcileError, remember_secret
+from reconciler.manifests.yamlload import load_schema_text
 from reconciler.model.live import LiveState
 
 SECRET_KEYWORD = "x-reconcile-secret"
@@ -161,7 +162,7 @@ def fields_of(document: Any) -> SecretFields:
 @functools.lru_cache(maxsize=256)
 def _fields_of_text(text: str) -> SecretFields:
     try:
-        return SecretFields(yaml.safe_load(text))
+        return SecretFields(load_schema_text(text))  # (parsed once for validation too)
     except yaml.YAMLError:
         return SecretFields(None)
 

@@ -9,6 +9,7 @@ as `Problem`s located in the file.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import yaml
@@ -95,6 +96,16 @@ def _yaml_message(e: yaml.MarkedYAMLError) -> str:
     if e.context and e.context not in problem:
         return f"YAML syntax error: {problem} ({e.context})"
     return f"YAML syntax error: {problem}"
+
+
+@functools.lru_cache(maxsize=64)
+def load_schema_text(text: str) -> Any:
+    """A config schema's document (JSON, or YAML, its superset) as the platform sends it: by
+    libyaml (ten times the pure-Python parser's speed) unless its flow nesting is deep enough to
+    overflow libyaml's recursion. Cached: a plan validates against and looks for secret fields in
+    the same few documents. The value is shared: never modify it."""
+    loader = yaml.SafeLoader if _rough_flow_depth(text) > _SAFE_FLOW_DEPTH else _LOADER
+    return yaml.load(text, Loader=loader)
 
 
 def _one_line(s: str) -> str:

@@ -128,6 +128,7 @@ class _Memo:
             keys = tuple(c.key for c in configs)
             hit = self.keys[id(configs)] = (configs, keys, frozenset(keys))
         return hit[1], hit[2]
+
     # (live configs, desired configs) objects -> their diffs: most devices share both objects,
     # so this skips even building `_diffs`'s key. The entry holds the objects: ids stay theirs.
     shared_diffs: dict[tuple[int, int], tuple[object, object, tuple[ConfigDiff, ...]]] = field(

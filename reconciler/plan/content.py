@@ -15,6 +15,7 @@ import yaml
 from reconciler.errors import Location
 from reconciler.manifests.merge import merge_patch
 from reconciler.manifests.yamldoc import json_path as _json_path
+from reconciler.manifests.yamlload import load_schema_text
 from reconciler.model.project import ConfigSpec
 
 
@@ -74,8 +75,8 @@ def json_path(parts: Sequence[str | int]) -> str:
 
 
 def load_document(data: str) -> Any:
-    """A schema document (JSON, or YAML which is a superset)."""
-    return yaml.safe_load(data)
+    """A schema document (JSON, or YAML which is a superset). Shared: never modified."""
+    return load_schema_text(data)
 
 
 def validator_for(document: Any) -> jsonschema.protocols.Validator:
