@@ -22,6 +22,7 @@ runs the plan in this process under cProfile (CPU time) and tracemalloc instead;
 emulator's cost is in its own process, not in the profile.
 
     .venv/bin/python benchmarks/bench_plan_scale.py --sizes 1000,10000 --runs plan,latency [--parallelism 8,16,32]
+    .venv/bin/python benchmarks/bench_plan_scale.py --sizes 10000 --runs latency --parallelism 8,16,32,8,16,32,8,16,32
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import json
 import math
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -281,6 +283,7 @@ def main() -> None:
                 profile(with_overrides if args.profile == "markdown" else plain, args.profile, args.top)
                 continue
             print(f"{n} devices (server start {startup:.1f} s)", flush=True)
+            ratios: dict[str, list[float]] = {}
             for run, parallelism in _runs(args.runs, args.parallelism):
                 project, fmt, sets, latency = plain, "text", [], 0.0
                 if run == "plan-md":
@@ -293,12 +296,30 @@ def main() -> None:
                     r = measure(url, project, fmt, sets, latency, source, parallelism)
                     r.update(run=run if run != "latency" else f"lat@{parallelism}", devices=n)
                     report(r, latency)
+                    if latency:
+                        ratios.setdefault(f"{r['run']} {Path(source).name}", []).append(
+                            r["plan_wall"] / r["floor"]
+                        )
                     if args.json:
                         with open(args.json, "a") as f:
                             f.write(json.dumps(r) + "\n")
+            summarize(ratios)
         finally:
             proc.terminate()
             proc.wait(timeout=60)
+
+
+def summarize(ratios: dict[str, list[float]]) -> None:
+    """Each latency run's wall/floor over its repeats (give a value of `--parallelism` more than
+    once): the median and the range, since one run on a shared machine varies by 5-10%."""
+    for key, values in ratios.items():
+        if len(values) > 1:
+            values = sorted(values)
+            print(
+                f"  {key}: wall/floor median {statistics.median(values):.2f} "
+                f"(range {values[0]:.2f}-{values[-1]:.2f}, {len(values)} runs)",
+                flush=True,
+            )
 
 
 def port_owner(url: str) -> int:
