@@ -364,7 +364,8 @@ def report(r: dict[str, Any], latency: float) -> None:
     who = "before" if Path(r["source"]).resolve() != SOURCE.resolve() else "after"
     line = (
         f"  {r['run']:8} {who:6} cpu {r['cpu']:6.2f} s ({r['cpu'] / r['devices'] * 1e6:5.0f} µs/device)  "
-        f"rss {r['rss_mib']:5.0f} MiB  (read+plan {r['plan_cpu']:.2f} s, wall {r['plan_wall']:.2f} s)  "
+        f"rss {r['rss_mib']:5.0f} MiB  (read+plan {r['plan_cpu']:.2f} s, wall {r['plan_wall']:.2f} s, "
+        f"render {r['render_cpu']:.2f} s)  "
         f"requests {r['requests']} (minimum {r['minimum']})  server cpu {r['server_cpu']:.2f} s  load {r['load']:.1f}"
     )
     if latency:
