@@ -1,7 +1,8 @@
 """What a plan starts before the deployments are in: the manifests resolve against the catalog
-(devices, groups, releases, schemas) in a thread while the deployments' pages arrive, and the
+(devices, groups, releases, schemas) in a thread while the deployments' pages arrive; the
 control records of the rollouts that resolution names are read then, beside the rest of the
-reads rather than in one more round trip after the plan."""
+reads rather than in one more round trip after the plan; and devices are planned as their
+deployments arrive (`plan/ahead.py`), so little planning is left once the last page is in."""
 
 from __future__ import annotations
 
@@ -13,10 +14,11 @@ from contextlib import contextmanager
 
 from reconciler.errors import PlatformError
 from reconciler.model.control import SLOTS, Control
-from reconciler.model.live import LiveState
+from reconciler.model.live import LiveDeployment, LiveState
 from reconciler.model.project import Project
 from reconciler.plan import desired as D
 from reconciler.plan import selection as S
+from reconciler.plan.ahead import Ahead, Reuse
 from reconciler.plan.build import expected_rollout_ids, resolved
 from reconciler.platform.client import Platform
 from reconciler.platform.controls import read as controls_read
@@ -24,6 +26,7 @@ from reconciler.platform.paging import PAGE
 
 SWITCH = 0.0005  # seconds a thread runs before the interpreter lock is offered to another
 PREFETCH = PAGE // SLOTS  # rollouts whose control records one request reads (12)
+SLICE = 100  # devices planned early in one step of the event loop (about 0.5 ms)
 
 
 _switching = threading.Lock()
@@ -53,18 +56,53 @@ def _quick_switches() -> Iterator[None]:
 
 
 class Early:
-    """One plan's early work: `start` is `read_live_state`'s `on_catalog`; `desired` and
-    `controls` give what it found (no records when their read failed: the plan reads them
-    again, and reports that error); `stop` ends what is still running."""
+    """One plan's early work: `start` is `read_live_state`'s `on_catalog` and `deployments` its
+    `on_deployments`; `desired`, `controls` and `reuse` give what it found (no records when their
+    read failed: the plan reads them again, and reports that error); `stop` ends what is still
+    running."""
 
     def __init__(self, platform: Platform, project: Project, selection: S.Selection) -> None:
         self._platform, self._project, self._selection = platform, project, selection
         self._desired: asyncio.Future[D.Desired] | None = None
         self._controls: asyncio.Future[dict[str, list[Control]]] | None = None
+        self._ahead: Ahead | None = None
+        self._pages: list[list[LiveDeployment]] = []  # pages that came before the catalog
+        self._more = asyncio.Event()
+        self._planning: asyncio.Future[None] | None = None
 
     def start(self, catalog: LiveState) -> None:
         self._desired = asyncio.ensure_future(asyncio.to_thread(self._in_thread, catalog))
         self._controls = asyncio.ensure_future(self._read_controls(self._desired))
+        self._ahead = Ahead(catalog)
+        for page in self._pages:
+            self._ahead.add(page)
+        self._pages = []
+        self._planning = asyncio.ensure_future(self._plan_ahead(self._ahead, self._desired))
+
+    def deployments(self, page: list[LiveDeployment]) -> None:
+        if self._ahead is None:
+            self._pages.append(page)
+        else:
+            self._ahead.add(page)
+            self._more.set()
+
+    async def _plan_ahead(self, ahead: Ahead, desired: Awaitable[D.Desired]) -> None:
+        """Devices planned a slice at a time between the pages' arrivals, until the read ends."""
+        ahead.start(await desired)
+        while True:
+            if ahead.waiting:
+                ahead.plan(SLICE)
+                await asyncio.sleep(0)  # the answers that came meanwhile first
+            else:
+                self._more.clear()
+                await self._more.wait()
+
+    async def reuse(self, live: LiveState) -> Reuse | None:
+        """The changes planned early that still hold against `live` (None: plan every device)."""
+        if self._planning is not None:
+            self._planning.cancel()
+            await asyncio.gather(self._planning, return_exceptions=True)
+        return self._ahead.reuse(live) if self._ahead is not None else None
 
     def _in_thread(self, catalog: LiveState) -> D.Desired:
         with _quick_switches():
@@ -92,7 +130,7 @@ class Early:
 
     async def stop(self) -> None:
         """Nothing left running when the read or the manifests failed first."""
-        started = [f for f in (self._desired, self._controls) if f is not None]
+        started = [f for f in (self._desired, self._controls, self._planning) if f is not None]
         for f in started:
             f.cancel()  # (nothing once done)
         # Their errors are retrieved here: the one that matters was raised where it was awaited.

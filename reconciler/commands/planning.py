@@ -12,7 +12,7 @@ from dataclasses import replace
 from reconciler.commands.early_reads import Early
 from reconciler.commands.wiring import Session
 from reconciler.errors import Problem
-from reconciler.model.live import DeviceScope, LiveState
+from reconciler.model.live import DeviceScope, LiveDeployment, LiveState
 from reconciler.model.plan import Plan
 from reconciler.model.project import Project
 from reconciler.plan import desired as D
@@ -40,6 +40,7 @@ async def read_for(
     deployments: bool = True,
     scope: DeviceScope | None = None,
     on_catalog: Callable[[LiveState], None] | None = None,
+    on_deployments: Callable[[list[LiveDeployment]], None] | None = None,
 ) -> LiveState:
     """Live state for the releases the project (and `extra`, e.g. the `--base` manifests) asks for."""
     versions = set(desired_versions(project)) | (set(desired_versions(extra)) if extra else set())
@@ -50,6 +51,7 @@ async def read_for(
         with_deployments=deployments,
         scope=scope,
         on_catalog=on_catalog,
+        on_deployments=on_deployments,
     )
 
 
@@ -121,7 +123,13 @@ async def _planned(
     failures = asyncio.ensure_future(read_recent_failures(platform))
     try:
         live = await read_for(
-            wanted, platform, extra=base, progress=progress, scope=scope, on_catalog=early.start
+            wanted,
+            platform,
+            extra=base,
+            progress=progress,
+            scope=scope,
+            on_catalog=early.start,
+            on_deployments=early.deployments,
         )
         # What was read is kept to the end: the collections planning triggers need not walk it
         # again and again (0.2 s per 50,000 devices). Unfrozen by `plan_with_state`.
@@ -148,6 +156,7 @@ async def _planned(
         target=platform.target,
         created_at=created_at if created_at is not None else now(),
         now=session.clock.utc(),
+        early=await early.reuse(live),
     )
     plan = await with_controls(plan, platform, await early.controls())
     base_desired = D.resolve(base, live) if base is not None else None

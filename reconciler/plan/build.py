@@ -11,7 +11,7 @@ import functools
 import json
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Protocol
 
 import yaml
 
@@ -95,6 +95,15 @@ def _live_configs(live: LiveState, dep: LiveDeployment | None) -> dict[tuple[str
     return out
 
 
+class Early(Protocol):
+    """A device's change made before the read ended, if it still holds (`plan/ahead.py`)."""
+
+    @property
+    def memo(self) -> Memo: ...
+
+    def __call__(self, dd: D.DesiredDevice) -> DeviceChange | None: ...
+
+
 def _instance_keys(live: LiveState, dep: LiveDeployment) -> set[str]:
     keys = set()
     for iid in dep.instance_ids:
@@ -107,7 +116,7 @@ DiffCache = dict[tuple[Any, ...], tuple[ConfigDiff, ...]]
 
 
 @dataclass
-class _Memo:
+class Memo:
     """Per-plan caches: what depends only on a deployment's instances (most devices share a
     handful of instance sets) or a group is worked out once, not once per device."""
 
@@ -222,7 +231,7 @@ def plan_device(
     live: LiveState,
     diagnostics: Mapping[str, tuple[str, ...]] | None = None,
     diff_cache: DiffCache | None = None,
-    memo: _Memo | None = None,
+    memo: Memo | None = None,
 ) -> DeviceChange:
     dev = dd.device
     held = unplannable(dd)
@@ -233,7 +242,7 @@ def plan_device(
         return _blocked(dd, code, reason)
     release = dd.release
     assert dev is not None and release is not None
-    memo = memo or _Memo(diffs=diff_cache if diff_cache is not None else {})
+    memo = memo or Memo(diffs=diff_cache if diff_cache is not None else {})
     target, staged = live.target_and_staged(dev)
     memo.targets[dev.id] = target
     # The target's release, not the one the device reports: a platform may report the old
@@ -312,12 +321,18 @@ def plan_from(
     target: str = "",
     created_at: str = "",
     now: float | None = None,
+    early: Early | None = None,
 ) -> Plan:
     """The plan for `desired` against `live`: one DeviceChange per desired device, sorted by
     name, and the config instances the changes need (reusing identical live ones). `now` is the
-    platform's time (seconds since the epoch), for when maintenance windows let waves start."""
-    memo = _Memo()
-    changes = [plan_device(dd, live, diagnostics, memo=memo) for dd in desired.devices]
+    platform's time (seconds since the epoch), for when maintenance windows let waves start.
+    `early` gives a device's change planned while the deployments were read, when it still
+    holds (`plan/ahead.py`), with the caches it was planned with."""
+    memo = early.memo if early is not None else Memo()
+    changes = []
+    for dd in desired.devices:
+        kept = early(dd) if early is not None else None
+        changes.append(kept if kept is not None else plan_device(dd, live, diagnostics, memo=memo))
     existing: dict[str, str] = {}
     exact: set[str] = set()
     # Identical instances (two applies that raced): the first created, as apply converges on
@@ -376,7 +391,7 @@ def rollout_plans(
     changes: Sequence[DeviceChange],
     live: LiveState,
     now: float | None = None,
-    memo: _Memo | None = None,
+    memo: Memo | None = None,
 ) -> dict[str, RolloutPlan]:
     """Each set's rollout, decided now so a reviewer sees which devices go first: the devices
     apply will write to, in plan (name) order, split by the set's strategy. What earlier runs
@@ -388,7 +403,7 @@ def rollout_plans(
         if c.deployment_set in by_set and c.action != Action.BLOCKED:
             by_set[c.deployment_set].append(c)
     out = {}
-    memo = memo or _Memo()
+    memo = memo or Memo()
     for name, spec in specs.items():
         mine = by_set[name]
         rid = marker.rollout_id(name, [(c.release_to, c.instance_keys) for c in mine])
@@ -415,7 +430,7 @@ def expected_rollout_ids(desired: D.Desired) -> list[str]:
     return [marker.rollout_id(name, t) for name, t in targets.items() if t]
 
 
-def _groups_of(live: LiveState, device: str, memo: _Memo) -> frozenset[str]:
+def _groups_of(live: LiveState, device: str, memo: Memo) -> frozenset[str]:
     dev = live.devices.get(device)
     if dev is None:
         return frozenset()
@@ -424,7 +439,7 @@ def _groups_of(live: LiveState, device: str, memo: _Memo) -> frozenset[str]:
     return memo.groups[dev.group_id]
 
 
-def _target_marker(live: LiveState, device: str, memo: _Memo) -> marker.Marker | None:
+def _target_marker(live: LiveState, device: str, memo: Memo) -> marker.Marker | None:
     dev = live.devices.get(device)
     if dev is None:
         return None

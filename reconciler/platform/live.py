@@ -53,6 +53,7 @@ async def read_live_state(
     with_deployments: bool = True,
     scope: DeviceScope | None = None,
     on_catalog: Callable[[LiveState], None] | None = None,
+    on_deployments: Callable[[list[LiveDeployment]], None] | None = None,
 ) -> LiveState:
     """Read everything the planner needs.
 
@@ -64,10 +65,13 @@ async def read_live_state(
     `--device` needs name patterns), and deployments only of the devices it picks, by
     `device_id`, so the cost follows the selection rather than the fleet. `on_catalog` is
     handed the state without deployments and instances (devices, groups, types, the desired
-    releases, schemas) as soon as that is in, while the deployments are still being read: the
-    manifests resolve against it meanwhile.
+    releases, schemas, the newest instances) as soon as that is in, while the deployments are
+    still being read: the manifests resolve against it meanwhile. `on_deployments` is handed
+    each page of live deployments as it arrives (of the whole fleet's read, not a scope's).
     """
-    reader = _Reader(platform, progress, recent_instances, with_deployments, scope, on_catalog)
+    reader = _Reader(
+        platform, progress, recent_instances, with_deployments, scope, on_catalog, on_deployments
+    )
     try:
         return await reader.read(sorted(set(release_versions)))
     except BaseException:
@@ -87,6 +91,7 @@ class _Reader:
     with_deployments: bool
     scope: DeviceScope | None = None
     on_catalog: Callable[[LiveState], None] | None = None
+    on_deployments: Callable[[list[LiveDeployment]], None] | None = None
     tasks: list[asyncio.Task[list[Any]]] = field(default_factory=list)
 
     def start(self, coro: Awaitable[list[Any]]) -> asyncio.Task[list[Any]]:
@@ -104,7 +109,9 @@ class _Reader:
         scope = self.scope
         if scope is None:
             devices_t = self.start(_devices(platform, progress))
-            deps_t = self.start(_deployments(platform, progress) if self.with_deployments else _nothing())
+            deps_t = self.start(
+                _deployments(platform, progress, self.on_deployments) if self.with_deployments else _nothing()
+            )
         else:
             devices_t = self.start(_scoped_devices(platform, progress, scope, groups_t))
         wanted = await _wanted_releases(platform, versions)
@@ -123,10 +130,13 @@ class _Reader:
         slugs = {t.id: t.slug for t in types.values()}
         schemas = {x.id: x for x in (C.schema(item, slugs) for item in await schemas_t)}
         known = _known_releases(wanted, devices.values())
-        if self.on_catalog is not None:
-            self.on_catalog(LiveState(devices, groups, types, known, schemas, deployments={}, instances={}))
-        deployments = {d.id: d for d in await deps_t}
         recent = await recent_t
+        if self.on_catalog is not None:
+            newest = _instances_by_id([], recent)
+            self.on_catalog(
+                LiveState(devices, groups, types, known, schemas, deployments={}, instances=newest)
+            )
+        deployments = {d.id: d for d in await deps_t}
         instances_t = self.start(_instances(platform, deployments.values(), progress, recent))
         return LiveState(
             devices=devices,
@@ -176,12 +186,17 @@ async def _devices(platform: Platform, progress: Progress | None) -> list[Any]:
     )
 
 
-async def _deployments(platform: Platform, progress: Progress | None) -> list[Any]:
+async def _deployments(
+    platform: Platform,
+    progress: Progress | None,
+    on_page: Callable[[list[LiveDeployment]], None] | None = None,
+) -> list[Any]:
     return await read_all(
         platform,
         listing(platform.sdk, "/deployments", C.deployment),
         what="reading deployments",
         progress=progress,
+        on_page=on_page,
         # Nothing waits on these before the plan: the devices' pages, the schemas and the control
         # records the manifests' resolution needs go first.
         priority=Priority.LAST,

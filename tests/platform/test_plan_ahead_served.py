@@ -1,0 +1,62 @@
+"""A plan against a served emulator (another process, over loopback), 450 devices in pages of
+100: devices are planned while the read goes on and those plans are kept, and the plan is the
+same as one planned only after the read."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from reconciler.cli import main
+from reconciler.commands import early_reads
+from reconciler.model.live import LiveState
+from reconciler.plan.ahead import Ahead
+from tests.harness import RW_KEY, Harness
+from tests.plan.projects import dset, served_emulator, write_project
+from tests.plan.test_scale import seed_fleet
+
+
+def _plan(root: Path) -> dict[str, Any]:
+    result = CliRunner().invoke(main, ["plan", str(root), "--format", "json", "--parallelism", "4"])
+    assert result.exit_code in (0, 2), result.stderr
+    plan = dict(json.loads(result.stdout))
+    return {k: plan[k] for k in ("changes", "instances", "rollouts", "summary")}
+
+
+def test_devices_planned_during_the_read_make_the_same_plan(
+    emu: Harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seed_fleet(emu.db, 450, 3)
+    root = write_project(tmp_path / "p", emu.db, {"all.yaml": dset("all", selector="groups: [fleet, lab]")})
+    made: list[Ahead] = []
+    monkeypatch.setattr(Ahead, "__post_init__", _spy(Ahead.__post_init__, made))
+    monkeypatch.setenv("MIRU_API_KEY", RW_KEY)
+    monkeypatch.delenv("MIRU_BASE_URL", raising=False)
+    with served_emulator(Path(emu.db)) as url:
+        (root / "reconcile.yaml").write_text(
+            f"target: {{base_url: '{url}/beta'}}\nmanifests: ['deploymentsets/*.yaml']\n"
+        )
+        early = _plan(root)
+
+        async def nothing_early(self: early_reads.Early, live: LiveState) -> None:
+            return None
+
+        monkeypatch.setattr(early_reads.Early, "reuse", nothing_early)
+        after = _plan(root)
+    assert len(early["changes"]) == 450
+    assert early == after
+    # Those whose deployments came in before the last pages were planned early and kept (how
+    # many depends on how fast the last pages come); the second run kept none.
+    assert 0 < made[0].reused <= 450 and made[1].reused == 0
+
+
+def _spy(post_init: Any, made: list[Ahead]) -> Any:
+    def init(self: Ahead) -> None:
+        post_init(self)
+        made.append(self)
+
+    return init
