@@ -102,7 +102,8 @@ class Early:
         if self._planning is not None:
             self._planning.cancel()
             await asyncio.gather(self._planning, return_exceptions=True)
-        return self._ahead.reuse(live) if self._ahead is not None else None
+        ahead, self._ahead = self._ahead, None  # (freed with the plan's use of it)
+        return ahead.reuse(live) if ahead is not None else None
 
     def _in_thread(self, catalog: LiveState) -> D.Desired:
         with _quick_switches():

@@ -166,20 +166,26 @@ class LiveState:
     def target_and_staged(self, device: LiveDevice) -> tuple[LiveDeployment | None, list[LiveDeployment]]:
         """`target_deployment` and `staged_deployments` from one walk of the device's deployments
         (a plan asks both of every device)."""
-        deployed: list[LiveDeployment] = []
-        staged: list[LiveDeployment] = []
-        for i in self.by_device.get(device.id, ()):
-            d = self.deployments.get(i)
-            if d is None:
-                continue
-            if d.target_status == "deployed":
-                deployed.append(d)
-            elif d.target_status == "staged":
-                staged.append(d)
-        found = deployed[0] if len(deployed) == 1 else newest(deployed)  # one: the usual case
+        get = self.deployments.get
+        found, staged = split_deployments(d for i in self.by_device.get(device.id, ()) if (d := get(i)))
         if found is None and device.current_deployment_id:
-            found = self.deployments.get(device.current_deployment_id)
+            found = get(device.current_deployment_id)
         return found, staged
+
+
+def split_deployments(
+    deployments: Iterable[LiveDeployment],
+) -> tuple[LiveDeployment | None, list[LiveDeployment]]:
+    """A device's deployments (in the order read) -> its target (the one deployed, the newest
+    of several) and its staged ones, in that order."""
+    deployed: list[LiveDeployment] = []
+    staged: list[LiveDeployment] = []
+    for d in deployments:
+        if d.target_status == "deployed":
+            deployed.append(d)
+        elif d.target_status == "staged":
+            staged.append(d)
+    return (deployed[0] if len(deployed) == 1 else newest(deployed)), staged  # one: the usual case
 
 
 @dataclass(frozen=True)

@@ -232,7 +232,10 @@ def plan_device(
     diagnostics: Mapping[str, tuple[str, ...]] | None = None,
     diff_cache: DiffCache | None = None,
     memo: Memo | None = None,
+    found: tuple[LiveDeployment | None, list[LiveDeployment]] | None = None,
 ) -> DeviceChange:
+    """`found`: the device's target and staged deployments when the caller knows them (see
+    `LiveState.target_and_staged`)."""
     dev = dd.device
     held = unplannable(dd)
     if held is not None:
@@ -243,7 +246,7 @@ def plan_device(
     release = dd.release
     assert dev is not None and release is not None
     memo = memo or Memo(diffs=diff_cache if diff_cache is not None else {})
-    target, staged = live.target_and_staged(dev)
+    target, staged = found if found is not None else live.target_and_staged(dev)
     memo.targets[dev.id] = target
     # The target's release, not the one the device reports: a platform may report the old
     # release until the agent confirms the new one, and re-planning a queued upgrade repeats it.

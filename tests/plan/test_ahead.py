@@ -7,8 +7,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
+
 from reconciler.model.enums import ActivityStatus, DeviceStatus, ErrorStatus, TargetStatus
 from reconciler.model.live import LiveDeployment, LiveDevice, LiveInstance, LiveRelease, LiveState
+from reconciler.plan import ahead as ahead_module
 from reconciler.plan import desired as D
 from reconciler.plan.ahead import Ahead
 from reconciler.plan.build import plan_from
@@ -109,3 +112,14 @@ def test_nothing_early_before_the_manifests_are_resolved() -> None:
     ahead.add(PAGE_1)
     ahead.plan(100)  # not started: nothing to plan against
     assert ahead.waiting == 0 and ahead.reuse(_final()) is None
+
+
+def test_a_backlog_past_the_limit_stops_planning_early(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ahead_module, "BACKLOG", 1)
+    ahead = Ahead(CATALOG)
+    ahead.add(PAGE_1)  # two devices waiting: past the limit
+    ahead.start(DESIRED)
+    ahead.plan(100)
+    ahead.add(PAGE_2)
+    assert ahead.gave_up and ahead.waiting == 0 and ahead.reuse(_final()) is None
+    assert plan_from(DESIRED, _final()).changes[0].action.value == "upgrade"
