@@ -24,7 +24,11 @@ class Priority(IntEnum):
 
 
 class Slots:
-    """`async with slots:` takes a slot at `Priority.FIRST`; `async with slots.take(p):` at `p`."""
+    """`async with slots:` takes a slot at `Priority.FIRST`; `async with slots.take(p):` at `p`.
+
+    A lower priority waits as long as higher ones keep coming. Only the pages of the live
+    state's lists are lower, and a few single reads go before them: they are never starved
+    (writes and the reads apply makes while writing are all `FIRST`)."""
 
     def __init__(self, size: int) -> None:
         self._free = size
