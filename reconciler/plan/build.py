@@ -426,10 +426,11 @@ def expected_rollout_ids(desired: D.Desired) -> list[str]:
     """The rollout ids `rollout_plans` gives each set, from the desired state alone: known before
     the deployments are read. A device that only what is deployed blocks (a drifted staged
     deployment) changes its set's id; the caller reads that one again."""
-    targets: dict[str, list[tuple[str | None, tuple[str, ...]]]] = {name: [] for name in desired.rollouts}
+    targets: dict[str, set[tuple[str | None, tuple[str, ...]]]] = {name: set() for name in desired.rollouts}
+    keys = Memo().keys_of  # (one tuple per configs tuple, not per device)
     for dd in desired.devices:
         if dd.deployment_set in targets and dd.release is not None and unplannable(dd) is None:
-            targets[dd.deployment_set].append((dd.release.version, tuple(c.key for c in dd.configs)))
+            targets[dd.deployment_set].add((dd.release.version, keys(dd.configs)[0]))
     return [marker.rollout_id(name, t) for name, t in targets.items() if t]
 
 

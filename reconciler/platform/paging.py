@@ -226,6 +226,13 @@ def _ident(item: Any) -> str:
 
 def _dedupe(items: list[Any]) -> list[Any]:
     # Pages read concurrently can overlap when the list changes underneath; ids are unique.
+    if items and type(items[0]) is not dict:
+        try:
+            ids = {x.id for x in items}  # converted items (the bulk lists): one C-level pass
+        except AttributeError:
+            ids = set()
+        if len(ids) == len(items):
+            return items  # the usual case: no page overlapped another
     seen: set[str] = set()
     out = []
     for item in items:
