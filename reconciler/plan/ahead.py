@@ -14,6 +14,7 @@ Pure: no I/O. `commands/early_reads.py` feeds it and gives it time on the event 
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from reconciler.model.live import LiveDeployment, LiveState, split_deployments
@@ -40,7 +41,9 @@ class Ahead:
     gave_up: bool = False
     # Device id -> its deployments so far, in arrival order (a new tuple whenever one arrives).
     _mine: dict[str, tuple[LiveDeployment, ...]] = field(default_factory=dict)
-    _waiting: dict[str, None] = field(default_factory=dict)  # device ids to plan, in arrival order
+    # Device ids to plan, in arrival order (taken from the front: a dict would walk the holes
+    # its deletions leave there, again for each one taken).
+    _waiting: OrderedDict[str, None] = field(default_factory=OrderedDict)
     _devices: dict[str, D.DesiredDevice] | None = None  # device id -> its desired state
     _early: dict[str, DeviceChange] = field(default_factory=dict)  # by device id
 
@@ -59,7 +62,7 @@ class Ahead:
         CPU-bound, not waiting on the network): planning early saves nothing then, and what it
         holds (a few tens of MiB at 100,000 devices) is freed."""
         self.gave_up = True
-        self._mine, self._waiting, self._early, self._devices = {}, {}, {}, None
+        self._mine, self._waiting, self._early, self._devices = {}, OrderedDict(), {}, None
 
     def start(self, desired: D.Desired) -> None:
         """The devices worth planning early: those with a device on the platform and nothing
@@ -82,8 +85,7 @@ class Ahead:
             return
         live, memo, waiting = self.catalog, self.memo, self._waiting
         for _ in range(min(limit, len(waiting))):
-            device_id = next(iter(waiting))
-            del waiting[device_id]
+            device_id, _ = waiting.popitem(last=False)
             dd = devices.get(device_id)
             if dd is None or dd.device is None:
                 continue
