@@ -64,8 +64,8 @@ async def read_live_state(
     fleet: its devices by `group_id` or `name` filters (every device only when a selector or
     `--device` needs name patterns), and deployments only of the devices it picks, by
     `device_id`, so the cost follows the selection rather than the fleet. `on_catalog` is
-    handed the state without deployments and instances (devices, groups, types, the desired
-    releases, schemas, the newest instances) as soon as that is in, while the deployments are
+    handed the state without deployments (devices, groups, types, the desired releases,
+    schemas, the newest instances) as soon as that is in, while the deployments are
     still being read: the manifests resolve against it meanwhile. `on_deployments` is handed
     each page of live deployments as it arrives (of the whole fleet's read, not a scope's).
     """
