@@ -308,7 +308,11 @@ def resolve(
         if base is not None:
             outside.setdefault((ds.name, base.name), []).append(name)
             continue
-        which = tuple(tuple(members.get(s.name, {}).get(name, ())) for s in chains[ds.name])
+        chain = chains[ds.name]
+        if len(chain) == 1:  # a set with no base (most): no generator per device
+            which: tuple[tuple[int, ...], ...] = (tuple(members.get(ds.name, {}).get(name, ())),)
+        else:
+            which = tuple(tuple(members.get(s.name, {}).get(name, ())) for s in chain)
         if (ds.name, which) not in combos:
             layers = tuple(zip(chains[ds.name], which, strict=True))
             combos[ds.name, which] = _resolve_combo(project, layers, live, cache, findings, notes)

@@ -60,8 +60,11 @@ class Claims:
     def missing_base(self, device: str, owner: DeploymentSet) -> DeploymentSet | None:
         """A set the owner extends that does not select the device: a layer refines its base's
         devices, it does not add devices the base leaves out."""
+        chain = self.chains[owner.name]
+        if len(chain) == 1:  # no base: most sets
+            return None
         sets = self.matched[device]
-        return next((base for base in self.chains[owner.name][:-1] if base not in sets), None)
+        return next((base for base in chain[:-1] if base not in sets), None)
 
 
 def inputs(
