@@ -40,6 +40,13 @@ def write_project(
     return root
 
 
+def target_url(root: Path, url: str) -> None:
+    """Point the project at a platform served at `url` (its API under /beta) instead of a db."""
+    (root / "reconcile.yaml").write_text(
+        f"target: {{base_url: '{url}/beta'}}\nmanifests: ['deploymentsets/**/*.yaml']\n"
+    )
+
+
 def dset(
     name: str,
     *,

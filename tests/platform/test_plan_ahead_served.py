@@ -17,7 +17,7 @@ from reconciler.commands import early_reads
 from reconciler.model.live import LiveState
 from reconciler.plan.ahead import Ahead
 from tests.harness import RW_KEY, Harness
-from tests.plan.projects import dset, served_emulator, write_project
+from tests.plan.projects import dset, served_emulator, target_url, write_project
 from tests.plan.test_scale import seed_fleet
 
 
@@ -41,9 +41,7 @@ def test_devices_planned_during_the_read_make_the_same_plan(
     monkeypatch.setenv("MIRU_API_KEY", RW_KEY)
     monkeypatch.delenv("MIRU_BASE_URL", raising=False)
     with served_emulator(Path(emu.db)) as url:
-        (root / "reconcile.yaml").write_text(
-            f"target: {{base_url: '{url}/beta'}}\nmanifests: ['deploymentsets/*.yaml']\n"
-        )
+        target_url(root, url)
         early = _plan(root)
 
         async def nothing_early(self: early_reads.Early, live: LiveState) -> None:
