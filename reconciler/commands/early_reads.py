@@ -66,7 +66,7 @@ class Early:
         self._desired: asyncio.Future[D.Desired] | None = None
         self._controls: asyncio.Future[dict[str, list[Control]]] | None = None
         self._ahead: Ahead | None = None
-        self._pages: list[list[LiveDeployment]] = []  # pages that came before the catalog
+        self._pages: list[tuple[int, list[LiveDeployment]]] = []  # those before the catalog
         self._more = asyncio.Event()
         self._planning: asyncio.Future[None] | None = None
 
@@ -74,16 +74,16 @@ class Early:
         self._desired = asyncio.ensure_future(asyncio.to_thread(self._in_thread, catalog))
         self._controls = asyncio.ensure_future(self._read_controls(self._desired))
         self._ahead = Ahead(catalog)
-        for page in self._pages:
-            self._ahead.add(page)
+        for offset, page in self._pages:
+            self._ahead.add(page, offset)
         self._pages = []
         self._planning = asyncio.ensure_future(self._plan_ahead(self._ahead, self._desired))
 
-    def deployments(self, page: list[LiveDeployment]) -> None:
+    def deployments(self, offset: int, page: list[LiveDeployment]) -> None:
         if self._ahead is None:
-            self._pages.append(page)
+            self._pages.append((offset, page))
         else:
-            self._ahead.add(page)
+            self._ahead.add(page, offset)
             self._more.set()
 
     async def _plan_ahead(self, ahead: Ahead, desired: Awaitable[D.Desired]) -> None:

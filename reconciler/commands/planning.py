@@ -40,7 +40,7 @@ async def read_for(
     deployments: bool = True,
     scope: DeviceScope | None = None,
     on_catalog: Callable[[LiveState], None] | None = None,
-    on_deployments: Callable[[list[LiveDeployment]], None] | None = None,
+    on_deployments: Callable[[int, list[LiveDeployment]], None] | None = None,
 ) -> LiveState:
     """Live state for the releases the project (and `extra`, e.g. the `--base` manifests) asks for."""
     versions = set(desired_versions(project)) | (set(desired_versions(extra)) if extra else set())

@@ -4,8 +4,9 @@ The deployments come a page at a time, in id order, so no page says a device's d
 complete. Each device is planned as soon as one of its deployments arrives (again if another
 arrives later), against what is known then. Once everything is read, `plan_from` keeps a
 device's early change only if planning it would read the same things now: the same
-deployments, the same objects in the same order (so the same target and staged ones), the same
-releases and the same config instances. Otherwise it plans that device again. So the plan is
+deployments, the same objects in the same order (each kept at its place in the list, so the
+order the pages came in does not matter; the same target and staged ones), the same releases
+and the same config instances. Otherwise it plans that device again. So the plan is
 exactly the plan made after the read; only the work moves into the read's idle time (at
 10,000 devices and 50 ms a round trip, the 60-90 ms that followed the last page).
 
@@ -39,20 +40,25 @@ class Ahead:
     memo: Memo = field(default_factory=Memo)
     reused: int = 0  # early changes `plan_from` kept (for tests and benchmarks)
     gave_up: bool = False
-    # Device id -> its deployments so far, in arrival order (a new tuple whenever one arrives).
-    _mine: dict[str, tuple[LiveDeployment, ...]] = field(default_factory=dict)
+    # Device id -> its deployments so far with their places in the whole list, in that order
+    # (the final state's order, whatever order the pages came in; a new tuple whenever one
+    # arrives).
+    _mine: dict[str, tuple[tuple[int, LiveDeployment], ...]] = field(default_factory=dict)
     # Device ids to plan, in arrival order (taken from the front: a dict would walk the holes
     # its deletions leave there, again for each one taken).
     _waiting: OrderedDict[str, None] = field(default_factory=OrderedDict)
     _devices: dict[str, D.DesiredDevice] | None = None  # device id -> its desired state
     _early: dict[str, DeviceChange] = field(default_factory=dict)  # by device id
 
-    def add(self, page: list[LiveDeployment]) -> None:
+    def add(self, page: list[LiveDeployment], offset: int) -> None:
+        """A page of the deployments, `offset` its place in the list."""
         if self.gave_up:
             return
         mine, waiting = self._mine, self._waiting
-        for dep in page:
-            mine[dep.device_id] = (*mine.get(dep.device_id, ()), dep)
+        for place, dep in enumerate(page, start=offset):
+            known = mine.get(dep.device_id)
+            entry = (place, dep)
+            mine[dep.device_id] = (entry,) if known is None else tuple(sorted((*known, entry), key=_place))
             waiting[dep.device_id] = None
         if len(waiting) > BACKLOG:
             self._give_up()
@@ -89,7 +95,7 @@ class Ahead:
             dd = devices.get(device_id)
             if dd is None or dd.device is None:
                 continue
-            target, staged = split_deployments(self._mine[device_id])
+            target, staged = split_deployments(d for _, d in self._mine[device_id])
             if target is None and dd.device.current_deployment_id:
                 continue  # its target is named by the device: left to the final plan
             self._early[device_id] = plan_device(dd, live, memo=memo, found=(target, staged))
@@ -133,10 +139,14 @@ class Reuse:
             return None
         get = self.live.deployments.get
         if len(ids) == 1:  # the usual case, checked without a generator (10,000 times a plan)
-            if get(ids[0]) is not mine[0]:
+            if get(ids[0]) is not mine[0][1]:
                 return None
-        elif any(get(i) is not d for i, d in zip(ids, mine, strict=True)):
+        elif any(get(i) is not d for i, (_, d) in zip(ids, mine, strict=True)):
             return None
         # (`memo.targets` holds this device's target: its early planning set it.)
         ahead.reused += 1
         return change
+
+
+def _place(entry: tuple[int, LiveDeployment]) -> int:
+    return entry[0]

@@ -53,7 +53,7 @@ async def read_live_state(
     with_deployments: bool = True,
     scope: DeviceScope | None = None,
     on_catalog: Callable[[LiveState], None] | None = None,
-    on_deployments: Callable[[list[LiveDeployment]], None] | None = None,
+    on_deployments: Callable[[int, list[LiveDeployment]], None] | None = None,
 ) -> LiveState:
     """Read everything the planner needs.
 
@@ -67,7 +67,7 @@ async def read_live_state(
     handed the state without deployments (devices, groups, types, the desired releases,
     schemas, the newest instances) as soon as that is in, while the deployments are
     still being read: the manifests resolve against it meanwhile. `on_deployments` is handed
-    each page of live deployments as it arrives (of the whole fleet's read, not a scope's).
+    each page of live deployments (its offset, its items) as it arrives (of the whole fleet's read, not a scope's).
     """
     reader = _Reader(
         platform, progress, recent_instances, with_deployments, scope, on_catalog, on_deployments
@@ -91,7 +91,7 @@ class _Reader:
     with_deployments: bool
     scope: DeviceScope | None = None
     on_catalog: Callable[[LiveState], None] | None = None
-    on_deployments: Callable[[list[LiveDeployment]], None] | None = None
+    on_deployments: Callable[[int, list[LiveDeployment]], None] | None = None
     tasks: list[asyncio.Task[list[Any]]] = field(default_factory=list)
 
     def start(self, coro: Awaitable[list[Any]]) -> asyncio.Task[list[Any]]:
@@ -189,7 +189,7 @@ async def _devices(platform: Platform, progress: Progress | None) -> list[Any]:
 async def _deployments(
     platform: Platform,
     progress: Progress | None,
-    on_page: Callable[[list[LiveDeployment]], None] | None = None,
+    on_page: Callable[[int, list[LiveDeployment]], None] | None = None,
 ) -> list[Any]:
     return await read_all(
         platform,

@@ -188,13 +188,13 @@ async def read_all(
     what: str,
     progress: Progress | None = None,
     priority: Priority = Priority.PAGES,
-    on_page: Callable[[list[Any]], None] | None = None,
+    on_page: Callable[[int, list[Any]], None] | None = None,
     **params: Any,
 ) -> list[Any]:
     """Every item of a list: page 1 asks for `total_count`, then the rest are read concurrently
     (bounded by the Platform's slots, at `priority`: behind the single reads something waits
-    on). `params` are the list's filters and expansions. `on_page` is handed each page's items
-    as they arrive, in no particular order (not those of a server that ignores total_count)."""
+    on). `params` are the list's filters and expansions. `on_page` is handed each page's offset and
+    items as they arrive, in no particular order (not those of a server that ignores total_count)."""
     expand = list(params.pop("expand", []))
     if expand:
         params["expand"] = expand
@@ -203,7 +203,7 @@ async def read_all(
     )
     items = _data(first)
     if on_page:
-        on_page(items)
+        on_page(0, list(items))  # (its own list: `items` goes on to collect every page)
     total = get(first, "total_count")
     if total is None:  # a server that ignores expand=total_count: follow has_more
         more = await walk(
@@ -219,7 +219,7 @@ async def read_all(
         if progress:
             progress(what, len(data), total)
         if on_page:
-            on_page(data)
+            on_page(offset, data)
         return data
 
     for data in await asyncio.gather(*(page_at(o) for o in range(PAGE, total, PAGE))):

@@ -75,10 +75,10 @@ def _final(
 
 def _ahead(plan_after_page_2: bool) -> Ahead:
     ahead = Ahead(CATALOG)
-    ahead.add(PAGE_1)
+    ahead.add(PAGE_1, 0)
     ahead.start(DESIRED)
     ahead.plan(100)
-    ahead.add(PAGE_2)
+    ahead.add(PAGE_2, 2)
     if plan_after_page_2:
         ahead.plan(100)
     return ahead
@@ -98,6 +98,21 @@ def test_the_plan_is_the_one_made_after_the_read() -> None:
     assert after.changes[1].archive_ids == ("dep-3",)  # b's staged one: known to the plan
 
 
+def test_pages_out_of_order_keep_a_device_s_deployments_in_list_order() -> None:
+    """b's staged deployment (place 2) comes before its deployed one (place 1): planned with
+    both in the final state's order, the early change is kept."""
+    live = _final()
+    ahead = Ahead(CATALOG)
+    ahead.add(PAGE_2, 2)
+    ahead.add(PAGE_1, 0)
+    ahead.start(DESIRED)
+    ahead.plan(100)
+    early = ahead.reuse(live)
+    assert early is not None
+    assert plan_from(DESIRED, live, early=early) == plan_from(DESIRED, live)
+    assert ahead.reused == 3  # a, b and d
+
+
 def test_a_release_or_an_instance_read_after_the_deployments_discards_the_early_plans() -> None:
     ahead = _ahead(True)
     later = LiveRelease("rel-x", "v0.9.0", ())
@@ -109,7 +124,7 @@ def test_a_release_or_an_instance_read_after_the_deployments_discards_the_early_
 
 def test_nothing_early_before_the_manifests_are_resolved() -> None:
     ahead = Ahead(CATALOG)
-    ahead.add(PAGE_1)
+    ahead.add(PAGE_1, 0)
     ahead.plan(100)  # not started: nothing to plan against
     assert ahead.waiting == 0 and ahead.reuse(_final()) is None
 
@@ -117,9 +132,9 @@ def test_nothing_early_before_the_manifests_are_resolved() -> None:
 def test_a_backlog_past_the_limit_stops_planning_early(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ahead_module, "BACKLOG", 1)
     ahead = Ahead(CATALOG)
-    ahead.add(PAGE_1)  # two devices waiting: past the limit
+    ahead.add(PAGE_1, 0)  # two devices waiting: past the limit
     ahead.start(DESIRED)
     ahead.plan(100)
-    ahead.add(PAGE_2)
+    ahead.add(PAGE_2, 2)
     assert ahead.gave_up and ahead.waiting == 0 and ahead.reuse(_final()) is None
     assert plan_from(DESIRED, _final()).changes[0].action.value == "upgrade"
