@@ -6,7 +6,6 @@ and confirmed first. `--promote` continues rollouts paused after a healthy canar
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import sys
@@ -16,7 +15,7 @@ from typing import Any
 
 import click
 
-from reconciler import strategies
+from reconciler import asyncrun, strategies
 from reconciler.apply import control
 from reconciler.apply import record as rec
 from reconciler.apply.abort import abort_revert, aborted_set
@@ -243,7 +242,7 @@ def warn_no_commit(path: Path, *, saved: bool) -> None:
 
 def saved_plan(plan_file: Path, path: Path, project: Project, base_url: str | None) -> Plan:
     """A saved plan, its sealed (secret) contents read again from the manifests."""
-    return asyncio.run(unseal(read_plan(plan_file, project, base_url), path, project, base_url))
+    return asyncrun.run(unseal(read_plan(plan_file, project, base_url), path, project, base_url))
 
 
 def promotable(plan: Plan, chosen: Selection) -> Plan:
@@ -272,7 +271,7 @@ def _control(
     project: Project, path: Path, base_url: str | None, name: str, kind: ControlKind, fmt: str, confirm: bool
 ) -> int:
     """`--pause SET`, `--abort SET --keep`: a control record on the platform, nothing else."""
-    plan = asyncio.run(_fresh_plan(project, path, base_url, Selection()))
+    plan = asyncrun.run(_fresh_plan(project, path, base_url, Selection()))
     rollout = control.target(plan, name, kind)
     verb = "pause" if kind is ControlKind.PAUSE else "abort (and keep as they are)"
     if (
@@ -288,7 +287,7 @@ def _control(
         async with session(project, base_url) as wired:
             return await control.record(wired.platform, project.root, name, rid, kind)
 
-    written = asyncio.run(go(rollout.id)) if rollout is not None else None
+    written = asyncrun.run(go(rollout.id)) if rollout is not None else None
     record = written or plan.rollouts[name].control
     assert record is not None
     if fmt == "json":
@@ -336,7 +335,7 @@ def _abort(
     plan = (
         read_plan(plan_file, project, base_url)
         if plan_file
-        else asyncio.run(_fresh_plan(project, path, base_url, Selection()))
+        else asyncrun.run(_fresh_plan(project, path, base_url, Selection()))
     )
     aborted_set(plan, name)
     question = f"Roll back the {len(plan.rollouts[name].done)} device(s) that run {terminal(name)}'s rollout?"
@@ -351,7 +350,7 @@ def _abort(
             )
             return ApplyResult(records=(), ledger=await abort_revert(plan, wired.platform, name))
 
-    result = asyncio.run(go())
+    result = asyncrun.run(go())
     if fmt == "json":
         click.echo(json.dumps(result_json([result], plan.target), indent=2))
     else:
@@ -502,7 +501,7 @@ def command(
         parallelism=parallelism,
     )
     try:
-        results = asyncio.run(_run(project, plans, base_url, flags, interactive, quiet=False))
+        results = asyncrun.run(_run(project, plans, base_url, flags, interactive, quiet=False))
     except KeyboardInterrupt:
         raise interrupted(project, path, plans) from None
     if fmt == "json":
@@ -523,7 +522,7 @@ def _plan_to_apply(
     """The saved plan narrowed to the selection, or a fresh one of the selection."""
     if plan_file:
         return narrow_plan(saved_plan(plan_file, path, project, base_url), chosen)
-    return asyncio.run(_fresh_plan(project, path, base_url, chosen, parallelism))
+    return asyncrun.run(_fresh_plan(project, path, base_url, chosen, parallelism))
 
 
 def _nothing_to_apply(plan: Plan, fmt: str) -> int:

@@ -3,12 +3,12 @@ and the emulator switches (`platform:` in a seed) that answer the same way."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 
 import click
 
+from reconciler import asyncrun
 from reconciler.commands.wiring import session
 from reconciler.errors import EXIT_OK, ReconcileError
 from reconciler.escape import terminal
@@ -36,7 +36,7 @@ def command(path: Path, fmt: str, base_url: str | None) -> int:
     workspace, with the key CI will use."""
     if not path.is_dir():
         raise ReconcileError(f"{path}: no such directory")
-    target, report = asyncio.run(_run(path, base_url))
+    target, report = asyncrun.run(_run(path, base_url))
     switches = report.switches()
     if fmt == "json":
         doc = {

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
 import click
 
+from reconciler import asyncrun
 from reconciler.commands.options import parallelism_option, selection, selection_options
 from reconciler.commands.plan import live_progress, load_at
 from reconciler.commands.planning import plan_with_state
@@ -61,7 +61,7 @@ def command(
     back (their content failed and was rolled back)."""
     if not path.exists():
         raise ReconcileError(f"{path}: no such directory")
-    report = asyncio.run(build(path, ref, base_url, selection(sets, devices), parallelism))
+    report = asyncrun.run(build(path, ref, base_url, selection(sets, devices), parallelism))
     if fmt == "json":
         data: dict[str, Any] = report.to_dict()
         click.echo(json_text(data))

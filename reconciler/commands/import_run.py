@@ -3,11 +3,11 @@ them all or none."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from reconciler import asyncrun
 from reconciler.commands.import_source import project_file, read, secret_check, source_project
 from reconciler.errors import ReconcileError
 from reconciler.manifests.loader import PROJECT_FILE
@@ -34,7 +34,7 @@ def run_import(
 ) -> Outcome:
     project, write_project = source_project(path, base_url)
     cpu = time.process_time()
-    live = asyncio.run(read(project, base_url))
+    live = asyncrun.run(read(project, base_url))
     generating = time.process_time()
     chosen = adopt.select_devices(live, groups, devices)
     unknown = [g for g in groups if live.group_by_name(g) is None]

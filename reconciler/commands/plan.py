@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
 from collections.abc import Iterator
@@ -12,6 +11,7 @@ from typing import Any
 
 import click
 
+from reconciler import asyncrun
 from reconciler.commands.options import parallelism_option, selection, selection_options
 from reconciler.commands.planning import make_plan
 from reconciler.commands.wiring import session
@@ -186,7 +186,7 @@ def command(
     archived) is not an error."""
     if not path.exists():
         raise ReconcileError(f"{path}: no such directory")
-    plan = asyncio.run(build(path, ref, base_ref, base_url, selection(sets, devices), parallelism))
+    plan = asyncrun.run(build(path, ref, base_ref, base_url, selection(sets, devices), parallelism))
     if out is not None:
         write_plan(out, plan_json(plan))
     if fmt == "json":

@@ -3,12 +3,12 @@ plans and applies each set in its own job (`reconcile plan --set NAME`)."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
 import click
 
+from reconciler import asyncrun
 from reconciler.errors import EXIT_OK, ReconcileError
 from reconciler.escape import json_text, terminal
 from reconciler.manifests.loader import load_path
@@ -89,7 +89,7 @@ def command(path: Path, fmt: str, online: bool, base_url: str | None) -> int:
     if not path.exists():
         raise ReconcileError(f"{path}: no such directory")
     project = load_path(path)
-    counts = asyncio.run(device_counts(project, base_url)) if online else None
+    counts = asyncrun.run(device_counts(project, base_url)) if online else None
     entries = [_entry(ds, counts) for ds in sorted(project.sets, key=lambda s: s.name)]
     if fmt == "json":
         click.echo(json_text({"format_version": SETS_FORMAT, "sets": entries}))

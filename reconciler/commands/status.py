@@ -3,13 +3,13 @@ then this checkout's local log of rollouts under `.reconcile/rollouts/`."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 from typing import Any
 
 import click
 
+from reconciler import asyncrun
 from reconciler.apply import ledger
 from reconciler.apply import record as rec
 from reconciler.commands.options import selection, selection_options
@@ -81,7 +81,7 @@ def command(
         raise ReconcileError(f"{path}: no such directory")
     project = load_path(path)
     chosen = selection(sets, devices)
-    plan = asyncio.run(_plan(project, base_url, chosen))
+    plan = asyncrun.run(_plan(project, base_url, chosen))
     records, unreadable = rec.read_records(path)
     if chosen.sets:  # the local log of the chosen sets only
         records = [r for r in records if r.deployment_set in plan.rollouts]

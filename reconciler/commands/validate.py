@@ -4,11 +4,11 @@ content valid against the release's schemas). Exit 0 when valid (warnings allowe
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import click
 
+from reconciler import asyncrun
 from reconciler.errors import EXIT_ERROR, Location, Problem, ReconcileError, ValidationFailed
 from reconciler.manifests.loader import load_path
 from reconciler.manifests.report import relative_root, render_github, render_json, render_text
@@ -62,7 +62,7 @@ def command(ctx: click.Context, path: Path, fmt: str, online: bool, base_url: st
     project, problems = collect_problems(path)
     if online and project is not None:
         try:
-            problems = asyncio.run(online_checks(project, base_url))
+            problems = asyncrun.run(online_checks(project, base_url))
         except ReconcileError as e:
             # Reported like any problem, so --format json/github output stays well-formed.
             message = e.message + (f" ({e.hint})" if e.hint else "")

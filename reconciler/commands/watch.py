@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 
+from reconciler import asyncrun
 from reconciler.commands.watch_loop import run
 from reconciler.commands.watch_round import Options
 from reconciler.errors import ReconcileError
@@ -66,7 +67,7 @@ def command(
         once=once,
         base_url=base_url,
     )
-    return asyncio.run(_main(opts))
+    return asyncrun.run(_main(opts))
 
 
 async def _main(opts: Options) -> int:
