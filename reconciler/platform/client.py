@@ -28,6 +28,7 @@ from miru_platform_sdk.types.deployment_list import DeploymentList
 from miru_platform_sdk.types.device_list import DeviceList
 
 from reconciler.errors import PlatformError, ReconcileError
+from reconciler.platform import sockets
 from reconciler.platform.errors import API_VERSION, map_error
 from reconciler.platform.retry import READS, Retry, RetryPolicy, Sleep
 from reconciler.platform.slots import Priority, Slots
@@ -319,7 +320,7 @@ class _OneConnection:
             await connection.aclose()
         tls = self._tls() if origin.scheme == b"https" else None
         self._connection = httpcore.AsyncHTTPConnection(
-            origin=origin, ssl_context=tls, keepalive_expiry=KEEPALIVE
+            origin=origin, ssl_context=tls, keepalive_expiry=KEEPALIVE, network_backend=_BACKEND
         )
         return self._connection
 
@@ -329,6 +330,7 @@ class _OneConnection:
 
 
 KEEPALIVE = 5.0  # seconds an idle connection is kept (httpx's default)
+_BACKEND = sockets.Backend()  # asyncio transports under httpcore, not anyio streams (`sockets.py`)
 
 
 class _GiveBack(httpx.AsyncByteStream):
