@@ -9,6 +9,7 @@ from pathlib import Path
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from reconciler import escape
 from reconciler.emulator.endpoint import StatusCapture
 from reconciler.emulator.listener import bind, is_loopback, run, url_of
 from reconciler.emulator.store import BUILTIN_KEYS
@@ -34,7 +35,9 @@ class AccessLog:
             await self.app(scope, receive, capture)
         finally:
             ms = (time.perf_counter() - started) * 1000
-            self.emit(f"{scope['method']} {scope['path']} {capture.status} {ms:.1f}ms")
+            # The path is the client's, percent-decoded: an escape sequence in it is shown, not run.
+            path = escape.terminal(scope["path"], escape.LINE_LIMIT)
+            self.emit(f"{escape.terminal(scope['method'])} {path} {capture.status} {ms:.1f}ms")
 
 
 def api_keys(extra_rw_key: str | None) -> dict[str, str]:

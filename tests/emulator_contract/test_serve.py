@@ -112,3 +112,20 @@ async def test_access_log_lines() -> None:
     assert len(lines) == 1
     assert lines[0].startswith("GET /beta/devices 418 ")
     assert SECRET not in lines[0] and "abc" not in lines[0]
+
+
+async def test_access_log_shows_an_escape_sequence_in_a_path_as_text() -> None:
+    """uvicorn percent-decodes the path: `%1b[2J` would clear the terminal of whoever tails the log."""
+    lines: list[str] = []
+
+    async def app(scope: dict[str, object], receive: object, send: object) -> None:
+        from starlette.responses import PlainTextResponse
+
+        await PlainTextResponse("no", status_code=404)(scope, receive, send)  # type: ignore[arg-type]
+
+    logged = AccessLog(app, lines.append)  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=logged), base_url="http://x") as http:
+        await http.get("/beta/devices/%1b[2J%e2%80%aeevil")
+    assert len(lines) == 1
+    assert r"GET /beta/devices/\x1b[2J\u202eevil 404 " in lines[0]
+    assert "\x1b" not in lines[0] and "\u202e" not in lines[0]
