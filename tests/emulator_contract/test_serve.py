@@ -98,17 +98,23 @@ def test_loopback_detection() -> None:
     assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.10")
 
 
-async def test_access_log_lines() -> None:
+async def _access_log(url: str, status: int) -> list[str]:
+    """The lines `AccessLog` writes for one GET of `url` (with a key) answered with `status`."""
     lines: list[str] = []
 
     async def app(scope: dict[str, object], receive: object, send: object) -> None:
         from starlette.responses import PlainTextResponse
 
-        await PlainTextResponse("hi", status_code=418)(scope, receive, send)  # type: ignore[arg-type]
+        await PlainTextResponse("hi", status_code=status)(scope, receive, send)  # type: ignore[arg-type]
 
     logged = AccessLog(app, lines.append)  # type: ignore[arg-type]
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=logged), base_url="http://x") as http:
-        await http.get("/beta/devices?token=abc", headers={"X-API-Key": SECRET})
+        await http.get(url, headers={"X-API-Key": SECRET})
+    return lines
+
+
+async def test_access_log_lines() -> None:
+    lines = await _access_log("/beta/devices?token=abc", 418)
     assert len(lines) == 1
     assert lines[0].startswith("GET /beta/devices 418 ")
     assert SECRET not in lines[0] and "abc" not in lines[0]
@@ -116,16 +122,7 @@ async def test_access_log_lines() -> None:
 
 async def test_access_log_shows_an_escape_sequence_in_a_path_as_text() -> None:
     """uvicorn percent-decodes the path: `%1b[2J` would clear the terminal of whoever tails the log."""
-    lines: list[str] = []
-
-    async def app(scope: dict[str, object], receive: object, send: object) -> None:
-        from starlette.responses import PlainTextResponse
-
-        await PlainTextResponse("no", status_code=404)(scope, receive, send)  # type: ignore[arg-type]
-
-    logged = AccessLog(app, lines.append)  # type: ignore[arg-type]
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=logged), base_url="http://x") as http:
-        await http.get("/beta/devices/%1b[2J%e2%80%aeevil")
+    lines = await _access_log("/beta/devices/%1b[2J%e2%80%aeevil", 404)
     assert len(lines) == 1
     assert r"GET /beta/devices/\x1b[2J\u202eevil 404 " in lines[0]
     assert "\x1b" not in lines[0] and "\u202e" not in lines[0]
