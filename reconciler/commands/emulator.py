@@ -46,7 +46,15 @@ def command() -> None:
     show_envvar=True,
     help="An extra read-write API key (besides emulator-local-rw / emulator-local-ro).",
 )
-def serve_command(db: str, seed: Path | None, host: str, port: int, api_key: str | None) -> None:
+@click.option(
+    "--access-log/--no-access-log",
+    default=True,
+    show_default=True,
+    help="A line per request on stderr (a large fleet's tests make hundreds of thousands).",
+)
+def serve_command(
+    db: str, seed: Path | None, host: str, port: int, api_key: str | None, access_log: bool
+) -> None:
     """Serve the emulator: platform API under /beta, admin API under /_emulator,
     enrollment API under /v2. Real clock. Logs one line per request (never keys)."""
     # With commands/wiring.py, the only product module that imports the emulator (tests/test_layering.py).
@@ -62,6 +70,7 @@ def serve_command(db: str, seed: Path | None, host: str, port: int, api_key: str
             port=port,
             extra_rw_key=api_key,
             emit=lambda line: click.echo(line, err=True),
+            access_log=access_log,
         )
     except SeedError as e:
         # The message starts with file:line:col of the offending entry.

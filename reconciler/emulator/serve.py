@@ -56,6 +56,7 @@ def serve(
     extra_rw_key: str | None,
     emit: Emit,
     keys: Mapping[str, str] | None = None,
+    access_log: bool = True,
 ) -> None:
     from reconciler.emulator.app import create_app
 
@@ -69,4 +70,4 @@ def serve(
             "built-in keys (emulator-local-rw / emulator-local-ro)"
         )
     emit(f"emulator listening on {url_of(sock)} (API at {url_of(sock)}/beta, db {db})")
-    run(AccessLog(app, emit), sock)
+    run(AccessLog(app, emit) if access_log else app, sock)

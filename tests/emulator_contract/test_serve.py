@@ -27,7 +27,8 @@ SEED = {
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+def server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    extra: list[str] = list(getattr(request, "param", []))
     seed = tmp_path / "seed.yaml"
     seed.write_text(yaml.safe_dump(SEED))
     proc = subprocess.Popen(
@@ -45,6 +46,7 @@ def server(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[str]]]:
             "0",
             "--api-key",
             SECRET,
+            *extra,
         ],
         stderr=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
@@ -91,6 +93,21 @@ async def test_serve_answers_the_sdk_and_logs_without_the_key(
     assert SECRET not in err
     # uvicorn shuts down gracefully, then re-raises the signal it caught (conventional exit).
     assert proc.returncode in (0, -signal.SIGTERM)
+
+
+@pytest.mark.parametrize("server", [["--no-access-log"]], indirect=True)
+async def test_no_access_log_answers_and_writes_no_request_lines(
+    server: tuple[str, subprocess.Popen[str]],
+) -> None:
+    url, proc = server
+    async with httpx.AsyncClient(base_url=url) as http:
+        answered = await http.get(
+            "/beta/devices", headers={"Miru-Version": "2026-08-17.everglades", "X-API-Key": SECRET}
+        )
+    assert answered.status_code == 200 and answered.json()["data"]  # the default page of 10
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert "/beta/devices" not in err
 
 
 def test_loopback_detection() -> None:
