@@ -61,7 +61,10 @@ class InFlight(httpx.AsyncBaseTransport):
         self.sent += 1
         self.most = max(self.most, self.now)
         try:
-            await asyncio.sleep(0)  # let every other ready request in before answering
+            # Let every other ready request in before answering: requests start one per loop
+            # pass (`paging.gathered`), so a few passes, not one.
+            for _ in range(20):
+                await asyncio.sleep(0)
             return await self.inner.handle_async_request(request)
         finally:
             self.now -= 1
