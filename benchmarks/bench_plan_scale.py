@@ -16,13 +16,19 @@ by every later run (`--keep DIR`). Runs per size:
   floor is the rounds of that many requests the request count needs;
 - `set`: `reconcile plan --set pilot` (one set of 1,000 devices).
 
-Requests are counted by the emulator's request log. `--before DIR` measures another checkout
+With `--replay`, each `latency` run is followed by the same plan against `replay_server.py`
+(`rep@N`): it answers each read from memory after the latency (the emulator answered it once, in
+a warm-up run per checkout), for a fraction of the emulator's CPU, so what is left is the
+client's own cost and structure.
+
+Requests are counted by the emulator's request log (with `--replay`, by the client). `--before DIR` measures another checkout
 (the code before a change) beside this one, run by run, under the same load. `--profile`
 runs the plan in this process under cProfile (CPU time) and tracemalloc instead; the
 emulator's cost is in its own process, not in the profile.
 
     .venv/bin/python benchmarks/bench_plan_scale.py --sizes 1000,10000 --runs plan,latency [--parallelism 8,16,32]
     .venv/bin/python benchmarks/bench_plan_scale.py --sizes 10000 --runs latency --parallelism 8,16,32,8,16,32,8,16,32
+    .venv/bin/python benchmarks/bench_plan_scale.py --sizes 10000 --runs latency --parallelism 8,16,32,32 --replay
 """
 
 from __future__ import annotations
@@ -51,6 +57,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(SOURCE))  # first: the code measured
 sys.path.insert(0, str(HERE))
 
+import replay_server  # noqa: E402
 from bench_emulator import start_server  # noqa: E402
 
 T = TypeVar("T")
@@ -266,6 +273,11 @@ def main() -> None:
         "--before",
         help="another checkout: each run is measured with its code, then with this one's (same load)",
     )
+    parser.add_argument(
+        "--replay",
+        action="store_true",
+        help="`latency` runs against benchmarks/replay_server.py (answers from memory): the client alone",
+    )
     parser.add_argument("--profile", choices=["text", "markdown"], help="profile one size in process")
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--json", help="append the results as JSON lines to this file")
@@ -288,10 +300,17 @@ def main() -> None:
         # The emulator here stands for the platform: its access log (8% of its CPU, on the cores
         # the client uses) is not part of what is measured.
         proc, url, startup = start_server(where / "emulator.db", seed_file, quiet=True)
+        servers = [proc]
         try:
             plain = write_project(where / "project", url, seed, 0)
             n_overrides = min(args.overrides, n // 10)  # three devices each, within east and west
             with_overrides = write_project(where / "project-overrides", url, seed, n_overrides)
+            if args.replay:
+                replay, replay_url = replay_server.start(url, args.latency)
+                servers.append(replay)
+                to_replay = write_project(where / "project-replay", replay_url, seed, 0)
+                for source in sources:  # every read it will answer, once, from the emulator
+                    run_client(to_replay, "text", [], source, DEFAULT)
             del seed
             set_latency(url, 0)
             if args.profile:
@@ -310,18 +329,24 @@ def main() -> None:
                 for source in sources:
                     r = measure(url, project, fmt, sets, latency, source, parallelism)
                     r.update(run=run if run != "latency" else f"lat@{parallelism}", devices=n)
-                    report(r, latency)
-                    if latency:
-                        ratios.setdefault(f"{r['run']} {Path(source).name}", []).append(
-                            r["plan_wall"] / r["floor"]
-                        )
-                    if args.json:
-                        with open(args.json, "a") as f:
-                            f.write(json.dumps(r) + "\n")
+                    results = [r]
+                    if latency and args.replay:  # the same plan beside it, the server all but free
+                        r = measure_replay(url, replay, to_replay, source, parallelism, latency)
+                        results.append({**r, "run": f"rep@{parallelism}", "devices": n})
+                    for r in results:
+                        report(r, latency)
+                        if latency:
+                            ratios.setdefault(f"{r['run']} {Path(source).name}", []).append(
+                                r["plan_wall"] / r["floor"]
+                            )
+                        if args.json:
+                            with open(args.json, "a") as f:
+                                f.write(json.dumps(r) + "\n")
             summarize(ratios)
         finally:
-            proc.terminate()
-            proc.wait(timeout=60)
+            for server in servers:
+                server.terminate()
+                server.wait(timeout=60)
 
 
 def summarize(ratios: dict[str, list[float]]) -> None:
@@ -375,6 +400,23 @@ def measure(
     return r
 
 
+def measure_replay(
+    url: str, server: subprocess.Popen[str], project: Path, source: str, parallelism: int, latency: float
+) -> dict[str, Any]:
+    """`measure` against the replay server: its CPU as the server's, and the requests the
+    client counted (the emulator's log sees only what the server had not kept)."""
+    clear_log(url)
+    before = psutil.Process(server.pid).cpu_times()
+    r = run_client(project, "text", [], source, parallelism)
+    after = psutil.Process(server.pid).cpu_times()
+    r["server_cpu"] = (after.user + after.system) - (before.user + before.system)
+    rounds = floor_rounds(r["made"], parallelism)
+    # Reads it had not kept went on to the emulator: a run that is not the client's alone.
+    r.update(requests=r["made"], load=os.getloadavg()[0], forwarded=requests_logged(url))
+    r.update(rounds=rounds, floor=rounds * latency, parallelism=parallelism)
+    return r
+
+
 def report(r: dict[str, Any], latency: float) -> None:
     who = "before" if Path(r["source"]).resolve() != SOURCE.resolve() else "after"
     line = (
@@ -388,6 +430,8 @@ def report(r: dict[str, Any], latency: float) -> None:
             f"  floor {r['rounds']} rounds of {r['parallelism']} = {r['floor']:.2f} s: "
             f"wall/floor {r['plan_wall'] / r['floor']:.2f}"
         )
+    if r.get("forwarded"):
+        line += f"  ({r['forwarded']} reads not kept, answered by the emulator)"
     print(line, flush=True)
 
 
