@@ -11,6 +11,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from click.testing import CliRunner
+
+from reconciler.cli import main
+
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"
 CLIENT_ID = "aa7cf840-9ca9-46a3-9778-9015d6580d50"
@@ -109,3 +113,9 @@ def served_emulator(db: Path) -> Iterator[str]:
     finally:
         proc.kill()
         proc.wait(timeout=10)
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    """`reconcile ARGS` in this process: (exit code, stdout, stderr)."""
+    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr

@@ -8,7 +8,6 @@ import asyncio
 import json
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from reconciler.cli import main
@@ -24,12 +23,6 @@ MOTION = """{
 """
 LOCALIZATION = "map: warehouse-v3\nparticle_count: 50\nupdate_rate_hz: 10\n"
 OVERRIDE = "    - devices: [lab-arm-01]\n      configs:\n        motion-control: {values: {max_accel: 0.4}}\n"
-
-
-@pytest.fixture(autouse=True)
-def _env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("NO_COLOR", "1")
-    monkeypatch.delenv("MIRU_BASE_URL", raising=False)
 
 
 def test_every_content_error_once_at_its_value(emu: Harness, tmp_path: Path) -> None:

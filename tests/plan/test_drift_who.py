@@ -9,7 +9,6 @@ import json
 from pathlib import Path
 
 import jsonschema
-import pytest
 from click.testing import CliRunner
 
 from reconciler.cli import main
@@ -18,12 +17,6 @@ from tests.plan import edits
 from tests.plan.projects import REPO, dset, write_project
 
 SCHEMA = json.loads((REPO / "schemas" / "drift.schema.json").read_text())
-
-
-@pytest.fixture(autouse=True)
-def _env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("NO_COLOR", "1")
-    monkeypatch.delenv("MIRU_BASE_URL", raising=False)
 
 
 def run(*args: str) -> tuple[int, str]:

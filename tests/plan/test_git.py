@@ -18,14 +18,7 @@ from reconciler.gittree import GitSource
 from reconciler.manifests.loader import load_project
 from reconciler.manifests.source import SourceError
 from tests.harness import Harness, example_fleet
-from tests.plan.projects import ENROLLMENT_TOKEN, write_project
-
-
-@pytest.fixture(autouse=True)
-def _env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("NO_COLOR", "1")
-    monkeypatch.setenv("ENROLLMENT_TOKEN", ENROLLMENT_TOKEN)
-    monkeypatch.delenv("MIRU_BASE_URL", raising=False)
+from tests.plan.projects import write_project
 
 
 def commit_all(repo: git.Repo, message: str) -> str:

@@ -16,12 +16,6 @@ from tests.harness import Harness, example_fleet
 from tests.plan.projects import dset, write_project
 
 
-@pytest.fixture(autouse=True)
-def _env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("NO_COLOR", "1")
-    monkeypatch.delenv("MIRU_BASE_URL", raising=False)
-
-
 async def problems_of(root: Path) -> list[str]:
     project = load_path(root)
     async with session(project) as wired:

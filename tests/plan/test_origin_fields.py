@@ -16,14 +16,7 @@ from click.testing import CliRunner
 
 from reconciler.cli import main
 from tests.harness import Harness, example_fleet
-from tests.plan.projects import ENROLLMENT_TOKEN, REPO, dset, write_project
-
-
-@pytest.fixture(autouse=True)
-def _env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("NO_COLOR", "1")
-    monkeypatch.setenv("ENROLLMENT_TOKEN", ENROLLMENT_TOKEN)
-    monkeypatch.delenv("MIRU_BASE_URL", raising=False)
+from tests.plan.projects import REPO, dset, write_project
 
 
 def commit_all(repo: git.Repo, message: str) -> None:

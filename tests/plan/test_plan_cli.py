@@ -12,28 +12,13 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from click.testing import CliRunner
 
-from reconciler.cli import main
 from reconciler.model.plan import Plan
 from tests.harness import Harness, example_fleet
-from tests.plan.projects import ENROLLMENT_TOKEN, EXAMPLES, REPO, write_project
+from tests.plan.projects import EXAMPLES, REPO, invoke, write_project
 
 GOLDEN = Path(__file__).parent / "golden" / "plan_examples.txt"
 SCHEMA = json.loads((REPO / "schemas" / "plan.schema.json").read_text())
-
-
-@pytest.fixture(autouse=True)
-def _env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("NO_COLOR", "1")
-    monkeypatch.setenv("ENROLLMENT_TOKEN", ENROLLMENT_TOKEN)
-    monkeypatch.delenv("MIRU_BASE_URL", raising=False)
-    monkeypatch.delenv("MIRU_API_KEY", raising=False)
-
-
-def invoke(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
-    return result.exit_code, result.stdout, result.stderr
 
 
 @pytest.fixture

@@ -21,11 +21,6 @@ from tests.plan.projects import dset, write_project
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture(autouse=True)
-def _env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("MIRU_BASE_URL", raising=False)
-
-
 async def test_a_plan_leaves_nothing_frozen(emu: Harness, tmp_path: Path) -> None:
     await emu.seed(example_fleet(spare=False))
     overrides = "".join(

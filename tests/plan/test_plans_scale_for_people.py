@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from reconciler.cli import main
@@ -17,7 +16,7 @@ from reconciler.model.plan import DeviceChange, Plan
 from reconciler.plan.render_markdown import render_markdown
 from reconciler.plan.render_text import render_text
 from tests.harness import Harness, example_fleet
-from tests.plan.projects import ENROLLMENT_TOKEN, dset, write_project
+from tests.plan.projects import dset, write_project
 
 MISSING = "release '2.0.1' does not exist on the platform"
 
@@ -69,13 +68,6 @@ def test_markdown_groups_exceptions_and_names_offline_devices() -> None:
     assert md.count(MISSING) == 1 and "**9 devices** (east): amr-01, amr-02" in md
     assert "#### Exceptions (12 devices)" in md
     assert "Offline (will queue): 3: agv-06, agv-07, agv-08" in md
-
-
-@pytest.fixture(autouse=True)
-def _env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("NO_COLOR", "1")
-    monkeypatch.setenv("ENROLLMENT_TOKEN", ENROLLMENT_TOKEN)
-    monkeypatch.delenv("MIRU_BASE_URL", raising=False)
 
 
 def test_overlaps_by_pair_of_sets_and_unknown_devices_by_set(emu: Harness, tmp_path: Path) -> None:

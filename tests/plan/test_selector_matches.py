@@ -8,25 +8,9 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from reconciler.cli import main
 from tests.harness import Harness, example_fleet
-from tests.plan.projects import ENROLLMENT_TOKEN, dset, write_project
-
-
-@pytest.fixture(autouse=True)
-def _env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("NO_COLOR", "1")
-    monkeypatch.setenv("ENROLLMENT_TOKEN", ENROLLMENT_TOKEN)
-    monkeypatch.delenv("MIRU_BASE_URL", raising=False)
-    monkeypatch.delenv("MIRU_API_KEY", raising=False)
-
-
-def invoke(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
-    return result.exit_code, result.stdout, result.stderr
-
+from tests.plan.projects import dset, invoke, write_project
 
 TYPO = "    - devices: [lab-arm-1]\n      configs:\n        motion-control: {values: {max_speed: 0.9}}\n"
 PATTERN = "    - patterns: ['amr-*']\n      configs:\n        motion-control: {values: {max_speed: 0.9}}\n"
