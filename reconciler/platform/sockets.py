@@ -165,6 +165,8 @@ def _readable(transport: asyncio.BaseTransport) -> bool:
     sock = transport.get_extra_info("socket")
     if sock is None or sock.fileno() < 0:
         return True
+    if not hasattr(select, "poll"):  # Windows: select() takes sockets there (poll does not exist)
+        return bool(select.select([sock.fileno()], [], [], 0)[0])
     poller = select.poll()
     poller.register(sock.fileno(), select.POLLIN)
     return bool(poller.poll(0))

@@ -6,6 +6,7 @@ connections, a keep-alive connection the server dropped, and TLS."""
 from __future__ import annotations
 
 import asyncio
+import select
 import shutil
 import socket
 import ssl
@@ -140,6 +141,29 @@ async def test_a_kept_alive_connection_the_server_dropped_is_not_reused() -> Non
         second = await platform.http.get(f"http://127.0.0.1:{port}/beta/devices")
     assert (first.status_code, second.status_code) == (200, 200)
     assert len(connections) == 2
+
+
+class _OnSocket:
+    """A transport as `_readable` sees it: only its socket."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+
+    def get_extra_info(self, name: str) -> object:
+        return self.sock if name == "socket" else None
+
+
+@pytest.mark.parametrize("poll", [True, False], ids=["poll", "select (no poll, as on Windows)"])
+def test_an_idle_connection_reads_as_readable_once_its_peer_closed(
+    poll: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not poll:
+        monkeypatch.delattr(select, "poll")
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        assert not sockets._readable(_OnSocket(ours))  # type: ignore[arg-type]
+        theirs.close()
+        assert sockets._readable(_OnSocket(ours))  # type: ignore[arg-type]
 
 
 def _certificate(where: Path) -> tuple[Path, Path]:
