@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import importlib
+import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from reconciler import __version__
-from reconciler.cli import main
+from reconciler.cli import COMMANDS, main
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -23,6 +27,43 @@ def test_unknown_option_is_exit_1_not_2() -> None:
     # 2 means "changes present" for this tool, so usage errors must not use it.
     result = CliRunner().invoke(main, ["--no-such-option"])
     assert result.exit_code == 1
+
+
+def test_help_lists_every_command_and_each_is_the_one_its_module_holds() -> None:
+    result = CliRunner().invoke(main, ["--help"])
+    assert result.exit_code == 0
+    listed = [ln.split()[0] for ln in result.output.split("Commands:")[1].splitlines() if ln.strip()]
+    assert listed == list(COMMANDS)
+    for name, module in COMMANDS.items():
+        assert importlib.import_module(f"reconciler.commands.{module}").command.name == name
+    commands = {p.stem for p in (ROOT / "reconciler" / "commands").glob("*.py")}
+    assert set(COMMANDS.values()) <= commands
+
+
+HEAVY = ["miru_platform_sdk", "httpx", "git", "reconciler.platform.client"]
+
+
+def _loaded_by(args: list[str], cwd: Path, first: str = "") -> tuple[object, list[str]]:
+    """Runs `reconcile ARGS` in a fresh interpreter (after `first`): its exit code and which
+    of `HEAVY` it imported."""
+    script = (
+        f"import json, sys\n{first}\nfrom reconciler.cli import main\nsys.argv = {['reconcile', *args]!r}\n"
+        "try:\n    main()\nexcept SystemExit as e:\n    code = e.code\n"
+        f"print(json.dumps([code, [m for m in {HEAVY!r} if m in sys.modules]]))\n"
+    )
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=cwd)
+    assert run.stdout, run.stderr
+    code, loaded = json.loads(run.stdout.splitlines()[-1])
+    return code, loaded
+
+
+def test_validate_loads_neither_the_sdk_nor_httpx_nor_git(tmp_path: Path) -> None:
+    """Commands are imported when they run: `validate` (pre-commit hooks, editors) starts
+    without the platform's client libraries, which were most of its start-up time."""
+    examples = str(ROOT / "examples")
+    assert _loaded_by(["validate", examples], tmp_path) == (0, [])
+    # What the check would see had the CLI imported every command (so it can fail).
+    assert _loaded_by(["validate", examples], tmp_path, "import reconciler.commands.plan") == (0, HEAVY)
 
 
 def _copy_examples(dest: Path) -> Path:

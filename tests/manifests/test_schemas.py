@@ -13,7 +13,7 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from reconciler.manifests.schema_check import load_schema, schema_dir
+from reconciler.manifests.schema_check import inlined, load_schema, schema_dir, validator
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMAS = ROOT / "schemas"
@@ -34,6 +34,17 @@ def test_schema_is_valid_2020_12(name: str) -> None:
     schema = json.loads((SCHEMAS / name).read_text())
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     Draft202012Validator.check_schema(schema)
+
+
+@pytest.mark.parametrize("name", [*MINE, "plan.schema.json"])
+def test_the_inlined_schema_the_loader_validates_with_is_valid_2020_12(name: str) -> None:
+    """The loader does not check its schemas at run time: this is where they are checked, in
+    the form it validates with (every `$ref` replaced by its target)."""
+    schema = inlined(name)
+    assert "$defs" not in schema
+    assert "$ref" not in json.dumps(schema)
+    Draft202012Validator.check_schema(schema)
+    assert validator(name).schema == schema
 
 
 def test_loader_reads_the_repository_schemas() -> None:
